@@ -1,0 +1,25 @@
+#!/bin/sh
+# Installs ktun's build and test dependencies from Debian 12 packages.
+# Idempotent: packages already present are left as they are.
+set -eu
+
+BUILD_PKGS="meson ninja-build pkg-config gcc clang llvm libgnutls28-dev liburing-dev
+  libnl-3-dev libnl-genl-3-dev libnl-route-3-dev libbpf-dev bpftool libinih-dev"
+TEST_PKGS="gnutls-bin openssl curl iperf3 nginx-light stunnel4 iproute2 procps
+  python3 socat ncat valgrind"
+
+missing=""
+for p in $BUILD_PKGS $TEST_PKGS; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: need root to install:$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing
