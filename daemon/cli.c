@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+	"Usage:\n"
+	"  ktund server --listen HOST:PORT --target HOST:PORT --cert FILE --key FILE --cacert FILE\n"
+	"               [--crl FILE] (--allow-all | --allow-cn N | --allow-ou N | --allow-dns N\n"
+	"               | --allow-uri U | --allow-fingerprint sha256:HEX | --allow-serial HEX)...\n"
+	"  ktund client --listen HOST:PORT --target HOST:PORT --cert FILE --key FILE --cacert FILE\n"
+	"               [--server-name NAME] [--verify-uri U | --verify-fingerprint sha256:HEX\n"
+	"               | --verify-cn N | --verify-ou N | --verify-dns N | --verify-serial HEX]...\n"
+	"  ktund --config FILE [--check]\n"
+	"\n"
+	"Server mode accepts mutual TLS and forwards plaintext to --target; client mode accepts\n"
+	"plaintext and forwards it over mutual TLS. Addresses: 127.0.0.1:443, [::1]:443,\n"
+	"host:443, unix:/path (plaintext side only, which must be local unless --unsafe-*).\n"
+	"\n"
+	"Tunnel options:  --crl FILE  --handshake-timeout SEC (10)  --connect-timeout SEC (10)\n"
+	"                 --idle-timeout SEC (300, 0 = none)  --max-connections N (10000)\n"
+	"                 --unsafe-target  --unsafe-listen\n"
+	"Global options:  --workers N (CPUs)  --control PATH (/run/ktund.sock)\n"
+	"                 --log-level debug|info|notice|warning|error  --drain-timeout SEC (30)\n"
+	"                 --help  --version\n"
+	"Exit status: 0 clean exit, 1 runtime failure, 2 bad usage or configuration.\n";
+
+static enum cli_result __attribute__((format(printf, 1, 2))) bad(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "ktund: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'ktund --help'.\n");
+	return CLI_USAGE;
+}
+
+static enum cli_result parse_options(int argc, char **argv, int i, struct ktun_config *cfg,
+				     struct tunnel_config *tunnel, bool *check)
+{
+	char err[CONFIG_ERR_MAX];
+
+	for (; i < argc; i++) {
+		char key[64];
+		const char *arg = argv[i], *value = NULL, *eq;
+
+		if (strncmp(arg, "--", 2))
+			return bad("unexpected argument '%s'", arg);
+		arg += 2;
+		eq = strchr(arg, '=');
+		if ((eq ? (size_t)(eq - arg) : strlen(arg)) >= sizeof(key))
+			return bad("unknown option '%s'", argv[i]);
+		snprintf(key, sizeof(key), "%.*s", eq ? (int)(eq - arg) : (int)strlen(arg), arg);
+		if (eq)
+			value = eq + 1;
+		if (!strcmp(key, "help")) {
+			fputs(usage, stdout);
+			return CLI_EXIT_OK;
+		}
+		if (!strcmp(key, "check") && !value) {
+			*check = true;
+			continue;
+		}
+		if (!strcmp(key, "config"))
+			return bad("%s", "--config cannot be combined with a mode or given twice");
+		if (!value && !config_option_is_flag(key)) {
+			if (++i >= argc)
+				return bad("option '--%s' needs a value", key);
+			value = argv[i];
+		}
+		if (config_set(cfg, config_option_is_global(key) ? NULL : tunnel, key, value, err,
+			       sizeof(err)) < 0)
+			return bad("%s", err);
+	}
+	return CLI_RUN;
+}
+
+static enum cli_result parse_config_file(int argc, char **argv, struct ktun_config *cfg)
+{
+	char err[CONFIG_ERR_MAX];
+	bool check = false;
+	enum cli_result r;
+
+	if (argc < 3)
+		return bad("%s", "--config needs a file");
+	if (config_load_file(cfg, argv[2], err, sizeof(err)) < 0)
+		return bad("%s", err);
+	/* Command-line global options override the file's [global] section. */
+	r = parse_options(argc, argv, 3, cfg, NULL, &check);
+	if (r != CLI_RUN)
+		return r;
+	return check ? CLI_CHECK : CLI_RUN;
+}
+
+enum cli_result cli_parse(int argc, char **argv, struct ktun_config *cfg)
+{
+	struct tunnel_config *t;
+	bool check = false;
+	char err[CONFIG_ERR_MAX];
+	enum cli_result r;
+
+	if (argc < 2)
+		return bad("%s", "missing mode: server, client or --config FILE");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		fputs(usage, stdout);
+		return CLI_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("ktund %s\n", KTUN_VERSION);
+		return CLI_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--config"))
+		return parse_config_file(argc, argv, cfg);
+	if (strcmp(argv[1], "server") && strcmp(argv[1], "client"))
+		return bad("unknown mode '%s': use server, client or --config FILE", argv[1]);
+	t = config_add_tunnel(cfg, argv[1]);
+	if (!t || config_set(cfg, t, "mode", argv[1], err, sizeof(err)) < 0)
+		return bad("%s", "out of memory");
+	r = parse_options(argc, argv, 2, cfg, t, &check);
+	if (r == CLI_RUN && check)
+		return CLI_CHECK;
+	return r;
+}

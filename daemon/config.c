@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+
+#define TIMEOUT_MAX (7 * 24 * 3600)
+
+enum opt_type { OPT_STRING, OPT_UINT, OPT_BOOL, OPT_POLICY, OPT_MODE, OPT_LOGLEVEL };
+
+struct option_def {
+	const char *name;
+	enum opt_type type;
+	bool global;
+	size_t offset;   /* into ktun_config (global) or tunnel_config */
+	unsigned min, max;
+};
+
+#define T(field) offsetof(struct tunnel_config, field)
+#define G(field) offsetof(struct ktun_config, field)
+
+static const struct option_def options[] = {
+	{ "workers", OPT_UINT, true, G(workers), 1, 1024 },
+	{ "control", OPT_STRING, true, G(control_path), 0, 0 },
+	{ "log-level", OPT_LOGLEVEL, true, G(log_level), 0, 0 },
+	{ "drain-timeout", OPT_UINT, true, G(drain_timeout), 0, TIMEOUT_MAX },
+	{ "mode", OPT_MODE, false, T(mode), 0, 0 },
+	{ "listen", OPT_STRING, false, T(listen), 0, 0 },
+	{ "target", OPT_STRING, false, T(target), 0, 0 },
+	{ "cert", OPT_STRING, false, T(cert), 0, 0 },
+	{ "key", OPT_STRING, false, T(key), 0, 0 },
+	{ "cacert", OPT_STRING, false, T(cacert), 0, 0 },
+	{ "crl", OPT_STRING, false, T(crl), 0, 0 },
+	{ "server-name", OPT_STRING, false, T(server_name), 0, 0 },
+	{ "handshake-timeout", OPT_UINT, false, T(handshake_timeout), 1, TIMEOUT_MAX },
+	{ "connect-timeout", OPT_UINT, false, T(connect_timeout), 1, TIMEOUT_MAX },
+	{ "idle-timeout", OPT_UINT, false, T(idle_timeout), 0, TIMEOUT_MAX },
+	{ "max-connections", OPT_UINT, false, T(max_connections), 1, 1000000 },
+	{ "unsafe-target", OPT_BOOL, false, T(unsafe_target), 0, 0 },
+	{ "unsafe-listen", OPT_BOOL, false, T(unsafe_listen), 0, 0 },
+	{ "allow-", OPT_POLICY, false, 0, MODE_SERVER, 0 },
+	{ "verify-", OPT_POLICY, false, 0, MODE_CLIENT, 0 },
+};
+
+static const struct option_def *option_find(const char *key)
+{
+	for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
+		const struct option_def *o = &options[i];
+
+		if (o->type == OPT_POLICY ? !strncmp(key, o->name, strlen(o->name))
+					  : !strcmp(key, o->name))
+			return o;
+	}
+	return NULL;
+}
+
+bool config_option_is_flag(const char *key)
+{
+	const struct option_def *o = option_find(key);
+
+	return o && (o->type == OPT_BOOL || !strcmp(key, "allow-all"));
+}
+
+bool config_option_is_global(const char *key)
+{
+	const struct option_def *o = option_find(key);
+
+	return o && o->global;
+}
+
+const char *config_mode_name(enum tunnel_mode mode)
+{
+	return mode == MODE_SERVER ? "server" : "client";
+}
+
+void config_init(struct ktun_config *cfg)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->workers = cpus > 0 ? (unsigned)cpus : 1;
+	cfg->log_level = LOG_INFO;
+	cfg->drain_timeout = 30;
+}
+
+static void tunnel_config_free(struct tunnel_config *t)
+{
+	free(t->listen);
+	free(t->target);
+	free(t->cert);
+	free(t->key);
+	free(t->cacert);
+	free(t->crl);
+	free(t->server_name);
+	policy_free(&t->policy);
+}
+
+void config_free(struct ktun_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_tunnels; i++)
+		tunnel_config_free(&cfg->tunnels[i]);
+	free(cfg->tunnels);
+	free(cfg->control_path);
+	free(cfg->config_file);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+struct tunnel_config *config_add_tunnel(struct ktun_config *cfg, const char *name)
+{
+	struct tunnel_config *grown, *t;
+
+	grown = realloc(cfg->tunnels, (cfg->n_tunnels + 1) * sizeof(*grown));
+	if (!grown)
+		return NULL;
+	cfg->tunnels = grown;
+	t = &cfg->tunnels[cfg->n_tunnels++];
+	memset(t, 0, sizeof(*t));
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	t->handshake_timeout = 10;
+	t->connect_timeout = 10;
+	t->idle_timeout = 300;
+	t->max_connections = 10000;
+	return t;
+}
+
+static int parse_uint(const char *value, unsigned min, unsigned max, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(value, &end, 10);
+	if (!*value || *end || errno || value[0] == '-' || v < min || v > max)
+		return -EINVAL;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int parse_bool(const char *value, bool *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	if (!value) {
+		*out = true;
+		return 0;
+	}
+	for (unsigned i = 0; i < 4; i++) {
+		if (!strcasecmp(value, yes[i])) {
+			*out = true;
+			return 0;
+		}
+		if (!strcasecmp(value, no[i])) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int set_policy(const struct option_def *o, struct tunnel_config *t, const char *key,
+		      const char *value, char *err, size_t errlen)
+{
+	int kind = policy_kind_parse(key + strlen(o->name));
+	bool on;
+
+	if (kind < 0) {
+		snprintf(err, errlen, "unknown option '%s'", key);
+		return -EINVAL;
+	}
+	if (kind == POLICY_ALL && o->min == MODE_CLIENT) {
+		snprintf(err, errlen, "'verify-all' does not exist: a client always verifies the server");
+		return -EINVAL;
+	}
+	/* INI keys may come before "mode": the mode is checked against it in config_validate(). */
+	if (o->min == MODE_SERVER)
+		t->has_allow = true;
+	else
+		t->has_verify = true;
+	if (kind == POLICY_ALL) {
+		if (parse_bool(value, &on) < 0) {
+			snprintf(err, errlen, "'%s' takes yes or no", key);
+			return -EINVAL;
+		}
+		if (!on)
+			return 0;
+	} else if (!value) {
+		snprintf(err, errlen, "'%s' needs a value", key);
+		return -EINVAL;
+	}
+	return policy_add(&t->policy, (enum policy_kind)kind, value ? value : "", err, errlen);
+}
+
+static int set_string(char **field, const char *key, const char *value, char *err, size_t errlen)
+{
+	if (!value || !*value) {
+		snprintf(err, errlen, "'%s' needs a value", key);
+		return -EINVAL;
+	}
+	free(*field);
+	*field = strdup(value);
+	return *field ? 0 : -ENOMEM;
+}
+
+static int set_typed(const struct option_def *o, void *base, const char *key, const char *value,
+		     char *err, size_t errlen)
+{
+	void *field = (char *)base + o->offset;
+	int level;
+
+	switch (o->type) {
+	case OPT_STRING:
+		return set_string(field, key, value, err, errlen);
+	case OPT_UINT:
+		if (value && parse_uint(value, o->min, o->max, field) == 0)
+			return 0;
+		snprintf(err, errlen, "'%s' must be a whole number from %u to %u", key, o->min, o->max);
+		return -EINVAL;
+	case OPT_BOOL:
+		if (parse_bool(value, field) == 0)
+			return 0;
+		snprintf(err, errlen, "'%s' takes yes or no", key);
+		return -EINVAL;
+	case OPT_LOGLEVEL:
+		level = value ? log_level_parse(value) : -1;
+		if (level < 0) {
+			snprintf(err, errlen, "log-level must be debug, info, notice, warning or error");
+			return -EINVAL;
+		}
+		*(int *)field = level;
+		return 0;
+	default:
+		snprintf(err, errlen, "internal: option '%s' has no setter", key);
+		return -EINVAL;
+	}
+}
+
+static int set_mode(struct tunnel_config *t, const char *value, char *err, size_t errlen)
+{
+	if (value && !strcmp(value, "server"))
+		t->mode = MODE_SERVER;
+	else if (value && !strcmp(value, "client"))
+		t->mode = MODE_CLIENT;
+	else {
+		snprintf(err, errlen, "mode must be server or client");
+		return -EINVAL;
+	}
+	t->mode_set = true;
+	return 0;
+}
+
+int config_set(struct ktun_config *cfg, struct tunnel_config *tunnel, const char *key,
+	       const char *value, char *err, size_t errlen)
+{
+	const struct option_def *o = option_find(key);
+
+	if (!o) {
+		snprintf(err, errlen, "unknown option '%s'", key);
+		return -EINVAL;
+	}
+	if (o->global != !tunnel) {
+		snprintf(err, errlen, "'%s' is a %s option", key, o->global ? "global" : "tunnel");
+		return -EINVAL;
+	}
+	if (o->type == OPT_POLICY)
+		return set_policy(o, tunnel, key, value, err, errlen);
+	if (o->type == OPT_MODE)
+		return set_mode(tunnel, value, err, errlen);
+	return set_typed(o, o->global ? (void *)cfg : (void *)tunnel, key, value, err, errlen);
+}

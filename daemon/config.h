@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef KTUN_CONFIG_H
+#define KTUN_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "addr.h"
+#include "policy.h"
+
+/* What the operator asked for, from the command line or an INI file. Both go through
+ * config_set() so an option means the same in either place. Built once, then read-only. */
+
+enum tunnel_mode { MODE_SERVER, MODE_CLIENT };
+
+#define TUNNEL_NAME_MAX 64
+
+struct tunnel_config {
+	char name[TUNNEL_NAME_MAX];
+	enum tunnel_mode mode;
+	bool mode_set;
+	char *listen, *target, *cert, *key, *cacert, *crl, *server_name;
+	struct policy policy;
+	bool has_allow, has_verify; /* which policy options were given */
+	unsigned handshake_timeout, connect_timeout, idle_timeout, max_connections;
+	bool unsafe_target, unsafe_listen;
+	/* Filled by config_validate(). */
+	struct ktun_addr listen_addr, target_addr;
+};
+
+struct ktun_config {
+	unsigned workers;
+	char *control_path;
+	int log_level;
+	unsigned drain_timeout;
+	char *config_file; /* set when loaded from --config; reload re-reads it */
+	struct tunnel_config *tunnels;
+	size_t n_tunnels;
+};
+
+#define CONFIG_ERR_MAX 512
+
+void config_init(struct ktun_config *cfg);
+void config_free(struct ktun_config *cfg);
+struct tunnel_config *config_add_tunnel(struct ktun_config *cfg, const char *name);
+/* Applies one option; tunnel is NULL for global options. Returns 0 or a negative errno with
+ * err filled. value is NULL for a flag given without a value (command line). */
+int config_set(struct ktun_config *cfg, struct tunnel_config *tunnel, const char *key,
+	       const char *value, char *err, size_t errlen);
+/* True if the option takes no value on the command line. */
+bool config_option_is_flag(const char *key);
+bool config_option_is_global(const char *key);
+/* Checks the whole configuration and resolves addresses. */
+int config_validate(struct ktun_config *cfg, char *err, size_t errlen);
+/* Loads an INI file: [global] and one section per tunnel. */
+int config_load_file(struct ktun_config *cfg, const char *path, char *err, size_t errlen);
+const char *config_mode_name(enum tunnel_mode mode);
+
+#endif

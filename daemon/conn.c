@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "conn.h"
+#include "log.h"
+#include "tunnel.h"
+#include "worker.h"
+
+/* Buffer sizes: big enough that one syscall moves several 16 KiB records. tls_out has slack
+ * beyond one encrypted chunk for the record overhead and the occasional alert or KeyUpdate
+ * reply queued while a send is in flight. The block is one allocation, left untouched until
+ * used, so an idle connection costs little resident memory. */
+#define PLAIN_CHUNK (64 * 1024)
+#define TLS_IN_SIZE (64 * 1024 + 2048)
+#define TLS_OUT_SIZE (PLAIN_CHUNK + 16 * 1024)
+
+static int conn_alloc_buffers(struct conn *c)
+{
+	size_t total = TLS_IN_SIZE + TLS_OUT_SIZE + 2 * PLAIN_CHUNK;
+	uint8_t *mem = malloc(total);
+
+	if (!mem)
+		return -ENOMEM;
+	c->tls_in = (struct buf){ .data = mem, .cap = TLS_IN_SIZE };
+	c->tls_out = (struct buf){ .data = mem + TLS_IN_SIZE, .cap = TLS_OUT_SIZE };
+	c->plain_in = (struct buf){ .data = c->tls_out.data + TLS_OUT_SIZE, .cap = PLAIN_CHUNK };
+	c->plain_out = (struct buf){ .data = c->plain_in.data + PLAIN_CHUNK, .cap = PLAIN_CHUNK };
+	return 0;
+}
+
+static void conn_link(struct conn *c)
+{
+	struct worker *w = c->w;
+
+	c->next = w->conns;
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	w->n_conns++;
+}
+
+static void conn_unlink(struct conn *c)
+{
+	struct worker *w = c->w;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	w->n_conns--;
+}
+
+static void set_linger_zero(int fd)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
+static void conn_free(struct conn *c)
+{
+	struct tunnel *t = c->t;
+	struct worker *w = c->w;
+
+	if (c->tls_fd >= 0)
+		close(c->tls_fd);
+	if (c->plain_fd >= 0)
+		close(c->plain_fd);
+	if (c->session)
+		gnutls_deinit(c->session);
+	tunnel_ctx_put(c->ctx);
+	conn_unlink(c);
+	free(c->tls_in.data);
+	free(c);
+	tunnel_release(t);
+	worker_slot_freed(w, t);
+}
+
+void conn_accepted(struct worker *w, struct tunnel *t, int fd, const struct sockaddr_storage *peer,
+		   socklen_t peerlen)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	char addr[ADDR_TEXT_MAX];
+
+	if (!c || conn_alloc_buffers(c) < 0) {
+		log_err("[%s] out of memory for connection from %s", t->name,
+			addr_format((const struct sockaddr *)peer, peerlen, addr));
+		free(c);
+		set_linger_zero(fd);
+		close(fd);
+		tunnel_release(t);
+		return;
+	}
+	c->w = w;
+	c->t = t;
+	c->ctx = tunnel_acquire_ctx(t);
+	c->verdict.ctx = c->ctx;
+	c->tls_fd = c->plain_fd = -1;
+	c->peer = *peer;
+	c->peerlen = peerlen;
+	c->started_ms = c->active_ms = w->now_ms;
+	snprintf(c->identity, sizeof(c->identity), "-");
+	conn_link(c);
+	stat_add(&t->stats[w->id].conns_total, 1);
+	if (peer->ss_family != AF_UNIX)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
+	if (t->mode == MODE_SERVER) {
+		c->tls_fd = fd;
+		if (handshake_start(c) == 0)
+			handshake_step(c);
+	} else {
+		c->plain_fd = fd;
+		connect_start(c);
+	}
+}
+
+enum reason conn_error_reason(int err)
+{
+	return err == ECONNRESET || err == EPIPE ? REASON_RESET : REASON_IO_ERROR;
+}
+
+void conn_submit(struct conn *c, struct io_uring_sqe *sqe, enum ud_op op)
+{
+	io_uring_sqe_set_data64(sqe, ud_encode(c, op));
+	c->inflight++;
+	if (op != UD_CANCEL && op != UD_LINK_TIMEOUT)
+		c->ops |= 1u << op;
+}
+
+static void log_close(const struct conn *c)
+{
+	bool server = c->ctx->mode == MODE_SERVER;
+	char addr[ADDR_TEXT_MAX];
+	int64_t ms = c->w->now_ms - c->started_ms;
+
+	log_info("[%s] close peer=%s id=\"%s\" up=%llu down=%llu dur=%lld.%03lld reason=%s",
+		 c->t->name, addr_format((const struct sockaddr *)&c->peer, c->peerlen, addr),
+		 c->identity, (unsigned long long)(server ? c->bytes_t2p : c->bytes_p2t),
+		 (unsigned long long)(server ? c->bytes_p2t : c->bytes_t2p),
+		 (long long)(ms / 1000), (long long)(ms % 1000), reason_name(c->reason));
+}
+
+static void log_reject(const struct conn *c)
+{
+	char addr[ADDR_TEXT_MAX];
+
+	log_warn("[%s] reject peer=%s reason=%s detail=\"%s\"", c->t->name,
+		 addr_format((const struct sockaddr *)&c->peer, c->peerlen, addr),
+		 reason_name(c->reason), c->detail[0] ? c->detail : c->verdict.detail);
+}
+
+/* Best effort, never blocking: an alert or close_notify that GnuTLS queued, so the peer
+ * learns why. If the socket buffer is full the peer learns from the reset instead. */
+static void send_queued_records(struct conn *c)
+{
+	if (c->tls_fd < 0 || conn_op_busy(c, UD_TLS_SEND) || !buf_used(&c->tls_out))
+		return;
+	if (send(c->tls_fd, c->tls_out.data + c->tls_out.off, buf_used(&c->tls_out),
+		 MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		return;
+}
+
+static void close_sockets_for(struct conn *c, enum conn_state was)
+{
+	if (!reason_resets(c->reason)) {
+		/* A graceful end we chose (idle, drain): tell a TLS peer with close_notify. */
+		if (was == CONN_STREAMING && !c->bye_queued && c->session)
+			gnutls_bye(c->session, GNUTLS_SHUT_WR);
+		send_queued_records(c);
+		return;
+	}
+	set_linger_zero(c->plain_fd);
+	if (was == CONN_HANDSHAKE && c->tls_fd >= 0 && c->ctx->mode == MODE_SERVER) {
+		/* A refused TLS client gets the alert and a normal close, so it can read why. */
+		send_queued_records(c);
+		return;
+	}
+	set_linger_zero(c->tls_fd);
+}
+
+static void cancel_fd_ops(struct conn *c, int fd)
+{
+	struct io_uring_sqe *sqe;
+
+	if (fd < 0)
+		return;
+	sqe = worker_sqe(c->w);
+	io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+	conn_submit(c, sqe, UD_CANCEL);
+}
+
+void conn_close(struct conn *c, enum reason reason)
+{
+	struct tunnel_stats *st = &c->t->stats[c->w->id];
+	enum conn_state was = c->state;
+
+	if (was == CONN_CLOSING)
+		return;
+	c->state = CONN_CLOSING;
+	c->reason = reason;
+	if (reason_is_reject(reason)) {
+		stat_add(&st->reject[reason], 1);
+		log_reject(c);
+	}
+	stat_add(&st->close[reason], 1);
+	log_close(c);
+	close_sockets_for(c, was);
+	if (c->inflight) {
+		cancel_fd_ops(c, c->tls_fd);
+		cancel_fd_ops(c, c->plain_fd);
+		return;
+	}
+	conn_free(c);
+}
+
+void conn_check_timers(struct conn *c)
+{
+	int64_t now = c->w->now_ms;
+
+	if (c->state == CONN_HANDSHAKE && now >= c->deadline_ms) {
+		snprintf(c->detail, sizeof(c->detail), "no complete handshake within %u s",
+			 c->ctx->handshake_timeout_ms / 1000);
+		conn_close(c, REASON_HANDSHAKE_TIMEOUT);
+	} else if (c->state == CONN_STREAMING && c->ctx->idle_timeout_ms &&
+		   now - c->active_ms >= c->ctx->idle_timeout_ms) {
+		conn_close(c, REASON_IDLE_TIMEOUT);
+	}
+}
+
+void conn_on_cqe(struct conn *c, enum ud_op op, int res)
+{
+	c->inflight--;
+	c->ops &= ~(1u << op);
+	if (c->state == CONN_CLOSING) {
+		if (!c->inflight)
+			conn_free(c);
+		return;
+	}
+	c->active_ms = c->w->now_ms;
+	switch (op) {
+	case UD_TLS_RECV:
+		if (c->state == CONN_HANDSHAKE)
+			handshake_tls_received(c, res);
+		else
+			pump_tls_received(c, res);
+		break;
+	case UD_TLS_SEND:
+		res = tls_sent(c, res);
+		if (res < 0)
+			conn_close(c, conn_error_reason(-res));
+		else if (res == 0 && c->state == CONN_STREAMING)
+			pump_tls_sent(c);
+		break;
+	case UD_PLAIN_RECV:
+		pump_plain_received(c, res);
+		break;
+	case UD_PLAIN_SEND:
+		pump_plain_sent(c, res);
+		break;
+	case UD_CONNECT:
+		connect_done(c, res);
+		break;
+	default:
+		break; /* link timeouts and cancels only count as in flight */
+	}
+}

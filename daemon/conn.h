@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef KTUN_CONN_H
+#define KTUN_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <gnutls/gnutls.h>
+#include <linux/time_types.h>
+
+#include "buf.h"
+#include "reason.h"
+#include "uring_data.h"
+#include "verify.h"
+
+struct worker;
+struct io_uring_sqe;
+struct tunnel;
+struct tunnel_ctx;
+
+/*
+ * One tunnelled connection: an accepted socket and the socket ktund opened for it. The TLS
+ * side carries records, the plain side carries plaintext.
+ *   server: accept(TLS) -> HANDSHAKE -> CONNECTING(target) -> STREAMING -> CLOSING
+ *   client: accept(plain) -> CONNECTING(far ktund) -> HANDSHAKE -> STREAMING -> CLOSING
+ * Owned by one worker. At most one operation of each kind is in flight; CLOSING waits for
+ * all of them to complete (after cancelling) before the memory is freed.
+ */
+enum conn_state { CONN_CONNECTING, CONN_HANDSHAKE, CONN_STREAMING, CONN_CLOSING };
+
+struct conn {
+	struct worker *w;
+	struct tunnel *t;
+	struct tunnel_ctx *ctx;
+	struct conn *prev, *next;
+	enum conn_state state;
+	enum reason reason;
+	int tls_fd, plain_fd;
+	unsigned inflight;   /* every SQE submitted for this conn and not yet completed */
+	unsigned ops;        /* bit per ud_op in flight, for the data and connect ops */
+	gnutls_session_t session;
+	struct peer_verdict verdict;
+	struct buf tls_in, tls_out, plain_in, plain_out;
+	bool tls_rd_eof, plain_rd_eof;  /* the socket returned end of file */
+	bool close_notify_seen, bye_queued;
+	bool tls_wr_shut, plain_wr_shut;
+	int64_t started_ms, deadline_ms, active_ms;
+	uint64_t bytes_p2t, bytes_t2p;
+	struct __kernel_timespec connect_timeout;
+	struct sockaddr_storage peer;
+	socklen_t peerlen;
+	char identity[256];
+	char detail[192];
+} __attribute__((aligned(16)));
+
+/* Takes ownership of fd and of the tunnel slot the accept reserved. */
+void conn_accepted(struct worker *w, struct tunnel *t, int fd, const struct sockaddr_storage *peer,
+		   socklen_t peerlen);
+/* The single way a connection ends. Idempotent: the first reason wins. */
+void conn_close(struct conn *c, enum reason reason);
+void conn_on_cqe(struct conn *c, enum ud_op op, int res);
+/* Enforces the handshake deadline and the idle timeout; called once a second. */
+void conn_check_timers(struct conn *c);
+
+/* conn.c helpers for the state files */
+enum reason conn_error_reason(int err);
+void conn_submit(struct conn *c, struct io_uring_sqe *sqe, enum ud_op op);
+static inline bool conn_op_busy(const struct conn *c, enum ud_op op)
+{
+	return c->ops & (1u << op);
+}
+
+/* handshake.c: the TLS side's transport and the handshake */
+int handshake_start(struct conn *c);
+void handshake_step(struct conn *c);
+void handshake_tls_received(struct conn *c, int res);
+/* Sends what GnuTLS queued in tls_out, if no send is in flight. */
+void tls_flush(struct conn *c);
+/* Arms a receive into tls_in, if none is in flight and the peer has not ended. */
+void tls_receive(struct conn *c);
+/* Accounts a completed send: negative errno, 1 if more is in flight, 0 when all is out. */
+int tls_sent(struct conn *c, int res);
+
+/* connect.c */
+void connect_start(struct conn *c);
+void connect_done(struct conn *c, int res);
+
+/* pump.c: the userspace GnuTLS data path */
+void pump_start(struct conn *c);
+void pump_tls_received(struct conn *c, int res);
+void pump_tls_sent(struct conn *c);
+void pump_plain_received(struct conn *c, int res);
+void pump_plain_sent(struct conn *c, int res);
+
+#endif

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "control.h"
+#include "daemon.h"
+#include "listener.h"
+#include "log.h"
+
+int control_open(const char *path)
+{
+	struct ktun_addr addr;
+	char text[ADDR_HOST_MAX], err[256];
+	mode_t old_mask;
+	int fd;
+
+	snprintf(text, sizeof(text), "unix:%s", path);
+	if (addr_parse(text, true, &addr, err, sizeof(err)) < 0) {
+		log_err("control socket %s: %s", path, err);
+		return -EINVAL;
+	}
+	/* Only the daemon's owner may steer it. */
+	old_mask = umask(0077);
+	fd = listener_open(&addr, false);
+	umask(old_mask);
+	if (fd < 0)
+		log_err("control socket %s: %s", path, strerror(-fd));
+	return fd;
+}
+
+static void write_status(struct ktun *k, FILE *out)
+{
+	for (size_t i = 0; i < k->n_tunnels; i++) {
+		const struct tunnel *t = &k->tunnels[i];
+		struct tunnel_stats sum = { 0 };
+
+		for (unsigned w = 0; w < k->n_workers; w++) {
+			const struct tunnel_stats *s = &t->stats[w];
+
+			sum.conns_total += stat_read(&s->conns_total);
+			sum.handshakes_ok += stat_read(&s->handshakes_ok);
+			sum.bytes_up += stat_read(&s->bytes_up);
+			sum.bytes_down += stat_read(&s->bytes_down);
+			sum.accept_errors += stat_read(&s->accept_errors);
+			for (int r = 0; r < REASON_MAX; r++) {
+				sum.reject[r] += stat_read(&s->reject[r]);
+				sum.close[r] += stat_read(&s->close[r]);
+			}
+		}
+		fprintf(out, "%s.mode %s\n%s.datapath userspace\n", t->name, config_mode_name(t->mode), t->name);
+		fprintf(out, "%s.conns_open %u\n", t->name, __atomic_load_n(&t->open, __ATOMIC_RELAXED));
+		fprintf(out, "%s.conns_total %llu\n%s.handshakes_ok %llu\n%s.bytes_up %llu\n"
+			"%s.bytes_down %llu\n%s.accept_errors %llu\n",
+			t->name, (unsigned long long)sum.conns_total, t->name,
+			(unsigned long long)sum.handshakes_ok, t->name, (unsigned long long)sum.bytes_up,
+			t->name, (unsigned long long)sum.bytes_down, t->name,
+			(unsigned long long)sum.accept_errors);
+		for (int r = REASON_DONE; r < REASON_MAX; r++) {
+			if (reason_is_reject((enum reason)r))
+				fprintf(out, "%s.reject.%s %llu\n", t->name, reason_name((enum reason)r),
+					(unsigned long long)sum.reject[r]);
+			fprintf(out, "%s.close.%s %llu\n", t->name, reason_name((enum reason)r),
+				(unsigned long long)sum.close[r]);
+		}
+	}
+}
+
+static void do_reload(struct ktun *k, FILE *out)
+{
+	char err[CONFIG_ERR_MAX];
+
+	if (daemon_reload(k, err, sizeof(err)) == 0)
+		fprintf(out, "reload ok\n");
+	else
+		fprintf(out, "error: reload failed: %s\n", err);
+}
+
+static const struct {
+	const char *name;
+	void (*run)(struct ktun *k, FILE *out);
+} commands[] = {
+	{ "status", write_status },
+	{ "reload", do_reload },
+};
+
+void control_serve_one(struct ktun *k, int listen_fd)
+{
+	struct timeval tv = { .tv_sec = 2 };
+	char line[128];
+	FILE *io;
+	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	/* A client that never writes must not stall signal handling for long. */
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	io = fdopen(fd, "r+");
+	if (!io) {
+		close(fd);
+		return;
+	}
+	if (fgets(line, sizeof(line), io)) {
+		size_t i;
+
+		line[strcspn(line, "\r\n")] = '\0';
+		for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+			if (!strcmp(line, commands[i].name))
+				break;
+		fseek(io, 0, SEEK_CUR); /* switch the stream from reading to writing */
+		if (i < sizeof(commands) / sizeof(commands[0]))
+			commands[i].run(k, io);
+		else
+			fprintf(io, "error: unknown command '%.64s' (try status, reload)\n", line);
+	}
+	fclose(io);
+}
+
+void control_close(int fd, const char *path)
+{
+	if (fd < 0)
+		return;
+	close(fd);
+	unlink(path);
+}

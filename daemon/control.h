@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef KTUN_CONTROL_H
+#define KTUN_CONTROL_H
+
+struct ktun;
+
+/* The control socket ktunctl talks to: a unix stream socket, mode 0600, one request line
+ * per connection ("status", "reload"), answered and closed. Served by the main thread. */
+int control_open(const char *path);
+void control_serve_one(struct ktun *k, int listen_fd);
+void control_close(int fd, const char *path);
+
+#endif

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef KTUN_DAEMON_H
+#define KTUN_DAEMON_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "tunnel.h"
+
+struct worker;
+
+enum daemon_phase { PHASE_RUNNING, PHASE_DRAINING, PHASE_STOPPING };
+
+/* The whole daemon: built by main, read by workers, changed only by the main thread. */
+struct ktun {
+	struct ktun_config cfg;
+	struct tunnel *tunnels;
+	size_t n_tunnels;
+	struct worker *workers;
+	unsigned n_workers;
+	unsigned workers_inited; /* how many worker_init() calls were made, for teardown */
+	unsigned phase;          /* atomic enum daemon_phase */
+	unsigned workers_alive;  /* atomic */
+};
+
+/* Re-reads certificates, keys, CA, CRL and (with --config) the file; swaps in only a fully
+ * valid result. Returns 0 or a negative errno with the reason in err. Main thread only. */
+int daemon_reload(struct ktun *k, char *err, size_t errlen);
+
+#endif

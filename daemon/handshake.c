@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "addr.h"
+#include "conn.h"
+#include "log.h"
+#include "tunnel.h"
+#include "tunnel_ctx.h"
+#include "worker.h"
+
+/*
+ * The TLS side of a connection before and around the data path. GnuTLS never touches a
+ * socket: its transport reads ciphertext that io_uring received into tls_in and appends the
+ * records it writes to tls_out, which io_uring sends. So a handshake step never blocks and
+ * the same session moves to the data path (or, later, to kTLS) without changing hands.
+ */
+
+static ssize_t tls_pull(gnutls_transport_ptr_t ptr, void *data, size_t len)
+{
+	struct conn *c = ptr;
+	size_t n = buf_used(&c->tls_in);
+
+	if (!n) {
+		if (c->tls_rd_eof)
+			return 0;
+		gnutls_transport_set_errno(c->session, EAGAIN);
+		return -1;
+	}
+	if (n > len)
+		n = len;
+	memcpy(data, c->tls_in.data + c->tls_in.off, n);
+	c->tls_in.off += n;
+	return (ssize_t)n;
+}
+
+static int tls_pull_timeout(gnutls_transport_ptr_t ptr, unsigned ms)
+{
+	struct conn *c = ptr;
+
+	return buf_used(&c->tls_in) || c->tls_rd_eof ? 1 : 0;
+}
+
+static ssize_t tls_push(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)
+{
+	struct conn *c = ptr;
+	struct buf *out = &c->tls_out;
+	size_t total = 0;
+
+	for (int i = 0; i < iovcnt; i++)
+		total += iov[i].iov_len;
+	if (!conn_op_busy(c, UD_TLS_SEND))
+		buf_compact(out);
+	if (buf_room(out) < total) {
+		/* The data path never queues more than fits; this is a broken invariant. */
+		log_err("[%s] TLS output buffer full (%zu queued, %zu more)", c->t->name,
+			buf_used(out), total);
+		gnutls_transport_set_errno(c->session, ENOBUFS);
+		return -1;
+	}
+	for (int i = 0; i < iovcnt; i++) {
+		memcpy(out->data + out->len, iov[i].iov_base, iov[i].iov_len);
+		out->len += iov[i].iov_len;
+	}
+	return (ssize_t)total;
+}
+
+void tls_flush(struct conn *c)
+{
+	struct io_uring_sqe *sqe;
+
+	if (conn_op_busy(c, UD_TLS_SEND) || !buf_used(&c->tls_out))
+		return;
+	sqe = worker_sqe(c->w);
+	io_uring_prep_send(sqe, c->tls_fd, c->tls_out.data + c->tls_out.off, buf_used(&c->tls_out),
+			   MSG_NOSIGNAL);
+	conn_submit(c, sqe, UD_TLS_SEND);
+}
+
+void tls_receive(struct conn *c)
+{
+	struct io_uring_sqe *sqe;
+
+	if (conn_op_busy(c, UD_TLS_RECV) || c->tls_rd_eof)
+		return;
+	buf_reset_if_empty(&c->tls_in);
+	if (buf_room(&c->tls_in) < 16 * 1024 + 512)
+		buf_compact(&c->tls_in);
+	sqe = worker_sqe(c->w);
+	io_uring_prep_recv(sqe, c->tls_fd, c->tls_in.data + c->tls_in.len, buf_room(&c->tls_in), 0);
+	conn_submit(c, sqe, UD_TLS_RECV);
+}
+
+int tls_sent(struct conn *c, int res)
+{
+	if (res < 0)
+		return res;
+	c->tls_out.off += (size_t)res;
+	if (!buf_used(&c->tls_out)) {
+		buf_reset_if_empty(&c->tls_out);
+		return 0;
+	}
+	tls_flush(c); /* short send, or records queued meanwhile */
+	return 1;
+}
+
+static int session_setup(struct conn *c)
+{
+	const struct tunnel_ctx *ctx = c->ctx;
+	bool server = ctx->mode == MODE_SERVER;
+	int rc;
+
+	rc = gnutls_init(&c->session, (server ? GNUTLS_SERVER : GNUTLS_CLIENT) | GNUTLS_NONBLOCK |
+					      GNUTLS_NO_SIGNAL);
+	if (rc < 0)
+		return rc;
+	rc = gnutls_priority_set(c->session, ctx->priority);
+	if (rc < 0)
+		return rc;
+	rc = gnutls_credentials_set(c->session, GNUTLS_CRD_CERTIFICATE, ctx->creds);
+	if (rc < 0)
+		return rc;
+	if (server)
+		gnutls_certificate_server_set_request(c->session, GNUTLS_CERT_REQUIRE);
+	else if (!ctx->server_name_is_ip) {
+		rc = gnutls_server_name_set(c->session, GNUTLS_NAME_DNS, ctx->server_name,
+					    strlen(ctx->server_name));
+		if (rc < 0)
+			return rc;
+	}
+	gnutls_session_set_ptr(c->session, &c->verdict);
+	gnutls_transport_set_ptr(c->session, c);
+	gnutls_transport_set_pull_function(c->session, tls_pull);
+	gnutls_transport_set_pull_timeout_function(c->session, tls_pull_timeout);
+	gnutls_transport_set_vec_push_function(c->session, tls_push);
+	/* The worker's tick enforces the handshake timeout; GnuTLS's own clock would be a second one. */
+	gnutls_handshake_set_timeout(c->session, GNUTLS_INDEFINITE_TIMEOUT);
+	return 0;
+}
+
+int handshake_start(struct conn *c)
+{
+	int rc = session_setup(c);
+
+	if (rc < 0) {
+		snprintf(c->detail, sizeof(c->detail), "session setup: %s", gnutls_strerror(rc));
+		conn_close(c, REASON_TLS_ERROR);
+		return -EIO;
+	}
+	c->state = CONN_HANDSHAKE;
+	c->deadline_ms = c->w->now_ms + c->ctx->handshake_timeout_ms;
+	return 0;
+}
+
+static void handshake_done(struct conn *c)
+{
+	char addr[ADDR_TEXT_MAX];
+
+	verify_peer_identity(c->session, c->identity, sizeof(c->identity));
+	stat_add(&c->t->stats[c->w->id].handshakes_ok, 1);
+	log_info("[%s] handshake peer=%s id=\"%s\" version=%s cipher=%s", c->t->name,
+		 addr_format((const struct sockaddr *)&c->peer, c->peerlen, addr), c->identity,
+		 gnutls_protocol_get_name(gnutls_protocol_get_version(c->session)),
+		 gnutls_cipher_get_name(gnutls_cipher_get(c->session)));
+	if (c->ctx->mode == MODE_SERVER)
+		connect_start(c);
+	else
+		pump_start(c);
+}
+
+void handshake_step(struct conn *c)
+{
+	int rc;
+
+	do {
+		rc = gnutls_handshake(c->session);
+	} while (rc < 0 && !gnutls_error_is_fatal(rc) && rc != GNUTLS_E_AGAIN);
+	tls_flush(c);
+	if (rc == 0) {
+		handshake_done(c);
+		return;
+	}
+	if (rc == GNUTLS_E_AGAIN) {
+		tls_receive(c);
+		return;
+	}
+	if (c->verdict.reason == REASON_NONE)
+		snprintf(c->detail, sizeof(c->detail), "%s", gnutls_strerror(rc));
+	conn_close(c, verify_handshake_failure(&c->verdict, rc));
+}
+
+void handshake_tls_received(struct conn *c, int res)
+{
+	if (res > 0)
+		c->tls_in.len += (size_t)res;
+	else if (res == 0 || res == -ECONNRESET)
+		c->tls_rd_eof = true;
+	else {
+		snprintf(c->detail, sizeof(c->detail), "recv: %s", strerror(-res));
+		conn_close(c, REASON_PEER_CLOSED);
+		return;
+	}
+	handshake_step(c);
+}

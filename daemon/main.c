@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+#include <gnutls/gnutls.h>
+
+#include "cli.h"
+#include "control.h"
+#include "daemon.h"
+#include "listener.h"
+#include "log.h"
+#include "worker.h"
+
+/*
+ * ktund: parse, load credentials, bind, start one worker thread per CPU, then serve signals
+ * and the control socket on the main thread until drained. Workers own the data path; the
+ * main thread only reloads (swapping tunnel contexts) and changes the daemon phase.
+ */
+
+#define DEFAULT_CONTROL_PATH "/run/ktund.sock"
+
+enum { EXIT_RUNTIME = 1, EXIT_CONFIG = 2 };
+
+static int build_tunnels(struct ktun *k)
+{
+	k->n_tunnels = k->cfg.n_tunnels;
+	k->tunnels = calloc(k->n_tunnels, sizeof(*k->tunnels));
+	if (!k->tunnels)
+		return -ENOMEM;
+	for (size_t i = 0; i < k->n_tunnels; i++) {
+		struct tunnel_ctx *ctx;
+		int rc = tunnel_ctx_new(&k->cfg.tunnels[i], &ctx);
+
+		if (rc < 0)
+			return rc;
+		rc = tunnel_init(&k->tunnels[i], &k->cfg.tunnels[i], ctx, k->n_workers);
+		if (rc < 0) {
+			tunnel_ctx_put(ctx);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static int open_listeners(struct ktun *k)
+{
+	char addr[ADDR_TEXT_MAX];
+
+	for (size_t i = 0; i < k->n_tunnels; i++) {
+		struct tunnel *t = &k->tunnels[i];
+		bool unix_sock = addr_is_unix(&t->listen);
+
+		for (unsigned w = 0; w < k->n_workers; w++) {
+			/* A unix socket has no SO_REUSEPORT: the workers share one, each with its own fd. */
+			t->listen_fds[w] = unix_sock && w ? dup(t->listen_fds[0])
+							  : listener_open(&t->listen, true);
+			if (t->listen_fds[w] < 0) {
+				int err = unix_sock && w ? errno : -t->listen_fds[w];
+
+				log_err("[%s] cannot listen on %s: %s", t->name,
+					addr_format((struct sockaddr *)&t->listen.ss, t->listen.len, addr),
+					strerror(err));
+				return -err;
+			}
+		}
+	}
+	return 0;
+}
+
+static int open_control(struct ktun *k)
+{
+	const char *path = k->cfg.control_path ? k->cfg.control_path : DEFAULT_CONTROL_PATH;
+	int fd = control_open(path);
+
+	/* An explicit path must work; the default may be taken by another instance. */
+	if (fd < 0 && !k->cfg.control_path)
+		log_warn("no control socket: ktunctl cannot reach this ktund (set --control PATH)");
+	return fd;
+}
+
+static int start_workers(struct ktun *k)
+{
+	k->workers = aligned_alloc(64, k->n_workers * sizeof(*k->workers));
+	if (!k->workers)
+		return -ENOMEM;
+	memset(k->workers, 0, k->n_workers * sizeof(*k->workers));
+	for (unsigned i = 0; i < k->n_workers; i++) {
+		int rc = worker_init(&k->workers[i], k, i);
+
+		k->workers_inited = i + 1;
+		if (rc == 0)
+			rc = worker_start(&k->workers[i]);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static void announce(const struct ktun *k)
+{
+	for (size_t i = 0; i < k->n_tunnels; i++) {
+		const struct tunnel *t = &k->tunnels[i];
+		char l[ADDR_TEXT_MAX], tg[ADDR_TEXT_MAX];
+
+		log_notice("[%s] %s mode: listening on %s, target %s, datapath userspace", t->name,
+			   config_mode_name(t->mode),
+			   addr_format((const struct sockaddr *)&t->listen.ss, t->listen.len, l),
+			   addr_format((const struct sockaddr *)&t->ctx->target.ss, t->ctx->target.len, tg));
+	}
+	log_notice("ready");
+}
+
+static void set_phase(struct ktun *k, enum daemon_phase phase)
+{
+	__atomic_store_n(&k->phase, phase, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < k->n_workers; i++)
+		worker_notify(&k->workers[i]);
+}
+
+static void on_signal(struct ktun *k, int sfd)
+{
+	struct signalfd_siginfo si;
+	char err[CONFIG_ERR_MAX];
+
+	if (read(sfd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGHUP) {
+		daemon_reload(k, err, sizeof(err));
+		return;
+	}
+	if (__atomic_load_n(&k->phase, __ATOMIC_RELAXED) == PHASE_RUNNING) {
+		log_notice("signal %u: draining (new connections refused, up to %u s for live ones)",
+			   si.ssi_signo, k->cfg.drain_timeout);
+		set_phase(k, PHASE_DRAINING);
+	} else {
+		log_notice("signal %u again: closing all connections now", si.ssi_signo);
+		set_phase(k, PHASE_STOPPING);
+	}
+}
+
+static void serve(struct ktun *k, int sfd, int control_fd)
+{
+	struct pollfd fds[2] = { { .fd = sfd, .events = POLLIN },
+				 { .fd = control_fd, .events = POLLIN } };
+
+	while (__atomic_load_n(&k->workers_alive, __ATOMIC_ACQUIRE) > 0) {
+		if (poll(fds, control_fd >= 0 ? 2 : 1, 200) <= 0)
+			continue;
+		if (fds[0].revents & POLLIN)
+			on_signal(k, sfd);
+		if (control_fd >= 0 && (fds[1].revents & POLLIN))
+			control_serve_one(k, control_fd);
+	}
+}
+
+static int block_signals(void)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	/* Blocked before any thread starts, so workers inherit the mask and only signalfd sees them. */
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+static void teardown(struct ktun *k, int sfd, int control_fd)
+{
+	if (k->workers) {
+		if (__atomic_load_n(&k->workers_alive, __ATOMIC_ACQUIRE))
+			set_phase(k, PHASE_STOPPING);
+		for (unsigned i = 0; i < k->workers_inited; i++) {
+			if (k->workers[i].joinable)
+				pthread_join(k->workers[i].thread, NULL);
+			worker_destroy(&k->workers[i]);
+		}
+		free(k->workers);
+	}
+	for (size_t i = 0; k->tunnels && i < k->n_tunnels; i++)
+		if (k->tunnels[i].ctx)
+			tunnel_destroy(&k->tunnels[i], k->n_workers);
+	free(k->tunnels);
+	control_close(control_fd, k->cfg.control_path ? k->cfg.control_path : DEFAULT_CONTROL_PATH);
+	if (sfd >= 0)
+		close(sfd);
+	config_free(&k->cfg);
+}
+
+int main(int argc, char **argv)
+{
+	struct ktun k = { 0 };
+	char err[CONFIG_ERR_MAX];
+	int sfd = -1, control_fd = -1, status = EXIT_RUNTIME;
+	enum cli_result mode;
+
+	config_init(&k.cfg);
+	mode = cli_parse(argc, argv, &k.cfg);
+	if (mode == CLI_EXIT_OK || mode == CLI_USAGE) {
+		config_free(&k.cfg);
+		return mode == CLI_EXIT_OK ? EXIT_SUCCESS : EXIT_CONFIG;
+	}
+	log_set_level((enum log_level)k.cfg.log_level);
+	k.n_workers = k.cfg.workers;
+	if (config_validate(&k.cfg, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		status = EXIT_CONFIG;
+		goto out;
+	}
+	if (build_tunnels(&k) < 0) {
+		status = EXIT_CONFIG;
+		goto out;
+	}
+	if (mode == CLI_CHECK) {
+		printf("configuration ok: %zu tunnel(s)\n", k.n_tunnels);
+		status = EXIT_SUCCESS;
+		goto out;
+	}
+	sfd = block_signals();
+	if (sfd < 0 || open_listeners(&k) < 0)
+		goto out;
+	control_fd = open_control(&k);
+	if (control_fd < 0 && k.cfg.control_path)
+		goto out;
+	if (start_workers(&k) < 0)
+		goto out;
+	announce(&k);
+	serve(&k, sfd, control_fd);
+	log_notice("all connections closed; exiting");
+	status = EXIT_SUCCESS;
+out:
+	teardown(&k, sfd, control_fd);
+	return status;
+}

@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <gnutls/gnutls.h>
+
+#include "policy.h"
+
+static const char *const kind_names[] = {
+	[POLICY_ALL] = "all", [POLICY_CN] = "cn", [POLICY_OU] = "ou", [POLICY_DNS] = "dns",
+	[POLICY_URI] = "uri", [POLICY_FINGERPRINT] = "fingerprint", [POLICY_SERIAL] = "serial",
+};
+
+int policy_kind_parse(const char *name)
+{
+	for (unsigned i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++)
+		if (!strcmp(name, kind_names[i]))
+			return (int)i;
+	return -1;
+}
+
+const char *policy_kind_name(enum policy_kind kind)
+{
+	return kind_names[kind];
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)(c | 0x20);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Decodes hex with optional ':' separators. Returns the byte count or -1. */
+static ssize_t hex_decode(const char *hex, uint8_t *out, size_t max)
+{
+	size_t n = 0;
+	int hi = -1;
+
+	for (; *hex; hex++) {
+		int v;
+
+		if (*hex == ':' && hi < 0)
+			continue;
+		v = hex_value(*hex);
+		if (v < 0)
+			return -1;
+		if (hi < 0) {
+			hi = v;
+			continue;
+		}
+		if (n == max)
+			return -1;
+		out[n++] = (uint8_t)(hi << 4 | v);
+		hi = -1;
+	}
+	return hi < 0 ? (ssize_t)n : -1;
+}
+
+/* Serials compare as integers: leading zero bytes (DER sign padding) do not count. */
+static void strip_leading_zeros(const uint8_t **p, size_t *len)
+{
+	while (*len > 1 && **p == 0) {
+		(*p)++;
+		(*len)--;
+	}
+}
+
+static int parse_binary_rule(struct policy_rule *r, const char *value, char *err, size_t errlen)
+{
+	ssize_t n;
+
+	if (r->kind == POLICY_FINGERPRINT) {
+		if (strncasecmp(value, "sha256:", 7)) {
+			snprintf(err, errlen, "fingerprint must be sha256:HEX");
+			return -EINVAL;
+		}
+		n = hex_decode(value + 7, r->bin, sizeof(r->bin));
+		if (n != 32) {
+			snprintf(err, errlen, "sha256 fingerprint must be 32 bytes of hex");
+			return -EINVAL;
+		}
+	} else {
+		if (!strncasecmp(value, "0x", 2))
+			value += 2;
+		n = hex_decode(value, r->bin, sizeof(r->bin));
+		if (n <= 0) {
+			snprintf(err, errlen, "serial must be hex, at most %d bytes", POLICY_BIN_MAX);
+			return -EINVAL;
+		}
+	}
+	r->bin_len = (size_t)n;
+	return 0;
+}
+
+int policy_add(struct policy *p, enum policy_kind kind, const char *value, char *err, size_t errlen)
+{
+	struct policy_rule rule = { .kind = kind }, *grown;
+	int rc;
+
+	if (kind != POLICY_ALL) {
+		if (!*value || strlen(value) >= sizeof(rule.value)) {
+			snprintf(err, errlen, "value must be 1-%zu characters", sizeof(rule.value) - 1);
+			return -EINVAL;
+		}
+		strcpy(rule.value, value);
+	}
+	if (kind == POLICY_FINGERPRINT || kind == POLICY_SERIAL) {
+		rc = parse_binary_rule(&rule, value, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	grown = realloc(p->rules, (p->n + 1) * sizeof(*p->rules));
+	if (!grown) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	p->rules = grown;
+	p->rules[p->n++] = rule;
+	return 0;
+}
+
+int policy_copy(struct policy *dst, const struct policy *src)
+{
+	dst->n = 0;
+	dst->rules = NULL;
+	if (!src->n)
+		return 0;
+	dst->rules = malloc(src->n * sizeof(*src->rules));
+	if (!dst->rules)
+		return -ENOMEM;
+	memcpy(dst->rules, src->rules, src->n * sizeof(*src->rules));
+	dst->n = src->n;
+	return 0;
+}
+
+void policy_free(struct policy *p)
+{
+	free(p->rules);
+	p->rules = NULL;
+	p->n = 0;
+}
+
+bool policy_uri_match(const char *pattern, const char *uri)
+{
+	for (; *pattern; pattern++, uri++) {
+		if (*pattern == '*') {
+			/* Try every split of the current segment, shortest first. */
+			for (const char *s = uri;; s++) {
+				if (policy_uri_match(pattern + 1, s))
+					return true;
+				if (!*s || *s == '/')
+					return false;
+			}
+		}
+		if (*pattern != *uri)
+			return false;
+	}
+	return !*uri;
+}
+
+static bool dn_field_matches(gnutls_x509_crt_t crt, const char *oid, const char *want)
+{
+	char buf[POLICY_VALUE_MAX];
+
+	for (unsigned idx = 0;; idx++) {
+		size_t size = sizeof(buf);
+		int rc = gnutls_x509_crt_get_dn_by_oid(crt, oid, idx, 0, buf, &size);
+
+		if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			return false;
+		if (rc == 0 && !strcmp(buf, want))
+			return true;
+	}
+}
+
+static bool san_matches(gnutls_x509_crt_t crt, const struct policy_rule *r)
+{
+	char buf[POLICY_VALUE_MAX];
+
+	for (unsigned seq = 0;; seq++) {
+		size_t size = sizeof(buf) - 1;
+		int type = gnutls_x509_crt_get_subject_alt_name(crt, seq, buf, &size, NULL);
+
+		if (type == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			return false;
+		if (type < 0)
+			continue; /* an entry too long for any rule cannot match */
+		buf[size] = '\0';
+		if (r->kind == POLICY_DNS && type == GNUTLS_SAN_DNSNAME && !strcasecmp(buf, r->value))
+			return true;
+		if (r->kind == POLICY_URI && type == GNUTLS_SAN_URI && policy_uri_match(r->value, buf))
+			return true;
+	}
+}
+
+static bool binary_matches(gnutls_x509_crt_t crt, const struct policy_rule *r)
+{
+	uint8_t buf[64];
+	size_t size = sizeof(buf);
+	const uint8_t *have = buf, *want = r->bin;
+	size_t want_len = r->bin_len;
+
+	if (r->kind == POLICY_FINGERPRINT) {
+		if (gnutls_x509_crt_get_fingerprint(crt, GNUTLS_DIG_SHA256, buf, &size) < 0)
+			return false;
+		return size == want_len && !memcmp(buf, want, size);
+	}
+	if (gnutls_x509_crt_get_serial(crt, buf, &size) < 0)
+		return false;
+	strip_leading_zeros(&have, &size);
+	strip_leading_zeros(&want, &want_len);
+	return size == want_len && !memcmp(have, want, size);
+}
+
+static bool rule_matches(const struct policy_rule *r, gnutls_x509_crt_t crt)
+{
+	switch (r->kind) {
+	case POLICY_ALL:
+		return true;
+	case POLICY_CN:
+		return dn_field_matches(crt, GNUTLS_OID_X520_COMMON_NAME, r->value);
+	case POLICY_OU:
+		return dn_field_matches(crt, GNUTLS_OID_X520_ORGANIZATIONAL_UNIT_NAME, r->value);
+	case POLICY_DNS:
+	case POLICY_URI:
+		return san_matches(crt, r);
+	case POLICY_FINGERPRINT:
+	case POLICY_SERIAL:
+		return binary_matches(crt, r);
+	}
+	return false;
+}
+
+bool policy_matches(const struct policy *p, gnutls_x509_crt_t crt)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (rule_matches(&p->rules[i], crt))
+			return true;
+	return false;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef KTUN_POLICY_H
+#define KTUN_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <gnutls/x509.h>
+
+/* Who may talk to a tunnel. Rules are OR'd: the peer passes if any rule matches. A server
+ * tunnel's policy comes from --allow-*, a client tunnel's from --verify-*. */
+
+enum policy_kind {
+	POLICY_ALL,
+	POLICY_CN,
+	POLICY_OU,
+	POLICY_DNS,
+	POLICY_URI,
+	POLICY_FINGERPRINT,
+	POLICY_SERIAL,
+};
+
+#define POLICY_VALUE_MAX 512
+#define POLICY_BIN_MAX 32
+
+struct policy_rule {
+	enum policy_kind kind;
+	char value[POLICY_VALUE_MAX];    /* text rules */
+	uint8_t bin[POLICY_BIN_MAX];     /* fingerprint or serial, decoded */
+	size_t bin_len;
+};
+
+struct policy {
+	struct policy_rule *rules;
+	size_t n;
+};
+
+/* Looks up the kind named by an option suffix ("cn", "uri", ...); -1 if unknown. */
+int policy_kind_parse(const char *name);
+const char *policy_kind_name(enum policy_kind kind);
+/* Adds a rule after validating its value; returns 0 or -EINVAL/-ENOMEM with err filled. */
+int policy_add(struct policy *p, enum policy_kind kind, const char *value, char *err, size_t errlen);
+int policy_copy(struct policy *dst, const struct policy *src);
+void policy_free(struct policy *p);
+bool policy_matches(const struct policy *p, gnutls_x509_crt_t crt);
+/* `*` matches any run of characters within one path segment (never '/'). */
+bool policy_uri_match(const char *pattern, const char *uri);
+
+#endif

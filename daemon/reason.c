@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "reason.h"
+
+static const struct {
+	const char *name;
+	bool resets;
+	bool reject;
+} reasons[REASON_MAX] = {
+	[REASON_NONE] = { "none", false, false },
+	[REASON_DONE] = { "done", false, false },
+	[REASON_NO_CLIENT_CERT] = { "no-client-cert", true, true },
+	[REASON_EXPIRED] = { "expired", true, true },
+	[REASON_NOT_YET_VALID] = { "not-yet-valid", true, true },
+	[REASON_REVOKED] = { "revoked", true, true },
+	[REASON_UNTRUSTED] = { "untrusted", true, true },
+	[REASON_WRONG_NAME] = { "wrong-name", true, true },
+	[REASON_BAD_PURPOSE] = { "bad-purpose", true, true },
+	[REASON_POLICY_DENIED] = { "policy-denied", true, true },
+	[REASON_TLS_ERROR] = { "tls-error", true, true },
+	[REASON_HANDSHAKE_TIMEOUT] = { "handshake-timeout", true, true },
+	[REASON_PEER_CLOSED] = { "peer-closed", true, true },
+	[REASON_TARGET_UNREACHABLE] = { "target-unreachable", true, false },
+	[REASON_CONNECT_TIMEOUT] = { "connect-timeout", true, false },
+	[REASON_IDLE_TIMEOUT] = { "idle-timeout", false, false },
+	[REASON_RESET] = { "reset", true, false },
+	[REASON_TRUNCATED] = { "truncated", true, false },
+	[REASON_DRAIN_TIMEOUT] = { "drain-timeout", false, false },
+	[REASON_SHUTDOWN] = { "shutdown", false, false },
+	[REASON_IO_ERROR] = { "io-error", true, false },
+};
+
+const char *reason_name(enum reason r)
+{
+	return r < REASON_MAX ? reasons[r].name : "unknown";
+}
+
+bool reason_resets(enum reason r)
+{
+	return r < REASON_MAX && reasons[r].resets;
+}
+
+bool reason_is_reject(enum reason r)
+{
+	return r < REASON_MAX && reasons[r].reject;
+}

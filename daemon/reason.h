@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef KTUN_REASON_H
+#define KTUN_REASON_H
+
+#include <stdbool.h>
+
+/* Why a connection ended. Names are part of the log and status interface (docs/test-contract.md). */
+enum reason {
+	REASON_NONE,
+	REASON_DONE,
+	REASON_NO_CLIENT_CERT,
+	REASON_EXPIRED,
+	REASON_NOT_YET_VALID,
+	REASON_REVOKED,
+	REASON_UNTRUSTED,
+	REASON_WRONG_NAME,
+	REASON_BAD_PURPOSE,
+	REASON_POLICY_DENIED,
+	REASON_TLS_ERROR,
+	REASON_HANDSHAKE_TIMEOUT,
+	REASON_PEER_CLOSED,
+	REASON_TARGET_UNREACHABLE,
+	REASON_CONNECT_TIMEOUT,
+	REASON_IDLE_TIMEOUT,
+	REASON_RESET,
+	REASON_TRUNCATED,
+	REASON_DRAIN_TIMEOUT,
+	REASON_SHUTDOWN,
+	REASON_IO_ERROR,
+	REASON_MAX,
+};
+
+const char *reason_name(enum reason r);
+/* Errors are propagated as a TCP reset so that neither end mistakes them for a clean end of stream. */
+bool reason_resets(enum reason r);
+/* True for the reasons that refuse a peer during the handshake. */
+bool reason_is_reject(enum reason r);
+
+#endif

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "log.h"
+
+/*
+ * Reload: build every tunnel's new context from the files first; swap only when all of them
+ * loaded. A tunnel's name, mode and listener are fixed for the life of the process (the
+ * sockets are bound and shared by the workers), so a config file that changes them is refused.
+ */
+
+static int load_new_config(struct ktun *k, struct ktun_config *next, char *err, size_t errlen)
+{
+	int rc;
+
+	config_init(next);
+	if (!k->cfg.config_file) {
+		/* Command-line tunnels: same settings, files read again. */
+		next->n_tunnels = 0;
+		return 0;
+	}
+	rc = config_load_file(next, k->cfg.config_file, err, errlen);
+	if (rc == 0)
+		rc = config_validate(next, err, errlen);
+	return rc;
+}
+
+static int check_same_shape(const struct ktun *k, const struct ktun_config *next, char *err,
+			    size_t errlen)
+{
+	if (next->n_tunnels != k->n_tunnels) {
+		snprintf(err, errlen, "the set of tunnels changed: restart ktund to add or remove tunnels");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < k->n_tunnels; i++) {
+		const struct tunnel *t = &k->tunnels[i];
+		const struct tunnel_config *c = &next->tunnels[i];
+
+		if (strcmp(t->name, c->name) || t->mode != c->mode || t->listen.len != c->listen_addr.len ||
+		    memcmp(&t->listen.ss, &c->listen_addr.ss, t->listen.len)) {
+			snprintf(err, errlen, "[%s] name, mode or listen changed: restart ktund for that",
+				 c->name);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int daemon_reload(struct ktun *k, char *err, size_t errlen)
+{
+	struct ktun_config next;
+	const struct ktun_config *src;
+	struct tunnel_ctx **built;
+	int rc;
+
+	rc = load_new_config(k, &next, err, errlen);
+	src = k->cfg.config_file ? &next : &k->cfg;
+	if (rc == 0 && src == &next)
+		rc = check_same_shape(k, &next, err, errlen);
+	built = calloc(k->n_tunnels, sizeof(*built));
+	if (rc == 0 && !built) {
+		snprintf(err, errlen, "out of memory");
+		rc = -ENOMEM;
+	}
+	for (size_t i = 0; rc == 0 && i < k->n_tunnels; i++) {
+		rc = tunnel_ctx_new(&src->tunnels[i], &built[i]);
+		if (rc < 0)
+			snprintf(err, errlen, "[%s] could not load its certificates (see the log above); "
+				 "keeping the previous ones", src->tunnels[i].name);
+	}
+	for (size_t i = 0; i < k->n_tunnels && built; i++) {
+		if (rc == 0)
+			tunnel_swap_ctx(&k->tunnels[i], built[i]);
+		else
+			tunnel_ctx_put(built[i]);
+	}
+	free(built);
+	config_free(&next);
+	if (rc == 0)
+		log_notice("reload ok: %zu tunnel(s) use the new certificates for new connections",
+			   k->n_tunnels);
+	else
+		log_err("reload failed: %s", err);
+	return rc;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef KTUN_TUNNEL_H
+#define KTUN_TUNNEL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "stats.h"
+#include "tunnel_ctx.h"
+
+/* A configured tunnel at run time, shared by all workers. What may change on reload lives in
+ * the tunnel_ctx behind `lock`; the rest is fixed for the life of the process. The lock is
+ * taken once per new connection, never on the data path. */
+struct tunnel {
+	char name[TUNNEL_NAME_MAX];
+	enum tunnel_mode mode;
+	struct ktun_addr listen;
+	pthread_mutex_t lock;
+	struct tunnel_ctx *ctx;
+	unsigned open;            /* atomic: connections accepted and not yet freed */
+	unsigned max_connections; /* atomic: from the current ctx */
+	int *listen_fds;          /* one per worker; unix listeners share one socket (dup'd) */
+	struct tunnel_stats *stats; /* one per worker */
+};
+
+int tunnel_init(struct tunnel *t, const struct tunnel_config *cfg, struct tunnel_ctx *ctx,
+		unsigned workers);
+void tunnel_destroy(struct tunnel *t, unsigned workers);
+struct tunnel_ctx *tunnel_acquire_ctx(struct tunnel *t);
+/* Installs a new ctx for new connections; the old one lives on while connections hold it. */
+void tunnel_swap_ctx(struct tunnel *t, struct tunnel_ctx *ctx);
+/* Takes a connection slot if below max-connections. */
+bool tunnel_reserve(struct tunnel *t);
+void tunnel_release(struct tunnel *t);
+
+#endif

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <gnutls/x509.h>
+
+#include "log.h"
+#include "tunnel_ctx.h"
+#include "verify.h"
+
+/* TLS 1.3 and 1.2 with AEAD ciphers and forward-secret key exchange only. Session tickets
+ * are off: ktund does not resume sessions, and tickets would have to travel over kTLS. */
+static const char priority_string[] =
+	"SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:"
+	"-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-CCM:"
+	"-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:%NO_TICKETS";
+
+static int load_ca(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
+{
+	int rc = gnutls_certificate_set_x509_trust_file(ctx->creds, cfg->cacert, GNUTLS_X509_FMT_PEM);
+
+	if (rc <= 0) {
+		log_err("[%s] cacert %s: %s", cfg->name, cfg->cacert,
+			rc == 0 ? "no certificate found" : gnutls_strerror(rc));
+		return -EINVAL;
+	}
+	if (!cfg->crl)
+		return 0;
+	rc = gnutls_certificate_set_x509_crl_file(ctx->creds, cfg->crl, GNUTLS_X509_FMT_PEM);
+	if (rc <= 0) {
+		log_err("[%s] crl %s: %s", cfg->name, cfg->crl,
+			rc == 0 ? "no CRL found" : gnutls_strerror(rc));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Reads the own leaf's expiry so that loading an expired or soon-expiring cert is said loudly. */
+static void note_own_expiry(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
+{
+	gnutls_datum_t raw;
+	gnutls_x509_crt_t crt;
+	time_t now = time(NULL);
+
+	if (gnutls_certificate_get_crt_raw(ctx->creds, 0, 0, &raw) < 0 || gnutls_x509_crt_init(&crt) < 0)
+		return;
+	if (gnutls_x509_crt_import(crt, &raw, GNUTLS_X509_FMT_DER) == 0)
+		ctx->cert_expires = gnutls_x509_crt_get_expiration_time(crt);
+	gnutls_x509_crt_deinit(crt);
+	if (ctx->cert_expires && ctx->cert_expires <= now)
+		log_warn("[%s] own certificate %s has expired: peers will refuse it", cfg->name, cfg->cert);
+	else if (ctx->cert_expires && ctx->cert_expires - now < 7 * 86400)
+		log_warn("[%s] own certificate %s expires in %lld hours", cfg->name, cfg->cert,
+			 (long long)(ctx->cert_expires - now) / 3600);
+}
+
+static int load_own_cert(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
+{
+	int rc = gnutls_certificate_set_x509_key_file2(ctx->creds, cfg->cert, cfg->key,
+						      GNUTLS_X509_FMT_PEM, NULL, 0);
+
+	/* The key's contents never reach the log: only the file names and GnuTLS's reason. */
+	if (rc < 0) {
+		log_err("[%s] cert %s / key %s: %s", cfg->name, cfg->cert, cfg->key, gnutls_strerror(rc));
+		return -EINVAL;
+	}
+	note_own_expiry(ctx, cfg);
+	return 0;
+}
+
+static int init_gnutls_objects(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
+{
+	const char *errpos = NULL;
+	int rc;
+
+	rc = gnutls_certificate_allocate_credentials(&ctx->creds);
+	if (rc < 0) {
+		log_gnutls_error("allocating credentials", rc);
+		return -ENOMEM;
+	}
+	rc = gnutls_priority_init2(&ctx->priority, priority_string, &errpos, 0);
+	if (rc < 0) {
+		log_err("[%s] TLS priority string rejected at '%s': %s", cfg->name,
+			errpos ? errpos : "?", gnutls_strerror(rc));
+		return -EINVAL;
+	}
+	gnutls_certificate_set_verify_function(ctx->creds, verify_peer_callback);
+	return 0;
+}
+
+static void copy_settings(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
+{
+	struct in6_addr probe;
+
+	memcpy(ctx->name, cfg->name, sizeof(ctx->name));
+	ctx->mode = cfg->mode;
+	ctx->target = cfg->target_addr;
+	snprintf(ctx->server_name, sizeof(ctx->server_name), "%s",
+		 cfg->server_name ? cfg->server_name : cfg->target_addr.host);
+	ctx->server_name_is_ip = inet_pton(AF_INET, ctx->server_name, &probe) == 1 ||
+				 inet_pton(AF_INET6, ctx->server_name, &probe) == 1;
+	ctx->handshake_timeout_ms = cfg->handshake_timeout * 1000;
+	ctx->connect_timeout_ms = cfg->connect_timeout * 1000;
+	ctx->idle_timeout_ms = cfg->idle_timeout * 1000;
+	ctx->max_connections = cfg->max_connections;
+}
+
+static void tunnel_ctx_free(struct tunnel_ctx *ctx)
+{
+	if (ctx->creds)
+		gnutls_certificate_free_credentials(ctx->creds);
+	if (ctx->priority)
+		gnutls_priority_deinit(ctx->priority);
+	policy_free(&ctx->policy);
+	free(ctx);
+}
+
+int tunnel_ctx_new(const struct tunnel_config *cfg, struct tunnel_ctx **out)
+{
+	struct tunnel_ctx *ctx = calloc(1, sizeof(*ctx));
+	int rc = -ENOMEM;
+
+	if (!ctx)
+		goto fail;
+	ctx->refs = 1;
+	copy_settings(ctx, cfg);
+	if (policy_copy(&ctx->policy, &cfg->policy) < 0)
+		goto fail;
+	rc = init_gnutls_objects(ctx, cfg);
+	if (rc < 0)
+		goto fail;
+	rc = load_ca(ctx, cfg);
+	if (rc < 0)
+		goto fail;
+	rc = load_own_cert(ctx, cfg);
+	if (rc < 0)
+		goto fail;
+	*out = ctx;
+	return 0;
+fail:
+	if (rc == -ENOMEM)
+		log_err("[%s] out of memory building TLS context", cfg->name);
+	if (ctx)
+		tunnel_ctx_free(ctx);
+	return rc;
+}
+
+struct tunnel_ctx *tunnel_ctx_get(struct tunnel_ctx *ctx)
+{
+	__atomic_add_fetch(&ctx->refs, 1, __ATOMIC_RELAXED);
+	return ctx;
+}
+
+void tunnel_ctx_put(struct tunnel_ctx *ctx)
+{
+	if (ctx && __atomic_sub_fetch(&ctx->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		tunnel_ctx_free(ctx);
+}

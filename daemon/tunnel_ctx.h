@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef KTUN_TUNNEL_CTX_H
+#define KTUN_TUNNEL_CTX_H
+
+#include <time.h>
+#include <gnutls/gnutls.h>
+
+#include "config.h"
+
+/* Everything a new connection of one tunnel needs, loaded from files and immutable once
+ * built. Reload builds a new one and swaps it in; connections keep a reference to the one
+ * they started with, so live connections are never touched by a reload. */
+struct tunnel_ctx {
+	unsigned refs; /* atomic */
+	char name[TUNNEL_NAME_MAX];
+	enum tunnel_mode mode;
+	gnutls_certificate_credentials_t creds;
+	gnutls_priority_t priority;
+	struct policy policy;
+	char server_name[ADDR_HOST_MAX]; /* client mode: the name the server must prove */
+	bool server_name_is_ip;          /* then it is checked against IP SANs and not sent as SNI */
+	struct ktun_addr target;
+	unsigned handshake_timeout_ms, connect_timeout_ms, idle_timeout_ms;
+	unsigned max_connections;
+	time_t cert_expires;
+};
+
+/* Loads credentials and copies settings; returns 0 or a negative errno, logging why. */
+int tunnel_ctx_new(const struct tunnel_config *cfg, struct tunnel_ctx **out);
+struct tunnel_ctx *tunnel_ctx_get(struct tunnel_ctx *ctx);
+void tunnel_ctx_put(struct tunnel_ctx *ctx);
+
+#endif

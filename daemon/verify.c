@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <stdio.h>
+#include <string.h>
+#include <gnutls/x509.h>
+
+#include "tunnel_ctx.h"
+#include "verify.h"
+
+/* Most specific first: a revoked, expired certificate is reported as revoked. */
+static const struct {
+	unsigned status;
+	enum reason reason;
+} status_reasons[] = {
+	{ GNUTLS_CERT_REVOKED, REASON_REVOKED },
+	{ GNUTLS_CERT_EXPIRED, REASON_EXPIRED },
+	{ GNUTLS_CERT_NOT_ACTIVATED, REASON_NOT_YET_VALID },
+	{ GNUTLS_CERT_SIGNER_NOT_FOUND, REASON_UNTRUSTED },
+	{ GNUTLS_CERT_SIGNER_NOT_CA, REASON_UNTRUSTED },
+	{ GNUTLS_CERT_INSECURE_ALGORITHM, REASON_UNTRUSTED },
+	{ GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE, REASON_UNTRUSTED },
+	{ GNUTLS_CERT_UNEXPECTED_OWNER, REASON_WRONG_NAME },
+	{ GNUTLS_CERT_PURPOSE_MISMATCH, REASON_BAD_PURPOSE },
+};
+
+static enum reason reason_from_status(unsigned status)
+{
+	for (size_t i = 0; i < sizeof(status_reasons) / sizeof(status_reasons[0]); i++)
+		if (status & status_reasons[i].status)
+			return status_reasons[i].reason;
+	return REASON_UNTRUSTED;
+}
+
+static void describe_status(gnutls_session_t session, unsigned status, struct peer_verdict *v)
+{
+	gnutls_datum_t text;
+
+	if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &text, 0) < 0) {
+		snprintf(v->detail, sizeof(v->detail), "verification status 0x%x", status);
+		return;
+	}
+	snprintf(v->detail, sizeof(v->detail), "%s", (const char *)text.data);
+	gnutls_free(text.data);
+}
+
+static int refuse(struct peer_verdict *v, enum reason reason)
+{
+	v->reason = reason;
+	return GNUTLS_E_CERTIFICATE_ERROR;
+}
+
+static int check_chain(gnutls_session_t session, struct peer_verdict *v)
+{
+	const struct tunnel_ctx *ctx = v->ctx;
+	gnutls_typed_vdata_st data[2];
+	unsigned n = 0, status = 0;
+	int rc;
+
+	/* A server must hold a serverAuth cert, a client a clientAuth one. */
+	data[n++] = (gnutls_typed_vdata_st){
+		.type = GNUTLS_DT_KEY_PURPOSE_OID,
+		.data = (void *)(ctx->mode == MODE_SERVER ? GNUTLS_KP_TLS_WWW_CLIENT : GNUTLS_KP_TLS_WWW_SERVER),
+	};
+	if (ctx->mode == MODE_CLIENT)
+		data[n++] = (gnutls_typed_vdata_st){ .type = GNUTLS_DT_DNS_HOSTNAME,
+						     .data = (void *)ctx->server_name };
+	rc = gnutls_certificate_verify_peers(session, data, n, &status);
+	if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND) {
+		snprintf(v->detail, sizeof(v->detail), "peer sent no certificate");
+		return refuse(v, REASON_NO_CLIENT_CERT);
+	}
+	if (rc < 0) {
+		snprintf(v->detail, sizeof(v->detail), "%s", gnutls_strerror(rc));
+		return refuse(v, REASON_UNTRUSTED);
+	}
+	if (status) {
+		describe_status(session, status, v);
+		return refuse(v, reason_from_status(status));
+	}
+	return 0;
+}
+
+static int check_policy(gnutls_session_t session, struct peer_verdict *v)
+{
+	const gnutls_datum_t *chain;
+	unsigned n = 0;
+	gnutls_x509_crt_t leaf;
+	bool ok;
+
+	/* A client tunnel with no verify-* rules relies on the name check alone. */
+	if (v->ctx->mode == MODE_CLIENT && !v->ctx->policy.n)
+		return 0;
+	chain = gnutls_certificate_get_peers(session, &n);
+	if (!chain || !n || gnutls_x509_crt_init(&leaf) < 0)
+		return refuse(v, REASON_NO_CLIENT_CERT);
+	ok = gnutls_x509_crt_import(leaf, &chain[0], GNUTLS_X509_FMT_DER) == 0 &&
+	     policy_matches(&v->ctx->policy, leaf);
+	gnutls_x509_crt_deinit(leaf);
+	if (!ok) {
+		snprintf(v->detail, sizeof(v->detail), "certificate matches no %s rule",
+			 v->ctx->mode == MODE_SERVER ? "allow-*" : "verify-*");
+		return refuse(v, REASON_POLICY_DENIED);
+	}
+	return 0;
+}
+
+int verify_peer_callback(gnutls_session_t session)
+{
+	struct peer_verdict *v = gnutls_session_get_ptr(session);
+	int rc = check_chain(session, v);
+
+	return rc ? rc : check_policy(session, v);
+}
+
+enum reason verify_handshake_failure(const struct peer_verdict *v, int gnutls_rc)
+{
+	if (v->reason != REASON_NONE)
+		return v->reason;
+	switch (gnutls_rc) {
+	case GNUTLS_E_NO_CERTIFICATE_FOUND:
+	case GNUTLS_E_CERTIFICATE_REQUIRED:
+		return REASON_NO_CLIENT_CERT;
+	case GNUTLS_E_PREMATURE_TERMINATION:
+		return REASON_PEER_CLOSED;
+	case GNUTLS_E_KEY_USAGE_VIOLATION:
+		return REASON_BAD_PURPOSE;
+	default:
+		return REASON_TLS_ERROR;
+	}
+}
+
+void verify_peer_identity(gnutls_session_t session, char *buf, size_t len)
+{
+	const gnutls_datum_t *chain;
+	unsigned n = 0;
+	gnutls_x509_crt_t leaf;
+	gnutls_datum_t dn = { 0 };
+
+	snprintf(buf, len, "-");
+	chain = gnutls_certificate_get_peers(session, &n);
+	if (!chain || !n || gnutls_x509_crt_init(&leaf) < 0)
+		return;
+	if (gnutls_x509_crt_import(leaf, &chain[0], GNUTLS_X509_FMT_DER) == 0 &&
+	    gnutls_x509_crt_get_dn3(leaf, &dn, 0) == 0) {
+		/* The DN is the peer's text: quotes would break the key="value" log format. */
+		snprintf(buf, len, "%s", (const char *)dn.data);
+		for (char *p = buf; *p; p++)
+			if (*p == '"' || (unsigned char)*p < 0x20)
+				*p = '?';
+		gnutls_free(dn.data);
+	}
+	gnutls_x509_crt_deinit(leaf);
+}

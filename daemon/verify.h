@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef KTUN_VERIFY_H
+#define KTUN_VERIFY_H
+
+#include <gnutls/gnutls.h>
+
+#include "reason.h"
+
+struct tunnel_ctx;
+
+/* The outcome of checking a peer, filled by the GnuTLS verify callback during the handshake.
+ * A session's user pointer (gnutls_session_set_ptr) points at its verdict. */
+struct peer_verdict {
+	const struct tunnel_ctx *ctx;
+	enum reason reason;
+	char detail[192];
+};
+
+/* Chain, validity, revocation, name, purpose, then the tunnel's policy. */
+int verify_peer_callback(gnutls_session_t session);
+/* Maps a failed handshake to a reason: the verdict's if the callback refused, else GnuTLS's. */
+enum reason verify_handshake_failure(const struct peer_verdict *v, int gnutls_rc);
+/* The peer leaf's subject DN (RFC 4514), or "-" if there is none. */
+void verify_peer_identity(gnutls_session_t session, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "daemon.h"
+#include "log.h"
+#include "tunnel.h"
+#include "worker.h"
+
+/*
+ * A worker's loop: submit what is queued, wait for at least one completion, handle every
+ * completion that is ready, repeat. All connection state changes happen here, on the
+ * worker's own thread. A one-second tick enforces timeouts and retries paused accepts; an
+ * eventfd read wakes the worker when the main thread changes the daemon's phase.
+ */
+
+#define RING_ENTRIES 1024
+#define RING_CQ_ENTRIES 16384
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct io_uring_sqe *worker_sqe(struct worker *w)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
+
+	while (!sqe) {
+		io_uring_submit(&w->ring);
+		sqe = io_uring_get_sqe(&w->ring);
+	}
+	return sqe;
+}
+
+static int ring_init(struct worker *w)
+{
+	struct io_uring_params p = {
+		/* Only this thread submits; completions run when it asks for them, not by IPI. */
+		.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+			 IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL,
+		.cq_entries = RING_CQ_ENTRIES,
+	};
+	int rc = io_uring_queue_init_params(RING_ENTRIES, &w->ring, &p);
+
+	if (rc == -EINVAL) {
+		/* Kernels before 6.1 lack DEFER_TASKRUN; the loop works the same without it. */
+		p = (struct io_uring_params){ .flags = IORING_SETUP_CQSIZE, .cq_entries = RING_CQ_ENTRIES };
+		rc = io_uring_queue_init_params(RING_ENTRIES, &w->ring, &p);
+	}
+	return rc;
+}
+
+int worker_init(struct worker *w, struct ktun *k, unsigned id)
+{
+	memset(w, 0, sizeof(*w));
+	w->id = id;
+	w->k = k;
+	w->event_fd = -1;
+	w->listeners = calloc(k->n_tunnels, sizeof(*w->listeners));
+	if (!w->listeners)
+		return -ENOMEM;
+	for (size_t i = 0; i < k->n_tunnels; i++) {
+		w->listeners[i] = (struct listener){ .w = w, .t = &k->tunnels[i],
+						     .fd = k->tunnels[i].listen_fds[id] };
+		k->tunnels[i].listen_fds[id] = -1; /* the listener owns it now */
+	}
+	w->event_fd = eventfd(0, EFD_CLOEXEC);
+	if (w->event_fd < 0)
+		return -errno;
+	return 0;
+}
+
+void worker_destroy(struct worker *w)
+{
+	if (w->listeners)
+		for (size_t i = 0; i < w->k->n_tunnels; i++)
+			if (w->listeners[i].fd >= 0)
+				close(w->listeners[i].fd);
+	free(w->listeners);
+	if (w->event_fd >= 0)
+		close(w->event_fd);
+}
+
+void worker_notify(struct worker *w)
+{
+	uint64_t one = 1;
+
+	if (write(w->event_fd, &one, sizeof(one)) < 0)
+		log_err("worker %u: eventfd write: %m", w->id);
+}
+
+/* Accepting */
+
+static void listener_arm(struct listener *l)
+{
+	struct io_uring_sqe *sqe;
+
+	if (l->accepting || l->closed || l->w->draining)
+		return;
+	if (!tunnel_reserve(l->t)) {
+		l->paused = true;
+		return;
+	}
+	l->paused = false;
+	l->accepting = true;
+	l->peerlen = sizeof(l->peer);
+	sqe = worker_sqe(l->w);
+	io_uring_prep_accept(sqe, l->fd, (struct sockaddr *)&l->peer, &l->peerlen, SOCK_CLOEXEC);
+	io_uring_sqe_set_data64(sqe, ud_encode(l, UD_ACCEPT));
+}
+
+static void listener_close(struct listener *l)
+{
+	if (l->closed)
+		return;
+	l->closed = true;
+	if (l->accepting) {
+		struct io_uring_sqe *sqe = worker_sqe(l->w);
+
+		io_uring_prep_cancel_fd(sqe, l->fd, IORING_ASYNC_CANCEL_ALL);
+		io_uring_sqe_set_data64(sqe, ud_encode(l->w, UD_IGNORE));
+		return; /* closed when the cancelled accept completes */
+	}
+	close(l->fd);
+	l->fd = -1;
+}
+
+static void listener_on_accept(struct listener *l, int res)
+{
+	struct worker *w = l->w;
+
+	l->accepting = false;
+	if (res >= 0) {
+		conn_accepted(w, l->t, res, &l->peer, l->peerlen);
+	} else {
+		tunnel_release(l->t);
+		if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
+			/* Out of descriptors or memory: retrying at once would spin. Wait for the tick. */
+			stat_add(&l->t->stats[w->id].accept_errors, 1);
+			log_warn("[%s] accept: %s; pausing accepts for a second", l->t->name, strerror(-res));
+			l->paused = true;
+			return;
+		}
+		if (res != -ECANCELED && res != -EINTR && res != -ECONNABORTED)
+			log_warn("[%s] accept: %s", l->t->name, strerror(-res));
+	}
+	if (l->closed) {
+		if (l->fd >= 0)
+			close(l->fd);
+		l->fd = -1;
+		return;
+	}
+	if (!l->paused)
+		listener_arm(l);
+}
+
+void worker_slot_freed(struct worker *w, struct tunnel *t)
+{
+	for (size_t i = 0; i < w->k->n_tunnels; i++)
+		if (w->listeners[i].t == t && w->listeners[i].paused && !w->draining)
+			listener_arm(&w->listeners[i]);
+}
+
+/* Phase changes and the tick */
+
+static void arm_event_read(struct worker *w)
+{
+	struct io_uring_sqe *sqe = worker_sqe(w);
+
+	io_uring_prep_read(sqe, w->event_fd, &w->event_value, sizeof(w->event_value), 0);
+	io_uring_sqe_set_data64(sqe, ud_encode(w, UD_EVENT));
+}
+
+static void arm_tick(struct worker *w)
+{
+	struct io_uring_sqe *sqe = worker_sqe(w);
+
+	w->tick = (struct __kernel_timespec){ .tv_sec = 1 };
+	io_uring_prep_timeout(sqe, &w->tick, 0, 0);
+	io_uring_sqe_set_data64(sqe, ud_encode(w, UD_TICK));
+}
+
+static void close_all(struct worker *w, enum reason reason)
+{
+	struct conn *c = w->conns, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		conn_close(c, reason);
+	}
+}
+
+static void on_event(struct worker *w)
+{
+	unsigned phase = __atomic_load_n(&w->k->phase, __ATOMIC_ACQUIRE);
+
+	if (phase >= PHASE_DRAINING && !w->draining) {
+		w->draining = true;
+		w->drain_deadline_ms = w->now_ms + (int64_t)w->k->cfg.drain_timeout * 1000;
+		for (size_t i = 0; i < w->k->n_tunnels; i++)
+			listener_close(&w->listeners[i]);
+	}
+	if (phase == PHASE_STOPPING)
+		close_all(w, REASON_SHUTDOWN);
+	arm_event_read(w);
+}
+
+static void on_tick(struct worker *w)
+{
+	struct conn *c = w->conns, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		conn_check_timers(c);
+	}
+	if (w->draining && w->now_ms >= w->drain_deadline_ms)
+		close_all(w, REASON_DRAIN_TIMEOUT);
+	for (size_t i = 0; i < w->k->n_tunnels; i++)
+		if (w->listeners[i].paused)
+			listener_arm(&w->listeners[i]);
+	arm_tick(w);
+}
+
+static void handle_cqe(struct worker *w, const struct io_uring_cqe *cqe)
+{
+	void *obj = ud_object(cqe->user_data);
+
+	switch (ud_op(cqe->user_data)) {
+	case UD_ACCEPT:
+		listener_on_accept(obj, cqe->res);
+		break;
+	case UD_TICK:
+		on_tick(w);
+		break;
+	case UD_EVENT:
+		on_event(w);
+		break;
+	case UD_IGNORE:
+		break;
+	default:
+		conn_on_cqe(obj, ud_op(cqe->user_data), cqe->res);
+	}
+}
+
+static bool worker_finished(const struct worker *w)
+{
+	if (!w->draining || w->n_conns)
+		return false;
+	for (size_t i = 0; i < w->k->n_tunnels; i++)
+		if (w->listeners[i].accepting)
+			return false;
+	return true;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	/* A SINGLE_ISSUER ring belongs to the thread that creates it: create it here. */
+	w->start_rc = ring_init(w);
+	if (w->start_rc == 0)
+		__atomic_add_fetch(&w->k->workers_alive, 1, __ATOMIC_RELEASE);
+	sem_post(&w->started);
+	if (w->start_rc < 0)
+		return NULL;
+	w->now_ms = monotonic_ms();
+	arm_event_read(w);
+	arm_tick(w);
+	for (size_t i = 0; i < w->k->n_tunnels; i++)
+		listener_arm(&w->listeners[i]);
+	while (!worker_finished(w)) {
+		struct io_uring_cqe *cqe;
+		unsigned head, seen = 0;
+		int rc = io_uring_submit_and_wait(&w->ring, 1);
+
+		if (rc < 0 && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN) {
+			log_err("worker %u: io_uring_submit_and_wait: %s", w->id, strerror(-rc));
+			break;
+		}
+		w->now_ms = monotonic_ms();
+		io_uring_for_each_cqe(&w->ring, head, cqe) {
+			handle_cqe(w, cqe);
+			seen++;
+		}
+		io_uring_cq_advance(&w->ring, seen);
+	}
+	io_uring_queue_exit(&w->ring);
+	__atomic_sub_fetch(&w->k->workers_alive, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+int worker_start(struct worker *w)
+{
+	int rc;
+
+	sem_init(&w->started, 0, 0);
+	rc = pthread_create(&w->thread, NULL, worker_main, w);
+	if (rc)
+		return -rc;
+	w->joinable = true;
+	sem_wait(&w->started);
+	sem_destroy(&w->started);
+	if (w->start_rc < 0) {
+		log_err("worker %u: io_uring setup: %s", w->id, strerror(-w->start_rc));
+		return w->start_rc;
+	}
+	return 0;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef KTUN_WORKER_H
+#define KTUN_WORKER_H
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <liburing.h>
+
+struct ktun;
+struct conn;
+struct tunnel;
+
+/* One listener of one tunnel on one worker. */
+struct listener {
+	struct worker *w;
+	struct tunnel *t;
+	int fd;
+	bool accepting;   /* an accept is in flight (it holds a reserved slot) */
+	bool paused;      /* no slot, or the process ran out of fds: retried on the tick */
+	bool closed;
+	struct sockaddr_storage peer;
+	socklen_t peerlen;
+} __attribute__((aligned(16)));
+
+/* A worker thread owns one io_uring, its listeners and its connections; nothing here is
+ * touched by another thread except through the eventfd. */
+struct worker {
+	unsigned id;
+	struct ktun *k;
+	pthread_t thread;
+	struct io_uring ring;
+	int event_fd;
+	uint64_t event_value;
+	struct __kernel_timespec tick;
+	struct listener *listeners; /* one per tunnel */
+	struct conn *conns;         /* doubly linked, newest first */
+	unsigned n_conns;
+	int64_t now_ms;
+	int64_t drain_deadline_ms;
+	bool draining;
+	bool joinable;
+	sem_t started;
+	int start_rc;
+} __attribute__((aligned(16)));
+
+int worker_init(struct worker *w, struct ktun *k, unsigned id);
+/* Starts the thread and waits until its ring exists; returns its setup error if any. */
+int worker_start(struct worker *w);
+void worker_destroy(struct worker *w);
+/* Wakes the worker to look at the daemon phase. Any thread. */
+void worker_notify(struct worker *w);
+/* An SQE from the worker's ring, flushing the queue if it is full. Never NULL. */
+struct io_uring_sqe *worker_sqe(struct worker *w);
+/* A connection slot was freed: listeners paused on max-connections may accept again. */
+void worker_slot_freed(struct worker *w, struct tunnel *t);
+
+#endif

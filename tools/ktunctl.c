@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+/* ktunctl: sends one command to ktund's control socket and prints the answer. */
+
+#define DEFAULT_CONTROL_PATH "/run/ktund.sock"
+
+static const struct {
+	const char *name;
+	const char *help;
+} commands[] = {
+	{ "status", "counters of every tunnel, one 'tunnel.counter value' per line" },
+	{ "reload", "reload certificates, keys, CA and CRL (like SIGHUP)" },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "Usage: ktunctl [--control PATH] COMMAND\n\nCommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].help);
+	fprintf(out, "\nThe control socket defaults to %s.\n", DEFAULT_CONTROL_PATH);
+}
+
+static int connect_control(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "ktunctl: control path too long\n");
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		fprintf(stderr, "ktunctl: cannot reach ktund at %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int run(const char *path, const char *command)
+{
+	char buf[8192];
+	bool failed = false, first = true;
+	ssize_t n;
+	int fd = connect_control(path);
+
+	if (fd < 0)
+		return 1;
+	if (dprintf(fd, "%s\n", command) < 0) {
+		fprintf(stderr, "ktunctl: write: %s\n", strerror(errno));
+		close(fd);
+		return 1;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (first && !strncmp(buf, "error:", 6))
+			failed = true;
+		first = false;
+		fwrite(buf, 1, (size_t)n, failed ? stderr : stdout);
+	}
+	close(fd);
+	if (n < 0) {
+		fprintf(stderr, "ktunctl: read: %s\n", strerror(errno));
+		return 1;
+	}
+	return failed ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = DEFAULT_CONTROL_PATH;
+	int i = 1;
+
+	if (i < argc && (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))) {
+		usage(stdout);
+		return 0;
+	}
+	if (i < argc && !strcmp(argv[i], "--control")) {
+		if (i + 1 >= argc) {
+			usage(stderr);
+			return 2;
+		}
+		path = argv[i + 1];
+		i += 2;
+	}
+	if (i + 1 != argc) {
+		usage(stderr);
+		return 2;
+	}
+	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
+		if (!strcmp(argv[i], commands[c].name))
+			return run(path, argv[i]);
+	fprintf(stderr, "ktunctl: unknown command '%s'\n", argv[i]);
+	usage(stderr);
+	return 2;
+}
