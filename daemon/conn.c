@@ -80,6 +80,7 @@ static void conn_free(struct conn *c)
 		gnutls_deinit(c->session);
 	tunnel_ctx_put(c->ctx);
 	conn_unlink(c);
+	__atomic_fetch_sub(&t->live, 1, __ATOMIC_RELAXED);
 	free(c->tls_in.data);
 	free(c);
 	tunnel_release(t);
@@ -111,6 +112,7 @@ void conn_accepted(struct worker *w, struct tunnel *t, int fd, const struct sock
 	c->started_ms = c->active_ms = w->now_ms;
 	snprintf(c->identity, sizeof(c->identity), "-");
 	conn_link(c);
+	__atomic_fetch_add(&t->live, 1, __ATOMIC_RELAXED);
 	stat_add(&t->stats[w->id].conns_total, 1);
 	if (peer->ss_family != AF_UNIX)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));

@@ -54,7 +54,7 @@ static void write_status(struct ktun *k, FILE *out)
 			}
 		}
 		fprintf(out, "%s.mode %s\n%s.datapath userspace\n", t->name, config_mode_name(t->mode), t->name);
-		fprintf(out, "%s.conns_open %u\n", t->name, __atomic_load_n(&t->open, __ATOMIC_RELAXED));
+		fprintf(out, "%s.conns_open %u\n", t->name, __atomic_load_n(&t->live, __ATOMIC_RELAXED));
 		fprintf(out, "%s.conns_total %llu\n%s.handshakes_ok %llu\n%s.bytes_up %llu\n"
 			"%s.bytes_down %llu\n%s.accept_errors %llu\n",
 			t->name, (unsigned long long)sum.conns_total, t->name,

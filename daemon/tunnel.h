@@ -18,7 +18,8 @@ struct tunnel {
 	struct ktun_addr listen;
 	pthread_mutex_t lock;
 	struct tunnel_ctx *ctx;
-	unsigned open;            /* atomic: connections accepted and not yet freed */
+	unsigned open;            /* atomic: slots taken, by connections and by pending accepts */
+	unsigned live;            /* atomic: connections accepted and not yet freed */
 	unsigned max_connections; /* atomic: from the current ctx */
 	int *listen_fds;          /* one per worker; unix listeners share one socket (dup'd) */
 	struct tunnel_stats *stats; /* one per worker */
