@@ -172,6 +172,15 @@ static void send_queued_records(struct conn *c)
 		return;
 }
 
+static void discard_pending_input(int fd)
+{
+	char sink[4096];
+
+	for (int i = 0; i < 16; i++)
+		if (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) <= 0)
+			break;
+}
+
 static void close_sockets_for(struct conn *c, enum conn_state was)
 {
 	if (!reason_resets(c->reason)) {
@@ -183,8 +192,10 @@ static void close_sockets_for(struct conn *c, enum conn_state was)
 	}
 	set_linger_zero(c->plain_fd);
 	if (was == CONN_HANDSHAKE && c->tls_fd >= 0 && c->ctx->mode == MODE_SERVER) {
-		/* A refused TLS client gets the alert and a normal close, so it can read why. */
+		/* A refused TLS client gets the alert and a normal close, so it can read why.
+		 * Unread input would turn the close into a reset that destroys the alert. */
 		send_queued_records(c);
+		discard_pending_input(c->tls_fd);
 		return;
 	}
 	set_linger_zero(c->tls_fd);

@@ -173,6 +173,7 @@ static void handshake_done(struct conn *c)
 
 void handshake_step(struct conn *c)
 {
+	enum reason reason;
 	int rc;
 
 	do {
@@ -187,9 +188,11 @@ void handshake_step(struct conn *c)
 		tls_receive(c);
 		return;
 	}
+	reason = verify_handshake_failure(&c->verdict, rc);
 	if (c->verdict.reason == REASON_NONE)
 		snprintf(c->detail, sizeof(c->detail), "%s", gnutls_strerror(rc));
-	conn_close(c, verify_handshake_failure(&c->verdict, rc));
+	verify_send_alert(c->session, reason, rc);
+	conn_close(c, reason);
 }
 
 void handshake_tls_received(struct conn *c, int res)

@@ -128,6 +128,28 @@ enum reason verify_handshake_failure(const struct peer_verdict *v, int gnutls_rc
 	}
 }
 
+void verify_send_alert(gnutls_session_t session, enum reason reason, int gnutls_rc)
+{
+	static const gnutls_alert_description_t alerts[REASON_MAX] = {
+		[REASON_NO_CLIENT_CERT] = GNUTLS_A_CERTIFICATE_REQUIRED,
+		[REASON_EXPIRED] = GNUTLS_A_CERTIFICATE_EXPIRED,
+		[REASON_NOT_YET_VALID] = GNUTLS_A_BAD_CERTIFICATE,
+		[REASON_REVOKED] = GNUTLS_A_CERTIFICATE_REVOKED,
+		[REASON_UNTRUSTED] = GNUTLS_A_UNKNOWN_CA,
+		[REASON_WRONG_NAME] = GNUTLS_A_BAD_CERTIFICATE,
+		[REASON_BAD_PURPOSE] = GNUTLS_A_UNSUPPORTED_CERTIFICATE,
+		[REASON_POLICY_DENIED] = GNUTLS_A_ACCESS_DENIED,
+	};
+
+	/* An alert from the peer, or a peer that is gone, needs no answer. */
+	if (gnutls_rc == GNUTLS_E_FATAL_ALERT_RECEIVED || gnutls_rc == GNUTLS_E_PREMATURE_TERMINATION)
+		return;
+	if (reason < REASON_MAX && alerts[reason])
+		gnutls_alert_send(session, GNUTLS_AL_FATAL, alerts[reason]);
+	else
+		gnutls_alert_send_appropriate(session, gnutls_rc);
+}
+
 void verify_peer_identity(gnutls_session_t session, char *buf, size_t len)
 {
 	const gnutls_datum_t *chain;

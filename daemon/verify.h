@@ -20,6 +20,8 @@ struct peer_verdict {
 int verify_peer_callback(gnutls_session_t session);
 /* Maps a failed handshake to a reason: the verdict's if the callback refused, else GnuTLS's. */
 enum reason verify_handshake_failure(const struct peer_verdict *v, int gnutls_rc);
+/* Tells the peer why, with the most specific alert the reason has (queued, not yet sent). */
+void verify_send_alert(gnutls_session_t session, enum reason reason, int gnutls_rc);
 /* The peer leaf's subject DN (RFC 4514), or "-" if there is none. */
 void verify_peer_identity(gnutls_session_t session, char *buf, size_t len);
 
