@@ -270,7 +270,7 @@ void conn_on_cqe(struct conn *c, enum ud_op op, int res)
 	case UD_TLS_SEND:
 		res = tls_sent(c, res);
 		if (res < 0)
-			conn_close(c, conn_error_reason(-res));
+			conn_close(c, c->state == CONN_STREAMING ? conn_error_reason(-res) : REASON_PEER_CLOSED);
 		else if (res == 0 && c->state == CONN_STREAMING)
 			pump_tls_sent(c);
 		break;

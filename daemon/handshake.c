@@ -89,6 +89,10 @@ void tls_receive(struct conn *c)
 	buf_reset_if_empty(&c->tls_in);
 	if (buf_room(&c->tls_in) < 16 * 1024 + 512)
 		buf_compact(&c->tls_in);
+	/* Full of records the plain side has no room for yet: the plain send re-arms us. A
+	 * zero-length receive would read as end of stream. */
+	if (!buf_room(&c->tls_in))
+		return;
 	sqe = worker_sqe(c->w);
 	io_uring_prep_recv(sqe, c->tls_fd, c->tls_in.data + c->tls_in.len, buf_room(&c->tls_in), 0);
 	conn_submit(c, sqe, UD_TLS_RECV);

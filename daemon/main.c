@@ -85,10 +85,9 @@ static int open_control(struct ktun *k)
 
 static int start_workers(struct ktun *k)
 {
-	k->workers = aligned_alloc(64, k->n_workers * sizeof(*k->workers));
+	k->workers = calloc(k->n_workers, sizeof(*k->workers));
 	if (!k->workers)
 		return -ENOMEM;
-	memset(k->workers, 0, k->n_workers * sizeof(*k->workers));
 	for (unsigned i = 0; i < k->n_workers; i++) {
 		int rc = worker_init(&k->workers[i], k, i);
 
