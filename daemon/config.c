@@ -11,7 +11,7 @@
 
 #define TIMEOUT_MAX (7 * 24 * 3600)
 
-enum opt_type { OPT_STRING, OPT_UINT, OPT_BOOL, OPT_POLICY, OPT_MODE, OPT_LOGLEVEL };
+enum opt_type { OPT_STRING, OPT_UINT, OPT_BOOL, OPT_POLICY, OPT_MODE, OPT_LOGLEVEL, OPT_KTLS };
 
 struct option_def {
 	const char *name;
@@ -43,6 +43,7 @@ static const struct option_def options[] = {
 	{ "max-connections", OPT_UINT, false, T(max_connections), 1, 1000000 },
 	{ "unsafe-target", OPT_BOOL, false, T(unsafe_target), 0, 0 },
 	{ "unsafe-listen", OPT_BOOL, false, T(unsafe_listen), 0, 0 },
+	{ "ktls", OPT_KTLS, false, T(ktls), 0, 0 },
 	{ "allow-", OPT_POLICY, false, 0, MODE_SERVER, 0 },
 	{ "verify-", OPT_POLICY, false, 0, MODE_CLIENT, 0 },
 };
@@ -76,6 +77,14 @@ bool config_option_is_global(const char *key)
 const char *config_mode_name(enum tunnel_mode mode)
 {
 	return mode == MODE_SERVER ? "server" : "client";
+}
+
+static const char *const ktls_names[] = { [KTLS_AUTO] = "auto", [KTLS_REQUIRED] = "required",
+					  [KTLS_OFF] = "off" };
+
+const char *config_ktls_name(enum ktls_mode mode)
+{
+	return ktls_names[mode];
 }
 
 void config_init(struct ktun_config *cfg)
@@ -225,6 +234,14 @@ static int set_typed(const struct option_def *o, void *base, const char *key, co
 		if (parse_bool(value, field) == 0)
 			return 0;
 		snprintf(err, errlen, "'%s' takes yes or no", key);
+		return -EINVAL;
+	case OPT_KTLS:
+		for (int m = KTLS_AUTO; m <= KTLS_OFF; m++)
+			if (value && !strcmp(value, ktls_names[m])) {
+				*(enum ktls_mode *)field = (enum ktls_mode)m;
+				return 0;
+			}
+		snprintf(err, errlen, "ktls must be auto, required or off");
 		return -EINVAL;
 	case OPT_LOGLEVEL:
 		level = value ? log_level_parse(value) : -1;

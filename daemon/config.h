@@ -13,6 +13,9 @@
 
 enum tunnel_mode { MODE_SERVER, MODE_CLIENT };
 
+/* Kernel TLS: use it where possible, insist on it, or never use it. */
+enum ktls_mode { KTLS_AUTO, KTLS_REQUIRED, KTLS_OFF };
+
 #define TUNNEL_NAME_MAX 64
 
 struct tunnel_config {
@@ -24,6 +27,7 @@ struct tunnel_config {
 	bool has_allow, has_verify; /* which policy options were given */
 	unsigned handshake_timeout, connect_timeout, idle_timeout, max_connections;
 	bool unsafe_target, unsafe_listen;
+	enum ktls_mode ktls;
 	/* Filled by config_validate(). */
 	struct ktun_addr listen_addr, target_addr;
 };
@@ -55,5 +59,6 @@ int config_validate(struct ktun_config *cfg, char *err, size_t errlen);
 /* Loads an INI file: [global] and one section per tunnel. */
 int config_load_file(struct ktun_config *cfg, const char *path, char *err, size_t errlen);
 const char *config_mode_name(enum tunnel_mode mode);
+const char *config_ktls_name(enum ktls_mode mode);
 
 #endif

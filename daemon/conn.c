@@ -76,6 +76,7 @@ static void conn_free(struct conn *c)
 		close(c->tls_fd);
 	if (c->plain_fd >= 0)
 		close(c->plain_fd);
+	ktls_release(c);
 	if (c->session)
 		gnutls_deinit(c->session);
 	tunnel_ctx_put(c->ctx);
@@ -107,6 +108,8 @@ void conn_accepted(struct worker *w, struct tunnel *t, int fd, const struct sock
 	c->ctx = tunnel_acquire_ctx(t);
 	c->verdict.ctx = c->ctx;
 	c->tls_fd = c->plain_fd = -1;
+	c->pipes[P2T][0] = c->pipes[P2T][1] = c->pipes[T2P][0] = c->pipes[T2P][1] = -1;
+	c->pull_limit = SIZE_MAX;
 	c->peer = *peer;
 	c->peerlen = peerlen;
 	c->started_ms = c->active_ms = w->now_ms;
@@ -185,9 +188,12 @@ static void close_sockets_for(struct conn *c, enum conn_state was)
 {
 	if (!reason_resets(c->reason)) {
 		/* A graceful end we chose (idle, drain): tell a TLS peer with close_notify. */
-		if (was == CONN_STREAMING && !c->bye_queued && c->session)
+		if (c->ktls)
+			ktls_close_notify_now(c);
+		else if (was == CONN_STREAMING && !c->bye_queued && c->session)
 			gnutls_bye(c->session, GNUTLS_SHUT_WR);
-		send_queued_records(c);
+		if (!c->ktls)
+			send_queued_records(c);
 		return;
 	}
 	set_linger_zero(c->plain_fd);
@@ -244,6 +250,9 @@ void conn_check_timers(struct conn *c)
 		snprintf(c->detail, sizeof(c->detail), "no complete handshake within %u s",
 			 c->ctx->handshake_timeout_ms / 1000);
 		conn_close(c, REASON_HANDSHAKE_TIMEOUT);
+	} else if (c->state == CONN_HANDOVER && now >= c->deadline_ms) {
+		snprintf(c->detail, sizeof(c->detail), "peer stalled inside a record at the kTLS hand-over");
+		conn_close(c, REASON_HANDSHAKE_TIMEOUT);
 	} else if (c->state == CONN_STREAMING && c->ctx->idle_timeout_ms &&
 		   now - c->active_ms >= c->ctx->idle_timeout_ms) {
 		conn_close(c, REASON_IDLE_TIMEOUT);
@@ -260,6 +269,10 @@ void conn_on_cqe(struct conn *c, enum ud_op op, int res)
 		return;
 	}
 	c->active_ms = c->w->now_ms;
+	if (c->ktls || c->state == CONN_HANDOVER) {
+		ktls_on_cqe(c, op, res);
+		return;
+	}
 	switch (op) {
 	case UD_TLS_RECV:
 		if (c->state == CONN_HANDSHAKE)

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <gnutls/gnutls.h>
 #include <linux/time_types.h>
 
@@ -26,7 +27,20 @@ struct tunnel_ctx;
  * Owned by one worker. At most one operation of each kind is in flight; CLOSING waits for
  * all of them to complete (after cancelling) before the memory is freed.
  */
-enum conn_state { CONN_CONNECTING, CONN_HANDSHAKE, CONN_STREAMING, CONN_CLOSING };
+enum conn_state { CONN_CONNECTING, CONN_HANDSHAKE, CONN_HANDOVER, CONN_STREAMING, CONN_CLOSING };
+
+enum { P2T, T2P }; /* the two directions: plain to TLS, TLS to plain */
+
+/* recvmsg/sendmsg of one TLS record with its type in a cmsg (kTLS control records). */
+struct record_msg {
+	struct msghdr msg;
+	struct iovec iov;
+	union {
+		struct cmsghdr align;
+		uint8_t buf[CMSG_SPACE(sizeof(uint8_t))];
+	} control;
+	uint8_t body[2]; /* an alert: level, description */
+};
 
 struct conn {
 	struct worker *w;
@@ -47,6 +61,14 @@ struct conn {
 	int64_t started_ms, deadline_ms, active_ms;
 	uint64_t bytes_p2t, bytes_t2p;
 	struct __kernel_timespec connect_timeout;
+	/* kernel TLS (pump_ktls.c) */
+	bool ktls;            /* both directions are in the kernel */
+	bool rx_control;      /* the TLS receive in flight is a recvmsg for a non-data record */
+	int pipes[2][2];      /* per direction: read end, write end; -1 until kTLS starts */
+	size_t piped[2];      /* bytes waiting in each pipe */
+	size_t pull_limit;    /* tls_pull hands GnuTLS nothing past this offset of tls_in */
+	uint64_t tx_records;  /* records sent under the kernel's current TX key (upper bound) */
+	struct record_msg rx_msg, tx_msg;
 	struct sockaddr_storage peer;
 	socklen_t peerlen;
 	char identity[256];
@@ -85,7 +107,18 @@ int tls_sent(struct conn *c, int res);
 void connect_start(struct conn *c);
 void connect_done(struct conn *c, int res);
 
+/* pump_ktls.c: hand-over to kernel TLS and the splice data path */
+void ktls_handover_start(struct conn *c);
+void ktls_on_cqe(struct conn *c, enum ud_op op, int res);
+void ktls_close_notify_now(struct conn *c);
+void ktls_release(struct conn *c);
+
 /* pump.c: the userspace GnuTLS data path */
+void pump_start_userspace(struct conn *c);
+void pump_count_bytes(struct conn *c, bool p2t, size_t n, bool via_userspace);
+void pump_maybe_done(struct conn *c);
+/* Sends plain_out to the plain side, if no send is in flight. */
+void pump_plain_flush(struct conn *c);
 void pump_start(struct conn *c);
 void pump_tls_received(struct conn *c, int res);
 void pump_tls_sent(struct conn *c);

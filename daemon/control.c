@@ -48,12 +48,16 @@ static void write_status(struct ktun *k, FILE *out)
 			sum.bytes_up += stat_read(&s->bytes_up);
 			sum.bytes_down += stat_read(&s->bytes_down);
 			sum.accept_errors += stat_read(&s->accept_errors);
+			sum.conns_ktls += stat_read(&s->conns_ktls);
+			sum.conns_userspace += stat_read(&s->conns_userspace);
+			sum.payload_userspace += stat_read(&s->payload_userspace);
 			for (int r = 0; r < REASON_MAX; r++) {
 				sum.reject[r] += stat_read(&s->reject[r]);
 				sum.close[r] += stat_read(&s->close[r]);
 			}
 		}
-		fprintf(out, "%s.mode %s\n%s.datapath userspace\n", t->name, config_mode_name(t->mode), t->name);
+		fprintf(out, "%s.mode %s\n%s.datapath %s\n", t->name, config_mode_name(t->mode), t->name,
+			t->ctx->ktls_wanted ? "ktls" : "userspace");
 		fprintf(out, "%s.conns_open %u\n", t->name, __atomic_load_n(&t->live, __ATOMIC_RELAXED));
 		fprintf(out, "%s.conns_total %llu\n%s.handshakes_ok %llu\n%s.bytes_up %llu\n"
 			"%s.bytes_down %llu\n%s.accept_errors %llu\n",
@@ -61,6 +65,10 @@ static void write_status(struct ktun *k, FILE *out)
 			(unsigned long long)sum.handshakes_ok, t->name, (unsigned long long)sum.bytes_up,
 			t->name, (unsigned long long)sum.bytes_down, t->name,
 			(unsigned long long)sum.accept_errors);
+		fprintf(out, "%s.conns_ktls %llu\n%s.conns_userspace %llu\n%s.payload_userspace %llu\n",
+			t->name, (unsigned long long)sum.conns_ktls, t->name,
+			(unsigned long long)sum.conns_userspace, t->name,
+			(unsigned long long)sum.payload_userspace);
 		for (int r = REASON_DONE; r < REASON_MAX; r++) {
 			if (reason_is_reject((enum reason)r))
 				fprintf(out, "%s.reject.%s %llu\n", t->name, reason_name((enum reason)r),

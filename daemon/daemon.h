@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "ktls.h"
 #include "tunnel.h"
 
 struct worker;
@@ -14,6 +15,7 @@ enum daemon_phase { PHASE_RUNNING, PHASE_DRAINING, PHASE_STOPPING };
 /* The whole daemon: built by main, read by workers, changed only by the main thread. */
 struct ktun {
 	struct ktun_config cfg;
+	struct ktls_support ktls; /* probed once at start-up */
 	struct tunnel *tunnels;
 	size_t n_tunnels;
 	struct worker *workers;

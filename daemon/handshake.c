@@ -22,7 +22,8 @@
 static ssize_t tls_pull(gnutls_transport_ptr_t ptr, void *data, size_t len)
 {
 	struct conn *c = ptr;
-	size_t n = buf_used(&c->tls_in);
+	size_t end = c->tls_in.len < c->pull_limit ? c->tls_in.len : c->pull_limit;
+	size_t n = end - c->tls_in.off;
 
 	if (!n) {
 		if (c->tls_rd_eof)
@@ -41,7 +42,7 @@ static int tls_pull_timeout(gnutls_transport_ptr_t ptr, unsigned ms)
 {
 	struct conn *c = ptr;
 
-	return buf_used(&c->tls_in) || c->tls_rd_eof ? 1 : 0;
+	return c->tls_in.off < c->tls_in.len || c->tls_rd_eof ? 1 : 0;
 }
 
 static ssize_t tls_push(gnutls_transport_ptr_t ptr, const giovec_t *iov, int iovcnt)

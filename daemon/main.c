@@ -26,6 +26,24 @@
 
 enum { EXIT_RUNTIME = 1, EXIT_CONFIG = 2 };
 
+static void probe_kernel_tls(struct ktun *k)
+{
+	bool wanted = false;
+
+	for (size_t i = 0; i < k->cfg.n_tunnels; i++)
+		wanted |= k->cfg.tunnels[i].ktls != KTLS_OFF;
+	if (!wanted)
+		return;
+	ktls_probe(&k->ktls);
+	/* Said once here; each tunnel's line in announce() and `ktunctl status` repeat the outcome. */
+	if (!k->ktls.ulp)
+		log_notice("kernel TLS unavailable (TCP_ULP \"tls\": %s): using the userspace GnuTLS "
+			   "data path", strerror(k->ktls.ulp_errno));
+	else if (!k->ktls.ciphers)
+		log_notice("kernel TLS offloads none of the AEAD ciphers here: using the userspace "
+			   "GnuTLS data path");
+}
+
 static int build_tunnels(struct ktun *k)
 {
 	k->n_tunnels = k->cfg.n_tunnels;
@@ -34,7 +52,7 @@ static int build_tunnels(struct ktun *k)
 		return -ENOMEM;
 	for (size_t i = 0; i < k->n_tunnels; i++) {
 		struct tunnel_ctx *ctx;
-		int rc = tunnel_ctx_new(&k->cfg.tunnels[i], &ctx);
+		int rc = tunnel_ctx_new(&k->cfg.tunnels[i], &k->ktls, &ctx);
 
 		if (rc < 0)
 			return rc;
@@ -106,10 +124,11 @@ static void announce(const struct ktun *k)
 		const struct tunnel *t = &k->tunnels[i];
 		char l[ADDR_TEXT_MAX], tg[ADDR_TEXT_MAX];
 
-		log_notice("[%s] %s mode: listening on %s, target %s, datapath userspace", t->name,
+		log_notice("[%s] %s mode: listening on %s, target %s, datapath %s", t->name,
 			   config_mode_name(t->mode),
 			   addr_format((const struct sockaddr *)&t->listen.ss, t->listen.len, l),
-			   addr_format((const struct sockaddr *)&t->ctx->target.ss, t->ctx->target.len, tg));
+			   addr_format((const struct sockaddr *)&t->ctx->target.ss, t->ctx->target.len, tg),
+			   t->ctx->ktls_wanted ? "ktls" : "userspace");
 	}
 	log_notice("ready");
 }
@@ -213,6 +232,7 @@ int main(int argc, char **argv)
 		status = EXIT_CONFIG;
 		goto out;
 	}
+	probe_kernel_tls(&k);
 	if (build_tunnels(&k) < 0) {
 		status = EXIT_CONFIG;
 		goto out;

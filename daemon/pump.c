@@ -24,7 +24,7 @@ static struct tunnel_stats *stats(struct conn *c)
 	return &c->t->stats[c->w->id];
 }
 
-static void count_bytes(struct conn *c, bool p2t, size_t n)
+void pump_count_bytes(struct conn *c, bool p2t, size_t n, bool via_userspace)
 {
 	bool up = (c->ctx->mode == MODE_CLIENT) == p2t;
 
@@ -33,9 +33,11 @@ static void count_bytes(struct conn *c, bool p2t, size_t n)
 	else
 		c->bytes_t2p += n;
 	stat_add(up ? &stats(c)->bytes_up : &stats(c)->bytes_down, n);
+	if (via_userspace)
+		stat_add(&stats(c)->payload_userspace, n);
 }
 
-static void maybe_done(struct conn *c)
+void pump_maybe_done(struct conn *c)
 {
 	if (c->tls_wr_shut && c->plain_wr_shut)
 		conn_close(c, REASON_DONE);
@@ -53,7 +55,7 @@ static void plain_receive(struct conn *c)
 	conn_submit(c, sqe, UD_PLAIN_RECV);
 }
 
-static void plain_flush(struct conn *c)
+void pump_plain_flush(struct conn *c)
 {
 	struct io_uring_sqe *sqe;
 
@@ -102,7 +104,7 @@ void pump_plain_received(struct conn *c, int res)
 	if (res == 0)
 		c->plain_rd_eof = true;
 	c->plain_in.len = (size_t)res;
-	count_bytes(c, true, (size_t)res);
+	pump_count_bytes(c, true, (size_t)res, true);
 	encrypt_pending(c);
 }
 
@@ -111,7 +113,7 @@ void pump_tls_sent(struct conn *c)
 	if (c->bye_queued && !c->tls_wr_shut) {
 		shutdown(c->tls_fd, SHUT_WR);
 		c->tls_wr_shut = true;
-		maybe_done(c);
+		pump_maybe_done(c);
 		return;
 	}
 	encrypt_pending(c);
@@ -148,11 +150,11 @@ static void decrypt_available(struct conn *c)
 	}
 	tls_flush(c); /* a KeyUpdate reply, if reading produced one */
 	if (buf_used(out)) {
-		plain_flush(c);
+		pump_plain_flush(c);
 	} else if (c->close_notify_seen) {
 		shutdown(c->plain_fd, SHUT_WR);
 		c->plain_wr_shut = true;
-		maybe_done(c);
+		pump_maybe_done(c);
 		return;
 	}
 	if (!c->close_notify_seen)
@@ -181,16 +183,25 @@ void pump_plain_sent(struct conn *c, int res)
 		conn_close(c, conn_error_reason(-res));
 		return;
 	}
-	count_bytes(c, false, (size_t)res);
+	pump_count_bytes(c, false, (size_t)res, true);
 	out->off += (size_t)res;
 	if (buf_used(out))
-		plain_flush(c);
+		pump_plain_flush(c);
 	else
 		decrypt_available(c);
 }
 
 void pump_start(struct conn *c)
 {
+	if (c->ctx->ktls_wanted)
+		ktls_handover_start(c);
+	else
+		pump_start_userspace(c);
+}
+
+void pump_start_userspace(struct conn *c)
+{
+	stat_add(&stats(c)->conns_userspace, 1);
 	c->state = CONN_STREAMING;
 	plain_receive(c);
 	/* Records the peer sent together with its last handshake flight are already in tls_in. */

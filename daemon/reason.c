@@ -27,6 +27,10 @@ static const struct {
 	[REASON_DRAIN_TIMEOUT] = { "drain-timeout", false, false },
 	[REASON_SHUTDOWN] = { "shutdown", false, false },
 	[REASON_IO_ERROR] = { "io-error", true, false },
+	/* This kernel cannot take new keys on a kTLS socket (in-place rekey needs Linux 6.14). */
+	[REASON_KEY_UPDATE] = { "key-update", true, false },
+	[REASON_KEY_LIMIT] = { "key-limit", false, false },
+	[REASON_KTLS_UNAVAILABLE] = { "ktls-unavailable", true, true },
 };
 
 const char *reason_name(enum reason r)

@@ -67,7 +67,7 @@ int daemon_reload(struct ktun *k, char *err, size_t errlen)
 		rc = -ENOMEM;
 	}
 	for (size_t i = 0; rc == 0 && i < k->n_tunnels; i++) {
-		rc = tunnel_ctx_new(&src->tunnels[i], &built[i]);
+		rc = tunnel_ctx_new(&src->tunnels[i], &k->ktls, &built[i]);
 		if (rc < 0)
 			snprintf(err, errlen, "[%s] could not load its certificates (see the log above); "
 				 "keeping the previous ones", src->tunnels[i].name);

@@ -16,6 +16,8 @@ struct tunnel_stats {
 	uint64_t reject[REASON_MAX];
 	uint64_t close[REASON_MAX];
 	uint64_t accept_errors;
+	uint64_t conns_ktls, conns_userspace; /* by data path chosen after the handshake */
+	uint64_t payload_userspace;           /* payload bytes that passed through our buffers */
 } __attribute__((aligned(64)));
 
 static inline void stat_add(uint64_t *counter, uint64_t n)

@@ -21,6 +21,7 @@ struct tunnel {
 	unsigned open;            /* atomic: slots taken, by connections and by pending accepts */
 	unsigned live;            /* atomic: connections accepted and not yet freed */
 	unsigned max_connections; /* atomic: from the current ctx */
+	bool ktls_fallback_logged; /* atomic: the kTLS fallback is said once per tunnel */
 	int *listen_fds;          /* one per worker; unix listeners share one socket (dup'd) */
 	struct tunnel_stats *stats; /* one per worker */
 };

@@ -13,10 +13,36 @@
 
 /* TLS 1.3 and 1.2 with AEAD ciphers and forward-secret key exchange only. Session tickets
  * are off: ktund does not resume sessions, and tickets would have to travel over kTLS. */
-static const char priority_string[] =
-	"SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:"
-	"-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-CCM:"
-	"-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:%NO_TICKETS";
+static const char priority_format[] =
+	"SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:%s:"
+	"-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:%%NO_TICKETS";
+static const char all_ciphers[] = "+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-CCM";
+
+/* With kTLS wanted, offer only what the kernel can take over, so no connection has to fall
+ * back because of its cipher. */
+static int choose_ciphers(struct tunnel_ctx *ctx, const struct tunnel_config *cfg,
+			  const struct ktls_support *kernel, char *ciphers, size_t len)
+{
+	snprintf(ciphers, len, "%s", all_ciphers);
+	if (cfg->ktls == KTLS_OFF)
+		return 0;
+	if (kernel->ulp)
+		ktls_cipher_priority(kernel, ciphers, len);
+	if (kernel->ulp && ciphers[0]) {
+		ctx->ktls_wanted = true;
+		return 0;
+	}
+	snprintf(ciphers, len, "%s", all_ciphers);
+	if (cfg->ktls == KTLS_AUTO)
+		return 0;
+	if (!kernel->ulp)
+		log_err("[%s] ktls = required, but this kernel has no kernel TLS (TCP_ULP \"tls\": %s)",
+			cfg->name, strerror(kernel->ulp_errno));
+	else
+		log_err("[%s] ktls = required, but this kernel offloads none of the AEAD ciphers",
+			cfg->name);
+	return -EOPNOTSUPP;
+}
 
 static int load_ca(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
 {
@@ -71,17 +97,24 @@ static int load_own_cert(struct tunnel_ctx *ctx, const struct tunnel_config *cfg
 	return 0;
 }
 
-static int init_gnutls_objects(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
+static int init_gnutls_objects(struct tunnel_ctx *ctx, const struct tunnel_config *cfg,
+			       const struct ktls_support *kernel)
 {
 	const char *errpos = NULL;
+	char ciphers[128], priority[512];
 	int rc;
+
+	rc = choose_ciphers(ctx, cfg, kernel, ciphers, sizeof(ciphers));
+	if (rc < 0)
+		return rc;
+	snprintf(priority, sizeof(priority), priority_format, ciphers);
 
 	rc = gnutls_certificate_allocate_credentials(&ctx->creds);
 	if (rc < 0) {
 		log_gnutls_error("allocating credentials", rc);
 		return -ENOMEM;
 	}
-	rc = gnutls_priority_init2(&ctx->priority, priority_string, &errpos, 0);
+	rc = gnutls_priority_init2(&ctx->priority, priority, &errpos, 0);
 	if (rc < 0) {
 		log_err("[%s] TLS priority string rejected at '%s': %s", cfg->name,
 			errpos ? errpos : "?", gnutls_strerror(rc));
@@ -106,6 +139,7 @@ static void copy_settings(struct tunnel_ctx *ctx, const struct tunnel_config *cf
 	ctx->connect_timeout_ms = cfg->connect_timeout * 1000;
 	ctx->idle_timeout_ms = cfg->idle_timeout * 1000;
 	ctx->max_connections = cfg->max_connections;
+	ctx->ktls = cfg->ktls;
 }
 
 static void tunnel_ctx_free(struct tunnel_ctx *ctx)
@@ -118,7 +152,8 @@ static void tunnel_ctx_free(struct tunnel_ctx *ctx)
 	free(ctx);
 }
 
-int tunnel_ctx_new(const struct tunnel_config *cfg, struct tunnel_ctx **out)
+int tunnel_ctx_new(const struct tunnel_config *cfg, const struct ktls_support *kernel,
+		   struct tunnel_ctx **out)
 {
 	struct tunnel_ctx *ctx = calloc(1, sizeof(*ctx));
 	int rc = -ENOMEM;
@@ -129,7 +164,7 @@ int tunnel_ctx_new(const struct tunnel_config *cfg, struct tunnel_ctx **out)
 	copy_settings(ctx, cfg);
 	if (policy_copy(&ctx->policy, &cfg->policy) < 0)
 		goto fail;
-	rc = init_gnutls_objects(ctx, cfg);
+	rc = init_gnutls_objects(ctx, cfg, kernel);
 	if (rc < 0)
 		goto fail;
 	rc = load_ca(ctx, cfg);

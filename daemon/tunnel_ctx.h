@@ -6,6 +6,7 @@
 #include <gnutls/gnutls.h>
 
 #include "config.h"
+#include "ktls.h"
 
 /* Everything a new connection of one tunnel needs, loaded from files and immutable once
  * built. Reload builds a new one and swaps it in; connections keep a reference to the one
@@ -22,11 +23,14 @@ struct tunnel_ctx {
 	struct ktun_addr target;
 	unsigned handshake_timeout_ms, connect_timeout_ms, idle_timeout_ms;
 	unsigned max_connections;
+	enum ktls_mode ktls;  /* as configured */
+	bool ktls_wanted;     /* the kernel has kTLS and the mode is not off */
 	time_t cert_expires;
 };
 
 /* Loads credentials and copies settings; returns 0 or a negative errno, logging why. */
-int tunnel_ctx_new(const struct tunnel_config *cfg, struct tunnel_ctx **out);
+int tunnel_ctx_new(const struct tunnel_config *cfg, const struct ktls_support *kernel,
+		   struct tunnel_ctx **out);
 struct tunnel_ctx *tunnel_ctx_get(struct tunnel_ctx *ctx);
 void tunnel_ctx_put(struct tunnel_ctx *ctx);
 

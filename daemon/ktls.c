@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <linux/tls.h>
+
+#include "ktls.h"
+
+#ifndef SOL_TLS
+#define SOL_TLS 282
+#endif
+
+union ktls_crypto_info {
+	struct tls_crypto_info info;
+	struct tls12_crypto_info_aes_gcm_128 gcm128;
+	struct tls12_crypto_info_aes_gcm_256 gcm256;
+	struct tls12_crypto_info_aes_ccm_128 ccm128;
+	struct tls12_crypto_info_chacha20_poly1305 chacha;
+};
+
+/* Where each cipher's fields live in its kernel struct. All four share one layout rule:
+ * info, iv, key, salt, rec_seq, with sizes from linux/tls.h. */
+struct ktls_cipher {
+	gnutls_cipher_algorithm_t gnutls;
+	const char *priority;
+	uint16_t kernel;
+	size_t size, iv_off, key_off, salt_off, seq_off;
+	size_t iv_len, key_len, salt_len;
+};
+
+#define KTLS_CIPHER(g, prio, k, type, prefix)                                                    \
+	{ g, prio, k, sizeof(struct type), offsetof(struct type, iv), offsetof(struct type, key), \
+	  offsetof(struct type, salt), offsetof(struct type, rec_seq), prefix##_IV_SIZE,          \
+	  prefix##_KEY_SIZE, prefix##_SALT_SIZE }
+
+static const struct ktls_cipher ciphers[] = {
+	KTLS_CIPHER(GNUTLS_CIPHER_AES_128_GCM, "+AES-128-GCM", TLS_CIPHER_AES_GCM_128,
+		    tls12_crypto_info_aes_gcm_128, TLS_CIPHER_AES_GCM_128),
+	KTLS_CIPHER(GNUTLS_CIPHER_AES_256_GCM, "+AES-256-GCM", TLS_CIPHER_AES_GCM_256,
+		    tls12_crypto_info_aes_gcm_256, TLS_CIPHER_AES_GCM_256),
+	KTLS_CIPHER(GNUTLS_CIPHER_CHACHA20_POLY1305, "+CHACHA20-POLY1305", TLS_CIPHER_CHACHA20_POLY1305,
+		    tls12_crypto_info_chacha20_poly1305, TLS_CIPHER_CHACHA20_POLY1305),
+	KTLS_CIPHER(GNUTLS_CIPHER_AES_128_CCM, "+AES-128-CCM", TLS_CIPHER_AES_CCM_128,
+		    tls12_crypto_info_aes_ccm_128, TLS_CIPHER_AES_CCM_128),
+};
+
+#define N_CIPHERS (sizeof(ciphers) / sizeof(ciphers[0]))
+
+static const struct ktls_cipher *cipher_find(gnutls_cipher_algorithm_t alg)
+{
+	for (size_t i = 0; i < N_CIPHERS; i++)
+		if (ciphers[i].gnutls == alg)
+			return &ciphers[i];
+	return NULL;
+}
+
+/* Bit layout of ktls_support.ciphers: cipher index * 2 + (TLS 1.3 ? 1 : 0). */
+static uint32_t support_bit(size_t cipher_index, bool tls13)
+{
+	return 1u << (cipher_index * 2 + tls13);
+}
+
+int ktls_attach(int fd)
+{
+	static const char ulp[] = "tls";
+
+	return setsockopt(fd, IPPROTO_TCP, TCP_ULP, ulp, sizeof(ulp)) < 0 ? -errno : 0;
+}
+
+static int install_info(int fd, bool read, const union ktls_crypto_info *ci, size_t size)
+{
+	int rc = setsockopt(fd, SOL_TLS, read ? TLS_RX : TLS_TX, ci, (socklen_t)size);
+
+	if (rc == 0)
+		return 0;
+	/* The ULP is attached but the kernel lacks this cipher (or its crypto module). */
+	return errno == EINVAL || errno == ENOENT || errno == ENOPROTOOPT ? -EOPNOTSUPP : -errno;
+}
+
+static int fill_info(union ktls_crypto_info *ci, const struct ktls_cipher *c, bool tls13,
+		     const gnutls_datum_t *iv, const gnutls_datum_t *key, const uint8_t seq[8])
+{
+	uint8_t *base = (uint8_t *)ci;
+	bool explicit_nonce = !tls13 && c->salt_len; /* TLS 1.2 GCM/CCM: the IV is the salt only */
+
+	if (key->size != c->key_len ||
+	    iv->size != (explicit_nonce ? c->salt_len : c->salt_len + c->iv_len))
+		return -EPROTO;
+	memset(ci, 0, sizeof(*ci));
+	ci->info.version = tls13 ? TLS_1_3_VERSION : TLS_1_2_VERSION;
+	ci->info.cipher_type = c->kernel;
+	memcpy(base + c->salt_off, iv->data, c->salt_len);
+	if (explicit_nonce)
+		memcpy(base + c->iv_off, seq, c->iv_len);
+	else
+		memcpy(base + c->iv_off, iv->data + c->salt_len, c->iv_len);
+	memcpy(base + c->key_off, key->data, c->key_len);
+	memcpy(base + c->seq_off, seq, 8);
+	return 0;
+}
+
+int ktls_install(int fd, gnutls_session_t session, bool read)
+{
+	const struct ktls_cipher *c = cipher_find(gnutls_cipher_get(session));
+	bool tls13 = gnutls_protocol_get_version(session) == GNUTLS_TLS1_3;
+	union ktls_crypto_info ci;
+	gnutls_datum_t mac, iv, key;
+	uint8_t seq[8];
+	int rc;
+
+	if (!c)
+		return -EOPNOTSUPP;
+	rc = gnutls_record_get_state(session, read, &mac, &iv, &key, seq);
+	if (rc < 0)
+		return -EPROTO;
+	rc = fill_info(&ci, c, tls13, &iv, &key, seq);
+	if (rc == 0)
+		rc = install_info(fd, read, &ci, c->size);
+	explicit_bzero(&ci, sizeof(ci));
+	return rc;
+}
+
+/* A connected loopback TCP pair for probing; the accepted end is closed at once. */
+static int probe_socket(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sin);
+	int lfd, cfd = -1, afd;
+
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0)
+		return -errno;
+	if (bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || listen(lfd, 1) < 0 ||
+	    getsockname(lfd, (struct sockaddr *)&sin, &len) < 0)
+		goto fail;
+	cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (cfd < 0 || connect(cfd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+		goto fail;
+	afd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (afd < 0)
+		goto fail;
+	close(afd);
+	close(lfd);
+	return cfd;
+fail:
+	afd = -errno;
+	if (cfd >= 0)
+		close(cfd);
+	close(lfd);
+	return afd;
+}
+
+static bool probe_cipher(const struct ktls_cipher *c, bool tls13)
+{
+	static const uint8_t zero[32];
+	gnutls_datum_t key = { (unsigned char *)zero, (unsigned)c->key_len };
+	gnutls_datum_t iv = { (unsigned char *)zero,
+			      (unsigned)(!tls13 && c->salt_len ? c->salt_len : c->salt_len + c->iv_len) };
+	union ktls_crypto_info ci;
+	bool ok = false;
+	int fd = probe_socket();
+
+	if (fd < 0)
+		return false;
+	if (ktls_attach(fd) == 0 && fill_info(&ci, c, tls13, &iv, &key, zero) == 0)
+		ok = install_info(fd, false, &ci, c->size) == 0 && install_info(fd, true, &ci, c->size) == 0;
+	close(fd);
+	return ok;
+}
+
+void ktls_probe(struct ktls_support *out)
+{
+	int fd = probe_socket();
+
+	*out = (struct ktls_support){ 0 };
+	if (fd < 0) {
+		out->ulp_errno = -fd;
+		return;
+	}
+	out->ulp_errno = -ktls_attach(fd);
+	close(fd);
+	out->ulp = out->ulp_errno == 0;
+	for (size_t i = 0; out->ulp && i < N_CIPHERS; i++)
+		for (int tls13 = 0; tls13 < 2; tls13++)
+			if (probe_cipher(&ciphers[i], tls13))
+				out->ciphers |= support_bit(i, tls13);
+}
+
+bool ktls_can_offload(const struct ktls_support *k, gnutls_protocol_t version,
+		      gnutls_cipher_algorithm_t cipher)
+{
+	const struct ktls_cipher *c = cipher_find(cipher);
+
+	if (!k->ulp || !c || (version != GNUTLS_TLS1_3 && version != GNUTLS_TLS1_2))
+		return false;
+	return k->ciphers & support_bit((size_t)(c - ciphers), version == GNUTLS_TLS1_3);
+}
+
+void ktls_cipher_priority(const struct ktls_support *k, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < N_CIPHERS; i++) {
+		uint32_t both = support_bit(i, false) | support_bit(i, true);
+
+		if ((k->ciphers & both) == both && used < len)
+			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ":" : "",
+						 ciphers[i].priority);
+	}
+}

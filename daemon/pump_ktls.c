@@ -1,0 +1,536 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <linux/tls.h>
+
+#include "conn.h"
+#include "daemon.h"
+#include "log.h"
+#include "tunnel.h"
+#include "tunnel_ctx.h"
+#include "worker.h"
+
+/*
+ * Kernel TLS. After the handshake, GnuTLS's keys go to the socket and the payload moves by
+ * splice through one pipe per direction, never through our buffers:
+ *   plain fd --SPLICE--> pipe --SPLICE--> kTLS fd      kTLS fd --SPLICE--> pipe --SPLICE--> plain fd
+ * The hand-over happens at a record boundary with nothing pending in GnuTLS: records that
+ * arrived with the handshake are decrypted in userspace and delivered first, and a record
+ * we had read only in part is completed with exact-size reads. Non-data records (alerts,
+ * session tickets, KeyUpdate) make splice fail with EINVAL; they are read with recvmsg and
+ * their type from the cmsg.
+ */
+
+#define SPLICE_CHUNK (64 * 1024)
+#define TLS_RECORD_HEADER 5
+#define TLS_MAX_PLAINTEXT 16384
+#define RECORD_ALERT 21
+#define RECORD_HANDSHAKE 22
+#define RECORD_DATA 23
+#define HANDSHAKE_NEW_SESSION_TICKET 4
+#define HANDSHAKE_KEY_UPDATE 24
+/* Half of GnuTLS's own rekey point (2^24 records): the count is an upper bound, and this
+ * kernel cannot rekey in place, so the connection ends cleanly before the AEAD limit. */
+#define TX_RECORD_LIMIT (1ull << 23)
+
+static struct tunnel_stats *stats(struct conn *c)
+{
+	return &c->t->stats[c->w->id];
+}
+
+/* Bytes at the head of b that form whole records; *need is what the next one lacks. */
+static size_t whole_records(const struct buf *b, size_t *need)
+{
+	const uint8_t *p = b->data + b->off;
+	size_t used = buf_used(b), done = 0;
+
+	*need = 0;
+	while (used - done >= TLS_RECORD_HEADER) {
+		size_t len = TLS_RECORD_HEADER + ((size_t)p[done + 3] << 8 | p[done + 4]);
+
+		if (used - done < len) {
+			*need = len - (used - done);
+			return done;
+		}
+		done += len;
+	}
+	if (used > done)
+		*need = TLS_RECORD_HEADER - (used - done);
+	return done;
+}
+
+/* The hand-over */
+
+/* Decrypts the records that came with the handshake; true while their delivery is pending. */
+static bool deliver_early_records(struct conn *c)
+{
+	struct buf *out = &c->plain_out;
+	size_t need;
+
+	out->off = out->len = 0;
+	while (buf_room(out) && !c->close_notify_seen) {
+		size_t whole = whole_records(&c->tls_in, &need), before = c->tls_in.off;
+		ssize_t n;
+
+		if (!whole && !gnutls_record_check_pending(c->session))
+			break;
+		c->pull_limit = c->tls_in.off + whole;
+		n = gnutls_record_recv(c->session, out->data + out->len, buf_room(out));
+		c->pull_limit = SIZE_MAX;
+		if (n > 0)
+			out->len += (size_t)n;
+		else if (n == 0)
+			c->close_notify_seen = true;
+		else if (gnutls_error_is_fatal((int)n)) {
+			snprintf(c->detail, sizeof(c->detail), "decrypt: %s", gnutls_strerror((int)n));
+			conn_close(c, REASON_TLS_ERROR);
+			return true;
+		} else if (c->tls_in.off == before)
+			break;
+	}
+	tls_flush(c); /* a KeyUpdate reply, if one of those records asked for it */
+	if (!buf_used(out))
+		return conn_op_busy(c, UD_TLS_SEND);
+	pump_plain_flush(c);
+	return true;
+}
+
+static void stay_in_userspace(struct conn *c, const char *why)
+{
+	if (c->ctx->ktls == KTLS_REQUIRED) {
+		snprintf(c->detail, sizeof(c->detail), "ktls = required: %s", why);
+		conn_close(c, REASON_KTLS_UNAVAILABLE);
+		return;
+	}
+	if (!__atomic_exchange_n(&c->t->ktls_fallback_logged, true, __ATOMIC_RELAXED))
+		log_notice("[%s] a connection cannot use kTLS (%s): it and any like it use the "
+			   "userspace data path", c->t->name, why);
+	pump_start_userspace(c);
+}
+
+static int open_pipes(struct conn *c)
+{
+	for (int d = 0; d < 2; d++)
+		if (pipe2(c->pipes[d], O_CLOEXEC) < 0)
+			return -errno;
+	return 0;
+}
+
+static void p2t_splice_in(struct conn *c);
+static void t2p_splice_in(struct conn *c);
+
+static void switch_to_kernel(struct conn *c)
+{
+	gnutls_protocol_t version = gnutls_protocol_get_version(c->session);
+	gnutls_cipher_algorithm_t cipher = gnutls_cipher_get(c->session);
+	char why[160];
+	int rc;
+
+	if (!ktls_can_offload(&c->w->k->ktls, version, cipher)) {
+		snprintf(why, sizeof(why), "the kernel does not offload %s with %s",
+			 gnutls_cipher_get_name(cipher), gnutls_protocol_get_name(version));
+		stay_in_userspace(c, why);
+		return;
+	}
+	rc = open_pipes(c);
+	if (rc == 0)
+		rc = ktls_attach(c->tls_fd);
+	if (rc == 0)
+		rc = ktls_install(c->tls_fd, c->session, false);
+	if (rc < 0) {
+		/* Without keys, a socket with the ULP attached still carries plain TCP. */
+		ktls_release(c);
+		snprintf(why, sizeof(why), "kTLS setup: %s", strerror(-rc));
+		stay_in_userspace(c, why);
+		return;
+	}
+	rc = ktls_install(c->tls_fd, c->session, true);
+	if (rc < 0) {
+		snprintf(c->detail, sizeof(c->detail), "kTLS RX after TX: %s", strerror(-rc));
+		conn_close(c, REASON_IO_ERROR);
+		return;
+	}
+	c->ktls = true;
+	c->state = CONN_STREAMING;
+	stat_add(&stats(c)->conns_ktls, 1);
+	p2t_splice_in(c);
+	t2p_splice_in(c);
+}
+
+static void receive_exactly(struct conn *c, size_t need)
+{
+	struct io_uring_sqe *sqe;
+
+	buf_reset_if_empty(&c->tls_in);
+	buf_compact(&c->tls_in);
+	sqe = worker_sqe(c->w);
+	io_uring_prep_recv(sqe, c->tls_fd, c->tls_in.data + c->tls_in.len, need, 0);
+	conn_submit(c, sqe, UD_TLS_RECV);
+}
+
+static void handover_step(struct conn *c)
+{
+	size_t need;
+
+	if (conn_op_busy(c, UD_TLS_SEND) || conn_op_busy(c, UD_TLS_RECV) ||
+	    conn_op_busy(c, UD_PLAIN_SEND))
+		return;
+	if (buf_used(&c->tls_out)) {
+		tls_flush(c);
+		return;
+	}
+	if (deliver_early_records(c) || c->state == CONN_CLOSING)
+		return;
+	if (c->close_notify_seen || c->tls_rd_eof) {
+		/* The peer has finished sending already; the userspace path ends it properly. */
+		pump_start_userspace(c);
+		return;
+	}
+	whole_records(&c->tls_in, &need);
+	if (need) {
+		receive_exactly(c, need);
+		return;
+	}
+	switch_to_kernel(c);
+}
+
+void ktls_handover_start(struct conn *c)
+{
+	c->state = CONN_HANDOVER;
+	handover_step(c);
+}
+
+static void handover_cqe(struct conn *c, enum ud_op op, int res)
+{
+	switch (op) {
+	case UD_TLS_RECV:
+		if (res < 0) {
+			conn_close(c, conn_error_reason(-res));
+			return;
+		}
+		if (res == 0)
+			c->tls_rd_eof = true;
+		c->tls_in.len += (size_t)res;
+		break;
+	case UD_TLS_SEND:
+		res = tls_sent(c, res);
+		if (res < 0)
+			conn_close(c, conn_error_reason(-res));
+		if (res)
+			return;
+		break;
+	case UD_PLAIN_SEND:
+		if (res < 0) {
+			conn_close(c, conn_error_reason(-res));
+			return;
+		}
+		pump_count_bytes(c, false, (size_t)res, true);
+		c->plain_out.off += (size_t)res;
+		if (buf_used(&c->plain_out)) {
+			pump_plain_flush(c);
+			return;
+		}
+		break;
+	default:
+		return;
+	}
+	handover_step(c);
+}
+
+/* plain -> kernel TLS */
+
+/* A close_notify alert: a record of type alert, which the kernel encrypts like data. */
+static void prepare_close_notify(struct record_msg *m)
+{
+	struct cmsghdr *cmsg;
+
+	m->body[0] = GNUTLS_AL_WARNING;
+	m->body[1] = GNUTLS_A_CLOSE_NOTIFY;
+	m->iov = (struct iovec){ m->body, 2 };
+	m->msg = (struct msghdr){ .msg_iov = &m->iov, .msg_iovlen = 1,
+				  .msg_control = m->control.buf, .msg_controllen = sizeof(m->control.buf) };
+	cmsg = CMSG_FIRSTHDR(&m->msg);
+	cmsg->cmsg_level = SOL_TLS;
+	cmsg->cmsg_type = TLS_SET_RECORD_TYPE;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(uint8_t));
+	*CMSG_DATA(cmsg) = RECORD_ALERT;
+}
+
+static void send_close_notify(struct conn *c)
+{
+	struct record_msg *m = &c->tx_msg;
+	struct io_uring_sqe *sqe;
+
+	prepare_close_notify(m);
+	c->bye_queued = true;
+	sqe = worker_sqe(c->w);
+	io_uring_prep_sendmsg(sqe, c->tls_fd, &m->msg, MSG_NOSIGNAL);
+	conn_submit(c, sqe, UD_TLS_SEND);
+}
+
+void ktls_close_notify_now(struct conn *c)
+{
+	if (c->bye_queued || conn_op_busy(c, UD_TLS_SEND))
+		return;
+	prepare_close_notify(&c->tx_msg);
+	c->bye_queued = true;
+	if (sendmsg(c->tls_fd, &c->tx_msg.msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		return;
+}
+
+static void splice_between(struct conn *c, int from, int to, size_t len, enum ud_op op)
+{
+	struct io_uring_sqe *sqe = worker_sqe(c->w);
+
+	io_uring_prep_splice(sqe, from, -1, to, -1, (unsigned)len, SPLICE_F_MOVE);
+	conn_submit(c, sqe, op);
+}
+
+static void p2t_splice_in(struct conn *c)
+{
+	if (conn_op_busy(c, UD_PLAIN_RECV) || c->piped[P2T] || c->plain_rd_eof || c->bye_queued)
+		return;
+	splice_between(c, c->plain_fd, c->pipes[P2T][1], SPLICE_CHUNK, UD_PLAIN_RECV);
+}
+
+static void p2t_splice_out(struct conn *c)
+{
+	if (conn_op_busy(c, UD_TLS_SEND) || !c->piped[P2T])
+		return;
+	splice_between(c, c->pipes[P2T][0], c->tls_fd, c->piped[P2T], UD_TLS_SEND);
+}
+
+static void p2t_in_done(struct conn *c, int res)
+{
+	if (res < 0) {
+		snprintf(c->detail, sizeof(c->detail), "plain splice: %s", strerror(-res));
+		conn_close(c, conn_error_reason(-res));
+		return;
+	}
+	if (res == 0) {
+		c->plain_rd_eof = true;
+		if (!conn_op_busy(c, UD_TLS_SEND))
+			send_close_notify(c);
+		return;
+	}
+	c->piped[P2T] += (size_t)res;
+	pump_count_bytes(c, true, (size_t)res, false);
+	p2t_splice_out(c);
+}
+
+static void p2t_out_done(struct conn *c, int res)
+{
+	if (c->bye_queued) {
+		shutdown(c->tls_fd, SHUT_WR);
+		c->tls_wr_shut = true;
+		pump_maybe_done(c);
+		return;
+	}
+	if (res <= 0) {
+		snprintf(c->detail, sizeof(c->detail), "kTLS splice: %s", res ? strerror(-res) : "no progress");
+		conn_close(c, res ? conn_error_reason(-res) : REASON_IO_ERROR);
+		return;
+	}
+	c->piped[P2T] -= (size_t)res;
+	c->tx_records += ((size_t)res + TLS_MAX_PLAINTEXT - 1) / TLS_MAX_PLAINTEXT;
+	if (c->tx_records >= TX_RECORD_LIMIT) {
+		snprintf(c->detail, sizeof(c->detail), "%llu records under one key; this kernel "
+			 "cannot rekey a kTLS socket", (unsigned long long)c->tx_records);
+		conn_close(c, REASON_KEY_LIMIT);
+		return;
+	}
+	if (c->piped[P2T])
+		p2t_splice_out(c);
+	else if (c->plain_rd_eof)
+		send_close_notify(c);
+	else
+		p2t_splice_in(c);
+}
+
+/* kernel TLS -> plain */
+
+static void t2p_splice_in(struct conn *c)
+{
+	if (conn_op_busy(c, UD_TLS_RECV) || c->piped[T2P] || c->close_notify_seen ||
+	    buf_used(&c->plain_out))
+		return;
+	splice_between(c, c->tls_fd, c->pipes[T2P][1], SPLICE_CHUNK, UD_TLS_RECV);
+}
+
+static void receive_control_record(struct conn *c)
+{
+	struct record_msg *m = &c->rx_msg;
+	struct io_uring_sqe *sqe;
+
+	/* tls_in is idle once the kernel decrypts: it holds the record's body. */
+	m->iov = (struct iovec){ c->tls_in.data, c->tls_in.cap };
+	m->msg = (struct msghdr){ .msg_iov = &m->iov, .msg_iovlen = 1,
+				  .msg_control = m->control.buf, .msg_controllen = sizeof(m->control.buf) };
+	c->rx_control = true;
+	sqe = worker_sqe(c->w);
+	io_uring_prep_recvmsg(sqe, c->tls_fd, &m->msg, 0);
+	conn_submit(c, sqe, UD_TLS_RECV);
+}
+
+static void rx_error(struct conn *c, int res)
+{
+	if (res == 0) {
+		snprintf(c->detail, sizeof(c->detail), "TLS peer ended without close_notify");
+		conn_close(c, REASON_TRUNCATED);
+	} else if (res == -EKEYEXPIRED) {
+		snprintf(c->detail, sizeof(c->detail), "peer changed keys (KeyUpdate)");
+		conn_close(c, REASON_KEY_UPDATE);
+	} else if (res == -EBADMSG || res == -EMSGSIZE) {
+		snprintf(c->detail, sizeof(c->detail), "kTLS: %s", strerror(-res));
+		conn_close(c, REASON_TLS_ERROR);
+	} else {
+		snprintf(c->detail, sizeof(c->detail), "kTLS recv: %s", strerror(-res));
+		conn_close(c, conn_error_reason(-res));
+	}
+}
+
+static void t2p_in_done(struct conn *c, int res)
+{
+	if (res == -EINVAL) {
+		receive_control_record(c);
+		return;
+	}
+	if (res <= 0) {
+		rx_error(c, res);
+		return;
+	}
+	c->piped[T2P] += (size_t)res;
+	splice_between(c, c->pipes[T2P][0], c->plain_fd, c->piped[T2P], UD_PLAIN_SEND);
+}
+
+static uint8_t record_type(const struct msghdr *msg)
+{
+	for (struct cmsghdr *cmsg = CMSG_FIRSTHDR((struct msghdr *)msg); cmsg;
+	     cmsg = CMSG_NXTHDR((struct msghdr *)msg, cmsg))
+		if (cmsg->cmsg_level == SOL_TLS && cmsg->cmsg_type == TLS_GET_RECORD_TYPE)
+			return *CMSG_DATA(cmsg);
+	return RECORD_DATA;
+}
+
+static void on_alert(struct conn *c, const uint8_t *body, int len)
+{
+	if (len >= 2 && body[1] == GNUTLS_A_CLOSE_NOTIFY) {
+		c->close_notify_seen = true;
+		shutdown(c->plain_fd, SHUT_WR);
+		c->plain_wr_shut = true;
+		pump_maybe_done(c);
+		return;
+	}
+	snprintf(c->detail, sizeof(c->detail), "peer sent alert: %s",
+		 len >= 2 ? gnutls_alert_get_strname(body[1]) : "(short)");
+	conn_close(c, REASON_TLS_ERROR);
+}
+
+static void t2p_control_done(struct conn *c, int res)
+{
+	const uint8_t *body = c->tls_in.data;
+	uint8_t type = record_type(&c->rx_msg.msg);
+
+	c->rx_control = false;
+	if (res <= 0) {
+		rx_error(c, res);
+		return;
+	}
+	switch (type) {
+	case RECORD_ALERT:
+		on_alert(c, body, res);
+		return;
+	case RECORD_HANDSHAKE:
+		if (body[0] == HANDSHAKE_NEW_SESSION_TICKET)
+			break; /* ktund does not resume sessions */
+		if (body[0] == HANDSHAKE_KEY_UPDATE) {
+			snprintf(c->detail, sizeof(c->detail), "peer sent KeyUpdate; this kernel cannot "
+				 "rekey a kTLS socket in place (Linux 6.14 can)");
+			conn_close(c, REASON_KEY_UPDATE);
+		} else {
+			snprintf(c->detail, sizeof(c->detail), "unexpected handshake message %u", body[0]);
+			conn_close(c, REASON_TLS_ERROR);
+		}
+		return;
+	case RECORD_DATA:
+		/* Data that recvmsg returned along the way: deliver it from our buffer. */
+		memcpy(c->plain_out.data, body, (size_t)res);
+		c->plain_out.off = 0;
+		c->plain_out.len = (size_t)res;
+		pump_plain_flush(c);
+		return;
+	default:
+		snprintf(c->detail, sizeof(c->detail), "unexpected record type %u", type);
+		conn_close(c, REASON_TLS_ERROR);
+		return;
+	}
+	t2p_splice_in(c);
+}
+
+static void t2p_out_done(struct conn *c, int res)
+{
+	bool from_buffer = buf_used(&c->plain_out) > 0;
+
+	if (res <= 0) {
+		snprintf(c->detail, sizeof(c->detail), "plain send: %s", res ? strerror(-res) : "no progress");
+		conn_close(c, res ? conn_error_reason(-res) : REASON_IO_ERROR);
+		return;
+	}
+	pump_count_bytes(c, false, (size_t)res, from_buffer);
+	if (from_buffer) {
+		c->plain_out.off += (size_t)res;
+		if (buf_used(&c->plain_out)) {
+			pump_plain_flush(c);
+			return;
+		}
+		c->plain_out.off = c->plain_out.len = 0;
+	} else {
+		c->piped[T2P] -= (size_t)res;
+		if (c->piped[T2P]) {
+			splice_between(c, c->pipes[T2P][0], c->plain_fd, c->piped[T2P], UD_PLAIN_SEND);
+			return;
+		}
+	}
+	t2p_splice_in(c);
+}
+
+void ktls_on_cqe(struct conn *c, enum ud_op op, int res)
+{
+	if (c->state == CONN_HANDOVER) {
+		handover_cqe(c, op, res);
+		return;
+	}
+	switch (op) {
+	case UD_PLAIN_RECV:
+		p2t_in_done(c, res);
+		break;
+	case UD_TLS_SEND:
+		p2t_out_done(c, res);
+		break;
+	case UD_TLS_RECV:
+		if (c->rx_control)
+			t2p_control_done(c, res);
+		else
+			t2p_in_done(c, res);
+		break;
+	case UD_PLAIN_SEND:
+		t2p_out_done(c, res);
+		break;
+	default:
+		break;
+	}
+}
+
+void ktls_release(struct conn *c)
+{
+	for (int d = 0; d < 2; d++)
+		for (int e = 0; e < 2; e++)
+			if (c->pipes[d][e] >= 0) {
+				close(c->pipes[d][e]);
+				c->pipes[d][e] = -1;
+			}
+}
