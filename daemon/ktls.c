@@ -126,8 +126,9 @@ int ktls_install(int fd, gnutls_session_t session, bool read)
 	return rc;
 }
 
-/* A connected loopback TCP pair for probing; the accepted end is closed at once. */
-static int probe_socket(void)
+/* A connected loopback TCP pair for probing. The ULP needs an established connection, so
+ * the accepted end stays open until the probe is done (*peer). */
+static int probe_socket(int *peer)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(sin);
@@ -145,8 +146,8 @@ static int probe_socket(void)
 	afd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (afd < 0)
 		goto fail;
-	close(afd);
 	close(lfd);
+	*peer = afd;
 	return cfd;
 fail:
 	afd = -errno;
@@ -164,19 +165,20 @@ static bool probe_cipher(const struct ktls_cipher *c, bool tls13)
 			      (unsigned)(!tls13 && c->salt_len ? c->salt_len : c->salt_len + c->iv_len) };
 	union ktls_crypto_info ci;
 	bool ok = false;
-	int fd = probe_socket();
+	int peer, fd = probe_socket(&peer);
 
 	if (fd < 0)
 		return false;
 	if (ktls_attach(fd) == 0 && fill_info(&ci, c, tls13, &iv, &key, zero) == 0)
 		ok = install_info(fd, false, &ci, c->size) == 0 && install_info(fd, true, &ci, c->size) == 0;
 	close(fd);
+	close(peer);
 	return ok;
 }
 
 void ktls_probe(struct ktls_support *out)
 {
-	int fd = probe_socket();
+	int peer, fd = probe_socket(&peer);
 
 	*out = (struct ktls_support){ 0 };
 	if (fd < 0) {
@@ -185,6 +187,7 @@ void ktls_probe(struct ktls_support *out)
 	}
 	out->ulp_errno = -ktls_attach(fd);
 	close(fd);
+	close(peer);
 	out->ulp = out->ulp_errno == 0;
 	for (size_t i = 0; out->ulp && i < N_CIPHERS; i++)
 		for (int tls13 = 0; tls13 < 2; tls13++)
