@@ -6,12 +6,16 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "ciphers.h"
 #include "config.h"
 #include "log.h"
 
 #define TIMEOUT_MAX (7 * 24 * 3600)
 
-enum opt_type { OPT_STRING, OPT_UINT, OPT_BOOL, OPT_POLICY, OPT_MODE, OPT_LOGLEVEL, OPT_KTLS };
+enum opt_type {
+	OPT_STRING, OPT_UINT, OPT_BOOL, OPT_POLICY, OPT_MODE, OPT_LOGLEVEL, OPT_KTLS, OPT_CIPHERS,
+	OPT_TLS_VERSION,
+};
 
 struct option_def {
 	const char *name;
@@ -44,6 +48,9 @@ static const struct option_def options[] = {
 	{ "unsafe-target", OPT_BOOL, false, T(unsafe_target), 0, 0 },
 	{ "unsafe-listen", OPT_BOOL, false, T(unsafe_listen), 0, 0 },
 	{ "ktls", OPT_KTLS, false, T(ktls), 0, 0 },
+	{ "ciphers", OPT_CIPHERS, false, T(ciphers), 0, 0 },
+	{ "tls-min", OPT_TLS_VERSION, false, T(tls_min), 0, 0 },
+	{ "tls-max", OPT_TLS_VERSION, false, T(tls_max), 0, 0 },
 	{ "allow-", OPT_POLICY, false, 0, MODE_SERVER, 0 },
 	{ "verify-", OPT_POLICY, false, 0, MODE_CLIENT, 0 },
 };
@@ -134,6 +141,9 @@ struct tunnel_config *config_add_tunnel(struct ktun_config *cfg, const char *nam
 	t->connect_timeout = 10;
 	t->idle_timeout = 300;
 	t->max_connections = 10000;
+	t->ciphers = TLS_CIPHERS_ALL;
+	t->tls_min = 2;
+	t->tls_max = 3;
 	return t;
 }
 
@@ -216,6 +226,33 @@ static int set_string(char **field, const char *key, const char *value, char *er
 	return *field ? 0 : -ENOMEM;
 }
 
+/* "AES-256-GCM:CHACHA20-POLY1305" -> mask; only AEAD ciphers ktund knows are accepted. */
+static int parse_ciphers(const char *value, unsigned *mask, char *err, size_t errlen)
+{
+	char list[256], *save = NULL;
+
+	*mask = 0;
+	if (!value || strlen(value) >= sizeof(list))
+		goto bad;
+	strcpy(list, value);
+	for (char *name = strtok_r(list, ":, ", &save); name; name = strtok_r(NULL, ":, ", &save)) {
+		size_t i;
+
+		for (i = 0; i < TLS_CIPHERS_N; i++)
+			if (!strcasecmp(name, tls_ciphers[i].name))
+				break;
+		if (i == TLS_CIPHERS_N)
+			goto bad;
+		*mask |= 1u << i;
+	}
+	if (*mask)
+		return 0;
+bad:
+	snprintf(err, errlen, "ciphers: a list of AES-128-GCM, AES-256-GCM, CHACHA20-POLY1305, "
+		 "AES-128-CCM separated by ':'");
+	return -EINVAL;
+}
+
 static int set_typed(const struct option_def *o, void *base, const char *key, const char *value,
 		     char *err, size_t errlen)
 {
@@ -234,6 +271,15 @@ static int set_typed(const struct option_def *o, void *base, const char *key, co
 		if (parse_bool(value, field) == 0)
 			return 0;
 		snprintf(err, errlen, "'%s' takes yes or no", key);
+		return -EINVAL;
+	case OPT_CIPHERS:
+		return parse_ciphers(value, field, err, errlen);
+	case OPT_TLS_VERSION:
+		if (value && (!strcmp(value, "1.2") || !strcmp(value, "1.3"))) {
+			*(unsigned *)field = value[2] == '2' ? 2 : 3;
+			return 0;
+		}
+		snprintf(err, errlen, "'%s' must be 1.2 or 1.3", key);
 		return -EINVAL;
 	case OPT_KTLS:
 		for (int m = KTLS_AUTO; m <= KTLS_OFF; m++)

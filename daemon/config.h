@@ -28,6 +28,8 @@ struct tunnel_config {
 	unsigned handshake_timeout, connect_timeout, idle_timeout, max_connections;
 	bool unsafe_target, unsafe_listen;
 	enum ktls_mode ktls;
+	unsigned ciphers;         /* mask over tls_ciphers[] */
+	unsigned tls_min, tls_max; /* 2 = TLS 1.2, 3 = TLS 1.3 */
 	/* Filled by config_validate(). */
 	struct ktun_addr listen_addr, target_addr;
 };

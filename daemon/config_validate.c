@@ -44,6 +44,10 @@ static int check_policy(const struct tunnel_config *t, char *err, size_t errlen)
 			 "allow-serial): there is no implicit allow", t->name);
 		return -EINVAL;
 	}
+	if (t->tls_min > t->tls_max) {
+		snprintf(err, errlen, "[%s] tls-min is above tls-max", t->name);
+		return -EINVAL;
+	}
 	if (t->mode == MODE_SERVER && t->server_name) {
 		snprintf(err, errlen, "[%s] server-name is a client-mode option", t->name);
 		return -EINVAL;

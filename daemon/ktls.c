@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <linux/tls.h>
 
+#include "ciphers.h"
 #include "ktls.h"
 
 #ifndef SOL_TLS
@@ -28,25 +29,24 @@ union ktls_crypto_info {
  * info, iv, key, salt, rec_seq, with sizes from linux/tls.h. */
 struct ktls_cipher {
 	gnutls_cipher_algorithm_t gnutls;
-	const char *priority;
-	uint16_t kernel;
+		uint16_t kernel;
 	size_t size, iv_off, key_off, salt_off, seq_off;
 	size_t iv_len, key_len, salt_len;
 };
 
-#define KTLS_CIPHER(g, prio, k, type, prefix)                                                    \
-	{ g, prio, k, sizeof(struct type), offsetof(struct type, iv), offsetof(struct type, key), \
+#define KTLS_CIPHER(g, k, type, prefix)                                                    \
+	{ g, k, sizeof(struct type), offsetof(struct type, iv), offsetof(struct type, key), \
 	  offsetof(struct type, salt), offsetof(struct type, rec_seq), prefix##_IV_SIZE,          \
 	  prefix##_KEY_SIZE, prefix##_SALT_SIZE }
 
 static const struct ktls_cipher ciphers[] = {
-	KTLS_CIPHER(GNUTLS_CIPHER_AES_128_GCM, "+AES-128-GCM", TLS_CIPHER_AES_GCM_128,
+	KTLS_CIPHER(GNUTLS_CIPHER_AES_128_GCM, TLS_CIPHER_AES_GCM_128,
 		    tls12_crypto_info_aes_gcm_128, TLS_CIPHER_AES_GCM_128),
-	KTLS_CIPHER(GNUTLS_CIPHER_AES_256_GCM, "+AES-256-GCM", TLS_CIPHER_AES_GCM_256,
+	KTLS_CIPHER(GNUTLS_CIPHER_AES_256_GCM, TLS_CIPHER_AES_GCM_256,
 		    tls12_crypto_info_aes_gcm_256, TLS_CIPHER_AES_GCM_256),
-	KTLS_CIPHER(GNUTLS_CIPHER_CHACHA20_POLY1305, "+CHACHA20-POLY1305", TLS_CIPHER_CHACHA20_POLY1305,
+	KTLS_CIPHER(GNUTLS_CIPHER_CHACHA20_POLY1305, TLS_CIPHER_CHACHA20_POLY1305,
 		    tls12_crypto_info_chacha20_poly1305, TLS_CIPHER_CHACHA20_POLY1305),
-	KTLS_CIPHER(GNUTLS_CIPHER_AES_128_CCM, "+AES-128-CCM", TLS_CIPHER_AES_CCM_128,
+	KTLS_CIPHER(GNUTLS_CIPHER_AES_128_CCM, TLS_CIPHER_AES_CCM_128,
 		    tls12_crypto_info_aes_ccm_128, TLS_CIPHER_AES_CCM_128),
 };
 
@@ -205,16 +205,21 @@ bool ktls_can_offload(const struct ktls_support *k, gnutls_protocol_t version,
 	return k->ciphers & support_bit((size_t)(c - ciphers), version == GNUTLS_TLS1_3);
 }
 
-void ktls_cipher_priority(const struct ktls_support *k, char *buf, size_t len)
+unsigned ktls_offload_mask(const struct ktls_support *k)
 {
-	size_t used = 0;
+	unsigned mask = 0;
 
-	buf[0] = '\0';
-	for (size_t i = 0; i < N_CIPHERS; i++) {
-		uint32_t both = support_bit(i, false) | support_bit(i, true);
+	for (size_t i = 0; i < TLS_CIPHERS_N; i++) {
+		const struct ktls_cipher *c = cipher_find(tls_ciphers[i].alg);
+		size_t idx;
+		uint32_t both;
 
-		if ((k->ciphers & both) == both && used < len)
-			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ":" : "",
-						 ciphers[i].priority);
+		if (!c)
+			continue;
+		idx = (size_t)(c - ciphers);
+		both = support_bit(idx, false) | support_bit(idx, true);
+		if ((k->ciphers & both) == both)
+			mask |= 1u << i;
 	}
+	return mask;
 }

@@ -18,9 +18,8 @@ struct ktls_support {
 void ktls_probe(struct ktls_support *out);
 bool ktls_can_offload(const struct ktls_support *k, gnutls_protocol_t version,
 		      gnutls_cipher_algorithm_t cipher);
-/* The GnuTLS priority fragment naming the ciphers the kernel offloads in both TLS versions,
- * e.g. "+AES-128-GCM:+CHACHA20-POLY1305"; empty if none. */
-void ktls_cipher_priority(const struct ktls_support *k, char *buf, size_t len);
+/* The ciphers (mask over tls_ciphers[]) the kernel offloads in both TLS 1.2 and 1.3. */
+unsigned ktls_offload_mask(const struct ktls_support *k);
 /* Attaches the tls ULP to an established TCP socket. Returns 0 or a negative errno. */
 int ktls_attach(int fd);
 /* Installs the session's current keys for one direction (read = RX) on fd, then wipes the

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <gnutls/x509.h>
 
+#include "ciphers.h"
 #include "log.h"
 #include "tunnel_ctx.h"
 #include "verify.h"
@@ -14,34 +15,47 @@
 /* TLS 1.3 and 1.2 with AEAD ciphers and forward-secret key exchange only. Session tickets
  * are off: ktund does not resume sessions, and tickets would have to travel over kTLS. */
 static const char priority_format[] =
-	"SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:%s:"
+	"SECURE128:-VERS-ALL:%s:-CIPHER-ALL:%s:"
 	"-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:%%NO_TICKETS";
-static const char all_ciphers[] = "+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-CCM";
 
 /* With kTLS wanted, offer only what the kernel can take over, so no connection has to fall
- * back because of its cipher. */
+ * back because of its cipher. Returns the mask over tls_ciphers[] to offer. */
 static int choose_ciphers(struct tunnel_ctx *ctx, const struct tunnel_config *cfg,
-			  const struct ktls_support *kernel, char *ciphers, size_t len)
+			  const struct ktls_support *kernel, unsigned *mask)
 {
-	snprintf(ciphers, len, "%s", all_ciphers);
+	unsigned offload = cfg->ciphers & ktls_offload_mask(kernel);
+
+	*mask = cfg->ciphers;
 	if (cfg->ktls == KTLS_OFF)
 		return 0;
-	if (kernel->ulp)
-		ktls_cipher_priority(kernel, ciphers, len);
-	if (kernel->ulp && ciphers[0]) {
+	if (kernel->ulp && offload) {
+		*mask = offload;
 		ctx->ktls_wanted = true;
 		return 0;
 	}
-	snprintf(ciphers, len, "%s", all_ciphers);
 	if (cfg->ktls == KTLS_AUTO)
 		return 0;
 	if (!kernel->ulp)
 		log_err("[%s] ktls = required, but this kernel has no kernel TLS (TCP_ULP \"tls\": %s)",
 			cfg->name, strerror(kernel->ulp_errno));
 	else
-		log_err("[%s] ktls = required, but this kernel offloads none of the AEAD ciphers",
+		log_err("[%s] ktls = required, but this kernel offloads none of the configured ciphers",
 			cfg->name);
 	return -EOPNOTSUPP;
+}
+
+static void format_priority(const struct tunnel_config *cfg, unsigned mask, char *buf, size_t len)
+{
+	char versions[64] = "", ciphers[128] = "";
+	size_t v = 0, n = 0;
+
+	for (unsigned ver = cfg->tls_max; ver >= cfg->tls_min; ver--)
+		v += (size_t)snprintf(versions + v, sizeof(versions) - v, "%s+VERS-TLS1.%u", v ? ":" : "", ver);
+	for (size_t i = 0; i < TLS_CIPHERS_N; i++)
+		if (mask & (1u << i))
+			n += (size_t)snprintf(ciphers + n, sizeof(ciphers) - n, "%s+%s", n ? ":" : "",
+					      tls_ciphers[i].name);
+	snprintf(buf, len, priority_format, versions, ciphers);
 }
 
 static int load_ca(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
@@ -101,13 +115,14 @@ static int init_gnutls_objects(struct tunnel_ctx *ctx, const struct tunnel_confi
 			       const struct ktls_support *kernel)
 {
 	const char *errpos = NULL;
-	char ciphers[128], priority[512];
+	char priority[512];
+	unsigned mask;
 	int rc;
 
-	rc = choose_ciphers(ctx, cfg, kernel, ciphers, sizeof(ciphers));
+	rc = choose_ciphers(ctx, cfg, kernel, &mask);
 	if (rc < 0)
 		return rc;
-	snprintf(priority, sizeof(priority), priority_format, ciphers);
+	format_priority(cfg, mask, priority, sizeof(priority));
 
 	rc = gnutls_certificate_allocate_credentials(&ctx->creds);
 	if (rc < 0) {
