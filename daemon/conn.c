@@ -21,6 +21,8 @@
 #define TLS_IN_SIZE (64 * 1024 + 2048)
 #define TLS_OUT_SIZE (PLAIN_CHUNK + 16 * 1024)
 
+static uint64_t next_conn_id;
+
 static int conn_alloc_buffers(struct conn *c)
 {
 	size_t total = TLS_IN_SIZE + TLS_OUT_SIZE + 2 * PLAIN_CHUNK;
@@ -39,17 +41,20 @@ static void conn_link(struct conn *c)
 {
 	struct worker *w = c->w;
 
+	pthread_mutex_lock(&w->conns_lock);
 	c->next = w->conns;
 	if (w->conns)
 		w->conns->prev = c;
 	w->conns = c;
 	w->n_conns++;
+	pthread_mutex_unlock(&w->conns_lock);
 }
 
 static void conn_unlink(struct conn *c)
 {
 	struct worker *w = c->w;
 
+	pthread_mutex_lock(&w->conns_lock);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -57,6 +62,7 @@ static void conn_unlink(struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	w->n_conns--;
+	pthread_mutex_unlock(&w->conns_lock);
 }
 
 static void set_linger_zero(int fd)
@@ -72,6 +78,8 @@ static void conn_free(struct conn *c)
 	struct tunnel *t = c->t;
 	struct worker *w = c->w;
 
+	/* Unlinked first: the control thread may use the fds of listed connections only. */
+	conn_unlink(c);
 	if (c->tls_fd >= 0)
 		close(c->tls_fd);
 	if (c->plain_fd >= 0)
@@ -80,7 +88,6 @@ static void conn_free(struct conn *c)
 	if (c->session)
 		gnutls_deinit(c->session);
 	tunnel_ctx_put(c->ctx);
-	conn_unlink(c);
 	__atomic_fetch_sub(&t->live, 1, __ATOMIC_RELAXED);
 	free(c->tls_in.data);
 	free(c);
@@ -113,6 +120,7 @@ void conn_accepted(struct worker *w, struct tunnel *t, int fd, const struct sock
 	c->peer = *peer;
 	c->peerlen = peerlen;
 	c->started_ms = c->active_ms = w->now_ms;
+	c->id = __atomic_add_fetch(&next_conn_id, 1, __ATOMIC_RELAXED);
 	snprintf(c->identity, sizeof(c->identity), "-");
 	conn_link(c);
 	__atomic_fetch_add(&t->live, 1, __ATOMIC_RELAXED);

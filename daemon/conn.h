@@ -47,6 +47,7 @@ struct conn {
 	struct tunnel *t;
 	struct tunnel_ctx *ctx;
 	struct conn *prev, *next;
+	uint64_t id;          /* unique in this process, for ktunctl conns */
 	enum conn_state state;
 	enum reason reason;
 	int tls_fd, plain_fd;
@@ -59,7 +60,7 @@ struct conn {
 	bool close_notify_seen, bye_queued;
 	bool tls_wr_shut, plain_wr_shut;
 	int64_t started_ms, deadline_ms, active_ms;
-	uint64_t bytes_p2t, bytes_t2p;
+	uint64_t bytes_p2t, bytes_t2p; /* atomic stores: ktunctl conns reads them */
 	struct __kernel_timespec connect_timeout;
 	/* kernel TLS (pump_ktls.c) */
 	bool ktls;            /* both directions are in the kernel */
@@ -71,7 +72,8 @@ struct conn {
 	struct record_msg rx_msg, tx_msg;
 	struct sockaddr_storage peer;
 	socklen_t peerlen;
-	char identity[256];
+	char identity[256];   /* set once, under the worker's conns_lock */
+	const char *version, *cipher; /* static names from GnuTLS, set with identity */
 	char detail[192];
 } __attribute__((aligned(16)));
 

@@ -5,9 +5,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "conn_report.h"
 #include "control.h"
 #include "daemon.h"
 #include "listener.h"
@@ -89,11 +91,21 @@ static void do_reload(struct ktun *k, FILE *out)
 		fprintf(out, "error: reload failed: %s\n", err);
 }
 
+static void write_conns(struct ktun *k, FILE *out)
+{
+	struct timespec ts;
+
+	/* The workers' clock: CLOCK_MONOTONIC_COARSE in milliseconds. */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	conn_report(k, out, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
 static const struct {
 	const char *name;
 	void (*run)(struct ktun *k, FILE *out);
 } commands[] = {
 	{ "status", write_status },
+	{ "conns", write_conns },
 	{ "reload", do_reload },
 };
 

@@ -164,12 +164,15 @@ static void handshake_done(struct conn *c)
 {
 	char addr[ADDR_TEXT_MAX];
 
+	pthread_mutex_lock(&c->w->conns_lock);
 	verify_peer_identity(c->session, c->identity, sizeof(c->identity));
+	c->version = gnutls_protocol_get_name(gnutls_protocol_get_version(c->session));
+	c->cipher = gnutls_cipher_get_name(gnutls_cipher_get(c->session));
+	pthread_mutex_unlock(&c->w->conns_lock);
 	stat_add(&c->t->stats[c->w->id].handshakes_ok, 1);
 	log_info("[%s] handshake peer=%s id=\"%s\" version=%s cipher=%s", c->t->name,
 		 addr_format((const struct sockaddr *)&c->peer, c->peerlen, addr), c->identity,
-		 gnutls_protocol_get_name(gnutls_protocol_get_version(c->session)),
-		 gnutls_cipher_get_name(gnutls_cipher_get(c->session)));
+		 c->version, c->cipher);
 	if (c->ctx->mode == MODE_SERVER)
 		connect_start(c);
 	else

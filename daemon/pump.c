@@ -28,10 +28,9 @@ void pump_count_bytes(struct conn *c, bool p2t, size_t n, bool via_userspace)
 {
 	bool up = (c->ctx->mode == MODE_CLIENT) == p2t;
 
-	if (p2t)
-		c->bytes_p2t += n;
-	else
-		c->bytes_t2p += n;
+	uint64_t *counter = p2t ? &c->bytes_p2t : &c->bytes_t2p;
+
+	__atomic_store_n(counter, *counter + n, __ATOMIC_RELAXED);
 	stat_add(up ? &stats(c)->bytes_up : &stats(c)->bytes_down, n);
 	if (via_userspace)
 		stat_add(&stats(c)->payload_userspace, n);

@@ -154,8 +154,8 @@ static void switch_to_kernel(struct conn *c)
 		conn_close(c, REASON_IO_ERROR);
 		return;
 	}
-	c->ktls = true;
-	c->state = CONN_STREAMING;
+	__atomic_store_n(&c->ktls, true, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->state, CONN_STREAMING, __ATOMIC_RELAXED);
 	stat_add(&stats(c)->conns_ktls, 1);
 	p2t_splice_in(c);
 	t2p_splice_in(c);

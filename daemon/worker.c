@@ -62,6 +62,7 @@ static int ring_init(struct worker *w)
 int worker_init(struct worker *w, struct ktun *k, unsigned id)
 {
 	memset(w, 0, sizeof(*w));
+	pthread_mutex_init(&w->conns_lock, NULL);
 	w->id = id;
 	w->k = k;
 	w->event_fd = -1;
@@ -88,6 +89,7 @@ void worker_destroy(struct worker *w)
 	free(w->listeners);
 	if (w->event_fd >= 0)
 		close(w->event_fd);
+	pthread_mutex_destroy(&w->conns_lock);
 }
 
 void worker_notify(struct worker *w)

@@ -36,6 +36,9 @@ struct worker {
 	struct __kernel_timespec tick;
 	struct listener *listeners; /* one per tunnel */
 	struct conn *conns;         /* doubly linked, newest first */
+	/* Held by the worker only to link or unlink a connection or to publish its identity,
+	 * and by the control thread while it lists connections: never on the data path. */
+	pthread_mutex_t conns_lock;
 	unsigned n_conns;
 	int64_t now_ms;
 	int64_t drain_deadline_ms;

@@ -7,6 +7,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "sockdiag.h"
+
 /* ktunctl: sends one command to ktund's control socket and prints the answer. */
 
 #define DEFAULT_CONTROL_PATH "/run/ktund.sock"
@@ -16,6 +18,7 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{ "status", "counters of every tunnel, one 'tunnel.counter value' per line" },
+	{ "conns", "live connections: peer identity, cipher, data path, bytes, age, kernel TLS state" },
 	{ "reload", "reload certificates, keys, CA and CRL (like SIGHUP)" },
 };
 
@@ -47,6 +50,60 @@ static int connect_control(const char *path)
 	return fd;
 }
 
+/* Value of " key=VALUE" in a conns line, copied into buf. */
+static bool field(const char *line, const char *key, char *buf, size_t len)
+{
+	char pattern[32];
+	const char *p;
+	size_t n;
+
+	snprintf(pattern, sizeof(pattern), " %s=", key);
+	p = strstr(line, pattern);
+	if (!p)
+		return false;
+	p += strlen(pattern);
+	n = strcspn(p, " \n");
+	if (n >= len)
+		return false;
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	return true;
+}
+
+/* Prints a conns line with what sock_diag says about its TLS socket appended. */
+static void print_conn_line(const char *line)
+{
+	char local[80], remote[80];
+	struct sock_facts f;
+	size_t len = strcspn(line, "\n");
+
+	fwrite(line, 1, len, stdout);
+	if (field(line, "tls_local", local, sizeof(local)) &&
+	    field(line, "tls_remote", remote, sizeof(remote)) &&
+	    sockdiag_lookup(local, remote, &f) == 0) {
+		printf(" ulp=%s", f.ulp[0] ? f.ulp : "none");
+		if (f.tls_tx || f.tls_rx)
+			printf(" ktls_tx=%s ktls_rx=%s", f.tls_tx ? f.tls_tx : "-", f.tls_rx ? f.tls_rx : "-");
+		if (f.have_tcp_info)
+			printf(" rtt_us=%u retrans=%u cwnd=%u", f.rtt_us, f.retrans, f.snd_cwnd);
+	}
+	putchar('\n');
+}
+
+static int run_conns(FILE *in)
+{
+	char line[2048];
+
+	while (fgets(line, sizeof(line), in)) {
+		if (!strncmp(line, "error:", 6)) {
+			fputs(line, stderr);
+			return 1;
+		}
+		print_conn_line(line);
+	}
+	return 0;
+}
+
 static int run(const char *path, const char *command)
 {
 	char buf[8192];
@@ -60,6 +117,18 @@ static int run(const char *path, const char *command)
 		fprintf(stderr, "ktunctl: write: %s\n", strerror(errno));
 		close(fd);
 		return 1;
+	}
+	if (!strcmp(command, "conns")) {
+		FILE *in = fdopen(fd, "r");
+		int rc;
+
+		if (!in) {
+			close(fd);
+			return 1;
+		}
+		rc = run_conns(in);
+		fclose(in);
+		return rc;
 	}
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
 		if (first && !strncmp(buf, "error:", 6))
