@@ -156,11 +156,15 @@ static void log_close(const struct conn *c)
 	char addr[ADDR_TEXT_MAX];
 	int64_t ms = c->w->now_ms - c->started_ms;
 
-	log_info("[%s] close peer=%s id=\"%s\" up=%llu down=%llu dur=%lld.%03lld reason=%s",
+	/* Rejections carry their detail on the reject line; other failures carry it here. */
+	bool detail = c->detail[0] && c->reason != REASON_DONE && !reason_is_reject(c->reason);
+
+	log_info("[%s] close peer=%s id=\"%s\" up=%llu down=%llu dur=%lld.%03lld reason=%s%s%s%s",
 		 c->t->name, addr_format((const struct sockaddr *)&c->peer, c->peerlen, addr),
 		 c->identity, (unsigned long long)(server ? c->bytes_t2p : c->bytes_p2t),
 		 (unsigned long long)(server ? c->bytes_p2t : c->bytes_t2p),
-		 (long long)(ms / 1000), (long long)(ms % 1000), reason_name(c->reason));
+		 (long long)(ms / 1000), (long long)(ms % 1000), reason_name(c->reason),
+		 detail ? " detail=\"" : "", detail ? c->detail : "", detail ? "\"" : "");
 }
 
 static void log_reject(const struct conn *c)
