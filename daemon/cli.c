@@ -24,7 +24,7 @@ static const char usage[] =
 	"                 --unsafe-target  --unsafe-listen  --ktls auto|required|off (auto)\n"
 	"                 --ciphers LIST (AES-128-GCM:AES-256-GCM:CHACHA20-POLY1305:AES-128-CCM)\n"
 	"                 --tls-min 1.2|1.3 (1.2)  --tls-max 1.2|1.3 (1.3)\n"
-	"Global options:  --workers N (CPUs)  --control PATH (/run/ktund.sock)\n"
+	"Global options:  --workers N (CPUs)  --control PATH (/run/ktund.sock)  --user NAME\n"
 	"                 --log-level debug|info|notice|warning|error  --drain-timeout SEC (30)\n"
 	"                 --help  --version\n"
 	"Exit status: 0 clean exit, 1 runtime failure, 2 bad usage or configuration.\n";

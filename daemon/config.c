@@ -31,6 +31,7 @@ struct option_def {
 static const struct option_def options[] = {
 	{ "workers", OPT_UINT, true, G(workers), 1, 1024 },
 	{ "control", OPT_STRING, true, G(control_path), 0, 0 },
+	{ "user", OPT_STRING, true, G(user), 0, 0 },
 	{ "log-level", OPT_LOGLEVEL, true, G(log_level), 0, 0 },
 	{ "drain-timeout", OPT_UINT, true, G(drain_timeout), 0, TIMEOUT_MAX },
 	{ "mode", OPT_MODE, false, T(mode), 0, 0 },
@@ -122,6 +123,7 @@ void config_free(struct ktun_config *cfg)
 		tunnel_config_free(&cfg->tunnels[i]);
 	free(cfg->tunnels);
 	free(cfg->control_path);
+	free(cfg->user);
 	free(cfg->config_file);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -37,6 +37,7 @@ struct tunnel_config {
 struct ktun_config {
 	unsigned workers;
 	char *control_path;
+	char *user;        /* drop to this user once listeners are bound */
 	int log_level;
 	unsigned drain_timeout;
 	char *config_file; /* set when loaded from --config; reload re-reads it */

@@ -14,6 +14,7 @@
 #include "daemon.h"
 #include "listener.h"
 #include "log.h"
+#include "privs.h"
 #include "worker.h"
 
 /*
@@ -247,6 +248,8 @@ int main(int argc, char **argv)
 		goto out;
 	control_fd = open_control(&k);
 	if (control_fd < 0 && k.cfg.control_path)
+		goto out;
+	if (k.cfg.user && privs_drop(k.cfg.user) < 0)
 		goto out;
 	if (start_workers(&k) < 0)
 		goto out;
