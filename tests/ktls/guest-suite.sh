@@ -1,0 +1,196 @@
+#!/bin/bash
+# The kTLS suite: runs INSIDE a guest whose kernel has kernel TLS (tests/vm/run starts it).
+# For each cipher and TLS version it runs a ktund pair with `ktls = required` and proves that
+# the kernel carried the records (tls ULP on the sockets, /proc/net/tls_stat, no payload byte
+# through ktund), then interop with openssl and gnutls-cli peers with kTLS on one side only,
+# the hand-over with data coalesced with the handshake or split mid-record, and a peer's
+# KeyUpdate on a kernel that cannot rekey.
+set -uo pipefail
+: "${KTUND:?} ${KTUNCTL:?} ${KTUN_SRCDIR:?}"
+
+if ! grep -q TlsCurrTxSw /proc/net/tls_stat 2>/dev/null; then
+	echo "skip: this kernel has no kernel TLS (run me through tests/vm/run)"
+	exit 77
+fi
+
+work=$(mktemp -d)
+failures=0
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+ok() { echo "ok: $*"; }
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+stat_of() { awk -v k="$1" '$1 == k { print $2 }' /proc/net/tls_stat; }
+counter() { "$KTUNCTL" --control "$1" status | awk -v k="$2" '$1 ~ "\\." k "$" { print $2 }'; }
+
+"$KTUN_SRCDIR/tests/pki.sh" "$work/pki" >/dev/null || { echo "FAIL: pki.sh"; exit 1; }
+P=$work/pki
+
+# Plaintext echo origin: echoes until EOF, then half-closes.
+python3 - >/dev/null 2>&1 <<'PY' &
+import socket, threading
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 9000)); s.listen(64)
+def serve(c):
+    while True:
+        d = c.recv(65536)
+        if not d:
+            break
+        c.sendall(d)
+    c.shutdown(socket.SHUT_WR); c.close()
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+pids+=($!)
+
+start() { # name logfile args... ; waits for "ready"
+	local name=$1 log=$2
+	shift 2
+	"$KTUND" "$@" --control "$work/$name.sock" >"$log" 2>&1 &
+	pids+=($!)
+	eval "${name}_pid=$!"
+	for _ in $(seq 150); do
+		grep -q 'ktund: notice: ready' "$log" && return 0
+		kill -0 "${pids[-1]}" 2>/dev/null || break
+		sleep 0.2
+	done
+	echo "--- $log"; cat "$log"
+	return 1
+}
+stop() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+
+# Echo N bytes through PORT, holding the connection open while CHECK_CMD runs.
+echo_through() { # port bytes check_cmd
+	python3 - "$1" "$2" "$3" <<'PY'
+import os, socket, subprocess, sys, threading
+port, n, check = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+data = os.urandom(n)
+s = socket.create_connection(("127.0.0.1", port))
+got = bytearray()
+def reader():
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        got.extend(d)
+t = threading.Thread(target=reader); t.start()
+s.sendall(data[: n // 2])
+while len(got) < n // 2:
+    threading.Event().wait(0.05)
+rc = subprocess.call(check, shell=True)
+s.sendall(data[n // 2:]); s.shutdown(socket.SHUT_WR); t.join()
+sys.exit(0 if bytes(got) == data and rc == 0 else 1)
+PY
+}
+
+server_args=(server --listen 127.0.0.1:9443 --target 127.0.0.1:9000 --cert "$P/server-chain.pem"
+	--key "$P/server.key" --cacert "$P/ca.pem" --allow-cn edge-client)
+client_args=(client --listen 127.0.0.1:9001 --target 127.0.0.1:9443 --server-name origin.test
+	--cert "$P/client-chain.pem" --key "$P/client.key" --cacert "$P/ca.pem")
+
+tx0=$(stat_of TlsTxSw)
+rx0=$(stat_of TlsRxSw)
+
+# 1. A ktund pair, kTLS required on both ends, for each cipher and version the kernel offloads.
+for version in 1.3 1.2; do
+	for cipher in AES-128-GCM AES-256-GCM CHACHA20-POLY1305 AES-128-CCM; do
+		pin=(--ciphers "$cipher" --tls-min "$version" --tls-max "$version" --ktls required)
+		if ! "$KTUND" "${server_args[@]}" "${pin[@]}" --check >/dev/null 2>&1; then
+			echo "note: this kernel does not offload $cipher in TLS $version; not tested"
+			continue
+		fi
+		what="pair TLS $version $cipher"
+		if ! start s "$work/s.log" "${server_args[@]}" "${pin[@]}" ||
+		   ! start c "$work/c.log" "${client_args[@]}" "${pin[@]}"; then
+			fail "$what: ktund did not start"
+			continue
+		fi
+		check="$KTUNCTL --control $work/s.sock conns | grep -q 'datapath=ktls.*ulp=tls ktls_tx=sw ktls_rx=sw' &&
+		       $KTUNCTL --control $work/c.sock conns | grep -q 'datapath=ktls.*ulp=tls ktls_tx=sw ktls_rx=sw'"
+		if echo_through 9001 $((2 << 20)) "$check"; then
+			sleep 0.3
+			if [ "$(counter "$work/s.sock" conns_ktls)" = 1 ] && [ "$(counter "$work/c.sock" conns_ktls)" = 1 ] &&
+			   [ "$(counter "$work/s.sock" payload_userspace)" = 0 ] &&
+			   [ "$(counter "$work/c.sock" payload_userspace)" = 0 ] &&
+			   grep -q "version=TLS$version cipher=$cipher" "$work/s.log" &&
+			   grep -q 'reason=done' "$work/s.log"; then
+				ok "$what: 2 MiB echoed, kernel TLS both ends, 0 payload bytes through ktund"
+			else
+				fail "$what: counters or log wrong"; cat "$work/s.log" "$work/c.log"
+				"$KTUNCTL" --control "$work/s.sock" status | grep -E 'conns_|payload'
+			fi
+		else
+			fail "$what: echo differs or the sockets were not kTLS"; cat "$work/s.log" "$work/c.log"
+		fi
+		stop "$s_pid"; stop "$c_pid"
+	done
+done
+
+# 2. Interop, kTLS on ktund's side only.
+start s "$work/s.log" "${server_args[@]}" --ktls required || fail "server did not start"
+for v in -tls1_3 -tls1_2; do
+	out=$( (echo "hello-openssl$v"; sleep 2) | timeout 30 openssl s_client -connect 127.0.0.1:9443 \
+		-CAfile "$P/ca.pem" -cert "$P/client.pem" -cert_chain "$P/inter.pem" -key "$P/client.key" $v -quiet 2>/dev/null)
+	[ "$out" = "hello-openssl$v" ] && ok "openssl s_client $v -> ktund server (kTLS)" ||
+		fail "openssl s_client $v -> ktund server: got '$out'"
+done
+out=$( (echo hello-gnutls; sleep 2) | timeout 30 gnutls-cli --x509cafile "$P/ca.pem" \
+	--x509certfile "$P/client-chain.pem" --x509keyfile "$P/client.key" -p 9443 localhost 2>/dev/null)
+grep -qx hello-gnutls <<<"$out" && ok "gnutls-cli -> ktund server (kTLS)" || fail "gnutls-cli: got '$out'"
+
+# 3. The hand-over: data coalesced with the client's Finished, and a record cut in two.
+before=$(counter "$work/s.sock" payload_userspace)
+for mode in coalesce split; do
+	if python3 "$KTUN_SRCDIR/tests/ktls/handover_client.py" 127.0.0.1 9443 "$P/ca.pem" \
+		"$P/client-chain.pem" "$P/client.key" origin.test $mode; then
+		ok "hand-over ($mode): nothing lost or reordered"
+	else
+		fail "hand-over ($mode)"
+	fi
+done
+after=$(counter "$work/s.sock" payload_userspace)
+# Exactly the first record of each connection (3013 bytes) went through userspace.
+[ $((after - before)) = 6026 ] && ok "hand-over: only the records that came with the handshake passed through ktund" ||
+	fail "hand-over: $((after - before)) payload bytes through userspace, expected 6026"
+
+# 4. A peer's KeyUpdate: this kernel cannot install new keys, so the connection closes clearly.
+(echo before; sleep 2; echo k; sleep 3) | timeout 30 openssl s_client -connect 127.0.0.1:9443 \
+	-CAfile "$P/ca.pem" -cert "$P/client.pem" -cert_chain "$P/inter.pem" -key "$P/client.key" -tls1_3 >/dev/null 2>&1
+sleep 0.5
+grep -q 'reason=key-update detail="peer sent KeyUpdate' "$work/s.log" &&
+	ok "KeyUpdate from the peer closes with reason=key-update" || fail "KeyUpdate: $(grep close "$work/s.log" | tail -1)"
+stop "$s_pid"
+
+# 5. ktund client -> openssl s_server, which sends two session tickets after the handshake.
+for v in -tls1_3 -tls1_2; do
+	openssl s_server -accept 9555 -cert "$P/server-chain.pem" -key "$P/server.key" -CAfile "$P/ca.pem" \
+		-Verify 1 -verify_return_error -rev -quiet $v >"$work/ss.log" 2>&1 &
+	ss_pid=$!
+	pids+=($ss_pid)
+	sleep 1
+	start c "$work/c.log" client --listen 127.0.0.1:9002 --target 127.0.0.1:9555 --server-name origin.test \
+		--cert "$P/client-chain.pem" --key "$P/client.key" --cacert "$P/ca.pem" --ktls required || fail "client did not start"
+	reply=$(python3 -c "
+import socket,time
+s=socket.create_connection(('127.0.0.1',9002)); s.sendall(b'abcdef\n'); time.sleep(2); print(s.recv(100).decode().strip())")
+	[ "$reply" = fedcba ] && [ "$(counter "$work/c.sock" conns_ktls)" = 1 ] &&
+		[ "$(counter "$work/c.sock" payload_userspace)" = 0 ] &&
+		ok "ktund client (kTLS) $v -> openssl s_server with session tickets" ||
+		fail "ktund client $v -> openssl s_server: reply '$reply'"
+	stop "$c_pid"; stop "$ss_pid"
+done
+
+tx1=$(stat_of TlsTxSw)
+rx1=$(stat_of TlsRxSw)
+[ "$tx1" -gt "$tx0" ] && [ "$rx1" -gt "$rx0" ] && [ "$(stat_of TlsDecryptError)" = 0 ] &&
+	ok "/proc/net/tls_stat: TlsTxSw $tx0 -> $tx1, TlsRxSw $rx0 -> $rx1, no decrypt errors" ||
+	fail "/proc/net/tls_stat did not move as expected"
+
+echo "$failures failed"
+[ "$failures" = 0 ]
