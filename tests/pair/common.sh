@@ -1,0 +1,206 @@
+# shellcheck shell=bash
+# common.sh — shared set-up of the pair tests: a ktund client in an "edge" namespace and a
+# ktund server in an "origin" namespace, joined by a veth link (tests/netns.sh).
+#
+#   app (edge ns) -> 127.0.0.1:$EDGE_PORT  ktund client  --TLS-->  $ORIGIN_IP:$TLS_PORT  ktund server
+#        -> 127.0.0.1:$ORIGIN_PORT  origin (origin ns)
+#
+# Source it from a test after `set -euo pipefail`, then call pair_init.
+PAIR_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+: "${KTUN_SRCDIR:=$(cd "$PAIR_DIR/../.." && pwd)}"
+: "${KTUND:=$KTUN_SRCDIR/build/daemon/ktund}"
+: "${KTUNCTL:=$KTUN_SRCDIR/build/tools/ktunctl}"
+# shellcheck source=../netns.sh
+. "$KTUN_SRCDIR/tests/netns.sh"
+
+PAIRTOOL=$PAIR_DIR/pairtool.py
+TEST_NAME=$(basename "$0" .sh)
+TLS_PORT=8443
+ORIGIN_PORT=8080
+EDGE_PORT=9000
+SERVER_PID=
+CLIENT_PID=
+SERVER_LOG=
+CLIENT_LOG=
+_starts=0
+
+say() { echo "$TEST_NAME: $*"; }
+
+pass() {
+	say "PASS${1:+: $1}"
+	exit 0
+}
+
+fail() {
+	say "FAIL: $*"
+	dump_logs
+	exit 1
+}
+
+skip() {
+	say "skip: $*"
+	exit 77
+}
+
+need_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null || skip "needs $c"
+	done
+}
+
+dump_logs() {
+	local f
+	for f in "$WORK"/*.log; do
+		[ -s "$f" ] || continue
+		echo "----- $(basename "$f") (last 40 lines)"
+		tail -n 40 "$f"
+	done
+	echo "-----"
+}
+
+# pair_init: skip unless root, make the work dir, namespaces and PKI.
+pair_init() {
+	netns_need_root
+	need_cmd python3 openssl certtool
+	[ -x "$KTUND" ] || fail "no ktund at $KTUND (build first: meson setup build && ninja -C build)"
+	[ -x "$KTUNCTL" ] || fail "no ktunctl at $KTUNCTL"
+	WORK=$(mktemp -d "${TMPDIR:-/tmp}/ktun-$TEST_NAME.XXXXXX")
+	on_exit '_pair_cleanup'
+	netns_setup "$@"
+	make_pki "$WORK/pki"
+	PKI=$WORK/pki
+}
+
+_pair_cleanup() {
+	local p
+	for p in $SERVER_PID $CLIENT_PID; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	if [ "${KTUN_KEEP:-0}" = 1 ]; then
+		echo "kept $WORK"
+	else
+		rm -rf "$WORK"
+	fi
+}
+
+# make_pki DIR: the test PKI (tests/pki.sh): ca.pem, server*, client*.
+make_pki() {
+	"$KTUN_SRCDIR/tests/pki.sh" "$1" >/dev/null 2>&1 || fail "tests/pki.sh $1 failed"
+	[ -s "$1/server-chain.pem" ] && [ -s "$1/client-chain.pem" ] || fail "tests/pki.sh left no server/client chains"
+}
+
+# wait_log FILE REGEX [TIMEOUT_S]: wait until an (extended) regex appears in FILE.
+wait_log() {
+	local f=$1 re=$2 t=${3:-10} i
+	for ((i = 0; i < t * 10; i++)); do
+		grep -Eq -- "$re" "$f" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_port NS PORT [TIMEOUT_S]: wait until something listens on 127.0.0.1:PORT in NS.
+wait_port() {
+	local ns=$1 port=$2 t=${3:-10} i
+	for ((i = 0; i < t * 10; i++)); do
+		ip netns exec "$ns" ss -Htln "sport = :$port" | grep -q . && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# start_server [EXTRA ARGS...]: ktund server in the origin namespace; waits for "ready".
+# SERVER_TARGET (default 127.0.0.1:$ORIGIN_PORT), SERVER_CERT, SERVER_KEY override.
+start_server() {
+	_starts=$((_starts + 1))
+	SERVER_LOG=$WORK/server-$_starts.log
+	ip netns exec "$NS_ORIGIN" "$KTUND" server --listen "$ORIGIN_IP:$TLS_PORT" \
+		--target "${SERVER_TARGET:-127.0.0.1:$ORIGIN_PORT}" \
+		--cert "${SERVER_CERT:-$PKI/server-chain.pem}" --key "${SERVER_KEY:-$PKI/server.key}" \
+		--cacert "$PKI/ca.pem" --allow-ou edge --control "$WORK/server.sock" "$@" \
+		2>"$SERVER_LOG" &
+	SERVER_PID=$!
+	_wait_ready "$SERVER_PID" "$SERVER_LOG" server
+}
+
+# start_client [EXTRA ARGS...]: ktund client in the edge namespace; waits for "ready".
+start_client() {
+	_starts=$((_starts + 1))
+	CLIENT_LOG=$WORK/client-$_starts.log
+	ip netns exec "$NS_EDGE" "$KTUND" client --listen "127.0.0.1:$EDGE_PORT" \
+		--target "$ORIGIN_IP:$TLS_PORT" --server-name origin.test \
+		--cert "$PKI/client-chain.pem" --key "$PKI/client.key" --cacert "$PKI/ca.pem" \
+		--control "$WORK/client.sock" "$@" 2>"$CLIENT_LOG" &
+	CLIENT_PID=$!
+	_wait_ready "$CLIENT_PID" "$CLIENT_LOG" client
+}
+
+_wait_ready() {
+	local pid=$1 log=$2 what=$3 i
+	for ((i = 0; i < 100; i++)); do
+		grep -q 'ktund: notice: ready' "$log" && return 0
+		kill -0 "$pid" 2>/dev/null || fail "ktund $what exited before it was ready"
+		sleep 0.1
+	done
+	fail "ktund $what not ready after 10 s"
+}
+
+# start_pair: both daemons with the default arguments.
+start_pair() {
+	start_server
+	start_client
+}
+
+# ctl server|client ARGS...: ktunctl against that daemon.
+ctl() {
+	local who=$1
+	shift
+	"$KTUNCTL" --control "$WORK/$who.sock" "$@"
+}
+
+# stat_of server|client COUNTER: one counter's value from ktunctl status ("" if absent).
+stat_of() {
+	ctl "$1" status | awk -v k="$1.$2" '$1 == k { print $2 }'
+}
+
+# wait_stat server|client COUNTER VALUE [TIMEOUT_S]
+wait_stat() {
+	local i
+	for ((i = 0; i < ${4:-10} * 10; i++)); do
+		[ "$(stat_of "$1" "$2")" = "$3" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# stop_daemon PID NAME: SIGTERM, wait (at most 40 s), require exit status 0.
+stop_daemon() {
+	local pid=$1 name=$2 i rc
+	kill -TERM "$pid" 2>/dev/null || fail "ktund $name (pid $pid) was not running"
+	for ((i = 0; i < 400; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null && fail "ktund $name did not exit within 40 s of SIGTERM"
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" = 0 ] || fail "ktund $name exited with status $rc after SIGTERM (want 0)"
+}
+
+# stop_pair: stop both daemons, each must exit 0.
+stop_pair() {
+	[ -n "$CLIENT_PID" ] && stop_daemon "$CLIENT_PID" client
+	CLIENT_PID=
+	[ -n "$SERVER_PID" ] && stop_daemon "$SERVER_PID" server
+	SERVER_PID=
+}
+
+# bg_origin CMD...: run CMD in the origin namespace in the background, logged to origin.log.
+bg_origin() {
+	ip netns exec "$NS_ORIGIN" "$@" >>"$WORK/origin.log" 2>&1 &
+	ORIGIN_PID=$!
+}
+
+# close_lines LOG: the close lines of a daemon log.
+close_lines() { grep -E '\] close ' "$1" || true; }
