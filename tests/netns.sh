@@ -118,6 +118,7 @@ in_app() { ip netns exec "$NS_APP" "$@"; }
 
 netns_teardown() {
 	local ns pids
+	disown -a 2>/dev/null # no "Killed" notices for background jobs that end here
 	for ns in "${_netns_list[@]}"; do
 		pids=$(ip netns pids "$ns" 2>/dev/null || true)
 		# shellcheck disable=SC2086

@@ -73,9 +73,13 @@ pair_init() {
 }
 
 _pair_cleanup() {
-	local p
+	local p i
 	for p in $SERVER_PID $CLIENT_PID; do
 		kill -TERM "$p" 2>/dev/null
+	done
+	for ((i = 0; i < 20; i++)); do
+		kill -0 $SERVER_PID $CLIENT_PID 2>/dev/null || break
+		sleep 0.1
 	done
 	if [ "${KTUN_KEEP:-0}" = 1 ]; then
 		echo "kept $WORK"

@@ -45,13 +45,7 @@ def recv_all(sock, h=None):
 
 def send_file(sock, path):
     with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        off = 0
-        while off < size:
-            sent = os.sendfile(sock.fileno(), f.fileno(), off, size - off)
-            if sent == 0:
-                raise IOError("sendfile sent 0")
-            off += sent
+        sock.sendfile(f)
     sock.shutdown(socket.SHUT_WR)
 
 
