@@ -29,6 +29,8 @@ python3 -c "
 import socket
 s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind(('127.0.0.1',$((port + 1)))); s.listen(1)
 c,_=s.accept(); c.sendall(c.recv(100)); c.close()" &
+# The origin must listen before ktund connects to it: python may take a while to start.
+for _ in $(seq 100); do ss -Htln "sport = :$((port + 1))" | grep -q . && break; sleep 0.1; done
 "$KTUND" "${args[@]}" >"$work/auto.log" 2>&1 &
 for _ in $(seq 50); do grep -q 'notice: ready' "$work/auto.log" && break; sleep 0.1; done
 out=$( (echo fallback-works; sleep 1) | timeout 10 openssl s_client -connect "127.0.0.1:$port" -CAfile "$P/ca.pem" \
