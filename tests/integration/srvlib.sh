@@ -1,0 +1,225 @@
+# shellcheck shell=bash
+# srvlib.sh — shared by tests/integration/server-*.sh: ktund server in the origin namespace
+# (start_server from tests/pair/common.sh), real TLS peers (openssl s_client, gnutls-cli, curl)
+# in the edge namespace connecting over the veth, origins that count what reaches them
+# (origin.py), and one "ok:"/"FAIL:" line per case.
+#
+# Source it after `set -euo pipefail`, call srv_init, then `run_case NAME FUNCTION [ARGS...]`
+# for each case and `srv_finish` at the end. A case runs in a subshell with errexit, so any
+# failed step ends that case only; `bad MESSAGE` ends it with a reason. Whatever a case starts
+# with srv_start/origin_start/track is killed when the case ends, pass or fail, so a broken
+# case cannot leave a port taken for the next one.
+INTEG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../pair/common.sh
+. "$INTEG_DIR/../pair/common.sh"
+
+ORIGIN_PY=$INTEG_DIR/origin.py
+ACCEPTS=    # accept log of the current origin: one line per connection that reached it
+_case_no=0
+_failed=()
+
+srv_init() {
+	need_cmd openssl gnutls-cli timeout ss
+	# shellcheck disable=SC2119 # no --app: two namespaces are enough
+	pair_init
+}
+
+# bad MESSAGE: end the current case as failed.
+bad() {
+	echo "$*"
+	exit 1
+}
+
+# note TEXT: a detail line printed under the case's ok: line.
+note() { echo "$*" >>"$WORK/case.notes"; }
+
+# track PID: kill PID when the current case ends.
+track() { echo "$1" >>"$WORK/case.pids"; }
+
+# _alive PID: running, not a zombie (a case's children are reparented when its subshell ends,
+# and nothing may reap them before teardown).
+_alive() {
+	local st
+	st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
+_reap_case() {
+	local p i left
+	[ -s "$WORK/case.pids" ] || return 0
+	while read -r p; do
+		kill -TERM "$p" 2>/dev/null || true
+	done <"$WORK/case.pids"
+	for ((i = 0; i < 30; i++)); do
+		left=0
+		while read -r p; do
+			_alive "$p" && left=1
+		done <"$WORK/case.pids"
+		[ $left = 0 ] && break
+		sleep 0.1
+	done
+	while read -r p; do
+		kill -KILL "$p" 2>/dev/null || true
+	done <"$WORK/case.pids"
+	: >"$WORK/case.pids"
+}
+
+# run_case NAME FUNCTION [ARGS...]: run one case, print its ok:/FAIL: line.
+run_case() {
+	local name=$1 rc=0
+	shift
+	_case_no=$((_case_no + 1))
+	: >"$WORK/case.notes"
+	: >"$WORK/case.pids"
+	touch "$WORK/case.start"
+	# Subshell: errexit applies inside it (it is not a condition), and a failure ends only this
+	# case. Log names count from the case number, so each case's server logs stay apart.
+	set +e
+	(
+		set -e
+		_starts=$((_case_no * 100))
+		"$@"
+	) >"$WORK/case.out" 2>&1
+	rc=$?
+	set -e
+	_reap_case
+	if [ "$rc" = 0 ]; then
+		echo "ok: $name"
+		sed 's/^/    /' "$WORK/case.notes"
+	else
+		_failed+=("$name")
+		echo "FAIL: $name: $(tail -n 1 "$WORK/case.out")"
+		sed 's/^/    | /' "$WORK/case.out"
+		_dump_case_logs
+	fi
+}
+
+_dump_case_logs() {
+	local f
+	for f in "$WORK"/*.log; do
+		if [ ! "$f" -nt "$WORK/case.start" ] || [ ! -s "$f" ]; then
+			continue
+		fi
+		echo "    ----- $(basename "$f") (last 30 lines)"
+		tail -n 30 "$f" | sed 's/^/    | /'
+	done
+	return 0
+}
+
+# srv_finish: exit 1 if any case failed.
+srv_finish() {
+	if [ ${#_failed[@]} -gt 0 ]; then
+		say "FAIL: ${#_failed[@]} case(s): ${_failed[*]}"
+		exit 1
+	fi
+	pass "$_case_no cases"
+}
+
+# srv_start [ARGS...]: start_server, killed at the end of the case.
+srv_start() {
+	start_server "$@"
+	track "$SERVER_PID"
+}
+
+# srv_stop: SIGTERM the server, which must exit 0 (stop_daemon).
+srv_stop() {
+	stop_daemon "$SERVER_PID" server
+	SERVER_PID=
+}
+
+# origin_start MODE [ADDR]: origin.py MODE (echo, line, http, hold) in the origin namespace on
+# ADDR (default 127.0.0.1:$ORIGIN_PORT); ACCEPTS is its accept log. Waits until it listens.
+origin_start() {
+	local mode=$1 addr=${2:-127.0.0.1:$ORIGIN_PORT} i
+	ACCEPTS=$(mktemp "$WORK/accepts.XXXXXX")
+	ip netns exec "$NS_ORIGIN" python3 "$ORIGIN_PY" "$mode" "$addr" "$ACCEPTS" \
+		>>"$WORK/origin.log" 2>&1 &
+	ORIGIN_PID=$!
+	track "$ORIGIN_PID"
+	if [[ $addr == unix:* ]]; then
+		for ((i = 0; i < 100; i++)); do
+			[ -S "${addr#unix:}" ] && return 0
+			sleep 0.1
+		done
+		bad "origin did not create ${addr#unix:}"
+	fi
+	wait_port "$NS_ORIGIN" "${addr##*:}" || bad "origin did not listen on $addr"
+}
+
+# accepts: how many connections reached the origin.
+accepts() { wc -l <"$ACCEPTS"; }
+
+# ---------------------------------------------------------------- TLS peers (edge namespace)
+# Each writes the bytes it received to $WORK/peer.out and what it said to $WORK/peer.err,
+# and returns the peer's exit status. NAME is a PKI leaf (client, client-p384, ...) or
+# "none" for no certificate. PEER_HOST (default $ORIGIN_IP) is where they connect.
+
+# ossl NAME PAYLOAD [s_client ARGS...]: openssl s_client sends PAYLOAD and prints what comes
+# back. -quiet implies -ign_eof: it reads until the server closes, so the origin ends the
+# exchange ("line" mode) and the server's close_notify makes s_client send its own.
+ossl() {
+	local who=$1 payload=$2 cert=()
+	shift 2
+	if [ "$who" != none ]; then
+		cert=(-cert "$PKI/$who.pem" -key "$PKI/$who.key")
+		# s_client sends only the leaf of -cert; the intermediate must go with -cert_chain.
+		cmp -s "$PKI/$who.pem" "$PKI/$who-chain.pem" || cert+=(-cert_chain "$PKI/inter.pem")
+	fi
+	printf '%s' "$payload" | ip netns exec "$NS_EDGE" timeout 20 openssl s_client \
+		-connect "$(_hostport)" -CAfile "$PKI/ca.pem" -verify_return_error \
+		-verify_hostname origin.test -servername origin.test "${cert[@]}" -quiet "$@" \
+		>"$WORK/peer.out" 2>"$WORK/peer.err"
+}
+
+# gtls NAME PAYLOAD [gnutls-cli ARGS...]: gnutls-cli, likewise (it checks the server's chain
+# and the name origin.test); its informational messages go to $WORK/peer.log, errors to peer.err.
+gtls() {
+	local who=$1 payload=$2 cert=()
+	shift 2
+	[ "$who" = none ] || cert=(--x509certfile "$PKI/$who-chain.pem" --x509keyfile "$PKI/$who.key")
+	printf '%s' "$payload" | ip netns exec "$NS_EDGE" timeout 20 gnutls-cli \
+		--x509cafile "$PKI/ca.pem" --verify-hostname origin.test "${cert[@]}" \
+		--logfile "$WORK/peer.log" -p "$TLS_PORT" "$@" "${PEER_HOST:-$ORIGIN_IP}" \
+		>"$WORK/peer.out" 2>"$WORK/peer.err"
+}
+
+_hostport() {
+	local h=${PEER_HOST:-$ORIGIN_IP}
+	[[ $h == *:* ]] && h="[$h]"
+	echo "$h:$TLS_PORT"
+}
+
+# gnutls-cli priority strings for one protocol version (used by the scripts that source this).
+# shellcheck disable=SC2034
+GT13=NORMAL:-VERS-ALL:+VERS-TLS1.3
+# shellcheck disable=SC2034
+GT12=NORMAL:-VERS-ALL:+VERS-TLS1.2
+
+# ---------------------------------------------------------------- server log and counters
+
+# nlines REGEX: how many lines of the server log match.
+nlines() { grep -Ec -- "$1" "$SERVER_LOG" || true; }
+
+# wait_n REGEX N: wait until N lines of the server log match (at most 10 s).
+wait_n() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(nlines "$1")" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	bad "want $2 server log line(s) matching '$1', have $(nlines "$1")"
+}
+
+# last_line REGEX: the last server log line that matches.
+last_line() { grep -E -- "$1" "$SERVER_LOG" | tail -n 1; }
+
+# want_stat COUNTER VALUE: the server's ktunctl status counter is VALUE (waits up to 5 s, for
+# counters that move just after the log line).
+want_stat() {
+	wait_stat server "$1" "$2" 5 || bad "ktunctl status: server.$1 is $(stat_of server "$1"), want $2"
+}
+
+# want_in FILE REGEX WHAT: FILE has a line matching REGEX.
+want_in() {
+	grep -Eq -- "$2" "$1" || bad "$3: no '$2' in $(basename "$1"): $(head -c 400 "$1" | tr '\n' ' ')"
+}
