@@ -1,0 +1,114 @@
+#!/bin/bash
+# server-reject: ktund server refuses each kind of bad TLS client, from openssl s_client and
+# gnutls-cli, over TLS 1.3 and 1.2: no client certificate, expired, not yet valid, revoked (with
+# --crl), chained to a foreign CA, serverAuth-only, not allowed by --allow-ou edge, a TLS
+# 1.1-only client and a client offering only non-AEAD (CBC) ciphers. For each refusal: the
+# peer fails with no data and names the specific TLS alert ktund sent, ktund logs one
+# `reject ... reason=R` and one `close ... reason=R` line, reject.R and close.R count it, no
+# handshake counts as done, and no connection reaches the origin.
+# Case functions run indirectly (run_case) and take no arguments from the script:
+# shellcheck disable=SC2317,SC2119
+set -euo pipefail
+. "$(dirname "$0")/srvlib.sh"
+srv_init
+
+# The alert each refusal sends (daemon/verify.c), as the numbers both peers print.
+# (A TLS 1.2 client without a certificate may get handshake_failure (40) instead of 116.)
+declare -A ALERT=(
+	[no-client-cert]=116 [expired]=45 [not-yet-valid]=42 [revoked]=44 [untrusted]=48
+	[bad-purpose]=43 [policy-denied]=49 [tls-error/version]=70 [tls-error/cipher]=40
+)
+
+# refused TOOL WHO VERSION REASON ALERT [PEER ARGS...]: one connection that ktund must refuse.
+# k counts the refusals so far in this case.
+refused() {
+	local tool=$1 who=$2 ver=$3 reason=$4 alert=$5 rc=0 rj cl
+	shift 5
+	"$tool" "$who" "must not reach the origin $RANDOM"$'\n' "$@" || rc=$?
+	[ "$rc" != 0 ] || bad "$tool $who TLS$ver: the peer succeeded (exit 0), echoed: $(head -c 100 "$WORK/peer.out")"
+	[ ! -s "$WORK/peer.out" ] || bad "$tool $who TLS$ver: the peer received data: $(head -c 100 "$WORK/peer.out")"
+	k=$((k + 1))
+	if [ "$tool" = ossl ]; then
+		grep -Eq "SSL alert number ($alert)\$" "$WORK/peer.err" ||
+			bad "$tool $who TLS$ver: want TLS alert $alert: $(grep -m1 error "$WORK/peer.err")"
+	else
+		grep -Eq "Received alert \[($alert)\]" "$WORK/peer.log" ||
+			bad "$tool $who TLS$ver: want TLS alert $alert: $(grep -m1 -i alert "$WORK/peer.log")"
+	fi
+	wait_n "\\] reject peer=[^ ]+ reason=$reason detail=\"[^\"]+\"\$" "$k"
+	wait_n "\\] close peer=[^ ]+ id=\"-\" up=0 down=0 dur=[0-9.]+ reason=$reason\$" "$k"
+	[ "$(nlines '\] reject ')" = "$k" ] || bad "want $k reject lines, all reason=$reason: $(grep '\] reject ' "$SERVER_LOG")"
+	[ "$(nlines '\] close ')" = "$k" ] || bad "want $k close lines: $(grep '\] close ' "$SERVER_LOG")"
+	want_stat "reject.$reason" "$k"
+	want_stat "close.$reason" "$k"
+	want_stat handshakes_ok 0
+	want_stat conns_open 0
+	[ "$(accepts)" = 0 ] || bad "$tool $who TLS$ver: $(accepts) connection(s) reached the origin"
+	rj=$(last_line '\] reject ')
+	cl=$(last_line '\] close ')
+	if [ "$k" = 1 ]; then
+		note "${rj#*\] }"
+		note "${cl#*\] }"
+		note "peer: $(alert_text "$tool")"
+	fi
+}
+
+# alert_text TOOL: what the peer said about the alert.
+alert_text() {
+	if [ "$1" = ossl ]; then
+		grep -m1 -o 'alert [a-z ]*' "$WORK/peer.err" | head -n 1
+	else
+		grep -m1 -o 'Received alert.*' "$WORK/peer.log"
+	fi
+}
+
+# cert_refusal REASON CLIENT [SERVER ARGS...]: CLIENT refused with REASON by both peers over
+# both versions; the counters step 1, 2, 3, 4.
+cert_refusal() {
+	local reason=$1 who=$2 k=0 a12
+	shift 2
+	a12=${ALERT[$reason]}
+	[ "$reason" != no-client-cert ] || a12="116|40"
+	origin_start line
+	srv_start "$@"
+	refused ossl "$who" 1.3 "$reason" "${ALERT[$reason]}" -tls1_3
+	refused ossl "$who" 1.2 "$reason" "$a12" -tls1_2
+	refused gtls "$who" 1.3 "$reason" "${ALERT[$reason]}" --priority "$GT13"
+	refused gtls "$who" 1.2 "$reason" "$a12" --priority "$GT12"
+	srv_stop
+}
+
+# tls11: a client that speaks only TLS 1.1 (OpenSSL needs security level 0 for it).
+tls11() {
+	local k=0
+	origin_start line
+	srv_start
+	refused ossl client 1.1 tls-error "${ALERT[tls-error/version]}" -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0'
+	refused gtls client 1.1 tls-error "${ALERT[tls-error/version]}" --priority NORMAL:-VERS-ALL:+VERS-TLS1.1
+	grep -q 'reason=tls-error detail="[^"]*version' "$SERVER_LOG" || bad "reject detail does not name the version"
+	srv_stop
+}
+
+# cbc: a TLS 1.2 client offering only CBC (non-AEAD) cipher suites.
+cbc() {
+	local k=0
+	origin_start line
+	srv_start
+	refused ossl client 1.2 tls-error "${ALERT[tls-error/cipher]}" -tls1_2 \
+		-cipher 'ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES128-SHA:AES128-SHA'
+	refused gtls client 1.2 tls-error "${ALERT[tls-error/cipher]}" \
+		--priority "$GT12:-CIPHER-ALL:+AES-128-CBC:+AES-256-CBC:-MAC-ALL:+SHA1:+SHA256"
+	grep -q 'reason=tls-error detail="[^"]*cipher' "$SERVER_LOG" || bad "reject detail does not name the cipher"
+	srv_stop
+}
+
+run_case "no client certificate -> no-client-cert" cert_refusal no-client-cert none
+run_case "expired client certificate -> expired" cert_refusal expired client-expired
+run_case "not-yet-valid client certificate -> not-yet-valid" cert_refusal not-yet-valid client-notyet
+run_case "revoked client certificate with --crl -> revoked" cert_refusal revoked client-revoked --crl "$PKI/crl.pem"
+run_case "client chained to a foreign CA -> untrusted" cert_refusal untrusted client-foreign
+run_case "serverAuth-only client certificate -> bad-purpose" cert_refusal bad-purpose client-serverauth
+run_case "OU=other against --allow-ou edge -> policy-denied" cert_refusal policy-denied client-wrongou
+run_case "TLS 1.1-only client -> tls-error" tls11
+run_case "CBC-only (non-AEAD) TLS 1.2 client -> tls-error" cbc
+srv_finish
