@@ -188,7 +188,9 @@ static int set_policy(const struct option_def *o, struct tunnel_config *t, const
 		      const char *value, char *err, size_t errlen)
 {
 	int kind = policy_kind_parse(key + strlen(o->name));
+	char why[CONFIG_ERR_MAX];
 	bool on;
+	int rc;
 
 	if (kind < 0) {
 		snprintf(err, errlen, "unknown option '%s'", key);
@@ -214,7 +216,10 @@ static int set_policy(const struct option_def *o, struct tunnel_config *t, const
 		snprintf(err, errlen, "'%s' needs a value", key);
 		return -EINVAL;
 	}
-	return policy_add(&t->policy, (enum policy_kind)kind, value ? value : "", err, errlen);
+	rc = policy_add(&t->policy, (enum policy_kind)kind, value ? value : "", why, sizeof(why));
+	if (rc < 0)
+		snprintf(err, errlen, "'%s': %s", key, why);
+	return rc;
 }
 
 static int set_string(char **field, const char *key, const char *value, char *err, size_t errlen)
