@@ -13,10 +13,25 @@
 struct ini_state {
 	struct ktun_config *cfg;
 	struct tunnel_config *current;
+	FILE *file;
+	int line;       /* lines read so far: the one inih is working on */
+	int entry_line; /* line of the last entry handled: of the error once rc < 0 */
 	char *err;
 	size_t errlen;
 	int rc;
 };
+
+/* inih reads on after an error and returns the first error's line, but does not tell the
+ * handler which line it is on: count lines here. */
+static char *read_line(char *line, int size, void *stream)
+{
+	struct ini_state *st = stream;
+
+	if (!fgets(line, size, st->file))
+		return NULL;
+	st->line++;
+	return line;
+}
 
 static bool valid_name(const char *name)
 {
@@ -35,6 +50,9 @@ static int on_ini_entry(void *user, const char *section, const char *key, const 
 	struct tunnel_config *t = NULL;
 	char why[CONFIG_ERR_MAX];
 
+	if (st->rc < 0)
+		return 0; /* keep the first error, which ini_parse_stream's line number is about */
+	st->entry_line = st->line;
 	if (strcmp(section, "global")) {
 		if (!valid_name(section)) {
 			snprintf(st->err, st->errlen, "section [%s]: names use letters, digits, - _ . "
@@ -69,12 +87,15 @@ static int on_ini_entry(void *user, const char *section, const char *key, const 
 int config_load_file(struct ktun_config *cfg, const char *path, char *err, size_t errlen)
 {
 	struct ini_state st = { .cfg = cfg, .err = err, .errlen = errlen };
-	int line = ini_parse(path, on_ini_entry, &st);
+	int line;
 
-	if (line == -1) {
+	st.file = fopen(path, "r");
+	if (!st.file) {
 		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
 		return -ENOENT;
 	}
+	line = ini_parse_stream(read_line, &st, on_ini_entry, &st);
+	fclose(st.file);
 	if (line == -2) {
 		snprintf(err, errlen, "out of memory reading %s", path);
 		return -ENOMEM;
@@ -82,12 +103,15 @@ int config_load_file(struct ktun_config *cfg, const char *path, char *err, size_
 	if (line > 0) {
 		char why[CONFIG_ERR_MAX];
 
-		if (st.rc < 0)
+		/* An error in an entry, unless a syntax error came first. */
+		bool entry_error = st.rc < 0 && st.entry_line == line;
+
+		if (entry_error)
 			snprintf(why, sizeof(why), "%s", err);
 		else
 			snprintf(why, sizeof(why), "syntax error");
 		snprintf(err, errlen, "%s:%d: %s", path, line, why);
-		return st.rc < 0 ? st.rc : -EINVAL;
+		return entry_error ? st.rc : -EINVAL;
 	}
 	free(cfg->config_file);
 	cfg->config_file = strdup(path);
