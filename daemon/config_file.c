@@ -22,7 +22,9 @@ struct ini_state {
 };
 
 /* inih reads on after an error and returns the first error's line, but does not tell the
- * handler which line it is on: count lines here. */
+ * handler which line it is on: count lines here. Nor does it report section headers: forget
+ * the current tunnel at each one, so that a section repeated right after itself is caught
+ * as a repeat instead of being merged into the first. */
 static char *read_line(char *line, int size, void *stream)
 {
 	struct ini_state *st = stream;
@@ -30,6 +32,8 @@ static char *read_line(char *line, int size, void *stream)
 	if (!fgets(line, size, st->file))
 		return NULL;
 	st->line++;
+	if (line[0] == '[')
+		st->current = NULL;
 	return line;
 }
 
