@@ -57,6 +57,12 @@ static int on_ini_entry(void *user, const char *section, const char *key, const 
 	if (st->rc < 0)
 		return 0; /* keep the first error, which ini_parse_stream's line number is about */
 	st->entry_line = st->line;
+	if (!*section) {
+		snprintf(st->err, st->errlen, "'%s' is outside any section: put it under [global] "
+			 "or a tunnel's [name]", key);
+		st->rc = -EINVAL;
+		return 0;
+	}
 	if (strcmp(section, "global")) {
 		if (!valid_name(section)) {
 			snprintf(st->err, st->errlen, "section [%s]: names use letters, digits, - _ . "
