@@ -84,8 +84,15 @@ static int parse_binary_rule(struct policy_rule *r, const char *value, char *err
 			return -EINVAL;
 		}
 	} else {
+		char padded[POLICY_VALUE_MAX + 1];
+
 		if (!strncasecmp(value, "0x", 2))
 			value += 2;
+		/* An integer: "0x100" is 01 00, not an error. */
+		if (strlen(value) % 2 && !strchr(value, ':')) {
+			snprintf(padded, sizeof(padded), "0%s", value);
+			value = padded;
+		}
 		n = hex_decode(value, r->bin, sizeof(r->bin));
 		if (n <= 0) {
 			snprintf(err, errlen, "serial must be hex, at most %d bytes", POLICY_BIN_MAX);
