@@ -1,0 +1,403 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* policy_uri_match, policy_add's validation, and policy_matches against real certificates
+ * made here with GnuTLS: two self-signed leaves with known names and serials. */
+#include <errno.h>
+#include <time.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/crypto.h>
+
+#include "check.h"
+#include "policy.h"
+
+/* ---- policy_uri_match ---- */
+
+static void test_uri_literal(void)
+{
+	CHECK(policy_uri_match("spiffe://example.org/edge/web", "spiffe://example.org/edge/web"));
+	CHECK(!policy_uri_match("spiffe://example.org/edge/web", "spiffe://example.org/edge/wet"));
+	/* No implicit prefix match either way. */
+	CHECK(!policy_uri_match("spiffe://example.org/edge", "spiffe://example.org/edge/web"));
+	CHECK(!policy_uri_match("spiffe://example.org/edge/web", "spiffe://example.org/edge"));
+}
+
+static void test_uri_star_within_segment(void)
+{
+	CHECK(policy_uri_match("spiffe://example.org/edge/*", "spiffe://example.org/edge/web"));
+	CHECK(policy_uri_match("spiffe://example.org/ns/*/sa/web",
+			       "spiffe://example.org/ns/prod/sa/web"));
+	CHECK(!policy_uri_match("spiffe://example.org/ns/*/sa/web",
+				"spiffe://example.org/ns/prod/sa/api"));
+	CHECK(policy_uri_match("a*b*c", "axxbyyc"));
+	CHECK(!policy_uri_match("a*b*c", "axxyyc"));
+	CHECK(policy_uri_match("*b", "abab")); /* the first 'b' is not the end: backtrack */
+}
+
+static void test_uri_star_never_crosses_slash(void)
+{
+	CHECK(!policy_uri_match("spiffe://example.org/edge/*", "spiffe://example.org/edge/web/x"));
+	CHECK(!policy_uri_match("spiffe://example.org/ns/*/sa/web",
+				"spiffe://example.org/ns/a/b/sa/web"));
+	CHECK(!policy_uri_match("spiffe://*", "spiffe://example.org/edge"));
+	CHECK(!policy_uri_match("*", "a/b"));
+	CHECK(policy_uri_match("*", "ab"));
+}
+
+static void test_uri_prefix_suffix(void)
+{
+	CHECK(policy_uri_match("spiffe://example.org/edge/web-*", "spiffe://example.org/edge/web-7"));
+	CHECK(!policy_uri_match("spiffe://example.org/edge/web-*", "spiffe://example.org/edge/api-7"));
+	CHECK(policy_uri_match("spiffe://example.org/*-prod/x", "spiffe://example.org/eu-prod/x"));
+	CHECK(!policy_uri_match("spiffe://example.org/*-prod/x", "spiffe://example.org/eu-dev/x"));
+	CHECK(!policy_uri_match("spiffe://example.org/*-prod/x", "spiffe://example.org/eu-prod/y"));
+}
+
+static void test_uri_empty(void)
+{
+	CHECK(policy_uri_match("", ""));
+	CHECK(!policy_uri_match("", "spiffe://example.org"));
+	CHECK(!policy_uri_match("spiffe://example.org", ""));
+}
+
+/* ---- policy_add ---- */
+
+static struct policy p;
+static char err[256];
+
+static int add(enum policy_kind kind, const char *value)
+{
+	err[0] = '\0';
+	return policy_add(&p, kind, value, err, sizeof(err));
+}
+
+static void check_add_refused(enum policy_kind kind, const char *value)
+{
+	size_t before = p.n;
+
+	if (add(kind, value) != -EINVAL)
+		fprintf(stderr, "%s '%s' was accepted\n", policy_kind_name(kind), value);
+	CHECK(p.n == before);
+	CHECK(err[0] != '\0');
+}
+
+/* n bytes of "ab" hex: 2n digits. */
+static const char *hex_bytes(const char *prefix, size_t n)
+{
+	static char buf[256];
+	size_t len = strlen(prefix);
+
+	strcpy(buf, prefix);
+	for (size_t i = 0; i < n; i++)
+		strcpy(buf + len + 2 * i, "ab");
+	return buf;
+}
+
+static void test_add_fingerprint(void)
+{
+	policy_free(&p);
+	CHECK(add(POLICY_FINGERPRINT, hex_bytes("sha256:", 32)) == 0);
+	CHECK(p.n == 1 && p.rules[0].bin_len == 32 && p.rules[0].bin[31] == 0xab);
+	CHECK(add(POLICY_FINGERPRINT, hex_bytes("SHA256:", 32)) == 0);
+	CHECK(add(POLICY_FINGERPRINT, "sha256:AB:CD:EF:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:"
+				      "AB:CD:EF:01:23:45:67:89:ab:cd:ef:01:23:45:67:89") == 0);
+	CHECK(p.n == 3 && p.rules[2].bin[0] == 0xab && p.rules[2].bin[31] == 0x89);
+
+	check_add_refused(POLICY_FINGERPRINT, hex_bytes("", 32)); /* no "sha256:" */
+	check_add_refused(POLICY_FINGERPRINT, hex_bytes("sha1:", 20));
+	check_add_refused(POLICY_FINGERPRINT, hex_bytes("sha256:", 31));
+	check_add_refused(POLICY_FINGERPRINT, hex_bytes("sha256:", 33));
+	check_add_refused(POLICY_FINGERPRINT, hex_bytes("sha256:a", 32)); /* odd digit count */
+	check_add_refused(POLICY_FINGERPRINT, hex_bytes("sha256:gg", 31));
+	check_add_refused(POLICY_FINGERPRINT, hex_bytes("sha256:a:b", 31)); /* ':' inside a byte */
+	check_add_refused(POLICY_FINGERPRINT, "sha256:");
+	policy_free(&p);
+}
+
+static void test_add_serial(void)
+{
+	policy_free(&p);
+	CHECK(add(POLICY_SERIAL, "0x0A") == 0);
+	CHECK(p.n == 1 && p.rules[0].bin_len == 1 && p.rules[0].bin[0] == 0x0a);
+	CHECK(add(POLICY_SERIAL, "01:02") == 0);
+	CHECK(p.rules[1].bin_len == 2 && p.rules[1].bin[0] == 1 && p.rules[1].bin[1] == 2);
+	CHECK(add(POLICY_SERIAL, "0x100") == 0); /* an integer, so an odd digit count is fine */
+	CHECK(p.rules[2].bin_len == 2 && p.rules[2].bin[0] == 1 && p.rules[2].bin[1] == 0);
+	CHECK(add(POLICY_SERIAL, hex_bytes("", POLICY_BIN_MAX)) == 0);
+
+	check_add_refused(POLICY_SERIAL, "");
+	check_add_refused(POLICY_SERIAL, "0x");
+	check_add_refused(POLICY_SERIAL, "xyz");
+	check_add_refused(POLICY_SERIAL, "12 34");
+	check_add_refused(POLICY_SERIAL, "-1");
+	check_add_refused(POLICY_SERIAL, hex_bytes("", POLICY_BIN_MAX + 1));
+	policy_free(&p);
+}
+
+static void test_add_text(void)
+{
+	char longest[POLICY_VALUE_MAX + 1];
+
+	policy_free(&p);
+	memset(longest, 'n', sizeof(longest));
+	longest[POLICY_VALUE_MAX - 1] = '\0';
+	CHECK(add(POLICY_CN, longest) == 0);
+	CHECK_STR(p.rules[0].value, longest);
+	longest[POLICY_VALUE_MAX - 1] = 'n';
+	longest[POLICY_VALUE_MAX] = '\0';
+	check_add_refused(POLICY_CN, longest);
+	check_add_refused(POLICY_URI, "");
+	check_add_refused(POLICY_DNS, "");
+	policy_free(&p);
+}
+
+static void test_kind_names(void)
+{
+	for (int k = POLICY_ALL; k <= POLICY_SERIAL; k++)
+		CHECK(policy_kind_parse(policy_kind_name((enum policy_kind)k)) == k);
+	CHECK(policy_kind_parse("uri") == POLICY_URI);
+	CHECK(policy_kind_parse("email") == -1);
+	CHECK(policy_kind_parse("") == -1);
+}
+
+/* ---- policy_matches on real certificates ---- */
+
+struct identity {
+	const char *cn, *ou[2], *dns, *uri;
+	uint8_t serial[4];
+	size_t serial_len;
+};
+
+/* The serial of `edge` has its top bit set, so DER puts a 0x00 in front of it. */
+static const struct identity edge = {
+	"edge-1", { "edge", "ops" }, "edge.example.org", "spiffe://example.org/edge/web",
+	{ 0x00, 0x9f, 0x10, 0x01 }, 4,
+};
+static const struct identity origin = {
+	"origin-1", { "web", NULL }, "origin.example.org", "spiffe://example.org/origin/api",
+	{ 0x05 }, 1,
+};
+
+static gnutls_x509_crt_t edge_crt, origin_crt;
+
+static void must(int rc, const char *what)
+{
+	if (rc < 0) {
+		fprintf(stderr, "making a test certificate: %s: %s\n", what, gnutls_strerror(rc));
+		exit(EXIT_FAILURE);
+	}
+}
+
+/* GnuTLS does not read back extensions set on a certificate it is building: go through DER,
+ * as a peer's certificate does. */
+static gnutls_x509_crt_t as_received(gnutls_x509_crt_t built)
+{
+	gnutls_x509_crt_t crt;
+	gnutls_datum_t der;
+
+	must(gnutls_x509_crt_export2(built, GNUTLS_X509_FMT_DER, &der), "export");
+	must(gnutls_x509_crt_init(&crt), "init");
+	must(gnutls_x509_crt_import(crt, &der, GNUTLS_X509_FMT_DER), "import");
+	gnutls_free(der.data);
+	gnutls_x509_crt_deinit(built);
+	return crt;
+}
+
+static gnutls_x509_crt_t make_cert(gnutls_x509_privkey_t key, const struct identity *id)
+{
+	gnutls_x509_crt_t crt;
+	time_t now = time(NULL);
+
+	must(gnutls_x509_crt_init(&crt), "init");
+	must(gnutls_x509_crt_set_version(crt, 3), "version");
+	must(gnutls_x509_crt_set_serial(crt, id->serial, id->serial_len), "serial");
+	must(gnutls_x509_crt_set_activation_time(crt, now - 60), "activation");
+	must(gnutls_x509_crt_set_expiration_time(crt, now + 3600), "expiration");
+	must(gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, id->cn,
+					   (unsigned)strlen(id->cn)), "CN");
+	for (size_t i = 0; i < 2 && id->ou[i]; i++)
+		must(gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_ORGANIZATIONAL_UNIT_NAME, 0,
+						   id->ou[i], (unsigned)strlen(id->ou[i])), "OU");
+	must(gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, id->dns,
+						  (unsigned)strlen(id->dns), GNUTLS_FSAN_APPEND), "DNS");
+	must(gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_URI, id->uri,
+						  (unsigned)strlen(id->uri), GNUTLS_FSAN_APPEND), "URI");
+	must(gnutls_x509_crt_set_key(crt, key), "key");
+	must(gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0), "sign");
+	return as_received(crt);
+}
+
+static void make_certs(void)
+{
+	gnutls_x509_privkey_t key;
+
+	must(gnutls_x509_privkey_init(&key), "key init");
+	must(gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
+					  GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0),
+	     "key generate");
+	edge_crt = make_cert(key, &edge);
+	origin_crt = make_cert(key, &origin);
+	gnutls_x509_privkey_deinit(key);
+}
+
+/* "sha256:AB:CD:..." of the certificate's DER, computed here without policy.c. */
+static const char *fingerprint_of(gnutls_x509_crt_t crt, bool colons)
+{
+	static char text[7 + 3 * 32 + 1];
+	uint8_t digest[32];
+	gnutls_datum_t der;
+	char *out = text;
+
+	must(gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &der), "export");
+	must(gnutls_hash_fast(GNUTLS_DIG_SHA256, der.data, der.size, digest), "hash");
+	gnutls_free(der.data);
+	out += sprintf(out, "sha256:");
+	for (size_t i = 0; i < sizeof(digest); i++)
+		out += sprintf(out, colons ? "%s%02X" : "%s%02x", colons && i ? ":" : "", digest[i]);
+	return text;
+}
+
+/* Whether a one-rule policy lets each certificate through: edge, origin. */
+static void check_rule(enum policy_kind kind, const char *value, bool want_edge, bool want_origin)
+{
+	struct policy one = { 0 };
+	bool got_edge, got_origin;
+
+	if (policy_add(&one, kind, value, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s '%s' refused: %s\n", policy_kind_name(kind), value, err);
+		check_failures++;
+		return;
+	}
+	got_edge = policy_matches(&one, edge_crt);
+	got_origin = policy_matches(&one, origin_crt);
+	if (got_edge != want_edge || got_origin != want_origin) {
+		fprintf(stderr, "%s '%s': edge %d origin %d, want %d %d\n", policy_kind_name(kind),
+			value, got_edge, got_origin, want_edge, want_origin);
+		check_failures++;
+	}
+	policy_free(&one);
+}
+
+static void test_match_all(void)
+{
+	check_rule(POLICY_ALL, "", true, true);
+}
+
+static void test_match_cn(void)
+{
+	check_rule(POLICY_CN, "edge-1", true, false);
+	check_rule(POLICY_CN, "origin-1", false, true);
+	check_rule(POLICY_CN, "edge", false, false);      /* whole value, not a prefix */
+	check_rule(POLICY_CN, "ops", false, false);       /* an OU is not a CN */
+}
+
+static void test_match_ou(void)
+{
+	check_rule(POLICY_OU, "edge", true, false);
+	check_rule(POLICY_OU, "ops", true, false);        /* the second OU counts too */
+	check_rule(POLICY_OU, "web", false, true);
+	check_rule(POLICY_OU, "edge-1", false, false);    /* a CN is not an OU */
+}
+
+static void test_match_dns(void)
+{
+	check_rule(POLICY_DNS, "edge.example.org", true, false);
+	check_rule(POLICY_DNS, "EDGE.Example.ORG", true, false); /* DNS names ignore case */
+	check_rule(POLICY_DNS, "example.org", false, false);
+	check_rule(POLICY_DNS, "spiffe://example.org/edge/web", false, false); /* a URI SAN */
+}
+
+static void test_match_uri(void)
+{
+	check_rule(POLICY_URI, "spiffe://example.org/edge/web", true, false);
+	check_rule(POLICY_URI, "spiffe://example.org/*/api", false, true);
+	check_rule(POLICY_URI, "spiffe://example.org/*", false, false);
+	check_rule(POLICY_URI, "edge.example.org", false, false); /* a DNS SAN */
+}
+
+static void test_match_fingerprint(void)
+{
+	char edge_fp[128];
+
+	snprintf(edge_fp, sizeof(edge_fp), "%s", fingerprint_of(edge_crt, true));
+	check_rule(POLICY_FINGERPRINT, edge_fp, true, false);
+	check_rule(POLICY_FINGERPRINT, fingerprint_of(edge_crt, false), true, false);
+	check_rule(POLICY_FINGERPRINT, fingerprint_of(origin_crt, false), false, true);
+	edge_fp[strlen(edge_fp) - 1] = edge_fp[strlen(edge_fp) - 1] == '0' ? '1' : '0';
+	check_rule(POLICY_FINGERPRINT, edge_fp, false, false);
+}
+
+static void test_match_serial(void)
+{
+	uint8_t der[8];
+	size_t size = sizeof(der);
+
+	/* The premise: the certificate really carries the sign byte. */
+	CHECK(gnutls_x509_crt_get_serial(edge_crt, der, &size) == 0 && size == 4 && der[0] == 0);
+
+	check_rule(POLICY_SERIAL, "9f1001", true, false);
+	check_rule(POLICY_SERIAL, "009F1001", true, false);
+	check_rule(POLICY_SERIAL, "0x00009f1001", true, false);
+	check_rule(POLICY_SERIAL, "9f:10:01", true, false);
+	check_rule(POLICY_SERIAL, "0x05", false, true);
+	check_rule(POLICY_SERIAL, "5", false, true);          /* an integer: 0x5 == 0x05 */
+	check_rule(POLICY_SERIAL, "0x9f10010", false, false);
+	check_rule(POLICY_SERIAL, "9f1002", false, false);
+	check_rule(POLICY_SERIAL, "1001", false, false);      /* not a suffix match */
+	check_rule(POLICY_SERIAL, "9f10", false, false);      /* nor a prefix match */
+	check_rule(POLICY_SERIAL, "9f100100", false, false);
+	check_rule(POLICY_SERIAL, "0500", false, false);
+}
+
+static void test_match_or(void)
+{
+	policy_free(&p);
+	CHECK(!policy_matches(&p, edge_crt)); /* no rule, no entry */
+	CHECK(add(POLICY_CN, "nobody") == 0);
+	CHECK(add(POLICY_DNS, "nowhere.example.org") == 0);
+	CHECK(!policy_matches(&p, edge_crt) && !policy_matches(&p, origin_crt));
+	CHECK(add(POLICY_OU, "ops") == 0);
+	CHECK(policy_matches(&p, edge_crt) && !policy_matches(&p, origin_crt));
+	CHECK(add(POLICY_URI, "spiffe://example.org/origin/*") == 0);
+	CHECK(policy_matches(&p, edge_crt) && policy_matches(&p, origin_crt));
+	policy_free(&p);
+}
+
+static void test_copy(void)
+{
+	struct policy copy;
+
+	policy_free(&p);
+	CHECK(add(POLICY_CN, "origin-1") == 0);
+	CHECK(policy_copy(&copy, &p) == 0);
+	policy_free(&p); /* the copy owns its own rules */
+	CHECK(copy.n == 1 && policy_matches(&copy, origin_crt) && !policy_matches(&copy, edge_crt));
+	policy_free(&copy);
+	CHECK(policy_copy(&copy, &p) == 0 && copy.n == 0 && !copy.rules);
+}
+
+int main(void)
+{
+	RUN(test_uri_literal);
+	RUN(test_uri_star_within_segment);
+	RUN(test_uri_star_never_crosses_slash);
+	RUN(test_uri_prefix_suffix);
+	RUN(test_uri_empty);
+
+	RUN(test_add_fingerprint);
+	RUN(test_add_serial);
+	RUN(test_add_text);
+	RUN(test_kind_names);
+
+	make_certs();
+	RUN(test_match_all);
+	RUN(test_match_cn);
+	RUN(test_match_ou);
+	RUN(test_match_dns);
+	RUN(test_match_uri);
+	RUN(test_match_fingerprint);
+	RUN(test_match_serial);
+	RUN(test_match_or);
+	RUN(test_copy);
+	gnutls_x509_crt_deinit(edge_crt);
+	gnutls_x509_crt_deinit(origin_crt);
+	return check_result();
+}

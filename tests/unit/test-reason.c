@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The reason names are an interface (log lines, counter names): docs/test-contract.md lists
+ * them, and what a reason implies for the connection follows from the same document. */
+#include "check.h"
+#include "reason.h"
+
+/* docs/test-contract.md, "Reasons". */
+static const char *const contract_reasons[] = {
+	"done", "no-client-cert", "expired", "not-yet-valid", "revoked", "untrusted",
+	"wrong-name", "bad-purpose", "policy-denied", "tls-error", "handshake-timeout",
+	"peer-closed", "target-unreachable", "connect-timeout", "idle-timeout", "reset",
+	"truncated", "drain-timeout", "shutdown", "io-error",
+};
+
+/* The reasons that refuse a peer during the handshake: they appear on `reject` lines. */
+static const char *const handshake_rejects[] = {
+	"no-client-cert", "expired", "not-yet-valid", "revoked", "untrusted", "wrong-name",
+	"bad-purpose", "policy-denied", "tls-error", "handshake-timeout", "peer-closed",
+};
+
+#define N(array) (sizeof(array) / sizeof(array[0]))
+
+static int reason_by_name(const char *name)
+{
+	for (int r = 0; r < REASON_MAX; r++)
+		if (!strcmp(reason_name((enum reason)r), name))
+			return r;
+	return -1;
+}
+
+static void test_names_present_and_unique(void)
+{
+	for (int r = 0; r < REASON_MAX; r++) {
+		const char *name = reason_name((enum reason)r);
+
+		CHECK(name && *name);
+		CHECK(reason_by_name(name) == r); /* the first with this name is itself */
+	}
+}
+
+static void test_contract_reasons_exist(void)
+{
+	for (size_t i = 0; i < N(contract_reasons); i++) {
+		if (reason_by_name(contract_reasons[i]) < 0)
+			fprintf(stderr, "missing reason '%s'\n", contract_reasons[i]);
+		CHECK(reason_by_name(contract_reasons[i]) >= 0);
+	}
+}
+
+static void test_out_of_range(void)
+{
+	CHECK_STR(reason_name(REASON_MAX), "unknown");
+	CHECK(!reason_resets(REASON_MAX));
+	CHECK(!reason_is_reject(REASON_MAX));
+}
+
+static void test_handshake_rejects(void)
+{
+	for (size_t i = 0; i < N(handshake_rejects); i++)
+		CHECK(reason_is_reject((enum reason)reason_by_name(handshake_rejects[i])));
+	CHECK(!reason_is_reject(REASON_DONE));
+	CHECK(!reason_is_reject(REASON_TARGET_UNREACHABLE));
+	CHECK(!reason_is_reject(REASON_RESET));
+	CHECK(!reason_is_reject(REASON_TRUNCATED));
+	CHECK(!reason_is_reject(REASON_IDLE_TIMEOUT));
+}
+
+/* "Failures are not hidden": a refused peer or a failure mid-stream is a reset, a clean end
+ * of both directions is not. */
+static void test_resets(void)
+{
+	for (int r = 0; r < REASON_MAX; r++)
+		if (reason_is_reject((enum reason)r))
+			CHECK(reason_resets((enum reason)r));
+	CHECK(reason_resets(REASON_TARGET_UNREACHABLE));
+	CHECK(reason_resets(REASON_CONNECT_TIMEOUT));
+	CHECK(reason_resets(REASON_RESET));
+	CHECK(reason_resets(REASON_TRUNCATED));
+	CHECK(!reason_resets(REASON_DONE));
+	CHECK(!reason_resets(REASON_NONE));
+}
+
+int main(void)
+{
+	RUN(test_names_present_and_unique);
+	RUN(test_contract_reasons_exist);
+	RUN(test_out_of_range);
+	RUN(test_handshake_rejects);
+	RUN(test_resets);
+	return check_result();
+}
