@@ -133,13 +133,17 @@ start_server() {
 }
 
 # start_client [EXTRA ARGS...]: ktund client in the edge namespace; waits for "ready".
+# CLIENT_TARGET (default $ORIGIN_IP:$TLS_PORT), CLIENT_CERT, CLIENT_KEY override;
+# CLIENT_SERVER_NAME (default origin.test) set to "" gives no --server-name at all.
 start_client() {
+	local sn=()
+	[ -n "${CLIENT_SERVER_NAME-origin.test}" ] && sn=(--server-name "${CLIENT_SERVER_NAME-origin.test}")
 	_starts=$((_starts + 1))
 	CLIENT_LOG=$WORK/client-$_starts.log
 	ip netns exec "$NS_EDGE" "$KTUND" client --listen "127.0.0.1:$EDGE_PORT" \
-		--target "$ORIGIN_IP:$TLS_PORT" --server-name origin.test \
-		--cert "$PKI/client-chain.pem" --key "$PKI/client.key" --cacert "$PKI/ca.pem" \
-		--control "$WORK/client.sock" "$@" 2>"$CLIENT_LOG" &
+		--target "${CLIENT_TARGET:-$ORIGIN_IP:$TLS_PORT}" "${sn[@]}" \
+		--cert "${CLIENT_CERT:-$PKI/client-chain.pem}" --key "${CLIENT_KEY:-$PKI/client.key}" \
+		--cacert "$PKI/ca.pem" --control "$WORK/client.sock" "$@" 2>"$CLIENT_LOG" &
 	CLIENT_PID=$!
 	_wait_ready "$CLIENT_PID" "$CLIENT_LOG" client
 }
