@@ -68,6 +68,7 @@ struct conn {
 	int pipes[2][2];      /* per direction: read end, write end; -1 until kTLS starts */
 	size_t piped[2];      /* bytes waiting in each pipe */
 	size_t pull_limit;    /* tls_pull hands GnuTLS nothing past this offset of tls_in */
+	bool pull_starved;    /* tls_pull had nothing to give: GnuTLS needs more from the peer */
 	uint64_t tx_records;  /* records sent under the kernel's current TX key (upper bound) */
 	struct record_msg rx_msg, tx_msg;
 	struct sockaddr_storage peer;

@@ -28,6 +28,7 @@ static ssize_t tls_pull(gnutls_transport_ptr_t ptr, void *data, size_t len)
 	if (!n) {
 		if (c->tls_rd_eof)
 			return 0;
+		c->pull_starved = true;
 		gnutls_transport_set_errno(c->session, EAGAIN);
 		return -1;
 	}

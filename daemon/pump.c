@@ -128,14 +128,21 @@ static void decrypt_available(struct conn *c)
 		return;
 	out->off = out->len = 0;
 	while (buf_room(out) && !c->close_notify_seen) {
-		ssize_t n = gnutls_record_recv(c->session, out->data + out->len, buf_room(out));
+		ssize_t n;
 
+		c->pull_starved = false;
+		n = gnutls_record_recv(c->session, out->data + out->len, buf_room(out));
 		if (n > 0) {
 			out->len += (size_t)n;
 		} else if (n == 0) {
 			c->close_notify_seen = true;
-		} else if (n == GNUTLS_E_AGAIN) {
-			break;
+		} else if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
+			/* GnuTLS also says AGAIN after it handled a post-handshake message (a
+			 * session ticket, a KeyUpdate), while the records that followed may sit
+			 * read but undecrypted in its buffer. Only an empty transport ends the
+			 * round: the peer may send nothing more until it gets an answer. */
+			if (c->pull_starved)
+				break;
 		} else if (n == GNUTLS_E_PREMATURE_TERMINATION) {
 			snprintf(c->detail, sizeof(c->detail), "TLS peer ended without close_notify");
 			conn_close(c, REASON_TRUNCATED);
