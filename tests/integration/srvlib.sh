@@ -158,17 +158,23 @@ accepts() { wc -l <"$ACCEPTS"; }
 # back. -quiet implies -ign_eof: it reads until the server closes, so the origin ends the
 # exchange ("line" mode) and the server's close_notify makes s_client send its own.
 ossl() {
-	local who=$1 payload=$2 cert=()
+	local payload=$2
+	ossl_cmd "$1"
 	shift 2
+	printf '%s' "$payload" | "${OSSL[@]}" "$@" >"$WORK/peer.out" 2>"$WORK/peer.err"
+}
+
+# ossl_cmd NAME: OSSL is the s_client command line (in the edge namespace, -quiet) for NAME.
+ossl_cmd() {
+	local who=$1 cert=()
 	if [ "$who" != none ]; then
 		cert=(-cert "$PKI/$who.pem" -key "$PKI/$who.key")
 		# s_client sends only the leaf of -cert; the intermediate must go with -cert_chain.
 		cmp -s "$PKI/$who.pem" "$PKI/$who-chain.pem" || cert+=(-cert_chain "$PKI/inter.pem")
 	fi
-	printf '%s' "$payload" | ip netns exec "$NS_EDGE" timeout 20 openssl s_client \
-		-connect "$(_hostport)" -CAfile "$PKI/ca.pem" -verify_return_error \
-		-verify_hostname origin.test -servername origin.test "${cert[@]}" -quiet "$@" \
-		>"$WORK/peer.out" 2>"$WORK/peer.err"
+	OSSL=(ip netns exec "$NS_EDGE" timeout 20 openssl s_client -connect "$(_hostport)"
+		-CAfile "$PKI/ca.pem" -verify_return_error -verify_hostname origin.test
+		-servername origin.test "${cert[@]}" -quiet)
 }
 
 # gtls NAME PAYLOAD [gnutls-cli ARGS...]: gnutls-cli, likewise (it checks the server's chain
