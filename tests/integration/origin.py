@@ -6,7 +6,6 @@
                              origin ends the exchange, so peers that never half-close (openssl
                              s_client -quiet) still see a clean end: close_notify, then theirs
   origin.py http ADDR LOG    answer one HTTP request with a small page, then as "line"
-  origin.py hold ADDR LOG    accept and read, never answer (for connections kept open)
 
 ADDR is HOST:PORT (IPv4 or [IPv6]) or unix:/path. Every accepted connection appends one line
 "accept" to LOG at once, so a test can count how many connections reached the origin: a
@@ -94,18 +93,9 @@ def http(c):
         c.close()
 
 
-def hold(c):
-    try:
-        drain(c)
-    except OSError:
-        pass
-    finally:
-        c.close()
-
-
 def main():
     mode, addr, log = sys.argv[1:4]
-    handler = {"echo": echo, "line": line, "http": http, "hold": hold}[mode]
+    handler = {"echo": echo, "line": line, "http": http}[mode]
     s = listen(addr)
     with open(log, "a", buffering=1) as f:
         while True:

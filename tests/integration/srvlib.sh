@@ -26,7 +26,7 @@ srv_init() {
 
 # bad MESSAGE: end the current case as failed.
 bad() {
-	echo "$*"
+	echo "$*" | tee "$WORK/case.why"
 	exit 1
 }
 
@@ -66,11 +66,12 @@ _reap_case() {
 
 # run_case NAME FUNCTION [ARGS...]: run one case, print its ok:/FAIL: line.
 run_case() {
-	local name=$1 rc=0
+	local name=$1 rc=0 why
 	shift
 	_case_no=$((_case_no + 1))
 	: >"$WORK/case.notes"
 	: >"$WORK/case.pids"
+	: >"$WORK/case.why"
 	touch "$WORK/case.start"
 	# Subshell: errexit applies inside it (it is not a condition), and a failure ends only this
 	# case. Log names count from the case number, so each case's server logs stay apart.
@@ -88,7 +89,11 @@ run_case() {
 		sed 's/^/    /' "$WORK/case.notes"
 	else
 		_failed+=("$name")
-		echo "FAIL: $name: $(tail -n 1 "$WORK/case.out")"
+		# Why: bad's message, else common.sh's fail line, else the exit status.
+		why=$(cat "$WORK/case.why")
+		[ -n "$why" ] || why=$(grep -m1 -o 'FAIL: .*' "$WORK/case.out" | cut -c7-) || true
+		[ -n "$why" ] || why="exit status $rc"
+		echo "FAIL: $name: $why"
 		sed 's/^/    | /' "$WORK/case.out"
 		_dump_case_logs
 	fi
@@ -127,7 +132,7 @@ srv_stop() {
 	SERVER_PID=
 }
 
-# origin_start MODE [ADDR]: origin.py MODE (echo, line, http, hold) in the origin namespace on
+# origin_start MODE [ADDR]: origin.py MODE (echo, line, http) in the origin namespace on
 # ADDR (default 127.0.0.1:$ORIGIN_PORT); ACCEPTS is its accept log. Waits until it listens.
 origin_start() {
 	local mode=$1 addr=${2:-127.0.0.1:$ORIGIN_PORT} i
@@ -223,9 +228,4 @@ last_line() { grep -E -- "$1" "$SERVER_LOG" | tail -n 1; }
 # counters that move just after the log line).
 want_stat() {
 	wait_stat server "$1" "$2" 5 || bad "ktunctl status: server.$1 is $(stat_of server "$1"), want $2"
-}
-
-# want_in FILE REGEX WHAT: FILE has a line matching REGEX.
-want_in() {
-	grep -Eq -- "$2" "$1" || bad "$3: no '$2' in $(basename "$1"): $(head -c 400 "$1" | tr '\n' ' ')"
 }
