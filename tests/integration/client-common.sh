@@ -55,9 +55,6 @@ issue_server() {
 # the intermediate when CERTNAME-chain.pem has one), demanding a client certificate that chains
 # to ca.pem (-Verify 1 -verify_return_error), answering each line reversed (-rev). Logs to
 # $WORK/LABEL.log; waits until it listens. Any earlier s_server is stopped first.
-# No TLS 1.3 session tickets by default (-num_tickets 0; a later -num_tickets N overrides): two
-# tickets ahead of the answer can leave it undelivered in ktund (client-openssl's
-# "server-first" case tests that on purpose), which would make every other case flaky.
 start_sserver() {
 	local label=$1 cert=$2 chain=()
 	shift 2
@@ -69,8 +66,7 @@ start_sserver() {
 	TLS_SERVER_LOG=$WORK/$label.log
 	ip netns exec "$NS_ORIGIN" openssl s_server -accept "$ORIGIN_IP:$TLS_PORT" \
 		-cert "$PKI/$cert.pem" -key "$PKI/$cert.key" "${chain[@]}" \
-		-CAfile "$PKI/ca.pem" -Verify 1 -verify_return_error -rev -num_tickets 0 "$@" \
-		>"$TLS_SERVER_LOG" 2>&1 &
+		-CAfile "$PKI/ca.pem" -Verify 1 -verify_return_error -rev "$@" >"$TLS_SERVER_LOG" 2>&1 &
 	TLS_SERVER_PID=$!
 	wait_port "$NS_ORIGIN" "$TLS_PORT" || fail "openssl s_server ($label) did not start"
 }
