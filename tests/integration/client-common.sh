@@ -158,3 +158,15 @@ check_alert() {
 		case_fail "$label: the server did not get alert $num ($name); s_server says: $(grep -vE '^(verify depth|Using default|ACCEPT)' "$TLS_SERVER_LOG" | tr '\n' ' ')"
 	fi
 }
+
+# plain_init: for tests that need no namespaces and no root (config-check, config-cli): the
+# work dir (removed at exit, with any ktund in CLIENT_PID/SERVER_PID stopped) and the PKI.
+plain_init() {
+	need_cmd python3 certtool
+	[ -x "$KTUND" ] || fail "no ktund at $KTUND (build first: meson setup build && ninja -C build)"
+	[ -x "$KTUNCTL" ] || fail "no ktunctl at $KTUNCTL"
+	WORK=$(mktemp -d "${TMPDIR:-/tmp}/ktun-$TEST_NAME.XXXXXX")
+	on_exit '_pair_cleanup'
+	make_pki "$WORK/pki"
+	PKI=$WORK/pki
+}

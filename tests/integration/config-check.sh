@@ -1,0 +1,177 @@
+#!/bin/bash
+# config-check: `ktund --config FILE --check` on a good file (exit 0, "configuration ok: 2
+# tunnel(s)", nothing bound) and on bad ones: each exits 2 with a message naming the problem.
+# Needs no root and no network: --check loads every certificate and key but binds nothing.
+#   good, good+cli-global     a client and a server tunnel; command-line globals may follow
+#   expired-own-cert          still valid configuration, but the log says the cert has expired
+#   missing-cert, key-is-dir, key-unreadable (mode 0600, another user), key-garbage,
+#   key-mismatch, cacert-empty, crl-garbage              the file is named, with the reason
+#   unknown-key, syntax-error                            FILE:LINE and the key
+#   server-without-allow, allow-in-client, verify-in-server, no-mode, tunnel-key-in-global,
+#   global-key-in-tunnel, bad-listen, bad-port, ipv6-without-brackets, duplicate-listen,
+#   duplicate-section, bad-section-name, no-tunnel, public-client-listen (+ unsafe-listen ok),
+#   tls-min-above-max, missing-file, cli-tunnel-option-with-config
+set -euo pipefail
+. "$(dirname "$0")/client-common.sh"
+plain_init
+
+conf_good() {
+	cat <<EOF
+# a client tunnel and a server tunnel in one process
+[global]
+control = $WORK/ctl.sock
+log-level = info
+workers = 1
+
+[to-origin]
+mode = client
+listen = 127.0.0.1:9000
+target = 192.0.2.2:8443
+server-name = origin.test
+cert = $PKI/client-chain.pem
+key = $PKI/client.key
+cacert = $PKI/ca.pem
+verify-uri = spiffe://ktun.test/ns/*/sa/web
+verify-cn = origin.test
+
+[from-edge]
+mode = server
+listen = 127.0.0.1:8443
+target = 127.0.0.1:8080
+cert = $PKI/server-chain.pem
+key = $PKI/server.key
+cacert = $PKI/ca.pem
+crl = $PKI/crl.pem
+allow-ou = edge
+allow-uri = spiffe://ktun.test/ns/edge/*
+EOF
+}
+
+# variant NAME SED-SCRIPT: the good file edited; prints its path.
+variant() {
+	conf_good | sed -e "$2" >"$WORK/$1.conf"
+	echo "$WORK/$1.conf"
+}
+
+# check_ok LABEL FILE [ARGS...]: exit 0, prints "configuration ok: 2 tunnel(s)".
+check_ok() {
+	local label=$1 file=$2 rc=0 out
+	shift 2
+	out=$("$KTUND" --config "$file" "$@" --check 2>"$WORK/$label.err") || rc=$?
+	if [ "$rc" = 0 ] && [ "$out" = "configuration ok: 2 tunnel(s)" ]; then
+		case_ok "$label: exit 0, \"$out\""
+	else
+		case_fail "$label: want exit 0 and 'configuration ok: 2 tunnel(s)', got $rc: $out $(tr '\n' ' ' <"$WORK/$label.err")"
+	fi
+}
+
+# check_bad LABEL FILE REGEX [ARGS...]: exit 2, an error matching REGEX on stderr, no "ok".
+check_bad() {
+	local label=$1 file=$2 re=$3 rc=0 out err
+	shift 3
+	out=$("$KTUND" --config "$file" "$@" --check 2>"$WORK/$label.err") || rc=$?
+	err=$(grep -v ': notice: ' "$WORK/$label.err" || true)
+	if [ "$rc" = 2 ] && grep -qE -- "$re" <<<"$err" && ! grep -q 'configuration ok' <<<"$out"; then
+		case_ok "$label: exit 2: $(grep -m1 -E -- "$re" <<<"$err")"
+	else
+		case_fail "$label: want exit 2 and /$re/, got $rc: ${out:+stdout: $out; }$(tr '\n' ' ' <<<"$err")"
+	fi
+}
+
+good=$(variant good '')
+check_ok good "$good"
+if [ -e "$WORK/ctl.sock" ]; then
+	case_fail "good: --check created the control socket $WORK/ctl.sock"
+fi
+check_ok good+cli-global "$good" --log-level debug --workers 2
+expired=$(variant expired-own-cert "s|$PKI/client-chain.pem|$PKI/client-expired-chain.pem|; s|$PKI/client.key|$PKI/client-expired.key|")
+check_ok expired-own-cert "$expired"
+if grep -qE 'warning: \[to-origin\] own certificate .*client-expired-chain.pem has expired' "$WORK/expired-own-cert.err"; then
+	case_ok "expired-own-cert: $(grep -m1 'has expired' "$WORK/expired-own-cert.err")"
+else
+	case_fail "expired-own-cert: no warning that the own certificate has expired: $(cat "$WORK/expired-own-cert.err")"
+fi
+
+# Files: every failure names the file and why.
+f=$(variant missing-cert "s|$PKI/client-chain.pem|$WORK/no-such-cert.pem|")
+check_bad missing-cert "$f" "error: \[to-origin\] cert $WORK/no-such-cert.pem .*(Error while reading file|No such file)"
+f=$(variant key-is-dir "s|$PKI/server.key|$WORK|")
+check_bad key-is-dir "$f" "error: \[from-edge\] .*key $WORK: .*(Error while reading file|Is a directory)"
+echo 'this is no key' >"$WORK/garbage.key"
+f=$(variant key-garbage "s|$PKI/client.key|$WORK/garbage.key|")
+check_bad key-garbage "$f" "error: \[to-origin\] .*key $WORK/garbage.key: "
+f=$(variant key-mismatch "s|$PKI/client.key|$PKI/server.key|")
+check_bad key-mismatch "$f" "error: \[to-origin\] cert .* key $PKI/server.key: .*do not match"
+: >"$WORK/empty.pem"
+f=$(variant cacert-empty "0,/^cacert = .*/s||cacert = $WORK/empty.pem|")
+check_bad cacert-empty "$f" "error: \[to-origin\] cacert $WORK/empty.pem: no certificate found"
+echo 'no CRL here' >"$WORK/garbage-crl.pem"
+f=$(variant crl-garbage "s|$PKI/crl.pem|$WORK/garbage-crl.pem|")
+check_bad crl-garbage "$f" "error: \[from-edge\] crl $WORK/garbage-crl.pem: "
+
+# A key the daemon's user cannot read. Root reads anything, so as root the check runs as nobody
+# (with the work dir, config and certificates readable to it, the key not).
+cp "$PKI/client.key" "$WORK/private.key"
+chmod 600 "$WORK/private.key"
+f=$(variant key-unreadable "s|$PKI/client.key|$WORK/private.key|")
+if [ "$(id -u)" = 0 ]; then
+	if command -v setpriv >/dev/null; then
+		chmod 711 "$WORK" "$PKI"
+		chmod 644 "$f" "$PKI"/*.pem
+		rc=0
+		err=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$KTUND" --config "$f" --check 2>&1 >/dev/null) || rc=$?
+		chmod 700 "$WORK"
+		if [ "$rc" = 2 ] && grep -qE "error: \[to-origin\] .*key $WORK/private.key: .*Error while reading file" <<<"$err"; then
+			case_ok "key-unreadable: exit 2 as nobody: $(grep -m1 private.key <<<"$err")"
+		else
+			case_fail "key-unreadable: as nobody want exit 2 naming $WORK/private.key, got $rc: $err"
+		fi
+	else
+		say "skip key-unreadable: needs setpriv to drop root"
+	fi
+else
+	chmod 000 "$WORK/private.key"
+	check_bad key-unreadable "$f" "error: \[to-origin\] .*key $WORK/private.key: .*Error while reading file"
+fi
+
+# Keys and structure.
+f=$(variant unknown-key '/^\[from-edge\]/a frobnicate = 1')
+check_bad unknown-key "$f" "$f:[0-9]+: \[from-edge\] unknown option 'frobnicate'"
+f=$(variant syntax-error '/^\[to-origin\]/a this line has no equals sign')
+check_bad syntax-error "$f" "$f:[0-9]+: syntax error"
+f=$(variant server-without-allow '/^allow-/d')
+check_bad server-without-allow "$f" "\[from-edge\] a server needs at least one allow-\* rule"
+f=$(variant allow-in-client '/^verify-cn/a allow-cn = origin.test')
+check_bad allow-in-client "$f" "\[to-origin\] allow-\* options are for server mode"
+f=$(variant verify-in-server '/^allow-ou/a verify-cn = edge-client')
+check_bad verify-in-server "$f" "\[from-edge\] verify-\* options are for client mode"
+f=$(variant no-mode '/^mode = server/d')
+check_bad no-mode "$f" "\[from-edge\] needs mode = server or client"
+f=$(variant tunnel-key-in-global '/^\[global\]/a listen = 127.0.0.1:1')
+check_bad tunnel-key-in-global "$f" "\[global\] 'listen' is a tunnel option"
+f=$(variant global-key-in-tunnel '/^\[to-origin\]/a workers = 2')
+check_bad global-key-in-tunnel "$f" "\[to-origin\] 'workers' is a global option"
+f=$(variant bad-listen 's|^listen = 127.0.0.1:9000|listen = 127.0.0.1|')
+check_bad bad-listen "$f" "\[to-origin\] listen '127.0.0.1': expected HOST:PORT"
+f=$(variant bad-port 's|^target = 127.0.0.1:8080|target = 127.0.0.1:80800|')
+check_bad bad-port "$f" "\[from-edge\] target '127.0.0.1:80800': port must be 1-65535"
+f=$(variant ipv6-without-brackets 's|^target = 127.0.0.1:8080|target = ::1:8080|')
+check_bad ipv6-without-brackets "$f" "\[from-edge\] target '::1:8080': IPv6 addresses need brackets"
+f=$(variant duplicate-listen 's|^listen = 127.0.0.1:8443|listen = 127.0.0.1:9000|')
+check_bad duplicate-listen "$f" "\[to-origin\] and \[from-edge\] listen on the same address"
+f=$(variant duplicate-section 's|^\[from-edge\]|[to-origin]|')
+check_bad duplicate-section "$f" "section \[to-origin\] appears twice"
+f=$(variant bad-section-name 's|^\[from-edge\]|[from edge!]|')
+check_bad bad-section-name "$f" "section \[from edge!\]: names use letters, digits"
+printf '[global]\ncontrol = %s\n' "$WORK/ctl.sock" >"$WORK/no-tunnel.conf"
+check_bad no-tunnel "$WORK/no-tunnel.conf" "no tunnel configured"
+f=$(variant public-client-listen 's|^listen = 127.0.0.1:9000|listen = 0.0.0.0:9000|')
+check_bad public-client-listen "$f" "\[to-origin\] listen '0.0.0.0:9000' is the plaintext side and must be loopback or unix:PATH \(use unsafe-listen"
+f=$(variant public-client-listen-unsafe 's|^listen = 127.0.0.1:9000|listen = 0.0.0.0:9000\nunsafe-listen = yes|')
+check_ok public-client-listen-unsafe "$f"
+f=$(variant tls-min-above-max '/^\[to-origin\]/a tls-min = 1.3\ntls-max = 1.2')
+check_bad tls-min-above-max "$f" "\[to-origin\] tls-min is above tls-max"
+check_bad missing-file "$WORK/no-such.conf" "cannot open $WORK/no-such.conf: No such file or directory"
+check_bad cli-tunnel-option-with-config "$good" "'listen' is a tunnel option" --listen 127.0.0.1:1
+
+finish "--check accepts the good file and names the problem in every bad one"
