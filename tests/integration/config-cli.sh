@@ -121,6 +121,7 @@ ctl_expect not-listening 1 "ktunctl: cannot reach ktund at $WORK/dead.sock: Conn
 # A running daemon. Its target is a port nothing listens on, so every connection is refused.
 dead_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cp "$PKI/client.key" "$WORK/client.key"
+: >"$WORK/daemon.log" # exists before _wait_ready looks at it
 "$KTUND" client --listen "unix:$WORK/app.sock" --target "127.0.0.1:$dead_port" --server-name origin.test \
 	--cert "$PKI/client-chain.pem" --key "$WORK/client.key" --cacert "$PKI/ca.pem" \
 	--control "$WORK/client.sock" --workers 2 2>"$WORK/daemon.log" &

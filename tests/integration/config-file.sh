@@ -98,6 +98,7 @@ echo_ok() { in_origin timeout 30 python3 "$CLIENTTOOL" echo "$EDGE" "${1:-20000}
 bg_origin python3 "$PAIRTOOL" serve-echo "$ORIGIN_PORT"
 wait_port "$NS_ORIGIN" "$ORIGIN_PORT" || fail "echo origin did not start"
 write_conf 'allow-cn = edge-client'
+: >"$LOG" # exists before _wait_ready looks at it
 ip netns exec "$NS_ORIGIN" "$KTUND" --config "$CONF" 2>"$LOG" &
 CLIENT_PID=$!
 _wait_ready "$CLIENT_PID" "$LOG" "--config"
