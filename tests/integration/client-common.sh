@@ -1,10 +1,10 @@
 # shellcheck shell=bash
-# client-common.sh — shared by tests/integration/client-*.sh: ktund client in the edge
-# namespace (start_client from tests/pair/common.sh) against a real TLS server in the origin
-# namespace on $ORIGIN_IP:$TLS_PORT. Every case prints one "ok:" or "FAIL:" line; a failed case
-# does not stop the script, `finish` fails it at the end.
+# client-common.sh — shared by tests/integration/client-*.sh and config-*.sh: ktund client in
+# the edge namespace (start_client from tests/pair/common.sh) against a real TLS server in the
+# origin namespace on $ORIGIN_IP:$TLS_PORT. Every case prints one "ok:" or "FAIL:" line; a failed
+# case does not stop the script, `finish` fails it at the end.
 #
-# Source it after `set -euo pipefail`, then call pair_init.
+# Source it after `set -euo pipefail`, then call pair_init (namespaces, root) or plain_init.
 INTEG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../pair/common.sh
 . "$INTEG_DIR/../pair/common.sh"
