@@ -21,6 +21,7 @@ ID='id="CN=edge-client,OU=edge"'
 accepted() {
 	local tool=$1 who=$2 ver=$3 payload=$4 len before args=() hs cl
 	len=${#payload}
+	use_origin "$(origin_for "$tool")"
 	before=$(accepts)
 	case $tool/$ver in
 	ossl/1.3) args=(-tls1_3) ;;
@@ -48,7 +49,6 @@ accepted() {
 # matrix TOOL SERVER-LEAF: every client key type, TLS 1.3 and 1.2, against that server key.
 matrix() {
 	local tool=$1 leaf=$2 who ver n=0 bytes=0 cipher=
-	origin_start line
 	SERVER_CERT=$PKI/$leaf-chain.pem SERVER_KEY=$PKI/$leaf.key srv_start
 	for ver in 1.3 1.2; do
 		for who in client client-p384 client-ed25519 client-rsa; do
@@ -69,7 +69,6 @@ matrix() {
 # big TOOL: one 300,000-byte payload (many TLS records each way), counted exactly.
 big() {
 	local tool=$1 n=0 bytes=0 payload cipher=
-	origin_start line
 	srv_start
 	payload=$(head -c 225000 /dev/urandom | base64 -w 0)$'\n'
 	accepted "$tool" client 1.3 "$payload"
@@ -83,7 +82,6 @@ big() {
 # gnutls-cli offering only that one.
 ciphers() {
 	local n=0 bytes=0 ver cipher
-	origin_start line
 	srv_start
 	for ver in 1.3 1.2; do
 		for cipher in AES-128-GCM AES-256-GCM CHACHA20-POLY1305 AES-128-CCM; do

@@ -18,6 +18,7 @@ ID='id="CN=edge-client,OU=edge"'
 echoed() {
 	local tool=$1 peer_re=$2 payload cl before len
 	shift 2
+	use_origin "$(origin_for "$tool")" "${ORIGIN_ADDR:-127.0.0.1:$ORIGIN_PORT}"
 	before=$(accepts)
 	payload="$tool $* $RANDOM"
 	len=$((${#payload} + 1))
@@ -32,8 +33,7 @@ echoed() {
 }
 
 case_ipv6() {
-	local n=0
-	origin_start line "[::1]:$ORIGIN_PORT"
+	local n=0 ORIGIN_ADDR="[::1]:$ORIGIN_PORT"
 	SERVER_LISTEN="[$ORIGIN_IP6]:$TLS_PORT" SERVER_TARGET="[::1]:$ORIGIN_PORT" srv_start
 	grep -q "listening on \[$ORIGIN_IP6\]:$TLS_PORT" "$SERVER_LOG" ||
 		bad "the log does not say it listens on [$ORIGIN_IP6]:$TLS_PORT: $(grep -m1 listening "$SERVER_LOG")"
@@ -51,7 +51,6 @@ case_ipv6() {
 
 case_localhost() {
 	local n=0
-	origin_start line
 	SERVER_TARGET=localhost:$ORIGIN_PORT srv_start
 	echoed ossl "$EDGE_IP:[0-9]+" -tls1_3
 	note "$(grep -m1 listening "$SERVER_LOG" | sed 's/.*\] //')"
@@ -59,8 +58,7 @@ case_localhost() {
 }
 
 case_unix() {
-	local n=0 sock=$WORK/origin.sock
-	origin_start line "unix:$sock"
+	local n=0 sock=$WORK/origin.sock ORIGIN_ADDR=unix:$WORK/origin.sock
 	SERVER_TARGET=unix:$sock srv_start
 	echoed ossl "$EDGE_IP:[0-9]+" -tls1_3
 	echoed gtls "$EDGE_IP:[0-9]+" --priority "$GT12"
@@ -107,7 +105,7 @@ case_unsafe_target() {
 	refuses_start "target [$EDGE_IP6]:$ORIGIN_PORT" "target.*loopback.*unsafe-target" \
 		"$ORIGIN_IP:$TLS_PORT" "[$EDGE_IP6]:$ORIGIN_PORT"
 	# With --unsafe-target the same plaintext target is allowed and works.
-	origin_start line "$ORIGIN_IP:$ORIGIN_PORT"
+	local ORIGIN_ADDR=$ORIGIN_IP:$ORIGIN_PORT
 	SERVER_TARGET=$ORIGIN_IP:$ORIGIN_PORT srv_start --unsafe-target
 	echoed ossl "$EDGE_IP:[0-9]+" -tls1_3
 	note "--unsafe-target $ORIGIN_IP:$ORIGIN_PORT: starts, and carries a connection"

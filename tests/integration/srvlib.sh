@@ -62,6 +62,15 @@ _reap_case() {
 		kill -KILL "$p" 2>/dev/null || true
 	done <"$WORK/case.pids"
 	: >"$WORK/case.pids"
+	# ktund listens with SO_REUSEPORT, so the next case's server could bind beside a listener
+	# that is still going away (io_uring releases a killed process's sockets asynchronously)
+	# and have clients handed to it. Start the next case only once the ports are free.
+	for ((i = 0; i < 50; i++)); do
+		ip netns exec "$NS_ORIGIN" ss -Hltn "( sport = :$TLS_PORT or sport = :$ORIGIN_PORT )" |
+			grep -q . || return 0
+		sleep 0.1
+	done
+	echo "warning: ports $TLS_PORT/$ORIGIN_PORT still listened on after the case's processes ended"
 }
 
 # run_case NAME FUNCTION [ARGS...]: run one case, print its ok:/FAIL: line.
@@ -151,6 +160,32 @@ origin_start() {
 	wait_port "$NS_ORIGIN" "${addr##*:}" || bad "origin did not listen on $addr"
 }
 
+# use_origin MODE [ADDR]: make sure the running origin is origin.py MODE on ADDR, replacing
+# one of another mode. Echoing peers need different ones: s_client -quiet never half-closes, so
+# the origin must end the exchange ("line"); gnutls-cli sends its close_notify when its stdin
+# ends, but not if the server's comes first — then it just closes, and ktund rightly logs
+# "truncated" — so for it the origin echoes until the client's end ("echo").
+use_origin() {
+	local want="$1 ${2:-}" i
+	[ "${_origin_now:-}" = "$want" ] && return 0
+	if [ -n "${_origin_now:-}" ]; then
+		kill "$ORIGIN_PID" 2>/dev/null || true
+		for ((i = 0; i < 50; i++)); do
+			_alive "$ORIGIN_PID" || break
+			sleep 0.1
+		done
+	fi
+	# A unix socket file outlives its origin; origin_start must wait for the new one's.
+	[[ ${2:-} != unix:* ]] || rm -f "${2#unix:}"
+	origin_start "$@"
+	_origin_now=$want
+}
+
+# origin_for TOOL: the origin mode that peer TOOL (ossl, gtls) needs to end cleanly.
+origin_for() {
+	if [ "$1" = ossl ]; then echo line; else echo echo; fi
+}
+
 # accepts: how many connections reached the origin.
 accepts() { wc -l <"$ACCEPTS"; }
 
@@ -184,14 +219,19 @@ ossl_cmd() {
 
 # gtls NAME PAYLOAD [gnutls-cli ARGS...]: gnutls-cli, likewise (it checks the server's chain
 # and the name origin.test); its informational messages go to $WORK/peer.log, errors to peer.err.
+# PAYLOAD "-" means no payload: gnutls-cli reads the caller's stdin instead.
 gtls() {
-	local who=$1 payload=$2 cert=()
+	local who=$1 payload=$2 cert=() cmd
 	shift 2
 	[ "$who" = none ] || cert=(--x509certfile "$PKI/$who-chain.pem" --x509keyfile "$PKI/$who.key")
-	printf '%s' "$payload" | ip netns exec "$NS_EDGE" timeout 20 gnutls-cli \
-		--x509cafile "$PKI/ca.pem" --verify-hostname origin.test "${cert[@]}" \
-		--logfile "$WORK/peer.log" -p "$TLS_PORT" "$@" "${PEER_HOST:-$ORIGIN_IP}" \
-		>"$WORK/peer.out" 2>"$WORK/peer.err"
+	cmd=(ip netns exec "$NS_EDGE" timeout 20 gnutls-cli --x509cafile "$PKI/ca.pem"
+		--verify-hostname origin.test "${cert[@]}" --logfile "$WORK/peer.log" -p "$TLS_PORT"
+		"$@" "${PEER_HOST:-$ORIGIN_IP}")
+	if [ "$payload" = - ]; then
+		"${cmd[@]}" >"$WORK/peer.out" 2>"$WORK/peer.err"
+	else
+		printf '%s' "$payload" | "${cmd[@]}" >"$WORK/peer.out" 2>"$WORK/peer.err"
+	fi
 }
 
 _hostport() {
