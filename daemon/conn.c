@@ -96,7 +96,7 @@ static void conn_free(struct conn *c)
 }
 
 void conn_accepted(struct worker *w, struct tunnel *t, int fd, const struct sockaddr_storage *peer,
-		   socklen_t peerlen)
+		   socklen_t peerlen, const struct sockaddr_storage *dst, socklen_t dstlen)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 	char addr[ADDR_TEXT_MAX];
@@ -119,6 +119,10 @@ void conn_accepted(struct worker *w, struct tunnel *t, int fd, const struct sock
 	c->pull_limit = SIZE_MAX;
 	c->peer = *peer;
 	c->peerlen = peerlen;
+	if (dst) {
+		c->dst = *dst;
+		c->dstlen = dstlen;
+	}
 	c->started_ms = c->active_ms = w->now_ms;
 	c->id = __atomic_add_fetch(&next_conn_id, 1, __ATOMIC_RELAXED);
 	snprintf(c->identity, sizeof(c->identity), "-");
@@ -150,18 +154,29 @@ void conn_submit(struct conn *c, struct io_uring_sqe *sqe, enum ud_op op)
 		c->ops |= 1u << op;
 }
 
+const char *conn_dst_text(const struct conn *c, char buf[static ADDR_TEXT_MAX + 5])
+{
+	char addr[ADDR_TEXT_MAX];
+
+	buf[0] = '\0';
+	if (c->dstlen)
+		snprintf(buf, ADDR_TEXT_MAX + 5, " dst=%s",
+			 addr_format((const struct sockaddr *)&c->dst, c->dstlen, addr));
+	return buf;
+}
+
 static void log_close(const struct conn *c)
 {
 	bool server = c->ctx->mode == MODE_SERVER;
-	char addr[ADDR_TEXT_MAX];
+	char addr[ADDR_TEXT_MAX], dst[ADDR_TEXT_MAX + 5];
 	int64_t ms = c->w->now_ms - c->started_ms;
 
 	/* Rejections carry their detail on the reject line; other failures carry it here. */
 	bool detail = c->detail[0] && c->reason != REASON_DONE && !reason_is_reject(c->reason);
 
-	log_info("[%s] close peer=%s id=\"%s\" up=%llu down=%llu dur=%lld.%03lld reason=%s%s%s%s",
+	log_info("[%s] close peer=%s%s id=\"%s\" up=%llu down=%llu dur=%lld.%03lld reason=%s%s%s%s",
 		 c->t->name, addr_format((const struct sockaddr *)&c->peer, c->peerlen, addr),
-		 c->identity, (unsigned long long)(server ? c->bytes_t2p : c->bytes_p2t),
+		 conn_dst_text(c, dst), c->identity, (unsigned long long)(server ? c->bytes_t2p : c->bytes_p2t),
 		 (unsigned long long)(server ? c->bytes_p2t : c->bytes_t2p),
 		 (long long)(ms / 1000), (long long)(ms % 1000), reason_name(c->reason),
 		 detail ? " detail=\"" : "", detail ? c->detail : "", detail ? "\"" : "");
@@ -219,15 +234,21 @@ static void close_sockets_for(struct conn *c, enum conn_state was)
 	set_linger_zero(c->tls_fd);
 }
 
-static void cancel_fd_ops(struct conn *c, int fd)
+/* Cancels by user_data, not by fd: a splice's file is its output, so a splice from a socket
+ * into a pipe would escape a cancel by the socket's fd and wait for data forever. */
+static void cancel_ops(struct conn *c)
 {
-	struct io_uring_sqe *sqe;
+	unsigned ops = c->ops;
 
-	if (fd < 0)
-		return;
-	sqe = worker_sqe(c->w);
-	io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
-	conn_submit(c, sqe, UD_CANCEL);
+	for (enum ud_op op = UD_TLS_RECV; op < UD_OP_MAX; op++) {
+		struct io_uring_sqe *sqe;
+
+		if (!(ops & (1u << op)))
+			continue;
+		sqe = worker_sqe(c->w);
+		io_uring_prep_cancel64(sqe, ud_encode(c, op), 0);
+		conn_submit(c, sqe, UD_CANCEL);
+	}
 }
 
 void conn_close(struct conn *c, enum reason reason)
@@ -247,8 +268,7 @@ void conn_close(struct conn *c, enum reason reason)
 	log_close(c);
 	close_sockets_for(c, was);
 	if (c->inflight) {
-		cancel_fd_ops(c, c->tls_fd);
-		cancel_fd_ops(c, c->plain_fd);
+		cancel_ops(c);
 		return;
 	}
 	conn_free(c);
