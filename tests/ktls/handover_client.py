@@ -58,7 +58,7 @@ def main():
     ctx.load_cert_chain(cert, key)
     in_bio, out_bio = ssl.MemoryBIO(), ssl.MemoryBIO()
     obj = ctx.wrap_bio(in_bio, out_bio, server_hostname=name)
-    sock = socket.create_connection((host, int(port)))
+    sock = socket.create_connection((host, int(port)), timeout=120)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     handshake(sock, obj, in_bio, out_bio)
 
