@@ -69,6 +69,8 @@ static enum cli_result parse_options(int argc, char **argv, int i, struct ktun_c
 		}
 		if (!strcmp(key, "config"))
 			return bad("%s", "--config cannot be combined with a mode or given twice");
+		if (!config_option_exists(key))
+			return bad("unknown option '--%s'", key);
 		if (!value && !config_option_is_flag(key)) {
 			if (++i >= argc)
 				return bad("option '--%s' needs a value", key);

@@ -61,18 +61,26 @@ static const struct option_def *option_find(const char *key)
 	for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
 		const struct option_def *o = &options[i];
 
-		if (o->type == OPT_POLICY ? !strncmp(key, o->name, strlen(o->name))
+		if (o->type == OPT_POLICY ? !strncmp(key, o->name, strlen(o->name)) &&
+						    policy_kind_parse(key + strlen(o->name)) >= 0
 					  : !strcmp(key, o->name))
 			return o;
 	}
 	return NULL;
 }
 
+bool config_option_exists(const char *key)
+{
+	return option_find(key) != NULL;
+}
+
 bool config_option_is_flag(const char *key)
 {
 	const struct option_def *o = option_find(key);
 
-	return o && (o->type == OPT_BOOL || !strcmp(key, "allow-all"));
+	/* verify-all too, so that it reaches set_policy's explanation of why it does not exist. */
+	return o && (o->type == OPT_BOOL ||
+		     (o->type == OPT_POLICY && policy_kind_parse(key + strlen(o->name)) == POLICY_ALL));
 }
 
 bool config_option_is_global(const char *key)

@@ -54,6 +54,7 @@ struct tunnel_config *config_add_tunnel(struct ktun_config *cfg, const char *nam
  * err filled. value is NULL for a flag given without a value (command line). */
 int config_set(struct ktun_config *cfg, struct tunnel_config *tunnel, const char *key,
 	       const char *value, char *err, size_t errlen);
+bool config_option_exists(const char *key);
 /* True if the option takes no value on the command line. */
 bool config_option_is_flag(const char *key);
 bool config_option_is_global(const char *key);

@@ -99,6 +99,8 @@ static inline bool conn_op_busy(const struct conn *c, enum ud_op op)
 int handshake_start(struct conn *c);
 void handshake_step(struct conn *c);
 void handshake_tls_received(struct conn *c, int res);
+/* Fills c->detail with what + GnuTLS's reason, naming the alert when the peer sent one. */
+void tls_error_text(struct conn *c, int rc, const char *what);
 /* Sends what GnuTLS queued in tls_out, if no send is in flight. */
 void tls_flush(struct conn *c);
 /* Arms a receive into tls_in, if none is in flight and the peer has not ended. */

@@ -188,20 +188,30 @@ void handshake_step(struct conn *c)
 	do {
 		rc = gnutls_handshake(c->session);
 	} while (rc < 0 && !gnutls_error_is_fatal(rc) && rc != GNUTLS_E_AGAIN);
-	tls_flush(c);
-	if (rc == 0) {
-		handshake_done(c);
+	if (rc == 0 || rc == GNUTLS_E_AGAIN) {
+		tls_flush(c);
+		if (rc == 0)
+			handshake_done(c);
+		else
+			tls_receive(c);
 		return;
 	}
-	if (rc == GNUTLS_E_AGAIN) {
-		tls_receive(c);
-		return;
-	}
+	/* Refused: what GnuTLS queued (a TLS 1.3 ChangeCipherSpec, say) and the alert leave
+	 * together from conn_close, in order; a send submitted now would still be in flight. */
 	reason = verify_handshake_failure(&c->verdict, rc);
 	if (c->verdict.reason == REASON_NONE)
-		snprintf(c->detail, sizeof(c->detail), "%s", gnutls_strerror(rc));
+		tls_error_text(c, rc, "");
 	verify_send_alert(c->session, reason, rc);
 	conn_close(c, reason);
+}
+
+void tls_error_text(struct conn *c, int rc, const char *what)
+{
+	if (rc == GNUTLS_E_FATAL_ALERT_RECEIVED || rc == GNUTLS_E_WARNING_ALERT_RECEIVED)
+		snprintf(c->detail, sizeof(c->detail), "%speer sent alert %s", what,
+			 gnutls_alert_get_strname(gnutls_alert_get(c->session)));
+	else
+		snprintf(c->detail, sizeof(c->detail), "%s%s", what, gnutls_strerror(rc));
 }
 
 void handshake_tls_received(struct conn *c, int res)

@@ -148,7 +148,7 @@ static void decrypt_available(struct conn *c)
 			conn_close(c, REASON_TRUNCATED);
 			return;
 		} else if (gnutls_error_is_fatal((int)n)) {
-			snprintf(c->detail, sizeof(c->detail), "decrypt: %s", gnutls_strerror((int)n));
+			tls_error_text(c, (int)n, "decrypt: ");
 			conn_close(c, REASON_TLS_ERROR);
 			return;
 		}

@@ -86,7 +86,7 @@ static bool deliver_early_records(struct conn *c)
 		else if (n == 0)
 			c->close_notify_seen = true;
 		else if (gnutls_error_is_fatal((int)n)) {
-			snprintf(c->detail, sizeof(c->detail), "decrypt: %s", gnutls_strerror((int)n));
+			tls_error_text(c, (int)n, "decrypt: ");
 			conn_close(c, REASON_TLS_ERROR);
 			return true;
 		} else if (c->tls_in.off == before)
