@@ -7,9 +7,11 @@ BUILD_PKGS="meson ninja-build pkg-config gcc clang llvm libgnutls28-dev liburing
   libnl-3-dev libnl-genl-3-dev libnl-route-3-dev libbpf-dev bpftool libinih-dev"
 TEST_PKGS="gnutls-bin openssl curl iperf3 nginx-light stunnel4 iproute2 procps
   python3 socat ncat valgrind"
+# bench/run: plots, syscall counts in the guest, profiles.
+BENCH_PKGS="gnuplot-nox strace linux-perf"
 
 missing=""
-for p in $BUILD_PKGS $TEST_PKGS; do
+for p in $BUILD_PKGS $TEST_PKGS $BENCH_PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed' ||
 		missing="$missing $p"
 done

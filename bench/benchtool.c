@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * benchtool — the small load tools of bench/run (one epoll loop each, no threads).
+ *
+ *   benchtool echo PORT                      echo server on 0.0.0.0:PORT (any number of clients)
+ *   benchtool rr HOST PORT COUNT SIZE        one persistent connection, COUNT round trips of
+ *                                            SIZE bytes (the first COUNT/10 are warm-up); prints
+ *                                            JSON: percentiles in microseconds and a CDF
+ *   benchtool conns HOST PORT SECS CONC SIZE new connections for SECS seconds, CONC at a time:
+ *                                            connect, send SIZE bytes, read them back, close;
+ *                                            prints JSON: completed, errors, rate per second
+ *   benchtool idle HOST PORT N SIZE          opens N connections (at most 64 opening at once),
+ *                                            one round trip on each, prints "ready N" and holds
+ *                                            them until stdin ends; exits non-zero on any error
+ *
+ * Round trips are whole: a reply counts when all SIZE bytes came back.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static void die(const char *what)
+{
+	fprintf(stderr, "benchtool: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void nodelay(int fd)
+{
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
+}
+
+static struct sockaddr_in addr_of(const char *host, const char *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)) };
+
+	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+		fprintf(stderr, "benchtool: bad IPv4 address %s\n", host);
+		exit(2);
+	}
+	return sa;
+}
+
+/* A non-blocking connect in progress (or done). */
+static int start_connect(const struct sockaddr_in *sa)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		die("socket");
+	nodelay(fd);
+	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0 && errno != EINPROGRESS) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* ---------- echo server ---------- */
+
+struct echo_conn {
+	int fd;
+	size_t off, len; /* unsent bytes in buf */
+	char buf[16384];
+};
+
+static _Noreturn void echo_server(const char *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)) };
+	int ls = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+
+	if (ls < 0 || ep < 0)
+		die("socket/epoll");
+	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 }, sizeof(int));
+	if (bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(ls, 4096) < 0)
+		die("bind/listen");
+	epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev);
+	for (;;) {
+		struct epoll_event evs[256];
+		int n = epoll_wait(ep, evs, 256, -1);
+
+		for (int i = 0; i < n; i++) {
+			struct echo_conn *c = evs[i].data.ptr;
+
+			if (!c) {
+				int fd;
+
+				while ((fd = accept4(ls, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+					c = calloc(1, sizeof(*c));
+					if (!c)
+						die("calloc");
+					c->fd = fd;
+					nodelay(fd);
+					ev = (struct epoll_event){ .events = EPOLLIN, .data.ptr = c };
+					epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+				}
+				continue;
+			}
+			for (;;) {
+				if (c->len > c->off) {
+					ssize_t w = send(c->fd, c->buf + c->off, c->len - c->off, MSG_NOSIGNAL);
+
+					if (w < 0 && errno == EAGAIN) {
+						ev = (struct epoll_event){ .events = EPOLLOUT, .data.ptr = c };
+						epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+						break;
+					}
+					if (w < 0)
+						goto gone;
+					c->off += (size_t)w;
+					continue;
+				}
+				if (evs[i].events & EPOLLOUT) {
+					ev = (struct epoll_event){ .events = EPOLLIN, .data.ptr = c };
+					epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+					evs[i].events = EPOLLIN;
+				}
+				ssize_t r = recv(c->fd, c->buf, sizeof(c->buf), 0);
+
+				if (r < 0 && errno == EAGAIN)
+					break;
+				if (r <= 0)
+					goto gone;
+				c->off = 0;
+				c->len = (size_t)r;
+			}
+			continue;
+gone:
+			close(c->fd);
+			free(c);
+		}
+	}
+}
+
+/* ---------- request/response latency ---------- */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int io_all(int fd, char *buf, size_t n, int writing)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t r = writing ? send(fd, buf + done, n - done, MSG_NOSIGNAL) : recv(fd, buf + done, n - done, 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+static int rr(const char *host, const char *port, long count, size_t size)
+{
+	struct sockaddr_in sa = addr_of(host, port);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	long warm = count / 10;
+	double *lat = malloc(sizeof(double) * (size_t)count), sum = 0;
+	char *buf = malloc(size);
+
+	if (fd < 0 || !lat || !buf)
+		die("socket/malloc");
+	nodelay(fd);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		die("connect");
+	memset(buf, 'x', size);
+	for (long i = 0; i < warm + count; i++) {
+		double t0 = now_s();
+
+		if (io_all(fd, buf, size, 1) < 0 || io_all(fd, buf, size, 0) < 0)
+			die("round trip");
+		if (i >= warm)
+			lat[i - warm] = (now_s() - t0) * 1e6;
+	}
+	close(fd);
+	for (long i = 0; i < count; i++)
+		sum += lat[i];
+	qsort(lat, (size_t)count, sizeof(double), cmp_double);
+#define PCT(p) lat[(long)((double)(count - 1) * (p) / 100.0)]
+	printf("{\"count\": %ld, \"size\": %zu, \"mean_us\": %.2f, \"p50_us\": %.2f, \"p90_us\": %.2f, "
+	       "\"p99_us\": %.2f, \"p999_us\": %.2f, \"max_us\": %.2f, \"cdf\": [",
+	       count, size, sum / (double)count, PCT(50), PCT(90), PCT(99), PCT(99.9), lat[count - 1]);
+	for (int q = 0; q <= 200; q++) /* 0.5 % steps up to p99, then finer to the max */
+		printf("%s[%.3f, %.2f]", q ? ", " : "", q < 198 ? q * 0.5 : 99 + (q - 198) * 0.5,
+		       PCT(q < 198 ? q * 0.5 : 99 + (q - 198) * 0.5));
+	printf("]}\n");
+	return 0;
+}
+
+/* ---------- new connections per second, and idle connections ---------- */
+
+enum slot_state { S_FREE, S_CONNECTING, S_WAITING, S_HELD };
+
+struct slot {
+	int fd;
+	enum slot_state st;
+	size_t got;
+};
+
+struct loop {
+	struct sockaddr_in sa;
+	int ep;
+	size_t size;
+	char *out, *in;
+	long done, errors;
+};
+
+static int slot_open(struct loop *l, struct slot *s)
+{
+	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = s };
+
+	s->fd = start_connect(&l->sa);
+	if (s->fd < 0)
+		return -1;
+	s->st = S_CONNECTING;
+	s->got = 0;
+	epoll_ctl(l->ep, EPOLL_CTL_ADD, s->fd, &ev);
+	return 0;
+}
+
+static void slot_drop(struct loop *l, struct slot *s)
+{
+	epoll_ctl(l->ep, EPOLL_CTL_DEL, s->fd, NULL);
+	close(s->fd);
+	s->fd = -1;
+	s->st = S_FREE;
+}
+
+/* Advances one slot on an event. Returns 1 when its round trip completed, -1 on error. */
+static int slot_event(struct loop *l, struct slot *s, uint32_t events)
+{
+	if (s->st == S_CONNECTING) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s };
+
+		getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		if (err || (events & (EPOLLERR | EPOLLHUP)))
+			return -1;
+		/* SIZE bytes fit in the socket buffer: one send. */
+		if (send(s->fd, l->out, l->size, MSG_NOSIGNAL) != (ssize_t)l->size)
+			return -1;
+		s->st = S_WAITING;
+		epoll_ctl(l->ep, EPOLL_CTL_MOD, s->fd, &ev);
+		return 0;
+	}
+	if (s->st == S_WAITING) {
+		ssize_t r = recv(s->fd, l->in, l->size - s->got, 0);
+
+		if (r < 0 && errno == EAGAIN)
+			return 0;
+		if (r <= 0)
+			return -1;
+		s->got += (size_t)r;
+		return s->got == l->size;
+	}
+	/* S_HELD: the far end should stay quiet; anything else is an error. */
+	return -1;
+}
+
+static void loop_init(struct loop *l, const char *host, const char *port, size_t size)
+{
+	l->sa = addr_of(host, port);
+	l->ep = epoll_create1(EPOLL_CLOEXEC);
+	l->size = size;
+	l->out = malloc(size);
+	l->in = malloc(size);
+	if (l->ep < 0 || !l->out || !l->in)
+		die("epoll/malloc");
+	memset(l->out, 'c', size);
+	l->done = l->errors = 0;
+}
+
+static int conns(const char *host, const char *port, double secs, int conc, size_t size)
+{
+	struct loop l;
+	struct slot *slots = calloc((size_t)conc, sizeof(*slots));
+	double t0, end, t1;
+
+	loop_init(&l, host, port, size);
+	t0 = now_s();
+	end = t0 + secs;
+	for (int i = 0; i < conc; i++)
+		if (slot_open(&l, &slots[i]) < 0)
+			l.errors++;
+	while ((t1 = now_s()) < end) {
+		struct epoll_event evs[256];
+		int n = epoll_wait(l.ep, evs, 256, 100);
+
+		for (int i = 0; i < n; i++) {
+			struct slot *s = evs[i].data.ptr;
+			int r = slot_event(&l, s, evs[i].events);
+
+			if (r == 0)
+				continue;
+			if (r > 0)
+				l.done++;
+			else
+				l.errors++;
+			slot_drop(&l, s);
+			if (now_s() < end && slot_open(&l, s) < 0)
+				l.errors++;
+		}
+		/* Slots whose connect failed at once: retry (after a pause, if errors pile up). */
+		for (int i = 0; i < conc; i++)
+			if (slots[i].st == S_FREE && now_s() < end && slot_open(&l, &slots[i]) < 0) {
+				l.errors++;
+				usleep(1000);
+			}
+	}
+	printf("{\"completed\": %ld, \"errors\": %ld, \"secs\": %.3f, \"concurrency\": %d, \"size\": %zu, "
+	       "\"rate\": %.1f}\n", l.done, l.errors, t1 - t0, conc, size, (double)l.done / (t1 - t0));
+	return 0;
+}
+
+static int idle(const char *host, const char *port, long n, size_t size)
+{
+	struct loop l;
+	struct slot *slots = calloc((size_t)n, sizeof(*slots));
+	long next = 0, opening = 0;
+	double deadline = now_s() + 600;
+
+	if (!slots)
+		die("calloc");
+	loop_init(&l, host, port, size);
+	while (l.done < n) {
+		struct epoll_event evs[256];
+		int k;
+
+		while (next < n && opening < 64) {
+			if (slot_open(&l, &slots[next]) < 0)
+				die("connect");
+			next++;
+			opening++;
+		}
+		k = epoll_wait(l.ep, evs, 256, 1000);
+		for (int i = 0; i < k; i++) {
+			struct slot *s = evs[i].data.ptr;
+			int r = slot_event(&l, s, evs[i].events);
+
+			if (r < 0) {
+				fprintf(stderr, "benchtool idle: connection %ld of %ld failed (%s)\n",
+					(long)(s - slots), n, strerror(errno));
+				return 1;
+			}
+			if (r > 0) {
+				struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.ptr = s };
+
+				s->st = S_HELD;
+				epoll_ctl(l.ep, EPOLL_CTL_MOD, s->fd, &ev);
+				l.done++;
+				opening--;
+			}
+		}
+		if (now_s() > deadline) {
+			fprintf(stderr, "benchtool idle: only %ld of %ld connections after 600 s\n", l.done, n);
+			return 1;
+		}
+	}
+	printf("ready %ld\n", n);
+	fflush(stdout);
+	/* Hold until stdin ends; a held connection closing early is an error. */
+	for (;;) {
+		struct epoll_event evs[16];
+		struct pollfd p = { .fd = 0, .events = POLLIN };
+		char b[64];
+
+		if (poll(&p, 1, 0) > 0 && read(0, b, sizeof(b)) <= 0)
+			break;
+		if (epoll_wait(l.ep, evs, 16, 200) > 0) {
+			fprintf(stderr, "benchtool idle: a held connection was closed or spoke\n");
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (argc == 3 && !strcmp(argv[1], "echo"))
+		echo_server(argv[2]);
+	if (argc == 6 && !strcmp(argv[1], "rr"))
+		return rr(argv[2], argv[3], atol(argv[4]), (size_t)atol(argv[5]));
+	if (argc == 7 && !strcmp(argv[1], "conns"))
+		return conns(argv[2], argv[3], atof(argv[4]), atoi(argv[5]), (size_t)atol(argv[6]));
+	if (argc == 6 && !strcmp(argv[1], "idle"))
+		return idle(argv[2], argv[3], atol(argv[4]), (size_t)atol(argv[5]));
+	fprintf(stderr, "usage: benchtool echo PORT | rr HOST PORT COUNT SIZE |\n"
+			"       conns HOST PORT SECS CONC SIZE | idle HOST PORT N SIZE\n");
+	return 2;
+}

@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""bench/report.py — turns bench/run's raw records into tables, JSON and plots.
+
+    report.py host DIR   raw.jsonl + machine.json -> results.json, results.md, throughput.png, latency.png
+    report.py vm DIR     vm-raw.jsonl + strace-*.txt -> vm-results.json, vm-results.md
+
+Every figure is the median over rounds (the spread is kept in the JSON). Ratios are value
+divided by the reference's value, whatever the direction of "better".
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+CONFIGS = ["tcp", "ktund", "stunnel"]
+NAMES = {"tcp": "plain TCP", "ktund": "ktund pair (userspace)", "stunnel": "stunnel4 pair",
+         "ktls": "ktund pair (kTLS)"}
+GIB = float(1 << 30)
+
+
+def load(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def median(xs):
+    return statistics.median(xs) if xs else None
+
+
+def ratio(a, b):
+    return round(a / b, 3) if a is not None and b not in (None, 0) else None
+
+
+def fmt(v, unit):
+    if v is None:
+        return "—"
+    if unit in ("Gbit/s",):
+        return f"{v:.2f}"
+    if unit in ("conn/s", "µs"):
+        return f"{v:.0f}"
+    if v >= 100:
+        return f"{v:.0f}"
+    if v >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
+class Figures:
+    def __init__(self):
+        self.rows = []
+
+    def add(self, key, label, unit, better, samples, configs=CONFIGS):
+        """samples: config -> list of per-round values."""
+        vals = {c: median(samples.get(c, [])) for c in configs}
+        spread = {c: [min(samples[c]), max(samples[c])] for c in configs if samples.get(c)}
+        self.rows.append({
+            "key": key, "label": label, "unit": unit, "better": better,
+            "values": {c: (round(v, 4) if v is not None else None) for c, v in vals.items()},
+            "spread": spread,
+            "ratio_to_tcp": {c: ratio(vals[c], vals.get("tcp")) for c in configs if c != "tcp"},
+            "ratio_to_stunnel": {c: ratio(vals[c], vals.get("stunnel")) for c in configs if c != "stunnel"},
+        })
+
+
+def host(d):
+    raw = load(os.path.join(d, "raw.jsonl"))
+    machine = json.load(open(os.path.join(d, "machine.json")))
+    figs = Figures()
+    by = lambda test: [r for r in raw if r["test"] == test]
+
+    streams = sorted({r["streams"] for r in by("tput")})
+    tput = {}  # streams -> config -> [Gbit/s]
+    for n in streams:
+        s = {}
+        for r in by("tput"):
+            if r["streams"] == n:
+                s.setdefault(r["config"], []).append(r["bps"] / 1e9)
+        tput[n] = s
+        figs.add(f"throughput_p{n}", f"bulk throughput, {n} stream{'s' if n > 1 else ''}", "Gbit/s",
+                 "higher", s)
+    for n in streams:
+        s, sides = {}, {}
+        for r in by("tput"):
+            if r["streams"] == n and r["cpu_s"]:
+                gib = r["bytes"] / GIB
+                s.setdefault(r["config"], []).append((r["cpu_s"]["client"] + r["cpu_s"]["server"]) / gib)
+        figs.add(f"cpu_s_per_gib_p{n}", f"daemon CPU s per GiB, {n} stream{'s' if n > 1 else ''} (both ends)",
+                 "s/GiB", "lower", s, ["ktund", "stunnel"])
+    for side in ("client", "server"):
+        s = {}
+        for r in by("tput"):
+            if r["cpu_s"]:
+                s.setdefault(r["config"], []).append(r["cpu_s"][side] / (r["bytes"] / GIB))
+        figs.add(f"cpu_s_per_gib_{side}", f"daemon CPU s per GiB, {side} end (all stream counts)",
+                 "s/GiB", "lower", s, ["ktund", "stunnel"])
+
+    for q, label in (("p50_us", "p50"), ("p99_us", "p99")):
+        s = {}
+        for r in by("rr"):
+            s.setdefault(r["config"], []).append(r["result"][q])
+        size = by("rr")[0]["result"]["size"] if by("rr") else 64
+        figs.add(f"rr_{label}", f"request/response latency {label}, {size} B", "µs", "lower", s)
+
+    s, cpu = {}, {}
+    for r in by("conns"):
+        s.setdefault(r["config"], []).append(r["result"]["rate"])
+        if r["cpu_s"] and r["result"]["completed"]:
+            cpu.setdefault(r["config"], []).append(
+                (r["cpu_s"]["client"] + r["cpu_s"]["server"]) * 1000 / r["result"]["completed"])
+    figs.add("conn_rate", "new mTLS connections/s (ECDSA P-256, 32 at a time)", "conn/s", "higher", s)
+    figs.add("cpu_ms_per_conn", "daemon CPU ms per new connection (both ends)", "ms", "lower", cpu,
+             ["ktund", "stunnel"])
+    errors = {r["config"]: r["result"]["errors"] for r in by("conns")}
+
+    mem_detail = []
+    for n in sorted({r["conns"] for r in by("mem")}):
+        for kind, idx in (("rss", 0), ("pss", 1)):
+            s = {}
+            for r in by("mem"):
+                if r["conns"] == n:
+                    delta = sum(r[side]["held_kib"][idx] - r[side]["base_kib"][idx] for side in ("client", "server"))
+                    s.setdefault(r["config"], []).append(delta / n)
+            label = f"{n // 1000}k" if n % 1000 == 0 else str(n)
+            figs.add(f"mem_{kind}_kib_per_conn_{label}",
+                     f"{kind.upper()} per idle connection at {label} (both ends)", "KiB", "lower", s,
+                     ["ktund", "stunnel"])
+        for r in by("mem"):
+            if r["conns"] == n:
+                mem_detail.append({"config": r["config"], "conns": n, "threads": r.get("threads"), **{
+                    side: {"rss_kib_per_conn": round((r[side]["held_kib"][0] - r[side]["base_kib"][0]) / n, 2),
+                           "pss_kib_per_conn": round((r[side]["held_kib"][1] - r[side]["base_kib"][1]) / n, 2),
+                           "base_rss_kib": r[side]["base_kib"][0]} for side in ("client", "server")}})
+
+    res = {"machine": machine, "figures": figs.rows, "memory_per_side": mem_detail,
+           "conn_errors": errors, "configs": {c: NAMES[c] for c in CONFIGS}}
+    json.dump(res, open(os.path.join(d, "results.json"), "w"), indent=1)
+
+    m = machine
+    md = [f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_mib']} MiB, kernel {m['kernel']}"
+          f" (kTLS {'present' if m['ktls_in_kernel'] else 'absent'}); ktun {m['ktun_commit']} ({m['buildtype']}),"
+          f" GnuTLS {m['gnutls']}, liburing {m['liburing']}; {m['stunnel']}; {m['openssl']}; {m['iperf3']}.",
+          f"Date {m['date']}, {m['rounds']} round(s){' (--quick)' if m.get('quick') else ''};"
+          f" load average before {m['loadavg_before']}, after {m['loadavg_after']}.", "",
+          "| figure | plain TCP | ktund pair | stunnel4 pair | ktund ÷ TCP | ktund ÷ stunnel | stunnel ÷ TCP |",
+          "|---|---:|---:|---:|---:|---:|---:|"]
+    for f in figs.rows:
+        v = f["values"]
+        cell = lambda c: fmt(v.get(c), f["unit"]) + (f" {f['unit']}" if v.get(c) is not None else "")
+        rt = lambda c: (f"{f['ratio_to_tcp'].get(c):.2f}×" if f["ratio_to_tcp"].get(c) is not None else "—")
+        rs = (f"{f['ratio_to_stunnel']['ktund']:.2f}×" if f["ratio_to_stunnel"].get("ktund") is not None else "—")
+        md.append(f"| {f['label']} ({'higher' if f['better'] == 'higher' else 'lower'} is better) | {cell('tcp')} | "
+                  f"{cell('ktund')} | {cell('stunnel')} | {rt('ktund')} | {rs} | {rt('stunnel')} |")
+    if any(errors.values()):
+        md.append("")
+        md.append("Connection errors during the rate test: " + ", ".join(f"{c} {e}" for c, e in errors.items()))
+    open(os.path.join(d, "results.md"), "w").write("\n".join(md) + "\n")
+
+    plots(d, streams, tput, by("rr"), m)
+
+
+def plots(d, streams, tput, rr, m):
+    # throughput vs streams, with the min-max over rounds as error bars
+    with open(os.path.join(d, "throughput.dat"), "w") as f:
+        for i, c in enumerate(CONFIGS):
+            f.write(f"# {c}\n")
+            for n in streams:
+                xs = tput[n].get(c, [])
+                if xs:
+                    f.write(f"{n} {median(xs):.3f} {min(xs):.3f} {max(xs):.3f}\n")
+            f.write("\n\n")
+    # latency: the CDF of the round whose p50 is the median, per config
+    with open(os.path.join(d, "latency.dat"), "w") as f:
+        for c in CONFIGS:
+            runs = sorted((r["result"] for r in rr if r["config"] == c), key=lambda x: x["p50_us"])
+            f.write(f"# {c}\n")
+            if runs:
+                for pct, us in runs[len(runs) // 2]["cdf"]:
+                    f.write(f"{us} {pct}\n")
+            f.write("\n\n")
+    title = f"{m['cpu']}, {m['cores']} cores, kernel {m['kernel']}"
+    gp = f"""
+set terminal pngcairo size 900,560 font ",11"
+set datafile separator " "
+set output "{d}/throughput.png"
+set title "Bulk throughput vs parallel streams (iperf3 upload, median of rounds, min-max bars)\\n{title}" noenhanced
+set xlabel "parallel streams (iperf3 -P)"
+set ylabel "Gbit/s"
+set logscale x 2
+set xtics ({", ".join(str(n) for n in streams)})
+set xrange [0.8:{max(streams) * 1.25}]
+set yrange [0:*]
+set key top left
+set grid
+plot "{d}/throughput.dat" index 0 using 1:2:3:4 with yerrorlines lw 2 title "{NAMES['tcp']}", \\
+     "" index 1 using 1:2:3:4 with yerrorlines lw 2 title "{NAMES['ktund']}", \\
+     "" index 2 using 1:2:3:4 with yerrorlines lw 2 title "{NAMES['stunnel']}"
+unset logscale
+set output "{d}/latency.png"
+set title "Request/response latency, 64-byte messages on one connection (CDF)\\n{title}" noenhanced
+set xlabel "round-trip time (µs, log scale)"
+set ylabel "percentile"
+set logscale x 10
+set xtics auto
+set xrange [*:*]
+set yrange [0:100]
+set key bottom right
+plot "{d}/latency.dat" index 0 using 1:2 with lines lw 2 title "{NAMES['tcp']}", \\
+     "" index 1 using 1:2 with lines lw 2 title "{NAMES['ktund']}", \\
+     "" index 2 using 1:2 with lines lw 2 title "{NAMES['stunnel']}"
+"""
+    open(os.path.join(d, "plots.gp"), "w").write(gp)
+    subprocess.run(["gnuplot", os.path.join(d, "plots.gp")], check=True)
+
+
+def strace_counts(path):
+    """strace -c output -> {syscall: calls}, plus 'total'."""
+    counts = {}
+    if not os.path.exists(path):
+        return counts
+    for line in open(path):
+        parts = line.split()
+        if len(parts) < 5 or not parts[0][0].isdigit():
+            continue
+        counts[parts[-1]] = int(parts[3])
+    return counts
+
+
+def vm(d):
+    raw = load(os.path.join(d, "vm-raw.jsonl"))
+    rows = []
+    for r in raw:
+        if r["test"] != "count":
+            continue
+        gib = r["bytes"] / GIB
+        row = {"config": r["config"], "name": NAMES[r["config"]], "payload_bytes": r["bytes"], "wall_s": r["wall_s"]}
+        for i, side in enumerate(("client", "server")):
+            sc = strace_counts(os.path.join(d, r["strace"][i]))
+            total = sc.pop("total", sum(sc.values()))
+            per = {k: round(v / gib) for k, v in sorted(sc.items(), key=lambda kv: -kv[1])}
+            io = [a - b for a, b in zip(r["io_after"][i], r["io_before"][i])]
+            st = r["status"][i]
+            row[side] = {
+                "syscalls_per_gib": round(total / gib),
+                "by_syscall_per_gib": per,
+                "rchar_wchar_per_gib": [round(x / gib) for x in io],
+                "payload_userspace_per_gib": (round(st["payload_userspace"] / gib) if "payload_userspace" in st
+                                              else round(max(io) / gib)),
+                "payload_userspace_source": "ktunctl status payload_userspace" if "payload_userspace" in st
+                                            else "max(rchar, wchar) delta from /proc/PID/io",
+                "conns_ktls": st.get("conns_ktls"), "conns_userspace": st.get("conns_userspace"),
+                "cpu_s_under_tcg_and_strace": r["cpu_s"][i],
+            }
+        tb, ta = r["tls_stat_before"], r["tls_stat_after"]
+        row["tls_stat_delta"] = {k: ta[k] - tb.get(k, 0) for k in ta if ta[k] != tb.get(k, 0)}
+        rows.append(row)
+    json.dump({"configs": rows}, open(os.path.join(d, "vm-results.json"), "w"), indent=1)
+
+    def top(per, n=4):
+        return ", ".join(f"{k} {v:,}" for k, v in list(per.items())[:n])
+
+    md = ["| path | daemon | syscalls per GiB | of which io_uring_enter | top syscalls per GiB | "
+          "payload bytes through userspace per GiB |", "|---|---|---:|---:|---|---:|"]
+    for row in rows:
+        for side in ("client", "server"):
+            s = row[side]
+            md.append(f"| {row['name']} | {side} | {s['syscalls_per_gib']:,} | "
+                      f"{s['by_syscall_per_gib'].get('io_uring_enter', 0):,} | {top(s['by_syscall_per_gib'])} | "
+                      f"{s['payload_userspace_per_gib']:,} |")
+    md.append("")
+    md.append("Payload per run: " + ", ".join(f"{r['name']} {r['payload_bytes'] >> 20} MiB in {r['wall_s']} s"
+                                             for r in rows) + ". /proc/net/tls_stat deltas: " +
+              "; ".join(f"{r['name']}: " + (", ".join(f"{k} +{v}" for k, v in r["tls_stat_delta"].items()) or "none")
+                        for r in rows) + ".")
+    open(os.path.join(d, "vm-results.md"), "w").write("\n".join(md) + "\n")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] not in ("host", "vm"):
+        sys.exit("usage: report.py host|vm DIR")
+    (host if sys.argv[1] == "host" else vm)(sys.argv[2])
