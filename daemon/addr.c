@@ -135,6 +135,23 @@ bool addr_is_local(const struct ktun_addr *a)
 	return false;
 }
 
+void addr_unmap(struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in6 sin6;
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+	if (ss->ss_family != AF_INET6)
+		return;
+	memcpy(&sin6, ss, sizeof(sin6));
+	if (!IN6_IS_ADDR_V4MAPPED(&sin6.sin6_addr))
+		return;
+	memset(ss, 0, sizeof(*ss));
+	sin->sin_family = AF_INET;
+	sin->sin_port = sin6.sin6_port;
+	memcpy(&sin->sin_addr, &sin6.sin6_addr.s6_addr[12], 4);
+	*len = sizeof(*sin);
+}
+
 const char *addr_format(const struct sockaddr *sa, socklen_t len, char buf[static ADDR_TEXT_MAX])
 {
 	char ip[INET6_ADDRSTRLEN];

@@ -21,6 +21,9 @@ struct ktun_addr {
 int addr_parse(const char *text, bool allow_unix, struct ktun_addr *out, char *err, size_t errlen);
 bool addr_is_local(const struct ktun_addr *a);
 bool addr_is_unix(const struct ktun_addr *a);
+/* Turns an IPv4-mapped IPv6 address (::ffff:A.B.C.D, what a dual-stack socket reports for
+ * IPv4) into the plain IPv4 address, in place. Other addresses are left alone. */
+void addr_unmap(struct sockaddr_storage *ss, socklen_t *len);
 /* Formats a socket address as 1.2.3.4:5, [::1]:5 or unix:/path. */
 const char *addr_format(const struct sockaddr *sa, socklen_t len, char buf[static ADDR_TEXT_MAX]);
 

@@ -14,7 +14,7 @@
 
 enum opt_type {
 	OPT_STRING, OPT_UINT, OPT_BOOL, OPT_POLICY, OPT_MODE, OPT_LOGLEVEL, OPT_KTLS, OPT_CIPHERS,
-	OPT_TLS_VERSION,
+	OPT_TLS_VERSION, OPT_REDIRECT, OPT_MARK,
 };
 
 struct option_def {
@@ -34,6 +34,10 @@ static const struct option_def options[] = {
 	{ "user", OPT_STRING, true, G(user), 0, 0 },
 	{ "log-level", OPT_LOGLEVEL, true, G(log_level), 0, 0 },
 	{ "drain-timeout", OPT_UINT, true, G(drain_timeout), 0, TIMEOUT_MAX },
+	{ "bpf-pin-dir", OPT_STRING, true, G(bpf_pin_dir), 0, 0 },
+	{ "bpf-cgroup", OPT_STRING, true, G(bpf_cgroup), 0, 0 },
+	{ "redirect-interface", OPT_STRING, true, G(redirect_interface), 0, 0 },
+	{ "redirect-mark", OPT_MARK, true, G(redirect_mark), 0, 0 },
 	{ "mode", OPT_MODE, false, T(mode), 0, 0 },
 	{ "listen", OPT_STRING, false, T(listen), 0, 0 },
 	{ "target", OPT_STRING, false, T(target), 0, 0 },
@@ -52,6 +56,7 @@ static const struct option_def options[] = {
 	{ "ciphers", OPT_CIPHERS, false, T(ciphers), 0, 0 },
 	{ "tls-min", OPT_TLS_VERSION, false, T(tls_min), 0, 0 },
 	{ "tls-max", OPT_TLS_VERSION, false, T(tls_max), 0, 0 },
+	{ "redirect", OPT_REDIRECT, false, 0, 0, 0 },
 	{ "allow-", OPT_POLICY, false, 0, MODE_SERVER, 0 },
 	{ "verify-", OPT_POLICY, false, 0, MODE_CLIENT, 0 },
 };
@@ -90,6 +95,16 @@ bool config_option_is_global(const char *key)
 	return o && o->global;
 }
 
+bool config_redirect_wanted(const struct ktun_config *cfg)
+{
+	if (cfg->bpf_pin_dir || cfg->bpf_cgroup || cfg->redirect_interface)
+		return true;
+	for (size_t i = 0; i < cfg->n_tunnels; i++)
+		if (cfg->tunnels[i].n_redirects)
+			return true;
+	return false;
+}
+
 const char *config_mode_name(enum tunnel_mode mode)
 {
 	return mode == MODE_SERVER ? "server" : "client";
@@ -111,6 +126,7 @@ void config_init(struct ktun_config *cfg)
 	cfg->workers = cpus > 0 ? (unsigned)cpus : 1;
 	cfg->log_level = LOG_INFO;
 	cfg->drain_timeout = 30;
+	cfg->redirect_mark = REDIRECT_MARK_DEFAULT;
 }
 
 static void tunnel_config_free(struct tunnel_config *t)
@@ -122,6 +138,7 @@ static void tunnel_config_free(struct tunnel_config *t)
 	free(t->cacert);
 	free(t->crl);
 	free(t->server_name);
+	free(t->redirects);
 	policy_free(&t->policy);
 }
 
@@ -133,6 +150,9 @@ void config_free(struct ktun_config *cfg)
 	free(cfg->control_path);
 	free(cfg->user);
 	free(cfg->config_file);
+	free(cfg->bpf_pin_dir);
+	free(cfg->bpf_cgroup);
+	free(cfg->redirect_interface);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -268,6 +288,48 @@ bad:
 	return -EINVAL;
 }
 
+/* redirect = CIDR:PORT[-PORT], repeatable: each line adds a rule. */
+static int add_redirect(struct tunnel_config *t, const char *value, char *err, size_t errlen)
+{
+	struct redirect_rule rule, *grown;
+	int rc;
+
+	if (!value) {
+		snprintf(err, errlen, "'redirect' needs a value");
+		return -EINVAL;
+	}
+	rc = redirect_rule_parse(value, &rule, err, errlen);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < t->n_redirects; i++)
+		if (redirect_rule_equal(&t->redirects[i], &rule)) {
+			snprintf(err, errlen, "redirect '%s' is given twice", value);
+			return -EINVAL;
+		}
+	grown = realloc(t->redirects, (t->n_redirects + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	t->redirects = grown;
+	t->redirects[t->n_redirects++] = rule;
+	return 0;
+}
+
+/* A firewall mark: decimal or 0x hex, not 0 (the mark must select the policy route). */
+static int parse_mark(const char *value, unsigned *out, char *err, size_t errlen)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = value ? strtoul(value, &end, 0) : 0;
+	if (!value || !*value || *end || errno || value[0] == '-' || !v || v > 0xffffffffUL) {
+		snprintf(err, errlen, "'redirect-mark' must be a non-zero 32-bit number (e.g. 0x4b54)");
+		return -EINVAL;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
 static int set_typed(const struct option_def *o, void *base, const char *key, const char *value,
 		     char *err, size_t errlen)
 {
@@ -289,6 +351,10 @@ static int set_typed(const struct option_def *o, void *base, const char *key, co
 		return -EINVAL;
 	case OPT_CIPHERS:
 		return parse_ciphers(value, field, err, errlen);
+	case OPT_REDIRECT:
+		return add_redirect(base, value, err, errlen);
+	case OPT_MARK:
+		return parse_mark(value, field, err, errlen);
 	case OPT_TLS_VERSION:
 		if (value && (!strcmp(value, "1.2") || !strcmp(value, "1.3"))) {
 			*(unsigned *)field = value[2] == '2' ? 2 : 3;

@@ -7,6 +7,7 @@
 
 #include "addr.h"
 #include "policy.h"
+#include "redirect_rule.h"
 
 /* What the operator asked for, from the command line or an INI file. Both go through
  * config_set() so an option means the same in either place. Built once, then read-only. */
@@ -17,6 +18,7 @@ enum tunnel_mode { MODE_SERVER, MODE_CLIENT };
 enum ktls_mode { KTLS_AUTO, KTLS_REQUIRED, KTLS_OFF };
 
 #define TUNNEL_NAME_MAX 64
+#define REDIRECT_MARK_DEFAULT 0x4b54 /* "KT" */
 
 struct tunnel_config {
 	char name[TUNNEL_NAME_MAX];
@@ -30,6 +32,8 @@ struct tunnel_config {
 	enum ktls_mode ktls;
 	unsigned ciphers;         /* mask over tls_ciphers[] */
 	unsigned tls_min, tls_max; /* 2 = TLS 1.2, 3 = TLS 1.3 */
+	struct redirect_rule *redirects; /* client mode: destinations steered into this tunnel */
+	size_t n_redirects;
 	/* Filled by config_validate(). */
 	struct ktun_addr listen_addr, target_addr;
 };
@@ -41,6 +45,11 @@ struct ktun_config {
 	int log_level;
 	unsigned drain_timeout;
 	char *config_file; /* set when loaded from --config; reload re-reads it */
+	/* The eBPF redirector (docs/redirect.md); NULL means the default. */
+	char *bpf_pin_dir;        /* where the rule maps are pinned */
+	char *bpf_cgroup;         /* cgroup the connect hooks attach to; "none": no local hooks */
+	char *redirect_interface; /* tc ingress hook for routed flows; NULL: none */
+	unsigned redirect_mark;   /* set on routed packets assigned to ktund */
 	struct tunnel_config *tunnels;
 	size_t n_tunnels;
 };
@@ -64,5 +73,8 @@ int config_validate(struct ktun_config *cfg, char *err, size_t errlen);
 int config_load_file(struct ktun_config *cfg, const char *path, char *err, size_t errlen);
 const char *config_mode_name(enum tunnel_mode mode);
 const char *config_ktls_name(enum ktls_mode mode);
+/* True if the eBPF redirector is to be loaded: a tunnel has a redirect rule, or one of the
+ * redirector's global options was given (then rules can be added at run time). */
+bool config_redirect_wanted(const struct ktun_config *cfg);
 
 #endif

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "config.h"
 
@@ -90,6 +91,58 @@ static int check_addresses(struct tunnel_config *t, char *err, size_t errlen)
 	return 0;
 }
 
+/* A rule steers local connects to the tunnel's listener: a client tunnel's, over TCP, and
+ * the connect hook can rewrite an IPv4 connect only to an IPv4 address. */
+static int check_redirect_target(const struct tunnel_config *t, size_t index, char *err, size_t errlen)
+{
+	const char *why = NULL;
+
+	if (t->mode != MODE_CLIENT)
+		why = "redirect is a client-mode option: it steers plaintext into a tunnel";
+	else if (addr_is_unix(&t->listen_addr))
+		why = "redirect needs a TCP listen address, not a unix socket";
+	else if (index >= REDIRECT_TUNNELS_MAX)
+		why = "only the first 256 tunnels of a configuration can take redirect rules";
+	if (why) {
+		snprintf(err, errlen, "[%s] %s", t->name, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int check_redirects(const struct ktun_config *cfg, size_t i, size_t *total, char *err,
+			   size_t errlen)
+{
+	const struct tunnel_config *t = &cfg->tunnels[i];
+	char text[REDIRECT_RULE_TEXT_MAX];
+
+	if (!t->n_redirects)
+		return 0;
+	if (check_redirect_target(t, i, err, errlen) < 0)
+		return -EINVAL;
+	*total += t->n_redirects;
+	if (*total > REDIRECT_RULES_MAX) {
+		snprintf(err, errlen, "[%s] more than %d redirect rules in all", t->name, REDIRECT_RULES_MAX);
+		return -EINVAL;
+	}
+	for (size_t r = 0; r < t->n_redirects; r++) {
+		if (t->redirects[r].family == AF_INET && t->listen_addr.ss.ss_family != AF_INET) {
+			snprintf(err, errlen, "[%s] redirect %s: an IPv4 rule needs an IPv4 listen "
+				 "address", t->name, redirect_rule_format(&t->redirects[r], text));
+			return -EINVAL;
+		}
+		for (size_t j = 0; j < i; j++)
+			for (size_t o = 0; o < cfg->tunnels[j].n_redirects; o++)
+				if (redirect_rule_equal(&cfg->tunnels[j].redirects[o], &t->redirects[r])) {
+					snprintf(err, errlen, "[%s] redirect %s is also [%s]'s", t->name,
+						 redirect_rule_format(&t->redirects[r], text),
+						 cfg->tunnels[j].name);
+					return -EINVAL;
+				}
+	}
+	return 0;
+}
+
 static int check_unique(const struct ktun_config *cfg, size_t i, char *err, size_t errlen)
 {
 	const struct tunnel_config *t = &cfg->tunnels[i];
@@ -112,6 +165,7 @@ static int check_unique(const struct ktun_config *cfg, size_t i, char *err, size
 
 int config_validate(struct ktun_config *cfg, char *err, size_t errlen)
 {
+	size_t redirects = 0;
 	int rc;
 
 	if (!cfg->n_tunnels) {
@@ -128,6 +182,8 @@ int config_validate(struct ktun_config *cfg, char *err, size_t errlen)
 			rc = check_addresses(t, err, errlen);
 		if (!rc)
 			rc = check_unique(cfg, i, err, errlen);
+		if (!rc)
+			rc = check_redirects(cfg, i, &redirects, err, errlen);
 		if (rc)
 			return rc;
 	}

@@ -96,7 +96,7 @@ static void conn_free(struct conn *c)
 }
 
 void conn_accepted(struct worker *w, struct tunnel *t, int fd, const struct sockaddr_storage *peer,
-		   socklen_t peerlen)
+		   socklen_t peerlen, const struct sockaddr_storage *dst, socklen_t dstlen)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 	char addr[ADDR_TEXT_MAX];
@@ -119,6 +119,10 @@ void conn_accepted(struct worker *w, struct tunnel *t, int fd, const struct sock
 	c->pull_limit = SIZE_MAX;
 	c->peer = *peer;
 	c->peerlen = peerlen;
+	if (dst) {
+		c->dst = *dst;
+		c->dstlen = dstlen;
+	}
 	c->started_ms = c->active_ms = w->now_ms;
 	c->id = __atomic_add_fetch(&next_conn_id, 1, __ATOMIC_RELAXED);
 	snprintf(c->identity, sizeof(c->identity), "-");
@@ -150,18 +154,29 @@ void conn_submit(struct conn *c, struct io_uring_sqe *sqe, enum ud_op op)
 		c->ops |= 1u << op;
 }
 
+const char *conn_dst_text(const struct conn *c, char buf[static ADDR_TEXT_MAX + 5])
+{
+	char addr[ADDR_TEXT_MAX];
+
+	buf[0] = '\0';
+	if (c->dstlen)
+		snprintf(buf, ADDR_TEXT_MAX + 5, " dst=%s",
+			 addr_format((const struct sockaddr *)&c->dst, c->dstlen, addr));
+	return buf;
+}
+
 static void log_close(const struct conn *c)
 {
 	bool server = c->ctx->mode == MODE_SERVER;
-	char addr[ADDR_TEXT_MAX];
+	char addr[ADDR_TEXT_MAX], dst[ADDR_TEXT_MAX + 5];
 	int64_t ms = c->w->now_ms - c->started_ms;
 
 	/* Rejections carry their detail on the reject line; other failures carry it here. */
 	bool detail = c->detail[0] && c->reason != REASON_DONE && !reason_is_reject(c->reason);
 
-	log_info("[%s] close peer=%s id=\"%s\" up=%llu down=%llu dur=%lld.%03lld reason=%s%s%s%s",
+	log_info("[%s] close peer=%s%s id=\"%s\" up=%llu down=%llu dur=%lld.%03lld reason=%s%s%s%s",
 		 c->t->name, addr_format((const struct sockaddr *)&c->peer, c->peerlen, addr),
-		 c->identity, (unsigned long long)(server ? c->bytes_t2p : c->bytes_p2t),
+		 conn_dst_text(c, dst), c->identity, (unsigned long long)(server ? c->bytes_t2p : c->bytes_p2t),
 		 (unsigned long long)(server ? c->bytes_p2t : c->bytes_t2p),
 		 (long long)(ms / 1000), (long long)(ms % 1000), reason_name(c->reason),
 		 detail ? " detail=\"" : "", detail ? c->detail : "", detail ? "\"" : "");

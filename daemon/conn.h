@@ -9,6 +9,7 @@
 #include <gnutls/gnutls.h>
 #include <linux/time_types.h>
 
+#include "addr.h"
 #include "buf.h"
 #include "reason.h"
 #include "uring_data.h"
@@ -73,14 +74,19 @@ struct conn {
 	struct record_msg rx_msg, tx_msg;
 	struct sockaddr_storage peer;
 	socklen_t peerlen;
+	struct sockaddr_storage dst; /* client mode: where a steered connection was going */
+	socklen_t dstlen;            /* 0: it came to the listener itself */
 	char identity[256];   /* set once, under the worker's conns_lock */
 	const char *version, *cipher; /* static names from GnuTLS, set with identity */
 	char detail[192];
 } __attribute__((aligned(16)));
 
-/* Takes ownership of fd and of the tunnel slot the accept reserved. */
+/* Takes ownership of fd and of the tunnel slot the accept reserved. dst (or NULL) is the
+ * original destination of a steered connection (origdst.c). */
 void conn_accepted(struct worker *w, struct tunnel *t, int fd, const struct sockaddr_storage *peer,
-		   socklen_t peerlen);
+		   socklen_t peerlen, const struct sockaddr_storage *dst, socklen_t dstlen);
+/* " dst=ADDR" for the log and ktunctl conns, or "" for a connection made to the listener. */
+const char *conn_dst_text(const struct conn *c, char buf[static ADDR_TEXT_MAX + 5]);
 /* The single way a connection ends. Idempotent: the first reason wins. */
 void conn_close(struct conn *c, enum reason reason);
 void conn_on_cqe(struct conn *c, enum ud_op op, int res);

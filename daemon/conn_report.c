@@ -39,12 +39,13 @@ static void report_conn(FILE *out, const struct conn *c, int64_t now_ms)
 	uint64_t t2p = __atomic_load_n(&c->bytes_t2p, __ATOMIC_RELAXED);
 	enum conn_state state = __atomic_load_n(&c->state, __ATOMIC_RELAXED);
 	int64_t age = now_ms - c->started_ms;
-	char peer[ADDR_TEXT_MAX];
+	char peer[ADDR_TEXT_MAX], dst[ADDR_TEXT_MAX + 5];
 
-	fprintf(out, "conn=%llu tunnel=%s state=%s peer=%s id=\"%s\" version=%s cipher=%s "
+	fprintf(out, "conn=%llu tunnel=%s state=%s peer=%s%s id=\"%s\" version=%s cipher=%s "
 		"datapath=%s up=%llu down=%llu age=%lld.%03lld",
 		(unsigned long long)c->id, c->t->name, state_names[state],
-		addr_format((const struct sockaddr *)&c->peer, c->peerlen, peer), c->identity,
+		addr_format((const struct sockaddr *)&c->peer, c->peerlen, peer), conn_dst_text(c, dst),
+		c->identity,
 		c->version ? c->version : "-", c->cipher ? c->cipher : "-",
 		state < CONN_STREAMING ? "-" : __atomic_load_n(&c->ktls, __ATOMIC_RELAXED) ? "ktls" : "userspace",
 		(unsigned long long)(server ? t2p : p2t), (unsigned long long)(server ? p2t : t2p),

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -14,6 +15,7 @@
 #include "daemon.h"
 #include "listener.h"
 #include "log.h"
+#include "redirect.h"
 
 int control_open(const char *path)
 {
@@ -36,7 +38,7 @@ int control_open(const char *path)
 	return fd;
 }
 
-static void write_status(struct ktun *k, FILE *out)
+static void write_status(struct ktun *k, const char *args, FILE *out)
 {
 	for (size_t i = 0; i < k->n_tunnels; i++) {
 		const struct tunnel *t = &k->tunnels[i];
@@ -78,10 +80,11 @@ static void write_status(struct ktun *k, FILE *out)
 			fprintf(out, "%s.close.%s %llu\n", t->name, reason_name((enum reason)r),
 				(unsigned long long)sum.close[r]);
 		}
+		redirect_write_status(k, i, out);
 	}
 }
 
-static void do_reload(struct ktun *k, FILE *out)
+static void do_reload(struct ktun *k, const char *args, FILE *out)
 {
 	char err[CONFIG_ERR_MAX];
 
@@ -91,7 +94,7 @@ static void do_reload(struct ktun *k, FILE *out)
 		fprintf(out, "error: reload failed: %s\n", err);
 }
 
-static void write_conns(struct ktun *k, FILE *out)
+static void write_conns(struct ktun *k, const char *args, FILE *out)
 {
 	struct timespec ts;
 
@@ -100,19 +103,37 @@ static void write_conns(struct ktun *k, FILE *out)
 	conn_report(k, out, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
+/* A command is its first word; only "redirect" takes arguments (the rest of the line). */
 static const struct {
 	const char *name;
-	void (*run)(struct ktun *k, FILE *out);
+	void (*run)(struct ktun *k, const char *args, FILE *out);
+	bool args;
 } commands[] = {
-	{ "status", write_status },
-	{ "conns", write_conns },
-	{ "reload", do_reload },
+	{ "status", write_status, false },
+	{ "conns", write_conns, false },
+	{ "reload", do_reload, false },
+	{ "redirect", redirect_control, true },
 };
+
+static int find_command(const char *line, const char **args)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		size_t n = strlen(commands[i].name);
+
+		if (strncmp(line, commands[i].name, n))
+			continue;
+		if (!line[n] || (commands[i].args && line[n] == ' ')) {
+			*args = line[n] ? line + n + 1 : line + n;
+			return (int)i;
+		}
+	}
+	return -1;
+}
 
 void control_serve_one(struct ktun *k, int listen_fd)
 {
 	struct timeval tv = { .tv_sec = 2 };
-	char line[128];
+	char line[256];
 	FILE *io;
 	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
@@ -127,17 +148,17 @@ void control_serve_one(struct ktun *k, int listen_fd)
 		return;
 	}
 	if (fgets(line, sizeof(line), io)) {
-		size_t i;
+		const char *args = NULL;
+		int i;
 
 		line[strcspn(line, "\r\n")] = '\0';
-		for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-			if (!strcmp(line, commands[i].name))
-				break;
+		i = find_command(line, &args);
 		fseek(io, 0, SEEK_CUR); /* switch the stream from reading to writing */
-		if (i < sizeof(commands) / sizeof(commands[0]))
-			commands[i].run(k, io);
+		if (i >= 0)
+			commands[i].run(k, args, io);
 		else
-			fprintf(io, "error: unknown command '%.64s' (try status, reload)\n", line);
+			fprintf(io, "error: unknown command '%.64s' (try status, conns, reload, redirect)\n",
+				line);
 	}
 	fclose(io);
 }

@@ -8,6 +8,7 @@
 #include "ktls.h"
 #include "tunnel.h"
 
+struct redirect;
 struct worker;
 
 enum daemon_phase { PHASE_RUNNING, PHASE_DRAINING, PHASE_STOPPING };
@@ -23,6 +24,7 @@ struct ktun {
 	unsigned workers_inited; /* how many worker_init() calls were made, for teardown */
 	unsigned phase;          /* atomic enum daemon_phase */
 	unsigned workers_alive;  /* atomic */
+	struct redirect *redirect; /* the eBPF redirector; NULL when not configured */
 };
 
 /* Re-reads certificates, keys, CA, CRL and (with --config) the file; swaps in only a fully

@@ -163,7 +163,7 @@ int handshake_start(struct conn *c)
 
 static void handshake_done(struct conn *c)
 {
-	char addr[ADDR_TEXT_MAX];
+	char addr[ADDR_TEXT_MAX], dst[ADDR_TEXT_MAX + 5];
 
 	pthread_mutex_lock(&c->w->conns_lock);
 	verify_peer_identity(c->session, c->identity, sizeof(c->identity));
@@ -171,9 +171,9 @@ static void handshake_done(struct conn *c)
 	c->cipher = gnutls_cipher_get_name(gnutls_cipher_get(c->session));
 	pthread_mutex_unlock(&c->w->conns_lock);
 	stat_add(&c->t->stats[c->w->id].handshakes_ok, 1);
-	log_info("[%s] handshake peer=%s id=\"%s\" version=%s cipher=%s", c->t->name,
-		 addr_format((const struct sockaddr *)&c->peer, c->peerlen, addr), c->identity,
-		 c->version, c->cipher);
+	log_info("[%s] handshake peer=%s%s id=\"%s\" version=%s cipher=%s", c->t->name,
+		 addr_format((const struct sockaddr *)&c->peer, c->peerlen, addr), conn_dst_text(c, dst),
+		 c->identity, c->version, c->cipher);
 	if (c->ctx->mode == MODE_SERVER)
 		connect_start(c);
 	else

@@ -15,6 +15,7 @@
 #include "listener.h"
 #include "log.h"
 #include "privs.h"
+#include "redirect.h"
 #include "worker.h"
 
 /*
@@ -86,6 +87,33 @@ static int open_listeners(struct ktun *k)
 					strerror(err));
 				return -err;
 			}
+		}
+	}
+	return 0;
+}
+
+/* Routed flows reach a tunnel through its transparent listeners (one per worker, one port).
+ * Opened while ktund may still set IP_TRANSPARENT; a failure is the redirector's, not the
+ * tunnel's, so it is logged and the tunnel goes on without them. */
+static int open_tproxy_listeners(struct ktun *k)
+{
+	for (size_t i = 0; i < k->n_tunnels; i++) {
+		struct tunnel *t = &k->tunnels[i];
+		unsigned short port = 0;
+
+		if (!redirect_routed_wanted(&k->cfg, i))
+			continue;
+		if (tunnel_want_tproxy(t, k->n_workers) < 0)
+			return -ENOMEM;
+		for (unsigned w = 0; w < k->n_workers; w++) {
+			int fd = listener_open_transparent(&port);
+
+			if (fd < 0) {
+				log_err("[%s] redirect: no transparent listener for routed flows: %s",
+					t->name, strerror(-fd));
+				break;
+			}
+			t->tproxy_fds[w] = fd;
 		}
 	}
 	return 0;
@@ -203,6 +231,7 @@ static void teardown(struct ktun *k, int sfd, int control_fd)
 		}
 		free(k->workers);
 	}
+	redirect_stop(k);
 	for (size_t i = 0; k->tunnels && i < k->n_tunnels; i++)
 		if (k->tunnels[i].ctx)
 			tunnel_destroy(&k->tunnels[i], k->n_workers);
@@ -244,10 +273,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	sfd = block_signals();
-	if (sfd < 0 || open_listeners(&k) < 0)
+	if (sfd < 0 || open_listeners(&k) < 0 || open_tproxy_listeners(&k) < 0)
 		goto out;
 	control_fd = open_control(&k);
 	if (control_fd < 0 && k.cfg.control_path)
+		goto out;
+	/* Loading and attaching BPF needs the privileges the drop below gives up. */
+	if (redirect_start(&k) < 0)
 		goto out;
 	if (k.cfg.user && privs_drop(k.cfg.user) < 0)
 		goto out;

@@ -29,13 +29,29 @@ int tunnel_init(struct tunnel *t, const struct tunnel_config *cfg, struct tunnel
 	return 0;
 }
 
+static void close_fds(int *fds, unsigned n)
+{
+	if (fds)
+		for (unsigned i = 0; i < n; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+	free(fds);
+}
+
+int tunnel_want_tproxy(struct tunnel *t, unsigned workers)
+{
+	t->tproxy_fds = malloc(workers * sizeof(int));
+	if (!t->tproxy_fds)
+		return -ENOMEM;
+	for (unsigned i = 0; i < workers; i++)
+		t->tproxy_fds[i] = -1;
+	return 0;
+}
+
 void tunnel_destroy(struct tunnel *t, unsigned workers)
 {
-	if (t->listen_fds)
-		for (unsigned i = 0; i < workers; i++)
-			if (t->listen_fds[i] >= 0)
-				close(t->listen_fds[i]);
-	free(t->listen_fds);
+	close_fds(t->listen_fds, workers);
+	close_fds(t->tproxy_fds, workers);
 	free(t->stats);
 	tunnel_ctx_put(t->ctx);
 	pthread_mutex_destroy(&t->lock);

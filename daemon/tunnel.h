@@ -23,12 +23,15 @@ struct tunnel {
 	unsigned max_connections; /* atomic: from the current ctx */
 	bool ktls_fallback_logged; /* atomic: the kTLS fallback is said once per tunnel */
 	int *listen_fds;          /* one per worker; unix listeners share one socket (dup'd) */
+	int *tproxy_fds;          /* per worker, transparent listeners for routed flows; or NULL */
 	struct tunnel_stats *stats; /* one per worker */
 };
 
 int tunnel_init(struct tunnel *t, const struct tunnel_config *cfg, struct tunnel_ctx *ctx,
 		unsigned workers);
 void tunnel_destroy(struct tunnel *t, unsigned workers);
+/* Makes room for the tunnel's transparent listeners (all -1). */
+int tunnel_want_tproxy(struct tunnel *t, unsigned workers);
 struct tunnel_ctx *tunnel_acquire_ctx(struct tunnel *t);
 /* Installs a new ctx for new connections; the old one lives on while connections hold it. */
 void tunnel_swap_ctx(struct tunnel *t, struct tunnel_ctx *ctx);

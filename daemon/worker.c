@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "daemon.h"
 #include "log.h"
+#include "origdst.h"
 #include "tunnel.h"
 #include "worker.h"
 
@@ -59,21 +60,48 @@ static int ring_init(struct worker *w)
 	return rc;
 }
 
+/* A worker's listeners: each tunnel's, then the transparent ones of tunnels that have them.
+ * The worker owns their fds from here on. */
+static int take_listeners(struct worker *w, struct ktun *k)
+{
+	size_t n = k->n_tunnels;
+
+	for (size_t i = 0; i < k->n_tunnels; i++)
+		n += k->tunnels[i].tproxy_fds && k->tunnels[i].tproxy_fds[w->id] >= 0;
+	w->listeners = calloc(n, sizeof(*w->listeners));
+	if (!w->listeners)
+		return -ENOMEM;
+	for (size_t i = 0; i < k->n_tunnels; i++) {
+		struct tunnel *t = &k->tunnels[i];
+
+		w->listeners[w->n_listeners++] = (struct listener){ .w = w, .t = t,
+								    .fd = t->listen_fds[w->id] };
+		t->listen_fds[w->id] = -1;
+	}
+	for (size_t i = 0; i < k->n_tunnels; i++) {
+		struct tunnel *t = &k->tunnels[i];
+
+		if (!t->tproxy_fds || t->tproxy_fds[w->id] < 0)
+			continue;
+		w->listeners[w->n_listeners++] = (struct listener){
+			.w = w, .t = t, .fd = t->tproxy_fds[w->id], .transparent = true };
+		t->tproxy_fds[w->id] = -1;
+	}
+	return 0;
+}
+
 int worker_init(struct worker *w, struct ktun *k, unsigned id)
 {
+	int rc;
+
 	memset(w, 0, sizeof(*w));
 	pthread_mutex_init(&w->conns_lock, NULL);
 	w->id = id;
 	w->k = k;
 	w->event_fd = -1;
-	w->listeners = calloc(k->n_tunnels, sizeof(*w->listeners));
-	if (!w->listeners)
-		return -ENOMEM;
-	for (size_t i = 0; i < k->n_tunnels; i++) {
-		w->listeners[i] = (struct listener){ .w = w, .t = &k->tunnels[i],
-						     .fd = k->tunnels[i].listen_fds[id] };
-		k->tunnels[i].listen_fds[id] = -1; /* the listener owns it now */
-	}
+	rc = take_listeners(w, k);
+	if (rc < 0)
+		return rc;
 	w->event_fd = eventfd(0, EFD_CLOEXEC);
 	if (w->event_fd < 0)
 		return -errno;
@@ -83,7 +111,7 @@ int worker_init(struct worker *w, struct ktun *k, unsigned id)
 void worker_destroy(struct worker *w)
 {
 	if (w->listeners)
-		for (size_t i = 0; i < w->k->n_tunnels; i++)
+		for (size_t i = 0; i < w->n_listeners; i++)
 			if (w->listeners[i].fd >= 0)
 				close(w->listeners[i].fd);
 	free(w->listeners);
@@ -142,7 +170,15 @@ static void listener_on_accept(struct listener *l, int res)
 
 	l->accepting = false;
 	if (res >= 0) {
-		conn_accepted(w, l->t, res, &l->peer, l->peerlen);
+		struct sockaddr_storage dst;
+		socklen_t dstlen = 0;
+
+		if (l->transparent)
+			addr_unmap(&l->peer, &l->peerlen);
+		/* Where a steered connection was going (a client tunnel's, from this host). */
+		if (l->t->mode == MODE_CLIENT && !addr_is_unix(&l->t->listen))
+			origdst_find(w->k->redirect, res, l->transparent, &dst, &dstlen);
+		conn_accepted(w, l->t, res, &l->peer, l->peerlen, dstlen ? &dst : NULL, dstlen);
 	} else {
 		tunnel_release(l->t);
 		if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
@@ -167,7 +203,7 @@ static void listener_on_accept(struct listener *l, int res)
 
 void worker_slot_freed(struct worker *w, struct tunnel *t)
 {
-	for (size_t i = 0; i < w->k->n_tunnels; i++)
+	for (size_t i = 0; i < w->n_listeners; i++)
 		if (w->listeners[i].t == t && w->listeners[i].paused && !w->draining)
 			listener_arm(&w->listeners[i]);
 }
@@ -208,7 +244,7 @@ static void on_event(struct worker *w)
 	if (phase >= PHASE_DRAINING && !w->draining) {
 		w->draining = true;
 		w->drain_deadline_ms = w->now_ms + (int64_t)w->k->cfg.drain_timeout * 1000;
-		for (size_t i = 0; i < w->k->n_tunnels; i++)
+		for (size_t i = 0; i < w->n_listeners; i++)
 			listener_close(&w->listeners[i]);
 	}
 	if (phase == PHASE_STOPPING)
@@ -226,7 +262,7 @@ static void on_tick(struct worker *w)
 	}
 	if (w->draining && w->now_ms >= w->drain_deadline_ms)
 		close_all(w, REASON_DRAIN_TIMEOUT);
-	for (size_t i = 0; i < w->k->n_tunnels; i++)
+	for (size_t i = 0; i < w->n_listeners; i++)
 		if (w->listeners[i].paused)
 			listener_arm(&w->listeners[i]);
 	arm_tick(w);
@@ -257,7 +293,7 @@ static bool worker_finished(const struct worker *w)
 {
 	if (!w->draining || w->n_conns)
 		return false;
-	for (size_t i = 0; i < w->k->n_tunnels; i++)
+	for (size_t i = 0; i < w->n_listeners; i++)
 		if (w->listeners[i].accepting)
 			return false;
 	return true;
@@ -277,7 +313,7 @@ static void *worker_main(void *arg)
 	w->now_ms = monotonic_ms();
 	arm_event_read(w);
 	arm_tick(w);
-	for (size_t i = 0; i < w->k->n_tunnels; i++)
+	for (size_t i = 0; i < w->n_listeners; i++)
 		listener_arm(&w->listeners[i]);
 	while (!worker_finished(w)) {
 		struct io_uring_cqe *cqe;

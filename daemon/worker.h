@@ -20,6 +20,7 @@ struct listener {
 	bool accepting;   /* an accept is in flight (it holds a reserved slot) */
 	bool paused;      /* no slot, or the process ran out of fds: retried on the tick */
 	bool closed;
+	bool transparent; /* routed flows (redirect-interface): the local address is the destination */
 	struct sockaddr_storage peer;
 	socklen_t peerlen;
 } __attribute__((aligned(16)));
@@ -34,7 +35,8 @@ struct worker {
 	int event_fd;
 	uint64_t event_value;
 	struct __kernel_timespec tick;
-	struct listener *listeners; /* one per tunnel */
+	struct listener *listeners; /* one per tunnel, then the transparent ones */
+	size_t n_listeners;
 	struct conn *conns;         /* doubly linked, newest first */
 	/* Held by the worker only to link or unlink a connection or to publish its identity,
 	 * and by the control thread while it lists connections: never on the data path. */

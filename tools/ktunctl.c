@@ -20,14 +20,38 @@ static const struct {
 	{ "status", "counters of every tunnel, one 'tunnel.counter value' per line" },
 	{ "conns", "live connections: peer identity, cipher, data path, bytes, age, kernel TLS state" },
 	{ "reload", "reload certificates, keys, CA and CRL (like SIGHUP)" },
+	{ "redirect", "add TUNNEL RULE | del TUNNEL RULE | list: the eBPF redirector's rules, live\n"
+		      "           (RULE: A.B.C.D[/N]:PORT[-PORT] or [IPV6[/N]]:PORT[-PORT])" },
 };
 
 static void usage(FILE *out)
 {
-	fprintf(out, "Usage: ktunctl [--control PATH] COMMAND\n\nCommands:\n");
+	fprintf(out, "Usage: ktunctl [--control PATH] COMMAND [ARGS]\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].help);
 	fprintf(out, "\nThe control socket defaults to %s.\n", DEFAULT_CONTROL_PATH);
+}
+
+/* The request line for argv[i..argc): a known command with the right arguments, or NULL. */
+static const char *request(int argc, char **argv, int i, char *line, size_t len)
+{
+	bool redirect = !strcmp(argv[i], "redirect");
+	int words = argc - i;
+
+	if (redirect && !(words == 2 && !strcmp(argv[i + 1], "list")) &&
+	    !(words == 4 && (!strcmp(argv[i + 1], "add") || !strcmp(argv[i + 1], "del"))))
+		return NULL;
+	if (!redirect && words != 1)
+		return NULL;
+	line[0] = '\0';
+	for (; i < argc; i++) {
+		if (strlen(line) + strlen(argv[i]) + 2 > len)
+			return NULL;
+		strcat(line, argv[i]);
+		if (i + 1 < argc)
+			strcat(line, " ");
+	}
+	return line;
 }
 
 static int connect_control(const char *path)
@@ -161,13 +185,21 @@ int main(int argc, char **argv)
 		path = argv[i + 1];
 		i += 2;
 	}
-	if (i + 1 != argc) {
+	if (i >= argc) {
 		usage(stderr);
 		return 2;
 	}
-	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++)
-		if (!strcmp(argv[i], commands[c].name))
-			return run(path, argv[i]);
+	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++) {
+		char line[256];
+
+		if (strcmp(argv[i], commands[c].name))
+			continue;
+		if (!request(argc, argv, i, line, sizeof(line))) {
+			usage(stderr);
+			return 2;
+		}
+		return run(path, line);
+	}
 	fprintf(stderr, "ktunctl: unknown command '%s'\n", argv[i]);
 	usage(stderr);
 	return 2;

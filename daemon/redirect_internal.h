@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef KTUN_REDIRECT_INTERNAL_H
+#define KTUN_REDIRECT_INTERNAL_H
+
+/* Shared by redirect.c (programs) and redirect_maps.c (rules); nothing else includes it. */
+
+#include "../bpf/ktun_redirect.h"
+#include "redirect.h"
+#include "redirect_rule.h"
+
+_Static_assert(KTUN_RULES_MAX == REDIRECT_RULES_MAX, "rule limits differ");
+_Static_assert(KTUN_TUNNELS_MAX == REDIRECT_TUNNELS_MAX, "tunnel limits differ");
+_Static_assert(KTUN_TUNNEL_NAME_MAX == TUNNEL_NAME_MAX, "tunnel name sizes differ");
+
+struct redirect_entry {
+	struct redirect_rule rule;
+	unsigned tunnel; /* index into k->tunnels */
+};
+
+struct redirect {
+	struct redirect_connect *local;  /* skeletons; NULL when not loaded */
+	struct redirect_tc *routed;
+	enum redirect_state local_state, routed_state;
+	int pin_dir_fd;     /* held with flock: one ktund per pin directory */
+	int cgroup_fd;
+	int ifindex;        /* of redirect-interface, once the tc program is attached */
+	/* Map fds (owned by the skeletons): the shared, pinned maps, then each object's own. */
+	int rules_fd, tunnels_fd, cfg_fd;
+	int orig_fd, local_stats_fd, routed_stats_fd, tproxy_fd;
+	struct ktun_cfg cfg; /* what the ktun_cfg map holds */
+	struct redirect_entry rules[REDIRECT_RULES_MAX];
+	size_t n_rules;
+};
+
+/* redirect_maps.c */
+/* Fills ktun_tunnels for this configuration, takes the rules the pins kept (for tunnels
+ * that still exist), adds the configuration's rules and publishes the set. */
+int redirect_maps_init(struct redirect *r, const struct ktun *k);
+/* Writes the rule set into the inactive half and makes it live. */
+int redirect_maps_publish(struct redirect *r);
+/* Rewrites the ktun_cfg element from r->cfg. */
+int redirect_maps_write_cfg(struct redirect *r);
+
+#endif
