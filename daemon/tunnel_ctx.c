@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <gnutls/x509.h>
 
 #include "ciphers.h"
@@ -58,10 +60,31 @@ static void format_priority(const struct tunnel_config *cfg, unsigned mask, char
 	snprintf(buf, len, priority_format, versions, ciphers);
 }
 
+/* GnuTLS says only "Error while reading file" and not which one: name it, with errno. */
+static int check_readable(const struct tunnel_config *cfg, const char *what, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char byte;
+	int err = 0;
+
+	if (fd < 0 || read(fd, &byte, 1) < 0)
+		err = errno;
+	if (fd >= 0)
+		close(fd);
+	if (!err)
+		return 0;
+	log_err("[%s] %s %s: %s", cfg->name, what, path, strerror(err));
+	return -err;
+}
+
 static int load_ca(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
 {
-	int rc = gnutls_certificate_set_x509_trust_file(ctx->creds, cfg->cacert, GNUTLS_X509_FMT_PEM);
+	int rc;
 
+	if (check_readable(cfg, "cacert", cfg->cacert) < 0 ||
+	    (cfg->crl && check_readable(cfg, "crl", cfg->crl) < 0))
+		return -EINVAL;
+	rc = gnutls_certificate_set_x509_trust_file(ctx->creds, cfg->cacert, GNUTLS_X509_FMT_PEM);
 	if (rc <= 0) {
 		log_err("[%s] cacert %s: %s", cfg->name, cfg->cacert,
 			rc == 0 ? "no certificate found" : gnutls_strerror(rc));
@@ -99,8 +122,14 @@ static void note_own_expiry(struct tunnel_ctx *ctx, const struct tunnel_config *
 
 static int load_own_cert(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
 {
-	int rc = gnutls_certificate_set_x509_key_file2(ctx->creds, cfg->cert, cfg->key,
-						      GNUTLS_X509_FMT_PEM, NULL, 0);
+	int rc = check_readable(cfg, "cert", cfg->cert);
+
+	if (rc == 0)
+		rc = check_readable(cfg, "key", cfg->key);
+	if (rc < 0)
+		return -EINVAL;
+	rc = gnutls_certificate_set_x509_key_file2(ctx->creds, cfg->cert, cfg->key,
+						   GNUTLS_X509_FMT_PEM, NULL, 0);
 
 	/* The key's contents never reach the log: only the file names and GnuTLS's reason. */
 	if (rc < 0) {
