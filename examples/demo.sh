@@ -11,7 +11,7 @@
 # prints what each side verified, the TLS version and cipher, the data path and the throughput.
 # Everything (namespaces, processes, files) goes away on exit. Run as root from the checkout:
 #   sudo ./examples/demo.sh
-# Builds ktun first if build/ has no binaries (installing Debian packages if tools are missing).
+# Builds ktun in build/ first (installing Debian packages if tools are missing).
 # KTUND/KTUNCTL override the binaries; KTUN_DEMO_SECONDS (5) the iperf3 duration.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,13 +33,14 @@ if [ -n "$missing" ]; then
 	step "installing dependencies (missing:$missing)"
 	./tools/install-deps.sh
 fi
-KTUND=${KTUND:-$SRC/build/daemon/ktund}
-KTUNCTL=${KTUNCTL:-$SRC/build/tools/ktunctl}
-if [ ! -x "$KTUND" ] || [ ! -x "$KTUNCTL" ]; then
-	step "building ktun"
+if [ -z "${KTUND:-}" ]; then
+	# Always through ninja: a no-op when up to date, and never a stale binary after a pull.
+	step "building ktun (build/)"
 	[ -d build ] || meson setup build >/dev/null
 	ninja -C build >/dev/null
 fi
+KTUND=${KTUND:-$SRC/build/daemon/ktund}
+KTUNCTL=${KTUNCTL:-$SRC/build/tools/ktunctl}
 
 # shellcheck source=../tests/netns.sh
 . "$SRC/tests/netns.sh"
