@@ -12,6 +12,10 @@
  *   benchtool idle HOST PORT N SIZE          opens N connections (at most 64 opening at once),
  *                                            one round trip on each, prints "ready N" and holds
  *                                            them until stdin ends; exits non-zero on any error
+ *   benchtool sink PORT                      reads each connection to its end, then answers with
+ *                                            the byte count (8 bytes) and closes
+ *   benchtool send HOST PORT BYTES           sends BYTES, half-closes, checks the sink's count;
+ *                                            prints JSON: bytes, seconds
  *
  * Round trips are whole: a reply counts when all SIZE bytes came back.
  */
@@ -155,15 +159,6 @@ gone:
 	}
 }
 
-/* ---------- request/response latency ---------- */
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static int io_all(int fd, char *buf, size_t n, int writing)
 {
 	size_t done = 0;
@@ -179,6 +174,74 @@ static int io_all(int fd, char *buf, size_t n, int writing)
 	}
 	return 0;
 }
+
+/* ---------- bulk transfer with an exact byte count ---------- */
+
+static _Noreturn void sink_server(const char *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)) };
+	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	static char buf[1 << 18];
+
+	if (ls < 0)
+		die("socket");
+	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 }, sizeof(int));
+	if (bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(ls, 64) < 0)
+		die("bind/listen");
+	for (;;) { /* one transfer at a time is all bench/run needs */
+		int fd = accept(ls, NULL, NULL);
+		uint64_t total = 0;
+		ssize_t r;
+
+		if (fd < 0)
+			continue;
+		while ((r = recv(fd, buf, sizeof(buf), 0)) > 0)
+			total += (uint64_t)r;
+		if (r == 0)
+			send(fd, &total, sizeof(total), MSG_NOSIGNAL);
+		close(fd);
+	}
+}
+
+static int send_bytes(const char *host, const char *port, uint64_t n)
+{
+	struct sockaddr_in sa = addr_of(host, port);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	static char buf[1 << 16];
+	uint64_t left = n, got = 0;
+	double t0 = now_s();
+
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		die("connect");
+	memset(buf, 's', sizeof(buf));
+	while (left) {
+		size_t k = left < sizeof(buf) ? (size_t)left : sizeof(buf);
+
+		if (io_all(fd, buf, k, 1) < 0)
+			die("send");
+		left -= k;
+	}
+	shutdown(fd, SHUT_WR);
+	if (io_all(fd, (char *)&got, sizeof(got), 0) < 0)
+		die("reading the sink's count");
+	if (got != n) {
+		fprintf(stderr, "benchtool send: sent %llu bytes, the sink got %llu\n", (unsigned long long)n,
+			(unsigned long long)got);
+		return 1;
+	}
+	printf("{\"bytes\": %llu, \"secs\": %.3f}\n", (unsigned long long)n, now_s() - t0);
+	return 0;
+}
+
+/* ---------- request/response latency ---------- */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 
 static int rr(const char *host, const char *port, long count, size_t size)
 {
@@ -410,6 +473,10 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (argc == 3 && !strcmp(argv[1], "echo"))
 		echo_server(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "sink"))
+		sink_server(argv[2]);
+	if (argc == 5 && !strcmp(argv[1], "send"))
+		return send_bytes(argv[2], argv[3], strtoull(argv[4], NULL, 10));
 	if (argc == 6 && !strcmp(argv[1], "rr"))
 		return rr(argv[2], argv[3], atol(argv[4]), (size_t)atol(argv[5]));
 	if (argc == 7 && !strcmp(argv[1], "conns"))
@@ -417,6 +484,7 @@ int main(int argc, char **argv)
 	if (argc == 6 && !strcmp(argv[1], "idle"))
 		return idle(argv[2], argv[3], atol(argv[4]), (size_t)atol(argv[5]));
 	fprintf(stderr, "usage: benchtool echo PORT | rr HOST PORT COUNT SIZE |\n"
-			"       conns HOST PORT SECS CONC SIZE | idle HOST PORT N SIZE\n");
+			"       conns HOST PORT SECS CONC SIZE | idle HOST PORT N SIZE |\n"
+			"       sink PORT | send HOST PORT BYTES\n");
 	return 2;
 }

@@ -251,8 +251,10 @@ def vm(d):
                 "conns_ktls": st.get("conns_ktls"), "conns_userspace": st.get("conns_userspace"),
                 "cpu_s_under_tcg_and_strace": r["cpu_s"][i],
             }
-        tb, ta = r["tls_stat_before"], r["tls_stat_after"]
-        row["tls_stat_delta"] = {k: ta[k] - tb.get(k, 0) for k in ta if ta[k] != tb.get(k, 0)}
+        row["tls_stat_delta"] = {}
+        for i, side in enumerate(("client", "server")):
+            tb, ta = r["tls_stat_before"][i], r["tls_stat_after"][i]
+            row["tls_stat_delta"][side] = {k: ta[k] - tb.get(k, 0) for k in ta if ta[k] != tb.get(k, 0)}
         rows.append(row)
     json.dump({"configs": rows}, open(os.path.join(d, "vm-results.json"), "w"), indent=1)
 
@@ -270,8 +272,9 @@ def vm(d):
     md.append("")
     md.append("Payload per run: " + ", ".join(f"{r['name']} {r['payload_bytes'] >> 20} MiB in {r['wall_s']} s"
                                              for r in rows) + ". /proc/net/tls_stat deltas: " +
-              "; ".join(f"{r['name']}: " + (", ".join(f"{k} +{v}" for k, v in r["tls_stat_delta"].items()) or "none")
-                        for r in rows) + ".")
+              "; ".join(f"{r['name']} {side}: " + (", ".join(f"{k} +{v}" for k, v in r["tls_stat_delta"][side].items())
+                                                     or "none")
+                        for r in rows for side in ("client", "server")) + ".")
     open(os.path.join(d, "vm-results.md"), "w").write("\n".join(md) + "\n")
 
 
