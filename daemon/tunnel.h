@@ -18,8 +18,9 @@ struct tunnel {
 	struct ktun_addr listen;
 	pthread_mutex_t lock;
 	struct tunnel_ctx *ctx;
-	unsigned open;            /* atomic: slots taken, by connections and by pending accepts */
+	unsigned open;            /* atomic: slots taken by connections (max-connections) */
 	unsigned live;            /* atomic: connections accepted and not yet freed */
+	unsigned waiting;         /* atomic: accepted connections held for a slot, all workers */
 	unsigned max_connections; /* atomic: from the current ctx */
 	bool ktls_fallback_logged; /* atomic: the kTLS fallback is said once per tunnel */
 	int *listen_fds;          /* one per worker; unix listeners share one socket (dup'd) */

@@ -75,7 +75,8 @@ static int take_listeners(struct worker *w, struct ktun *k)
 		struct tunnel *t = &k->tunnels[i];
 
 		w->listeners[w->n_listeners++] = (struct listener){ .w = w, .t = t,
-								    .fd = t->listen_fds[w->id] };
+								    .fd = t->listen_fds[w->id],
+								    .held_fd = -1 };
 		t->listen_fds[w->id] = -1;
 	}
 	for (size_t i = 0; i < k->n_tunnels; i++) {
@@ -84,7 +85,8 @@ static int take_listeners(struct worker *w, struct ktun *k)
 		if (!t->tproxy_fds || t->tproxy_fds[w->id] < 0)
 			continue;
 		w->listeners[w->n_listeners++] = (struct listener){
-			.w = w, .t = t, .fd = t->tproxy_fds[w->id], .transparent = true };
+			.w = w, .t = t, .fd = t->tproxy_fds[w->id], .transparent = true,
+			.held_fd = -1 };
 		t->tproxy_fds[w->id] = -1;
 	}
 	return 0;
@@ -130,16 +132,19 @@ void worker_notify(struct worker *w)
 
 /* Accepting */
 
+/*
+ * Accept first, then take a slot. Reserving a slot before accepting let an idle worker's
+ * armed accept hold a slot while another worker's listener, which the kernel keeps feeding
+ * through SO_REUSEPORT, had a client and no slot: with max-connections below the number of
+ * workers some clients waited forever. Now a listener that finds no slot holds its one
+ * accepted connection, stops accepting, and serves it when any worker frees a slot.
+ */
 static void listener_arm(struct listener *l)
 {
 	struct io_uring_sqe *sqe;
 
-	if (l->accepting || l->closed || l->w->draining)
+	if (l->accepting || l->held_fd >= 0 || l->closed || l->w->draining)
 		return;
-	if (!tunnel_reserve(l->t)) {
-		l->paused = true;
-		return;
-	}
 	l->paused = false;
 	l->accepting = true;
 	l->peerlen = sizeof(l->peer);
@@ -148,11 +153,40 @@ static void listener_arm(struct listener *l)
 	io_uring_sqe_set_data64(sqe, ud_encode(l, UD_ACCEPT));
 }
 
+static void listener_drop_held(struct listener *l)
+{
+	struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+
+	if (l->held_fd < 0)
+		return;
+	/* Never served: the client sees a reset, as if its connection had been refused. */
+	setsockopt(l->held_fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+	close(l->held_fd);
+	l->held_fd = -1;
+	__atomic_fetch_sub(&l->t->waiting, 1, __ATOMIC_RELAXED);
+}
+
+/* Serves the held connection if a slot is free; true if the listener may accept again. */
+static bool listener_serve_held(struct listener *l)
+{
+	int fd = l->held_fd;
+
+	if (fd < 0)
+		return true;
+	if (!tunnel_reserve(l->t))
+		return false;
+	l->held_fd = -1;
+	__atomic_fetch_sub(&l->t->waiting, 1, __ATOMIC_RELAXED);
+	conn_accepted(l->w, l->t, fd, &l->peer, l->peerlen, l->dstlen ? &l->dst : NULL, l->dstlen);
+	return true;
+}
+
 static void listener_close(struct listener *l)
 {
 	if (l->closed)
 		return;
 	l->closed = true;
+	listener_drop_held(l);
 	if (l->accepting) {
 		struct io_uring_sqe *sqe = worker_sqe(l->w);
 
@@ -170,17 +204,20 @@ static void listener_on_accept(struct listener *l, int res)
 
 	l->accepting = false;
 	if (res >= 0) {
-		struct sockaddr_storage dst;
-		socklen_t dstlen = 0;
-
 		if (l->transparent)
 			addr_unmap(&l->peer, &l->peerlen);
 		/* Where a steered connection was going (a client tunnel's, from this host). */
+		l->dstlen = 0;
 		if (l->t->mode == MODE_CLIENT && !addr_is_unix(&l->t->listen))
-			origdst_find(w->k->redirect, res, l->transparent, &dst, &dstlen);
-		conn_accepted(w, l->t, res, &l->peer, l->peerlen, dstlen ? &dst : NULL, dstlen);
+			origdst_find(w->k->redirect, res, l->transparent, &l->dst, &l->dstlen);
+		l->held_fd = res;
+		__atomic_fetch_add(&l->t->waiting, 1, __ATOMIC_RELAXED);
+		if (l->closed) {
+			listener_drop_held(l);
+		} else if (!listener_serve_held(l)) {
+			return; /* at max-connections: a freed slot serves it */
+		}
 	} else {
-		tunnel_release(l->t);
 		if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
 			/* Out of descriptors or memory: retrying at once would spin. Wait for the tick. */
 			stat_add(&l->t->stats[w->id].accept_errors, 1);
@@ -201,11 +238,24 @@ static void listener_on_accept(struct listener *l, int res)
 		listener_arm(l);
 }
 
+static void serve_held(struct worker *w, const struct tunnel *t)
+{
+	for (size_t i = 0; i < w->n_listeners; i++) {
+		struct listener *l = &w->listeners[i];
+
+		if ((!t || l->t == t) && l->held_fd >= 0 && listener_serve_held(l))
+			listener_arm(l);
+	}
+}
+
 void worker_slot_freed(struct worker *w, struct tunnel *t)
 {
-	for (size_t i = 0; i < w->n_listeners; i++)
-		if (w->listeners[i].t == t && w->listeners[i].paused && !w->draining)
-			listener_arm(&w->listeners[i]);
+	serve_held(w, t);
+	/* Connections may be held on other workers' listeners: wake them to take the slot. */
+	if (__atomic_load_n(&t->waiting, __ATOMIC_RELAXED))
+		for (unsigned i = 0; i < w->k->n_workers; i++)
+			if (&w->k->workers[i] != w)
+				worker_notify(&w->k->workers[i]);
 }
 
 /* Phase changes and the tick */
@@ -249,6 +299,7 @@ static void on_event(struct worker *w)
 	}
 	if (phase == PHASE_STOPPING)
 		close_all(w, REASON_SHUTDOWN);
+	serve_held(w, NULL);
 	arm_event_read(w);
 }
 
@@ -262,6 +313,7 @@ static void on_tick(struct worker *w)
 	}
 	if (w->draining && w->now_ms >= w->drain_deadline_ms)
 		close_all(w, REASON_DRAIN_TIMEOUT);
+	serve_held(w, NULL);
 	for (size_t i = 0; i < w->n_listeners; i++)
 		if (w->listeners[i].paused)
 			listener_arm(&w->listeners[i]);

@@ -17,12 +17,15 @@ struct listener {
 	struct worker *w;
 	struct tunnel *t;
 	int fd;
-	bool accepting;   /* an accept is in flight (it holds a reserved slot) */
-	bool paused;      /* no slot, or the process ran out of fds: retried on the tick */
+	bool accepting;   /* an accept is in flight */
+	bool paused;      /* the process ran out of fds or memory: retried on the tick */
 	bool closed;
 	bool transparent; /* routed flows (redirect-interface): the local address is the destination */
-	struct sockaddr_storage peer;
-	socklen_t peerlen;
+	/* An accepted connection waiting for a slot under max-connections (-1: none). While
+	 * one waits, no accept is armed: the rest wait in the kernel's backlog. */
+	int held_fd;
+	struct sockaddr_storage peer, dst;
+	socklen_t peerlen, dstlen;
 } __attribute__((aligned(16)));
 
 /* A worker thread owns one io_uring, its listeners and its connections; nothing here is
