@@ -6,7 +6,8 @@
  * flow to the socket the kernel made for it. Assigned packets get the configured mark, and
  * the operator's policy route (fwmark -> "local" route) makes the kernel deliver them
  * locally instead of forwarding them. ktund's accepted socket then has the original
- * destination as its local address. Everything else is left alone (forwarded as before).
+ * destination as its local address. Everything else is left alone (forwarded as before), and
+ * passed on to any later filter (TC_ACT_UNSPEC).
  *
  * Established flows are looked up whatever the rules say now, so removing a rule leaves
  * connections already tunnelled alone. Only UAPI types: no kernel BTF needed.
@@ -135,7 +136,8 @@ static __always_inline int assign_existing(struct __sk_buff *skb, struct flow *f
 	return err == 0;
 }
 
-/* A SYN that matches a rule: to the tunnel's transparent listener. */
+/* A SYN that matches a rule: to the tunnel's transparent listener. 1 if assigned, 0 if no
+ * rule matches, -1 if one does but there is no listener to take it (ktund is draining). */
 static __always_inline int assign_new(struct __sk_buff *skb, const struct ktun_cfg *cfg,
 				      struct flow *f)
 {
@@ -158,7 +160,7 @@ static __always_inline int assign_new(struct __sk_buff *skb, const struct ktun_c
 		__sync_fetch_and_add(&st->routed_miss, 1);
 	else if (st)
 		__sync_fetch_and_add(&st->routed, 1);
-	return err == 0;
+	return err ? -1 : 1;
 }
 
 SEC("tc")
@@ -166,10 +168,19 @@ int ktun_tc_ingress(struct __sk_buff *skb)
 {
 	struct ktun_cfg *cfg = ktun_get_cfg();
 	struct flow f = { 0 };
+	int assigned;
 
 	if (!cfg || parse(skb, &f) < 0)
-		return TC_ACT_OK;
-	if (assign_existing(skb, &f) || (f.new_flow && assign_new(skb, cfg, &f)))
-		skb->mark = cfg->mark;
+		return TC_ACT_UNSPEC;
+	assigned = assign_existing(skb, &f);
+	if (!assigned && f.new_flow)
+		assigned = assign_new(skb, cfg, &f);
+	/* A flow meant for the tunnel is dropped rather than forwarded in plaintext while ktund
+	 * runs without a listener for it; once ktund exits, the filter is gone too. */
+	if (assigned < 0)
+		return TC_ACT_SHOT;
+	if (!assigned)
+		return TC_ACT_UNSPEC;
+	skb->mark = cfg->mark;
 	return TC_ACT_OK;
 }

@@ -11,8 +11,10 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -55,11 +57,25 @@ static int print_libbpf(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
+#define NEED_PRIVILEGE "loading BPF programs needs root (CAP_BPF and CAP_NET_ADMIN)"
+
 static const char *load_error(int err)
 {
-	if (err == EPERM || err == EACCES)
-		return "loading BPF programs needs root (CAP_BPF and CAP_NET_ADMIN)";
-	return strerror(err);
+	return err == EPERM || err == EACCES ? NEED_PRIVILEGE : strerror(err);
+}
+
+/* Asked before anything else, so that an unprivileged ktund says that, and not what it
+ * first trips over (a pin directory it may not open). CAP_SYS_ADMIN covers both. */
+static bool may_load_bpf(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct caps[2] = { 0 };
+
+	if (syscall(SYS_capget, &hdr, caps) < 0)
+		return true; /* the load will tell */
+#define HAS(cap) (caps[(cap) / 32].effective & (1u << ((cap) % 32)))
+	return HAS(CAP_SYS_ADMIN) || (HAS(CAP_BPF) && HAS(CAP_NET_ADMIN));
+#undef HAS
 }
 
 /* The pin directory must be on a bpf filesystem; it is created if its parent is one. Held
@@ -363,6 +379,10 @@ int redirect_start(struct ktun *k)
 	libbpf_set_print(print_libbpf);
 	if (!local && !routed) {
 		log_notice("redirect: bpf-cgroup none and no redirect-interface: nothing to steer");
+		return 0;
+	}
+	if (!may_load_bpf()) {
+		log_err("redirect unavailable: %s", NEED_PRIVILEGE);
 		return 0;
 	}
 	if (load(r, k, local, routed) == 0) {

@@ -148,7 +148,9 @@ int redirect_rule_precedence(const struct redirect_rule *a, const struct redirec
 {
 	unsigned span_a = (unsigned)(a->port_hi - a->port_lo), span_b = (unsigned)(b->port_hi - b->port_lo);
 
-	/* IPv4 and IPv6 rules never match the same destination: their order does not matter. */
+	/* IPv4 and IPv6 rules never match the same destination: IPv4 first, for a tidy list. */
+	if (a->family != b->family)
+		return a->family == AF_INET ? -1 : 1;
 	if (a->prefixlen != b->prefixlen)
 		return a->prefixlen > b->prefixlen ? -1 : 1;
 	if (span_a != span_b)

@@ -26,7 +26,8 @@ struct redirect_rule {
 int redirect_rule_parse(const char *text, struct redirect_rule *out, char *err, size_t errlen);
 const char *redirect_rule_format(const struct redirect_rule *r, char buf[static REDIRECT_RULE_TEXT_MAX]);
 bool redirect_rule_equal(const struct redirect_rule *a, const struct redirect_rule *b);
-/* Order of precedence: longer prefix first, then the narrower port range; < 0 if a first. */
+/* Order of precedence: IPv4 before IPv6 (they never compete), then the longer prefix, then
+ * the narrower port range; < 0 if a comes first, 0 for a tie. */
 int redirect_rule_precedence(const struct redirect_rule *a, const struct redirect_rule *b);
 
 #endif
