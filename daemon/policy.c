@@ -151,22 +151,33 @@ void policy_free(struct policy *p)
 	p->n = 0;
 }
 
+/* Linear in space, at most len(pattern) * len(uri) steps: trying every split for every '*'
+ * took exponential time (6 stars against a 200-character segment of a peer's URI kept a
+ * worker busy for minutes). On a mismatch only the last '*' seen takes one more character:
+ * since no '*' crosses a '/', the segments of pattern and URI pair up one to one, an earlier
+ * '*' of the same segment gains nothing the last one cannot, and one of an earlier segment
+ * is pinned by the '/' after it. */
 bool policy_uri_match(const char *pattern, const char *uri)
 {
-	for (; *pattern; pattern++, uri++) {
+	const char *star = NULL, *star_uri = NULL;
+
+	while (*uri) {
 		if (*pattern == '*') {
-			/* Try every split of the current segment, shortest first. */
-			for (const char *s = uri;; s++) {
-				if (policy_uri_match(pattern + 1, s))
-					return true;
-				if (!*s || *s == '/')
-					return false;
-			}
-		}
-		if (*pattern != *uri)
+			star = pattern++;
+			star_uri = uri;
+		} else if (*pattern == *uri) {
+			pattern++;
+			uri++;
+		} else if (star && *star_uri != '/') {
+			pattern = star + 1;
+			uri = ++star_uri;
+		} else {
 			return false;
+		}
 	}
-	return !*uri;
+	while (*pattern == '*')
+		pattern++;
+	return !*pattern;
 }
 
 static bool dn_field_matches(gnutls_x509_crt_t crt, const char *oid, const char *want)

@@ -58,6 +58,23 @@ static void test_uri_empty(void)
 	CHECK(!policy_uri_match("spiffe://example.org", ""));
 }
 
+/* Many stars against a long segment of a peer's URI: answered at once (the recursive matcher
+ * took exponential time, and this case kept a worker busy for minutes). */
+static void test_uri_many_stars(void)
+{
+	char uri[600];
+
+	snprintf(uri, sizeof(uri), "spiffe://example.org/ns/%0400d/sa/web", 0);
+	for (char *p = uri + 24; *p == '0'; p++)
+		*p = '-';
+	CHECK(!policy_uri_match("spiffe://example.org/ns/*-*-*-*-*-*-*-*x/sa/web", uri));
+	CHECK(policy_uri_match("spiffe://example.org/ns/*-*-*-*-*-*-*-*-/sa/web", uri));
+	CHECK(policy_uri_match("spiffe://example.org/ns/**/sa/*", uri));
+	CHECK(!policy_uri_match("spiffe://example.org/ns/**/sa", uri));
+	CHECK(!policy_uri_match("a*b*c*", "a/b/c"));
+	CHECK(policy_uri_match("*/*/*", "a//c"));
+}
+
 /* ---- policy_add ---- */
 
 static struct policy p;
@@ -381,6 +398,7 @@ int main(void)
 	RUN(test_uri_star_never_crosses_slash);
 	RUN(test_uri_prefix_suffix);
 	RUN(test_uri_empty);
+	RUN(test_uri_many_stars);
 
 	RUN(test_add_fingerprint);
 	RUN(test_add_serial);
