@@ -34,6 +34,7 @@ static const struct option_def options[] = {
 	{ "user", OPT_STRING, true, G(user), 0, 0 },
 	{ "log-level", OPT_LOGLEVEL, true, G(log_level), 0, 0 },
 	{ "drain-timeout", OPT_UINT, true, G(drain_timeout), 0, TIMEOUT_MAX },
+	{ "watch-files", OPT_BOOL, true, G(watch_files), 0, 0 },
 	{ "bpf-pin-dir", OPT_STRING, true, G(bpf_pin_dir), 0, 0 },
 	{ "bpf-cgroup", OPT_STRING, true, G(bpf_cgroup), 0, 0 },
 	{ "redirect-interface", OPT_STRING, true, G(redirect_interface), 0, 0 },
@@ -126,6 +127,7 @@ void config_init(struct ktun_config *cfg)
 	cfg->workers = cpus > 0 ? (unsigned)cpus : 1;
 	cfg->log_level = LOG_INFO;
 	cfg->drain_timeout = 30;
+	cfg->watch_files = true;
 	cfg->redirect_mark = REDIRECT_MARK_DEFAULT;
 }
 

@@ -45,6 +45,7 @@ struct ktun_config {
 	int log_level;
 	unsigned drain_timeout;
 	char *config_file; /* set when loaded from --config; reload re-reads it */
+	bool watch_files;  /* reload when a certificate, key, CA, CRL or the file changes */
 	/* The eBPF redirector (docs/redirect.md); NULL means the default. */
 	char *bpf_pin_dir;        /* where the rule maps are pinned */
 	char *bpf_cgroup;         /* cgroup the connect hooks attach to; "none": no local hooks */

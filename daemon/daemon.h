@@ -9,6 +9,7 @@
 #include "tunnel.h"
 
 struct redirect;
+struct file_watch;
 struct worker;
 
 enum daemon_phase { PHASE_RUNNING, PHASE_DRAINING, PHASE_STOPPING };
@@ -17,6 +18,7 @@ enum daemon_phase { PHASE_RUNNING, PHASE_DRAINING, PHASE_STOPPING };
 struct ktun {
 	struct ktun_config cfg;
 	struct ktls_support ktls; /* probed once at start-up */
+	struct file_watch *watch; /* NULL: reload on SIGHUP and ktunctl reload only */
 	struct tunnel *tunnels;
 	size_t n_tunnels;
 	struct worker *workers;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 #include <gnutls/gnutls.h>
 
@@ -15,6 +16,7 @@
 #include "listener.h"
 #include "log.h"
 #include "privs.h"
+#include "watch.h"
 #include "redirect.h"
 #include "worker.h"
 
@@ -190,18 +192,42 @@ static void on_signal(struct ktun *k, int sfd)
 	}
 }
 
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void on_file_events(struct ktun *k, bool readable)
+{
+	char err[CONFIG_ERR_MAX];
+	int64_t now = monotonic_ms();
+
+	if (readable)
+		watch_read(k->watch, now);
+	if (watch_change_due(k->watch, now))
+		daemon_reload(k, err, sizeof(err));
+}
+
 static void serve(struct ktun *k, int sfd, int control_fd)
 {
-	struct pollfd fds[2] = { { .fd = sfd, .events = POLLIN },
-				 { .fd = control_fd, .events = POLLIN } };
+	struct pollfd fds[3] = { { .fd = sfd, .events = POLLIN },
+				 { .fd = control_fd, .events = POLLIN },
+				 { .fd = k->watch ? watch_fd(k->watch) : -1, .events = POLLIN } };
 
+	/* poll() ignores negative fds: no control socket or no watch leaves a hole. */
 	while (__atomic_load_n(&k->workers_alive, __ATOMIC_ACQUIRE) > 0) {
-		if (poll(fds, control_fd >= 0 ? 2 : 1, 200) <= 0)
-			continue;
-		if (fds[0].revents & POLLIN)
+		int settle = k->watch ? watch_timeout_ms(k->watch, monotonic_ms()) : -1;
+		int n = poll(fds, 3, settle >= 0 && settle < 200 ? settle : 200);
+
+		if (n > 0 && (fds[0].revents & POLLIN))
 			on_signal(k, sfd);
-		if (control_fd >= 0 && (fds[1].revents & POLLIN))
+		if (n > 0 && (fds[1].revents & POLLIN))
 			control_serve_one(k, control_fd);
+		if (k->watch)
+			on_file_events(k, n > 0 && (fds[2].revents & POLLIN));
 	}
 }
 
@@ -237,6 +263,7 @@ static void teardown(struct ktun *k, int sfd, int control_fd)
 			tunnel_destroy(&k->tunnels[i], k->n_workers);
 	free(k->tunnels);
 	control_close(control_fd, k->cfg.control_path ? k->cfg.control_path : DEFAULT_CONTROL_PATH);
+	watch_close(k->watch);
 	if (sfd >= 0)
 		close(sfd);
 	config_free(&k->cfg);
@@ -281,6 +308,9 @@ int main(int argc, char **argv)
 	/* Loading and attaching BPF needs the privileges the drop below gives up. */
 	if (redirect_start(&k) < 0)
 		goto out;
+	/* Best effort, and before the drop: the directories may be readable by root only. */
+	if (k.cfg.watch_files)
+		watch_open(&k.cfg, &k.watch);
 	if (k.cfg.user && privs_drop(k.cfg.user) < 0)
 		goto out;
 	if (start_workers(&k) < 0)

@@ -6,6 +6,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "watch.h"
 
 /*
  * Reload: build every tunnel's new context from the files first; swap only when all of them
@@ -79,6 +80,10 @@ int daemon_reload(struct ktun *k, char *err, size_t errlen)
 			tunnel_ctx_put(built[i]);
 	}
 	free(built);
+	/* Whatever the outcome, the files as they are now are the baseline: a broken file is
+	 * not reloaded again until it changes. */
+	if (k->watch)
+		watch_refresh(k->watch, rc == 0 && src == &next ? &next : NULL);
 	config_free(&next);
 	if (rc == 0)
 		log_notice("reload ok: %zu tunnel(s) use the new certificates for new connections",
