@@ -14,7 +14,7 @@
 
 enum opt_type {
 	OPT_STRING, OPT_UINT, OPT_BOOL, OPT_POLICY, OPT_MODE, OPT_LOGLEVEL, OPT_KTLS, OPT_CIPHERS,
-	OPT_TLS_VERSION, OPT_REDIRECT, OPT_MARK,
+	OPT_TLS_VERSION, OPT_REDIRECT, OPT_MARK, OPT_DAYS,
 };
 
 struct option_def {
@@ -35,6 +35,7 @@ static const struct option_def options[] = {
 	{ "log-level", OPT_LOGLEVEL, true, G(log_level), 0, 0 },
 	{ "drain-timeout", OPT_UINT, true, G(drain_timeout), 0, TIMEOUT_MAX },
 	{ "watch-files", OPT_BOOL, true, G(watch_files), 0, 0 },
+	{ "expiry-warn", OPT_DAYS, true, G(expiry_warn), 1, 3650 },
 	{ "bpf-pin-dir", OPT_STRING, true, G(bpf_pin_dir), 0, 0 },
 	{ "bpf-cgroup", OPT_STRING, true, G(bpf_cgroup), 0, 0 },
 	{ "redirect-interface", OPT_STRING, true, G(redirect_interface), 0, 0 },
@@ -128,6 +129,7 @@ void config_init(struct ktun_config *cfg)
 	cfg->log_level = LOG_INFO;
 	cfg->drain_timeout = 30;
 	cfg->watch_files = true;
+	cfg->expiry_warn = (struct expiry_warn){ .days = { 30, 7, 1 }, .n = 3 };
 	cfg->redirect_mark = REDIRECT_MARK_DEFAULT;
 }
 
@@ -317,6 +319,34 @@ static int add_redirect(struct tunnel_config *t, const char *value, char *err, s
 }
 
 /* A firewall mark: decimal or 0x hex, not 0 (the mark must select the policy route). */
+/* "30,7,1": days before a certificate's end at which to warn, kept in descending order. */
+static int parse_days(const struct option_def *o, const char *value, struct expiry_warn *out,
+		      char *err, size_t errlen)
+{
+	struct expiry_warn w = { 0 };
+	char copy[128], *save = NULL;
+
+	snprintf(copy, sizeof(copy), "%s", value ? value : "");
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		unsigned d, i;
+
+		if (w.n == EXPIRY_THRESHOLDS_MAX || parse_uint(tok, o->min, o->max, &d) < 0)
+			goto bad;
+		for (i = w.n; i > 0 && w.days[i - 1] < d; i--)
+			w.days[i] = w.days[i - 1];
+		w.days[i] = d;
+		w.n++;
+	}
+	if (!w.n)
+		goto bad;
+	*out = w;
+	return 0;
+bad:
+	snprintf(err, errlen, "'%s' takes up to %d days from %u to %u, comma-separated (e.g. 30,7,1)",
+		 o->name, EXPIRY_THRESHOLDS_MAX, o->min, o->max);
+	return -EINVAL;
+}
+
 static int parse_mark(const char *value, unsigned *out, char *err, size_t errlen)
 {
 	char *end;
@@ -357,6 +387,8 @@ static int set_typed(const struct option_def *o, void *base, const char *key, co
 		return add_redirect(base, value, err, errlen);
 	case OPT_MARK:
 		return parse_mark(value, field, err, errlen);
+	case OPT_DAYS:
+		return parse_days(o, value, field, err, errlen);
 	case OPT_TLS_VERSION:
 		if (value && (!strcmp(value, "1.2") || !strcmp(value, "1.3"))) {
 			*(unsigned *)field = value[2] == '2' ? 2 : 3;

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "addr.h"
+#include "expiry.h"
 #include "policy.h"
 #include "redirect_rule.h"
 
@@ -13,6 +14,12 @@
  * config_set() so an option means the same in either place. Built once, then read-only. */
 
 enum tunnel_mode { MODE_SERVER, MODE_CLIENT };
+
+/* Days before a certificate's end at which to warn, descending. */
+struct expiry_warn {
+	unsigned days[EXPIRY_THRESHOLDS_MAX];
+	size_t n;
+};
 
 /* Kernel TLS: use it where possible, insist on it, or never use it. */
 enum ktls_mode { KTLS_AUTO, KTLS_REQUIRED, KTLS_OFF };
@@ -46,6 +53,7 @@ struct ktun_config {
 	unsigned drain_timeout;
 	char *config_file; /* set when loaded from --config; reload re-reads it */
 	bool watch_files;  /* reload when a certificate, key, CA, CRL or the file changes */
+	struct expiry_warn expiry_warn;
 	/* The eBPF redirector (docs/redirect.md); NULL means the default. */
 	char *bpf_pin_dir;        /* where the rule maps are pinned */
 	char *bpf_cgroup;         /* cgroup the connect hooks attach to; "none": no local hooks */

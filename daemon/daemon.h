@@ -32,5 +32,8 @@ struct ktun {
 /* Re-reads certificates, keys, CA, CRL and (with --config) the file; swaps in only a fully
  * valid result. Returns 0 or a negative errno with the reason in err. Main thread only. */
 int daemon_reload(struct ktun *k, char *err, size_t errlen);
+/* Warns about certificates crossing an expiry-warn threshold. Main thread only: at start-up,
+ * after each reload and hourly. */
+void daemon_check_expiry(struct ktun *k);
 
 #endif

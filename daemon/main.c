@@ -27,6 +27,7 @@
  */
 
 #define DEFAULT_CONTROL_PATH "/run/ktund.sock"
+#define EXPIRY_CHECK_MS (3600 * 1000)
 
 enum { EXIT_RUNTIME = 1, EXIT_CONFIG = 2 };
 
@@ -217,11 +218,17 @@ static void serve(struct ktun *k, int sfd, int control_fd)
 				 { .fd = control_fd, .events = POLLIN },
 				 { .fd = k->watch ? watch_fd(k->watch) : -1, .events = POLLIN } };
 
+	int64_t expiry_due = monotonic_ms() + EXPIRY_CHECK_MS;
+
 	/* poll() ignores negative fds: no control socket or no watch leaves a hole. */
 	while (__atomic_load_n(&k->workers_alive, __ATOMIC_ACQUIRE) > 0) {
 		int settle = k->watch ? watch_timeout_ms(k->watch, monotonic_ms()) : -1;
 		int n = poll(fds, 3, settle >= 0 && settle < 200 ? settle : 200);
 
+		if (monotonic_ms() >= expiry_due) {
+			daemon_check_expiry(k);
+			expiry_due += EXPIRY_CHECK_MS;
+		}
 		if (n > 0 && (fds[0].revents & POLLIN))
 			on_signal(k, sfd);
 		if (n > 0 && (fds[1].revents & POLLIN))
@@ -295,6 +302,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (mode == CLI_CHECK) {
+		daemon_check_expiry(&k);
 		printf("configuration ok: %zu tunnel(s)\n", k.n_tunnels);
 		status = EXIT_SUCCESS;
 		goto out;
@@ -316,6 +324,7 @@ int main(int argc, char **argv)
 	if (start_workers(&k) < 0)
 		goto out;
 	announce(&k);
+	daemon_check_expiry(&k);
 	serve(&k, sfd, control_fd);
 	log_notice("all connections closed; exiting");
 	status = EXIT_SUCCESS;

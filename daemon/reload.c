@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon.h"
 #include "log.h"
@@ -85,10 +86,22 @@ int daemon_reload(struct ktun *k, char *err, size_t errlen)
 	if (k->watch)
 		watch_refresh(k->watch, rc == 0 && src == &next ? &next : NULL);
 	config_free(&next);
-	if (rc == 0)
+	if (rc == 0) {
 		log_notice("reload ok: %zu tunnel(s) use the new certificates for new connections",
 			   k->n_tunnels);
-	else
+		daemon_check_expiry(k);
+	} else {
 		log_err("reload failed: %s", err);
+	}
 	return rc;
+}
+
+void daemon_check_expiry(struct ktun *k)
+{
+	time_t now = time(NULL);
+
+	/* The main thread is the one that swaps contexts: reading t->ctx needs no lock here. */
+	for (size_t i = 0; i < k->n_tunnels; i++)
+		expiry_check(&k->tunnels[i].ctx->expiry, k->tunnels[i].name, now, k->cfg.expiry_warn.days,
+			     k->cfg.expiry_warn.n);
 }

@@ -101,25 +101,6 @@ static int load_ca(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
 	return 0;
 }
 
-/* Reads the own leaf's expiry so that loading an expired or soon-expiring cert is said loudly. */
-static void note_own_expiry(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
-{
-	gnutls_datum_t raw;
-	gnutls_x509_crt_t crt;
-	time_t now = time(NULL);
-
-	if (gnutls_certificate_get_crt_raw(ctx->creds, 0, 0, &raw) < 0 || gnutls_x509_crt_init(&crt) < 0)
-		return;
-	if (gnutls_x509_crt_import(crt, &raw, GNUTLS_X509_FMT_DER) == 0)
-		ctx->cert_expires = gnutls_x509_crt_get_expiration_time(crt);
-	gnutls_x509_crt_deinit(crt);
-	if (ctx->cert_expires && ctx->cert_expires <= now)
-		log_warn("[%s] own certificate %s has expired: peers will refuse it", cfg->name, cfg->cert);
-	else if (ctx->cert_expires && ctx->cert_expires - now < 7 * 86400)
-		log_warn("[%s] own certificate %s expires in %lld hours", cfg->name, cfg->cert,
-			 (long long)(ctx->cert_expires - now) / 3600);
-}
-
 static int load_own_cert(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
 {
 	int rc = check_readable(cfg, "cert", cfg->cert);
@@ -130,14 +111,12 @@ static int load_own_cert(struct tunnel_ctx *ctx, const struct tunnel_config *cfg
 		return -EINVAL;
 	rc = gnutls_certificate_set_x509_key_file2(ctx->creds, cfg->cert, cfg->key,
 						   GNUTLS_X509_FMT_PEM, NULL, 0);
-
 	/* The key's contents never reach the log: only the file names and GnuTLS's reason. */
 	if (rc < 0) {
 		log_err("[%s] cert %s / key %s: %s", cfg->name, cfg->cert, cfg->key, gnutls_strerror(rc));
 		return -EINVAL;
 	}
-	note_own_expiry(ctx, cfg);
-	return 0;
+	return expiry_load(&ctx->expiry, cfg->name, ctx->creds, cfg->cacert) < 0 ? -EINVAL : 0;
 }
 
 static int init_gnutls_objects(struct tunnel_ctx *ctx, const struct tunnel_config *cfg,
@@ -193,6 +172,7 @@ static void tunnel_ctx_free(struct tunnel_ctx *ctx)
 	if (ctx->priority)
 		gnutls_priority_deinit(ctx->priority);
 	policy_free(&ctx->policy);
+	expiry_free(&ctx->expiry);
 	free(ctx);
 }
 

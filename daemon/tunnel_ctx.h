@@ -6,6 +6,7 @@
 #include <gnutls/gnutls.h>
 
 #include "config.h"
+#include "expiry.h"
 #include "ktls.h"
 
 /* Everything a new connection of one tunnel needs, loaded from files and immutable once
@@ -25,7 +26,7 @@ struct tunnel_ctx {
 	unsigned max_connections;
 	enum ktls_mode ktls;  /* as configured */
 	bool ktls_wanted;     /* the kernel has kTLS and the mode is not off */
-	time_t cert_expires;
+	struct expiry_set expiry; /* own leaf and CAs; warned flags change on the main thread */
 };
 
 /* Loads credentials and copies settings; returns 0 or a negative errno, logging why. */

@@ -189,6 +189,26 @@ static void test_bool_options(void)
 	}
 }
 
+static void test_watch_and_expiry(void)
+{
+	fresh_tunnel();
+	CHECK(cfg.watch_files);
+	CHECK(cfg.expiry_warn.n == 3 && cfg.expiry_warn.days[0] == 30 && cfg.expiry_warn.days[2] == 1);
+	must_set(NULL, "watch-files", "no");
+	CHECK(!cfg.watch_files);
+	must_set(NULL, "expiry-warn", "1,14,60");
+	CHECK(cfg.expiry_warn.n == 3);
+	CHECK(cfg.expiry_warn.days[0] == 60 && cfg.expiry_warn.days[1] == 14 &&
+	      cfg.expiry_warn.days[2] == 1); /* kept in descending order */
+	must_set(NULL, "expiry-warn", "5");
+	CHECK(cfg.expiry_warn.n == 1 && cfg.expiry_warn.days[0] == 5);
+	check_set_refused(NULL, "expiry-warn", "0");
+	check_set_refused(NULL, "expiry-warn", "7,x");
+	check_set_refused(NULL, "expiry-warn", "");
+	check_set_refused(NULL, "expiry-warn", "1,2,3,4,5,6,7,8,9");
+	CHECK(cfg.expiry_warn.n == 1 && cfg.expiry_warn.days[0] == 5); /* refusals change nothing */
+}
+
 static void test_mode(void)
 {
 	struct tunnel_config *t = fresh_tunnel();
@@ -726,6 +746,7 @@ int main(void)
 	RUN(test_log_level);
 	RUN(test_ktls);
 	RUN(test_ciphers);
+	RUN(test_watch_and_expiry);
 	RUN(test_tls_versions);
 	RUN(test_policy_options);
 	RUN(test_unknown_and_misplaced);

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gnutls/x509.h>
+
+#include "expiry.h"
+#include "log.h"
+
+static void subject_of(gnutls_x509_crt_t crt, char *buf, size_t len)
+{
+	gnutls_datum_t dn = { 0 };
+
+	snprintf(buf, len, "-");
+	if (gnutls_x509_crt_get_dn3(crt, &dn, 0) < 0)
+		return;
+	snprintf(buf, len, "%s", (const char *)dn.data);
+	gnutls_free(dn.data);
+	/* It goes into key="value" log lines and quoted metric labels. */
+	for (char *p = buf; *p; p++)
+		if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
+			*p = '?';
+}
+
+static int add_cert(struct expiry_set *set, const char *role, gnutls_x509_crt_t crt)
+{
+	struct cert_expiry *certs = realloc(set->certs, (set->n + 1) * sizeof(*certs));
+
+	if (!certs)
+		return -ENOMEM;
+	set->certs = certs;
+	certs[set->n] = (struct cert_expiry){ .role = role,
+					      .not_after = gnutls_x509_crt_get_expiration_time(crt) };
+	subject_of(crt, certs[set->n].subject, sizeof(certs[set->n].subject));
+	set->n++;
+	return 0;
+}
+
+static int load_own(struct expiry_set *set, gnutls_certificate_credentials_t creds)
+{
+	gnutls_datum_t raw;
+	gnutls_x509_crt_t crt;
+	int rc;
+
+	if (gnutls_certificate_get_crt_raw(creds, 0, 0, &raw) < 0 || gnutls_x509_crt_init(&crt) < 0)
+		return -EINVAL;
+	rc = gnutls_x509_crt_import(crt, &raw, GNUTLS_X509_FMT_DER) == 0 ? add_cert(set, "own", crt)
+									 : -EINVAL;
+	gnutls_x509_crt_deinit(crt);
+	return rc;
+}
+
+static int load_cas(struct expiry_set *set, const char *cacert)
+{
+	gnutls_datum_t pem = { 0 };
+	gnutls_x509_crt_t *list = NULL;
+	unsigned n = 0;
+	int rc = gnutls_load_file(cacert, &pem);
+
+	if (rc == 0)
+		rc = gnutls_x509_crt_list_import2(&list, &n, &pem, GNUTLS_X509_FMT_PEM, 0);
+	rc = rc < 0 ? -EINVAL : 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (rc == 0)
+			rc = add_cert(set, "ca", list[i]);
+		gnutls_x509_crt_deinit(list[i]);
+	}
+	gnutls_free(list);
+	gnutls_free(pem.data);
+	return rc;
+}
+
+int expiry_load(struct expiry_set *set, const char *tunnel, gnutls_certificate_credentials_t creds,
+		const char *cacert)
+{
+	int rc = load_own(set, creds);
+
+	if (rc == 0)
+		rc = load_cas(set, cacert);
+	if (rc < 0)
+		log_err("[%s] reading certificate expiry dates: %s", tunnel, strerror(-rc));
+	return rc;
+}
+
+void expiry_free(struct expiry_set *set)
+{
+	free(set->certs);
+	set->certs = NULL;
+	set->n = 0;
+}
+
+unsigned expiry_check(struct expiry_set *set, const char *tunnel, time_t now, const unsigned *days,
+		      size_t n_days)
+{
+	unsigned warnings = 0;
+
+	for (size_t i = 0; i < set->n; i++) {
+		struct cert_expiry *c = &set->certs[i];
+		long long left = (long long)(c->not_after - now);
+		unsigned crossed = 0;
+
+		while (crossed < n_days && left <= (long long)days[crossed] * 86400)
+			crossed++;
+		if (left <= 0)
+			crossed = (unsigned)n_days + 1;
+		if (crossed <= c->warned)
+			continue;
+		c->warned = crossed;
+		warnings++;
+		if (left <= 0)
+			log_warn("[%s] %s certificate \"%s\" has expired: %s", tunnel, c->role, c->subject,
+				 c->role[0] == 'o' ? "peers will refuse it" : "peers it issued are refused");
+		else
+			log_warn("[%s] %s certificate \"%s\" expires in %lld days %lld hours", tunnel,
+				 c->role, c->subject, left / 86400, left % 86400 / 3600);
+	}
+	return warnings;
+}

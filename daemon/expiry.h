@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef KTUN_EXPIRY_H
+#define KTUN_EXPIRY_H
+
+#include <stddef.h>
+#include <time.h>
+#include <gnutls/gnutls.h>
+
+/* When the certificates a tunnel presents and trusts stop being valid: for metrics, and for
+ * warnings as each configured threshold (30, 7, 1 days by default) is crossed. */
+
+#define EXPIRY_THRESHOLDS_MAX 8
+
+struct cert_expiry {
+	const char *role;   /* "own" (the leaf we present) or "ca" (one of cacert's) */
+	char subject[160];  /* subject DN, with quotes and control bytes replaced */
+	time_t not_after;
+	unsigned warned;    /* thresholds already warned about; main thread only */
+};
+
+struct expiry_set {
+	struct cert_expiry *certs;
+	size_t n;
+};
+
+/* Reads the own leaf from creds and every certificate of the CA bundle at cacert. Returns 0 or
+ * a negative errno (logged). */
+int expiry_load(struct expiry_set *set, const char *tunnel, gnutls_certificate_credentials_t creds,
+		const char *cacert);
+void expiry_free(struct expiry_set *set);
+/* Warns, once per threshold, about each certificate that is within days[i] of its end (or
+ * past it). days: descending, n_days of them. Returns how many warnings it logged. Main
+ * thread only. */
+unsigned expiry_check(struct expiry_set *set, const char *tunnel, time_t now, const unsigned *days,
+		  size_t n_days);
+
+#endif
