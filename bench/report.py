@@ -3,12 +3,14 @@
 
     report.py host DIR   raw.jsonl + machine.json -> results.json, results.md, throughput.png, latency.png
     report.py vm DIR     vm-raw.jsonl + strace-*.txt -> vm-results.json, vm-results.md
+    report.py profile DIR  raw.jsonl + perf-*.txt -> profile.json, profile.md
 
 Every figure is the median over rounds (the spread is kept in the JSON). Ratios are value
 divided by the reference's value, whatever the direction of "better".
 """
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -278,7 +280,131 @@ def vm(d):
     open(os.path.join(d, "vm-results.md"), "w").write("\n".join(md) + "\n")
 
 
+# ---------------------------------------------------------------- profile
+CATEGORIES = ["crypto", "TLS library (records, handshake logic)", "certificate parsing (libtasn1)",
+              "userspace copies (memcpy/memmove)", "libc other (malloc, locks)", "daemon code and liburing",
+              "kernel: socket copies", "kernel: TCP/IP, syscalls, io_uring, scheduling", "other"]
+CRYPTO_INSN = re.compile(r"^v?(aes(enc|dec)|pclmul)|^sha(1|256)(rnds|msg)|^(mulx|adcx|adox)\b")
+CRYPTO_SYM = re.compile(r"aes|gcm|ghash|gf128|sha\d|sha_|ecp_|ec_|ecdsa|ecc|bn_|p256|nistz|x25519|chacha|"
+                        r"poly1305|mont|mpn_|mpz_|ossl_ec|_nettle|nettle_", re.I)
+
+
+class Disasm:
+    """Tells whether an address of a stripped library lies in crypto code: AES-NI, carry-less
+    multiply, SHA extensions or the mulx/adcx/adox bignum instructions within 32 instructions."""
+
+    def __init__(self):
+        self.libs = {}
+
+    def _load(self, dso):
+        if dso in self.libs:
+            return self.libs[dso]
+        path = None
+        for d in ("/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib"):
+            if os.path.exists(os.path.join(d, dso)):
+                path = os.path.join(d, dso)
+                break
+        addrs, crypto = [], []
+        if path:
+            out = subprocess.run(["objdump", "-d", "--no-show-raw-insn", path], capture_output=True,
+                                 text=True).stdout
+            for line in out.splitlines():
+                m = re.match(r"^\s+([0-9a-f]+):\s+(\S+)", line)
+                if m:
+                    addrs.append(int(m.group(1), 16))
+                    crypto.append(bool(CRYPTO_INSN.match(m.group(2))))
+        self.libs[dso] = (addrs, crypto)
+        return self.libs[dso]
+
+    def is_crypto(self, dso, addr):
+        import bisect
+        addrs, crypto = self._load(dso)
+        if not addrs:
+            return False
+        i = bisect.bisect_left(addrs, addr)
+        return any(crypto[max(0, i - 32):i + 32])
+
+
+def classify(dso, sym, dis):
+    if dso == "[kernel.kallsyms]":
+        if re.search(r"copy_(to|from)_iter|copy_user|rep_movs|memcpy|copy_page|csum_partial_copy", sym):
+            return "kernel: socket copies"
+        return "kernel: TCP/IP, syscalls, io_uring, scheduling"
+    if dso.startswith("libc.so"):
+        if re.search(r"mem(move|cpy)", sym):
+            return "userspace copies (memcpy/memmove)"
+        return "libc other (malloc, locks)"
+    if re.match(r"lib(nettle|hogweed|gmp)\.", dso):
+        return "crypto"
+    if dso.startswith("libtasn1"):
+        return "certificate parsing (libtasn1)"
+    if re.match(r"lib(gnutls|crypto|ssl)\.", dso):
+        if sym.startswith("0x"):
+            return "crypto" if dis.is_crypto(dso, int(sym, 16)) else "TLS library (records, handshake logic)"
+        return "crypto" if CRYPTO_SYM.search(sym) else "TLS library (records, handshake logic)"
+    if dso in ("ktund", "stunnel4") or dso.startswith("liburing"):
+        return "daemon code and liburing"
+    return "other"
+
+
+def profile(d):
+    raw = [r for r in load(os.path.join(d, "raw.jsonl")) if r["test"] == "profile"]
+    dis = Disasm()
+    hz = 1999.0
+    res = []
+    for r in raw:
+        for side in ("client", "server"):
+            path = os.path.join(d, f"perf-{r['config']}-{r['what']}-{side}.txt")
+            cats = {c: 0 for c in CATEGORIES}
+            top = []
+            total = 0
+            for line in open(path):
+                parts = [x.strip() for x in line.split(";")]
+                if len(parts) < 4:
+                    continue
+                n = int(parts[1])
+                dso, sym = parts[2], parts[3].split("] ", 1)[-1]
+                cat = classify(dso, sym, dis)
+                cats[cat] += n
+                total += n
+                top.append((n, dso, sym, cat))
+            top.sort(reverse=True)
+            per = (r["amount"] / GIB) if r["what"] == "bulk" else r["amount"]
+            res.append({
+                "config": r["config"], "what": r["what"], "side": side, "samples": total,
+                "cpu_s": round(total / hz, 3),
+                "unit": "CPU s per GiB" if r["what"] == "bulk" else "CPU ms per connection",
+                "per_unit": round(total / hz / per * (1 if r["what"] == "bulk" else 1000), 4) if per else None,
+                "share": {c: round(100.0 * v / total, 1) if total else 0 for c, v in cats.items()},
+                "top": [{"samples": n, "dso": dso, "symbol": sym, "category": cat} for n, dso, sym, cat in top[:12]],
+            })
+    json.dump({"hz": hz, "profiles": res}, open(os.path.join(d, "profile.json"), "w"), indent=1)
+
+    md = []
+    for what, title in (("bulk", "Bulk upload, 1 stream (share of each daemon's CPU samples)"),
+                        ("conns", "New connections, 32 at a time (share of each daemon's CPU samples)")):
+        rows = [x for x in res if x["what"] == what]
+        if not rows:
+            continue
+        md.append(f"**{title}**")
+        md.append("")
+        md.append("| where | " + " | ".join(f"{NAMES[x['config']].split(' (')[0]} {x['side']}" for x in rows) + " |")
+        md.append("|---|" + "---:|" * len(rows))
+        md.append(f"| {rows[0]['unit']} (perf samples) | " + " | ".join(f"{x['per_unit']:.3g}" for x in rows) + " |")
+        for c in CATEGORIES:
+            if any(x["share"][c] >= 0.5 for x in rows):
+                md.append(f"| {c} | " + " | ".join(f"{x['share'][c]:.0f} %" for x in rows) + " |")
+        md.append("")
+    md.append("Top symbols (samples, library, symbol → category):")
+    md.append("")
+    for x in res:
+        md.append(f"* {NAMES[x['config']].split(' (')[0]} {x['side']}, {x['what']}: " + "; ".join(
+            f"{t['samples']} {t['dso']} {t['symbol']} → {t['category'].split(' (')[0]}" for t in x["top"][:6]))
+    open(os.path.join(d, "profile.md"), "w").write("\n".join(md) + "\n")
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] not in ("host", "vm"):
-        sys.exit("usage: report.py host|vm DIR")
-    (host if sys.argv[1] == "host" else vm)(sys.argv[2])
+    modes = {"host": host, "vm": vm, "profile": profile}
+    if len(sys.argv) != 3 or sys.argv[1] not in modes:
+        sys.exit("usage: report.py host|vm|profile DIR")
+    modes[sys.argv[1]](sys.argv[2])
