@@ -36,6 +36,7 @@ static const struct option_def options[] = {
 	{ "drain-timeout", OPT_UINT, true, G(drain_timeout), 0, TIMEOUT_MAX },
 	{ "watch-files", OPT_BOOL, true, G(watch_files), 0, 0 },
 	{ "expiry-warn", OPT_DAYS, true, G(expiry_warn), 1, 3650 },
+	{ "metrics-listen", OPT_STRING, true, G(metrics_listen), 0, 0 },
 	{ "bpf-pin-dir", OPT_STRING, true, G(bpf_pin_dir), 0, 0 },
 	{ "bpf-cgroup", OPT_STRING, true, G(bpf_cgroup), 0, 0 },
 	{ "redirect-interface", OPT_STRING, true, G(redirect_interface), 0, 0 },
@@ -152,6 +153,7 @@ void config_free(struct ktun_config *cfg)
 		tunnel_config_free(&cfg->tunnels[i]);
 	free(cfg->tunnels);
 	free(cfg->control_path);
+	free(cfg->metrics_listen);
 	free(cfg->user);
 	free(cfg->config_file);
 	free(cfg->bpf_pin_dir);

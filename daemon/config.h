@@ -54,6 +54,8 @@ struct ktun_config {
 	char *config_file; /* set when loaded from --config; reload re-reads it */
 	bool watch_files;  /* reload when a certificate, key, CA, CRL or the file changes */
 	struct expiry_warn expiry_warn;
+	char *metrics_listen;          /* HOST:PORT serving GET /metrics; NULL: none */
+	struct ktun_addr metrics_addr; /* filled by config_validate() */
 	/* The eBPF redirector (docs/redirect.md); NULL means the default. */
 	char *bpf_pin_dir;        /* where the rule maps are pinned */
 	char *bpf_cgroup;         /* cgroup the connect hooks attach to; "none": no local hooks */

@@ -163,6 +163,19 @@ static int check_unique(const struct ktun_config *cfg, size_t i, char *err, size
 	return 0;
 }
 
+static int check_metrics_listen(struct ktun_config *cfg, char *err, size_t errlen)
+{
+	char why[256];
+
+	if (!cfg->metrics_listen)
+		return 0;
+	if (addr_parse(cfg->metrics_listen, false, &cfg->metrics_addr, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "metrics-listen '%s': %s", cfg->metrics_listen, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int config_validate(struct ktun_config *cfg, char *err, size_t errlen)
 {
 	size_t redirects = 0;
@@ -172,6 +185,9 @@ int config_validate(struct ktun_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "no tunnel configured");
 		return -EINVAL;
 	}
+	rc = check_metrics_listen(cfg, err, errlen);
+	if (rc)
+		return rc;
 	for (size_t i = 0; i < cfg->n_tunnels; i++) {
 		struct tunnel_config *t = &cfg->tunnels[i];
 

@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 #include <gnutls/gnutls.h>
 #include <linux/time_types.h>
+#include <time.h>
 
 #include "addr.h"
 #include "buf.h"
@@ -61,6 +62,7 @@ struct conn {
 	bool close_notify_seen, bye_queued;
 	bool tls_wr_shut, plain_wr_shut;
 	int64_t started_ms, deadline_ms, active_ms;
+	struct timespec hs_started; /* for the handshake-duration histogram */
 	uint64_t bytes_p2t, bytes_t2p; /* atomic stores: ktunctl conns reads them */
 	struct __kernel_timespec connect_timeout;
 	/* kernel TLS (pump_ktls.c) */

@@ -15,6 +15,7 @@
 #include "daemon.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "redirect.h"
 
 int control_open(const char *path)
@@ -42,24 +43,9 @@ static void write_status(struct ktun *k, const char *args, FILE *out)
 {
 	for (size_t i = 0; i < k->n_tunnels; i++) {
 		const struct tunnel *t = &k->tunnels[i];
-		struct tunnel_stats sum = { 0 };
+		struct tunnel_stats sum;
 
-		for (unsigned w = 0; w < k->n_workers; w++) {
-			const struct tunnel_stats *s = &t->stats[w];
-
-			sum.conns_total += stat_read(&s->conns_total);
-			sum.handshakes_ok += stat_read(&s->handshakes_ok);
-			sum.bytes_up += stat_read(&s->bytes_up);
-			sum.bytes_down += stat_read(&s->bytes_down);
-			sum.accept_errors += stat_read(&s->accept_errors);
-			sum.conns_ktls += stat_read(&s->conns_ktls);
-			sum.conns_userspace += stat_read(&s->conns_userspace);
-			sum.payload_userspace += stat_read(&s->payload_userspace);
-			for (int r = 0; r < REASON_MAX; r++) {
-				sum.reject[r] += stat_read(&s->reject[r]);
-				sum.close[r] += stat_read(&s->close[r]);
-			}
-		}
+		tunnel_stats_sum(t, k->n_workers, &sum);
 		fprintf(out, "%s.mode %s\n%s.datapath %s\n", t->name, config_mode_name(t->mode), t->name,
 			t->ctx->ktls_wanted ? "ktls" : "userspace");
 		fprintf(out, "%s.conns_open %u\n", t->name, __atomic_load_n(&t->live, __ATOMIC_RELAXED));
@@ -94,6 +80,12 @@ static void do_reload(struct ktun *k, const char *args, FILE *out)
 		fprintf(out, "error: reload failed: %s\n", err);
 }
 
+static void write_metrics(struct ktun *k, const char *args, FILE *out)
+{
+	if (metrics_write(k, out) < 0)
+		fprintf(out, "error: out of memory\n");
+}
+
 static void write_conns(struct ktun *k, const char *args, FILE *out)
 {
 	struct timespec ts;
@@ -112,6 +104,7 @@ static const struct {
 	{ "status", write_status, false },
 	{ "conns", write_conns, false },
 	{ "reload", do_reload, false },
+	{ "metrics", write_metrics, false },
 	{ "redirect", redirect_control, true },
 };
 
@@ -157,7 +150,7 @@ void control_serve_one(struct ktun *k, int listen_fd)
 		if (i >= 0)
 			commands[i].run(k, args, io);
 		else
-			fprintf(io, "error: unknown command '%.64s' (try status, conns, reload, redirect)\n",
+			fprintf(io, "error: unknown command '%.64s' (try status, conns, metrics, reload, redirect)\n",
 				line);
 	}
 	fclose(io);

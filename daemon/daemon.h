@@ -10,6 +10,7 @@
 
 struct redirect;
 struct file_watch;
+struct MHD_Daemon;
 struct worker;
 
 enum daemon_phase { PHASE_RUNNING, PHASE_DRAINING, PHASE_STOPPING };
@@ -19,6 +20,7 @@ struct ktun {
 	struct ktun_config cfg;
 	struct ktls_support ktls; /* probed once at start-up */
 	struct file_watch *watch; /* NULL: reload on SIGHUP and ktunctl reload only */
+	struct MHD_Daemon *metrics_http; /* NULL: no metrics-listen */
 	struct tunnel *tunnels;
 	size_t n_tunnels;
 	struct worker *workers;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #include "addr.h"
 #include "conn.h"
@@ -158,7 +159,18 @@ int handshake_start(struct conn *c)
 	}
 	c->state = CONN_HANDSHAKE;
 	c->deadline_ms = c->w->now_ms + c->ctx->handshake_timeout_ms;
+	/* The worker's coarse clock ticks every few ms: too coarse for a handshake's duration. */
+	clock_gettime(CLOCK_MONOTONIC, &c->hs_started);
 	return 0;
+}
+
+static uint64_t handshake_us(const struct conn *c)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)((now.tv_sec - c->hs_started.tv_sec) * 1000000 +
+			  (now.tv_nsec - c->hs_started.tv_nsec) / 1000);
 }
 
 static void handshake_done(struct conn *c)
@@ -171,6 +183,7 @@ static void handshake_done(struct conn *c)
 	c->cipher = gnutls_cipher_get_name(gnutls_cipher_get(c->session));
 	pthread_mutex_unlock(&c->w->conns_lock);
 	stat_add(&c->t->stats[c->w->id].handshakes_ok, 1);
+	stat_handshake(&c->t->stats[c->w->id], handshake_us(c));
 	log_info("[%s] handshake peer=%s%s id=\"%s\" version=%s cipher=%s", c->t->name,
 		 addr_format((const struct sockaddr *)&c->peer, c->peerlen, addr), conn_dst_text(c, dst),
 		 c->identity, c->version, c->cipher);

@@ -15,6 +15,7 @@
 #include "daemon.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "privs.h"
 #include "watch.h"
 #include "redirect.h"
@@ -254,6 +255,8 @@ static int block_signals(void)
 
 static void teardown(struct ktun *k, int sfd, int control_fd)
 {
+	/* Its thread reads the tunnels: stop it before anything goes. */
+	metrics_http_stop(k);
 	if (k->workers) {
 		if (__atomic_load_n(&k->workers_alive, __ATOMIC_ACQUIRE))
 			set_phase(k, PHASE_STOPPING);
@@ -319,6 +322,8 @@ int main(int argc, char **argv)
 	/* Best effort, and before the drop: the directories may be readable by root only. */
 	if (k.cfg.watch_files)
 		watch_open(&k.cfg, &k.watch);
+	if (metrics_http_start(&k) < 0)
+		goto out;
 	if (k.cfg.user && privs_drop(k.cfg.user) < 0)
 		goto out;
 	if (start_workers(&k) < 0)

@@ -6,6 +6,11 @@
 
 #include "reason.h"
 
+/* Upper bounds of the handshake-duration histogram's buckets, in microseconds (and +Inf). */
+#define HS_BUCKETS_US 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, \
+		      1000000, 2500000, 5000000
+#define HS_BUCKETS 12
+
 /* Counters of one tunnel on one worker. Each worker writes only its own copy, so updates
  * need no atomic read-modify-write; the control thread sums the copies with relaxed loads. */
 struct tunnel_stats {
@@ -18,6 +23,8 @@ struct tunnel_stats {
 	uint64_t accept_errors;
 	uint64_t conns_ktls, conns_userspace; /* by data path chosen after the handshake */
 	uint64_t payload_userspace;           /* payload bytes that passed through our buffers */
+	uint64_t hs_buckets[HS_BUCKETS + 1];  /* successful handshakes by duration, last +Inf */
+	uint64_t hs_sum_us;
 } __attribute__((aligned(64)));
 
 static inline void stat_add(uint64_t *counter, uint64_t n)
@@ -28,6 +35,17 @@ static inline void stat_add(uint64_t *counter, uint64_t n)
 static inline uint64_t stat_read(const uint64_t *counter)
 {
 	return __atomic_load_n(counter, __ATOMIC_RELAXED);
+}
+
+static inline void stat_handshake(struct tunnel_stats *s, uint64_t us)
+{
+	static const uint64_t bounds[HS_BUCKETS] = { HS_BUCKETS_US };
+	unsigned b = 0;
+
+	while (b < HS_BUCKETS && us > bounds[b])
+		b++;
+	stat_add(&s->hs_buckets[b], 1);
+	stat_add(&s->hs_sum_us, us);
 }
 
 #endif

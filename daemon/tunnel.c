@@ -93,3 +93,20 @@ void tunnel_release(struct tunnel *t)
 {
 	__atomic_fetch_sub(&t->open, 1, __ATOMIC_RELAXED);
 }
+
+void tunnel_stats_sum(const struct tunnel *t, unsigned workers, struct tunnel_stats *sum)
+{
+	const size_t n = sizeof(*sum) / sizeof(uint64_t);
+	uint64_t *out = (uint64_t *)sum;
+
+	/* struct tunnel_stats is nothing but uint64_t counters (and alignment padding at the end,
+	 * which stays zero): add them up field by field without naming each one. */
+	_Static_assert(sizeof(struct tunnel_stats) % sizeof(uint64_t) == 0, "counters only");
+	memset(sum, 0, sizeof(*sum));
+	for (unsigned w = 0; w < workers; w++) {
+		const uint64_t *in = (const uint64_t *)&t->stats[w];
+
+		for (size_t i = 0; i < n; i++)
+			out[i] += stat_read(&in[i]);
+	}
+}

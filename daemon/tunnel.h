@@ -38,6 +38,8 @@ struct tunnel_ctx *tunnel_acquire_ctx(struct tunnel *t);
 void tunnel_swap_ctx(struct tunnel *t, struct tunnel_ctx *ctx);
 /* Takes a connection slot if below max-connections. */
 bool tunnel_reserve(struct tunnel *t);
+/* Adds up the workers' copies of the tunnel's counters. Any thread. */
+void tunnel_stats_sum(const struct tunnel *t, unsigned workers, struct tunnel_stats *sum);
 void tunnel_release(struct tunnel *t);
 
 #endif

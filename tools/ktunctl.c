@@ -19,6 +19,8 @@ static const struct {
 } commands[] = {
 	{ "status", "counters of every tunnel, one 'tunnel.counter value' per line" },
 	{ "conns", "live connections: peer identity, cipher, data path, bytes, age, kernel TLS state" },
+	{ "metrics", "every counter, the handshake-duration histogram and certificate expiry, in\n"
+		     "           Prometheus's text format (also over HTTP with metrics-listen)" },
 	{ "reload", "reload certificates, keys, CA and CRL (like SIGHUP)" },
 	{ "redirect", "add TUNNEL RULE | del TUNNEL RULE | list: the eBPF redirector's rules, live\n"
 		      "           (RULE: A.B.C.D[/N]:PORT[-PORT] or [IPV6[/N]]:PORT[-PORT])" },

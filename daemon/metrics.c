@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "daemon.h"
+#include "metrics.h"
+#include "tunnel.h"
+#include "tunnel_ctx.h"
+
+/*
+ * The counters in Prometheus's text format (version 0.0.4). Written by the control thread
+ * (`ktunctl metrics`) and by the metrics HTTP thread: everything read here is either fixed
+ * after start-up, a relaxed atomic counter, or a tunnel context held by a reference.
+ * Tunnel names are [A-Za-z0-9_-] and certificate subjects are sanitized when loaded, so
+ * neither needs escaping inside a label.
+ */
+
+static void header(FILE *out, const char *name, const char *type, const char *help)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void per_tunnel(FILE *out, const struct ktun *k, const struct tunnel_stats *sums,
+		       const char *name, const char *type, const char *help, size_t offset)
+{
+	header(out, name, type, help);
+	for (size_t i = 0; i < k->n_tunnels; i++)
+		fprintf(out, "%s{tunnel=\"%s\"} %llu\n", name, k->tunnels[i].name,
+			(unsigned long long)*(const uint64_t *)((const char *)&sums[i] + offset));
+}
+
+static void by_reason(FILE *out, const struct ktun *k, const struct tunnel_stats *sums, bool rejects)
+{
+	const char *name = rejects ? "ktund_handshake_failures_total" : "ktund_closes_total";
+
+	header(out, name, "counter",
+	       rejects ? "Handshakes refused, by reason." : "Connections closed, by reason.");
+	for (size_t i = 0; i < k->n_tunnels; i++)
+		for (int r = REASON_DONE; r < REASON_MAX; r++) {
+			if (rejects && !reason_is_reject((enum reason)r))
+				continue;
+			fprintf(out, "%s{tunnel=\"%s\",reason=\"%s\"} %llu\n", name, k->tunnels[i].name,
+				reason_name((enum reason)r),
+				(unsigned long long)(rejects ? sums[i].reject[r] : sums[i].close[r]));
+		}
+}
+
+static void two_ways(FILE *out, const struct ktun *k, const struct tunnel_stats *sums)
+{
+	header(out, "ktund_bytes_total", "counter",
+	       "Payload bytes: up from the accepting side toward the target, down the other way.");
+	for (size_t i = 0; i < k->n_tunnels; i++)
+		fprintf(out, "ktund_bytes_total{tunnel=\"%s\",direction=\"up\"} %llu\n"
+			"ktund_bytes_total{tunnel=\"%s\",direction=\"down\"} %llu\n",
+			k->tunnels[i].name, (unsigned long long)sums[i].bytes_up, k->tunnels[i].name,
+			(unsigned long long)sums[i].bytes_down);
+	header(out, "ktund_datapath_connections_total", "counter",
+	       "Connections by the data path they streamed on: kernel TLS or userspace GnuTLS.");
+	for (size_t i = 0; i < k->n_tunnels; i++)
+		fprintf(out, "ktund_datapath_connections_total{tunnel=\"%s\",datapath=\"ktls\"} %llu\n"
+			"ktund_datapath_connections_total{tunnel=\"%s\",datapath=\"userspace\"} %llu\n",
+			k->tunnels[i].name, (unsigned long long)sums[i].conns_ktls, k->tunnels[i].name,
+			(unsigned long long)sums[i].conns_userspace);
+}
+
+static void histogram(FILE *out, const struct ktun *k, const struct tunnel_stats *sums)
+{
+	static const unsigned bounds_us[HS_BUCKETS] = { HS_BUCKETS_US };
+
+	header(out, "ktund_handshake_duration_seconds", "histogram",
+	       "Successful TLS handshakes by duration (a server's from accept, a client's from connect).");
+	for (size_t i = 0; i < k->n_tunnels; i++) {
+		const char *t = k->tunnels[i].name;
+		unsigned long long cumulative = 0;
+
+		for (int b = 0; b < HS_BUCKETS; b++) {
+			cumulative += sums[i].hs_buckets[b];
+			fprintf(out, "ktund_handshake_duration_seconds_bucket{tunnel=\"%s\",le=\"%g\"} %llu\n",
+				t, bounds_us[b] / 1e6, cumulative);
+		}
+		cumulative += sums[i].hs_buckets[HS_BUCKETS];
+		fprintf(out, "ktund_handshake_duration_seconds_bucket{tunnel=\"%s\",le=\"+Inf\"} %llu\n"
+			"ktund_handshake_duration_seconds_sum{tunnel=\"%s\"} %.6f\n"
+			"ktund_handshake_duration_seconds_count{tunnel=\"%s\"} %llu\n",
+			t, cumulative, t, sums[i].hs_sum_us / 1e6, t, cumulative);
+	}
+}
+
+static void cert_expiry(FILE *out, struct ktun *k)
+{
+	time_t now = time(NULL);
+
+	header(out, "ktund_certificate_expiry_seconds", "gauge",
+	       "Seconds until a certificate ends (negative: expired): the own leaf and each CA.");
+	for (size_t i = 0; i < k->n_tunnels; i++) {
+		struct tunnel_ctx *ctx = tunnel_acquire_ctx(&k->tunnels[i]);
+
+		for (size_t c = 0; c < ctx->expiry.n; c++)
+			fprintf(out, "ktund_certificate_expiry_seconds{tunnel=\"%s\",role=\"%s\","
+				"subject=\"%s\"} %lld\n", k->tunnels[i].name, ctx->expiry.certs[c].role,
+				ctx->expiry.certs[c].subject,
+				(long long)(ctx->expiry.certs[c].not_after - now));
+		tunnel_ctx_put(ctx);
+	}
+}
+
+int metrics_write(struct ktun *k, FILE *out)
+{
+	struct tunnel_stats *sums = calloc(k->n_tunnels, sizeof(*sums));
+
+	if (!sums)
+		return -ENOMEM;
+	for (size_t i = 0; i < k->n_tunnels; i++)
+		tunnel_stats_sum(&k->tunnels[i], k->n_workers, &sums[i]);
+	header(out, "ktund_info", "gauge", "ktund's version and whether the kernel has kTLS.");
+	fprintf(out, "ktund_info{version=\"%s\",ktls=\"%s\"} 1\n", KTUN_VERSION,
+		k->ktls.ulp ? "yes" : "no");
+	header(out, "ktund_connections_open", "gauge", "Connections accepted and not yet closed.");
+	for (size_t i = 0; i < k->n_tunnels; i++)
+		fprintf(out, "ktund_connections_open{tunnel=\"%s\"} %u\n", k->tunnels[i].name,
+			__atomic_load_n(&k->tunnels[i].live, __ATOMIC_RELAXED));
+	per_tunnel(out, k, sums, "ktund_connections_total", "counter", "Connections accepted.",
+		   offsetof(struct tunnel_stats, conns_total));
+	per_tunnel(out, k, sums, "ktund_handshakes_total", "counter", "Handshakes that succeeded.",
+		   offsetof(struct tunnel_stats, handshakes_ok));
+	by_reason(out, k, sums, true);
+	by_reason(out, k, sums, false);
+	two_ways(out, k, sums);
+	per_tunnel(out, k, sums, "ktund_userspace_payload_bytes_total", "counter",
+		   "Payload bytes that passed through ktund's buffers (0 on kernel TLS after the hand-over).",
+		   offsetof(struct tunnel_stats, payload_userspace));
+	per_tunnel(out, k, sums, "ktund_accept_errors_total", "counter",
+		   "accept() failures that paused a listener (out of fds or memory).",
+		   offsetof(struct tunnel_stats, accept_errors));
+	histogram(out, k, sums);
+	cert_expiry(out, k);
+	free(sums);
+	return 0;
+}

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <microhttpd.h>
+
+#include "daemon.h"
+#include "listener.h"
+#include "log.h"
+#include "metrics.h"
+
+/* GET /metrics over HTTP for Prometheus, served by libmicrohttpd on a thread of its own. The
+ * socket is bound here, before privileges are dropped, and handed to libmicrohttpd. */
+
+#define CONNECTIONS_MAX 16
+#define CONNECTION_TIMEOUT_S 10
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type,
+			     char *body, size_t len, enum MHD_ResponseMemoryMode mode)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
+	enum MHD_Result rc;
+
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	rc = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **req_cls)
+{
+	static char not_found[] = "only /metrics is here\n";
+	static char not_allowed[] = "GET only\n";
+	char *body = NULL;
+	size_t len = 0;
+	FILE *out;
+	int rc;
+
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
+		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", not_allowed,
+			     sizeof(not_allowed) - 1, MHD_RESPMEM_PERSISTENT);
+	if (strcmp(url, "/metrics"))
+		return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", not_found,
+			     sizeof(not_found) - 1, MHD_RESPMEM_PERSISTENT);
+	out = open_memstream(&body, &len);
+	if (!out)
+		return MHD_NO;
+	rc = metrics_write(cls, out);
+	if (fclose(out) != 0 || rc < 0) {
+		free(body);
+		return MHD_NO;
+	}
+	return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body, len,
+		     MHD_RESPMEM_MUST_FREE);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[256];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	line[strcspn(line, "\n")] = '\0';
+	log_warn("metrics: %s", line);
+}
+
+int metrics_http_start(struct ktun *k)
+{
+	char addr[ADDR_TEXT_MAX];
+	int fd;
+
+	if (!k->cfg.metrics_listen)
+		return 0;
+	addr_format((const struct sockaddr *)&k->cfg.metrics_addr.ss, k->cfg.metrics_addr.len, addr);
+	fd = listener_open(&k->cfg.metrics_addr, false);
+	if (fd < 0) {
+		log_err("metrics-listen %s: %s", addr, strerror(-fd));
+		return fd;
+	}
+	/* The logger first: libmicrohttpd uses its own for options that precede it. */
+	k->metrics_http = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
+					   NULL, NULL, on_request, k,
+					   MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+					   MHD_OPTION_LISTEN_SOCKET, fd,
+					   MHD_OPTION_CONNECTION_LIMIT, CONNECTIONS_MAX,
+					   MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S,
+					   MHD_OPTION_END);
+	if (!k->metrics_http) {
+		log_err("metrics-listen %s: libmicrohttpd could not start", addr);
+		close(fd);
+		return -EIO;
+	}
+	log_notice("metrics on http://%s/metrics", addr);
+	return 0;
+}
+
+void metrics_http_stop(struct ktun *k)
+{
+	if (k->metrics_http)
+		MHD_stop_daemon(k->metrics_http);
+	k->metrics_http = NULL;
+}

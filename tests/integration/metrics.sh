@@ -1,0 +1,96 @@
+#!/bin/bash
+# metrics: ktund server with metrics-listen. After one accepted and one refused handshake,
+# GET /metrics (curl, from the origin namespace's loopback) and `ktunctl metrics` say so in
+# Prometheus's text format: handshakes, failures by reason, closes, bytes, the handshake-duration
+# histogram, certificate expiry of the own leaf and the CA; every sample has a TYPE line and a
+# number. Other paths answer 404, other methods 405, and the address is bound before "ready".
+set -euo pipefail
+. "$(dirname "$0")/srvlib.sh"
+need_cmd curl
+srv_init
+
+METRICS=127.0.0.1:9273
+scrape() { ip netns exec "$NS_ORIGIN" curl -sS --max-time 5 "$@"; }
+
+case_counts() {
+	local m payload=metrics-check
+	use_origin line
+	srv_start --metrics-listen "$METRICS"
+	ossl client "$payload"$'\n' || bad "the accepted client failed: $(cat "$WORK/peer.err")"
+	ossl none x || true
+	wait_n 'reject .*reason=no-client-cert' 1
+	want_stat conns_open 0
+	m=$(scrape "http://$METRICS/metrics") || bad "GET /metrics failed"
+	echo "$m" >"$WORK/metrics.txt"
+	for want in 'ktund_handshakes_total{tunnel="server"} 1' \
+		'ktund_connections_total{tunnel="server"} 2' \
+		'ktund_handshake_failures_total{tunnel="server",reason="no-client-cert"} 1' \
+		'ktund_handshake_failures_total{tunnel="server",reason="expired"} 0' \
+		'ktund_closes_total{tunnel="server",reason="done"} 1' \
+		"ktund_bytes_total{tunnel=\"server\",direction=\"up\"} $((${#payload} + 1))" \
+		'ktund_handshake_duration_seconds_bucket{tunnel="server",le="+Inf"} 1' \
+		'ktund_handshake_duration_seconds_count{tunnel="server"} 1' \
+		'ktund_connections_open{tunnel="server"} 0'; do
+		grep -qxF "$want" <<<"$m" || bad "no line '$want' in /metrics"
+	done
+	# The own leaf is valid for a year from today, the root CA for ten.
+	awk '/^ktund_certificate_expiry_seconds\{.*role="own",subject="CN=origin.test"\}/ {
+		exit !($2 > 360 * 86400 && $2 <= 366 * 86400) }' <<<"$m" ||
+		bad "own certificate expiry wrong: $(grep role=.own <<<"$m")"
+	grep -q '^ktund_certificate_expiry_seconds{tunnel="server",role="ca",subject="CN=ktun test root CA"} ' <<<"$m" ||
+		bad "no expiry line for the CA"
+	note "$(grep -c '^ktund_' <<<"$m") samples; own cert: $(grep -o 'role="own".*' <<<"$m")"
+}
+
+# Every sample: a name that has a TYPE line, optional labels, a number.
+case_format() {
+	python3 - "$WORK/metrics.txt" <<'PY' || bad "malformed exposition (see above)"
+import re, sys
+types, bad = set(), 0
+sample = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="[^"\\\n]*",?)*\})? (-?[0-9.e+]+|\+Inf)$')
+for line in open(sys.argv[1]).read().splitlines():
+    if line.startswith("# TYPE "):
+        types.add(line.split()[2]); continue
+    if line.startswith("#") or not line:
+        continue
+    m = sample.match(line)
+    base = m and re.sub(r'_(bucket|sum|count)$', '', m.group(1))
+    if not m or (m.group(1) not in types and base not in types):
+        print("bad line:", line); bad += 1
+sys.exit(1 if bad else 0)
+PY
+}
+
+case_ktunctl_same() {
+	use_origin line
+	srv_start --metrics-listen "$METRICS"
+	ossl client x$'\n' || true
+	diff <(scrape "http://$METRICS/metrics" | grep -v expiry_seconds) \
+		<(ctl server metrics | grep -v expiry_seconds) || bad "ktunctl metrics differs from GET /metrics"
+}
+
+case_http_errors() {
+	local code
+	use_origin line
+	srv_start --metrics-listen "$METRICS"
+	code=$(scrape -o /dev/null -w '%{http_code}' "http://$METRICS/other")
+	[ "$code" = 404 ] || bad "GET /other: $code, want 404"
+	code=$(scrape -o /dev/null -w '%{http_code}' -X POST "http://$METRICS/metrics")
+	[ "$code" = 405 ] || bad "POST /metrics: $code, want 405"
+}
+
+case_bad_address() {
+	local rc=0
+	"$KTUND" server --listen 127.0.0.1:1 --target 127.0.0.1:2 --cert "$PKI/server-chain.pem" \
+		--key "$PKI/server.key" --cacert "$PKI/ca.pem" --allow-all --metrics-listen nowhere --check \
+		>/dev/null 2>"$WORK/bad.err" || rc=$?
+	[ $rc = 2 ] && grep -q "metrics-listen 'nowhere'" "$WORK/bad.err" ||
+		bad "a bad metrics-listen: exit $rc, $(cat "$WORK/bad.err")"
+}
+
+run_case "counters, histogram and expiry after one accepted and one refused handshake" case_counts
+run_case "the exposition is well formed" case_format
+run_case "ktunctl metrics says what GET /metrics says" case_ktunctl_same
+run_case "404 for other paths, 405 for other methods" case_http_errors
+run_case "a bad metrics-listen address is a configuration error" case_bad_address
+srv_finish
