@@ -39,7 +39,7 @@ def fmt(v, unit):
         return "—"
     if unit in ("Gbit/s",):
         return f"{v:.2f}"
-    if unit in ("conn/s", "µs"):
+    if unit in ("conn/s", "µs", "%"):
         return f"{v:.0f}"
     if v >= 100:
         return f"{v:.0f}"
@@ -89,6 +89,15 @@ def host(d):
                 s.setdefault(r["config"], []).append((r["cpu_s"]["client"] + r["cpu_s"]["server"]) / gib)
         figs.add(f"cpu_s_per_gib_p{n}", f"daemon CPU s per GiB, {n} stream{'s' if n > 1 else ''} (both ends)",
                  "s/GiB", "lower", s, ["ktund", "stunnel"])
+    s, busy = {}, {}
+    for r in by("tput"):
+        if "machine_busy" in r:
+            busy.setdefault(r["config"], []).append(100 * r["machine_busy"])
+            s.setdefault(r["config"], []).append(
+                r["machine_busy"] * machine["cores"] * r["secs"] / (r["bytes"] / GIB))
+    figs.add("machine_busy", "machine CPU busy during the bulk runs (all stream counts)", "%", "context", busy)
+    figs.add("machine_cpu_s_per_gib", "machine CPU s per GiB (all processes and the kernel; all stream counts)",
+             "s/GiB", "lower", s)
     for side in ("client", "server"):
         s = {}
         for r in by("tput"):
@@ -151,7 +160,8 @@ def host(d):
         cell = lambda c: fmt(v.get(c), f["unit"]) + (f" {f['unit']}" if v.get(c) is not None else "")
         rt = lambda c: (f"{f['ratio_to_tcp'].get(c):.2f}×" if f["ratio_to_tcp"].get(c) is not None else "—")
         rs = (f"{f['ratio_to_stunnel']['ktund']:.2f}×" if f["ratio_to_stunnel"].get("ktund") is not None else "—")
-        md.append(f"| {f['label']} ({'higher' if f['better'] == 'higher' else 'lower'} is better) | {cell('tcp')} | "
+        better = {"higher": "higher is better", "lower": "lower is better"}.get(f["better"], "context")
+        md.append(f"| {f['label']} ({better}) | {cell('tcp')} | "
                   f"{cell('ktund')} | {cell('stunnel')} | {rt('ktund')} | {rs} | {rt('stunnel')} |")
     if any(errors.values()):
         md.append("")
