@@ -17,6 +17,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "privs.h"
+#include "service.h"
 #include "watch.h"
 #include "redirect.h"
 #include "worker.h"
@@ -187,6 +188,7 @@ static void on_signal(struct ktun *k, int sfd)
 	if (__atomic_load_n(&k->phase, __ATOMIC_RELAXED) == PHASE_RUNNING) {
 		log_notice("signal %u: draining (new connections refused, up to %u s for live ones)",
 			   si.ssi_signo, k->cfg.drain_timeout);
+		service_stopping(k->cfg.drain_timeout);
 		set_phase(k, PHASE_DRAINING);
 	} else {
 		log_notice("signal %u again: closing all connections now", si.ssi_signo);
@@ -220,6 +222,8 @@ static void serve(struct ktun *k, int sfd, int control_fd)
 				 { .fd = k->watch ? watch_fd(k->watch) : -1, .events = POLLIN } };
 
 	int64_t expiry_due = monotonic_ms() + EXPIRY_CHECK_MS;
+	int watchdog_ms = service_watchdog_ms();
+	int64_t watchdog_due = monotonic_ms();
 
 	/* poll() ignores negative fds: no control socket or no watch leaves a hole. */
 	while (__atomic_load_n(&k->workers_alive, __ATOMIC_ACQUIRE) > 0) {
@@ -229,6 +233,10 @@ static void serve(struct ktun *k, int sfd, int control_fd)
 		if (monotonic_ms() >= expiry_due) {
 			daemon_check_expiry(k);
 			expiry_due += EXPIRY_CHECK_MS;
+		}
+		if (watchdog_ms > 0 && monotonic_ms() >= watchdog_due) {
+			service_watchdog_kick(k, monotonic_ms());
+			watchdog_due = monotonic_ms() + watchdog_ms;
 		}
 		if (n > 0 && (fds[0].revents & POLLIN))
 			on_signal(k, sfd);
@@ -330,6 +338,7 @@ int main(int argc, char **argv)
 		goto out;
 	announce(&k);
 	daemon_check_expiry(&k);
+	service_ready(&k);
 	serve(&k, sfd, control_fd);
 	log_notice("all connections closed; exiting");
 	status = EXIT_SUCCESS;

@@ -7,6 +7,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "service.h"
 #include "watch.h"
 
 /*
@@ -59,6 +60,7 @@ int daemon_reload(struct ktun *k, char *err, size_t errlen)
 	struct tunnel_ctx **built;
 	int rc;
 
+	service_reloading();
 	rc = load_new_config(k, &next, err, errlen);
 	src = k->cfg.config_file ? &next : &k->cfg;
 	if (rc == 0 && src == &next)
@@ -93,6 +95,7 @@ int daemon_reload(struct ktun *k, char *err, size_t errlen)
 	} else {
 		log_err("reload failed: %s", err);
 	}
+	service_reloaded(k, rc == 0);
 	return rc;
 }
 

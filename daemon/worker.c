@@ -307,6 +307,7 @@ static void on_tick(struct worker *w)
 {
 	struct conn *c = w->conns, *next;
 
+	__atomic_store_n(&w->heartbeat_ms, w->now_ms, __ATOMIC_RELAXED);
 	for (; c; c = next) {
 		next = c->next;
 		conn_check_timers(c);
@@ -363,6 +364,7 @@ static void *worker_main(void *arg)
 	if (w->start_rc < 0)
 		return NULL;
 	w->now_ms = monotonic_ms();
+	__atomic_store_n(&w->heartbeat_ms, w->now_ms, __ATOMIC_RELAXED);
 	arm_event_read(w);
 	arm_tick(w);
 	for (size_t i = 0; i < w->n_listeners; i++)

@@ -38,6 +38,7 @@ struct worker {
 	int event_fd;
 	uint64_t event_value;
 	struct __kernel_timespec tick;
+	int64_t heartbeat_ms;       /* atomic: now_ms at the last tick, for the watchdog */
 	struct listener *listeners; /* one per tunnel, then the transparent ones */
 	size_t n_listeners;
 	struct conn *conns;         /* doubly linked, newest first */
