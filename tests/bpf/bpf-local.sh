@@ -11,7 +11,7 @@ set -euo pipefail
 bpf_init
 
 start_far
-start_gw --redirect 192.0.2.0/24:80 --redirect "[2001:db8:1::/64]:80" ${KTUN_BPF_EXPECT_KTLS:+--ktls required}
+start_gw --redirect 192.0.2.0/24:80 --redirect "[2001:db8:1::/64]:80"
 wait_stat client redirect_local attached 1 || fail "connect hooks not attached: $(ctl client status | grep redirect)"
 
 expect_peer "http://$ORIGIN_IP/" "$TUNNELLED" "IPv4, matching: tunnelled"
@@ -38,17 +38,10 @@ say "ok: server logged the client identity twice, client logged both original de
 # A live steered connection in ktunctl conns: its destination and data path.
 fetch "http://$ORIGIN_IP/sleep/3" >"$WORK/slow.out" &
 slow=$!
-for _ in $(seq 30); do
-	line=$(ctl client conns | grep "dst=$ORIGIN_IP:80" || true)
-	[ -n "$line" ] && grep -q 'state=streaming' <<<"$line" && break
-	sleep 0.1
-done
-grep -q "dst=$ORIGIN_IP:80 " <<<"$line" || fail "ktunctl conns shows no dst=$ORIGIN_IP:80: $(ctl client conns)"
-if [ -n "${KTUN_BPF_EXPECT_KTLS:-}" ]; then
-	grep -q 'datapath=ktls' <<<"$line" || fail "steered connection is not on kTLS: $line"
-	grep -q 'ktls_tx=sw ktls_rx=sw' <<<"$line" || fail "kernel does not report kTLS on it: $line"
-fi
+line=$(live_conn "dst=$ORIGIN_IP:80 ")
+[ -n "$line" ] || fail "ktunctl conns shows no dst=$ORIGIN_IP:80: $(ctl client conns)"
 say "ok: ktunctl conns: $line"
+expect_ktls "$line"
 wait "$slow" || fail "the slow request failed"
 [ "$(cat "$WORK/slow.out")" = "peer=$TUNNELLED" ] || fail "slow request: $(cat "$WORK/slow.out")"
 

@@ -23,7 +23,7 @@ ip -n "$NS_ORIGIN" -6 route add 2001:db8:2::/64 via "$EDGE_IP6"
 
 start_far
 start_gw --bpf-cgroup none --redirect-interface ve-app --redirect-mark "$MARK" \
-	--redirect 192.0.2.0/24:80 --redirect "[2001:db8:1::/64]:80" ${KTUN_BPF_EXPECT_KTLS:+--ktls required}
+	--redirect 192.0.2.0/24:80 --redirect "[2001:db8:1::/64]:80"
 wait_stat client redirect_routed attached 1 || fail "tc program not attached: $(ctl client status | grep redirect)"
 [ "$(stat_of client redirect_local)" = off ] || fail "bpf-cgroup none, yet: $(stat_of client redirect_local)"
 tc -n "$NS_EDGE" filter show dev ve-app ingress | grep -q ktun_tc_ingress || fail "no filter on ve-app"
@@ -46,17 +46,10 @@ say "ok: the far ktund verified the edge, the gateway logged the app and the ori
 # A live routed flow in ktunctl conns (and, in the kTLS guest, on kTLS).
 fetch "http://$ORIGIN_IP/sleep/3" in_app >"$WORK/slow.out" &
 slow=$!
-for _ in $(seq 30); do
-	line=$(ctl client conns | grep "dst=$ORIGIN_IP:80" || true)
-	[ -n "$line" ] && grep -q 'state=streaming' <<<"$line" && break
-	sleep 0.1
-done
+line=$(live_conn "dst=$ORIGIN_IP:80 ")
 grep -q "peer=$APP_IP:[0-9]* dst=$ORIGIN_IP:80 " <<<"$line" || fail "ktunctl conns: no routed flow: $(ctl client conns)"
-if [ -n "${KTUN_BPF_EXPECT_KTLS:-}" ]; then
-	grep -q 'datapath=ktls' <<<"$line" || fail "routed flow is not on kTLS: $line"
-	grep -q 'ktls_tx=sw ktls_rx=sw' <<<"$line" || fail "kernel does not report kTLS on it: $line"
-fi
 say "ok: ktunctl conns: $line"
+expect_ktls "$line"
 # Removing the rule leaves the live flow alone (established flows are found by the kernel's
 # socket lookup, not by the rules) and sends new ones direct.
 ctl client redirect del client 192.0.2.0/24:80 >/dev/null || fail "redirect del failed"

@@ -70,10 +70,14 @@ in_cg() {
 	bash -c "$_IN_CG" "$CG" "$NS_EDGE" "$@"
 }
 
+# In the kTLS guest (tests/bpf/guest.sh) both ktunds must carry the steered flows on kTLS.
+KTLS_ARGS=()
+[ -n "${KTUN_BPF_EXPECT_KTLS:-}" ] && KTLS_ARGS=(--ktls required)
+
 # start_gw [EXTRA ARGS...]: ktund client in the edge namespace and the test's cgroup, with
 # the redirector on that cgroup and pin dir; listens on 127.0.0.1:$EDGE_PORT; waits for ready.
 start_gw() {
-	local sn=(--server-name origin.test)
+	local sn=(--server-name origin.test "${KTLS_ARGS[@]}")
 	_starts=$((_starts + 1))
 	CLIENT_LOG=$WORK/client-$_starts.log
 	: >"$CLIENT_LOG"
@@ -87,7 +91,7 @@ start_gw() {
 
 # start_far: ktund server in the origin namespace in front of peer_origin.py's port 80.
 start_far() {
-	SERVER_TARGET=127.0.0.1:80 start_server "$@"
+	SERVER_TARGET=127.0.0.1:80 start_server "${KTLS_ARGS[@]}" "$@"
 }
 
 # fetch URL [CMD PREFIX...]: the body curl gets, from the cgroup (or with the given prefix).
@@ -112,6 +116,32 @@ expect_peer() {
 
 # The far ktund's address as the origin sees it, and the edge's own addresses.
 TUNNELLED=127.0.0.1
+
+# live_conn PATTERN: the ktunctl conns line of the gateway's live connection matching PATTERN,
+# once it streams (empty if none within 3 s). ktunctl runs in the edge namespace, where
+# sock_diag can find the TLS socket and report its kernel TLS state.
+live_conn() {
+	local line i
+	for ((i = 0; i < 30; i++)); do
+		line=$(ip netns exec "$NS_EDGE" "$KTUNCTL" --control "$WORK/client.sock" conns | grep -- "$1" || true)
+		grep -q 'state=streaming' <<<"$line" && break
+		sleep 0.1
+	done
+	echo "$line"
+}
+
+# expect_ktls LINE: in the kTLS guest, the live connection of LINE is on kernel TLS in ktund's
+# view and in the kernel's (its socket, and the edge namespace's count of kTLS sockets now open:
+# ktund's start-up probe has closed its own by then).
+expect_ktls() {
+	[ -n "${KTUN_BPF_EXPECT_KTLS:-}" ] || return 0
+	grep -q 'datapath=ktls' <<<"$1" || fail "steered connection is not on kTLS: $1"
+	grep -q 'ulp=tls ktls_tx=sw ktls_rx=sw' <<<"$1" || fail "the kernel does not report kTLS on it: $1"
+	local tx
+	tx=$(ip netns exec "$NS_EDGE" awk '$1 == "TlsCurrTxSw" { print $2 }' /proc/net/tls_stat)
+	[ "${tx:-0}" -gt 0 ] || fail "TlsCurrTxSw is ${tx:-absent} in the edge namespace"
+	say "ok: kernel TLS: $(grep -o 'datapath=[a-z]*' <<<"$1"), $(grep -o 'ulp=.*rx=sw' <<<"$1"), TlsCurrTxSw $tx"
+}
 
 # no_bpf_left: nothing of ours stays attached to the cgroup.
 no_bpf_left() {
