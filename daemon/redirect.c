@@ -35,8 +35,11 @@
  */
 
 #define DEFAULT_PIN_DIR "/sys/fs/bpf/ktun"
-/* Our filter on the clsact ingress hook: a fixed handle, so that a restart replaces the
- * filter a killed ktund left behind instead of adding a second one. */
+/* tcx (Linux 6.6): a BPF link on the interface's ingress, gone with the process like the
+ * cgroup links. Newer than the UAPI headers we build against, hence the number. */
+#define ATTACH_TCX_INGRESS 46
+/* Older kernels: a filter on the clsact ingress hook, which outlives the process. A fixed
+ * handle, so that a restart replaces the filter a killed ktund left instead of adding one. */
 #define TC_HANDLE 0x4b54
 #define TC_PRIORITY 1
 
@@ -287,6 +290,21 @@ static int fill_tproxy(struct redirect *r, const struct ktun *k)
 	return 0;
 }
 
+static int attach_clsact(struct redirect *r, int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIORITY,
+		    .prog_fd = bpf_program__fd(r->routed->progs.ktun_tc_ingress),
+		    .flags = BPF_TC_F_REPLACE);
+	int rc = bpf_tc_hook_create(&hook); /* the clsact qdisc; someone else's is fine */
+
+	if (rc == 0 || rc == -EEXIST)
+		rc = bpf_tc_attach(&hook, &opts);
+	if (rc == 0)
+		r->clsact_ifindex = ifindex;
+	return rc;
+}
+
 static int attach_routed(struct redirect *r, const struct ktun *k)
 {
 	const char *ifname = k->cfg.redirect_interface;
@@ -300,32 +318,37 @@ static int attach_routed(struct redirect *r, const struct ktun *k)
 	rc = fill_tproxy(r, k);
 	if (rc < 0)
 		return rc;
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIORITY,
-		    .prog_fd = bpf_program__fd(r->routed->progs.ktun_tc_ingress),
-		    .flags = BPF_TC_F_REPLACE);
-	rc = bpf_tc_hook_create(&hook); /* the clsact qdisc; someone else's is fine */
-	if (rc == 0 || rc == -EEXIST)
-		rc = bpf_tc_attach(&hook, &opts);
-	if (rc < 0) {
-		log_err("redirect: routed flows unavailable: tc ingress on %s: %s", ifname, strerror(-rc));
-		return rc;
+	r->tcx_fd = bpf_link_create(bpf_program__fd(r->routed->progs.ktun_tc_ingress), ifindex,
+				    (enum bpf_attach_type)ATTACH_TCX_INGRESS, NULL);
+	if (r->tcx_fd < 0) {
+		rc = attach_clsact(r, ifindex);
+		if (rc < 0) {
+			log_err("redirect: routed flows unavailable: tc ingress on %s: %s", ifname,
+				strerror(-rc));
+			return rc;
+		}
+		/* Removing a filter at exit needs CAP_NET_ADMIN, which user= gives up. */
+		if (k->cfg.user)
+			log_warn("redirect: this kernel has no tcx links: the tc filter on %s will outlive "
+				 "ktund (remove it: tc filter del dev %s ingress handle 0x%x prio %u bpf)",
+				 ifname, ifname, TC_HANDLE, TC_PRIORITY);
 	}
-	r->ifindex = ifindex;
-	log_notice("redirect: tc ingress program on %s (policy route for mark 0x%x needed: "
-		   "docs/redirect.md)", ifname, k->cfg.redirect_mark);
+	log_notice("redirect: tc ingress program on %s (%s; policy route for mark 0x%x needed: "
+		   "docs/redirect.md)", ifname, r->tcx_fd >= 0 ? "tcx link" : "clsact filter",
+		   k->cfg.redirect_mark);
 	return 0;
 }
 
-static void detach_routed(struct redirect *r)
+static void detach_clsact(struct redirect *r)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = r->ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = r->clsact_ifindex, .attach_point = BPF_TC_INGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIORITY);
 	int rc = bpf_tc_detach(&hook, &opts);
 
 	/* The qdisc stays: other filters may use it, and an empty clsact costs nothing. */
 	if (rc < 0 && rc != -ENOENT)
-		log_warn("redirect: removing the tc filter from ifindex %d: %s", r->ifindex, strerror(-rc));
+		log_warn("redirect: removing the tc filter from ifindex %d: %s", r->clsact_ifindex,
+			 strerror(-rc));
 }
 
 static int load(struct redirect *r, const struct ktun *k, bool local, bool routed)
@@ -367,7 +390,7 @@ int redirect_start(struct ktun *k)
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	r->pin_dir_fd = r->cgroup_fd = -1;
+	r->pin_dir_fd = r->cgroup_fd = r->tcx_fd = -1;
 	r->rules_fd = r->tunnels_fd = r->cfg_fd = -1;
 	r->orig_fd = r->local_stats_fd = r->routed_stats_fd = r->tproxy_fd = -1;
 	r->cfg.mark = k->cfg.redirect_mark;
@@ -401,8 +424,10 @@ void redirect_stop(struct ktun *k)
 
 	if (!r)
 		return;
-	if (r->ifindex > 0)
-		detach_routed(r);
+	if (r->tcx_fd >= 0)
+		close(r->tcx_fd); /* the link goes, and the program with it */
+	if (r->clsact_ifindex > 0)
+		detach_clsact(r);
 	redirect_tc__destroy(r->routed);
 	redirect_connect__destroy(r->local); /* destroys the cgroup links: detached */
 	if (r->cgroup_fd >= 0)

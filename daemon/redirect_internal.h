@@ -23,7 +23,8 @@ struct redirect {
 	enum redirect_state local_state, routed_state;
 	int pin_dir_fd;     /* held with flock: one ktund per pin directory */
 	int cgroup_fd;
-	int ifindex;        /* of redirect-interface, once the tc program is attached */
+	int tcx_fd;         /* the tc program's link on redirect-interface (tcx), or -1 */
+	int clsact_ifindex; /* else the interface its clsact filter is on, or 0 */
 	/* Map fds (owned by the skeletons): the shared, pinned maps, then each object's own. */
 	int rules_fd, tunnels_fd, cfg_fd;
 	int orig_fd, local_stats_fd, routed_stats_fd, tproxy_fd;

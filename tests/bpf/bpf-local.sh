@@ -5,7 +5,8 @@
 # the client logs dst= the original destination (also in ktunctl conns while it is live).
 # Port 81 is not in the rules and goes direct (the origin sees the edge), as does port 80
 # from a process outside the cgroup. With KTUN_BPF_EXPECT_KTLS=1 (the kTLS guest) the steered
-# connection must be kTLS end to end. After ktund exits no program is left on the cgroup.
+# connection must be kTLS end to end. After ktund exits (even by SIGKILL) no program is left on
+# the cgroup.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 bpf_init
@@ -47,4 +48,11 @@ wait "$slow" || fail "the slow request failed"
 
 stop_pair
 no_bpf_left
+# Even a ktund killed outright leaves nothing attached: the hooks are links that die with it.
+start_gw --redirect 192.0.2.0/24:80
+kill -KILL "$CLIENT_PID"
+wait "$CLIENT_PID" 2>/dev/null || true
+CLIENT_PID=
+no_bpf_left
+expect_peer "http://$ORIGIN_IP/" "$EDGE_IP" "ktund killed: direct"
 pass "matching connects tunnelled (IPv4, IPv6), others direct, destinations logged"
