@@ -5,12 +5,14 @@
 # to the origin still arrives through exactly one tunnelled connection on each side (were
 # ktund's connect redirected to its own listener, it would accept it and connect again,
 # without end). An application connecting to 192.0.2.2:8443 itself is steered like any other.
+# ktund runs as nobody (user=): the exemption holds after the privilege drop.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 bpf_init
 
 start_far
-start_gw --redirect 192.0.2.0/24:80 --redirect "192.0.2.0/24:$TLS_PORT"
+start_gw --redirect 192.0.2.0/24:80 --redirect "192.0.2.0/24:$TLS_PORT" --user nobody
+wait_log "$CLIENT_LOG" "running as user nobody" 1 || fail "ktund did not drop to nobody"
 in_cgroup=$(sed -n 's/^0:://p' "/proc/$CLIENT_PID/cgroup")
 [ "${CG%"$in_cgroup"}" != "$CG" ] && [ "$in_cgroup" != / ] ||
 	fail "ktund is not in the test cgroup $CG but in $in_cgroup"

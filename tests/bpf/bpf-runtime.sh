@@ -4,13 +4,14 @@
 # steers new connects into the tunnel, `redirect list` shows the rule, `redirect del` sends
 # them direct again. A rule added at run time lives in the pinned maps: a restarted ktund
 # (same bpf-pin-dir, no rule in its configuration) still has it and steers with it. Bad
-# requests are refused with a reason and exit status 1.
+# requests are refused with a reason and exit status 1. The first ktund runs as nobody (user=):
+# rules change through the map descriptors it kept from before the privilege drop.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 bpf_init
 
 start_far
-start_gw
+start_gw --user nobody
 wait_stat client redirect_local attached 1 || fail "connect hooks not attached: $(ctl client status | grep redirect)"
 [ -z "$(ctl client redirect list)" ] || fail "rules at start: $(ctl client redirect list)"
 expect_peer "http://$ORIGIN_IP/" "$EDGE_IP" "no rule yet: direct"
