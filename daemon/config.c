@@ -55,6 +55,7 @@ static const struct option_def options[] = {
 	{ "max-connections", OPT_UINT, false, T(max_connections), 1, 1000000 },
 	{ "unsafe-target", OPT_BOOL, false, T(unsafe_target), 0, 0 },
 	{ "unsafe-listen", OPT_BOOL, false, T(unsafe_listen), 0, 0 },
+	{ "proxy-protocol", OPT_BOOL, false, T(proxy_protocol), 0, 0 },
 	{ "ktls", OPT_KTLS, false, T(ktls), 0, 0 },
 	{ "ciphers", OPT_CIPHERS, false, T(ciphers), 0, 0 },
 	{ "tls-min", OPT_TLS_VERSION, false, T(tls_min), 0, 0 },

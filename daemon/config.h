@@ -36,6 +36,7 @@ struct tunnel_config {
 	bool has_allow, has_verify; /* which policy options were given */
 	unsigned handshake_timeout, connect_timeout, idle_timeout, max_connections;
 	bool unsafe_target, unsafe_listen;
+	bool proxy_protocol; /* server: a PROXY v2 header to the target first */
 	enum ktls_mode ktls;
 	unsigned ciphers;         /* mask over tls_ciphers[] */
 	unsigned tls_min, tls_max; /* 2 = TLS 1.2, 3 = TLS 1.3 */

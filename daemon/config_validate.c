@@ -53,6 +53,11 @@ static int check_policy(const struct tunnel_config *t, char *err, size_t errlen)
 		snprintf(err, errlen, "[%s] server-name is a client-mode option", t->name);
 		return -EINVAL;
 	}
+	if (t->mode == MODE_CLIENT && t->proxy_protocol) {
+		snprintf(err, errlen, "[%s] proxy-protocol is a server-mode option: it tells the "
+			 "target who the verified TLS client is", t->name);
+		return -EINVAL;
+	}
 	return 0;
 }
 

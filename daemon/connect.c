@@ -6,7 +6,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "addr.h"
 #include "conn.h"
+#include "proxy_v2.h"
 #include "tunnel_ctx.h"
 #include "worker.h"
 
@@ -44,6 +46,49 @@ void connect_start(struct conn *c)
 	conn_submit(c, sqe, UD_LINK_TIMEOUT);
 }
 
+static const char *tls_version_text(gnutls_session_t s)
+{
+	/* The spelling PROXY v2 consumers (HAProxy, nginx) know from OpenSSL. */
+	switch (gnutls_protocol_get_version(s)) {
+	case GNUTLS_TLS1_3:
+		return "TLSv1.3";
+	case GNUTLS_TLS1_2:
+		return "TLSv1.2";
+	default:
+		return NULL;
+	}
+}
+
+/* The PROXY v2 header, first on the target connection: a few hundred bytes into an empty
+ * socket buffer, so one non-blocking send takes it whole or the connection is broken. */
+static int send_proxy_header(struct conn *c)
+{
+	struct sockaddr_storage src = c->peer, dst;
+	socklen_t srclen = c->peerlen, dstlen = sizeof(dst);
+	uint8_t header[PROXY_V2_MAX];
+	struct peer_facts facts;
+	ssize_t sent;
+	int len;
+
+	if (getsockname(c->tls_fd, (struct sockaddr *)&dst, &dstlen) < 0)
+		return -errno;
+	/* A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d: say what they are. */
+	addr_unmap(&src, &srclen);
+	addr_unmap(&dst, &dstlen);
+	verify_peer_facts(c->session, &facts);
+	len = proxy_v2_encode(header, sizeof(header), &(struct proxy_v2_info){
+		.src = (struct sockaddr *)&src, .dst = (struct sockaddr *)&dst,
+		.version = tls_version_text(c->session), .cn = facts.cn,
+		.cipher = gnutls_ciphersuite_get(c->session), .uri = facts.uri,
+		.fingerprint = facts.has_fingerprint ? facts.fingerprint : NULL });
+	if (len < 0)
+		return len;
+	sent = send(c->plain_fd, header, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (sent < 0)
+		return -errno;
+	return sent == len ? 0 : -EAGAIN;
+}
+
 void connect_done(struct conn *c, int res)
 {
 	if (res == -ECANCELED) {
@@ -58,6 +103,12 @@ void connect_done(struct conn *c, int res)
 		return;
 	}
 	if (c->ctx->mode == MODE_SERVER) {
+		res = c->ctx->proxy_protocol ? send_proxy_header(c) : 0;
+		if (res < 0) {
+			snprintf(c->detail, sizeof(c->detail), "PROXY header: %s", strerror(-res));
+			conn_close(c, REASON_IO_ERROR);
+			return;
+		}
 		pump_start(c);
 		return;
 	}

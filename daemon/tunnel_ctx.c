@@ -163,6 +163,7 @@ static void copy_settings(struct tunnel_ctx *ctx, const struct tunnel_config *cf
 	ctx->idle_timeout_ms = cfg->idle_timeout * 1000;
 	ctx->max_connections = cfg->max_connections;
 	ctx->ktls = cfg->ktls;
+	ctx->proxy_protocol = cfg->proxy_protocol;
 }
 
 static void tunnel_ctx_free(struct tunnel_ctx *ctx)

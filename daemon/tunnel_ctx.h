@@ -25,6 +25,7 @@ struct tunnel_ctx {
 	unsigned handshake_timeout_ms, connect_timeout_ms, idle_timeout_ms;
 	unsigned max_connections;
 	enum ktls_mode ktls;  /* as configured */
+	bool proxy_protocol;
 	bool ktls_wanted;     /* the kernel has kTLS and the mode is not off */
 	struct expiry_set expiry; /* own leaf and CAs; warned flags change on the main thread */
 };

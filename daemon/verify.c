@@ -150,6 +150,41 @@ void verify_send_alert(gnutls_session_t session, enum reason reason, int gnutls_
 		gnutls_alert_send_appropriate(session, gnutls_rc);
 }
 
+void verify_peer_facts(gnutls_session_t session, struct peer_facts *f)
+{
+	const gnutls_datum_t *chain;
+	unsigned n = 0;
+	gnutls_x509_crt_t leaf;
+	size_t size;
+
+	memset(f, 0, sizeof(*f));
+	chain = gnutls_certificate_get_peers(session, &n);
+	if (!chain || !n || gnutls_x509_crt_init(&leaf) < 0)
+		return;
+	if (gnutls_x509_crt_import(leaf, &chain[0], GNUTLS_X509_FMT_DER) == 0) {
+		size = sizeof(f->cn);
+		if (gnutls_x509_crt_get_dn_by_oid(leaf, GNUTLS_OID_X520_COMMON_NAME, 0, 0, f->cn, &size) < 0)
+			f->cn[0] = '\0';
+		size = sizeof(f->fingerprint);
+		f->has_fingerprint = gnutls_x509_crt_get_fingerprint(leaf, GNUTLS_DIG_SHA256,
+								     f->fingerprint, &size) == 0;
+		for (unsigned i = 0;; i++) {
+			int type;
+
+			size = sizeof(f->uri) - 1;
+			type = gnutls_x509_crt_get_subject_alt_name(leaf, i, f->uri, &size, NULL);
+			if (type == GNUTLS_SAN_URI) {
+				f->uri[size] = '\0';
+				break;
+			}
+			f->uri[0] = '\0';
+			if (type < 0)
+				break;
+		}
+	}
+	gnutls_x509_crt_deinit(leaf);
+}
+
 void verify_peer_identity(gnutls_session_t session, char *buf, size_t len)
 {
 	const gnutls_datum_t *chain;

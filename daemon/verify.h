@@ -2,6 +2,7 @@
 #ifndef KTUN_VERIFY_H
 #define KTUN_VERIFY_H
 
+#include <stdbool.h>
 #include <gnutls/gnutls.h>
 
 #include "reason.h"
@@ -22,6 +23,15 @@ int verify_peer_callback(gnutls_session_t session);
 enum reason verify_handshake_failure(const struct peer_verdict *v, int gnutls_rc);
 /* Tells the peer why, with the most specific alert the reason has (queued, not yet sent). */
 void verify_send_alert(gnutls_session_t session, enum reason reason, int gnutls_rc);
+/* What a PROXY v2 header tells the target about the peer's leaf; empty fields if absent. */
+struct peer_facts {
+	char cn[256];
+	char uri[512];                /* the first URI SAN */
+	unsigned char fingerprint[32]; /* SHA-256 of the DER */
+	bool has_fingerprint;
+};
+
+void verify_peer_facts(gnutls_session_t session, struct peer_facts *f);
 /* The peer leaf's subject DN (RFC 4514), or "-" if there is none. */
 void verify_peer_identity(gnutls_session_t session, char *buf, size_t len);
 

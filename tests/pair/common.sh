@@ -151,7 +151,7 @@ start_client() {
 _wait_ready() {
 	local pid=$1 log=$2 what=$3 i
 	for ((i = 0; i < 100; i++)); do
-		grep -q 'ktund: notice: ready' "$log" && return 0
+		grep -q 'ktund: notice: ready' "$log" 2>/dev/null && return 0
 		kill -0 "$pid" 2>/dev/null || fail "ktund $what exited before it was ready"
 		sleep 0.1
 	done

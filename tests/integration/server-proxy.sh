@@ -1,0 +1,161 @@
+#!/bin/bash
+# server-proxy: proxy-protocol = yes. A ktund client -> ktund server pair whose server sends a
+# PROXY v2 header to its origin first. An nginx origin (listen ... proxy_protocol) logs the edge
+# host's address, not ktund's; a python origin parses the header field by field and checks
+# the TLVs: PP2_TYPE_SSL (verified, TLSv1.3, CN edge-client, the IANA cipher name), the SHA-256
+# fingerprint and the URI SAN of the client certificate. Without the option no header is sent,
+# and the option is refused in client mode.
+set -euo pipefail
+. "$(dirname "$0")/../pair/common.sh"
+need_cmd nginx curl
+pair_init
+failures=0
+ok() { say "ok: $*"; }
+bad() { say "FAIL: $*"; failures=$((failures + 1)); }
+
+# 1. nginx with proxy_protocol: its $proxy_protocol_addr is the edge host.
+mkdir -p "$WORK/www" "$WORK/nginx-tmp"
+echo "hello through PROXY v2" >"$WORK/www/index.html"
+cat >"$WORK/nginx.conf" <<EOF
+daemon off;
+user root;
+worker_processes 1;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log info;
+events { worker_connections 64; }
+http {
+    log_format pp '\$proxy_protocol_addr:\$proxy_protocol_port \$remote_addr \$status "\$request"';
+    access_log $WORK/nginx-access.log pp;
+    client_body_temp_path $WORK/nginx-tmp/body;
+    proxy_temp_path $WORK/nginx-tmp/proxy;
+    fastcgi_temp_path $WORK/nginx-tmp/fastcgi;
+    uwsgi_temp_path $WORK/nginx-tmp/uwsgi;
+    scgi_temp_path $WORK/nginx-tmp/scgi;
+    root $WORK/www;
+    server { listen 127.0.0.1:$ORIGIN_PORT proxy_protocol; }
+}
+EOF
+ip netns exec "$NS_ORIGIN" nginx -e "$WORK/nginx-error.log" -p "$WORK" -c "$WORK/nginx.conf" \
+	>"$WORK/nginx.log" 2>&1 &
+wait_port "$NS_ORIGIN" "$ORIGIN_PORT" || fail "nginx did not start: $(cat "$WORK/nginx-error.log")"
+start_server --proxy-protocol
+start_client
+body=$(in_edge curl -sS --max-time 10 "http://127.0.0.1:$EDGE_PORT/") || true
+wait_log "$WORK/nginx-access.log" 'GET /' 5 || true
+line=$(tail -1 "$WORK/nginx-access.log" 2>/dev/null || true)
+if [ "$body" = "hello through PROXY v2" ] && [[ $line == "$EDGE_IP:"[0-9]*" 127.0.0.1 200 "* ]]; then
+	ok "nginx: page served, proxy_protocol_addr is the edge host: $line"
+else
+	bad "nginx: body '$body', access log '$line'"
+fi
+stop_pair
+kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
+for _ in $(seq 50); do
+	ip netns exec "$NS_ORIGIN" ss -Htln "sport = :$ORIGIN_PORT" | grep -q . || break
+	sleep 0.1
+done
+
+# 2. A python origin that parses the header itself.
+cat >"$WORK/pp_origin.py" <<'PY'
+import json, socket, struct, sys
+port, out = int(sys.argv[1]), sys.argv[2]
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", port))
+s.listen(8)
+while True:
+    c, _ = s.accept()
+    f = c.makefile("rb")
+    head = f.read(16)
+    r, tlvs = {}, b""
+    if head[:12] != b"\r\n\r\n\x00\r\nQUIT\n":
+        r["error"] = "no PROXY v2 signature: %r" % head
+    else:
+        ver, fam, n = head[12], head[13], struct.unpack("!H", head[14:16])[0]
+        body = f.read(n)
+        r.update(ver=ver, fam=fam)
+        if fam == 0x11:
+            r["src"] = socket.inet_ntoa(body[0:4]) + ":%d" % struct.unpack("!H", body[8:10])
+            r["dst"] = socket.inet_ntoa(body[4:8]) + ":%d" % struct.unpack("!H", body[10:12])
+            tlvs = body[12:]
+        while len(tlvs) >= 3:
+            t, l = tlvs[0], struct.unpack("!H", tlvs[1:3])[0]
+            v, tlvs = tlvs[3:3 + l], tlvs[3 + l:]
+            if t == 0x20:
+                r["ssl_client"], r["ssl_verify"] = v[0], struct.unpack("!I", v[1:5])[0]
+                sub = v[5:]
+                while len(sub) >= 3:
+                    st, sl = sub[0], struct.unpack("!H", sub[1:3])[0]
+                    r["ssl_%02x" % st] = sub[3:3 + sl].decode()
+                    sub = sub[3 + sl:]
+            elif t == 0xE0:
+                r["fingerprint"] = v.hex()
+            elif t == 0xE1:
+                r["uri"] = v.decode()
+    r["payload"] = f.readline().decode()
+    c.sendall(b"ok\n")
+    f.close()  # the file object holds the socket open too
+    c.close()
+    with open(out, "a") as o:
+        o.write(json.dumps(r) + "\n")
+PY
+bg_origin python3 "$WORK/pp_origin.py" "$ORIGIN_PORT" "$WORK/pp.json"
+wait_port "$NS_ORIGIN" "$ORIGIN_PORT" || fail "python origin did not start"
+
+# app_line TEXT: one line through the pair, waiting for the origin's answer.
+app_line() {
+	in_edge python3 -c "
+import socket, sys
+s = socket.create_connection(('127.0.0.1', $EDGE_PORT), timeout=10)
+s.sendall(sys.argv[1].encode() + b'\n'); s.makefile('rb').readline()" "$1" >/dev/null || true
+}
+
+start_server --proxy-protocol
+start_client
+app_line "payload after the header"
+wait_log "$WORK/pp.json" payload 5 || true
+if python3 - "$WORK/pp.json" "$EDGE_IP" "$ORIGIN_IP" "$(cat "$PKI/client.sha256")" <<'PY'; then
+import json, sys
+r = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+want = {"ver": 0x21, "fam": 0x11, "ssl_client": 7, "ssl_verify": 0, "ssl_21": "TLSv1.3",
+        "ssl_22": "edge-client", "uri": "spiffe://ktun.test/ns/edge/sa/client",
+        "fingerprint": sys.argv[4], "payload": "payload after the header\n"}
+wrong = {k: (r.get(k), v) for k, v in want.items() if r.get(k) != v}
+if not r.get("src", "").startswith(sys.argv[2] + ":") or r.get("dst") != sys.argv[3] + ":8443":
+    wrong["addresses"] = (r.get("src"), r.get("dst"))
+if not r.get("ssl_23", "").startswith("TLS_AES_"):
+    wrong["cipher"] = r.get("ssl_23")
+print(wrong or "all fields match")
+sys.exit(1 if wrong else 0)
+PY
+	ok "python origin: header and TLVs as sent: $(tail -1 "$WORK/pp.json")"
+else
+	bad "python origin: $(cat "$WORK/pp.json" 2>/dev/null)"
+fi
+stop_pair
+
+# 3. Without the option the origin gets the payload and nothing before it.
+start_server
+start_client
+app_line "plain payload, no header before it"
+sleep 0.3
+if tail -1 "$WORK/pp.json" | grep -q 'no PROXY v2 signature'; then
+	ok "no proxy-protocol: no header"
+else
+	bad "without proxy-protocol the origin saw: $(tail -1 "$WORK/pp.json")"
+fi
+stop_pair
+
+# 4. Client mode refuses it.
+rc=0
+"$KTUND" client --listen 127.0.0.1:1 --target 192.0.2.2:2 --cert "$PKI/client-chain.pem" \
+	--key "$PKI/client.key" --cacert "$PKI/ca.pem" --proxy-protocol --check >/dev/null \
+	2>"$WORK/cm.err" || rc=$?
+if [ $rc = 2 ] && grep -q 'proxy-protocol is a server-mode option' "$WORK/cm.err"; then
+	ok "client mode: proxy-protocol refused"
+else
+	bad "client mode: exit $rc: $(cat "$WORK/cm.err")"
+fi
+
+[ $failures = 0 ] || fail "$failures case(s) failed"
+pass "PROXY v2 header for nginx and a parser, none without the option"
