@@ -2,11 +2,13 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "ktunctl_json.h"
 #include "sockdiag.h"
 
 /* ktunctl: sends one command to ktund's control socket and prints the answer. */
@@ -28,7 +30,7 @@ static const struct {
 
 static void usage(FILE *out)
 {
-	fprintf(out, "Usage: ktunctl [--control PATH] COMMAND [ARGS]\n\nCommands:\n");
+	fprintf(out, "Usage: ktunctl [--control PATH] [--json] COMMAND [ARGS]\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].help);
 	fprintf(out, "\nThe control socket defaults to %s.\n", DEFAULT_CONTROL_PATH);
@@ -96,46 +98,62 @@ static bool field(const char *line, const char *key, char *buf, size_t len)
 	return true;
 }
 
-/* Prints a conns line with what sock_diag says about its TLS socket appended. */
-static void print_conn_line(const char *line)
+/* Appends to out (a memstream) a conns line with what sock_diag says about its TLS socket. */
+static void add_kernel_facts(FILE *out, const char *line)
 {
 	char local[80], remote[80];
 	struct sock_facts f;
-	size_t len = strcspn(line, "\n");
 
-	fwrite(line, 1, len, stdout);
+	fwrite(line, 1, strcspn(line, "\n"), out);
 	if (field(line, "tls_local", local, sizeof(local)) &&
 	    field(line, "tls_remote", remote, sizeof(remote)) &&
 	    sockdiag_lookup(local, remote, &f) == 0) {
-		printf(" ulp=%s", f.ulp[0] ? f.ulp : "none");
+		fprintf(out, " ulp=%s", f.ulp[0] ? f.ulp : "none");
 		if (f.tls_tx || f.tls_rx)
-			printf(" ktls_tx=%s ktls_rx=%s", f.tls_tx ? f.tls_tx : "-", f.tls_rx ? f.tls_rx : "-");
+			fprintf(out, " ktls_tx=%s ktls_rx=%s", f.tls_tx ? f.tls_tx : "-",
+				f.tls_rx ? f.tls_rx : "-");
 		if (f.have_tcp_info)
-			printf(" rtt_us=%u retrans=%u cwnd=%u", f.rtt_us, f.retrans, f.snd_cwnd);
+			fprintf(out, " rtt_us=%u retrans=%u cwnd=%u", f.rtt_us, f.retrans, f.snd_cwnd);
 	}
-	putchar('\n');
+	fputc('\n', out);
 }
 
-static int run_conns(FILE *in)
+/* The daemon's whole answer, read until it closes; conns lines get the kernel's facts. */
+static int read_answer(int fd, const char *command, char **answer, size_t *len)
 {
-	char line[2048];
+	FILE *in = fdopen(fd, "r"), *out = open_memstream(answer, len);
+	char line[4096];
+	int rc = 0;
 
+	if (!in || !out) {
+		if (in)
+			fclose(in);
+		else
+			close(fd);
+		if (out)
+			fclose(out);
+		return -ENOMEM;
+	}
 	while (fgets(line, sizeof(line), in)) {
-		if (!strncmp(line, "error:", 6)) {
-			fputs(line, stderr);
-			return 1;
-		}
-		print_conn_line(line);
+		if (!strcmp(command, "conns") && strncmp(line, "error:", 6))
+			add_kernel_facts(out, line);
+		else
+			fputs(line, out);
 	}
-	return 0;
+	if (ferror(in))
+		rc = -EIO;
+	fclose(in);
+	if (fclose(out) != 0)
+		rc = -ENOMEM;
+	return rc;
 }
 
-static int run(const char *path, const char *command)
+static int run(const char *path, const char *command, bool json)
 {
-	char buf[8192];
-	bool failed = false, first = true;
-	ssize_t n;
-	int fd = connect_control(path);
+	char *answer = NULL;
+	size_t len = 0;
+	bool failed;
+	int rc, fd = connect_control(path);
 
 	if (fd < 0)
 		return 1;
@@ -144,48 +162,44 @@ static int run(const char *path, const char *command)
 		close(fd);
 		return 1;
 	}
-	if (!strcmp(command, "conns")) {
-		FILE *in = fdopen(fd, "r");
-		int rc;
-
-		if (!in) {
-			close(fd);
-			return 1;
-		}
-		rc = run_conns(in);
-		fclose(in);
-		return rc;
-	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		if (first && !strncmp(buf, "error:", 6))
-			failed = true;
-		first = false;
-		fwrite(buf, 1, (size_t)n, failed ? stderr : stdout);
-	}
-	close(fd);
-	if (n < 0) {
-		fprintf(stderr, "ktunctl: read: %s\n", strerror(errno));
+	rc = read_answer(fd, command, &answer, &len);
+	if (rc < 0) {
+		fprintf(stderr, "ktunctl: reading the answer: %s\n", strerror(-rc));
+		free(answer);
 		return 1;
 	}
-	return failed ? 1 : 0;
+	failed = !strncmp(answer, "error:", 6);
+	if (json) {
+		char word[16];
+
+		snprintf(word, sizeof(word), "%.*s", (int)strcspn(command, " "), command);
+		rc = ktunctl_print_json(stdout, word, answer, failed);
+	} else {
+		fwrite(answer, 1, len, failed ? stderr : stdout);
+	}
+	free(answer);
+	return failed || rc < 0 ? 1 : 0;
 }
 
 int main(int argc, char **argv)
 {
 	const char *path = DEFAULT_CONTROL_PATH;
+	bool json = false;
 	int i = 1;
 
 	if (i < argc && (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))) {
 		usage(stdout);
 		return 0;
 	}
-	if (i < argc && !strcmp(argv[i], "--control")) {
-		if (i + 1 >= argc) {
+	for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
+		if (!strcmp(argv[i], "--json")) {
+			json = true;
+		} else if (!strcmp(argv[i], "--control") && i + 1 < argc) {
+			path = argv[++i];
+		} else {
 			usage(stderr);
 			return 2;
 		}
-		path = argv[i + 1];
-		i += 2;
 	}
 	if (i >= argc) {
 		usage(stderr);
@@ -200,7 +214,7 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
-		return run(path, line);
+		return run(path, line, json);
 	}
 	fprintf(stderr, "ktunctl: unknown command '%s'\n", argv[i]);
 	usage(stderr);

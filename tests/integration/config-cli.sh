@@ -93,7 +93,7 @@ expect control-dir-missing 1 "control socket $WORK/no-such-dir/ctl.sock: No such
 # ktunctl's own command line.
 rc=0
 out=$("$KTUNCTL" --help 2>&1) || rc=$?
-if [ "$rc" = 0 ] && grep -q '^Usage: ktunctl \[--control PATH\] COMMAND' <<<"$out"; then
+if [ "$rc" = 0 ] && grep -q '^Usage: ktunctl \[--control PATH\] \[--json\] COMMAND' <<<"$out"; then
 	case_ok "ktunctl help: exit 0, $(head -1 <<<"$out")"
 else
 	case_fail "ktunctl help: want exit 0 and usage, got $rc: $out"
