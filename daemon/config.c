@@ -35,6 +35,7 @@ static const struct option_def options[] = {
 	{ "log-level", OPT_LOGLEVEL, true, G(log_level), 0, 0 },
 	{ "drain-timeout", OPT_UINT, true, G(drain_timeout), 0, TIMEOUT_MAX },
 	{ "watch-files", OPT_BOOL, true, G(watch_files), 0, 0 },
+	{ "sandbox", OPT_BOOL, true, G(sandbox), 0, 0 },
 	{ "expiry-warn", OPT_DAYS, true, G(expiry_warn), 1, 3650 },
 	{ "metrics-listen", OPT_STRING, true, G(metrics_listen), 0, 0 },
 	{ "bpf-pin-dir", OPT_STRING, true, G(bpf_pin_dir), 0, 0 },
@@ -76,6 +77,11 @@ static const struct option_def *option_find(const char *key)
 			return o;
 	}
 	return NULL;
+}
+
+const char *config_control_path(const struct ktun_config *cfg)
+{
+	return cfg->control_path ? cfg->control_path : CONFIG_DEFAULT_CONTROL;
 }
 
 bool config_option_exists(const char *key)
@@ -131,6 +137,7 @@ void config_init(struct ktun_config *cfg)
 	cfg->log_level = LOG_INFO;
 	cfg->drain_timeout = 30;
 	cfg->watch_files = true;
+	cfg->sandbox = true;
 	cfg->expiry_warn = (struct expiry_warn){ .days = { 30, 7, 1 }, .n = 3 };
 	cfg->redirect_mark = REDIRECT_MARK_DEFAULT;
 }

@@ -54,6 +54,7 @@ struct ktun_config {
 	unsigned drain_timeout;
 	char *config_file; /* set when loaded from --config; reload re-reads it */
 	bool watch_files;  /* reload when a certificate, key, CA, CRL or the file changes */
+	bool sandbox;      /* Landlock and seccomp once serving */
 	struct expiry_warn expiry_warn;
 	char *metrics_listen;          /* HOST:PORT serving GET /metrics; NULL: none */
 	struct ktun_addr metrics_addr; /* filled by config_validate() */
@@ -68,7 +69,11 @@ struct ktun_config {
 
 #define CONFIG_ERR_MAX 512
 
+#define CONFIG_DEFAULT_CONTROL "/run/ktund.sock"
+
 void config_init(struct ktun_config *cfg);
+/* control, or its default. */
+const char *config_control_path(const struct ktun_config *cfg);
 void config_free(struct ktun_config *cfg);
 struct tunnel_config *config_add_tunnel(struct ktun_config *cfg, const char *name);
 /* Applies one option; tunnel is NULL for global options. Returns 0 or a negative errno with

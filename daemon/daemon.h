@@ -21,6 +21,7 @@ struct ktun {
 	struct ktls_support ktls; /* probed once at start-up */
 	struct file_watch *watch; /* NULL: reload on SIGHUP and ktunctl reload only */
 	struct MHD_Daemon *metrics_http; /* NULL: no metrics-listen */
+	int metrics_fd;                  /* bound, until libmicrohttpd takes it */
 	struct tunnel *tunnels;
 	size_t n_tunnels;
 	struct worker *workers;

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "privs.h"
+#include "sandbox.h"
 #include "service.h"
 #include "watch.h"
 #include "redirect.h"
@@ -28,7 +29,6 @@
  * main thread only reloads (swapping tunnel contexts) and changes the daemon phase.
  */
 
-#define DEFAULT_CONTROL_PATH "/run/ktund.sock"
 #define EXPIRY_CHECK_MS (3600 * 1000)
 
 enum { EXIT_RUNTIME = 1, EXIT_CONFIG = 2 };
@@ -126,7 +126,7 @@ static int open_tproxy_listeners(struct ktun *k)
 
 static int open_control(struct ktun *k)
 {
-	const char *path = k->cfg.control_path ? k->cfg.control_path : DEFAULT_CONTROL_PATH;
+	const char *path = config_control_path(&k->cfg);
 	int fd = control_open(path);
 
 	/* An explicit path must work; the default may be taken by another instance. */
@@ -280,7 +280,7 @@ static void teardown(struct ktun *k, int sfd, int control_fd)
 		if (k->tunnels[i].ctx)
 			tunnel_destroy(&k->tunnels[i], k->n_workers);
 	free(k->tunnels);
-	control_close(control_fd, k->cfg.control_path ? k->cfg.control_path : DEFAULT_CONTROL_PATH);
+	control_close(control_fd, config_control_path(&k->cfg));
 	watch_close(k->watch);
 	if (sfd >= 0)
 		close(sfd);
@@ -289,7 +289,7 @@ static void teardown(struct ktun *k, int sfd, int control_fd)
 
 int main(int argc, char **argv)
 {
-	struct ktun k = { 0 };
+	struct ktun k = { .metrics_fd = -1 };
 	char err[CONFIG_ERR_MAX];
 	int sfd = -1, control_fd = -1, status = EXIT_RUNTIME;
 	enum cli_result mode;
@@ -330,11 +330,13 @@ int main(int argc, char **argv)
 	/* Best effort, and before the drop: the directories may be readable by root only. */
 	if (k.cfg.watch_files)
 		watch_open(&k.cfg, &k.watch);
-	if (metrics_http_start(&k) < 0)
+	if (metrics_http_bind(&k) < 0)
 		goto out;
 	if (k.cfg.user && privs_drop(k.cfg.user) < 0)
 		goto out;
-	if (start_workers(&k) < 0)
+	/* Threads inherit Landlock from the thread that starts them: confine first. */
+	if (sandbox_files_apply(&k) < 0 || metrics_http_start(&k) < 0 || start_workers(&k) < 0 ||
+	    sandbox_syscalls_apply(&k) < 0)
 		goto out;
 	announce(&k);
 	daemon_check_expiry(&k);

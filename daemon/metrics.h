@@ -9,8 +9,10 @@ struct ktun;
 /* Every tunnel's counters, the handshake-duration histogram and certificate expiry, in
  * Prometheus's text format. Any thread. Returns 0 or -ENOMEM. */
 int metrics_write(struct ktun *k, FILE *out);
-/* Serves GET /metrics on the metrics-listen address, if one is set, from a thread of
- * libmicrohttpd's. Call before privileges are dropped. Returns 0 or a negative errno (logged). */
+/* Binds the metrics-listen address, if one is set: before privileges are dropped. */
+int metrics_http_bind(struct ktun *k);
+/* Serves GET /metrics on it from a thread of libmicrohttpd's: after the file sandbox, which
+ * the thread inherits. Both return 0 or a negative errno (logged). */
 int metrics_http_start(struct ktun *k);
 void metrics_http_stop(struct ktun *k);
 

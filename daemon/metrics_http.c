@@ -70,19 +70,32 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warn("metrics: %s", line);
 }
 
+int metrics_http_bind(struct ktun *k)
+{
+	char addr[ADDR_TEXT_MAX];
+
+	k->metrics_fd = -1;
+	if (!k->cfg.metrics_listen)
+		return 0;
+	k->metrics_fd = listener_open(&k->cfg.metrics_addr, false);
+	if (k->metrics_fd < 0) {
+		log_err("metrics-listen %s: %s", addr_format((const struct sockaddr *)&k->cfg.metrics_addr.ss,
+							    k->cfg.metrics_addr.len, addr),
+			strerror(-k->metrics_fd));
+		return k->metrics_fd;
+	}
+	return 0;
+}
+
 int metrics_http_start(struct ktun *k)
 {
 	char addr[ADDR_TEXT_MAX];
-	int fd;
+	int fd = k->metrics_fd;
 
-	if (!k->cfg.metrics_listen)
+	if (fd < 0)
 		return 0;
+	k->metrics_fd = -1; /* libmicrohttpd's now, or closed below */
 	addr_format((const struct sockaddr *)&k->cfg.metrics_addr.ss, k->cfg.metrics_addr.len, addr);
-	fd = listener_open(&k->cfg.metrics_addr, false);
-	if (fd < 0) {
-		log_err("metrics-listen %s: %s", addr, strerror(-fd));
-		return fd;
-	}
 	/* The logger first: libmicrohttpd uses its own for options that precede it. */
 	k->metrics_http = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
 					   NULL, NULL, on_request, k,
@@ -102,6 +115,9 @@ int metrics_http_start(struct ktun *k)
 
 void metrics_http_stop(struct ktun *k)
 {
+	if (k->metrics_fd >= 0)
+		close(k->metrics_fd);
+	k->metrics_fd = -1;
 	if (k->metrics_http)
 		MHD_stop_daemon(k->metrics_http);
 	k->metrics_http = NULL;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "paths.h"
 #include "watch.h"
 
 /* Writers replace several files in a row (cert, then key): wait for them to settle. */
@@ -123,13 +124,9 @@ static void unwatch_dirs(struct file_watch *w)
 static int watch_dir_of(struct file_watch *w, const char *path)
 {
 	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
 	int wd, *wds;
 
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	path_dir_of(path, dir);
 	wd = inotify_add_watch(w->fd, dir, WATCH_EVENTS | IN_ONLYDIR);
 	if (wd < 0) {
 		log_warn("cannot watch %s for changes to %s: %m (reload with SIGHUP instead)", dir, path);

@@ -1,0 +1,137 @@
+#!/bin/bash
+# sandbox: once serving, every ktund thread runs under a seccomp filter and Landlock confines
+# files to reading the certificate and configuration directories. A daemon dropped to nobody
+# (user = nobody) still serves, reloads a re-issued certificate on SIGHUP and by itself, and
+# exits cleanly, removing its control socket. A reload that names a certificate outside the
+# directories it started with is refused under the sandbox (Landlock: permission denied, even
+# as root) and accepted with sandbox = no, which proves the confinement is real.
+set -euo pipefail
+. "$(dirname "$0")/srvlib.sh"
+need_cmd setpriv
+srv_init
+
+# A copy of the server's files that nobody can read (the test PKI is private to root).
+nobody_files() {
+	mkdir -p "$WORK/nb"
+	cp "$PKI/server-chain.pem" "$PKI/server.key" "$PKI/ca.pem" "$WORK/nb/"
+	chmod 755 "$WORK" "$WORK/nb"
+	chmod 644 "$WORK/nb/"*
+}
+
+# reissue DIR: a new server leaf in DIR/server-chain.pem + server.key; prints its serial.
+reissue() {
+	local d=$1
+	certtool --generate-privkey --key-type ecdsa --curve secp256r1 --outfile "$d/new.key" 2>/dev/null
+	printf '%s\n' 'cn = "origin.test"' 'dns_name = "origin.test"' tls_www_server signing_key \
+		'expiration_days = 30' "serial = $((RANDOM * 32768 + RANDOM + 2))" >"$d/new.tmpl"
+	certtool --generate-certificate --load-privkey "$d/new.key" --load-ca-certificate "$PKI/inter.pem" \
+		--load-ca-privkey "$PKI/inter.key" --template "$d/new.tmpl" --outfile "$d/new.leaf" 2>/dev/null
+	cat "$d/new.leaf" "$PKI/inter.pem" >"$d/new.pem"
+	chmod 644 "$d/new.key" "$d/new.pem"
+	openssl x509 -in "$d/new.leaf" -noout -serial | cut -d= -f2
+}
+
+served_serial() {
+	printf 'x' | ip netns exec "$NS_EDGE" timeout 10 openssl s_client -connect "$(_hostport)" \
+		-CAfile "$PKI/ca.pem" -cert "$PKI/client.pem" -cert_chain "$PKI/inter.pem" \
+		-key "$PKI/client.key" 2>/dev/null | openssl x509 -noout -serial | cut -d= -f2
+}
+
+case_every_thread_filtered() {
+	local t n=0 on=0
+	use_origin line
+	srv_start --workers 2 --metrics-listen 127.0.0.1:9273
+	grep -q 'sandbox: files read-only in the certificate and configuration directories; [0-9]* system calls allowed' \
+		"$SERVER_LOG" || bad "no sandbox line: $(grep sandbox "$SERVER_LOG")"
+	# The server ktund is the child of `ip netns exec`: find it by its command line.
+	local pid
+	pid=$(pgrep -f "ktund server --listen $ORIGIN_IP:$TLS_PORT" | head -1)
+	for t in /proc/"$pid"/task/*; do
+		n=$((n + 1))
+		grep -q '^Seccomp:[[:space:]]*2' "$t/status" && on=$((on + 1))
+	done
+	# main, two workers, libmicrohttpd's thread
+	[ "$n" -ge 4 ] && [ "$on" = "$n" ] || bad "$on of $n threads have a seccomp filter"
+	ossl client x$'\n' || bad "no service under the sandbox: $(cat "$WORK/peer.err")"
+	note "$on of $n threads filtered (Seccomp: 2); $(grep -o 'sandbox: .*' "$SERVER_LOG")"
+}
+
+case_dropped_daemon_reloads() {
+	local old new
+	nobody_files
+	use_origin line
+	# Its control socket in a directory of its own, as systemd's RuntimeDirectory= gives it:
+	# removing the socket at exit needs write access there.
+	mkdir -p "$WORK/run" && chown nobody "$WORK/run"
+	SERVER_CERT=$WORK/nb/server-chain.pem SERVER_KEY=$WORK/nb/server.key \
+		srv_start --user nobody --control "$WORK/run/server.sock"
+	grep -q 'running as user nobody' "$SERVER_LOG" || bad "did not drop to nobody"
+	old=$(served_serial)
+	new=$(reissue "$WORK/nb")
+	cp "$WORK/nb/new.pem" "$WORK/nb/.tmp" && mv "$WORK/nb/.tmp" "$WORK/nb/server-chain.pem"
+	cp "$WORK/nb/new.key" "$WORK/nb/.tmp" && mv "$WORK/nb/.tmp" "$WORK/nb/server.key"
+	wait_n 'reload ok' 1
+	[ "$(served_serial)" = "$new" ] || bad "after the file change it serves $(served_serial), want $new"
+	new=$(reissue "$WORK/nb")
+	cp "$WORK/nb/new.pem" "$WORK/nb/server-chain.pem"
+	cp "$WORK/nb/new.key" "$WORK/nb/server.key"
+	sleep 0.7 # the watcher's settling delay, so this reload is SIGHUP's and not the watcher's
+	kill -HUP "$(pgrep -f "ktund server --listen $ORIGIN_IP:$TLS_PORT" | head -1)"
+	wait_n 'reload ok' 2
+	[ "$(served_serial)" = "$new" ] || bad "after SIGHUP it serves $(served_serial), want $new"
+	ossl client x$'\n' || bad "no service after the reloads"
+	srv_stop
+	[ ! -e "$WORK/run/server.sock" ] || bad "the control socket was left behind"
+	note "as nobody: serial $old -> (files) -> (SIGHUP) $new, still serving, socket removed"
+}
+
+# A configuration file whose reload points the certificate at a new directory.
+moved_cert_conf() {
+	mkdir -p "$WORK/first" "$WORK/elsewhere" "$WORK/conf"
+	cp "$PKI/server-chain.pem" "$PKI/server.key" "$WORK/first/"
+	cp "$PKI/server-chain.pem" "$PKI/server.key" "$WORK/elsewhere/"
+	cat >"$WORK/conf/moved.conf" <<EOF
+[global]
+control = $WORK/server.sock
+sandbox = $1
+[server]
+mode = server
+listen = $ORIGIN_IP:$TLS_PORT
+target = 127.0.0.1:$ORIGIN_PORT
+cert = $WORK/first/server-chain.pem
+key = $WORK/first/server.key
+cacert = $PKI/ca.pem
+allow-ou = edge
+EOF
+}
+
+start_conf() {
+	SERVER_LOG=$WORK/conf-$1.log
+	ip netns exec "$NS_ORIGIN" "$KTUND" --config "$WORK/conf/moved.conf" 2>"$SERVER_LOG" &
+	SERVER_PID=$!
+	track "$SERVER_PID"
+	_wait_ready "$SERVER_PID" "$SERVER_LOG" server
+}
+
+case_confinement_is_real() {
+	use_origin line
+	moved_cert_conf yes
+	start_conf on
+	sed -i "s|$WORK/first/|$WORK/elsewhere/|" "$WORK/conf/moved.conf"
+	wait_n 'reload failed' 1
+	grep -q "elsewhere/server-chain.pem: Permission denied" "$SERVER_LOG" ||
+		bad "want Permission denied for the new directory: $(grep error "$SERVER_LOG")"
+	ossl client x$'\n' || bad "the refused reload stopped the service"
+	srv_stop
+	moved_cert_conf no
+	start_conf off
+	sed -i "s|$WORK/first/|$WORK/elsewhere/|" "$WORK/conf/moved.conf"
+	wait_n 'reload ok' 1
+	srv_stop
+	note "sandbox = yes: $(grep -o 'error: .*Permission denied' "$WORK/conf-on.log" | head -1); sandbox = no: reload ok"
+}
+
+run_case "every thread runs under seccomp; still serving" case_every_thread_filtered
+run_case "dropped to nobody: serves, reloads by file change and SIGHUP, removes its socket" case_dropped_daemon_reloads
+run_case "Landlock: a reload from a new directory is refused, allowed with sandbox = no" case_confinement_is_real
+srv_finish
