@@ -3,8 +3,8 @@
  * Local flows: connects made by processes on this host (in the cgroup the programs are
  * attached to) whose destination matches a rule are rewritten to the rule's tunnel listener.
  *
- *   cgroup/connect4, cgroup/connect6: match, remember the destination under the socket's
- *       cookie, rewrite the destination. Only in ktund's network namespace (a cgroup hook
+ *   cgroup/connect4, cgroup/connect6: match, remember the destination in the socket's own
+ *       storage, rewrite the destination. Only in ktund's network namespace (a cgroup hook
  *       sees every namespace's connects) and never for ktund's own connects (no loops).
  *   sockops (TCP_CONNECT_CB): once the kernel has chosen the source port, and before the SYN
  *       leaves, move the remembered destination to the key ktund can build from the socket
@@ -23,14 +23,15 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Connects rewritten and not yet past TCP_CONNECT_CB (LRU: a failed connect leaves its
- * entry behind, and cookies are never reused). */
+/* The destination a rewritten connect asked for, on the socket itself until TCP_CONNECT_CB
+ * moves it: no hashing on the connect path, and freed with the socket if it never gets
+ * that far. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, KTUN_ORIG_MAX);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct ktun_orig);
-} ktun_by_cookie SEC(".maps");
+} ktun_sk_orig SEC(".maps");
 
 /* Redirected connections not yet accepted: ktund looks each one up and deletes it. */
 struct {
@@ -49,22 +50,30 @@ static __always_inline int in_scope(struct bpf_sock_addr *ctx, const struct ktun
 	return (__u32)(bpf_get_current_pid_tgid() >> 32) != cfg->daemon_tgid;
 }
 
-static __always_inline void remember(struct bpf_sock_addr *ctx, const struct ktun_rule *r,
-				     const __u32 addr[4], __u16 port)
+/* 0, or -1 if there is nowhere to keep the destination (then the connect is left alone:
+ * ktund could not tell where it was going). */
+static __always_inline int remember(struct bpf_sock_addr *ctx, const struct ktun_rule *r,
+				    const __u32 addr[4], __u16 port)
 {
-	struct ktun_orig orig = {
-		.addr = { addr[0], addr[1], addr[2], addr[3] },
-		.port = port,
-		.family = r->family,
-		.tunnel = r->tunnel,
-	};
-	__u64 cookie = bpf_get_socket_cookie(ctx);
+	struct ktun_orig *orig;
 	struct ktun_stats *st;
 
-	bpf_map_update_elem(&ktun_by_cookie, &cookie, &orig, BPF_ANY);
+	if (!ctx->sk)
+		return -1;
+	orig = bpf_sk_storage_get(&ktun_sk_orig, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!orig)
+		return -1;
+	orig->addr[0] = addr[0];
+	orig->addr[1] = addr[1];
+	orig->addr[2] = addr[2];
+	orig->addr[3] = addr[3];
+	orig->port = port;
+	orig->family = r->family;
+	orig->tunnel = r->tunnel;
 	st = ktun_get_stats(r->tunnel);
 	if (st)
 		__sync_fetch_and_add(&st->local, 1);
+	return 0;
 }
 
 SEC("cgroup/connect4")
@@ -87,7 +96,8 @@ int ktun_connect4(struct bpf_sock_addr *ctx)
 	t = bpf_map_lookup_elem(&ktun_tunnels, &key);
 	if (!t || t->family != AF_INET)
 		return 1; /* the daemon refuses such rules; a stale pin must not misroute */
-	remember(ctx, r, addr, port);
+	if (remember(ctx, r, addr, port) < 0)
+		return 1;
 	ctx->user_ip4 = t->addr4;
 	ctx->user_port = t->port;
 	return 1;
@@ -129,7 +139,8 @@ int ktun_connect6(struct bpf_sock_addr *ctx)
 	t = bpf_map_lookup_elem(&ktun_tunnels, &key);
 	if (!t || !t->family)
 		return 1;
-	remember(ctx, r, addr, port);
+	if (remember(ctx, r, addr, port) < 0)
+		return 1;
 	ctx->user_ip6[0] = t->addr6[0];
 	ctx->user_ip6[1] = t->addr6[1];
 	ctx->user_ip6[2] = t->addr6[2];
@@ -172,17 +183,17 @@ SEC("sockops")
 int ktun_sockops(struct bpf_sock_ops *skops)
 {
 	struct ktun_orig_key key = { 0 };
+	struct bpf_sock *sk = skops->sk;
 	struct ktun_orig *orig;
-	__u64 cookie;
 
-	if (skops->op != BPF_SOCK_OPS_TCP_CONNECT_CB)
+	if (skops->op != BPF_SOCK_OPS_TCP_CONNECT_CB || !sk)
 		return 1;
-	cookie = bpf_get_socket_cookie(skops);
-	orig = bpf_map_lookup_elem(&ktun_by_cookie, &cookie);
+	orig = bpf_sk_storage_get(&ktun_sk_orig, sk, 0, 0);
 	if (!orig)
 		return 1;
 	key_from_sockops(skops, &key);
 	bpf_map_update_elem(&ktun_orig, &key, orig, BPF_ANY);
-	bpf_map_delete_elem(&ktun_by_cookie, &cookie);
+	/* The storage is left to go with the socket: deleting it costs an RCU free per connect,
+	 * and a TCP socket connects once. */
 	return 1;
 }

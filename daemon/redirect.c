@@ -394,6 +394,8 @@ int redirect_start(struct ktun *k)
 	r->rules_fd = r->tunnels_fd = r->cfg_fd = -1;
 	r->orig_fd = r->local_stats_fd = r->routed_stats_fd = r->tproxy_fd = -1;
 	r->cfg.mark = k->cfg.redirect_mark;
+	/* libbpf reads /sys for this; a sandbox set up later may not allow that. */
+	r->ncpus = libbpf_num_possible_cpus();
 	local = !k->cfg.bpf_cgroup || strcmp(k->cfg.bpf_cgroup, "none");
 	routed = k->cfg.redirect_interface != NULL;
 	r->local_state = local ? REDIRECT_UNAVAILABLE : REDIRECT_OFF;

@@ -28,6 +28,7 @@ struct redirect {
 	/* Map fds (owned by the skeletons): the shared, pinned maps, then each object's own. */
 	int rules_fd, tunnels_fd, cfg_fd;
 	int orig_fd, local_stats_fd, routed_stats_fd, tproxy_fd;
+	int ncpus;           /* possible CPUs, for per-CPU values: read at start, before a sandbox */
 	struct ktun_cfg cfg; /* what the ktun_cfg map holds */
 	struct redirect_entry rules[REDIRECT_RULES_MAX];
 	size_t n_rules;

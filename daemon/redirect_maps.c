@@ -336,10 +336,10 @@ void redirect_control(struct ktun *k, const char *args, FILE *out)
 }
 
 /* Sum of one tunnel's per-CPU counters in a stats map. */
-static struct ktun_stats sum_stats(int fd, uint32_t tunnel)
+static struct ktun_stats sum_stats(const struct redirect *r, int fd, uint32_t tunnel)
 {
 	struct ktun_stats sum = { 0 }, *per_cpu;
-	int cpus = libbpf_num_possible_cpus();
+	int cpus = r->ncpus;
 
 	if (fd < 0 || cpus <= 0)
 		return sum;
@@ -371,8 +371,8 @@ void redirect_write_status(const struct ktun *k, size_t i, FILE *out)
 	if (r) {
 		for (size_t j = 0; j < r->n_rules; j++)
 			rules += r->rules[j].tunnel == i;
-		local = sum_stats(r->local_stats_fd, (uint32_t)i);
-		routed = sum_stats(r->routed_stats_fd, (uint32_t)i);
+		local = sum_stats(r, r->local_stats_fd, (uint32_t)i);
+		routed = sum_stats(r, r->routed_stats_fd, (uint32_t)i);
 	}
 	fprintf(out, "%s.redirect_local %s\n%s.redirect_routed %s\n%s.redirect_rules %zu\n", name,
 		state_name(r ? r->local_state : REDIRECT_OFF), name,

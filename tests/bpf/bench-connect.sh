@@ -61,10 +61,12 @@ print(t, c)'
 
 declare -A results bpf_ns
 measure() { # name, then the command prefix and bench arguments
-	local name=$1 before after
+	local name=$1 before after out
 	shift
 	before=$(prog_stats)
-	results[$name]+="$("$@" "$N" | sed -n 's/.*median=\([0-9.]*\).*/\1/p') "
+	out=$("$@" "$N" 2>>"$WORK/bench-errors.log")
+	grep -q 'errors=0' <<<"$out" || echo "$name: $out" >&2
+	results[$name]+="$(sed -n 's/.*median=\([0-9.]*\).*/\1/p' <<<"$out") "
 	after=$(prog_stats)
 	# Program time per connect (both programs together).
 	bpf_ns[$name]+="$(awk -v b="$before" -v a="$after" -v n="$N" 'BEGIN {

@@ -30,7 +30,7 @@ bpf_init() {
 	pair_init "$@"
 	mkdir "$WORK/bpffs"
 	mount -t bpf bpf "$WORK/bpffs" 2>/dev/null || skip "cannot mount a bpf filesystem"
-	on_exit 'umount "$WORK/bpffs"'
+	on_exit 'umount -l "$WORK/bpffs"' # lazily: a ktund still running holds it
 	PIN=$WORK/bpffs/ktun
 	CG=$cg2/ktun-$TEST_NAME-$$
 	mkdir "$CG" || skip "cannot make a cgroup under $cg2"

@@ -17,16 +17,23 @@ def main():
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     linger = struct.pack("ii", 1, 0)
     times = []
+    errors = 0
     for _ in range(n):
         s = socket.socket(family, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
         t0 = time.perf_counter_ns()
-        s.connect((host, port))
-        times.append((time.perf_counter_ns() - t0) / 1000)
+        try:
+            s.connect((host, port))
+            times.append((time.perf_counter_ns() - t0) / 1000)
+        except OSError as e:
+            errors += 1
+            print("connect: %s" % e, file=sys.stderr)
         s.close()
+    n = len(times)
     times.sort()
-    print("median=%.1f p90=%.1f p99=%.1f mean=%.1f" % (
-        statistics.median(times), times[int(n * 0.9)], times[int(n * 0.99)], statistics.mean(times)))
+    print("median=%.1f p90=%.1f p99=%.1f mean=%.1f errors=%d" % (
+        statistics.median(times), times[int(n * 0.9)], times[int(n * 0.99)], statistics.mean(times),
+        errors))
 
 
 if __name__ == "__main__":
