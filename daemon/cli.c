@@ -13,6 +13,7 @@ static const char usage[] =
 	"  ktund client --listen HOST:PORT --target HOST:PORT --cert FILE --key FILE --cacert FILE\n"
 	"               [--server-name NAME] [--verify-uri U | --verify-fingerprint sha256:HEX\n"
 	"               | --verify-cn N | --verify-ou N | --verify-dns N | --verify-serial HEX]...\n"
+	"               [--redirect A.B.C.D[/N]:PORT[-PORT] | --redirect [IPV6[/N]]:PORT[-PORT]]...\n"
 	"  ktund --config FILE [--check]\n"
 	"\n"
 	"Server mode accepts mutual TLS and forwards plaintext to --target; client mode accepts\n"
@@ -26,6 +27,8 @@ static const char usage[] =
 	"                 --tls-min 1.2|1.3 (1.2)  --tls-max 1.2|1.3 (1.3)\n"
 	"Global options:  --workers N (CPUs)  --control PATH (/run/ktund.sock)  --user NAME\n"
 	"                 --log-level debug|info|notice|warning|error  --drain-timeout SEC (30)\n"
+	"eBPF redirector: --bpf-cgroup PATH|none (cgroup2 root)  --redirect-interface IF\n"
+	"                 --redirect-mark N (0x4b54)  --bpf-pin-dir DIR (/sys/fs/bpf/ktun)\n"
 	"                 --help  --version\n"
 	"Exit status: 0 clean exit, 1 runtime failure, 2 bad usage or configuration.\n";
 
