@@ -97,29 +97,39 @@ static int open_listeners(struct ktun *k)
 	return 0;
 }
 
-/* Routed flows reach a tunnel through its transparent listeners (one per worker, one port).
- * Opened while ktund may still set IP_TRANSPARENT; a failure is the redirector's, not the
- * tunnel's, so it is logged and the tunnel goes on without them. */
+/* One transparent listener per worker, all on one port: all of them, or none (fds -1). */
+static void open_tproxy_set(struct tunnel *t, unsigned workers)
+{
+	unsigned short port = 0;
+
+	for (unsigned w = 0; w < workers; w++) {
+		int fd = listener_open_transparent(&port);
+
+		if (fd >= 0) {
+			t->tproxy_fds[w] = fd;
+			continue;
+		}
+		log_err("redirect: routed flows unavailable: [%s] transparent listener: %s", t->name,
+			strerror(-fd));
+		while (w--) {
+			close(t->tproxy_fds[w]);
+			t->tproxy_fds[w] = -1;
+		}
+		return;
+	}
+}
+
+/* Routed flows reach a tunnel through its transparent listeners. Opened while ktund may still
+ * set IP_TRANSPARENT; a failure is the redirector's, not the tunnel's: it is logged, and the
+ * redirector leaves routed flows alone (redirect.c). */
 static int open_tproxy_listeners(struct ktun *k)
 {
 	for (size_t i = 0; i < k->n_tunnels; i++) {
-		struct tunnel *t = &k->tunnels[i];
-		unsigned short port = 0;
-
 		if (!redirect_routed_wanted(&k->cfg, i))
 			continue;
-		if (tunnel_want_tproxy(t, k->n_workers) < 0)
+		if (tunnel_want_tproxy(&k->tunnels[i], k->n_workers) < 0)
 			return -ENOMEM;
-		for (unsigned w = 0; w < k->n_workers; w++) {
-			int fd = listener_open_transparent(&port);
-
-			if (fd < 0) {
-				log_err("[%s] redirect: no transparent listener for routed flows: %s",
-					t->name, strerror(-fd));
-				break;
-			}
-			t->tproxy_fds[w] = fd;
-		}
+		open_tproxy_set(&k->tunnels[i], k->n_workers);
 	}
 	return 0;
 }

@@ -29,9 +29,10 @@
  * Loading and attaching the redirector's programs: the only file that includes their
  * skeletons. Two objects share the pinned rule maps (libbpf re-uses a pin of the same
  * shape, or creates and pins it): the connect hooks (bpf/redirect_connect.bpf.c) on a
- * cgroup, the tc program (bpf/redirect_tc.bpf.c) on redirect-interface. The cgroup links
- * die with the process; the tc filter does not, so stop removes it. Every failure is logged
- * once, here, and leaves that hook unavailable: the tunnels work on without it.
+ * cgroup, the tc program (bpf/redirect_tc.bpf.c) on redirect-interface. Both are links that
+ * die with the process, except the clsact filter used where the kernel has no tcx, which stop
+ * removes. Every failure is logged once, here, and leaves that hook unavailable (nothing of it
+ * attached): the tunnels work on without it.
  */
 
 #define DEFAULT_PIN_DIR "/sys/fs/bpf/ktun"
@@ -252,6 +253,7 @@ static int open_cgroup(struct redirect *r, const char *configured)
 static int attach_local(struct redirect *r, const struct ktun *k)
 {
 	struct redirect_connect *s = r->local;
+	int err;
 
 	if (open_cgroup(r, k->cfg.bpf_cgroup) < 0)
 		return -ENOENT;
@@ -260,24 +262,30 @@ static int attach_local(struct redirect *r, const struct ktun *k)
 		s->links.ktun_connect6 = bpf_program__attach_cgroup(s->progs.ktun_connect6, r->cgroup_fd);
 	if (s->links.ktun_connect6)
 		s->links.ktun_sockops = bpf_program__attach_cgroup(s->progs.ktun_sockops, r->cgroup_fd);
-	if (!s->links.ktun_sockops) {
-		int err = errno;
-
-		log_err("redirect: local connects unavailable: attaching to the cgroup: %s", strerror(err));
-		return -err;
-	}
-	return 0;
+	if (s->links.ktun_sockops)
+		return 0;
+	err = errno;
+	log_err("redirect: local connects unavailable: attaching to the cgroup: %s", strerror(err));
+	/* All or nothing: a connect hook without the sockops program would lose destinations. */
+	bpf_link__destroy(s->links.ktun_connect4);
+	bpf_link__destroy(s->links.ktun_connect6);
+	s->links.ktun_connect4 = s->links.ktun_connect6 = NULL;
+	return -err;
 }
 
-/* Each tunnel's transparent listener into the sockmap the tc program assigns SYNs to. */
+/* Each tunnel's transparent listener into the sockmap the tc program assigns SYNs to. One
+ * missing (main.c said why) makes routed flows unavailable: the program would drop the SYNs
+ * that tunnel's rules match. */
 static int fill_tproxy(struct redirect *r, const struct ktun *k)
 {
 	for (size_t i = 0; i < k->n_tunnels; i++) {
 		uint32_t key = (uint32_t)i;
 		uint64_t fd;
 
-		if (!k->tunnels[i].tproxy_fds || k->tunnels[i].tproxy_fds[0] < 0)
+		if (!redirect_routed_wanted(&k->cfg, i))
 			continue;
+		if (!k->tunnels[i].tproxy_fds || k->tunnels[i].tproxy_fds[0] < 0)
+			return -ENOENT;
 		fd = (uint64_t)k->tunnels[i].tproxy_fds[0];
 		if (bpf_map_update_elem(r->tproxy_fd, &key, &fd, BPF_ANY) < 0) {
 			int err = errno;
