@@ -11,6 +11,7 @@ set -euo pipefail
 bpf_init
 
 start_far
+for_nobody
 start_gw --redirect 192.0.2.0/24:80 --redirect "192.0.2.0/24:$TLS_PORT" --user nobody
 wait_log "$CLIENT_LOG" "running as user nobody" 1 || fail "ktund did not drop to nobody"
 in_cgroup=$(sed -n 's/^0:://p' "/proc/$CLIENT_PID/cgroup")

@@ -11,6 +11,7 @@ set -euo pipefail
 bpf_init
 
 start_far
+for_nobody
 start_gw --user nobody
 wait_stat client redirect_local attached 1 || fail "connect hooks not attached: $(ctl client status | grep redirect)"
 [ -z "$(ctl client redirect list)" ] || fail "rules at start: $(ctl client redirect list)"

@@ -89,6 +89,14 @@ start_gw() {
 	_wait_ready "$CLIENT_PID" "$CLIENT_LOG" client
 }
 
+# for_nobody: what an operator does for `user = nobody`: the user may read the certificate and
+# key files (reloads, and the sandbox's view of their directories) and reach the control socket's
+# directory. The PKI is a throwaway one.
+for_nobody() {
+	chmod 755 "$WORK" "$PKI"
+	chmod a+r "$PKI"/*
+}
+
 # start_far: ktund server in the origin namespace in front of peer_origin.py's port 80.
 start_far() {
 	SERVER_TARGET=127.0.0.1:80 start_server "${KTLS_ARGS[@]}" "$@"
