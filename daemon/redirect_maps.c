@@ -273,14 +273,35 @@ static void list_rules(struct ktun *k, FILE *out)
 			redirect_rule_format(&r->rules[i].rule, text));
 }
 
+/* Whether `redirect add|del` of rule to tunnel i must be refused; if so, why is written to out. */
+static bool change_refused(struct ktun *k, bool add, int i, const struct redirect_rule *rule,
+			   const struct redirect_entry *e, FILE *out)
+{
+	char canon[REDIRECT_RULE_TEXT_MAX];
+	const char *why = target_problem(k, (size_t)i, rule);
+
+	redirect_rule_format(rule, canon);
+	if (add && why)
+		fprintf(out, "error: [%s] %s\n", k->tunnels[i].name, why);
+	else if (add && e)
+		fprintf(out, "error: %s already goes to [%s]\n", canon, k->tunnels[e->tunnel].name);
+	else if (add && k->redirect->n_rules == REDIRECT_RULES_MAX)
+		fprintf(out, "error: %d rules already\n", REDIRECT_RULES_MAX);
+	else if (!add && (!e || e->tunnel != (unsigned)i))
+		fprintf(out, "error: [%s] has no rule %s\n", k->tunnels[i].name, canon);
+	else
+		return false;
+	return true;
+}
+
 static void change_rule(struct ktun *k, bool add, const char *tunnel, const char *text, FILE *out)
 {
 	struct redirect *r = usable(k, out);
+	struct redirect_entry *e, before[REDIRECT_RULES_MAX];
 	struct redirect_rule rule;
-	struct redirect_entry *e;
 	char err[256], canon[REDIRECT_RULE_TEXT_MAX];
-	const char *why;
 	int i = find_tunnel(k, tunnel);
+	size_t n_before;
 
 	if (!r)
 		return;
@@ -292,31 +313,23 @@ static void change_rule(struct ktun *k, bool add, const char *tunnel, const char
 		fprintf(out, "error: %s\n", err);
 		return;
 	}
-	redirect_rule_format(&rule, canon);
 	e = find_rule(r, &rule);
-	why = target_problem(k, (size_t)i, &rule);
-	if (add && why) {
-		fprintf(out, "error: [%s] %s\n", tunnel, why);
+	if (change_refused(k, add, i, &rule, e, out))
 		return;
-	}
-	if (add && e) {
-		fprintf(out, "error: %s already goes to [%s]\n", canon, k->tunnels[e->tunnel].name);
-		return;
-	}
-	if (!add && (!e || e->tunnel != (unsigned)i)) {
-		fprintf(out, "error: [%s] has no rule %s\n", tunnel, canon);
-		return;
-	}
-	if (add && insert_rule(r, &rule, (unsigned)i) < 0) {
-		fprintf(out, "error: %d rules already\n", REDIRECT_RULES_MAX);
-		return;
-	}
-	if (!add)
+	memcpy(before, r->rules, sizeof(before));
+	n_before = r->n_rules;
+	if (add)
+		insert_rule(r, &rule, (unsigned)i);
+	else
 		remove_rule(r, e);
 	if (redirect_maps_publish(r) < 0) {
+		/* The live half is still the old set: keep the list in step with it. */
+		memcpy(r->rules, before, sizeof(before));
+		r->n_rules = n_before;
 		fprintf(out, "error: writing the rule maps failed (ktund's log says why)\n");
 		return;
 	}
+	redirect_rule_format(&rule, canon);
 	log_notice("[%s] redirect %s %s (ktunctl)", tunnel, canon, add ? "added" : "removed");
 	fprintf(out, "%s %s %s\n", add ? "added" : "removed", tunnel, canon);
 }
