@@ -129,7 +129,7 @@ def host(d):
         for kind, idx in (("rss", 0), ("pss", 1)):
             s = {}
             for r in by("mem"):
-                if r["conns"] == n:
+                if r["conns"] == n and "failed" not in r:
                     delta = sum(r[side]["held_kib"][idx] - r[side]["base_kib"][idx] for side in ("client", "server"))
                     s.setdefault(r["config"], []).append(delta / n)
             label = f"{n // 1000}k" if n % 1000 == 0 else str(n)
@@ -137,7 +137,10 @@ def host(d):
                      f"{kind.upper()} per idle connection at {label} (both ends)", "KiB", "lower", s,
                      ["ktund", "stunnel"])
         for r in by("mem"):
-            if r["conns"] == n:
+            if r["conns"] == n and "failed" in r:
+                mem_detail.append({"config": r["config"], "conns": n, "failed": r["failed"],
+                                   "daemons_alive": r.get("daemons_alive")})
+            elif r["conns"] == n:
                 mem_detail.append({"config": r["config"], "conns": n, "threads": r.get("threads"), **{
                     side: {"rss_kib_per_conn": round((r[side]["held_kib"][0] - r[side]["base_kib"][0]) / n, 2),
                            "pss_kib_per_conn": round((r[side]["held_kib"][1] - r[side]["base_kib"][1]) / n, 2),
@@ -163,12 +166,23 @@ def host(d):
         better = {"higher": "higher is better", "lower": "lower is better"}.get(f["better"], "context")
         md.append(f"| {f['label']} ({better}) | {cell('tcp')} | "
                   f"{cell('ktund')} | {cell('stunnel')} | {rt('ktund')} | {rs} | {rt('stunnel')} |")
+    for x in mem_detail:
+        if "failed" in x:
+            dead = [side for side, ok in zip(("client", "server"), x.get("daemons_alive") or []) if not ok]
+            md.append("")
+            md.append(f"{NAMES[x['config']]} could not hold {x['conns']} idle connections: {x['failed']}"
+                      + (f" (the {' and '.join(dead)} daemon{'s' if len(dead) > 1 else ''} had died)" if dead else "") + ".")
+    loads = [r["loadavg"] for r in by("load")]
+    if loads:
+        md.append("")
+        md.append("Load average at the start of each round: " + "; ".join(loads) + ".")
     if any(errors.values()):
         md.append("")
         md.append("Connection errors during the rate test: " + ", ".join(f"{c} {e}" for c, e in errors.items()))
     open(os.path.join(d, "results.md"), "w").write("\n".join(md) + "\n")
 
-    plots(d, streams, tput, by("rr"), m)
+    if streams and by("rr"):
+        plots(d, streams, tput, by("rr"), m)
 
 
 def plots(d, streams, tput, rr, m):
