@@ -63,7 +63,8 @@ EDGE_PORT=9001
 bash -c "$_IN_CG" "$CG" "$NS_EDGE" "$KTUND" client --listen "127.0.0.1:$EDGE_PORT" \
 	--target "$ORIGIN_IP:$TLS_PORT" --server-name origin.test --cert "$PKI/client-chain.pem" \
 	--key "$PKI/client.key" --cacert "$PKI/ca.pem" --control "$WORK/second.sock" \
-	--bpf-cgroup "$CG" --bpf-pin-dir "$PIN" --redirect 192.0.2.0/24:81 2>"$WORK/second.log" &
+	--bpf-cgroup "$CG" --bpf-pin-dir "$PIN" --redirect 192.0.2.0/24:81 "${KTUND_ARGS[@]}" \
+	2>"$WORK/second.log" &
 second_pid=$!
 _wait_ready "$second_pid" "$WORK/second.log" "second client"
 grep -q "bpf-pin-dir $PIN: in use by another ktund" "$WORK/second.log" ||
@@ -95,7 +96,7 @@ bash -c "$_IN_CG" "$CG" "$NS_EDGE" setpriv --reuid=65534 --regid=65534 --clear-g
 	"$KTUND" client --listen "127.0.0.1:$EDGE_PORT" --target "$ORIGIN_IP:$TLS_PORT" \
 	--server-name origin.test --cert "$WORK/nobody/client-chain.pem" --key "$WORK/nobody/client.key" \
 	--cacert "$WORK/nobody/ca.pem" --control "$WORK/nobody/client.sock" --bpf-cgroup "$CG" \
-	--bpf-pin-dir "$PIN" --redirect 192.0.2.0/24:80 2>"$CLIENT_LOG" &
+	--bpf-pin-dir "$PIN" --redirect 192.0.2.0/24:80 "${KTUND_ARGS[@]}" 2>"$CLIENT_LOG" &
 CLIENT_PID=$!
 _wait_ready "$CLIENT_PID" "$CLIENT_LOG" "client as nobody"
 one_error "redirect unavailable: loading BPF programs needs root \(CAP_BPF and CAP_NET_ADMIN\)"

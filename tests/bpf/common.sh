@@ -71,13 +71,15 @@ in_cg() {
 }
 
 # In the kTLS guest (tests/bpf/guest.sh) both ktunds must carry the steered flows on kTLS.
-KTLS_ARGS=()
-[ -n "${KTUN_BPF_EXPECT_KTLS:-}" ] && KTLS_ARGS=(--ktls required)
+# KTUN_BPF_KTUND_ARGS adds arguments to both (e.g. --sandbox=no under LeakSanitizer, whose
+# exit-time check needs system calls the sandbox refuses).
+read -ra KTUND_ARGS <<<"${KTUN_BPF_KTUND_ARGS:-}"
+[ -n "${KTUN_BPF_EXPECT_KTLS:-}" ] && KTUND_ARGS+=(--ktls required)
 
 # start_gw [EXTRA ARGS...]: ktund client in the edge namespace and the test's cgroup, with
 # the redirector on that cgroup and pin dir; listens on 127.0.0.1:$EDGE_PORT; waits for ready.
 start_gw() {
-	local sn=(--server-name origin.test "${KTLS_ARGS[@]}")
+	local sn=(--server-name origin.test "${KTUND_ARGS[@]}")
 	_starts=$((_starts + 1))
 	CLIENT_LOG=$WORK/client-$_starts.log
 	: >"$CLIENT_LOG"
@@ -99,7 +101,7 @@ for_nobody() {
 
 # start_far: ktund server in the origin namespace in front of peer_origin.py's port 80.
 start_far() {
-	SERVER_TARGET=127.0.0.1:80 start_server "${KTLS_ARGS[@]}" "$@"
+	SERVER_TARGET=127.0.0.1:80 start_server "${KTUND_ARGS[@]}" "$@"
 }
 
 # fetch URL [CMD PREFIX...]: the body curl gets, from the cgroup (or with the given prefix).
