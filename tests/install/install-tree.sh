@@ -1,0 +1,57 @@
+#!/bin/bash
+# install-tree: `meson install` of the build under test into a temporary DESTDIR puts
+# everything where the README's Install section says: ktund and ktunctl, the man pages, the
+# unit (running the installed ktund), modules-load.d and sysusers.d entries, and the
+# documentation with the example configuration and the redirector drop-in.
+# The paths come from meson (tests/install/meson.build), absolute, as installed.
+set -euo pipefail
+: "${MESON:?}" "${KTUN_BUILDDIR:?}" "${KTUN_SRCDIR:?}"
+dest=$(mktemp -d)
+trap 'rm -rf "$dest"' EXIT
+
+# --no-rebuild: meson test has built everything, and must not race a ninja of its own.
+"$MESON" install -C "$KTUN_BUILDDIR" --destdir "$dest" --no-rebuild --quiet
+
+fail=0
+expect() { # expect PATH [SOURCE]: installed, and a copy of SOURCE if given
+	if [ ! -f "$dest$1" ]; then
+		echo "FAIL: not installed: $1" >&2
+		fail=1
+	elif [ $# -gt 1 ] && ! cmp -s "$dest$1" "$2"; then
+		echo "FAIL: $1 differs from $2" >&2
+		fail=1
+	fi
+}
+expect "$SBINDIR/ktund"
+expect "$SBINDIR/ktunctl"
+expect "$UNITDIR/ktund.service"
+expect "$MODULESLOADDIR/ktun.conf" "$KTUN_SRCDIR/systemd/ktun-modules.conf"
+expect "$SYSUSERSDIR/ktun.conf" "$KTUN_SRCDIR/systemd/sysusers.conf"
+expect "$DOCDIR/ktund-redirect.conf" "$KTUN_SRCDIR/systemd/ktund-redirect.conf"
+expect "$DOCDIR/ktun.conf" "$KTUN_SRCDIR/examples/ktun.conf"
+for doc in architecture.md redirect.md test-contract.md; do
+	expect "$DOCDIR/$doc" "$KTUN_SRCDIR/docs/$doc"
+done
+if [ "$HAVE_MAN" = yes ]; then
+	expect "$MANDIR/man8/ktund.8"
+	expect "$MANDIR/man8/ktunctl.8"
+	expect "$MANDIR/man5/ktun.conf.5"
+else
+	echo "note: man pages not built (scdoc not found); not expecting them" >&2
+fi
+
+# The unit runs the ktund installed next to it, and that one runs.
+if [ -f "$dest$UNITDIR/ktund.service" ]; then
+	bad=$(grep -E '^Exec(Start|StartPre)=' "$dest$UNITDIR/ktund.service" |
+		grep -v "=$SBINDIR/ktund " || true)
+	if [ -n "$bad" ]; then
+		echo "FAIL: the installed unit does not run $SBINDIR/ktund: $bad" >&2
+		fail=1
+	fi
+fi
+if [ -x "$dest$SBINDIR/ktund" ] && ! "$dest$SBINDIR/ktund" --version | grep -q '^ktund '; then
+	echo "FAIL: the installed ktund does not run" >&2
+	fail=1
+fi
+[ "$fail" = 0 ] || { echo "installed:" >&2; (cd "$dest" && find . -type f | sort) >&2; exit 1; }
+echo "ok: meson install put $(cd "$dest" && find . -type f | wc -l) files in place"

@@ -1,0 +1,50 @@
+#!/bin/bash
+# man-options: every option of daemon/config.c's table is documented, so the pages cannot go
+# stale silently. ktun.conf(5) must have each key as an entry ("\fBkey\fR =") and ktund(8) each
+# "--key" in bold. The allow-/verify- families are expanded with policy.c's kinds (allow-all,
+# allow-cn, ...; no verify-all, which does not exist).
+#   man-options.sh KTUN.CONF.5 KTUND.8        (sources from $KTUN_SRCDIR)
+set -euo pipefail
+conf_page=${1:?usage: man-options.sh KTUN.CONF.5 KTUND.8}
+ktund_page=${2:?usage: man-options.sh KTUN.CONF.5 KTUND.8}
+src=${KTUN_SRCDIR:?KTUN_SRCDIR not set}
+
+# { "workers", OPT_UINT, ... }: the names, in table order.
+mapfile -t table < <(sed -n 's/^[[:space:]]*{ "\([a-z0-9-]*\)", OPT_[A-Z_]*,.*/\1/p' "$src/daemon/config.c")
+# [POLICY_CN] = "cn", ...: the kinds an allow-/verify- prefix takes.
+mapfile -t kinds < <(grep -o '\[POLICY_[A-Z]*\] = "[a-z]*"' "$src/daemon/policy.c" | sed 's/.*"\(.*\)"/\1/')
+if [ "${#table[@]}" -lt 20 ] || [ "${#kinds[@]}" -lt 5 ]; then
+	echo "FAIL: found only ${#table[@]} options in daemon/config.c and ${#kinds[@]} policy kinds" \
+		"in daemon/policy.c: has the table's layout changed? Update this script." >&2
+	exit 1
+fi
+
+options=()
+for name in "${table[@]}"; do
+	case $name in
+	allow- | verify-)
+		for kind in "${kinds[@]}"; do
+			[ "$name$kind" = verify-all ] || options+=("$name$kind")
+		done ;;
+	*-) echo "FAIL: option prefix '$name' in daemon/config.c: teach this script its names" >&2
+		exit 1 ;;
+	*) options+=("$name") ;;
+	esac
+done
+
+# The roff text with groff's escaped hyphens made plain.
+conf=$(sed 's/\\-/-/g' "$conf_page")
+ktund=$(sed 's/\\-/-/g' "$ktund_page")
+missing=0
+for o in "${options[@]}"; do
+	if ! grep -qF "\\fB$o\\fR =" <<<"$conf"; then
+		echo "FAIL: ktun.conf(5) has no entry for '$o' (daemon/config.c)" >&2
+		missing=1
+	fi
+	if ! grep -qF "\\fB--$o\\fR" <<<"$ktund"; then
+		echo "FAIL: ktund(8) does not document '--$o' (daemon/config.c)" >&2
+		missing=1
+	fi
+done
+[ "$missing" = 0 ] || exit 1
+echo "ok: ${#options[@]} options of daemon/config.c documented in ktun.conf(5) and ktund(8)"
