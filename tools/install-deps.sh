@@ -7,7 +7,7 @@ BUILD_PKGS="meson ninja-build pkg-config gcc clang llvm libgnutls28-dev liburing
   libnl-3-dev libnl-genl-3-dev libnl-route-3-dev libbpf-dev bpftool libinih-dev libmicrohttpd-dev
   libsystemd-dev libjson-c-dev libseccomp-dev scdoc"
 TEST_PKGS="gnutls-bin openssl curl iperf3 nginx-light stunnel4 iproute2 procps
-  python3 socat ncat valgrind"
+  python3 socat ncat valgrind man-db"
 # tools/test-fuzz.sh: clang's libFuzzer and sanitizer runtimes (gcc's ASan/UBSan, for
 # tools/test-asan.sh, come with gcc).
 TEST_PKGS="$TEST_PKGS libclang-rt-14-dev"
