@@ -2,7 +2,8 @@
 # man-options: every option of daemon/config.c's table is documented, so the pages cannot go
 # stale silently. ktun.conf(5) must have each key as an entry ("\fBkey\fR =") and ktund(8) each
 # "--key" in bold. The allow-/verify- families are expanded with policy.c's kinds (allow-all,
-# allow-cn, ...; no verify-all, which does not exist).
+# allow-cn, ...; no verify-all, which does not exist). ktund(8) must also name every close
+# and reject reason of daemon/reason.c (they are log fields and counter names).
 #   man-options.sh KTUN.CONF.5 KTUND.8        (sources from $KTUN_SRCDIR)
 set -euo pipefail
 conf_page=${1:?usage: man-options.sh KTUN.CONF.5 KTUND.8}
@@ -46,5 +47,20 @@ for o in "${options[@]}"; do
 		missing=1
 	fi
 done
+
+# [REASON_DONE] = { "done", ... }: every reason but "none".
+mapfile -t reasons < <(sed -n 's/^[[:space:]]*\[REASON_[A-Z_]*\] = { "\([a-z-]*\)",.*/\1/p' \
+	"$src/daemon/reason.c" | grep -vx none)
+if [ "${#reasons[@]}" -lt 10 ]; then
+	echo "FAIL: found only ${#reasons[@]} reasons in daemon/reason.c: update this script" >&2
+	exit 1
+fi
+for r in "${reasons[@]}"; do
+	if ! grep -qF "\fB$r\fR" <<<"$ktund"; then
+		echo "FAIL: ktund(8) does not list the reason '$r' (daemon/reason.c)" >&2
+		missing=1
+	fi
+done
 [ "$missing" = 0 ] || exit 1
-echo "ok: ${#options[@]} options of daemon/config.c documented in ktun.conf(5) and ktund(8)"
+echo "ok: ${#options[@]} options of daemon/config.c documented in ktun.conf(5) and ktund(8)," \
+	"${#reasons[@]} reasons of daemon/reason.c in ktund(8)"
