@@ -43,10 +43,9 @@ case_every_thread_filtered() {
 	srv_start --workers 2 --metrics-listen 127.0.0.1:9273
 	grep -q 'sandbox: files read-only in the certificate and configuration directories; [0-9]* system calls allowed' \
 		"$SERVER_LOG" || bad "no sandbox line: $(grep sandbox "$SERVER_LOG")"
-	# The server ktund is the child of `ip netns exec`: find it by its command line.
-	local pid
-	pid=$(pgrep -f "ktund server --listen $ORIGIN_IP:$TLS_PORT" | head -1)
-	for t in /proc/"$pid"/task/*; do
+	# `ip netns exec` execs ktund: SERVER_PID is ktund's (other tests' daemons have the same
+	# command line in their own namespaces, so no pgrep).
+	for t in /proc/"$SERVER_PID"/task/*; do
 		n=$((n + 1))
 		grep -q '^Seccomp:[[:space:]]*2' "$t/status" && on=$((on + 1))
 	done
@@ -76,7 +75,7 @@ case_dropped_daemon_reloads() {
 	cp "$WORK/nb/new.pem" "$WORK/nb/server-chain.pem"
 	cp "$WORK/nb/new.key" "$WORK/nb/server.key"
 	sleep 0.7 # the watcher's settling delay, so this reload is SIGHUP's and not the watcher's
-	kill -HUP "$(pgrep -f "ktund server --listen $ORIGIN_IP:$TLS_PORT" | head -1)"
+	kill -HUP "$SERVER_PID"
 	wait_n 'reload ok' 2
 	[ "$(served_serial)" = "$new" ] || bad "after SIGHUP it serves $(served_serial), want $new"
 	ossl client x$'\n' || bad "no service after the reloads"
