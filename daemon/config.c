@@ -49,6 +49,8 @@ static const struct option_def options[] = {
 	{ "key", OPT_STRING, false, T(key), 0, 0 },
 	{ "cacert", OPT_STRING, false, T(cacert), 0, 0 },
 	{ "crl", OPT_STRING, false, T(crl), 0, 0 },
+	{ "ocsp-staple", OPT_STRING, false, T(ocsp_staple), 0, 0 },
+	{ "require-ocsp", OPT_BOOL, false, T(require_ocsp), 0, 0 },
 	{ "server-name", OPT_STRING, false, T(server_name), 0, 0 },
 	{ "handshake-timeout", OPT_UINT, false, T(handshake_timeout), 1, TIMEOUT_MAX },
 	{ "connect-timeout", OPT_UINT, false, T(connect_timeout), 1, TIMEOUT_MAX },
@@ -150,6 +152,7 @@ static void tunnel_config_free(struct tunnel_config *t)
 	free(t->key);
 	free(t->cacert);
 	free(t->crl);
+	free(t->ocsp_staple);
 	free(t->server_name);
 	free(t->redirects);
 	policy_free(&t->policy);

@@ -32,6 +32,8 @@ struct tunnel_config {
 	enum tunnel_mode mode;
 	bool mode_set;
 	char *listen, *target, *cert, *key, *cacert, *crl, *server_name;
+	char *ocsp_staple;  /* DER OCSP response for the own leaf, stapled for peers that ask */
+	bool require_ocsp;  /* refuse a peer without a valid stapled OCSP response */
 	struct policy policy;
 	bool has_allow, has_verify; /* which policy options were given */
 	unsigned handshake_timeout, connect_timeout, idle_timeout, max_connections;

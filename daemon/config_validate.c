@@ -61,6 +61,24 @@ static int check_policy(const struct tunnel_config *t, char *err, size_t errlen)
 	return 0;
 }
 
+/* Only TLS 1.3 lets a client staple: its Certificate message carries a status_request per
+ * certificate (RFC 8446 4.4.2.1), which TLS 1.2 has no place for. GnuTLS servers ask for it
+ * in every TLS 1.3 CertificateRequest and GnuTLS clients answer; OpenSSL clients do not. */
+static int check_ocsp(const struct tunnel_config *t, char *err, size_t errlen)
+{
+	const char *why = NULL;
+
+	if (t->mode == MODE_CLIENT && t->ocsp_staple && t->tls_max < 3)
+		why = "ocsp-staple in client mode needs tls-max 1.3: a TLS 1.2 client cannot staple";
+	else if (t->mode == MODE_SERVER && t->require_ocsp && t->tls_max < 3)
+		why = "require-ocsp in server mode needs tls-max 1.3: TLS 1.2 clients cannot staple";
+	if (why) {
+		snprintf(err, errlen, "[%s] %s", t->name, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_endpoint(struct tunnel_config *t, const char *what, const char *text, bool plain,
 			  bool unsafe, struct ktun_addr *out, char *err, size_t errlen)
 {
@@ -199,6 +217,8 @@ int config_validate(struct ktun_config *cfg, char *err, size_t errlen)
 		rc = check_required(t, err, errlen);
 		if (!rc)
 			rc = check_policy(t, err, errlen);
+		if (!rc)
+			rc = check_ocsp(t, err, errlen);
 		if (!rc)
 			rc = check_addresses(t, err, errlen);
 		if (!rc)

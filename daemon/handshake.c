@@ -138,6 +138,13 @@ static int session_setup(struct conn *c)
 		if (rc < 0)
 			return rc;
 	}
+	/* A server staples only when asked (status_request). A GnuTLS server asks its TLS 1.3
+	 * clients by itself, so a server tunnel has nothing to enable. */
+	if (!server && ctx->require_ocsp) {
+		rc = gnutls_ocsp_status_request_enable_client(c->session, NULL, 0, NULL);
+		if (rc < 0)
+			return rc;
+	}
 	gnutls_session_set_ptr(c->session, &c->verdict);
 	gnutls_transport_set_ptr(c->session, c);
 	gnutls_transport_set_pull_function(c->session, tls_pull);

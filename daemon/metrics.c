@@ -107,6 +107,23 @@ static void cert_expiry(FILE *out, struct ktun *k)
 	}
 }
 
+/* Only tunnels with an ocsp-staple whose response has a nextUpdate. */
+static void ocsp_expiry(FILE *out, struct ktun *k)
+{
+	time_t now = time(NULL);
+
+	header(out, "ktund_ocsp_staple_expiry_seconds", "gauge",
+	       "Seconds until the stapled OCSP response's nextUpdate (negative: stale, not stapled).");
+	for (size_t i = 0; i < k->n_tunnels; i++) {
+		struct tunnel_ctx *ctx = tunnel_acquire_ctx(&k->tunnels[i]);
+
+		if (ctx->ocsp.path && ctx->ocsp.next_update != (time_t)-1)
+			fprintf(out, "ktund_ocsp_staple_expiry_seconds{tunnel=\"%s\"} %lld\n",
+				k->tunnels[i].name, (long long)(ctx->ocsp.next_update - now));
+		tunnel_ctx_put(ctx);
+	}
+}
+
 int metrics_write(struct ktun *k, FILE *out)
 {
 	struct tunnel_stats *sums = calloc(k->n_tunnels, sizeof(*sums));
@@ -137,6 +154,7 @@ int metrics_write(struct ktun *k, FILE *out)
 		   offsetof(struct tunnel_stats, accept_errors));
 	histogram(out, k, sums);
 	cert_expiry(out, k);
+	ocsp_expiry(out, k);
 	free(sums);
 	return 0;
 }

@@ -31,6 +31,10 @@ static const struct {
 	[REASON_KEY_UPDATE] = { "key-update", true, false },
 	[REASON_KEY_LIMIT] = { "key-limit", false, false },
 	[REASON_KTLS_UNAVAILABLE] = { "ktls-unavailable", true, true },
+	/* require-ocsp: the peer stapled no OCSP response, or one that does not verify (wrong
+	 * certificate, bad signature, too old). One that says revoked is REASON_REVOKED. */
+	[REASON_OCSP_MISSING] = { "ocsp-missing", true, true },
+	[REASON_OCSP_INVALID] = { "ocsp-invalid", true, true },
 };
 
 const char *reason_name(enum reason r)

@@ -104,7 +104,9 @@ void daemon_check_expiry(struct ktun *k)
 	time_t now = time(NULL);
 
 	/* The main thread is the one that swaps contexts: reading t->ctx needs no lock here. */
-	for (size_t i = 0; i < k->n_tunnels; i++)
+	for (size_t i = 0; i < k->n_tunnels; i++) {
 		expiry_check(&k->tunnels[i].ctx->expiry, k->tunnels[i].name, now, k->cfg.expiry_warn.days,
 			     k->cfg.expiry_warn.n);
+		ocsp_staple_check(&k->tunnels[i].ctx->ocsp, k->tunnels[i].name, now);
+	}
 }

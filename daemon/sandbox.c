@@ -19,8 +19,8 @@
 /*
  * Once every socket is bound and the privileges are dropped, ktund narrows what it can do:
  *   - Landlock: files may only be read, and only in the directories holding the files a
- *     reload reads (certificates, keys, CAs, CRLs, the configuration file). Nothing may be
- *     written, created, removed or executed anywhere.
+ *     reload reads (certificates, keys, CAs, CRLs, OCSP responses, the configuration file).
+ *     Nothing may be written, created, removed or executed anywhere.
  *   - seccomp: only the system calls the loop, the control socket, reloads and the metrics
  *     thread make; anything else fails with EPERM (no exec, no ptrace, no new mounts...).
  * The rings' own operations are restricted where they are created (worker.c).
@@ -103,7 +103,7 @@ static int add_file_rules(int ruleset, const struct ktun_config *cfg)
 		rc = allow_file(ruleset, cfg->config_file);
 	for (size_t i = 0; rc == 0 && i < cfg->n_tunnels; i++) {
 		const struct tunnel_config *t = &cfg->tunnels[i];
-		const char *files[] = { t->cert, t->key, t->cacert, t->crl };
+		const char *files[] = { t->cert, t->key, t->cacert, t->crl, t->ocsp_staple };
 
 		for (size_t f = 0; rc == 0 && f < sizeof(files) / sizeof(files[0]); f++)
 			rc = allow_file(ruleset, files[f]);

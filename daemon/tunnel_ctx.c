@@ -119,6 +119,16 @@ static int load_own_cert(struct tunnel_ctx *ctx, const struct tunnel_config *cfg
 	return expiry_load(&ctx->expiry, cfg->name, ctx->creds, cfg->cacert) < 0 ? -EINVAL : 0;
 }
 
+/* After the certificate: the response is checked against it. */
+static int load_ocsp_staple(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
+{
+	if (!cfg->ocsp_staple)
+		return 0;
+	if (check_readable(cfg, "ocsp-staple", cfg->ocsp_staple) < 0)
+		return -EINVAL;
+	return ocsp_staple_load(&ctx->ocsp, cfg->name, cfg->ocsp_staple, ctx->creds, time(NULL));
+}
+
 static int init_gnutls_objects(struct tunnel_ctx *ctx, const struct tunnel_config *cfg,
 			       const struct ktls_support *kernel)
 {
@@ -164,6 +174,7 @@ static void copy_settings(struct tunnel_ctx *ctx, const struct tunnel_config *cf
 	ctx->max_connections = cfg->max_connections;
 	ctx->ktls = cfg->ktls;
 	ctx->proxy_protocol = cfg->proxy_protocol;
+	ctx->require_ocsp = cfg->require_ocsp;
 }
 
 static void tunnel_ctx_free(struct tunnel_ctx *ctx)
@@ -174,6 +185,7 @@ static void tunnel_ctx_free(struct tunnel_ctx *ctx)
 		gnutls_priority_deinit(ctx->priority);
 	policy_free(&ctx->policy);
 	expiry_free(&ctx->expiry);
+	ocsp_staple_free(&ctx->ocsp);
 	free(ctx);
 }
 
@@ -196,6 +208,8 @@ int tunnel_ctx_new(const struct tunnel_config *cfg, const struct ktls_support *k
 	if (rc < 0)
 		goto fail;
 	rc = load_own_cert(ctx, cfg);
+	if (rc == 0)
+		rc = load_ocsp_staple(ctx, cfg);
 	if (rc < 0)
 		goto fail;
 	*out = ctx;

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "expiry.h"
 #include "ktls.h"
+#include "ocsp.h"
 
 /* Everything a new connection of one tunnel needs, loaded from files and immutable once
  * built. Reload builds a new one and swaps it in; connections keep a reference to the one
@@ -26,8 +27,10 @@ struct tunnel_ctx {
 	unsigned max_connections;
 	enum ktls_mode ktls;  /* as configured */
 	bool proxy_protocol;
+	bool require_ocsp;    /* refuse a peer without a valid stapled OCSP response */
 	bool ktls_wanted;     /* the kernel has kTLS and the mode is not off */
 	struct expiry_set expiry; /* own leaf and CAs; warned flags change on the main thread */
+	struct ocsp_staple ocsp;  /* ocsp-staple; warned flags change on the main thread */
 };
 
 /* Loads credentials and copies settings; returns 0 or a negative errno, logging why. */

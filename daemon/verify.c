@@ -20,13 +20,25 @@ static const struct {
 	{ GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE, REASON_UNTRUSTED },
 	{ GNUTLS_CERT_UNEXPECTED_OWNER, REASON_WRONG_NAME },
 	{ GNUTLS_CERT_PURPOSE_MISMATCH, REASON_BAD_PURPOSE },
+	/* A stapled response for another certificate, or badly signed; a must-staple
+	 * certificate (TLS feature extension) that came without one. */
+	{ GNUTLS_CERT_INVALID_OCSP_STATUS, REASON_OCSP_INVALID },
+	{ GNUTLS_CERT_MISSING_OCSP_STATUS, REASON_OCSP_MISSING },
 };
 
-static enum reason reason_from_status(unsigned status)
+/* Stale revocation data: a stapled OCSP response past its nextUpdate (or dated in the
+ * future) when the peer stapled one, else an old CRL of ours. */
+#define STALE_REVOCATION_DATA \
+	(GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED | GNUTLS_CERT_REVOCATION_DATA_ISSUED_IN_FUTURE)
+
+static enum reason reason_from_status(gnutls_session_t session, unsigned status)
 {
 	for (size_t i = 0; i < sizeof(status_reasons) / sizeof(status_reasons[0]); i++)
 		if (status & status_reasons[i].status)
 			return status_reasons[i].reason;
+	if ((status & STALE_REVOCATION_DATA) &&
+	    gnutls_ocsp_status_request_is_checked(session, GNUTLS_OCSP_SR_IS_AVAIL))
+		return REASON_OCSP_INVALID;
 	return REASON_UNTRUSTED;
 }
 
@@ -74,7 +86,29 @@ static int check_chain(gnutls_session_t session, struct peer_verdict *v)
 	}
 	if (status) {
 		describe_status(session, status, v);
-		return refuse(v, reason_from_status(status));
+		return refuse(v, reason_from_status(session, status));
+	}
+	return 0;
+}
+
+/* require-ocsp. A response that was stapled has been verified by now (check_chain refuses a
+ * revoked, invalid or stale one); what is left is whether there was one, and that GnuTLS
+ * says it checked it. */
+static int check_ocsp(gnutls_session_t session, struct peer_verdict *v)
+{
+	if (!v->ctx->require_ocsp)
+		return 0;
+	if (!gnutls_ocsp_status_request_is_checked(session, GNUTLS_OCSP_SR_IS_AVAIL)) {
+		snprintf(v->detail, sizeof(v->detail), "the %s stapled no OCSP response%s",
+			 v->ctx->mode == MODE_SERVER ? "client" : "server",
+			 v->ctx->mode == MODE_SERVER &&
+					 gnutls_protocol_get_version(session) != GNUTLS_TLS1_3
+				 ? " (TLS 1.2 clients cannot)" : "");
+		return refuse(v, REASON_OCSP_MISSING);
+	}
+	if (!gnutls_ocsp_status_request_is_checked(session, 0)) {
+		snprintf(v->detail, sizeof(v->detail), "the stapled OCSP response did not verify");
+		return refuse(v, REASON_OCSP_INVALID);
 	}
 	return 0;
 }
@@ -108,6 +142,8 @@ int verify_peer_callback(gnutls_session_t session)
 	struct peer_verdict *v = gnutls_session_get_ptr(session);
 	int rc = check_chain(session, v);
 
+	if (rc == 0)
+		rc = check_ocsp(session, v);
 	return rc ? rc : check_policy(session, v);
 }
 
@@ -139,6 +175,9 @@ void verify_send_alert(gnutls_session_t session, enum reason reason, int gnutls_
 		[REASON_WRONG_NAME] = GNUTLS_A_BAD_CERTIFICATE,
 		[REASON_BAD_PURPOSE] = GNUTLS_A_UNSUPPORTED_CERTIFICATE,
 		[REASON_POLICY_DENIED] = GNUTLS_A_ACCESS_DENIED,
+		/* bad_certificate_status_response (RFC 8446), which GnuTLS has no name for. */
+		[REASON_OCSP_MISSING] = (gnutls_alert_description_t)113,
+		[REASON_OCSP_INVALID] = (gnutls_alert_description_t)113,
 	};
 
 	/* An alert from the peer, or a peer that is gone, needs no answer. */

@@ -106,6 +106,8 @@ static int collect_files(struct file_watch *w, const struct ktun_config *cfg)
 			rc = add_file(w, t->cacert);
 		if (rc == 0)
 			rc = add_file(w, t->crl);
+		if (rc == 0)
+			rc = add_file(w, t->ocsp_staple);
 	}
 	return rc;
 }

@@ -9,13 +9,14 @@ static const char *const contract_reasons[] = {
 	"done", "no-client-cert", "expired", "not-yet-valid", "revoked", "untrusted",
 	"wrong-name", "bad-purpose", "policy-denied", "tls-error", "handshake-timeout",
 	"peer-closed", "target-unreachable", "connect-timeout", "idle-timeout", "reset",
-	"truncated", "drain-timeout", "shutdown", "io-error",
+	"truncated", "drain-timeout", "shutdown", "io-error", "ocsp-missing", "ocsp-invalid",
 };
 
 /* The reasons that refuse a peer during the handshake: they appear on `reject` lines. */
 static const char *const handshake_rejects[] = {
 	"no-client-cert", "expired", "not-yet-valid", "revoked", "untrusted", "wrong-name",
 	"bad-purpose", "policy-denied", "tls-error", "handshake-timeout", "peer-closed",
+	"ocsp-missing", "ocsp-invalid",
 };
 
 #define N(array) (sizeof(array) / sizeof(array[0]))

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef KTUN_OCSP_H
+#define KTUN_OCSP_H
+
+#include <stdbool.h>
+#include <time.h>
+#include <gnutls/gnutls.h>
+
+/* A tunnel's own OCSP response (ocsp-staple): read with the certificate on every (re)load,
+ * handed to GnuTLS, which staples it for peers that ask, and watched like a certificate's
+ * end: a warning when it is within a day of its nextUpdate, another once it is past it. */
+
+#define OCSP_WARN_SECONDS 86400
+
+struct ocsp_staple {
+	char *path;         /* NULL: no ocsp-staple */
+	bool stapled;       /* given to GnuTLS; an expired or revoked one is not (GnuTLS refuses it) */
+	time_t next_update; /* (time_t)-1: the response has none, so it never goes stale */
+	unsigned warned;    /* 1: within a day, 2: expired; main thread only */
+};
+
+/* Reads the DER response at path for the first certificate of creds. A response for another
+ * certificate, a failed or unparsable one is an error (logged, negative errno); an expired or
+ * revoked one is loaded but not stapled, and the log says so. */
+int ocsp_staple_load(struct ocsp_staple *s, const char *tunnel, const char *path,
+		     gnutls_certificate_credentials_t creds, time_t now);
+void ocsp_staple_free(struct ocsp_staple *s);
+/* Logs a warning, once each, when the response comes within a day of its nextUpdate and when
+ * it is past it. Returns how many it logged (0 or 1). Main thread only. */
+unsigned ocsp_staple_check(struct ocsp_staple *s, const char *tunnel, time_t now);
+
+#endif
