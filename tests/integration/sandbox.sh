@@ -41,6 +41,10 @@ case_every_thread_filtered() {
 	local t n=0 on=0
 	use_origin line
 	srv_start --workers 2 --metrics-listen 127.0.0.1:9273
+	if grep -q 'no seccomp filter in this AddressSanitizer build' "$SERVER_LOG"; then
+		note "an AddressSanitizer build: no seccomp filter to check (LeakSanitizer needs ptrace)"
+		return 0
+	fi
 	grep -q 'sandbox: files read-only in the certificate and configuration directories; [0-9]* system calls allowed' \
 		"$SERVER_LOG" || bad "no sandbox line: $(grep sandbox "$SERVER_LOG")"
 	# `ip netns exec` execs ktund: SERVER_PID is ktund's (other tests' daemons have the same
