@@ -25,11 +25,15 @@ static const char usage[] =
 	"                 --unsafe-target  --unsafe-listen  --ktls auto|required|off (auto)\n"
 	"                 --ciphers LIST (AES-128-GCM:AES-256-GCM:CHACHA20-POLY1305:AES-128-CCM)\n"
 	"                 --tls-min 1.2|1.3 (1.2)  --tls-max 1.2|1.3 (1.3)\n"
+	"                 --proxy-protocol (server: PROXY v2 header to the target)\n"
 	"Global options:  --workers N (CPUs)  --control PATH (/run/ktund.sock)  --user NAME\n"
 	"                 --log-level debug|info|notice|warning|error  --drain-timeout SEC (30)\n"
+	"                 --watch-files=yes|no (yes)  --sandbox=yes|no (yes)\n"
+	"                 --expiry-warn DAYS,... (30,7,1)  --metrics-listen HOST:PORT\n"
 	"eBPF redirector: --bpf-cgroup PATH|none (cgroup2 root)  --redirect-interface IF\n"
 	"                 --redirect-mark N (0x4b54)  --bpf-pin-dir DIR (/sys/fs/bpf/ktun)\n"
 	"                 --help  --version\n"
+	"Yes/no options: --name alone means yes; --name=no turns one off.\n"
 	"Exit status: 0 clean exit, 1 runtime failure, 2 bad usage or configuration.\n";
 
 static enum cli_result __attribute__((format(printf, 1, 2))) bad(const char *fmt, ...)

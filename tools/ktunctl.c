@@ -58,7 +58,8 @@ static const char *request(int argc, char **argv, int i, char *line, size_t len)
 	return line;
 }
 
-static int connect_control(const char *path)
+/* With --json the failure is a JSON document on stdout too, like the daemon's own errors. */
+static int connect_control(const char *path, bool json)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	int fd;
@@ -70,7 +71,12 @@ static int connect_control(const char *path)
 	strcpy(sun.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		fprintf(stderr, "ktunctl: cannot reach ktund at %s: %s\n", path, strerror(errno));
+		char why[256];
+
+		snprintf(why, sizeof(why), "error: cannot reach ktund at %s: %s", path, strerror(errno));
+		fprintf(stderr, "ktunctl: %s\n", why + 7);
+		if (json)
+			ktunctl_print_json(stdout, "", why, true);
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -153,7 +159,7 @@ static int run(const char *path, const char *command, bool json)
 	char *answer = NULL;
 	size_t len = 0;
 	bool failed;
-	int rc, fd = connect_control(path);
+	int rc, fd = connect_control(path, json);
 
 	if (fd < 0)
 		return 1;
