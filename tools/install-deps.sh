@@ -8,6 +8,9 @@ BUILD_PKGS="meson ninja-build pkg-config gcc clang llvm libgnutls28-dev liburing
   libsystemd-dev libjson-c-dev libseccomp-dev scdoc"
 TEST_PKGS="gnutls-bin openssl curl iperf3 nginx-light stunnel4 iproute2 procps
   python3 socat ncat valgrind man-db"
+# tests/integration/ocsp.sh dates a stale OCSP response in the past (faketime around
+# openssl ocsp); tests/integration/pkcs11.sh keeps the server key in a SoftHSM2 token.
+TEST_PKGS="$TEST_PKGS faketime softhsm2 p11-kit"
 # tools/test-fuzz.sh: clang's libFuzzer and sanitizer runtimes (gcc's ASan/UBSan, for
 # tools/test-asan.sh, come with gcc).
 TEST_PKGS="$TEST_PKGS libclang-rt-14-dev"

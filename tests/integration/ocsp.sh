@@ -1,0 +1,208 @@
+#!/bin/bash
+# ocsp: ocsp-staple and require-ocsp, with OCSP responses made here by `openssl ocsp` from an
+# index.txt (openssl ca format) of the intermediate CA that issued the leaves, signed by the
+# intermediate itself (-rsigner), DER (-respout); a stale one dated 2020 with faketime.
+#   staple-s_client   ktund server --ocsp-staple: openssl s_client -status gets "OCSP Response
+#                     Status: successful" and "Cert Status: good"; the metric
+#                     ktund_ocsp_staple_expiry_seconds is the response's 7 days
+#   staple-soon       a response 2 hours from its nextUpdate: the warning, and the metric <= 2 h
+#   client-good       ktund client --require-ocsp -> ktund server stapling a good response: data
+#   client-missing    ... -> ktund server without a staple: app reset, reason ocsp-missing
+#   client-revoked    ... -> openssl s_server stapling "revoked" (no CRL anywhere): revoked, alert 44
+#   client-other      ... -> s_server stapling the response for another certificate: ocsp-invalid
+#   client-stale      ... -> s_server stapling a response past its nextUpdate: ocsp-invalid
+#   reload-rename     ktund server whose staple file is stale (warned, not stapled: a
+#                     require-ocsp client is refused, ocsp-missing); a good response renamed over
+#                     it is picked up by the file watch, under the sandbox, without a restart
+#                     (same pid), and the next connection passes
+#   server-require    ktund server --require-ocsp: ktund client --ocsp-staple passes (TLS 1.3);
+#                     openssl s_client, which cannot staple, is refused with ocsp-missing
+#   refusals          a staple for another certificate stops ktund from starting; client-mode
+#                     ocsp-staple and server-mode require-ocsp with tls-max 1.2 are refused
+# shellcheck disable=SC2119 # common.sh functions take optional arguments; none needed here
+set -euo pipefail
+. "$(dirname "$0")/client-common.sh"
+need_cmd faketime
+pair_init
+
+# ---------------------------------------------------------------- the responder's data
+issue_server server-revoked inter 'cn = "origin.test"' 'dns_name = "origin.test"'
+serial_of() { openssl x509 -in "$PKI/$1.pem" -noout -serial | cut -d= -f2; }
+# index_line V|R NAME: one certificate in openssl ca's index.txt format (revoked in 2024).
+index_line() {
+	local revoked=
+	[ "$1" = R ] && revoked=240101000000Z
+	printf '%s\t300101000000Z\t%s\t%s\tunknown\t%s\n' "$1" "$revoked" "$(serial_of "$2")" \
+		"$(openssl x509 -in "$PKI/$2.pem" -noout -subject -nameopt compat | sed 's/^subject=//')"
+}
+{
+	index_line V server
+	index_line V client
+	index_line R server-revoked
+} >"$PKI/index.txt"
+
+# respond NAME OUT [ARGS...]: the intermediate's answer about NAME.pem into OUT (DER), made at
+# the time $AT says (faketime) if set.
+respond() {
+	local name=$1 out=$2 at=()
+	shift 2
+	[ -z "${AT:-}" ] || at=(faketime "$AT")
+	(cd "$PKI" && "${at[@]}" openssl ocsp -index index.txt -CA inter.pem -rsigner inter.pem \
+		-rkey inter.key -issuer inter.pem -cert "$name.pem" -respout "$out" "$@") \
+		>"$WORK/ocsp-gen.log" 2>&1 ||
+		fail "openssl ocsp could not answer for $name: $(cat "$WORK/ocsp-gen.log")"
+}
+O=$WORK/ocsp
+mkdir -p "$O"
+respond server "$O/server-good.der" -ndays 7
+respond server "$O/server-soon.der" -nmin 120
+respond server-revoked "$O/server-revoked.der" -ndays 7
+respond client "$O/client-good.der" -ndays 7
+AT='2020-01-01 00:00:00' respond server "$O/server-stale.der" -ndays 1
+ocsptool -j -S "$O/server-stale.der" 2>/dev/null | grep -q 'Next Update:.*2020' ||
+	fail "the stale response is not dated 2020: $(ocsptool -j -S "$O/server-stale.der" 2>&1 | grep Update)"
+
+# ---------------------------------------------------------------- helpers
+# s_client_status: openssl s_client -status against the ktund server; its report in $WORK/sc.out.
+s_client_status() {
+	echo Q | in_edge timeout 10 openssl s_client -connect "$ORIGIN_IP:$TLS_PORT" -status \
+		-servername origin.test -CAfile "$PKI/ca.pem" -cert "$PKI/client.pem" \
+		-key "$PKI/client.key" -cert_chain "$PKI/inter.pem" >"$WORK/sc.out" 2>&1 || true
+}
+
+# metric NAME DAEMON: the value of NAME{tunnel=...} from ktunctl metrics ("" if absent).
+metric() { ctl "$2" metrics | awk -v n="$1" 'index($1, n "{") == 1 { print $2 }'; }
+
+stop_server() {
+	[ -n "$SERVER_PID" ] && stop_daemon "$SERVER_PID" server
+	SERVER_PID=
+}
+
+# data_through LABEL: 1000 bytes through the running ktund client and server to the echo origin.
+data_through() {
+	local out
+	if out=$(app echo "$APP_ADDR" 1000); then
+		case_ok "$1: $out"
+	else
+		case_fail "$1: no data through: $out"
+	fi
+}
+
+bg_origin python3 "$INTEG_DIR/origin.py" echo "127.0.0.1:$ORIGIN_PORT" "$WORK/accepts"
+wait_port "$NS_ORIGIN" "$ORIGIN_PORT" || fail "origin did not start"
+
+# ---------------------------------------------------------------- cases
+start_server --ocsp-staple "$O/server-good.der"
+s_client_status
+if grep -q 'OCSP Response Status: successful' "$WORK/sc.out" && grep -q 'Cert Status: good' "$WORK/sc.out"; then
+	case_ok "staple-s_client: $(grep -m1 -o 'OCSP Response Status: [a-z]*' "$WORK/sc.out"), $(grep -m1 -o 'Cert Status: [a-z]*' "$WORK/sc.out")"
+else
+	case_fail "staple-s_client: s_client -status saw no good staple: $(grep -iE -m3 'ocsp|status' "$WORK/sc.out" | tr '\n' ' ')"
+fi
+m=$(metric ktund_ocsp_staple_expiry_seconds server)
+if [ -n "$m" ] && [ "$m" -gt $((7 * 86400 - 600)) ] && [ "$m" -le $((7 * 86400)) ]; then
+	case_ok "staple-metric: ktund_ocsp_staple_expiry_seconds $m"
+else
+	case_fail "staple-metric: ktund_ocsp_staple_expiry_seconds is '${m:-absent}', want about 7 days"
+fi
+
+start_client --require-ocsp
+data_through client-good
+stop_client
+stop_server
+
+start_server --ocsp-staple "$O/server-soon.der"
+if wait_log "$SERVER_LOG" 'OCSP response .*server-soon.der reaches its nextUpdate in 1 hours' 5; then
+	case_ok "staple-soon: $(grep -o 'OCSP response .*' "$SERVER_LOG")"
+else
+	case_fail "staple-soon: no warning about the response's nextUpdate"
+fi
+m=$(metric ktund_ocsp_staple_expiry_seconds server)
+if [ -n "$m" ] && [ "$m" -gt 6600 ] && [ "$m" -le 7200 ]; then
+	case_ok "staple-soon: ktund_ocsp_staple_expiry_seconds $m"
+else
+	case_fail "staple-soon: ktund_ocsp_staple_expiry_seconds is '${m:-absent}', want under 2 hours"
+fi
+stop_server
+
+start_server
+start_client --require-ocsp
+check_refused client-missing ocsp-missing
+stop_client
+stop_server
+
+# refused_by_sserver LABEL CERT RESPONSE REASON ALERT-NUMBER ALERT-NAME: s_server staples RESPONSE.
+refused_by_sserver() {
+	start_sserver "sserver-$1" "$2" -status_file "$3"
+	start_client --require-ocsp
+	check_refused "$1" "$4"
+	check_alert "$1" "$5" "$6"
+	stop_client
+	stop_sserver
+}
+refused_by_sserver client-revoked server-revoked "$O/server-revoked.der" revoked 44 certificate_revoked
+refused_by_sserver client-other server "$O/client-good.der" ocsp-invalid 113 bad_certificate_status_response
+refused_by_sserver client-stale server "$O/server-stale.der" ocsp-invalid 113 bad_certificate_status_response
+
+# reload-rename: the staple lives in a directory of its own, as a certificate manager's would.
+mkdir -p "$WORK/staple"
+cp "$O/server-stale.der" "$WORK/staple/ocsp.der"
+start_server --ocsp-staple "$WORK/staple/ocsp.der"
+pid=$SERVER_PID
+if ! wait_log "$SERVER_LOG" 'OCSP response .*ocsp.der is past its nextUpdate: it is not stapled' 5; then
+	case_fail "reload-rename: no warning about the stale response"
+fi
+start_client --require-ocsp
+check_refused reload-rename-before ocsp-missing
+cp "$O/server-good.der" "$WORK/staple/.ocsp.der.tmp"
+mv "$WORK/staple/.ocsp.der.tmp" "$WORK/staple/ocsp.der"
+if wait_log "$SERVER_LOG" 'reload ok' 10 && [ "$SERVER_PID" = "$pid" ] && kill -0 "$pid"; then
+	if out=$(app echo "$APP_ADDR" 1000); then
+		case_ok "reload-rename: $(grep -o 'ocsp.der changed on disk.*' "$SERVER_LOG"); then $out"
+	else
+		case_fail "reload-rename: reloaded, yet the next connection failed: $out; $(grep -E 'reject' "$CLIENT_LOG" | tail -1)"
+	fi
+else
+	case_fail "reload-rename: the renamed response was not reloaded: $(grep -E 'reload|changed|sandbox' "$SERVER_LOG" | tr '\n' ' ')"
+fi
+grep -q 'sandbox: files read-only' "$SERVER_LOG" || case_fail "reload-rename: the server ran without the sandbox"
+stop_client
+stop_server
+
+# server-require: the client's staple travels in its TLS 1.3 Certificate message.
+start_server --require-ocsp
+start_client --ocsp-staple "$O/client-good.der"
+data_through server-require-good
+stop_client
+echo Q | in_edge timeout 10 openssl s_client -connect "$ORIGIN_IP:$TLS_PORT" \
+	-servername origin.test -CAfile "$PKI/ca.pem" -cert "$PKI/client.pem" -key "$PKI/client.key" \
+	-cert_chain "$PKI/inter.pem" >"$WORK/sc.out" 2>&1 || true
+if wait_log "$SERVER_LOG" 'reject peer=[^ ]+ reason=ocsp-missing detail="the client stapled no OCSP response"' 5 &&
+	wait_stat server reject.ocsp-missing 1 5; then
+	case_ok "server-require-missing: $(grep -o 'reject peer=.*' "$SERVER_LOG"); server.reject.ocsp-missing 1"
+else
+	case_fail "server-require-missing: openssl s_client was not refused with ocsp-missing: $(grep -E 'handshake|reject' "$SERVER_LOG" | tr '\n' ' ')"
+fi
+stop_server
+
+# refusals: configurations that cannot work.
+# refused_config LABEL WANT MODE ARGS...: ktund MODE ... --check exits 2 saying WANT.
+refused_config() {
+	local label=$1 want=$2 mode=$3 out rc=0
+	shift 3
+	out=$("$KTUND" "$mode" --listen 127.0.0.1:1 --target 127.0.0.1:2 --cert "$PKI/server-chain.pem" \
+		--key "$PKI/server.key" --cacert "$PKI/ca.pem" "$@" --check 2>&1) || rc=$?
+	if [ "$rc" = 2 ] && grep -qF -- "$want" <<<"$out"; then
+		case_ok "$label: exit 2, $(grep -m1 -F -- "$want" <<<"$out")"
+	else
+		case_fail "$label: exit $rc, want 2 with '$want': $out"
+	fi
+}
+refused_config refuse-mismatch "ocsp-staple $O/client-good.der: The OCSP response provided doesn't match" \
+	server --allow-all --ocsp-staple "$O/client-good.der"
+refused_config refuse-client-tls12 "ocsp-staple in client mode needs tls-max 1.3" \
+	client --server-name origin.test --ocsp-staple "$O/server-good.der" --tls-max 1.2
+refused_config refuse-server-tls12 "require-ocsp in server mode needs tls-max 1.3" \
+	server --allow-all --require-ocsp --tls-max 1.2
+
+finish "stapled, required, refused with the right reasons, reloaded"
