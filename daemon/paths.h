@@ -17,4 +17,11 @@ static inline void path_dir_of(const char *path, char dir[static PATH_MAX])
 		snprintf(dir, PATH_MAX, "%.*s", slash == path ? 1 : (int)(slash - path), path);
 }
 
+/* key = pkcs11:... names an object in a token (RFC 7512), not a file: there is nothing to
+ * watch, confine or check for readability, and it may carry a PIN that must never be logged. */
+static inline int path_is_pkcs11(const char *path)
+{
+	return path && !strncmp(path, "pkcs11:", 7);
+}
+
 #endif

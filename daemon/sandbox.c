@@ -84,7 +84,7 @@ static int allow_file(int ruleset, const char *path)
 	char *real;
 	int rc;
 
-	if (!path)
+	if (!path || path_is_pkcs11(path))
 		return 0;
 	rc = allow_in_dir_of(ruleset, path, READ_RIGHTS);
 	real = realpath(path, NULL);
@@ -111,13 +111,29 @@ static int add_file_rules(int ruleset, const struct ktun_config *cfg)
 	return rc;
 }
 
+/* A PKCS#11 module reads its token's store (SoftHSM2's object files, a vendor's
+ * configuration) on every signature, at paths only the module knows. */
+static const char *pkcs11_tunnel(const struct ktun_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_tunnels; i++)
+		if (path_is_pkcs11(cfg->tunnels[i].key))
+			return cfg->tunnels[i].name;
+	return NULL;
+}
+
 /* Applies to the calling thread and the threads it starts afterwards. */
 static int sandbox_files(const struct ktun_config *cfg)
 {
 	int abi = landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+	const char *token_user = pkcs11_tunnel(cfg);
 	struct landlock_ruleset_attr attr;
 	int ruleset, rc;
 
+	if (token_user) {
+		log_notice("sandbox: files are not confined: [%s] signs with a PKCS#11 key, whose "
+			   "module reads files ktund cannot name", token_user);
+		return 0;
+	}
 	if (abi < 0) {
 		log_notice("sandbox: this kernel has no Landlock (%s): files are not confined",
 			   strerror(errno));

@@ -11,6 +11,7 @@
 
 #include "ciphers.h"
 #include "log.h"
+#include "paths.h"
 #include "tunnel_ctx.h"
 #include "verify.h"
 
@@ -101,19 +102,44 @@ static int load_ca(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
 	return 0;
 }
 
+/* What the log may say of the key: its file name, or its PKCS#11 URI with every pin-value
+ * replaced (a pin-source names a file, which may be said). */
+static void key_for_log(const char *key, char *buf, size_t len)
+{
+	static const char attr[] = "pin-value=";
+	bool uri = path_is_pkcs11(key);
+	size_t n = 0;
+
+	buf[0] = '\0';
+	while (n < len) {
+		const char *pin = uri ? strstr(key, attr) : NULL;
+		size_t plain = pin ? (size_t)(pin - key) + sizeof(attr) - 1 : strlen(key);
+
+		n += (size_t)snprintf(buf + n, len - n, "%.*s%s", (int)plain, key, pin ? "(hidden)" : "");
+		if (!pin)
+			break;
+		key = pin + sizeof(attr) - 1;
+		key += strcspn(key, ";&");
+	}
+}
+
 static int load_own_cert(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
 {
 	int rc = check_readable(cfg, "cert", cfg->cert);
+	char key[512];
 
-	if (rc == 0)
+	/* A pkcs11: key is an object in a token, which GnuTLS finds through p11-kit's modules. */
+	if (rc == 0 && !path_is_pkcs11(cfg->key))
 		rc = check_readable(cfg, "key", cfg->key);
 	if (rc < 0)
 		return -EINVAL;
 	rc = gnutls_certificate_set_x509_key_file2(ctx->creds, cfg->cert, cfg->key,
 						   GNUTLS_X509_FMT_PEM, NULL, 0);
-	/* The key's contents never reach the log: only the file names and GnuTLS's reason. */
+	/* The key's contents never reach the log, nor a PIN in its URI: only the file names (the
+	 * URI without its PIN) and GnuTLS's reason. */
 	if (rc < 0) {
-		log_err("[%s] cert %s / key %s: %s", cfg->name, cfg->cert, cfg->key, gnutls_strerror(rc));
+		key_for_log(cfg->key, key, sizeof(key));
+		log_err("[%s] cert %s / key %s: %s", cfg->name, cfg->cert, key, gnutls_strerror(rc));
 		return -EINVAL;
 	}
 	return expiry_load(&ctx->expiry, cfg->name, ctx->creds, cfg->cacert) < 0 ? -EINVAL : 0;

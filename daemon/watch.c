@@ -76,7 +76,7 @@ static int add_file(struct file_watch *w, const char *path)
 {
 	struct watched_file *files;
 
-	if (!path)
+	if (!path || path_is_pkcs11(path))
 		return 0;
 	for (size_t i = 0; i < w->n_files; i++)
 		if (!strcmp(w->files[i].path, path))
