@@ -26,6 +26,17 @@
  * The rings' own operations are restricted where they are created (worker.c).
  */
 
+/* AddressSanitizer builds (tools/test-asan.sh): LeakSanitizer stops the world at exit with
+ * clone and ptrace, which the filter refuses, and reads /proc/self/task and maps, which
+ * Landlock would hide. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZER_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZER_BUILD 1
+#endif
+#endif
+
 #define READ_RIGHTS (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
 
 static bool files_confined;
@@ -101,6 +112,10 @@ static int add_file_rules(int ruleset, const struct ktun_config *cfg)
 
 	if (rc == 0)
 		rc = allow_file(ruleset, cfg->config_file);
+#ifdef SANITIZER_BUILD
+	if (rc == 0)
+		rc = allow_in_dir_of(ruleset, "/proc/self", READ_RIGHTS);
+#endif
 	for (size_t i = 0; rc == 0 && i < cfg->n_tunnels; i++) {
 		const struct tunnel_config *t = &cfg->tunnels[i];
 		const char *files[] = { t->cert, t->key, t->cacert, t->crl, t->ocsp_staple };
@@ -209,14 +224,11 @@ int sandbox_files_apply(const struct ktun *k)
 	return k->cfg.sandbox ? sandbox_files(&k->cfg) : 0;
 }
 
-/* LeakSanitizer stops the world at exit with clone and ptrace, which the filter refuses. */
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZER_BUILD 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZER_BUILD 1
-#endif
-#endif
+static const char *files_state(void)
+{
+	return files_confined ? "files read-only in the certificate and configuration directories"
+			      : "files not confined";
+}
 
 int sandbox_syscalls_apply(const struct ktun *k)
 {
@@ -225,15 +237,13 @@ int sandbox_syscalls_apply(const struct ktun *k)
 	if (!k->cfg.sandbox)
 		return 0;
 #ifdef SANITIZER_BUILD
-	log_notice("sandbox: no seccomp filter in this AddressSanitizer build (its leak check "
-		   "needs ptrace at exit)");
+	log_notice("sandbox: %s; no seccomp filter in this AddressSanitizer build (its leak check "
+		   "needs ptrace at exit)", files_state());
 	return 0;
 #endif
 	rc = sandbox_syscalls(k->redirect != NULL);
 	if (rc == 0)
-		log_notice("sandbox: %s; %zu system calls allowed",
-			   files_confined ? "files read-only in the certificate and configuration directories"
-					  : "files not confined",
+		log_notice("sandbox: %s; %zu system calls allowed", files_state(),
 			   sizeof(allowed) / sizeof(allowed[0]) + (k->redirect != NULL));
 	return rc;
 }

@@ -78,6 +78,27 @@ static int check_readable(const struct tunnel_config *cfg, const char *what, con
 	return -err;
 }
 
+/* gnutls_certificate_set_x509_key_file2 (3.7.9) leaks a certificate object when the chain
+ * does not parse, and a watched file may be rewritten broken again and again: parse it here
+ * first, so that only a chain that parses reaches GnuTLS. */
+static int check_chain_parses(const struct tunnel_config *cfg)
+{
+	gnutls_datum_t pem = { 0 };
+	gnutls_x509_crt_t *chain = NULL;
+	unsigned n = 0;
+	int rc = gnutls_load_file(cfg->cert, &pem);
+
+	if (rc == 0)
+		rc = gnutls_x509_crt_list_import2(&chain, &n, &pem, GNUTLS_X509_FMT_PEM, 0);
+	for (unsigned i = 0; i < n; i++)
+		gnutls_x509_crt_deinit(chain[i]);
+	gnutls_free(chain);
+	gnutls_free(pem.data);
+	if (rc < 0)
+		log_err("[%s] cert %s: %s", cfg->name, cfg->cert, gnutls_strerror(rc));
+	return rc < 0 ? -EINVAL : 0;
+}
+
 static int load_ca(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
 {
 	int rc;
@@ -129,6 +150,8 @@ static int load_own_cert(struct tunnel_ctx *ctx, const struct tunnel_config *cfg
 	char key[512];
 
 	/* A pkcs11: key is an object in a token, which GnuTLS finds through p11-kit's modules. */
+	if (rc == 0)
+		rc = check_chain_parses(cfg);
 	if (rc == 0 && !path_is_pkcs11(cfg->key))
 		rc = check_readable(cfg, "key", cfg->key);
 	if (rc < 0)

@@ -1,7 +1,10 @@
 #!/bin/sh
-# Installs dependencies, builds ktun and runs every test suite (unit, integration, pair, vm).
+# Installs dependencies, builds ktun and runs every test suite (unit, install, integration,
+# pair, robust, valgrind, vm, bpf), then the unit and integration suites again against an
+# AddressSanitizer+UBSan build (tools/test-asan.sh) and each libFuzzer harness over its corpus
+# and briefly beyond (tools/test-fuzz.sh).
 # Run as root: the integration tests make network namespaces and the vm suite boots qemu.
-# Extra arguments go to `meson test` (e.g. --suite unit).
+# Extra arguments go to `meson test` (e.g. --suite unit) and run only the main build's tests.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -9,3 +12,6 @@ cd "$(dirname "$0")/.."
 [ -d build ] || meson setup build
 ninja -C build
 meson test -C build --print-errorlogs --num-processes 2 "$@"
+[ $# -eq 0 ] || exit 0
+./tools/test-asan.sh
+./tools/test-fuzz.sh
