@@ -19,7 +19,8 @@
 /*
  * Once every socket is bound and the privileges are dropped, ktund narrows what it can do:
  *   - Landlock: files may only be read, and only in the directories holding the files a
- *     reload reads (certificates, keys, CAs, CRLs, OCSP responses, the configuration file).
+ *     reload reads (certificates, keys, CAs, CRLs, OCSP responses, the configuration file)
+ *     and the resolver's files (a reload resolves the addresses again).
  *     Nothing may be written, created, removed or executed anywhere.
  *   - seccomp: only the system calls the loop, the control socket, reloads and the metrics
  *     thread make; anything else fails with EPERM (no exec, no ptrace, no new mounts...).
@@ -105,6 +106,30 @@ static int allow_file(int ruleset, const char *path)
 	return rc;
 }
 
+/* A reload re-resolves every listen and target name (getaddrinfo: hosts file, DNS). */
+static const char *const resolver_files[] = {
+	"/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/host.conf", "/etc/gai.conf",
+};
+
+static int allow_resolver_files(int ruleset)
+{
+	struct landlock_path_beneath_attr rule = { .allowed_access = LANDLOCK_ACCESS_FS_READ_FILE };
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < sizeof(resolver_files) / sizeof(resolver_files[0]); i++) {
+		rule.parent_fd = open(resolver_files[i], O_PATH | O_CLOEXEC);
+		if (rule.parent_fd < 0) {
+			if (errno != ENOENT)
+				rc = -errno;
+			continue;
+		}
+		if (landlock_add_rule(ruleset, LANDLOCK_RULE_PATH_BENEATH, &rule, 0) < 0)
+			rc = -errno;
+		close(rule.parent_fd);
+	}
+	return rc;
+}
+
 static int add_file_rules(int ruleset, const struct ktun_config *cfg)
 {
 	/* A clean exit removes the control socket: that, and nothing else, may be removed. */
@@ -112,6 +137,8 @@ static int add_file_rules(int ruleset, const struct ktun_config *cfg)
 
 	if (rc == 0)
 		rc = allow_file(ruleset, cfg->config_file);
+	if (rc == 0)
+		rc = allow_resolver_files(ruleset);
 #ifdef SANITIZER_BUILD
 	if (rc == 0)
 		rc = allow_in_dir_of(ruleset, "/proc/self", READ_RIGHTS);

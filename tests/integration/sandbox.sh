@@ -134,7 +134,24 @@ case_confinement_is_real() {
 	note "sandbox = yes: $(grep -o 'error: .*Permission denied' "$WORK/conf-on.log" | head -1); sandbox = no: reload ok"
 }
 
+# A reload resolves the file's addresses again: a name from /etc/hosts must still resolve
+# under Landlock (it did not, and every reload of such a file failed).
+case_reload_resolves_names() {
+	use_origin line
+	moved_cert_conf yes
+	sed -i "s|^target = .*|target = localhost:$ORIGIN_PORT|" "$WORK/conf/moved.conf"
+	start_conf names
+	grep -q 'sandbox: files read-only' "$SERVER_LOG" || bad "not confined: $(grep sandbox "$SERVER_LOG")"
+	kill -HUP "$SERVER_PID"
+	wait_n 'reload (ok|failed)' 1
+	grep -q 'reload ok' "$SERVER_LOG" || bad "the reload failed: $(grep error "$SERVER_LOG")"
+	ossl client x$'\n' || bad "no service after the reload"
+	srv_stop
+	note "target = localhost:$ORIGIN_PORT: $(grep -o 'reload ok.*' "$SERVER_LOG")"
+}
+
 run_case "every thread runs under seccomp; still serving" case_every_thread_filtered
 run_case "dropped to nobody: serves, reloads by file change and SIGHUP, removes its socket" case_dropped_daemon_reloads
 run_case "Landlock: a reload from a new directory is refused, allowed with sandbox = no" case_confinement_is_real
+run_case "Landlock: a reload still resolves names from /etc/hosts" case_reload_resolves_names
 srv_finish
