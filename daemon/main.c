@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "control.h"
 #include "daemon.h"
+#include "fdlimit.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
@@ -328,6 +329,8 @@ int main(int argc, char **argv)
 		status = EXIT_SUCCESS;
 		goto out;
 	}
+	/* Before any descriptor is opened for a connection; best effort, logged. */
+	fdlimit_raise(&k);
 	sfd = block_signals();
 	if (sfd < 0 || open_listeners(&k) < 0 || open_tproxy_listeners(&k) < 0)
 		goto out;
