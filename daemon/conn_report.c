@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 
 #include "addr.h"
@@ -9,8 +11,10 @@
 #include "tunnel.h"
 #include "worker.h"
 
-/* `ktunctl conns`: one line per live connection, listed by the control thread under each
- * worker's conns_lock, which keeps every listed connection (and its fds) alive. */
+/* `ktunctl conns`: one line per live connection. Each worker's list is formatted into memory
+ * under its conns_lock, which keeps every listed connection (and its fds) alive, and written
+ * to the control client only after the lock is released: a slow reader must not hold up the
+ * worker, which takes the lock on every accept, handshake and close. */
 
 static const char *const state_names[] = {
 	[CONN_CONNECTING] = "connecting", [CONN_HANDSHAKE] = "handshake",
@@ -56,14 +60,29 @@ static void report_conn(FILE *out, const struct conn *c, int64_t now_ms)
 	fputc('\n', out);
 }
 
-void conn_report(struct ktun *k, FILE *out, int64_t now_ms)
+static int report_worker(struct worker *w, FILE *out, int64_t now_ms)
 {
-	for (unsigned i = 0; i < k->workers_inited; i++) {
-		struct worker *w = &k->workers[i];
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
 
-		pthread_mutex_lock(&w->conns_lock);
-		for (const struct conn *c = w->conns; c; c = c->next)
-			report_conn(out, c, now_ms);
-		pthread_mutex_unlock(&w->conns_lock);
-	}
+	if (!mem)
+		return -errno;
+	pthread_mutex_lock(&w->conns_lock);
+	for (const struct conn *c = w->conns; c; c = c->next)
+		report_conn(mem, c, now_ms);
+	pthread_mutex_unlock(&w->conns_lock);
+	if (fclose(mem) == 0)
+		fwrite(text, 1, len, out);
+	free(text);
+	return 0;
+}
+
+int conn_report(struct ktun *k, FILE *out, int64_t now_ms)
+{
+	int rc = 0;
+
+	for (unsigned i = 0; rc == 0 && i < k->workers_inited; i++)
+		rc = report_worker(&k->workers[i], out, now_ms);
+	return rc;
 }

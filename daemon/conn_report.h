@@ -7,7 +7,8 @@
 
 struct ktun;
 
-/* Writes one line per live connection (any thread but the workers'). */
-void conn_report(struct ktun *k, FILE *out, int64_t now_ms);
+/* Writes one line per live connection (any thread but the workers'); -ENOMEM if a worker's
+ * lines could not be formatted. */
+int conn_report(struct ktun *k, FILE *out, int64_t now_ms);
 
 #endif

@@ -92,7 +92,8 @@ static void write_conns(struct ktun *k, const char *args, FILE *out)
 
 	/* The workers' clock: CLOCK_MONOTONIC_COARSE in milliseconds. */
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	conn_report(k, out, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	if (conn_report(k, out, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000) < 0)
+		fprintf(out, "error: out of memory\n");
 }
 
 /* A command is its first word; only "redirect" takes arguments (the rest of the line). */

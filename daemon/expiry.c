@@ -6,22 +6,8 @@
 #include <gnutls/x509.h>
 
 #include "expiry.h"
+#include "dn_text.h"
 #include "log.h"
-
-static void subject_of(gnutls_x509_crt_t crt, char *buf, size_t len)
-{
-	gnutls_datum_t dn = { 0 };
-
-	snprintf(buf, len, "-");
-	if (gnutls_x509_crt_get_dn3(crt, &dn, 0) < 0)
-		return;
-	snprintf(buf, len, "%s", (const char *)dn.data);
-	gnutls_free(dn.data);
-	/* It goes into key="value" log lines and quoted metric labels. */
-	for (char *p = buf; *p; p++)
-		if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
-			*p = '?';
-}
 
 static int add_cert(struct expiry_set *set, const char *role, gnutls_x509_crt_t crt)
 {
@@ -32,7 +18,7 @@ static int add_cert(struct expiry_set *set, const char *role, gnutls_x509_crt_t 
 	set->certs = certs;
 	certs[set->n] = (struct cert_expiry){ .role = role,
 					      .not_after = gnutls_x509_crt_get_expiration_time(crt) };
-	subject_of(crt, certs[set->n].subject, sizeof(certs[set->n].subject));
+	dn_text(crt, certs[set->n].subject, sizeof(certs[set->n].subject));
 	set->n++;
 	return 0;
 }

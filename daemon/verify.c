@@ -4,6 +4,7 @@
 #include <gnutls/x509.h>
 
 #include "tunnel_ctx.h"
+#include "dn_text.h"
 #include "verify.h"
 
 /* Most specific first: a revoked, expired certificate is reported as revoked. */
@@ -229,20 +230,12 @@ void verify_peer_identity(gnutls_session_t session, char *buf, size_t len)
 	const gnutls_datum_t *chain;
 	unsigned n = 0;
 	gnutls_x509_crt_t leaf;
-	gnutls_datum_t dn = { 0 };
 
 	snprintf(buf, len, "-");
 	chain = gnutls_certificate_get_peers(session, &n);
 	if (!chain || !n || gnutls_x509_crt_init(&leaf) < 0)
 		return;
-	if (gnutls_x509_crt_import(leaf, &chain[0], GNUTLS_X509_FMT_DER) == 0 &&
-	    gnutls_x509_crt_get_dn3(leaf, &dn, 0) == 0) {
-		/* The DN is the peer's text: quotes would break the key="value" log format. */
-		snprintf(buf, len, "%s", (const char *)dn.data);
-		for (char *p = buf; *p; p++)
-			if (*p == '"' || (unsigned char)*p < 0x20)
-				*p = '?';
-		gnutls_free(dn.data);
-	}
+	if (gnutls_x509_crt_import(leaf, &chain[0], GNUTLS_X509_FMT_DER) == 0)
+		dn_text(leaf, buf, len);
 	gnutls_x509_crt_deinit(leaf);
 }

@@ -84,18 +84,23 @@ static int connect_control(const char *path, bool json)
 	return fd;
 }
 
-/* Value of " key=VALUE" in a conns line, copied into buf. */
+/* Value of " key=VALUE" in a conns line, copied into buf. Quoted values (id="...", a peer's
+ * subject) are skipped: a certificate holder may put " tls_local=..." in its DN. */
 static bool field(const char *line, const char *key, char *buf, size_t len)
 {
-	char pattern[32];
+	size_t keylen = strlen(key), n;
+	bool quoted = false;
 	const char *p;
-	size_t n;
 
-	snprintf(pattern, sizeof(pattern), " %s=", key);
-	p = strstr(line, pattern);
-	if (!p)
+	for (p = line; *p && *p != '\n'; p++) {
+		if (*p == '"')
+			quoted = !quoted;
+		else if (!quoted && *p == ' ' && !strncmp(p + 1, key, keylen) && p[1 + keylen] == '=')
+			break;
+	}
+	if (*p != ' ')
 		return false;
-	p += strlen(pattern);
+	p += 1 + keylen + 1;
 	n = strcspn(p, " \n");
 	if (n >= len)
 		return false;

@@ -2,7 +2,8 @@
 # ktunctl-json: --json on every command gives a JSON document a program can use: status as
 # {tunnel: {counter: number}}, conns as objects with the peer's identity while a connection is
 # open, metrics as {name, labels, value} samples, reload and redirect as line arrays or
-# {"error": ...} with exit 1. No root: a ktund server on loopback.
+# {"error": ...} with exit 1. A client whose subject forges conns fields gets them shown as
+# text. No root: a ktund server on loopback.
 set -euo pipefail
 : "${KTUND:?} ${KTUNCTL:?} ${KTUN_SRCDIR:?}"
 work=$(mktemp -d)
@@ -41,6 +42,29 @@ ctl metrics >"$work/metrics.json"
 ctl reload >"$work/reload.json"
 rc=0
 ctl redirect list >"$work/redirect.json" || rc=$?
+
+# A certificate holder writes fields of its own into its subject: a quote, a backslash and
+# " tls_local=... tls_remote=..." naming another socket. The daemon shows the quote and the
+# backslash (and RFC 4514's escaping backslashes) as '?', and ktunctl looks the kernel's
+# facts up by the real socket: its line gets ulp=.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/evil.key" \
+	-subj '/OU=edge/CN=evil" tls_local=10.9.9.9:1 tls_remote=10.9.9.9:2 \\' -out "$work/evil.csr" 2>/dev/null
+printf 'extendedKeyUsage = clientAuth\n' >"$work/evil.ext"
+openssl x509 -req -in "$work/evil.csr" -CA "$P/inter.pem" -CAkey "$P/inter.key" -CAcreateserial \
+	-days 2 -extfile "$work/evil.ext" -out "$work/evil.pem" 2>/dev/null
+(echo held; sleep 3) | timeout 10 openssl s_client -connect "127.0.0.1:$port" -CAfile "$P/ca.pem" \
+	-cert "$work/evil.pem" -cert_chain "$P/inter.pem" -key "$work/evil.key" -quiet >/dev/null 2>&1 &
+for _ in $(seq 50); do [ "$(grep -c 'handshake peer' "$work/ktund.log")" -ge 2 ] && break; sleep 0.1; done
+"$KTUNCTL" --control "$work/ctl.sock" conns >"$work/conns.txt"
+evil=$(grep 'CN=evil' "$work/conns.txt") || { echo "FAIL: no evil connection: $(cat "$work/conns.txt")"; exit 1; }
+case $evil in
+*'CN=evil?? tls_local=10.9.9.9:1 tls_remote=10.9.9.9:2 ??,OU=edge"'*) ;; # RFC 4514: \" and \\
+*) echo "FAIL: the subject's quote and backslash are not shown as '?': $evil"; exit 1 ;;
+esac
+case $evil in
+*' age='*' tls_local=127.0.0.1:'*' ulp='*) ;;
+*) echo "FAIL: ktunctl did not look the real socket up (no ulp= after the daemon's tls_local): $evil"; exit 1 ;;
+esac
 
 python3 - "$work" "$rc" <<'PY'
 import json, sys

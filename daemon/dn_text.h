@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef KTUN_DN_TEXT_H
+#define KTUN_DN_TEXT_H
+
+#include <stddef.h>
+#include <gnutls/x509.h>
+
+/* A certificate's subject DN (RFC 4514) as text safe between quotes: '"', '\\' and control
+ * characters become '?'; "-" if it has none. */
+void dn_text(gnutls_x509_crt_t crt, char *buf, size_t len);
+
+#endif
