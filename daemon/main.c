@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <gnutls/gnutls.h>
 
+#include "activation.h"
 #include "cli.h"
 #include "control.h"
 #include "daemon.h"
@@ -73,26 +74,40 @@ static int build_tunnels(struct ktun *k)
 	return 0;
 }
 
+/* Worker w's listening socket for t: its own, or a descriptor of the one all workers share. */
+static int listener_for_worker(struct tunnel *t, unsigned w)
+{
+	/* A unix socket has no SO_REUSEPORT, and an inherited socket is the only one there is
+	 * (binding siblings beside it would defeat socket activation): each worker gets its own
+	 * descriptor of the one socket (docs/architecture.md). */
+	bool shared = t->inherited || addr_is_unix(&t->listen);
+	int fd;
+
+	if (w == 0 && t->inherited)
+		return t->listen_fds[0];
+	if (w == 0 || !shared)
+		return listener_open(&t->listen, true);
+	fd = dup(t->listen_fds[0]);
+	return fd < 0 ? -errno : fd;
+}
+
 static int open_listeners(struct ktun *k)
 {
 	char addr[ADDR_TEXT_MAX];
 
 	for (size_t i = 0; i < k->n_tunnels; i++) {
 		struct tunnel *t = &k->tunnels[i];
-		bool unix_sock = addr_is_unix(&t->listen);
 
 		for (unsigned w = 0; w < k->n_workers; w++) {
-			/* A unix socket has no SO_REUSEPORT: the workers share one, each with its own fd. */
-			t->listen_fds[w] = unix_sock && w ? dup(t->listen_fds[0])
-							  : listener_open(&t->listen, true);
-			if (t->listen_fds[w] < 0) {
-				int err = unix_sock && w ? errno : -t->listen_fds[w];
+			int fd = listener_for_worker(t, w);
 
+			if (fd < 0) {
 				log_err("[%s] cannot listen on %s: %s", t->name,
 					addr_format((struct sockaddr *)&t->listen.ss, t->listen.len, addr),
-					strerror(err));
-				return -err;
+					strerror(-fd));
+				return fd;
 			}
+			t->listen_fds[w] = fd;
 		}
 	}
 	return 0;
@@ -169,9 +184,10 @@ static void announce(const struct ktun *k)
 		const struct tunnel *t = &k->tunnels[i];
 		char l[ADDR_TEXT_MAX], tg[ADDR_TEXT_MAX];
 
-		log_notice("[%s] %s mode: listening on %s, target %s, datapath %s", t->name,
+		log_notice("[%s] %s mode: listening on %s%s, target %s, datapath %s", t->name,
 			   config_mode_name(t->mode),
 			   addr_format((const struct sockaddr *)&t->listen.ss, t->listen.len, l),
+			   t->inherited ? " (inherited socket)" : "",
 			   addr_format((const struct sockaddr *)&t->ctx->target.ss, t->ctx->target.len, tg),
 			   t->ctx->ktls_wanted ? "ktls" : "userspace");
 	}
@@ -332,7 +348,8 @@ int main(int argc, char **argv)
 	/* Before any descriptor is opened for a connection; best effort, logged. */
 	fdlimit_raise(&k);
 	sfd = block_signals();
-	if (sfd < 0 || open_listeners(&k) < 0 || open_tproxy_listeners(&k) < 0)
+	if (sfd < 0 || activation_take(&k) < 0 || open_listeners(&k) < 0 ||
+	    open_tproxy_listeners(&k) < 0)
 		goto out;
 	control_fd = open_control(&k);
 	if (control_fd < 0 && k.cfg.control_path)

@@ -23,7 +23,8 @@ struct tunnel {
 	unsigned waiting;         /* atomic: accepted connections held for a slot, all workers */
 	unsigned max_connections; /* atomic: from the current ctx */
 	bool ktls_fallback_logged; /* atomic: the kTLS fallback is said once per tunnel */
-	int *listen_fds;          /* one per worker; unix listeners share one socket (dup'd) */
+	int *listen_fds;          /* one per worker; unix and inherited sockets: one, dup'd */
+	bool inherited;           /* listen_fds[0] came from the service manager (activation.c) */
 	int *tproxy_fds;          /* per worker, transparent listeners for routed flows; or NULL */
 	struct tunnel_stats *stats; /* one per worker */
 };
