@@ -5,7 +5,8 @@
 # 1.1-only client and a client offering only non-AEAD (CBC) ciphers. For each refusal: the
 # peer fails with no data and names the specific TLS alert ktund sent, ktund logs one
 # `reject ... reason=R` and one `close ... reason=R` line, reject.R and close.R count it, no
-# handshake counts as done, and no connection reaches the origin.
+# handshake counts as done, and no connection reaches the origin. A bad record once streaming
+# fails the connection without counting as a refused handshake.
 # Case functions run indirectly (run_case) and take no arguments from the script:
 # shellcheck disable=SC2317,SC2119
 set -euo pipefail
@@ -102,6 +103,40 @@ cbc() {
 	srv_stop
 }
 
+# garbage_after_handshake: a verified client that, once streaming, writes bytes that are no TLS
+# record. The connection fails (close reason tls-error, with its detail on the close line),
+# but it is not a refused handshake: no reject line, reject.tls-error stays 0, and the
+# handshake counts as done.
+garbage_after_handshake() {
+	origin_start echo
+	srv_start
+	ip netns exec "$NS_EDGE" timeout 20 python3 - "$ORIGIN_IP" "$TLS_PORT" "$PKI" <<'PY' ||
+import os, socket, ssl, sys
+host, port, pki = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+ctx = ssl.create_default_context(cafile=f"{pki}/ca.pem")
+ctx.load_cert_chain(f"{pki}/client-chain.pem", f"{pki}/client.key")
+with socket.create_connection((host, port)) as raw:
+    tls = ctx.wrap_socket(raw, server_hostname="origin.test")
+    tls.sendall(b"hello\n")
+    assert tls.recv(100) == b"hello\n"
+    os.write(tls.fileno(), b"\x17\x03\x03\x00\x20" + b"\xa5" * 32)  # a record that does not decrypt
+    tls.settimeout(5)
+    try:
+        tls.recv(100)
+    except (ssl.SSLError, OSError):
+        pass
+PY
+		bad "the python client failed: see above"
+	wait_n '\] close ' 1
+	grep -q 'reason=tls-error detail="' "$SERVER_LOG" || bad "want a close with reason=tls-error and its detail: $(last_line '\] close ')"
+	[ "$(nlines '\] reject ')" = 0 ] || bad "a reject line for a failure after the handshake: $(last_line '\] reject ')"
+	want_stat close.tls-error 1
+	want_stat reject.tls-error 0
+	want_stat handshakes_ok 1
+	note "$(last_line '\] close ' | sed 's/.*\] //')"
+	srv_stop
+}
+
 run_case "no client certificate -> no-client-cert" cert_refusal no-client-cert none
 run_case "expired client certificate -> expired" cert_refusal expired client-expired
 run_case "not-yet-valid client certificate -> not-yet-valid" cert_refusal not-yet-valid client-notyet
@@ -111,4 +146,5 @@ run_case "serverAuth-only client certificate -> bad-purpose" cert_refusal bad-pu
 run_case "OU=other against --allow-ou edge -> policy-denied" cert_refusal policy-denied client-wrongou
 run_case "TLS 1.1-only client -> tls-error" tls11
 run_case "CBC-only (non-AEAD) TLS 1.2 client -> tls-error" cbc
+run_case "a bad record after the handshake: tls-error, not a rejection" garbage_after_handshake
 srv_finish
