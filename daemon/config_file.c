@@ -42,7 +42,7 @@ static bool valid_name(const char *name)
 	if (!*name || strlen(name) >= TUNNEL_NAME_MAX)
 		return false;
 	for (const char *p = name; *p; p++)
-		if (!(*p == '-' || *p == '_' || *p == '.' || (*p >= '0' && *p <= '9') ||
+		if (!(*p == '-' || *p == '_' || (*p >= '0' && *p <= '9') ||
 		      ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z')))
 			return false;
 	return true;
@@ -65,7 +65,7 @@ static int on_ini_entry(void *user, const char *section, const char *key, const 
 	}
 	if (strcmp(section, "global")) {
 		if (!valid_name(section)) {
-			snprintf(st->err, st->errlen, "section [%s]: names use letters, digits, - _ . "
+			snprintf(st->err, st->errlen, "section [%s]: names use letters, digits, - and _ "
 				 "(at most %d)", section, TUNNEL_NAME_MAX - 1);
 			st->rc = -EINVAL;
 			return 0;

@@ -109,6 +109,7 @@ void conn_accepted(struct worker *w, struct tunnel *t, int fd, const struct sock
 		set_linger_zero(fd);
 		close(fd);
 		tunnel_release(t);
+		worker_slot_freed(w, t);
 		return;
 	}
 	c->w = w;

@@ -188,9 +188,12 @@ static bool dn_field_matches(gnutls_x509_crt_t crt, const char *oid, const char 
 		size_t size = sizeof(buf);
 		int rc = gnutls_x509_crt_get_dn_by_oid(crt, oid, idx, 0, buf, &size);
 
-		if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+		/* A value too long for buf cannot be the wanted one; any other error ends the list. */
+		if (rc == GNUTLS_E_SHORT_MEMORY_BUFFER)
+			continue;
+		if (rc < 0)
 			return false;
-		if (rc == 0 && !strcmp(buf, want))
+		if (!strcmp(buf, want))
 			return true;
 	}
 }
@@ -203,10 +206,10 @@ static bool san_matches(gnutls_x509_crt_t crt, const struct policy_rule *r)
 		size_t size = sizeof(buf) - 1;
 		int type = gnutls_x509_crt_get_subject_alt_name(crt, seq, buf, &size, NULL);
 
-		if (type == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
-			return false;
-		if (type < 0)
+		if (type == GNUTLS_E_SHORT_MEMORY_BUFFER)
 			continue; /* an entry too long for any rule cannot match */
+		if (type < 0)
+			return false; /* the end of the list, or an error that would repeat */
 		buf[size] = '\0';
 		if (r->kind == POLICY_DNS && type == GNUTLS_SAN_DNSNAME && !strcasecmp(buf, r->value))
 			return true;

@@ -84,7 +84,9 @@ static int on_reply(struct nl_msg *msg, void *arg)
 
 	if (nlmsg_parse(hdr, sizeof(struct inet_diag_msg), tb, INET_DIAG_MAX, NULL) < 0)
 		return NL_SKIP;
-	if (tb[INET_DIAG_INFO] && nla_len(tb[INET_DIAG_INFO]) >= (int)offsetof(struct tcp_info, tcpi_rcv_rtt)) {
+	/* An older kernel's tcp_info is shorter: read it only if it reaches the last field used. */
+	if (tb[INET_DIAG_INFO] && nla_len(tb[INET_DIAG_INFO]) >=
+				  (int)(offsetof(struct tcp_info, tcpi_total_retrans) + sizeof(__u32))) {
 		const struct tcp_info *ti = nla_data(tb[INET_DIAG_INFO]);
 
 		out->rtt_us = ti->tcpi_rtt;

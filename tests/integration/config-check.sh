@@ -163,6 +163,8 @@ f=$(variant duplicate-section 's|^\[from-edge\]|[to-origin]|')
 check_bad duplicate-section "$f" "section \[to-origin\] appears twice"
 f=$(variant bad-section-name 's|^\[from-edge\]|[from edge!]|')
 check_bad bad-section-name "$f" "section \[from edge!\]: names use letters, digits"
+f=$(variant dotted-section-name 's|^\[from-edge\]|[from.edge]|')
+check_bad dotted-section-name "$f" "section \[from.edge\]: names use letters, digits, - and _"
 printf '[global]\ncontrol = %s\n' "$WORK/ctl.sock" >"$WORK/no-tunnel.conf"
 check_bad no-tunnel "$WORK/no-tunnel.conf" "no tunnel configured"
 f=$(variant public-client-listen 's|^listen = 127.0.0.1:9000|listen = 0.0.0.0:9000|')
