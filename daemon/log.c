@@ -48,7 +48,9 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	if (n > (int)sizeof(line) - 2)
 		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
-	/* A short write to stderr is not worth retrying: logging must never block the loop. */
+	/* One write per line, so that lines from several threads never interleave; a short or
+	 * failed write is not retried. stderr is blocking: a stalled reader (journald) would
+	 * stall the thread that logs, which is why the data path logs only per connection. */
 	if (write(STDERR_FILENO, line, (size_t)n) < 0)
 		return;
 }

@@ -131,8 +131,11 @@ static int watch_dir_of(struct file_watch *w, const char *path)
 	path_dir_of(path, dir);
 	wd = inotify_add_watch(w->fd, dir, WATCH_EVENTS | IN_ONLYDIR);
 	if (wd < 0) {
-		log_warn("cannot watch %s for changes to %s: %m (reload with SIGHUP instead)", dir, path);
-		return -errno;
+		int err = errno; /* the log's write may change errno */
+
+		log_warn("cannot watch %s for changes to %s: %s (reload with SIGHUP instead)", dir, path,
+			 strerror(err));
+		return -err;
 	}
 	for (size_t i = 0; i < w->n_wds; i++)
 		if (w->wds[i] == wd)
