@@ -11,6 +11,8 @@ TEST_PKGS="gnutls-bin openssl curl iperf3 nginx-light stunnel4 iproute2 procps
 # tests/integration/ocsp.sh dates a stale OCSP response in the past (faketime around
 # openssl ocsp); tests/integration/pkcs11.sh keeps the server key in a SoftHSM2 token.
 TEST_PKGS="$TEST_PKGS faketime softhsm2 p11-kit"
+# tests/integration/socket-activation.sh: systemd-socket-activate passes ktund its listeners.
+TEST_PKGS="$TEST_PKGS systemd"
 # tools/test-fuzz.sh: clang's libFuzzer and sanitizer runtimes (gcc's ASan/UBSan, for
 # tools/test-asan.sh, come with gcc).
 TEST_PKGS="$TEST_PKGS libclang-rt-14-dev"
