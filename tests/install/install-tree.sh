@@ -1,7 +1,7 @@
 #!/bin/bash
 # install-tree: `meson install` of the build under test into a temporary DESTDIR puts
 # everything where the README's Install section says: ktund and ktunctl, the man pages, the
-# unit (running the installed ktund), modules-load.d and sysusers.d entries, and the
+# unit (running the installed ktund) and its socket unit, modules-load.d and sysusers.d entries, and the
 # documentation with the example configuration and the redirector drop-in.
 # The paths come from meson (tests/install/meson.build), absolute, as installed.
 set -euo pipefail
@@ -25,6 +25,7 @@ expect() { # expect PATH [SOURCE]: installed, and a copy of SOURCE if given
 expect "$SBINDIR/ktund"
 expect "$SBINDIR/ktunctl"
 expect "$UNITDIR/ktund.service"
+expect "$UNITDIR/ktund.socket" "$KTUN_SRCDIR/systemd/ktund.socket"
 expect "$MODULESLOADDIR/ktun.conf" "$KTUN_SRCDIR/systemd/ktun-modules.conf"
 expect "$SYSUSERSDIR/ktun.conf" "$KTUN_SRCDIR/systemd/sysusers.conf"
 expect "$DOCDIR/ktund-redirect.conf" "$KTUN_SRCDIR/systemd/ktund-redirect.conf"

@@ -1,13 +1,13 @@
 #!/bin/bash
 # unit-verify: systemd-analyze verify accepts the generated ktund.service, with the redirector
-# drop-in, its ExecStart pointed at the built ktund and its Documentation= man pages found in
-# the built ones (when there are; else --man=no).
-#   unit-verify.sh UNIT DROP-IN INSTALLED-KTUND [MAN-PAGE...]
+# drop-in, and ktund.socket, the service's ExecStart pointed at the built ktund and their
+# Documentation= man pages found in the built ones (when there are; else --man=no).
+#   unit-verify.sh UNIT DROP-IN SOCKET-UNIT INSTALLED-KTUND [MAN-PAGE...]
 # INSTALLED-KTUND is the path the unit runs (prefix/sbindir/ktund); $KTUND is the built one.
 set -euo pipefail
-unit=${1:?usage: unit-verify.sh UNIT DROP-IN INSTALLED-KTUND [MAN-PAGE...]}
-dropin=$2 installed=$3
-shift 3
+unit=${1:?usage: unit-verify.sh UNIT DROP-IN SOCKET-UNIT INSTALLED-KTUND [MAN-PAGE...]}
+dropin=$2 socket=$3 installed=$4
+shift 4
 if ! command -v systemd-analyze >/dev/null; then
 	echo "skip: systemd-analyze is not installed (Debian package systemd)" >&2
 	exit 77
@@ -23,6 +23,7 @@ fi
 mkdir -p "$work/ktund.service.d" "$work/man/man5" "$work/man/man8"
 sed "s|$installed|$KTUND|g" "$unit" >"$work/ktund.service"
 cp "$dropin" "$work/ktund.service.d/redirect.conf"
+cp "$socket" "$work/ktund.socket"
 man=no
 for page in "$@"; do
 	cp "$page" "$work/man/man${page##*.}/"
@@ -31,13 +32,13 @@ done
 [ "$man" = yes ] || echo "note: no man pages built; not checking Documentation=" >&2
 
 rc=0
-out=$(cd "$work" && MANPATH="$work/man" systemd-analyze verify --man="$man" ./ktund.service 2>&1) ||
+out=$(cd "$work" && MANPATH="$work/man" systemd-analyze verify --man="$man" ./ktund.service ./ktund.socket 2>&1) ||
 	rc=$?
 echo "$out"
 # Other units it loads (network-online.target...) may draw warnings of their own on some hosts;
 # anything about ours fails.
-if [ "$rc" != 0 ] || grep -qE 'ktund\.service|redirect\.conf' <<<"$out"; then
-	echo "FAIL: systemd-analyze verify (exit $rc) complains about ktund.service" >&2
+if [ "$rc" != 0 ] || grep -qE 'ktund\.(service|socket)|redirect\.conf' <<<"$out"; then
+	echo "FAIL: systemd-analyze verify (exit $rc) complains about ktund.service or ktund.socket" >&2
 	exit 1
 fi
-echo "ok: ktund.service and the redirector drop-in verify"
+echo "ok: ktund.service with the redirector drop-in, and ktund.socket, verify"
