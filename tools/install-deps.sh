@@ -9,8 +9,9 @@ BUILD_PKGS="meson ninja-build pkg-config gcc clang llvm libgnutls28-dev liburing
 TEST_PKGS="gnutls-bin openssl curl iperf3 nginx-light stunnel4 iproute2 procps
   python3 socat ncat valgrind man-db"
 # tests/integration/ocsp.sh dates a stale OCSP response in the past (faketime around
-# openssl ocsp); tests/integration/pkcs11.sh keeps the server key in a SoftHSM2 token.
-TEST_PKGS="$TEST_PKGS faketime softhsm2 p11-kit"
+# openssl ocsp); tests/integration/pkcs11.sh keeps the server key in a SoftHSM2 token;
+# tests/integration/server-proxy.sh has HAProxy (accept-proxy) as a PROXY v2 origin.
+TEST_PKGS="$TEST_PKGS faketime softhsm2 p11-kit haproxy"
 # tests/integration/socket-activation.sh: systemd-socket-activate passes ktund its listeners.
 TEST_PKGS="$TEST_PKGS systemd"
 # tools/test-fuzz.sh: clang's libFuzzer and sanitizer runtimes (gcc's ASan/UBSan, for

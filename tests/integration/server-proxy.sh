@@ -1,7 +1,7 @@
 #!/bin/bash
 # server-proxy: proxy-protocol = yes. A ktund client -> ktund server pair whose server sends a
 # PROXY v2 header to its origin first. An nginx origin (listen ... proxy_protocol) logs the edge
-# host's address, not ktund's; a python origin parses the header field by field and checks
+# host's address, not ktund's; so does HAProxy (accept-proxy); a python origin parses the header field by field and checks
 # the TLVs: PP2_TYPE_SSL (verified, TLSv1.3, CN edge-client, the IANA cipher name), the SHA-256
 # fingerprint and the URI SAN of the client certificate. Without the option no header is sent,
 # and the option is refused in client mode.
@@ -55,7 +55,44 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 
-# 2. A python origin that parses the header itself.
+# 2. HAProxy with accept-proxy: it takes the header, TLVs and all (a malformed TLV would make
+# it drop the connection), and its src is the edge host.
+if command -v haproxy >/dev/null; then
+	cat >"$WORK/haproxy.cfg" <<EOF
+global
+    pidfile $WORK/haproxy.pid
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 10s
+    timeout server 10s
+frontend origin
+    bind 127.0.0.1:$ORIGIN_PORT accept-proxy
+    http-request return status 200 content-type text/plain lf-string "haproxy saw src=%[src] dst=%[dst]\n"
+EOF
+	ip netns exec "$NS_ORIGIN" haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
+	hap=$!
+	wait_port "$NS_ORIGIN" "$ORIGIN_PORT" || fail "haproxy did not start: $(cat "$WORK/haproxy.log")"
+	start_server --proxy-protocol
+	start_client
+	body=$(in_edge curl -sS --max-time 10 "http://127.0.0.1:$EDGE_PORT/") || true
+	if [[ $body == "haproxy saw src=$EDGE_IP dst=$ORIGIN_IP" ]]; then
+		ok "haproxy: accept-proxy took the header; src is the edge host: $body"
+	else
+		bad "haproxy: body '$body'; $(tail -3 "$WORK/haproxy.log")"
+	fi
+	stop_pair
+	kill "$hap" 2>/dev/null || true
+	wait "$hap" 2>/dev/null || true
+	for _ in $(seq 50); do
+		ip netns exec "$NS_ORIGIN" ss -Htln "sport = :$ORIGIN_PORT" | grep -q . || break
+		sleep 0.1
+	done
+else
+	bad "haproxy is not installed (tools/install-deps.sh installs it)"
+fi
+
+# 3. A python origin that parses the header itself.
 cat >"$WORK/pp_origin.py" <<'PY'
 import json, socket, struct, sys
 port, out = int(sys.argv[1]), sys.argv[2]
@@ -134,7 +171,7 @@ else
 fi
 stop_pair
 
-# 3. Without the option the origin gets the payload and nothing before it.
+# 4. Without the option the origin gets the payload and nothing before it.
 start_server
 start_client
 app_line "plain payload, no header before it"
@@ -146,7 +183,7 @@ else
 fi
 stop_pair
 
-# 4. Client mode refuses it.
+# 5. Client mode refuses it.
 rc=0
 "$KTUND" client --listen 127.0.0.1:1 --target 192.0.2.2:2 --cert "$PKI/client-chain.pem" \
 	--key "$PKI/client.key" --cacert "$PKI/ca.pem" --proxy-protocol --check >/dev/null \
