@@ -253,18 +253,23 @@ static void cancel_ops(struct conn *c)
 	}
 }
 
-/* A connection refused by its handshake or hand-over: a TLS error or a peer that leaves
- * once streaming is a failed connection, not a failed handshake. */
-static bool is_rejection(enum reason reason, enum conn_state was)
+/* A connection refused by its handshake or hand-over. A TLS 1.3 client learns of its
+ * refusal only once streaming (the server's alert follows the client's Finished), so a TLS
+ * failure before the peer sent any data is a refusal too; after that it is a failed
+ * connection, not a failed handshake. */
+static bool is_rejection(const struct conn *c, enum reason reason, enum conn_state was)
 {
-	return reason_is_reject(reason) && (was == CONN_HANDSHAKE || was == CONN_HANDOVER);
+	if (!reason_is_reject(reason))
+		return false;
+	return was == CONN_HANDSHAKE || was == CONN_HANDOVER ||
+	       (was == CONN_STREAMING && !__atomic_load_n(&c->bytes_t2p, __ATOMIC_RELAXED));
 }
 
 void conn_close(struct conn *c, enum reason reason)
 {
 	struct tunnel_stats *st = &c->t->stats[c->w->id];
 	enum conn_state was = c->state;
-	bool rejected = is_rejection(reason, was);
+	bool rejected = is_rejection(c, reason, was);
 
 	if (was == CONN_CLOSING)
 		return;
