@@ -120,9 +120,9 @@ static int session_setup(struct conn *c)
 	bool server = ctx->mode == MODE_SERVER;
 	int rc;
 
-	/* A client sends one key share, for the first group (P-256): GnuTLS's default adds one
-	 * for X25519 too, a key pair made for every connection and thrown away whenever the
-	 * server picks P-256. A server without P-256 still gets there, by HelloRetryRequest. */
+	/* A client sends one key share, for the first group (X25519): GnuTLS's default adds one
+	 * for P-256 too, a key pair made for every connection and thrown away whenever the
+	 * server picks X25519. A server without X25519 still gets there, by HelloRetryRequest. */
 	rc = gnutls_init(&c->session, (server ? GNUTLS_SERVER : GNUTLS_CLIENT | GNUTLS_KEY_SHARE_TOP) |
 					      GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL);
 	if (rc < 0)
