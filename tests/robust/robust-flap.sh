@@ -30,7 +30,7 @@ out=$(cat "$WORK/flap.out")
 [ $rc = 0 ] || fail "clients during the flapping: $out"
 say "ok: clients across $CYCLES origin restarts: $out"
 read -r ok reset <<<"$(sed -nE '1s/^ok=([0-9]+) reset=([0-9]+) bad=0$/\1 \2/p' <<<"$out")"
-[ -n "$ok" ] && [ "$ok" -gt 0 ] || fail "no exchange succeeded while the origin was up: $out"
+if [ -z "$ok" ] || [ "$ok" = 0 ]; then fail "no exchange succeeded while the origin was up: $out"; fi
 [ "$reset" -gt 0 ] || fail "no exchange was reset while the origin was down: $out"
 alive server
 alive client

@@ -6,6 +6,7 @@
 # one is closed by the 2 s handshake timeout, no sooner, with reason handshake-timeout; the
 # counters (status and metrics) say exactly that; the server's descriptors are back to their
 # count before the flood.
+# shellcheck disable=SC2119 # start_server/start_client take no arguments here
 set -euo pipefail
 . "$(dirname "$0")/robustlib.sh"
 GARBAGE=300 DRIBBLE=100 STALL=100 SILENT=100

@@ -14,6 +14,7 @@ ROBUST_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 RTOOL=$ROBUST_DIR/robusttool.py
 ORIGIN_PID=
 
+# shellcheck disable=SC2119 # no --app: two namespaces are enough
 robust_init() {
 	pair_init
 	on_exit '_robust_cleanup'
