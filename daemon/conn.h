@@ -70,6 +70,7 @@ struct conn {
 	bool rx_control;      /* the TLS receive in flight is a recvmsg for a non-data record */
 	int pipes[2][2];      /* per direction: read end, write end; -1 until kTLS starts */
 	size_t piped[2];      /* bytes waiting in each pipe */
+	unsigned polling;     /* bit per ud_op: what is in flight is a POLL_ADD before its splice */
 	size_t pull_limit;    /* tls_pull hands GnuTLS nothing past this offset of tls_in */
 	bool pull_starved;    /* tls_pull had nothing to give: GnuTLS needs more from the peer */
 	uint64_t tx_records;  /* records sent under the kernel's current TX key (upper bound) */

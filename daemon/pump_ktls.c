@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -120,6 +121,17 @@ static int open_pipes(struct conn *c)
 	return 0;
 }
 
+/* The splices must not block (see splice_between); TCP's splice read and the sends into a
+ * socket go by the file's O_NONBLOCK, not by SPLICE_F_NONBLOCK. */
+static int set_nonblocking(int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
 static void p2t_splice_in(struct conn *c);
 static void t2p_splice_in(struct conn *c);
 
@@ -151,6 +163,14 @@ static void switch_to_kernel(struct conn *c)
 	rc = ktls_install(c->tls_fd, c->session, true);
 	if (rc < 0) {
 		snprintf(c->detail, sizeof(c->detail), "kTLS RX after TX: %s", strerror(-rc));
+		conn_close(c, REASON_IO_ERROR);
+		return;
+	}
+	rc = set_nonblocking(c->tls_fd);
+	if (rc == 0)
+		rc = set_nonblocking(c->plain_fd);
+	if (rc < 0) {
+		snprintf(c->detail, sizeof(c->detail), "O_NONBLOCK for splice: %s", strerror(-rc));
 		conn_close(c, REASON_IO_ERROR);
 		return;
 	}
@@ -282,11 +302,28 @@ void ktls_close_notify_now(struct conn *c)
 		return;
 }
 
+/*
+ * io_uring runs every splice on an io-wq thread (the op cannot be polled), where a blocking
+ * splice would sleep until its socket is ready: one kernel thread per waiting splice, two per
+ * idle connection. So splices never block (SPLICE_F_NONBLOCK, and O_NONBLOCK on the sockets,
+ * which TCP's splice read and the send side go by); on EAGAIN a POLL_ADD waits for the socket
+ * without a thread and the splice is issued again when it fires. The poll carries the
+ * splice's own user_data, so "op in flight" and cancelling by user_data cover both.
+ */
 static void splice_between(struct conn *c, int from, int to, size_t len, enum ud_op op)
 {
 	struct io_uring_sqe *sqe = worker_sqe(c->w);
 
-	io_uring_prep_splice(sqe, from, -1, to, -1, (unsigned)len, SPLICE_F_MOVE);
+	io_uring_prep_splice(sqe, from, -1, to, -1, (unsigned)len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	conn_submit(c, sqe, op);
+}
+
+static void poll_then_splice(struct conn *c, int fd, unsigned events, enum ud_op op)
+{
+	struct io_uring_sqe *sqe = worker_sqe(c->w);
+
+	io_uring_prep_poll_add(sqe, fd, events);
+	c->polling |= 1u << op;
 	conn_submit(c, sqe, op);
 }
 
@@ -306,6 +343,10 @@ static void p2t_splice_out(struct conn *c)
 
 static void p2t_in_done(struct conn *c, int res)
 {
+	if (res == -EAGAIN) {
+		poll_then_splice(c, c->plain_fd, POLLIN, UD_PLAIN_RECV);
+		return;
+	}
 	if (res < 0) {
 		snprintf(c->detail, sizeof(c->detail), "plain splice: %s", strerror(-res));
 		conn_close(c, conn_error_reason(-res));
@@ -328,6 +369,10 @@ static void p2t_out_done(struct conn *c, int res)
 		shutdown(c->tls_fd, SHUT_WR);
 		c->tls_wr_shut = true;
 		pump_maybe_done(c);
+		return;
+	}
+	if (res == -EAGAIN) {
+		poll_then_splice(c, c->tls_fd, POLLOUT, UD_TLS_SEND);
 		return;
 	}
 	if (res <= 0) {
@@ -393,8 +438,17 @@ static void rx_error(struct conn *c, int res)
 	}
 }
 
+static void t2p_splice_out(struct conn *c)
+{
+	splice_between(c, c->pipes[T2P][0], c->plain_fd, c->piped[T2P], UD_PLAIN_SEND);
+}
+
 static void t2p_in_done(struct conn *c, int res)
 {
+	if (res == -EAGAIN) {
+		poll_then_splice(c, c->tls_fd, POLLIN, UD_TLS_RECV);
+		return;
+	}
 	if (res == -EINVAL) {
 		receive_control_record(c);
 		return;
@@ -404,7 +458,7 @@ static void t2p_in_done(struct conn *c, int res)
 		return;
 	}
 	c->piped[T2P] += (size_t)res;
-	splice_between(c, c->pipes[T2P][0], c->plain_fd, c->piped[T2P], UD_PLAIN_SEND);
+	t2p_splice_out(c);
 }
 
 static uint8_t record_type(const struct msghdr *msg)
@@ -475,6 +529,10 @@ static void t2p_out_done(struct conn *c, int res)
 {
 	bool from_buffer = buf_used(&c->plain_out) > 0;
 
+	if (res == -EAGAIN) {
+		poll_then_splice(c, c->plain_fd, POLLOUT, UD_PLAIN_SEND);
+		return;
+	}
 	if (res <= 0) {
 		snprintf(c->detail, sizeof(c->detail), "plain send: %s", res ? strerror(-res) : "no progress");
 		conn_close(c, res ? conn_error_reason(-res) : REASON_IO_ERROR);
@@ -491,17 +549,52 @@ static void t2p_out_done(struct conn *c, int res)
 	} else {
 		c->piped[T2P] -= (size_t)res;
 		if (c->piped[T2P]) {
-			splice_between(c, c->pipes[T2P][0], c->plain_fd, c->piped[T2P], UD_PLAIN_SEND);
+			t2p_splice_out(c);
 			return;
 		}
 	}
 	t2p_splice_in(c);
 }
 
+/* A POLL_ADD armed after EAGAIN fired: the socket is ready (or failed, which the splice
+ * reports in its own words), so the waiting operation runs again. */
+static void poll_fired(struct conn *c, enum ud_op op, int res)
+{
+	c->polling &= ~(1u << op);
+	if (res < 0) {
+		snprintf(c->detail, sizeof(c->detail), "poll: %s", strerror(-res));
+		conn_close(c, REASON_IO_ERROR);
+		return;
+	}
+	switch (op) {
+	case UD_PLAIN_RECV:
+		p2t_splice_in(c);
+		break;
+	case UD_TLS_SEND:
+		p2t_splice_out(c);
+		break;
+	case UD_TLS_RECV:
+		t2p_splice_in(c);
+		break;
+	case UD_PLAIN_SEND:
+		if (buf_used(&c->plain_out))
+			pump_plain_flush(c);
+		else
+			t2p_splice_out(c);
+		break;
+	default:
+		break;
+	}
+}
+
 void ktls_on_cqe(struct conn *c, enum ud_op op, int res)
 {
 	if (c->state == CONN_HANDOVER) {
 		handover_cqe(c, op, res);
+		return;
+	}
+	if (c->polling & (1u << op)) {
+		poll_fired(c, op, res);
 		return;
 	}
 	switch (op) {

@@ -52,7 +52,7 @@ static int ring_restrict(struct io_uring *ring)
 	static const uint8_t ops[] = {
 		IORING_OP_ACCEPT, IORING_OP_CONNECT, IORING_OP_RECV, IORING_OP_SEND,
 		IORING_OP_RECVMSG, IORING_OP_SENDMSG, IORING_OP_SPLICE, IORING_OP_TIMEOUT,
-		IORING_OP_LINK_TIMEOUT, IORING_OP_ASYNC_CANCEL, IORING_OP_READ,
+		IORING_OP_LINK_TIMEOUT, IORING_OP_ASYNC_CANCEL, IORING_OP_READ, IORING_OP_POLL_ADD,
 	};
 	struct io_uring_restriction res[sizeof(ops) + 1] = { 0 };
 	int rc;

@@ -5,7 +5,8 @@
 # through ktund), then interop with openssl and gnutls-cli peers with kTLS on one side only,
 # the hand-over with data coalesced with the handshake or split mid-record, and a peer's
 # KeyUpdate on a kernel that cannot rekey.
-#   guest-suite.sh [pairs|interop|all]   pairs: section 1; interop: sections 2-5 (default all)
+#   guest-suite.sh [pairs|idle|interop|all]   pairs: sections 1 and 1b; idle: 1b; interop: 2-5
+#   (default all)
 set -uo pipefail
 : "${KTUND:?} ${KTUNCTL:?} ${KTUN_SRCDIR:?}"
 
@@ -145,6 +146,30 @@ for version in 1.3 1.2; do
 done
 }
 
+# 1b. Idle kTLS connections hold no kernel threads: a splice waiting for data would keep an
+# io-wq worker each (two per connection), and at the ring's worker limit (RLIMIT_NPROC, kept
+# low here on purpose) every other kTLS connection of that worker would stall behind them.
+section_idle() (
+	n=${KTUN_IDLE_CONNS:-500}
+	failures=0
+	ulimit -n 16384
+	ulimit -u "${KTUN_IDLE_NPROC:-200}"
+	if ! start s "$work/s.log" "${server_args[@]}" --ktls required ||
+	   ! start c "$work/c.log" "${client_args[@]}" --ktls required; then
+		fail "idle: ktund did not start"
+		exit 1
+	fi
+	if python3 "$KTUN_SRCDIR/tests/ktls/idle_conns.py" 9001 "$n" $((1 << 20)) 24 "$s_pid" "$c_pid" &&
+	   [ "$(counter "$work/s.sock" conns_ktls)" -gt "$n" ]; then
+		ok "$n idle kTLS connections: threads bounded, 1 MiB beside them intact"
+	else
+		fail "$n idle kTLS connections (conns_ktls $(counter "$work/s.sock" conns_ktls))"
+		grep -hv "reason=done\|\] handshake" "$work/s.log" "$work/c.log" | tail -n 8
+	fi
+	stop "$s_pid"; stop "$c_pid"
+	exit "$failures"
+)
+
 section_interop() {
 # 2. Interop, kTLS on ktund's side only.
 start s "$work/s.log" "${server_args[@]}" --ktls required || fail "server did not start"
@@ -209,10 +234,11 @@ done
 
 begin=$SECONDS
 case $part in
-pairs) section_pairs ;;
+pairs) section_pairs; section_idle || failures=$((failures + 1)) ;;
+idle) section_idle || failures=$((failures + 1)) ;;
 interop) section_interop ;;
-all) section_pairs; section_interop ;;
-*) echo "usage: guest-suite.sh [pairs|interop|all]"; exit 2 ;;
+all) section_pairs; section_idle || failures=$((failures + 1)); section_interop ;;
+*) echo "usage: guest-suite.sh [pairs|idle|interop|all]"; exit 2 ;;
 esac
 echo "($part: $((SECONDS - begin)) s in the guest)"
 
