@@ -406,13 +406,16 @@ static void t2p_splice_in(struct conn *c)
 	splice_between(c, c->tls_fd, c->pipes[T2P][1], SPLICE_CHUNK, UD_TLS_RECV);
 }
 
+/* tls_in is idle once the kernel decrypts: it takes the record's body. A recvmsg that meets
+ * data records returns as many as fit, and t2p_control_done copies those to plain_out: so
+ * no more than plain_out holds is asked for, whatever the kernel returns. */
 static void receive_control_record(struct conn *c)
 {
 	struct record_msg *m = &c->rx_msg;
+	size_t len = c->tls_in.cap < c->plain_out.cap ? c->tls_in.cap : c->plain_out.cap;
 	struct io_uring_sqe *sqe;
 
-	/* tls_in is idle once the kernel decrypts: it holds the record's body. */
-	m->iov = (struct iovec){ c->tls_in.data, c->tls_in.cap };
+	m->iov = (struct iovec){ c->tls_in.data, len };
 	m->msg = (struct msghdr){ .msg_iov = &m->iov, .msg_iovlen = 1,
 				  .msg_control = m->control.buf, .msg_controllen = sizeof(m->control.buf) };
 	c->rx_control = true;
