@@ -29,6 +29,7 @@
 #define SPLICE_CHUNK (64 * 1024)
 #define TLS_RECORD_HEADER 5
 #define TLS_MAX_PLAINTEXT 16384
+#define RECORD_NONE 0 /* recvmsg returned no record type */
 #define RECORD_ALERT 21
 #define RECORD_HANDSHAKE 22
 #define RECORD_DATA 23
@@ -409,7 +410,7 @@ static void t2p_splice_in(struct conn *c)
 /* tls_in is idle once the kernel decrypts: it takes the record's body. A recvmsg that meets
  * data records returns as many as fit, and t2p_control_done copies those to plain_out: so
  * no more than plain_out holds is asked for, whatever the kernel returns. */
-static void receive_control_record(struct conn *c)
+static void receive_control_record(struct conn *c, int flags)
 {
 	struct record_msg *m = &c->rx_msg;
 	size_t len = c->tls_in.cap < c->plain_out.cap ? c->tls_in.cap : c->plain_out.cap;
@@ -418,9 +419,11 @@ static void receive_control_record(struct conn *c)
 	m->iov = (struct iovec){ c->tls_in.data, len };
 	m->msg = (struct msghdr){ .msg_iov = &m->iov, .msg_iovlen = 1,
 				  .msg_control = m->control.buf, .msg_controllen = sizeof(m->control.buf) };
+	/* No cmsg from a previous record may be read as this one's. */
+	memset(m->control.buf, 0, sizeof(m->control.buf));
 	c->rx_control = true;
 	sqe = worker_sqe(c->w);
-	io_uring_prep_recvmsg(sqe, c->tls_fd, &m->msg, 0);
+	io_uring_prep_recvmsg(sqe, c->tls_fd, &m->msg, flags);
 	conn_submit(c, sqe, UD_TLS_RECV);
 }
 
@@ -453,10 +456,17 @@ static void t2p_in_done(struct conn *c, int res)
 		return;
 	}
 	if (res == -EINVAL) {
-		receive_control_record(c);
+		receive_control_record(c, 0);
 		return;
 	}
-	if (res <= 0) {
+	if (res == 0) {
+		/* The end of the stream, or an empty data record (allowed, and padding-only in
+		 * TLS 1.3), which splice consumes and reports as 0 too. recvmsg tells them apart
+		 * without waiting: see t2p_control_done. */
+		receive_control_record(c, MSG_DONTWAIT);
+		return;
+	}
+	if (res < 0) {
 		rx_error(c, res);
 		return;
 	}
@@ -470,7 +480,7 @@ static uint8_t record_type(const struct msghdr *msg)
 	     cmsg = CMSG_NXTHDR((struct msghdr *)msg, cmsg))
 		if (cmsg->cmsg_level == SOL_TLS && cmsg->cmsg_type == TLS_GET_RECORD_TYPE)
 			return *CMSG_DATA(cmsg);
-	return RECORD_DATA;
+	return RECORD_NONE;
 }
 
 static void on_alert(struct conn *c, const uint8_t *body, int len)
@@ -493,6 +503,16 @@ static void t2p_control_done(struct conn *c, int res)
 	uint8_t type = record_type(&c->rx_msg.msg);
 
 	c->rx_control = false;
+	if (res == -EAGAIN) {
+		t2p_splice_in(c); /* empty records only, and nothing after them yet */
+		return;
+	}
+	if (res == 0 && type == RECORD_DATA) {
+		/* Empty data records, then a record of another type, which recvmsg leaves queued
+		 * for the next call. The end of the stream gives 0 with no record type. */
+		receive_control_record(c, MSG_DONTWAIT);
+		return;
+	}
 	if (res <= 0) {
 		rx_error(c, res);
 		return;
@@ -513,6 +533,7 @@ static void t2p_control_done(struct conn *c, int res)
 			conn_close(c, REASON_TLS_ERROR);
 		}
 		return;
+	case RECORD_NONE:
 	case RECORD_DATA:
 		/* Data that recvmsg returned along the way: deliver it from our buffer. */
 		memcpy(c->plain_out.data, body, (size_t)res);
