@@ -221,6 +221,9 @@ static void handover_step(struct conn *c)
 
 void ktls_handover_start(struct conn *c)
 {
+	/* The hand-over gets its own deadline: the handshake's was set when it began, and in
+	 * server mode the connect to the target has taken some of it since. */
+	c->deadline_ms = c->w->now_ms + c->ctx->handshake_timeout_ms;
 	c->state = CONN_HANDOVER;
 	handover_step(c);
 }
