@@ -22,8 +22,9 @@ bool ktls_can_offload(const struct ktls_support *k, gnutls_protocol_t version,
 unsigned ktls_offload_mask(const struct ktls_support *k);
 /* Attaches the tls ULP to an established TCP socket. Returns 0 or a negative errno. */
 int ktls_attach(int fd);
-/* Installs the session's current keys for one direction (read = RX) on fd, then wipes the
- * copies. Returns 0 or a negative errno (-EOPNOTSUPP for a cipher the kernel lacks). */
+/* Installs the session's current keys for one direction (read = RX) on fd, then wipes its
+ * own copy (the session keeps its keys until gnutls_deinit; pump_ktls.c frees it once both
+ * directions are in). Returns 0 or a negative errno (-EOPNOTSUPP for a cipher the kernel lacks). */
 int ktls_install(int fd, gnutls_session_t session, bool read);
 
 #endif

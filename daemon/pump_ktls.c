@@ -133,6 +133,16 @@ static int set_nonblocking(int fd)
 	return 0;
 }
 
+/* Both directions' keys are in the kernel now, and the session still holds its own copies
+ * (keys, IVs, TLS 1.3 traffic secrets): free it now, not when the connection ends, which
+ * may be days later. Nothing on the kTLS path reads it: identity, version and cipher names
+ * were taken at the handshake, the PROXY header has gone, alerts go by cmsg. */
+static void release_session(struct conn *c)
+{
+	gnutls_deinit(c->session);
+	c->session = NULL;
+}
+
 static void p2t_splice_in(struct conn *c);
 static void t2p_splice_in(struct conn *c);
 
@@ -175,6 +185,7 @@ static void switch_to_kernel(struct conn *c)
 		conn_close(c, REASON_IO_ERROR);
 		return;
 	}
+	release_session(c);
 	__atomic_store_n(&c->ktls, true, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->state, CONN_STREAMING, __ATOMIC_RELAXED);
 	stat_add(&stats(c)->conns_ktls, 1);
