@@ -13,6 +13,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "reason.h"
+#include "tls_hs_walk.h"
 #include "uring_data.h"
 #include "verify.h"
 
@@ -74,6 +75,7 @@ struct conn {
 	size_t pull_limit;    /* tls_pull hands GnuTLS nothing past this offset of tls_in */
 	bool pull_starved;    /* tls_pull had nothing to give: GnuTLS needs more from the peer */
 	uint64_t tx_records;  /* records sent under the kernel's current TX key (upper bound) */
+	struct tls_hs_walk hs_walk; /* post-handshake messages across kTLS handshake records */
 	struct record_msg rx_msg, tx_msg;
 	struct sockaddr_storage peer;
 	socklen_t peerlen;

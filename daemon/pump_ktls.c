@@ -33,8 +33,6 @@
 #define RECORD_ALERT 21
 #define RECORD_HANDSHAKE 22
 #define RECORD_DATA 23
-#define HANDSHAKE_NEW_SESSION_TICKET 4
-#define HANDSHAKE_KEY_UPDATE 24
 /* Half of GnuTLS's own rekey point (2^24 records): the count is an upper bound, and this
  * kernel cannot rekey in place, so the connection ends cleanly before the AEAD limit. */
 #define TX_RECORD_LIMIT (1ull << 23)
@@ -511,6 +509,27 @@ static void on_alert(struct conn *c, const uint8_t *body, int len)
 	conn_close(c, REASON_TLS_ERROR);
 }
 
+/* Session tickets are skipped (ktund does not resume sessions), however they are packed
+ * or split; a KeyUpdate or anything else closes. Returns 0 or -1 when it closed. */
+static int on_handshake_record(struct conn *c, const uint8_t *body, size_t len)
+{
+	uint8_t type = 0;
+
+	switch (tls_hs_walk(&c->hs_walk, body, len, &type)) {
+	case TLS_HS_TICKETS:
+		return 0;
+	case TLS_HS_KEY_UPDATE:
+		snprintf(c->detail, sizeof(c->detail), "peer sent KeyUpdate; this kernel cannot "
+			 "rekey a kTLS socket in place (Linux 6.14 can)");
+		conn_close(c, REASON_KEY_UPDATE);
+		return -1;
+	default:
+		snprintf(c->detail, sizeof(c->detail), "unexpected handshake message %u", type);
+		conn_close(c, REASON_TLS_ERROR);
+		return -1;
+	}
+}
+
 static void t2p_control_done(struct conn *c, int res)
 {
 	const uint8_t *body = c->tls_in.data;
@@ -536,17 +555,9 @@ static void t2p_control_done(struct conn *c, int res)
 		on_alert(c, body, res);
 		return;
 	case RECORD_HANDSHAKE:
-		if (body[0] == HANDSHAKE_NEW_SESSION_TICKET)
-			break; /* ktund does not resume sessions */
-		if (body[0] == HANDSHAKE_KEY_UPDATE) {
-			snprintf(c->detail, sizeof(c->detail), "peer sent KeyUpdate; this kernel cannot "
-				 "rekey a kTLS socket in place (Linux 6.14 can)");
-			conn_close(c, REASON_KEY_UPDATE);
-		} else {
-			snprintf(c->detail, sizeof(c->detail), "unexpected handshake message %u", body[0]);
-			conn_close(c, REASON_TLS_ERROR);
-		}
-		return;
+		if (on_handshake_record(c, body, (size_t)res) < 0)
+			return;
+		break;
 	case RECORD_NONE:
 	case RECORD_DATA:
 		/* Data that recvmsg returned along the way: deliver it from our buffer. */
