@@ -148,6 +148,11 @@ enum reason conn_error_reason(int err)
 	return err == ECONNRESET || err == EPIPE ? REASON_RESET : REASON_IO_ERROR;
 }
 
+struct tunnel_stats *conn_stats(struct conn *c)
+{
+	return &c->t->stats[c->w->id];
+}
+
 void conn_submit(struct conn *c, struct io_uring_sqe *sqe, enum ud_op op)
 {
 	io_uring_sqe_set_data64(sqe, ud_encode(c, op));
@@ -267,7 +272,7 @@ static bool is_rejection(const struct conn *c, enum reason reason, enum conn_sta
 
 void conn_close(struct conn *c, enum reason reason)
 {
-	struct tunnel_stats *st = &c->t->stats[c->w->id];
+	struct tunnel_stats *st = conn_stats(c);
 	enum conn_state was = c->state;
 	bool rejected = is_rejection(c, reason, was);
 

@@ -101,6 +101,8 @@ void conn_check_timers(struct conn *c);
 /* conn.c helpers for the state files */
 enum reason conn_error_reason(int err);
 void conn_submit(struct conn *c, struct io_uring_sqe *sqe, enum ud_op op);
+/* The counters of c's tunnel that c's worker (and only it) writes. */
+struct tunnel_stats *conn_stats(struct conn *c);
 static inline bool conn_op_busy(const struct conn *c, enum ud_op op)
 {
 	return c->ops & (1u << op);

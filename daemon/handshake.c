@@ -194,8 +194,8 @@ static void handshake_done(struct conn *c)
 	c->version = gnutls_protocol_get_name(gnutls_protocol_get_version(c->session));
 	c->cipher = gnutls_cipher_get_name(gnutls_cipher_get(c->session));
 	pthread_mutex_unlock(&c->w->conns_lock);
-	stat_add(&c->t->stats[c->w->id].handshakes_ok, 1);
-	stat_handshake(&c->t->stats[c->w->id], handshake_us(c));
+	stat_add(&conn_stats(c)->handshakes_ok, 1);
+	stat_handshake(conn_stats(c), handshake_us(c));
 	log_info("[%s] handshake peer=%s%s id=\"%s\" version=%s cipher=%s", c->t->name,
 		 addr_format((const struct sockaddr *)&c->peer, c->peerlen, addr), conn_dst_text(c, dst),
 		 c->identity, c->version, c->cipher);

@@ -19,11 +19,6 @@
  * FIN on the plain side. The connection is done when both directions are.
  */
 
-static struct tunnel_stats *stats(struct conn *c)
-{
-	return &c->t->stats[c->w->id];
-}
-
 void pump_count_bytes(struct conn *c, bool p2t, size_t n, bool via_userspace)
 {
 	bool up = (c->ctx->mode == MODE_CLIENT) == p2t;
@@ -31,9 +26,9 @@ void pump_count_bytes(struct conn *c, bool p2t, size_t n, bool via_userspace)
 	uint64_t *counter = p2t ? &c->bytes_p2t : &c->bytes_t2p;
 
 	__atomic_store_n(counter, *counter + n, __ATOMIC_RELAXED);
-	stat_add(up ? &stats(c)->bytes_up : &stats(c)->bytes_down, n);
+	stat_add(up ? &conn_stats(c)->bytes_up : &conn_stats(c)->bytes_down, n);
 	if (via_userspace)
-		stat_add(&stats(c)->payload_userspace, n);
+		stat_add(&conn_stats(c)->payload_userspace, n);
 }
 
 void pump_maybe_done(struct conn *c)
@@ -207,7 +202,7 @@ void pump_start(struct conn *c)
 
 void pump_start_userspace(struct conn *c)
 {
-	stat_add(&stats(c)->conns_userspace, 1);
+	stat_add(&conn_stats(c)->conns_userspace, 1);
 	c->state = CONN_STREAMING;
 	plain_receive(c);
 	/* Records the peer sent together with its last handshake flight are already in tls_in. */

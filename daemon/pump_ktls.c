@@ -37,11 +37,6 @@
  * kernel cannot rekey in place, so the connection ends cleanly before the AEAD limit. */
 #define TX_RECORD_LIMIT (1ull << 23)
 
-static struct tunnel_stats *stats(struct conn *c)
-{
-	return &c->t->stats[c->w->id];
-}
-
 /* Bytes at the head of b that form whole records; *need is what the next one lacks. */
 static size_t whole_records(const struct buf *b, size_t *need)
 {
@@ -186,7 +181,7 @@ static void switch_to_kernel(struct conn *c)
 	release_session(c);
 	__atomic_store_n(&c->ktls, true, __ATOMIC_RELAXED);
 	__atomic_store_n(&c->state, CONN_STREAMING, __ATOMIC_RELAXED);
-	stat_add(&stats(c)->conns_ktls, 1);
+	stat_add(&conn_stats(c)->conns_ktls, 1);
 	p2t_splice_in(c);
 	t2p_splice_in(c);
 }
