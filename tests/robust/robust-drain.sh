@@ -13,7 +13,11 @@ origin_up
 for side in server client; do
 	start_server --drain-timeout $DRAIN
 	start_client --drain-timeout $DRAIN
-	edge_tool transfers --count $COUNT --size $((3 << 20)) --interval 80 >"$WORK/drain-$side.out" 2>&1 &
+	# Each transfer waits half way until SIGTERM has been sent and a new connection refused:
+	# the drain always finds them in flight, however fast or slow this machine is.
+	rm -f "$WORK/released"
+	edge_tool transfers --count $COUNT --size $((3 << 20)) --interval 40 --hold "$WORK/released" \
+		>"$WORK/drain-$side.out" 2>&1 &
 	tpid=$!
 	wait_stat $side conns_open $COUNT 10 || fail "$side: the transfers did not all start: $(ctl $side status | grep conns_open)"
 	sleep 0.5
@@ -30,6 +34,7 @@ for side in server client; do
 	fi
 	say "ok: $side draining: a new connection was $out"
 	kill -0 $tpid 2>/dev/null || fail "$side: the transfers ended at SIGTERM: $(cat "$WORK/drain-$side.out")"
+	touch "$WORK/released"
 
 	rc=0
 	wait $tpid || rc=$?

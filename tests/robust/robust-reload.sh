@@ -10,7 +10,10 @@ robust_init
 origin_up
 start_pair
 
-edge_tool transfers --count $COUNT --size $((4 << 20)) --interval 80 >"$WORK/transfers.out" 2>&1 &
+# Each transfer waits half way until the reloads are done: all eight reloads fall mid-transfer
+# however fast or slow this machine is.
+edge_tool transfers --count $COUNT --size $((4 << 20)) --interval 20 --hold "$WORK/reloaded" \
+	>"$WORK/transfers.out" 2>&1 &
 tpid=$!
 edge_tool churn $SHORT >"$WORK/churn.out" 2>&1 &
 cpid=$!
@@ -28,6 +31,7 @@ for ((i = 0; i < RELOADS; i++)); do
 	sleep 0.5
 	kill -0 $tpid 2>/dev/null || fail "the transfers ended before reload #$i: $(cat "$WORK/transfers.out")"
 done
+touch "$WORK/reloaded"
 for who in server client; do
 	log=$([ $who = server ] && echo "$SERVER_LOG" || echo "$CLIENT_LOG")
 	for ((i = 0; i < 50; i++)); do

@@ -78,10 +78,20 @@ def serve(a):
 
 # ---------------------------------------------------------------- transfers
 
-async def _transfer(host, port, i, size, interval, mode, res):
+async def _hold(path):
+    """Waits (at most 120 s) until PATH exists."""
+    for _ in range(2400):
+        if os.path.exists(path):
+            return
+        await asyncio.sleep(0.05)
+
+
+async def _transfer(host, port, i, size, interval, mode, res, hold=None):
     """One echo transfer of SIZE bytes, paced at one 64 KiB chunk per INTERVAL ms.
     mode ok: must come back whole; client-abort: RST from our side half way;
-    origin-abort: the origin resets half way, we must see a reset."""
+    origin-abort: the origin resets half way, we must see a reset.
+    HOLD: a path; half way, the sender waits until it exists (so that whatever the test
+    does meanwhile happens mid-transfer, however fast or slow the machine)."""
     data = pattern(f"t{i}", size)
     r, w = await asyncio.wait_for(asyncio.open_connection(host, port), 30)
     half = size // 2
@@ -95,6 +105,8 @@ async def _transfer(host, port, i, size, interval, mode, res):
                 return "abort"
             w.write(data[off:off + CHUNK])
             await w.drain()
+            if hold and off < half <= off + CHUNK:
+                await _hold(hold)
             if interval:
                 await asyncio.sleep(interval / 1000)
         w.write_eof()
@@ -146,7 +158,7 @@ def transfers(a):
                  + ["ok"] * (a.count - a.client_abort - a.origin_abort))
         res = {}
         t0 = time.monotonic()
-        tasks = [asyncio.create_task(_transfer(a.host, a.port, i, a.size, a.interval, m, res))
+        tasks = [asyncio.create_task(_transfer(a.host, a.port, i, a.size, a.interval, m, res, a.hold))
                  for i, m in enumerate(modes)]
         await asyncio.gather(*tasks, return_exceptions=True)
         bad = [f"#{i} {modes[i]}: {res.get(i, ('bad', 'no result'))[1]}" for i in range(a.count)
@@ -418,6 +430,7 @@ def main():
             s.add_argument("--interval", type=int, default=0, help="ms between 64 KiB chunks")
             s.add_argument("--client-abort", type=int, default=0)
             s.add_argument("--origin-abort", type=int, default=0)
+            s.add_argument("--hold", help="half way, wait until this path exists")
         if name == "churn":
             s.add_argument("n", type=int)
             s.add_argument("--concurrency", type=int, default=1)
