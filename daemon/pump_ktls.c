@@ -367,13 +367,24 @@ static void p2t_in_done(struct conn *c, int res)
 		return;
 	}
 	c->piped[P2T] += (size_t)res;
-	pump_count_bytes(c, true, (size_t)res, false);
 	p2t_splice_out(c);
 }
 
 static void p2t_out_done(struct conn *c, int res)
 {
 	if (c->bye_queued) {
+		/* The close_notify's sendmsg: without it the peer would see a truncation, so a
+		 * failure is the connection's error, not a clean end. A full send buffer (the
+		 * socket is non-blocking) is waited out like a splice's. */
+		if (res == -EAGAIN) {
+			poll_then_splice(c, c->tls_fd, POLLOUT, UD_TLS_SEND);
+			return;
+		}
+		if (res < 0) {
+			snprintf(c->detail, sizeof(c->detail), "close_notify: %s", strerror(-res));
+			conn_close(c, conn_error_reason(-res));
+			return;
+		}
 		shutdown(c->tls_fd, SHUT_WR);
 		c->tls_wr_shut = true;
 		pump_maybe_done(c);
@@ -388,6 +399,8 @@ static void p2t_out_done(struct conn *c, int res)
 		conn_close(c, res ? conn_error_reason(-res) : REASON_IO_ERROR);
 		return;
 	}
+	/* Counted once sent: what sat in the pipe when a connection was reset never left. */
+	pump_count_bytes(c, true, (size_t)res, false);
 	c->piped[P2T] -= (size_t)res;
 	c->tx_records += ((size_t)res + TLS_MAX_PLAINTEXT - 1) / TLS_MAX_PLAINTEXT;
 	if (c->tx_records >= TX_RECORD_LIMIT) {
@@ -615,7 +628,10 @@ static void poll_fired(struct conn *c, enum ud_op op, int res)
 		p2t_splice_in(c);
 		break;
 	case UD_TLS_SEND:
-		p2t_splice_out(c);
+		if (c->bye_queued)
+			send_close_notify(c);
+		else
+			p2t_splice_out(c);
 		break;
 	case UD_TLS_RECV:
 		t2p_splice_in(c);
