@@ -106,7 +106,9 @@ static int allow_file(int ruleset, const char *path)
 	return rc;
 }
 
-/* A reload re-resolves every listen and target name (getaddrinfo: hosts file, DNS). */
+/* A reload re-resolves every listen and target name (getaddrinfo: hosts file, DNS). Rules
+ * hold inodes: a resolver file replaced by a rename after start-up (systemd-resolved's
+ * stub file, an editor's save) is not covered, and a reload that needs it fails, saying so. */
 static const char *const resolver_files[] = {
 	"/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/host.conf", "/etc/gai.conf",
 };
