@@ -60,6 +60,11 @@ struct ktun_config {
 	struct expiry_warn expiry_warn;
 	char *metrics_listen;          /* HOST:PORT serving GET /metrics; NULL: none */
 	struct ktun_addr metrics_addr; /* filled by config_validate() */
+	/* Set by a reload: the running configuration. A listen, target or metrics-listen whose
+	 * text is unchanged but no longer resolves (DNS down, a resolver file the sandbox does
+	 * not cover) keeps the address it had, with a warning, instead of failing the reload:
+	 * new certificates and CRLs must not wait for the resolver. */
+	const struct ktun_config *running;
 	/* The eBPF redirector (docs/redirect.md); NULL means the default. */
 	char *bpf_pin_dir;        /* where the rule maps are pinned */
 	char *bpf_cgroup;         /* cgroup the connect hooks attach to; "none": no local hooks */

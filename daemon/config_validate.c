@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include "config.h"
+#include "log.h"
 
 /* Whole-configuration checks that no single option can make: required options per mode,
  * the plaintext side staying local, and unique names and listeners. */
@@ -79,14 +80,35 @@ static int check_ocsp(const struct tunnel_config *t, char *err, size_t errlen)
 	return 0;
 }
 
-static int parse_endpoint(struct tunnel_config *t, const char *what, const char *text, bool plain,
-			  bool unsafe, struct ktun_addr *out, char *err, size_t errlen)
+/* The running tunnel of that name whose option what has the same text, or NULL. */
+static const struct ktun_addr *running_addr(const struct ktun_config *running, const char *name,
+					    const char *what, const char *text)
 {
+	for (size_t i = 0; running && i < running->n_tunnels; i++) {
+		const struct tunnel_config *r = &running->tunnels[i];
+		bool listen = !strcmp(what, "listen");
+
+		if (!strcmp(r->name, name) && !strcmp(listen ? r->listen : r->target, text))
+			return listen ? &r->listen_addr : &r->target_addr;
+	}
+	return NULL;
+}
+
+static int parse_endpoint(const struct ktun_config *cfg, struct tunnel_config *t, const char *what,
+			  const char *text, bool plain, bool unsafe, struct ktun_addr *out,
+			  char *err, size_t errlen)
+{
+	const struct ktun_addr *before;
 	char why[256];
 
 	if (addr_parse(text, plain, out, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "[%s] %s '%s': %s", t->name, what, text, why);
-		return -EINVAL;
+		before = running_addr(cfg->running, t->name, what, text);
+		if (!before) {
+			snprintf(err, errlen, "[%s] %s '%s': %s", t->name, what, text, why);
+			return -EINVAL;
+		}
+		log_warn("[%s] %s '%s': %s; keeping the address it had", t->name, what, text, why);
+		*out = *before;
 	}
 	if (plain && !unsafe && !addr_is_local(out)) {
 		snprintf(err, errlen, "[%s] %s '%s' is the plaintext side and must be loopback or "
@@ -96,15 +118,18 @@ static int parse_endpoint(struct tunnel_config *t, const char *what, const char 
 	return 0;
 }
 
-static int check_addresses(struct tunnel_config *t, char *err, size_t errlen)
+static int check_addresses(const struct ktun_config *cfg, struct tunnel_config *t, char *err,
+			   size_t errlen)
 {
 	bool server = t->mode == MODE_SERVER;
 	int rc;
 
-	rc = parse_endpoint(t, "listen", t->listen, !server, t->unsafe_listen, &t->listen_addr, err, errlen);
+	rc = parse_endpoint(cfg, t, "listen", t->listen, !server, t->unsafe_listen, &t->listen_addr,
+			    err, errlen);
 	if (rc < 0)
 		return rc;
-	rc = parse_endpoint(t, "target", t->target, server, t->unsafe_target, &t->target_addr, err, errlen);
+	rc = parse_endpoint(cfg, t, "target", t->target, server, t->unsafe_target, &t->target_addr,
+			    err, errlen);
 	if (rc < 0)
 		return rc;
 	if (!server && !t->server_name && !t->target_addr.host[0]) {
@@ -193,6 +218,12 @@ static int check_metrics_listen(struct ktun_config *cfg, char *err, size_t errle
 	if (!cfg->metrics_listen)
 		return 0;
 	if (addr_parse(cfg->metrics_listen, false, &cfg->metrics_addr, why, sizeof(why)) < 0) {
+		/* The metrics listener is bound once: a reload never uses this address. */
+		if (cfg->running && cfg->running->metrics_listen &&
+		    !strcmp(cfg->running->metrics_listen, cfg->metrics_listen)) {
+			cfg->metrics_addr = cfg->running->metrics_addr;
+			return 0;
+		}
 		snprintf(err, errlen, "metrics-listen '%s': %s", cfg->metrics_listen, why);
 		return -EINVAL;
 	}
@@ -220,7 +251,7 @@ int config_validate(struct ktun_config *cfg, char *err, size_t errlen)
 		if (!rc)
 			rc = check_ocsp(t, err, errlen);
 		if (!rc)
-			rc = check_addresses(t, err, errlen);
+			rc = check_addresses(cfg, t, err, errlen);
 		if (!rc)
 			rc = check_unique(cfg, i, err, errlen);
 		if (!rc)

@@ -27,6 +27,7 @@ static int load_new_config(struct ktun *k, struct ktun_config *next, char *err, 
 		return 0;
 	}
 	rc = config_load_file(next, k->cfg.config_file, err, errlen);
+	next->running = &k->cfg;
 	if (rc == 0)
 		rc = config_validate(next, err, errlen);
 	return rc;

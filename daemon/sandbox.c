@@ -108,7 +108,8 @@ static int allow_file(int ruleset, const char *path)
 
 /* A reload re-resolves every listen and target name (getaddrinfo: hosts file, DNS). Rules
  * hold inodes: a resolver file replaced by a rename after start-up (systemd-resolved's
- * stub file, an editor's save) is not covered, and a reload that needs it fails, saying so. */
+ * stub file, an editor's save) is not covered; a name that then fails to resolve keeps its
+ * running address (config_validate.c), with a warning. */
 static const char *const resolver_files[] = {
 	"/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/host.conf", "/etc/gai.conf",
 };

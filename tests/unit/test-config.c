@@ -430,6 +430,37 @@ static void test_validate_good(void)
 	CHECK_STR(c->target_addr.host, "192.0.2.10");
 }
 
+/* A reload whose target name no longer resolves keeps the running tunnel's address when the
+ * text is the same, and fails when the text changed or nothing runs. A 64-byte label never
+ * resolves, and the resolver refuses it without asking a name server. */
+#define LABEL64 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+static void test_validate_keeps_running_address(void)
+{
+	struct ktun_config running;
+	struct tunnel_config *r;
+
+	config_init(&running);
+	r = config_add_tunnel(&running, "cli");
+	must_set(r, "mode", "client");
+	must_set(r, "listen", "127.0.0.1:8080");
+	must_set(r, "target", LABEL64 ".test:8443");
+	CHECK(addr_parse("192.0.2.77:8443", false, &r->target_addr, err, sizeof(err)) == 0);
+
+	reset();
+	add_tunnel("cli", NULL, (const char *const[]){
+		"mode", "client", "listen", "127.0.0.1:8080", "target", LABEL64 ".test:8443",
+		"server-name", "origin.test", "cert", "c.pem", "key", "c.key", "cacert", "ca.pem", NULL });
+	check_invalid("[cli] target '" LABEL64 ".test:8443'");
+	cfg.running = &running;
+	CHECK(validate() == 0);
+	CHECK_STR(cfg.tunnels[0].target_addr.host, "192.0.2.77");
+	free(cfg.tunnels[0].target);
+	cfg.tunnels[0].target = strdup("b" LABEL64 ".test:8443");
+	check_invalid("[cli] target 'b" LABEL64 ".test:8443'");
+	cfg.running = NULL;
+	config_free(&running);
+}
+
 static void test_validate_no_tunnel(void)
 {
 	reset();
@@ -754,6 +785,7 @@ int main(void)
 
 	RUN(test_validate_good);
 	RUN(test_validate_no_tunnel);
+	RUN(test_validate_keeps_running_address);
 	RUN(test_validate_required);
 	RUN(test_validate_server_needs_allow);
 	RUN(test_validate_rules_match_mode);
