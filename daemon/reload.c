@@ -54,6 +54,21 @@ static int check_same_shape(const struct ktun *k, const struct ktun_config *next
 	return 0;
 }
 
+/* The running configuration follows each tunnel's target as reloaded, so that a later
+ * reload's fallback for a name that no longer resolves (config_validate.c) is the address in
+ * use, not the one from start-up. Everything else in it stays as started. */
+static void follow_targets(struct ktun *k, struct ktun_config *next)
+{
+	for (size_t i = 0; i < k->n_tunnels; i++) {
+		struct tunnel_config *run = &k->cfg.tunnels[i], *now = &next->tunnels[i];
+		char *text = run->target;
+
+		run->target = now->target;
+		now->target = text; /* freed with next */
+		run->target_addr = now->target_addr;
+	}
+}
+
 int daemon_reload(struct ktun *k, char *err, size_t errlen)
 {
 	struct ktun_config next;
@@ -88,6 +103,8 @@ int daemon_reload(struct ktun *k, char *err, size_t errlen)
 	 * not reloaded again until it changes. */
 	if (k->watch)
 		watch_refresh(k->watch, rc == 0 && src == &next ? &next : NULL);
+	if (rc == 0 && src == &next)
+		follow_targets(k, &next);
 	config_free(&next);
 	if (rc == 0) {
 		log_notice("reload ok: %zu tunnel(s) use the new certificates for new connections",
