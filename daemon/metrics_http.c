@@ -97,7 +97,9 @@ int metrics_http_start(struct ktun *k)
 	k->metrics_fd = -1; /* libmicrohttpd's now, or closed below */
 	addr_format((const struct sockaddr *)&k->cfg.metrics_addr.ss, k->cfg.metrics_addr.len, addr);
 	/* The logger first: libmicrohttpd uses its own for options that precede it. */
-	k->metrics_http = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
+	/* poll or epoll, not select(): select() cannot watch a descriptor numbered 1024 or more,
+	 * and a busy ktund (its soft RLIMIT_NOFILE raised) hands out such numbers. */
+	k->metrics_http = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0,
 					   NULL, NULL, on_request, k,
 					   MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 					   MHD_OPTION_LISTEN_SOCKET, fd,

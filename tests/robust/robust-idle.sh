@@ -4,7 +4,8 @@
 # still live after the hold (a second line echoed) and closes cleanly; afterwards both daemons
 # have their descriptors of before. Memory per idle connection, for each daemon, is the growth
 # of Rss and Pss in /proc/PID/smaps_rollup divided by the number of connections; the test
-# prints it (docs/performance.md records it) and asserts nothing of it.
+# prints it (docs/performance.md records it) and asserts nothing of it. With them all open the
+# server's metrics listener still answers.
 #
 # Descriptors: each tunnelled connection costs each daemon two. The daemons are started with
 # the soft RLIMIT_NOFILE of a login shell (1024) under a high hard limit, so the test also
@@ -29,7 +30,7 @@ origin_up_big() {
 origin_up_big
 
 ulimit -Sn 1024
-start_server --max-connections "$N"
+start_server --max-connections "$N" --metrics-listen 127.0.0.1:9464
 start_client --max-connections "$N"
 for who in server client; do
 	pid=$(pid_of $who)
@@ -76,6 +77,14 @@ for who in server client; do
 		'BEGIN { printf "%.2f", (a - b) / n }') pss_per_conn_kib=$(awk -v a="$pss" -v b="${pss0[$who]}" -v n="$N" \
 		'BEGIN { printf "%.2f", (a - b) / n }')"
 done
+
+# A scrape while every connection is open: its socket's number is above 1024, which select()
+# cannot watch (libmicrohttpd must poll).
+metrics=$(in_origin curl -sS --max-time 10 http://127.0.0.1:9464/metrics 2>&1) ||
+	{ touch "$WORK/hold/release"; fail "GET /metrics with $N connections open: $metrics"; }
+grep -q "^ktund_connections_open{tunnel=\"[^\"]*\"} $N\$" <<<"$metrics" ||
+	{ touch "$WORK/hold/release"; fail "GET /metrics: want ktund_connections_open $N: $(grep connections_open <<<"$metrics")"; }
+say "ok: server: GET /metrics answered with $N connections open (its socket fd above 1024)"
 
 touch "$WORK/hold/release"
 rc=0
