@@ -98,7 +98,8 @@ static int take_one(struct ktun *k, const struct passed *p)
 			p->fd, p->name, p->addr);
 		return -EINVAL;
 	}
-	t = by_name(k, p->name);
+	/* libsystemd names a socket without FileDescriptorName= "unknown": that is no name. */
+	t = strcmp(p->name, "unknown") ? by_name(k, p->name) : NULL;
 	if (t) {
 		rc = check_named(t, p);
 		return rc < 0 ? rc : give(t, p);

@@ -203,6 +203,22 @@ refused no-tunnel "error: socket activation: 127\.0\.0\.1:$p \(fd 3, name [^)]*\
 refused datagram "error: socket activation: fd 3 \(name [^,]*, 127\.0\.0\.1:$p\) is not a listening stream socket" \
 	systemd-socket-activate -d -l "127.0.0.1:$p" "$KTUND" server --listen "127.0.0.1:$p" \
 	"${server_args[@]}" --control "$work/r2.sock"
+# An unnamed socket is "unknown" to libsystemd: it must not go to a tunnel of that name.
+cat >"$work/unknown.conf" <<EOF
+[global]
+control = $work/r4.sock
+[unknown]
+mode = server
+listen = 127.0.0.1:$((p + 2))
+target = 127.0.0.1:$origin
+cert = $P/server-chain.pem
+key = $P/server.key
+cacert = $P/ca.pem
+allow-ou = edge
+EOF
+(sleep 1; python3 -c "import socket; socket.create_connection(('127.0.0.1', $p), 5)" 2>/dev/null) &
+refused unnamed-not-unknown "error: socket activation: 127\.0\.0\.1:$p \(fd 3, name unknown\) matches no tunnel" \
+	systemd-socket-activate -l "127.0.0.1:$p" "$KTUND" --config "$work/unknown.conf"
 refused client-elsewhere "error: \[to-origin\] socket activation: 127\.0\.0\.1:$p \(fd 3, name to-origin\) is not bound to the client tunnel's listen address unix:$work/app.sock" \
 	python3 "$work/activate.py" "127.0.0.1:$p=to-origin" -- "$KTUND" --config "$work/client.conf"
 refused two-sockets "error: \[server\] socket activation: two sockets for one tunnel \(fd 3 and fd 4" \
