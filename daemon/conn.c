@@ -259,15 +259,17 @@ static void cancel_ops(struct conn *c)
 }
 
 /* A connection refused by its handshake or hand-over. A TLS 1.3 client learns of its
- * refusal only once streaming (the server's alert follows the client's Finished), so a TLS
- * failure before the peer sent any data is a refusal too; after that it is a failed
- * connection, not a failed handshake. */
+ * refusal only once streaming (the server's alert follows the client's Finished), so in a
+ * TLS 1.3 client a TLS failure before the server sent any data is a refusal too; anything
+ * else once streaming is a failed connection, not a failed handshake. */
 static bool is_rejection(const struct conn *c, enum reason reason, enum conn_state was)
 {
 	if (!reason_is_reject(reason))
 		return false;
-	return was == CONN_HANDSHAKE || was == CONN_HANDOVER ||
-	       (was == CONN_STREAMING && !__atomic_load_n(&c->bytes_t2p, __ATOMIC_RELAXED));
+	if (was == CONN_HANDSHAKE || was == CONN_HANDOVER)
+		return true;
+	return was == CONN_STREAMING && c->ctx->mode == MODE_CLIENT && c->version &&
+	       !strcmp(c->version, "TLS1.3") && !__atomic_load_n(&c->bytes_t2p, __ATOMIC_RELAXED);
 }
 
 void conn_close(struct conn *c, enum reason reason)

@@ -104,7 +104,7 @@ cbc() {
 }
 
 # garbage_after_handshake: a verified client that, once streaming, writes bytes that are no TLS
-# record. The connection fails (close reason tls-error, with its detail on the close line),
+# record, after an echoed line and right after the handshake. The connection fails (close reason tls-error, with its detail on the close line),
 # but it is not a refused handshake: no reject line, reject.tls-error stays 0, and the
 # handshake counts as done.
 garbage_after_handshake() {
@@ -115,24 +115,26 @@ import os, socket, ssl, sys
 host, port, pki = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 ctx = ssl.create_default_context(cafile=f"{pki}/ca.pem")
 ctx.load_cert_chain(f"{pki}/client-chain.pem", f"{pki}/client.key")
-with socket.create_connection((host, port)) as raw:
-    tls = ctx.wrap_socket(raw, server_hostname="origin.test")
-    tls.sendall(b"hello\n")
-    assert tls.recv(100) == b"hello\n"
-    os.write(tls.fileno(), b"\x17\x03\x03\x00\x20" + b"\xa5" * 32)  # a record that does not decrypt
-    tls.settimeout(5)
-    try:
-        tls.recv(100)
-    except (ssl.SSLError, OSError):
-        pass
+for echo_first in (True, False):  # after data both ways, and right after the handshake
+    with socket.create_connection((host, port)) as raw:
+        tls = ctx.wrap_socket(raw, server_hostname="origin.test")
+        if echo_first:
+            tls.sendall(b"hello\n")
+            assert tls.recv(100) == b"hello\n"
+        os.write(tls.fileno(), b"\x17\x03\x03\x00\x20" + b"\xa5" * 32)  # a record that does not decrypt
+        tls.settimeout(5)
+        try:
+            tls.recv(100)
+        except (ssl.SSLError, OSError):
+            pass
 PY
 		bad "the python client failed: see above"
-	wait_n '\] close ' 1
-	grep -q 'reason=tls-error detail="' "$SERVER_LOG" || bad "want a close with reason=tls-error and its detail: $(last_line '\] close ')"
+	wait_n '\] close ' 2
+	[ "$(nlines 'reason=tls-error detail="')" = 2 ] || bad "want two closes with reason=tls-error and a detail: $(grep '\] close ' "$SERVER_LOG")"
 	[ "$(nlines '\] reject ')" = 0 ] || bad "a reject line for a failure after the handshake: $(last_line '\] reject ')"
-	want_stat close.tls-error 1
+	want_stat close.tls-error 2
 	want_stat reject.tls-error 0
-	want_stat handshakes_ok 1
+	want_stat handshakes_ok 2
 	note "$(last_line '\] close ' | sed 's/.*\] //')"
 	srv_stop
 }
