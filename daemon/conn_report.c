@@ -65,6 +65,7 @@ static int report_worker(struct worker *w, FILE *out, int64_t now_ms)
 	char *text = NULL;
 	size_t len = 0;
 	FILE *mem = open_memstream(&text, &len);
+	int rc;
 
 	if (!mem)
 		return -errno;
@@ -72,10 +73,12 @@ static int report_worker(struct worker *w, FILE *out, int64_t now_ms)
 	for (const struct conn *c = w->conns; c; c = c->next)
 		report_conn(mem, c, now_ms);
 	pthread_mutex_unlock(&w->conns_lock);
-	if (fclose(mem) == 0)
-		fwrite(text, 1, len, out);
+	rc = fclose(mem) == 0 ? 0 : -ENOMEM;
+	/* A client that stops reading costs one send timeout, not one per worker. */
+	if (rc == 0 && fwrite(text, 1, len, out) != len)
+		rc = -EIO;
 	free(text);
-	return 0;
+	return rc;
 }
 
 int conn_report(struct ktun *k, FILE *out, int64_t now_ms)

@@ -92,7 +92,7 @@ static void write_conns(struct ktun *k, const char *args, FILE *out)
 
 	/* The workers' clock: CLOCK_MONOTONIC_COARSE in milliseconds. */
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	if (conn_report(k, out, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000) < 0)
+	if (conn_report(k, out, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000) == -ENOMEM)
 		fprintf(out, "error: out of memory\n");
 }
 

@@ -29,7 +29,8 @@ static const struct {
 	[REASON_IO_ERROR] = { "io-error", true, false },
 	/* This kernel cannot take new keys on a kTLS socket (in-place rekey needs Linux 6.14). */
 	[REASON_KEY_UPDATE] = { "key-update", true, false },
-	[REASON_KEY_LIMIT] = { "key-limit", false, false },
+	/* Data may still sit in the pipe, and more may come: the stream is cut, so a reset. */
+	[REASON_KEY_LIMIT] = { "key-limit", true, false },
 	[REASON_KTLS_UNAVAILABLE] = { "ktls-unavailable", true, true },
 	/* require-ocsp: the peer stapled no OCSP response, or one that does not verify (wrong
 	 * certificate, bad signature, too old). One that says revoked is REASON_REVOKED. */

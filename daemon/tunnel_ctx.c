@@ -137,7 +137,9 @@ static void key_for_log(const char *key, char *buf, size_t len)
 
 	buf[0] = '\0';
 	while (n < len) {
-		const char *pin = uri ? strstr(key, attr) : NULL;
+		/* Any spelling: p11-kit ignores a misspelt attribute, and the load then fails and
+		 * logs the URI. */
+		const char *pin = uri ? strcasestr(key, attr) : NULL;
 		size_t plain = pin ? (size_t)(pin - key) + sizeof(attr) - 1 : strlen(key);
 
 		n += (size_t)snprintf(buf + n, len - n, "%.*s%s", (int)plain, key, pin ? "(hidden)" : "");
