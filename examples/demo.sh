@@ -10,7 +10,7 @@
 # iperf3) from a config file; fetches a page and runs iperf3 through the tunnel and without it;
 # prints what each side verified, the TLS version and cipher, the data path and the throughput.
 # Everything (namespaces, processes, files) goes away on exit. Run as root from the checkout:
-#   sudo ./examples/demo.sh
+#   ./examples/demo.sh        (as root)
 # Builds ktun in build/ first (installing Debian packages if tools are missing).
 # KTUND/KTUNCTL override the binaries; KTUN_DEMO_SECONDS (5) the iperf3 duration.
 set -euo pipefail
