@@ -20,18 +20,17 @@ import hashlib
 import os
 import random
 import socket
-import ssl
 import struct
 import sys
 import time
 
+# The pair tests' helpers: the same deterministic payloads and a real ClientHello.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pair"))
+from pairtool import client_hello, pattern  # noqa: E402
+
 LINGER0 = struct.pack("ii", 1, 0)
 LINGER_OFF = struct.pack("ii", 0, 0)
 CHUNK = 65536
-
-
-def pattern(seed, n):
-    return random.Random(seed).randbytes(n)
 
 
 # ---------------------------------------------------------------- origin
@@ -320,18 +319,6 @@ def idle(a):
 
 
 # ---------------------------------------------------------------- handshake flood
-
-def client_hello():
-    """The bytes of a real TLS ClientHello, made by Python's ssl module."""
-    ctx = ssl.create_default_context()
-    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
-    o = ctx.wrap_bio(inc, out, server_hostname="origin.test")
-    try:
-        o.do_handshake()
-    except ssl.SSLWantReadError:
-        pass
-    return out.read()
-
 
 async def _ends(r, limit):
     """Read until the server ends the connection: ('eof'|'reset'|'open', bytes read)."""
