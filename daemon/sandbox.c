@@ -74,20 +74,27 @@ static __u64 handled_rights(int abi)
 	return rights;
 }
 
-static int allow_in_dir_of(int ruleset, const char *path, __u64 rights)
+/* rights on path (open with oflags) and, for a directory, everything beneath it. */
+static int allow_path(int ruleset, const char *path, int oflags, __u64 rights)
 {
-	char dir[PATH_MAX];
 	struct landlock_path_beneath_attr rule = { .allowed_access = rights };
 	int rc = 0;
 
-	path_dir_of(path, dir);
-	rule.parent_fd = open(dir, O_PATH | O_CLOEXEC | O_DIRECTORY);
+	rule.parent_fd = open(path, O_PATH | O_CLOEXEC | oflags);
 	if (rule.parent_fd < 0)
 		return -errno;
 	if (landlock_add_rule(ruleset, LANDLOCK_RULE_PATH_BENEATH, &rule, 0) < 0)
 		rc = -errno;
 	close(rule.parent_fd);
 	return rc;
+}
+
+static int allow_in_dir_of(int ruleset, const char *path, __u64 rights)
+{
+	char dir[PATH_MAX];
+
+	path_dir_of(path, dir);
+	return allow_path(ruleset, dir, O_DIRECTORY, rights);
 }
 
 /* The named path's directory and, for a symlink, its target's (certbot, Kubernetes). */
@@ -116,19 +123,12 @@ static const char *const resolver_files[] = {
 
 static int allow_resolver_files(int ruleset)
 {
-	struct landlock_path_beneath_attr rule = { .allowed_access = LANDLOCK_ACCESS_FS_READ_FILE };
 	int rc = 0;
 
 	for (size_t i = 0; rc == 0 && i < sizeof(resolver_files) / sizeof(resolver_files[0]); i++) {
-		rule.parent_fd = open(resolver_files[i], O_PATH | O_CLOEXEC);
-		if (rule.parent_fd < 0) {
-			if (errno != ENOENT)
-				rc = -errno;
-			continue;
-		}
-		if (landlock_add_rule(ruleset, LANDLOCK_RULE_PATH_BENEATH, &rule, 0) < 0)
-			rc = -errno;
-		close(rule.parent_fd);
+		rc = allow_path(ruleset, resolver_files[i], 0, LANDLOCK_ACCESS_FS_READ_FILE);
+		if (rc == -ENOENT) /* a system without it does not need it */
+			rc = 0;
 	}
 	return rc;
 }
