@@ -84,9 +84,10 @@ static int check_ocsp(const struct tunnel_config *t, char *err, size_t errlen)
 static const struct ktun_addr *running_addr(const struct ktun_config *running, const char *name,
 					    const char *what, const char *text)
 {
+	bool listen = !strcmp(what, "listen");
+
 	for (size_t i = 0; running && i < running->n_tunnels; i++) {
 		const struct tunnel_config *r = &running->tunnels[i];
-		bool listen = !strcmp(what, "listen");
 
 		if (!strcmp(r->name, name) && !strcmp(listen ? r->listen : r->target, text))
 			return listen ? &r->listen_addr : &r->target_addr;
