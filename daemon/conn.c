@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -16,20 +17,23 @@
 /* Buffer sizes: big enough that one syscall moves many 16 KiB records; the per-operation cost
  * (submission, wake-up, task work) is then small beside the per-byte cost. tls_out has slack
  * beyond one encrypted chunk for the record overhead and the occasional alert or KeyUpdate
- * reply queued while a send is in flight. The block is one allocation, left untouched until
- * used, so an idle connection costs little resident memory. */
+ * reply queued while a send is in flight. The block is one mapping of its own, left untouched
+ * until used, so an idle connection costs little resident memory, and unmapped at close, so the
+ * pages a connection touched go back to the kernel. From malloc a block this size comes out of
+ * an arena once the first one is freed (glibc raises its mmap threshold), and the pages that
+ * thousands of short connections touch at scattered places there stay resident for good. */
 #define PLAIN_CHUNK (256 * 1024)
 #define TLS_IN_SIZE (256 * 1024 + 8192)
 #define TLS_OUT_SIZE (PLAIN_CHUNK + 16 * 1024)
+#define BUFFERS_SIZE (TLS_IN_SIZE + TLS_OUT_SIZE + 2 * PLAIN_CHUNK)
 
 static uint64_t next_conn_id;
 
 static int conn_alloc_buffers(struct conn *c)
 {
-	size_t total = TLS_IN_SIZE + TLS_OUT_SIZE + 2 * PLAIN_CHUNK;
-	uint8_t *mem = malloc(total);
+	uint8_t *mem = mmap(NULL, BUFFERS_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	if (!mem)
+	if (mem == MAP_FAILED)
 		return -ENOMEM;
 	c->tls_in = (struct buf){ .data = mem, .cap = TLS_IN_SIZE };
 	c->tls_out = (struct buf){ .data = mem + TLS_IN_SIZE, .cap = TLS_OUT_SIZE };
@@ -90,7 +94,7 @@ static void conn_free(struct conn *c)
 		gnutls_deinit(c->session);
 	tunnel_ctx_put(c->ctx);
 	__atomic_fetch_sub(&t->live, 1, __ATOMIC_RELAXED);
-	free(c->tls_in.data);
+	munmap(c->tls_in.data, BUFFERS_SIZE);
 	free(c);
 	tunnel_release(t);
 	worker_slot_freed(w, t);
