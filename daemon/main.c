@@ -15,6 +15,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "fdlimit.h"
+#include "heap_trim.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
@@ -251,6 +252,7 @@ static void serve(struct ktun *k, int sfd, int control_fd)
 	int64_t expiry_due = monotonic_ms() + EXPIRY_CHECK_MS;
 	int watchdog_ms = service_watchdog_ms();
 	int64_t watchdog_due = monotonic_ms();
+	struct heap_trim trim = { 0 };
 
 	/* poll() ignores negative fds: no control socket or no watch leaves a hole. */
 	while (__atomic_load_n(&k->workers_alive, __ATOMIC_ACQUIRE) > 0) {
@@ -265,6 +267,7 @@ static void serve(struct ktun *k, int sfd, int control_fd)
 			service_watchdog_kick(k, monotonic_ms());
 			watchdog_due = monotonic_ms() + watchdog_ms;
 		}
+		heap_trim_tick(&trim, k, monotonic_ms());
 		if (n > 0 && (fds[0].revents & POLLIN))
 			on_signal(k, sfd);
 		if (n > 0 && (fds[1].revents & POLLIN))

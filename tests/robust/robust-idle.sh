@@ -5,7 +5,9 @@
 # have their descriptors of before. Memory per idle connection, for each daemon, is the growth
 # of Rss and Pss in /proc/PID/smaps_rollup divided by the number of connections; the test
 # prints it (docs/performance.md records it) and asserts nothing of it. With them all open the
-# server's metrics listener still answers.
+# server's metrics listener still answers. Once they have closed, each daemon gives the memory
+# back: its Rss falls to within an eighth of the growth (plus 4 MiB) of where it started.
+# Without ktund trimming its heap it stayed at 134 MiB of a 294 MiB peak, against 8 MiB before.
 #
 # Descriptors: each tunnelled connection costs each daemon two. The daemons are started with
 # the soft RLIMIT_NOFILE of a login shell (1024) under a high hard limit, so the test also
@@ -43,7 +45,7 @@ ulimit -Sn "$NOFILE"
 edge_tool churn 2 >/dev/null || fail "warm-up connections failed"
 wait_stat server conns_open 0 10 || fail "warm-up connections still open"
 wait_stat client conns_open 0 10 || fail "warm-up connections still open"
-declare -A fd0 rss0 pss0
+declare -A fd0 rss0 pss0 rss_peak
 for who in server client; do
 	pid=$(pid_of $who)
 	fd0[$who]=$(fds "$pid") rss0[$who]=$(mem_kb "$pid" Rss) pss0[$who]=$(mem_kb "$pid" Pss)
@@ -69,6 +71,7 @@ for who in server client; do
 	pid=$(pid_of $who)
 	open=$(stat_of $who conns_open)
 	f=$(fds "$pid") rss=$(mem_kb "$pid" Rss) pss=$(mem_kb "$pid" Pss)
+	rss_peak[$who]=$rss
 	say "$who with $N idle: conns_open $open, $f fds, Rss $rss KiB, Pss $pss KiB"
 	[ "$open" = "$N" ] || { touch "$WORK/hold/release"; fail "$who: conns_open $open with $N connections held"; }
 	[ "$f" -ge $((fd0[$who] + 2 * N)) ] || { touch "$WORK/hold/release"; fail "$who: only $f fds with $N connections"; }
@@ -100,7 +103,16 @@ want_stat_of client close.done $((N + 2))
 for who in server client; do
 	pid=$(pid_of $who)
 	wait_fds "$pid" "${fd0[$who]}" 20 || fail "$who: $(fds "$pid") fds after all closed, ${fd0[$who]} before"
-	say "ok: $who: fds back to ${fd0[$who]}; Rss now $(mem_kb "$pid" Rss) KiB"
+	say "ok: $who: fds back to ${fd0[$who]}"
+	bound=$((rss0[$who] + (rss_peak[$who] - rss0[$who]) / 8 + 4096))
+	for ((i = 0; i < 100; i++)); do
+		rss=$(mem_kb "$pid" Rss)
+		[ "$rss" -le "$bound" ] && break
+		sleep 0.1
+	done
+	[ "$rss" -le "$bound" ] ||
+		fail "$who: Rss $rss KiB 10 s after all closed (${rss_peak[$who]} KiB open, ${rss0[$who]} KiB before): not given back"
+	say "ok: $who: Rss back to $rss KiB (${rss_peak[$who]} KiB with $N open, ${rss0[$who]} KiB before)"
 done
 stop_pair
 pass "$N idle connections established, live, closed; descriptors back"
