@@ -28,6 +28,11 @@ enum redirect_state { REDIRECT_OFF, REDIRECT_ATTACHED, REDIRECT_UNAVAILABLE };
  * dropped. A redirector that cannot work is logged (one line per cause) and shown as
  * unavailable; the tunnels keep serving their listeners, so this only fails on -ENOMEM. */
 int redirect_start(struct ktun *k);
+/* Reload with --config: the file's redirect lines as they are now (next) replace those the
+ * running configuration has; rules added with ktunctl stay. Main thread, after the new
+ * tunnel contexts are in. Lines that cannot take effect (no redirector loaded, or the maps
+ * cannot be written) are logged and leave the rules as they were. */
+void redirect_reload(struct ktun *k, struct ktun_config *next);
 /* Detaches everything (the pinned rule maps stay). Safe if start never ran. */
 void redirect_stop(struct ktun *k);
 /* Whether tunnel i gets a transparent listener for routed flows (redirect-interface set). */

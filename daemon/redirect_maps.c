@@ -129,6 +129,20 @@ int redirect_maps_publish(struct redirect *r)
 	return rc;
 }
 
+/* Publishes the rule list, or, if the maps cannot be written, puts back the list as it was
+ * (before) to keep it in step with the live half, which is still the old set. */
+static int publish_or_restore(struct redirect *r, const struct redirect_entry *before, size_t n_before)
+{
+	int rc = redirect_maps_publish(r);
+
+	if (rc < 0) {
+		memcpy(r->rules, before, n_before * sizeof(*before));
+		r->n_rules = n_before;
+		log_err("redirect: the rules stay as they were");
+	}
+	return rc;
+}
+
 static struct ktun_tunnel tunnel_entry(const struct ktun *k, size_t i)
 {
 	struct ktun_tunnel v = { 0 };
@@ -212,26 +226,34 @@ static void restore_pinned(struct redirect *r, const struct ktun *k)
 		log_notice("redirect: %zu rule(s) kept from the pinned maps", r->n_rules);
 }
 
-/* The configuration's rules win over pinned ones for the same destination. */
-static void apply_config(struct redirect *r, const struct ktun *k)
+/* A rule of tunnel i's configuration, which wins over a pinned or ktunctl rule for the same
+ * destination. Returns whether the rule set changed. */
+static bool config_rule(struct redirect *r, const struct tunnel_config *tc, unsigned i,
+			const struct redirect_rule *rule)
 {
+	struct redirect_entry *e = find_rule(r, rule);
 	char text[REDIRECT_RULE_TEXT_MAX];
 
+	if (e) {
+		bool moved = e->tunnel != i;
+
+		e->tunnel = i;
+		return moved;
+	}
+	if (insert_rule(r, rule, i) == 0)
+		return true;
+	log_err("[%s] redirect %s left out: more than %d rules in all (ktunctl redirect del some)",
+		tc->name, redirect_rule_format(rule, text), REDIRECT_RULES_MAX);
+	return false;
+}
+
+static void apply_config(struct redirect *r, const struct ktun *k)
+{
 	for (size_t i = 0; i < k->n_tunnels; i++) {
 		const struct tunnel_config *tc = &k->cfg.tunnels[i];
 
-		for (size_t j = 0; j < tc->n_redirects; j++) {
-			struct redirect_entry *e = find_rule(r, &tc->redirects[j]);
-
-			if (e) {
-				e->tunnel = (unsigned)i;
-				continue;
-			}
-			if (insert_rule(r, &tc->redirects[j], (unsigned)i) < 0)
-				log_err("[%s] redirect %s left out: more than %d rules with the pinned ones "
-					"(ktunctl redirect del some)", tc->name,
-					redirect_rule_format(&tc->redirects[j], text), REDIRECT_RULES_MAX);
-		}
+		for (size_t j = 0; j < tc->n_redirects; j++)
+			config_rule(r, tc, (unsigned)i, &tc->redirects[j]);
 	}
 }
 
@@ -247,6 +269,87 @@ int redirect_maps_init(struct redirect *r, const struct ktun *k)
 		return rc;
 	}
 	return redirect_maps_publish(r);
+}
+
+/* Reload */
+
+static bool lists_rule(const struct tunnel_config *tc, const struct redirect_rule *rule)
+{
+	for (size_t j = 0; j < tc->n_redirects; j++)
+		if (redirect_rule_equal(&tc->redirects[j], rule))
+			return true;
+	return false;
+}
+
+static bool lines_changed(const struct ktun *k, const struct ktun_config *next)
+{
+	for (size_t i = 0; i < k->n_tunnels; i++) {
+		const struct tunnel_config *was = &k->cfg.tunnels[i], *now = &next->tunnels[i];
+
+		if (was->n_redirects != now->n_redirects)
+			return true;
+		for (size_t j = 0; j < was->n_redirects; j++)
+			if (!lists_rule(now, &was->redirects[j]))
+				return true;
+	}
+	return false;
+}
+
+/* Tunnel i's lines went from was to now: the rules the file dropped go (if the tunnel still
+ * has them: ktunctl may have deleted them), and its lines are in force as after a start. */
+static void reload_tunnel(struct redirect *r, unsigned i, const struct tunnel_config *was,
+			  const struct tunnel_config *now, unsigned *added, unsigned *removed)
+{
+	for (size_t j = 0; j < was->n_redirects; j++) {
+		struct redirect_entry *e = find_rule(r, &was->redirects[j]);
+
+		if (e && e->tunnel == i && !lists_rule(now, &was->redirects[j])) {
+			remove_rule(r, e);
+			(*removed)++;
+		}
+	}
+	for (size_t j = 0; j < now->n_redirects; j++)
+		*added += config_rule(r, now, i, &now->redirects[j]);
+}
+
+/* The running configuration takes the lines now in force; the old ones go with next. */
+static void follow_redirects(struct ktun *k, struct ktun_config *next)
+{
+	for (size_t i = 0; i < k->n_tunnels; i++) {
+		struct tunnel_config *run = &k->cfg.tunnels[i], *now = &next->tunnels[i];
+		struct redirect_rule *rules = run->redirects;
+		size_t n = run->n_redirects;
+
+		run->redirects = now->redirects;
+		run->n_redirects = now->n_redirects;
+		now->redirects = rules;
+		now->n_redirects = n;
+	}
+}
+
+void redirect_reload(struct ktun *k, struct ktun_config *next)
+{
+	struct redirect *r = k->redirect;
+	struct redirect_entry before[REDIRECT_RULES_MAX];
+	size_t n_before;
+	unsigned added = 0, removed = 0;
+
+	if (!r || r->rules_fd < 0) {
+		if (lines_changed(k, next))
+			log_warn("redirect lines changed, but the eBPF redirector is %s: restart ktund "
+				 "for them", r ? "unavailable" : "not loaded");
+		return;
+	}
+	memcpy(before, r->rules, sizeof(before));
+	n_before = r->n_rules;
+	for (size_t i = 0; i < k->n_tunnels; i++)
+		reload_tunnel(r, (unsigned)i, &k->cfg.tunnels[i], &next->tunnels[i], &added, &removed);
+	if ((added || removed) && publish_or_restore(r, before, n_before) < 0)
+		return;
+	follow_redirects(k, next);
+	if (added || removed)
+		log_notice("redirect: reload added %u rule(s) and removed %u; %zu in force", added,
+			   removed, r->n_rules);
 }
 
 /* Control commands */
@@ -322,10 +425,7 @@ static void change_rule(struct ktun *k, bool add, const char *tunnel, const char
 		insert_rule(r, &rule, (unsigned)i);
 	else
 		remove_rule(r, e);
-	if (redirect_maps_publish(r) < 0) {
-		/* The live half is still the old set: keep the list in step with it. */
-		memcpy(r->rules, before, sizeof(before));
-		r->n_rules = n_before;
+	if (publish_or_restore(r, before, n_before) < 0) {
 		fprintf(out, "error: writing the rule maps failed (ktund's log says why)\n");
 		return;
 	}

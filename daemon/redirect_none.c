@@ -20,6 +20,11 @@ void redirect_stop(struct ktun *k)
 {
 }
 
+/* Nothing to change: start said the redirector is unavailable. */
+void redirect_reload(struct ktun *k, struct ktun_config *next)
+{
+}
+
 bool redirect_routed_wanted(const struct ktun_config *cfg, size_t i)
 {
 	return false;

@@ -7,6 +7,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "redirect.h"
 #include "service.h"
 #include "watch.h"
 
@@ -103,8 +104,10 @@ int daemon_reload(struct ktun *k, char *err, size_t errlen)
 	 * not reloaded again until it changes. */
 	if (k->watch)
 		watch_refresh(k->watch, rc == 0 && src == &next ? &next : NULL);
-	if (rc == 0 && src == &next)
+	if (rc == 0 && src == &next) {
 		follow_targets(k, &next);
+		redirect_reload(k, &next);
+	}
 	config_free(&next);
 	if (rc == 0) {
 		log_notice("reload ok: %zu tunnel(s) use the new certificates for new connections",
