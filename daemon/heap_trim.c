@@ -8,7 +8,7 @@
  * glibc gives freed heap back to the kernel only from the top of an arena. After a burst of
  * connections the GnuTLS sessions and connection records they freed lie scattered through the
  * arenas, so without this the daemon would keep its peak size for good (134 MiB after 10,000
- * connections closed, against 9 MiB before them). malloc_trim(0) releases those pages, but it
+ * connections closed, against 8 MiB before them). malloc_trim(0) releases those pages, but it
  * locks and walks every arena, workers' included, so it runs only after the load has fallen,
  * at most every few seconds.
  */

@@ -20,9 +20,10 @@ void redirect_stop(struct ktun *k)
 {
 }
 
-/* Nothing to change: start said the redirector is unavailable. */
 void redirect_reload(struct ktun *k, struct ktun_config *next)
 {
+	if (config_redirect_wanted(next))
+		log_warn("redirect unavailable: this ktund was built without the eBPF redirector");
 }
 
 bool redirect_routed_wanted(const struct ktun_config *cfg, size_t i)
