@@ -152,6 +152,12 @@ enum reason conn_error_reason(int err)
 	return err == ECONNRESET || err == EPIPE ? REASON_RESET : REASON_IO_ERROR;
 }
 
+void conn_fail_io(struct conn *c, const char *what, int res)
+{
+	snprintf(c->detail, sizeof(c->detail), "%s: %s", what, res ? strerror(-res) : "no progress");
+	conn_close(c, res ? conn_error_reason(-res) : REASON_IO_ERROR);
+}
+
 struct tunnel_stats *conn_stats(struct conn *c)
 {
 	return &c->t->stats[c->w->id];

@@ -100,6 +100,9 @@ void conn_check_timers(struct conn *c);
 
 /* conn.c helpers for the state files */
 enum reason conn_error_reason(int err);
+/* Ends c because an I/O operation (what) failed with res, a negative errno, or made no
+ * progress (res 0); the error goes into the close line's detail. */
+void conn_fail_io(struct conn *c, const char *what, int res);
 void conn_submit(struct conn *c, struct io_uring_sqe *sqe, enum ud_op op);
 /* The counters of c's tunnel that c's worker (and only it) writes. */
 struct tunnel_stats *conn_stats(struct conn *c);

@@ -91,8 +91,7 @@ static void encrypt_pending(struct conn *c)
 void pump_plain_received(struct conn *c, int res)
 {
 	if (res < 0) {
-		snprintf(c->detail, sizeof(c->detail), "plain recv: %s", strerror(-res));
-		conn_close(c, conn_error_reason(-res));
+		conn_fail_io(c, "plain recv", res);
 		return;
 	}
 	if (res == 0)
@@ -165,8 +164,7 @@ static void decrypt_available(struct conn *c)
 void pump_tls_received(struct conn *c, int res)
 {
 	if (res < 0) {
-		snprintf(c->detail, sizeof(c->detail), "tls recv: %s", strerror(-res));
-		conn_close(c, conn_error_reason(-res));
+		conn_fail_io(c, "tls recv", res);
 		return;
 	}
 	if (res == 0)
@@ -180,8 +178,7 @@ void pump_plain_sent(struct conn *c, int res)
 	struct buf *out = &c->plain_out;
 
 	if (res < 0) {
-		snprintf(c->detail, sizeof(c->detail), "plain send: %s", strerror(-res));
-		conn_close(c, conn_error_reason(-res));
+		conn_fail_io(c, "plain send", res);
 		return;
 	}
 	pump_count_bytes(c, false, (size_t)res, true);

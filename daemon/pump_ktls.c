@@ -356,8 +356,7 @@ static void p2t_in_done(struct conn *c, int res)
 		return;
 	}
 	if (res < 0) {
-		snprintf(c->detail, sizeof(c->detail), "plain splice: %s", strerror(-res));
-		conn_close(c, conn_error_reason(-res));
+		conn_fail_io(c, "plain splice", res);
 		return;
 	}
 	if (res == 0) {
@@ -381,8 +380,7 @@ static void p2t_out_done(struct conn *c, int res)
 			return;
 		}
 		if (res < 0) {
-			snprintf(c->detail, sizeof(c->detail), "close_notify: %s", strerror(-res));
-			conn_close(c, conn_error_reason(-res));
+			conn_fail_io(c, "close_notify", res);
 			return;
 		}
 		shutdown(c->tls_fd, SHUT_WR);
@@ -395,8 +393,7 @@ static void p2t_out_done(struct conn *c, int res)
 		return;
 	}
 	if (res <= 0) {
-		snprintf(c->detail, sizeof(c->detail), "kTLS splice: %s", res ? strerror(-res) : "no progress");
-		conn_close(c, res ? conn_error_reason(-res) : REASON_IO_ERROR);
+		conn_fail_io(c, "kTLS splice", res);
 		return;
 	}
 	/* Counted once sent: what sat in the pipe when a connection was reset never left. */
@@ -459,8 +456,7 @@ static void rx_error(struct conn *c, int res)
 		snprintf(c->detail, sizeof(c->detail), "kTLS: %s", strerror(-res));
 		conn_close(c, REASON_TLS_ERROR);
 	} else {
-		snprintf(c->detail, sizeof(c->detail), "kTLS recv: %s", strerror(-res));
-		conn_close(c, conn_error_reason(-res));
+		conn_fail_io(c, "kTLS recv", res);
 	}
 }
 
@@ -591,8 +587,7 @@ static void t2p_out_done(struct conn *c, int res)
 		return;
 	}
 	if (res <= 0) {
-		snprintf(c->detail, sizeof(c->detail), "plain send: %s", res ? strerror(-res) : "no progress");
-		conn_close(c, res ? conn_error_reason(-res) : REASON_IO_ERROR);
+		conn_fail_io(c, "plain send", res);
 		return;
 	}
 	pump_count_bytes(c, false, (size_t)res, from_buffer);
