@@ -78,26 +78,7 @@ stop() {
 
 # Echo N bytes through PORT, holding the connection open while CHECK_CMD runs.
 echo_through() { # port bytes check_cmd
-	python3 - "$1" "$2" "$3" <<'PY'
-import os, socket, subprocess, sys, threading
-port, n, check = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-data = os.urandom(n)
-s = socket.create_connection(("127.0.0.1", port), timeout=120)
-got = bytearray()
-def reader():
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        got.extend(d)
-t = threading.Thread(target=reader); t.start()
-s.sendall(data[: n // 2])
-while len(got) < n // 2:
-    threading.Event().wait(0.05)
-rc = subprocess.call(check, shell=True)
-s.sendall(data[n // 2:]); s.shutdown(socket.SHUT_WR); t.join()
-sys.exit(0 if bytes(got) == data and rc == 0 else 1)
-PY
+	python3 "$KTUN_SRCDIR/tests/ktls/echo_through.py" "$@"
 }
 
 server_args=(server --listen 127.0.0.1:9443 --target 127.0.0.1:9000 --cert "$P/server-chain.pem"

@@ -8,13 +8,12 @@ ktund processes) must settle to at most MAX_THREADS threads while they stay open
 that blocked would hold an io-wq thread per direction per connection. Then BYTES go through
 a new connection beside them and must come back unchanged. Exit 0 when both hold.
 """
-import hashlib
-import os
 import selectors
 import socket
 import sys
-import threading
 import time
+
+from echo_through import echo_through
 
 
 def threads(pid):
@@ -55,27 +54,6 @@ def open_idle(port, n, deadline):
     return conns
 
 
-def transfer(port, nbytes):
-    data = os.urandom(nbytes)
-    s = socket.create_connection(("127.0.0.1", port), timeout=60)
-    got = bytearray()
-
-    def reader():
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            got.extend(d)
-
-    t = threading.Thread(target=reader)
-    t.start()
-    s.sendall(data)
-    s.shutdown(socket.SHUT_WR)
-    t.join()
-    s.close()
-    return hashlib.sha256(got).hexdigest() == hashlib.sha256(data).hexdigest()
-
-
 def main():
     port, n, nbytes, max_threads = (int(a) for a in sys.argv[1:5])
     pids = sys.argv[5:]
@@ -90,7 +68,7 @@ def main():
     counts = [threads(p) for p in pids]
     print(f"threads with {n} idle connections: {counts} (at most {max_threads} wanted)")
     t0 = time.monotonic()
-    ok = transfer(port, nbytes)
+    ok = echo_through(port, nbytes, timeout=60)
     print(f"{nbytes} bytes echoed beside them in {time.monotonic() - t0:.1f} s: "
           f"{'checksum equal' if ok else 'CHECKSUM DIFFERS'}")
     for s in conns:
