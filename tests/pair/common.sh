@@ -188,13 +188,18 @@ wait_stat() {
 
 # stop_daemon PID NAME: SIGTERM, wait (at most 40 s), require exit status 0.
 stop_daemon() {
+	kill -TERM "$1" 2>/dev/null || fail "ktund $2 (pid $1) was not running"
+	wait_exit "$1" "$2" 40
+}
+
+# wait_exit PID NAME TIMEOUT_S: a ktund already sent SIGTERM exits within TIMEOUT_S, status 0.
+wait_exit() {
 	local pid=$1 name=$2 i rc
-	kill -TERM "$pid" 2>/dev/null || fail "ktund $name (pid $pid) was not running"
-	for ((i = 0; i < 400; i++)); do
+	for ((i = 0; i < $3 * 10; i++)); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	kill -0 "$pid" 2>/dev/null && fail "ktund $name did not exit within 40 s of SIGTERM"
+	kill -0 "$pid" 2>/dev/null && fail "ktund $name did not exit within $3 s of SIGTERM"
 	rc=0
 	wait "$pid" || rc=$?
 	[ "$rc" = 0 ] || fail "ktund $name exited with status $rc after SIGTERM (want 0)"

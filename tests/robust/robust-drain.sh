@@ -40,15 +40,8 @@ for side in server client; do
 	wait $tpid || rc=$?
 	[ $rc = 0 ] || fail "$side draining: transfers in flight: $(cat "$WORK/drain-$side.out")"
 	say "ok: $side draining: $(cat "$WORK/drain-$side.out")"
-	for ((i = 0; i < DRAIN * 10; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$pid" 2>/dev/null && fail "$side: still running $DRAIN s after SIGTERM"
-	rc=0
-	wait "$pid" || rc=$?
+	wait_exit "$pid" "$side" "$DRAIN"
 	dt=$((($(date +%s%N) - t0) / 1000000))
-	[ $rc = 0 ] || fail "$side: exit status $rc after draining, want 0"
 	say "ok: $side exited 0, $dt ms after SIGTERM (drain timeout $DRAIN s)"
 	grep -q 'all connections closed; exiting' "$log" || fail "$side: no 'all connections closed' notice"
 	n=$(grep -cE '\] close .* reason=done$' "$log" || true)
