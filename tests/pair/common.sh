@@ -189,11 +189,11 @@ wait_stat() {
 # stop_daemon PID NAME: SIGTERM, wait (at most 40 s), require exit status 0.
 stop_daemon() {
 	kill -TERM "$1" 2>/dev/null || fail "ktund $2 (pid $1) was not running"
-	wait_exit "$1" "$2" 40
+	wait_daemon_exit "$1" "$2" 40
 }
 
-# wait_exit PID NAME TIMEOUT_S: a ktund already sent SIGTERM exits within TIMEOUT_S, status 0.
-wait_exit() {
+# wait_daemon_exit PID NAME TIMEOUT_S: a ktund already sent SIGTERM exits within TIMEOUT_S, status 0.
+wait_daemon_exit() {
 	local pid=$1 name=$2 i rc
 	for ((i = 0; i < $3 * 10; i++)); do
 		kill -0 "$pid" 2>/dev/null || break

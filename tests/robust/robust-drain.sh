@@ -40,7 +40,7 @@ for side in server client; do
 	wait $tpid || rc=$?
 	[ $rc = 0 ] || fail "$side draining: transfers in flight: $(cat "$WORK/drain-$side.out")"
 	say "ok: $side draining: $(cat "$WORK/drain-$side.out")"
-	wait_exit "$pid" "$side" "$DRAIN"
+	wait_daemon_exit "$pid" "$side" "$DRAIN"
 	dt=$((($(date +%s%N) - t0) / 1000000))
 	say "ok: $side exited 0, $dt ms after SIGTERM (drain timeout $DRAIN s)"
 	grep -q 'all connections closed; exiting' "$log" || fail "$side: no 'all connections closed' notice"
