@@ -196,6 +196,8 @@ static int init_gnutls_objects(struct tunnel_ctx *ctx, const struct tunnel_confi
 	if (rc < 0)
 		return rc;
 	format_priority(cfg, mask, priority, sizeof(priority));
+	/* Tests run a reference server with exactly this string (tests/integration/tls-fuzz.sh). */
+	log_debug("[%s] TLS priority %s", cfg->name, priority);
 
 	rc = gnutls_certificate_allocate_credentials(&ctx->creds);
 	if (rc < 0) {
