@@ -329,9 +329,11 @@ def concurrent(a):
     sys.exit(0 if asyncio.run(main()) else 1)
 
 
-def client_hello():
-    """The bytes of a real TLS ClientHello, made by Python's ssl module."""
+def client_hello(tls12=False):
+    """The bytes of a real TLS ClientHello, made by Python's ssl module (TLS 1.2 only with tls12)."""
     ctx = ssl.create_default_context()
+    if tls12:
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
     inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
     o = ctx.wrap_bio(inc, out, server_hostname="origin.test")
     try:
