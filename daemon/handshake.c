@@ -205,14 +205,32 @@ static void handshake_done(struct conn *c)
 		pump_start(c);
 }
 
-void handshake_step(struct conn *c)
+/*
+ * Runs gnutls_handshake as far as the input in tls_in takes it. GnuTLS reads one record per
+ * call and says AGAIN when that record held only part of a handshake message (a certificate
+ * chain over 16 KiB, a peer that fragments): AGAIN means "wait for the peer" only when the
+ * transport ran dry. Each further call consumes input, so the loop ends.
+ */
+static int handshake_run(struct conn *c)
 {
-	enum reason reason;
+	size_t before;
 	int rc;
 
 	do {
+		before = c->tls_in.off;
+		c->pull_starved = false;
 		rc = gnutls_handshake(c->session);
-	} while (rc < 0 && !gnutls_error_is_fatal(rc) && rc != GNUTLS_E_AGAIN);
+		if (rc == GNUTLS_E_AGAIN && (c->pull_starved || c->tls_in.off == before))
+			break;
+	} while (rc < 0 && !gnutls_error_is_fatal(rc));
+	return rc;
+}
+
+void handshake_step(struct conn *c)
+{
+	enum reason reason;
+	int rc = handshake_run(c);
+
 	if (rc == 0 || rc == GNUTLS_E_AGAIN) {
 		tls_flush(c);
 		if (rc == 0)
@@ -224,7 +242,9 @@ void handshake_step(struct conn *c)
 	/* Refused: what GnuTLS queued (a TLS 1.3 ChangeCipherSpec, say) and the alert leave
 	 * together from conn_close, in order; a send submitted now would still be in flight. */
 	reason = verify_handshake_failure(&c->verdict, rc);
-	if (c->verdict.reason == REASON_NONE)
+	if (c->verdict.reason == REASON_NONE && rc == GNUTLS_E_PREMATURE_TERMINATION)
+		snprintf(c->detail, sizeof(c->detail), "peer closed the connection mid-handshake");
+	else if (c->verdict.reason == REASON_NONE)
 		tls_error_text(c, rc, "");
 	verify_send_alert(c->session, reason, rc);
 	conn_close(c, reason);
