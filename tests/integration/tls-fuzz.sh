@@ -15,7 +15,7 @@ need_cmd gnutls-serv
 srv_init
 
 REF_PORT=8444
-REF_LANES=6
+REF_LANES=8
 FUZZ_COUNT=$WORK/fuzz.count
 
 # The handshake timeout is long so that a connection ktund holds after its peer's EOF shows
