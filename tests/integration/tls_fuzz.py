@@ -285,9 +285,10 @@ def run(addr, case):
     t0 = time.monotonic()
     o.ended = read_until(s, data, t0 + ANSWER_WAIT) or o.ended
     o.first = classify(bytes(data)) or ("close" if o.ended else "open")
-    if case.eof and o.ended:
-        o.ended, o.eof = False, time.monotonic() - t0
-    if not o.ended and o.eof is None:
+    if case.eof:  # the EOF went with the bytes: ending at all is ending after it
+        if o.ended:
+            o.ended, o.eof = False, time.monotonic() - t0
+    elif not o.ended:
         try:
             s.shutdown(socket.SHUT_WR)
         except OSError:
