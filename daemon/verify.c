@@ -61,6 +61,12 @@ static int refuse(struct peer_verdict *v, enum reason reason)
 	return GNUTLS_E_CERTIFICATE_ERROR;
 }
 
+/* The purpose the peer's leaf must name: clientAuth from a client, serverAuth from a server. */
+static const char *wanted_purpose(const struct tunnel_ctx *ctx)
+{
+	return ctx->mode == MODE_SERVER ? GNUTLS_KP_TLS_WWW_CLIENT : GNUTLS_KP_TLS_WWW_SERVER;
+}
+
 static int check_chain(gnutls_session_t session, struct peer_verdict *v)
 {
 	const struct tunnel_ctx *ctx = v->ctx;
@@ -71,7 +77,7 @@ static int check_chain(gnutls_session_t session, struct peer_verdict *v)
 	/* A server must hold a serverAuth cert, a client a clientAuth one. */
 	data[n++] = (gnutls_typed_vdata_st){
 		.type = GNUTLS_DT_KEY_PURPOSE_OID,
-		.data = (void *)(ctx->mode == MODE_SERVER ? GNUTLS_KP_TLS_WWW_CLIENT : GNUTLS_KP_TLS_WWW_SERVER),
+		.data = (void *)wanted_purpose(ctx),
 	};
 	if (ctx->mode == MODE_CLIENT)
 		data[n++] = (gnutls_typed_vdata_st){ .type = GNUTLS_DT_DNS_HOSTNAME,
@@ -90,6 +96,57 @@ static int check_chain(gnutls_session_t session, struct peer_verdict *v)
 		return refuse(v, reason_from_status(session, status));
 	}
 	return 0;
+}
+
+/* True if the leaf's extended key usage lists oid. anyExtendedKeyUsage does not count, and
+ * neither does a leaf without the extension: RFC 5280 lets both stand for any purpose
+ * (GnuTLS's purpose check accepts them), but a tunnel's peer must be issued for its role. */
+static bool leaf_has_purpose(gnutls_x509_crt_t leaf, const char *oid)
+{
+	char buf[128];
+
+	for (unsigned i = 0;; i++) {
+		size_t size = sizeof(buf);
+		int rc = gnutls_x509_crt_get_key_purpose_oid(leaf, i, buf, &size, NULL);
+
+		if (rc == GNUTLS_E_SHORT_MEMORY_BUFFER)
+			continue; /* an OID too long to be the one wanted */
+		if (rc < 0)
+			return false;
+		if (!strcmp(buf, oid))
+			return true;
+	}
+}
+
+/* What verify_peers leaves to us about the leaf: it must be an end-entity certificate
+ * (a CA:TRUE leaf could issue certificates of its own) issued for this peer's role. */
+static int check_leaf(gnutls_session_t session, struct peer_verdict *v)
+{
+	bool server = v->ctx->mode == MODE_SERVER;
+	const char *role = server ? "client" : "server", *oid = wanted_purpose(v->ctx);
+	const gnutls_datum_t *chain;
+	unsigned n = 0, ca = 0;
+	gnutls_x509_crt_t leaf;
+	int rc = 0;
+
+	chain = gnutls_certificate_get_peers(session, &n);
+	if (!chain || !n || gnutls_x509_crt_init(&leaf) < 0)
+		return refuse(v, REASON_NO_CLIENT_CERT);
+	if (gnutls_x509_crt_import(leaf, &chain[0], GNUTLS_X509_FMT_DER) < 0) {
+		snprintf(v->detail, sizeof(v->detail), "the %s certificate does not parse", role);
+		rc = refuse(v, REASON_UNTRUSTED);
+	} else if (gnutls_x509_crt_get_basic_constraints(leaf, NULL, &ca, NULL) >= 0 && ca) {
+		snprintf(v->detail, sizeof(v->detail), "the %s certificate is a CA certificate "
+			 "(basicConstraints CA:TRUE), not an end-entity one", role);
+		rc = refuse(v, REASON_BAD_PURPOSE);
+	} else if (!leaf_has_purpose(leaf, oid)) {
+		snprintf(v->detail, sizeof(v->detail), "the %s certificate's extended key usage "
+			 "does not list %s (%s); none, or anyExtendedKeyUsage, is not enough", role,
+			 server ? "clientAuth" : "serverAuth", oid);
+		rc = refuse(v, REASON_BAD_PURPOSE);
+	}
+	gnutls_x509_crt_deinit(leaf);
+	return rc;
 }
 
 /* require-ocsp. A response that was stapled has been verified by now (check_chain refuses a
@@ -143,6 +200,8 @@ int verify_peer_callback(gnutls_session_t session)
 	struct peer_verdict *v = gnutls_session_get_ptr(session);
 	int rc = check_chain(session, v);
 
+	if (rc == 0)
+		rc = check_leaf(session, v);
 	if (rc == 0)
 		rc = check_ocsp(session, v);
 	return rc ? rc : check_policy(session, v);

@@ -1,7 +1,8 @@
 #!/bin/bash
 # server-reject: ktund server refuses each kind of bad TLS client, from openssl s_client and
 # gnutls-cli, over TLS 1.3 and 1.2: no client certificate, expired, not yet valid, revoked (with
-# --crl), chained to a foreign CA, serverAuth-only, not allowed by --allow-ou edge, a TLS
+# --crl), chained to a foreign CA, serverAuth-only, without extended key usage, with
+# anyExtendedKeyUsage only, a CA:TRUE leaf, not allowed by --allow-ou edge, a TLS
 # 1.1-only client and a client offering only non-AEAD (CBC) ciphers. For each refusal: the
 # peer fails with no data and names the specific TLS alert ktund sent, ktund logs one
 # `reject ... reason=R` and one `close ... reason=R` line, reject.R and close.R count it, no
@@ -79,6 +80,14 @@ cert_refusal() {
 	srv_stop
 }
 
+# purpose_refusal CLIENT DETAIL: cert_refusal bad-purpose, and the reject lines say DETAIL
+# (a grep -E regex): ktund's own leaf check, which GnuTLS's purpose check would let pass.
+purpose_refusal() {
+	cert_refusal bad-purpose "$1"
+	[ "$(nlines "reason=bad-purpose detail=\"$2")" = 4 ] ||
+		bad "want 4 reject lines with detail '$2': $(last_line '\] reject ')"
+}
+
 # tls11: a client that speaks only TLS 1.1 (OpenSSL needs security level 0 for it).
 tls11() {
 	local k=0
@@ -145,6 +154,12 @@ run_case "not-yet-valid client certificate -> not-yet-valid" cert_refusal not-ye
 run_case "revoked client certificate with --crl -> revoked" cert_refusal revoked client-revoked --crl "$PKI/crl.pem"
 run_case "client chained to a foreign CA -> untrusted" cert_refusal untrusted client-foreign
 run_case "serverAuth-only client certificate -> bad-purpose" cert_refusal bad-purpose client-serverauth
+run_case "client certificate without extended key usage -> bad-purpose" purpose_refusal client-noeku \
+	"the client certificate's extended key usage does not list clientAuth"
+run_case "anyExtendedKeyUsage-only client certificate -> bad-purpose" purpose_refusal client-anyeku \
+	"the client certificate's extended key usage does not list clientAuth"
+run_case "CA:TRUE client leaf (with clientAuth) -> bad-purpose" purpose_refusal client-ca \
+	"the client certificate is a CA certificate"
 run_case "OU=other against --allow-ou edge -> policy-denied" cert_refusal policy-denied client-wrongou
 run_case "TLS 1.1-only client -> tls-error" tls11
 run_case "CBC-only (non-AEAD) TLS 1.2 client -> tls-error" cbc
