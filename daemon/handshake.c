@@ -151,6 +151,7 @@ static int session_setup(struct conn *c)
 			return rc;
 	}
 	gnutls_session_set_ptr(c->session, &c->verdict);
+	verify_watch_certificate(c->session);
 	gnutls_transport_set_ptr(c->session, c);
 	gnutls_transport_set_pull_function(c->session, tls_pull);
 	gnutls_transport_set_pull_timeout_function(c->session, tls_pull_timeout);
@@ -226,6 +227,24 @@ static int handshake_run(struct conn *c)
 	return rc;
 }
 
+/* The detail of a refusal GnuTLS decided (the verify callback writes its own). */
+static void failure_detail(struct conn *c, enum reason reason, int rc)
+{
+	if (c->verdict.reason != REASON_NONE)
+		return;
+	if (rc == GNUTLS_E_PREMATURE_TERMINATION)
+		snprintf(c->detail, sizeof(c->detail), "peer closed the connection mid-handshake");
+	else if (reason == REASON_BAD_CERTIFICATE &&
+		 (rc == GNUTLS_E_NO_CERTIFICATE_FOUND || rc == GNUTLS_E_CERTIFICATE_REQUIRED))
+		snprintf(c->detail, sizeof(c->detail), "the peer's Certificate message is not "
+			 "empty but holds no certificate");
+	else if (reason == REASON_BAD_CERTIFICATE)
+		snprintf(c->detail, sizeof(c->detail), "the peer's certificate does not parse: %s",
+			 gnutls_strerror(rc));
+	else
+		tls_error_text(c, rc, "");
+}
+
 void handshake_step(struct conn *c)
 {
 	enum reason reason;
@@ -241,11 +260,8 @@ void handshake_step(struct conn *c)
 	}
 	/* Refused: what GnuTLS queued (a TLS 1.3 ChangeCipherSpec, say) and the alert leave
 	 * together from conn_close, in order; a send submitted now would still be in flight. */
-	reason = verify_handshake_failure(&c->verdict, rc);
-	if (c->verdict.reason == REASON_NONE && rc == GNUTLS_E_PREMATURE_TERMINATION)
-		snprintf(c->detail, sizeof(c->detail), "peer closed the connection mid-handshake");
-	else if (c->verdict.reason == REASON_NONE)
-		tls_error_text(c, rc, "");
+	reason = verify_handshake_failure(c->session, &c->verdict, rc);
+	failure_detail(c, reason, rc);
 	verify_send_alert(c->session, reason, rc);
 	conn_close(c, reason);
 }
