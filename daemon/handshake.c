@@ -9,6 +9,7 @@
 #include "addr.h"
 #include "conn.h"
 #include "log.h"
+#include "tls_names.h"
 #include "tunnel.h"
 #include "tunnel_ctx.h"
 #include "worker.h"
@@ -192,8 +193,8 @@ static void handshake_done(struct conn *c)
 
 	pthread_mutex_lock(&c->w->conns_lock);
 	verify_peer_identity(c->session, c->identity, sizeof(c->identity));
-	c->version = gnutls_protocol_get_name(gnutls_protocol_get_version(c->session));
-	c->cipher = gnutls_cipher_get_name(gnutls_cipher_get(c->session));
+	c->version = tls_version_name(gnutls_protocol_get_version(c->session));
+	c->cipher = tls_cipher_name(gnutls_cipher_get(c->session));
 	pthread_mutex_unlock(&c->w->conns_lock);
 	stat_add(&conn_stats(c)->handshakes_ok, 1);
 	stat_handshake(conn_stats(c), handshake_us(c));
@@ -268,9 +269,11 @@ void handshake_step(struct conn *c)
 
 void tls_error_text(struct conn *c, int rc, const char *what)
 {
+	char alert[TLS_ALERT_TEXT_MAX];
+
 	if (rc == GNUTLS_E_FATAL_ALERT_RECEIVED || rc == GNUTLS_E_WARNING_ALERT_RECEIVED)
 		snprintf(c->detail, sizeof(c->detail), "%speer sent alert %s", what,
-			 gnutls_alert_get_strname(gnutls_alert_get(c->session)));
+			 tls_alert_text(gnutls_alert_get(c->session), alert));
 	else
 		snprintf(c->detail, sizeof(c->detail), "%s%s", what, gnutls_strerror(rc));
 }

@@ -135,6 +135,30 @@ raw_tls12() {
 	srv_stop
 }
 
+# peer_alert: a peer whose first record is a fatal alert: 113 (bad_certificate_status_response,
+# which GnuTLS has no name for) and 200 (no alert at all). The reject detail names the first
+# and numbers the second, never "(null)".
+peer_alert() {
+	origin_start line
+	srv_start
+	ip netns exec "$NS_EDGE" timeout 20 python3 - "$ORIGIN_IP" "$TLS_PORT" <<'PY' ||
+import socket, sys
+for alert in (113, 200):
+    with socket.create_connection((sys.argv[1], int(sys.argv[2]))) as s:
+        s.sendall(bytes([21, 3, 3, 0, 2, 2, alert]))
+        s.settimeout(5)
+        s.recv(100)  # until ktund closes
+PY
+		bad "the python peer failed"
+	wait_n '\] reject ' 2
+	[ "$(nlines 'reason=tls-error detail="peer sent alert bad_certificate_status_response \(113\)"$')" = 1 ] ||
+		bad "alert 113 is not named: $(grep '\] reject ' "$SERVER_LOG")"
+	[ "$(nlines 'reason=tls-error detail="peer sent alert unknown \(200\)"$')" = 1 ] ||
+		bad "alert 200 is not numbered: $(grep '\] reject ' "$SERVER_LOG")"
+	note "$(last_line '\] reject ' | sed 's/.*\] //')"
+	srv_stop
+}
+
 # tls11: a client that speaks only TLS 1.1 (OpenSSL needs security level 0 for it).
 tls11() {
 	local k=0
@@ -215,6 +239,7 @@ run_case "TLS 1.2 Certificate message, one empty entry -> bad-certificate" \
 	raw_tls12 zero bad-certificate 42 "the peer.s Certificate message"
 run_case "TLS 1.2 Certificate message, an entry that is no DER -> bad-certificate" \
 	raw_tls12 garbage bad-certificate 42 "the peer.s certificate does not parse"
+run_case "a peer's alerts are named or numbered in the reject detail" peer_alert
 run_case "TLS 1.1-only client -> tls-error" tls11
 run_case "CBC-only (non-AEAD) TLS 1.2 client -> tls-error" cbc
 run_case "a bad record after the handshake: tls-error, not a rejection" garbage_after_handshake
