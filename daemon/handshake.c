@@ -9,6 +9,7 @@
 #include "addr.h"
 #include "conn.h"
 #include "log.h"
+#include "tls_names.h"
 #include "tunnel.h"
 #include "tunnel_ctx.h"
 #include "worker.h"
@@ -151,6 +152,7 @@ static int session_setup(struct conn *c)
 			return rc;
 	}
 	gnutls_session_set_ptr(c->session, &c->verdict);
+	verify_watch_certificate(c->session);
 	gnutls_transport_set_ptr(c->session, c);
 	gnutls_transport_set_pull_function(c->session, tls_pull);
 	gnutls_transport_set_pull_timeout_function(c->session, tls_pull_timeout);
@@ -191,8 +193,8 @@ static void handshake_done(struct conn *c)
 
 	pthread_mutex_lock(&c->w->conns_lock);
 	verify_peer_identity(c->session, c->identity, sizeof(c->identity));
-	c->version = gnutls_protocol_get_name(gnutls_protocol_get_version(c->session));
-	c->cipher = gnutls_cipher_get_name(gnutls_cipher_get(c->session));
+	c->version = tls_version_name(gnutls_protocol_get_version(c->session));
+	c->cipher = tls_cipher_name(gnutls_cipher_get(c->session));
 	pthread_mutex_unlock(&c->w->conns_lock);
 	stat_add(&conn_stats(c)->handshakes_ok, 1);
 	stat_handshake(conn_stats(c), handshake_us(c));
@@ -226,6 +228,24 @@ static int handshake_run(struct conn *c)
 	return rc;
 }
 
+/* The detail of a refusal GnuTLS decided (the verify callback writes its own). */
+static void failure_detail(struct conn *c, enum reason reason, int rc)
+{
+	if (c->verdict.reason != REASON_NONE)
+		return;
+	if (rc == GNUTLS_E_PREMATURE_TERMINATION)
+		snprintf(c->detail, sizeof(c->detail), "peer closed the connection mid-handshake");
+	else if (reason == REASON_BAD_CERTIFICATE &&
+		 (rc == GNUTLS_E_NO_CERTIFICATE_FOUND || rc == GNUTLS_E_CERTIFICATE_REQUIRED))
+		snprintf(c->detail, sizeof(c->detail), "the peer's Certificate message is not "
+			 "empty but holds no certificate");
+	else if (reason == REASON_BAD_CERTIFICATE)
+		snprintf(c->detail, sizeof(c->detail), "the peer's certificate does not parse: %s",
+			 gnutls_strerror(rc));
+	else
+		tls_error_text(c, rc, "");
+}
+
 void handshake_step(struct conn *c)
 {
 	enum reason reason;
@@ -241,20 +261,19 @@ void handshake_step(struct conn *c)
 	}
 	/* Refused: what GnuTLS queued (a TLS 1.3 ChangeCipherSpec, say) and the alert leave
 	 * together from conn_close, in order; a send submitted now would still be in flight. */
-	reason = verify_handshake_failure(&c->verdict, rc);
-	if (c->verdict.reason == REASON_NONE && rc == GNUTLS_E_PREMATURE_TERMINATION)
-		snprintf(c->detail, sizeof(c->detail), "peer closed the connection mid-handshake");
-	else if (c->verdict.reason == REASON_NONE)
-		tls_error_text(c, rc, "");
+	reason = verify_handshake_failure(c->session, &c->verdict, rc);
+	failure_detail(c, reason, rc);
 	verify_send_alert(c->session, reason, rc);
 	conn_close(c, reason);
 }
 
 void tls_error_text(struct conn *c, int rc, const char *what)
 {
+	char alert[TLS_ALERT_TEXT_MAX];
+
 	if (rc == GNUTLS_E_FATAL_ALERT_RECEIVED || rc == GNUTLS_E_WARNING_ALERT_RECEIVED)
 		snprintf(c->detail, sizeof(c->detail), "%speer sent alert %s", what,
-			 gnutls_alert_get_strname(gnutls_alert_get(c->session)));
+			 tls_alert_text(gnutls_alert_get(c->session), alert));
 	else
 		snprintf(c->detail, sizeof(c->detail), "%s%s", what, gnutls_strerror(rc));
 }

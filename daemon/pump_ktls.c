@@ -11,6 +11,7 @@
 #include "conn.h"
 #include "daemon.h"
 #include "log.h"
+#include "tls_names.h"
 #include "tunnel.h"
 #include "tunnel_ctx.h"
 #include "worker.h"
@@ -148,7 +149,7 @@ static void switch_to_kernel(struct conn *c)
 
 	if (!ktls_can_offload(&c->w->k->ktls, version, cipher)) {
 		snprintf(why, sizeof(why), "the kernel does not offload %s with %s",
-			 gnutls_cipher_get_name(cipher), gnutls_protocol_get_name(version));
+			 tls_cipher_name(cipher), tls_version_name(version));
 		stay_in_userspace(c, why);
 		return;
 	}
@@ -501,6 +502,8 @@ static uint8_t record_type(const struct msghdr *msg)
 
 static void on_alert(struct conn *c, const uint8_t *body, int len)
 {
+	char alert[TLS_ALERT_TEXT_MAX];
+
 	if (len >= 2 && body[1] == GNUTLS_A_CLOSE_NOTIFY) {
 		c->close_notify_seen = true;
 		shutdown(c->plain_fd, SHUT_WR);
@@ -509,7 +512,7 @@ static void on_alert(struct conn *c, const uint8_t *body, int len)
 		return;
 	}
 	snprintf(c->detail, sizeof(c->detail), "peer sent alert: %s",
-		 len >= 2 ? gnutls_alert_get_strname(body[1]) : "(short)");
+		 len >= 2 ? tls_alert_text(body[1], alert) : "(short)");
 	conn_close(c, REASON_TLS_ERROR);
 }
 

@@ -36,6 +36,9 @@ static const struct {
 	 * certificate, bad signature, too old). One that says revoked is REASON_REVOKED. */
 	[REASON_OCSP_MISSING] = { "ocsp-missing", true, true },
 	[REASON_OCSP_INVALID] = { "ocsp-invalid", true, true },
+	/* The peer's Certificate message listed certificates that do not parse (an empty entry,
+	 * bytes that are no X.509). One that sends none is REASON_NO_CLIENT_CERT. */
+	[REASON_BAD_CERTIFICATE] = { "bad-certificate", true, true },
 };
 
 const char *reason_name(enum reason r)

@@ -61,6 +61,33 @@ static int refuse(struct peer_verdict *v, enum reason reason)
 	return GNUTLS_E_CERTIFICATE_ERROR;
 }
 
+/* GnuTLS's errors for a certificate that does not parse. */
+static bool unparsable_certificate(int gnutls_rc)
+{
+	switch (gnutls_rc) {
+	case GNUTLS_E_CERTIFICATE_ERROR:
+	case GNUTLS_E_ASN1_DER_OVERFLOW ... GNUTLS_E_ASN1_ELEMENT_NOT_FOUND: /* -77 .. -67 */
+	case GNUTLS_E_ASN1_EMBEDDED_NULL_IN_STRING:
+	case GNUTLS_E_ASN1_TIME_ERROR:
+	case GNUTLS_E_CERTIFICATE_TIME_ERROR:
+	case GNUTLS_E_X509_UNKNOWN_SAN:
+	case GNUTLS_E_X509_UNSUPPORTED_ATTRIBUTE:
+	case GNUTLS_E_X509_UNSUPPORTED_EXTENSION:
+	case GNUTLS_E_X509_UNSUPPORTED_CRITICAL_EXTENSION:
+	case GNUTLS_E_X509_UNSUPPORTED_OID:
+	case GNUTLS_E_X509_DUPLICATE_EXTENSION:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The purpose the peer's leaf must name: clientAuth from a client, serverAuth from a server. */
+static const char *wanted_purpose(const struct tunnel_ctx *ctx)
+{
+	return ctx->mode == MODE_SERVER ? GNUTLS_KP_TLS_WWW_CLIENT : GNUTLS_KP_TLS_WWW_SERVER;
+}
+
 static int check_chain(gnutls_session_t session, struct peer_verdict *v)
 {
 	const struct tunnel_ctx *ctx = v->ctx;
@@ -71,7 +98,7 @@ static int check_chain(gnutls_session_t session, struct peer_verdict *v)
 	/* A server must hold a serverAuth cert, a client a clientAuth one. */
 	data[n++] = (gnutls_typed_vdata_st){
 		.type = GNUTLS_DT_KEY_PURPOSE_OID,
-		.data = (void *)(ctx->mode == MODE_SERVER ? GNUTLS_KP_TLS_WWW_CLIENT : GNUTLS_KP_TLS_WWW_SERVER),
+		.data = (void *)wanted_purpose(ctx),
 	};
 	if (ctx->mode == MODE_CLIENT)
 		data[n++] = (gnutls_typed_vdata_st){ .type = GNUTLS_DT_DNS_HOSTNAME,
@@ -83,13 +110,64 @@ static int check_chain(gnutls_session_t session, struct peer_verdict *v)
 	}
 	if (rc < 0) {
 		snprintf(v->detail, sizeof(v->detail), "%s", gnutls_strerror(rc));
-		return refuse(v, REASON_UNTRUSTED);
+		return refuse(v, unparsable_certificate(rc) ? REASON_BAD_CERTIFICATE : REASON_UNTRUSTED);
 	}
 	if (status) {
 		describe_status(session, status, v);
 		return refuse(v, reason_from_status(session, status));
 	}
 	return 0;
+}
+
+/* True if the leaf's extended key usage lists oid. anyExtendedKeyUsage does not count, and
+ * neither does a leaf without the extension: RFC 5280 lets both stand for any purpose
+ * (GnuTLS's purpose check accepts them), but a tunnel's peer must be issued for its role. */
+static bool leaf_has_purpose(gnutls_x509_crt_t leaf, const char *oid)
+{
+	char buf[128];
+
+	for (unsigned i = 0;; i++) {
+		size_t size = sizeof(buf);
+		int rc = gnutls_x509_crt_get_key_purpose_oid(leaf, i, buf, &size, NULL);
+
+		if (rc == GNUTLS_E_SHORT_MEMORY_BUFFER)
+			continue; /* an OID too long to be the one wanted */
+		if (rc < 0)
+			return false;
+		if (!strcmp(buf, oid))
+			return true;
+	}
+}
+
+/* What verify_peers leaves to us about the leaf: it must be an end-entity certificate
+ * (a CA:TRUE leaf could issue certificates of its own) issued for this peer's role. */
+static int check_leaf(gnutls_session_t session, struct peer_verdict *v)
+{
+	bool server = v->ctx->mode == MODE_SERVER;
+	const char *role = server ? "client" : "server", *oid = wanted_purpose(v->ctx);
+	const gnutls_datum_t *chain;
+	unsigned n = 0, ca = 0;
+	gnutls_x509_crt_t leaf;
+	int rc = 0;
+
+	chain = gnutls_certificate_get_peers(session, &n);
+	if (!chain || !n || gnutls_x509_crt_init(&leaf) < 0)
+		return refuse(v, REASON_NO_CLIENT_CERT);
+	if (gnutls_x509_crt_import(leaf, &chain[0], GNUTLS_X509_FMT_DER) < 0) {
+		snprintf(v->detail, sizeof(v->detail), "the %s certificate does not parse", role);
+		rc = refuse(v, REASON_BAD_CERTIFICATE);
+	} else if (gnutls_x509_crt_get_basic_constraints(leaf, NULL, &ca, NULL) >= 0 && ca) {
+		snprintf(v->detail, sizeof(v->detail), "the %s certificate is a CA certificate "
+			 "(basicConstraints CA:TRUE), not an end-entity one", role);
+		rc = refuse(v, REASON_BAD_PURPOSE);
+	} else if (!leaf_has_purpose(leaf, oid)) {
+		snprintf(v->detail, sizeof(v->detail), "the %s certificate's extended key usage "
+			 "does not list %s (%s); none, or anyExtendedKeyUsage, is not enough", role,
+			 server ? "clientAuth" : "serverAuth", oid);
+		rc = refuse(v, REASON_BAD_PURPOSE);
+	}
+	gnutls_x509_crt_deinit(leaf);
+	return rc;
 }
 
 /* require-ocsp. A response that was stapled has been verified by now (check_chain refuses a
@@ -144,31 +222,79 @@ int verify_peer_callback(gnutls_session_t session)
 	int rc = check_chain(session, v);
 
 	if (rc == 0)
+		rc = check_leaf(session, v);
+	if (rc == 0)
 		rc = check_ocsp(session, v);
 	return rc ? rc : check_policy(session, v);
 }
 
-enum reason verify_handshake_failure(const struct peer_verdict *v, int gnutls_rc)
+/* TLS 1.3 puts a certificate_request_context<0..255> before the certificate_list; TLS 1.2
+ * has the list alone. Either list is <0..2^24-1>: three length bytes, zero for none. */
+static int certificate_hook(gnutls_session_t session, unsigned htype, unsigned when,
+			    unsigned incoming, const gnutls_datum_t *msg)
+{
+	struct peer_verdict *v = gnutls_session_get_ptr(session);
+	size_t at = 0;
+
+	if (!incoming || htype != GNUTLS_HANDSHAKE_CERTIFICATE_PKT)
+		return 0;
+	if (gnutls_protocol_get_version(session) == GNUTLS_TLS1_3)
+		at = msg->size ? 1 + (size_t)msg->data[0] : 0;
+	v->cert_listed = msg->size >= at + 3 && (msg->data[at] | msg->data[at + 1] | msg->data[at + 2]);
+	return 0;
+}
+
+void verify_watch_certificate(gnutls_session_t session)
+{
+	gnutls_handshake_set_hook_function(session, GNUTLS_HANDSHAKE_CERTIFICATE_PKT,
+					   GNUTLS_HOOK_PRE, certificate_hook);
+}
+
+enum reason verify_handshake_failure(gnutls_session_t session, const struct peer_verdict *v,
+				     int gnutls_rc)
 {
 	if (v->reason != REASON_NONE)
 		return v->reason;
 	switch (gnutls_rc) {
 	case GNUTLS_E_NO_CERTIFICATE_FOUND:
 	case GNUTLS_E_CERTIFICATE_REQUIRED:
-		return REASON_NO_CLIENT_CERT;
+		/* GnuTLS says so, too, for a list whose entries are empty. */
+		return v->cert_listed ? REASON_BAD_CERTIFICATE : REASON_NO_CLIENT_CERT;
 	case GNUTLS_E_PREMATURE_TERMINATION:
 		return REASON_PEER_CLOSED;
 	case GNUTLS_E_KEY_USAGE_VIOLATION:
 		return REASON_BAD_PURPOSE;
+	case GNUTLS_E_UNEXPECTED_PACKET_LENGTH:
+		/* A Certificate message cut short, or any other message. */
+		return v->cert_listed && gnutls_handshake_get_last_in(session) ==
+						 GNUTLS_HANDSHAKE_CERTIFICATE_PKT
+			       ? REASON_BAD_CERTIFICATE : REASON_TLS_ERROR;
 	default:
-		return REASON_TLS_ERROR;
+		/* The peer listed certificates GnuTLS cannot read (TLS 1.3 finds out when it
+		 * takes the key for CertificateVerify); the verify callback never ran. */
+		return v->cert_listed && unparsable_certificate(gnutls_rc) ? REASON_BAD_CERTIFICATE
+									   : REASON_TLS_ERROR;
 	}
+}
+
+/* certificate_required and missing_extension exist in TLS 1.3 only (RFC 8446 6.2); a TLS 1.2
+ * peer is told handshake_failure instead (RFC 5246 7.4.6: a server that wants a certificate
+ * the client did not send). Before a version is agreed, the alert stands. */
+static int alert_in_version(gnutls_session_t session, int alert)
+{
+	gnutls_protocol_t version = gnutls_protocol_get_version(session);
+
+	if (version <= GNUTLS_TLS1_2 &&
+	    (alert == GNUTLS_A_CERTIFICATE_REQUIRED || alert == GNUTLS_A_MISSING_EXTENSION))
+		return GNUTLS_A_HANDSHAKE_FAILURE;
+	return alert;
 }
 
 void verify_send_alert(gnutls_session_t session, enum reason reason, int gnutls_rc)
 {
 	static const gnutls_alert_description_t alerts[REASON_MAX] = {
 		[REASON_NO_CLIENT_CERT] = GNUTLS_A_CERTIFICATE_REQUIRED,
+		[REASON_BAD_CERTIFICATE] = GNUTLS_A_BAD_CERTIFICATE,
 		[REASON_EXPIRED] = GNUTLS_A_CERTIFICATE_EXPIRED,
 		[REASON_NOT_YET_VALID] = GNUTLS_A_BAD_CERTIFICATE,
 		[REASON_REVOKED] = GNUTLS_A_CERTIFICATE_REVOKED,
@@ -180,14 +306,18 @@ void verify_send_alert(gnutls_session_t session, enum reason reason, int gnutls_
 		[REASON_OCSP_MISSING] = (gnutls_alert_description_t)113,
 		[REASON_OCSP_INVALID] = (gnutls_alert_description_t)113,
 	};
+	int level = GNUTLS_AL_FATAL, alert;
 
 	/* An alert from the peer, or a peer that is gone, needs no answer. */
 	if (gnutls_rc == GNUTLS_E_FATAL_ALERT_RECEIVED || gnutls_rc == GNUTLS_E_PREMATURE_TERMINATION)
 		return;
 	if (reason < REASON_MAX && alerts[reason])
-		gnutls_alert_send(session, GNUTLS_AL_FATAL, alerts[reason]);
+		alert = (int)alerts[reason];
 	else
-		gnutls_alert_send_appropriate(session, gnutls_rc);
+		alert = gnutls_error_to_alert(gnutls_rc, &level);
+	if (alert >= 0)
+		gnutls_alert_send(session, (gnutls_alert_level_t)level,
+				  (gnutls_alert_description_t)alert_in_version(session, alert));
 }
 
 void verify_peer_facts(gnutls_session_t session, struct peer_facts *f)

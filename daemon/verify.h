@@ -14,13 +14,17 @@ struct tunnel_ctx;
 struct peer_verdict {
 	const struct tunnel_ctx *ctx;
 	enum reason reason;
+	bool cert_listed; /* the peer's Certificate message listed one or more, parsable or not */
 	char detail[192];
 };
 
 /* Chain, validity, revocation, name, purpose, then the tunnel's policy. */
 int verify_peer_callback(gnutls_session_t session);
+/* Watches the peer's Certificate message (sets cert_listed) before GnuTLS parses it. */
+void verify_watch_certificate(gnutls_session_t session);
 /* Maps a failed handshake to a reason: the verdict's if the callback refused, else GnuTLS's. */
-enum reason verify_handshake_failure(const struct peer_verdict *v, int gnutls_rc);
+enum reason verify_handshake_failure(gnutls_session_t session, const struct peer_verdict *v,
+				     int gnutls_rc);
 /* Tells the peer why, with the most specific alert the reason has (queued, not yet sent). */
 void verify_send_alert(gnutls_session_t session, enum reason reason, int gnutls_rc);
 /* What a PROXY v2 header tells the target about the peer's leaf; empty fields if absent. */

@@ -9,6 +9,8 @@
 #   client-wrongou (OU=other), client-serverauth (serverAuth only), client-p384,
 #   client-ed25519, client-rsa, server-wrongsan (SAN wrong.test), server-expired,
 #   server-p384, server-ed25519, server-rsa, server-clientauth (clientAuth only)
+#   client-noeku, server-noeku (no extended key usage), client-anyeku (anyExtendedKeyUsage
+#   only), client-ca, server-ca (basicConstraints CA:TRUE, with the right purpose): all refused
 # Also client.sha256 (SHA-256 of client.pem's DER, lowercase hex) and client.serial (hex).
 set -euo pipefail
 out=${1:?usage: pki.sh OUTDIR}
@@ -81,6 +83,12 @@ issue client-wrongou inter p256 'cn = "edge-client"' 'unit = "other"' 'dns_name 
 	tls_www_client signing_key "$valid"
 issue client-serverauth inter p256 'cn = "edge-client"' 'unit = "edge"' tls_www_server signing_key "$valid"
 issue client-foreign foreign-ca p256 "${client_lines[@]}" "$valid"
+issue client-noeku inter p256 'cn = "edge-client"' 'unit = "edge"' signing_key "$valid"
+issue client-anyeku inter p256 'cn = "edge-client"' 'unit = "edge"' 'key_purpose_oid = 2.5.29.37.0' \
+	signing_key "$valid"
+issue client-ca inter p256 "${client_lines[@]}" ca "$valid"
+issue server-noeku inter p256 'cn = "origin.test"' 'dns_name = "origin.test"' signing_key "$valid"
+issue server-ca inter p256 "${server_lines[@]}" ca "$valid"
 
 # The CRL is the intermediate's: it issued the revoked certificate.
 printf 'crl_next_update = 30\ncrl_number = 1\n' >crl.tmpl

@@ -9,6 +9,8 @@
 #   expired            server-expired                                 -> expired     (alert 45)
 #   untrusted          origin.test cert issued by foreign-ca          -> untrusted   (alert 48)
 #   bad-purpose        server-clientauth (clientAuth EKU only)        -> bad-purpose (alert 43)
+#   no-eku             server-noeku (no extended key usage at all)    -> bad-purpose (alert 43)
+#   ca-leaf            server-ca (serverAuth, but CA:TRUE)            -> bad-purpose (alert 43)
 #   tls12-wrong-san    wrong-san again over TLS 1.2 (other handshake order)
 #   ip-no-ipsan        target 192.0.2.2, no --server-name; the cert has IP SANs 127.0.0.1 and ::1
 #                      only, so the IP is the name to check and it is absent -> wrong-name
@@ -54,6 +56,8 @@ CLIENT_SERVER_NAME=other.test refused name-mismatch server wrong-name 42 bad_cer
 refused expired server-expired expired 45 certificate_expired
 refused untrusted server-foreign untrusted 48 unknown_ca
 refused bad-purpose server-clientauth bad-purpose 43 unsupported_certificate
+refused no-eku server-noeku bad-purpose 43 unsupported_certificate
+refused ca-leaf server-ca bad-purpose 43 unsupported_certificate
 refused tls12-wrong-san server-wrongsan wrong-name 42 bad_certificate -tls1_2
 
 CLIENT_SERVER_NAME='' refused ip-no-ipsan server wrong-name 42 bad_certificate

@@ -142,13 +142,13 @@ for c in 'mode client' 'datapath (userspace|ktls)' 'conns_open 0' 'conns_total 0
 	grep -qE "^client\.$c\$" <<<"$status" || missing="$missing $c;"
 done
 # Every reason of the README has a close counter; the refusals also a reject counter.
-for r in 'done' no-client-cert expired not-yet-valid revoked untrusted wrong-name bad-purpose \
+for r in 'done' no-client-cert bad-certificate expired not-yet-valid revoked untrusted wrong-name bad-purpose \
 	policy-denied tls-error handshake-timeout peer-closed target-unreachable connect-timeout \
 	idle-timeout reset truncated drain-timeout shutdown io-error; do
 	grep -qE "^client\.close\.$r 0\$" <<<"$status" || missing="$missing close.$r;"
 done
-for r in no-client-cert expired not-yet-valid revoked untrusted wrong-name bad-purpose \
-	policy-denied tls-error handshake-timeout peer-closed; do
+for r in no-client-cert bad-certificate expired not-yet-valid revoked untrusted wrong-name \
+	bad-purpose policy-denied tls-error handshake-timeout peer-closed; do
 	grep -qE "^client\.reject\.$r 0\$" <<<"$status" || missing="$missing reject.$r;"
 done
 if [ -z "$missing" ]; then

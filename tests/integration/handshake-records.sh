@@ -8,6 +8,8 @@
 #                     s_client and gnutls-cli at TLS 1.3 and 1.2: accepted, echoed
 #   big server cert   ktund client against openssl s_server whose certificate message is
 #                     ~24 KiB, TLS 1.3 and 1.2: a line goes through
+#   big pair          ktund client to ktund server, both with those certificates: a line
+#                     goes through and back
 #   partial hello     20 peers send two records of a ClientHello that claims 20,000 bytes,
 #                     then close: with --handshake-timeout 60 every connection is gone within
 #                     5 s (conns_open 0, no CLOSE-WAIT socket), each counted reject.peer-closed
@@ -100,6 +102,34 @@ big_server_cert() {
 	done
 }
 
+# big_pair: ktund client and ktund server, each with a ~24 KiB certificate: both ends send
+# and receive a certificate message of two records. A line goes through and back.
+big_pair() {
+	local out
+	use_origin echo
+	SERVER_CERT=$PKI/server-big-chain.pem SERVER_KEY=$PKI/server-big.key srv_start
+	CLIENT_CERT=$PKI/client-big-chain.pem CLIENT_KEY=$PKI/client-big.key start_client
+	track "$CLIENT_PID"
+	out=$(in_edge timeout 20 python3 - "$EDGE_PORT" <<'PY' 2>&1
+import socket, sys
+with socket.create_connection(("127.0.0.1", int(sys.argv[1]))) as s:
+    s.sendall(b"big both ways\n")
+    s.shutdown(socket.SHUT_WR)
+    got = b""
+    while chunk := s.recv(100):
+        got += chunk
+print(got.decode().strip())
+PY
+	) || bad "the app failed: $out"
+	[ "$out" = "big both ways" ] || bad "want the line back, got '$out'; $(grep -E '\] (reject|close) ' "$CLIENT_LOG")"
+	want_stat handshakes_ok 1
+	grep -qE '\] handshake .*id="CN=edge-big,OU=edge"' "$SERVER_LOG" || bad "the server did not log the big client"
+	grep -qE '\] handshake .*id="CN=origin.test"' "$CLIENT_LOG" || bad "the client did not log the big server"
+	note "$(grep -m1 -oE 'handshake peer=.*' "$CLIENT_LOG")"
+	stop_daemon "$CLIENT_PID" client
+	srv_stop
+}
+
 # partial_hello: peers that send part of a multi-record ClientHello and close.
 partial_hello() {
 	local n=20 cw
@@ -137,5 +167,6 @@ run_case "s_client -max_send_frag 512, TLS 1.3: 10 of 10" frag512 1.3
 run_case "s_client -max_send_frag 512, TLS 1.2: 10 of 10" frag512 1.2
 run_case "a ~24 KiB client certificate chain to ktund server" big_client_cert
 run_case "ktund client against a ~24 KiB server certificate" big_server_cert
+run_case "ktund client and server, ~24 KiB certificates both ways" big_pair
 run_case "a partial multi-record ClientHello, then close: freed at once" partial_hello
 srv_finish

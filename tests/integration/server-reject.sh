@@ -1,7 +1,8 @@
 #!/bin/bash
 # server-reject: ktund server refuses each kind of bad TLS client, from openssl s_client and
 # gnutls-cli, over TLS 1.3 and 1.2: no client certificate, expired, not yet valid, revoked (with
-# --crl), chained to a foreign CA, serverAuth-only, not allowed by --allow-ou edge, a TLS
+# --crl), chained to a foreign CA, serverAuth-only, without extended key usage, with
+# anyExtendedKeyUsage only, a CA:TRUE leaf, not allowed by --allow-ou edge, a TLS
 # 1.1-only client and a client offering only non-AEAD (CBC) ciphers. For each refusal: the
 # peer fails with no data and names the specific TLS alert ktund sent, ktund logs one
 # `reject ... reason=R` and one `close ... reason=R` line, reject.R and close.R count it, no
@@ -14,10 +15,12 @@ set -euo pipefail
 srv_init
 
 # The alert each refusal sends (daemon/verify.c), as the numbers both peers print.
-# (A TLS 1.2 client without a certificate may get handshake_failure (40) instead of 116.)
+# certificate_required (116) exists in TLS 1.3 only: a TLS 1.2 client without a certificate
+# gets handshake_failure (40).
 declare -A ALERT=(
-	[no-client-cert]=116 [expired]=45 [not-yet-valid]=42 [revoked]=44 [untrusted]=48
-	[bad-purpose]=43 [policy-denied]=49 [tls-error/version]=70 [tls-error/cipher]=40
+	[no-client-cert]=116 [no-client-cert/1.2]=40 [expired]=45 [not-yet-valid]=42 [revoked]=44
+	[untrusted]=48 [bad-purpose]=43 [policy-denied]=49 [tls-error/version]=70
+	[tls-error/cipher]=40 [bad-certificate]=42
 )
 
 # refused TOOL WHO VERSION REASON ALERT [PEER ARGS...]: one connection that ktund must refuse.
@@ -68,14 +71,91 @@ alert_text() {
 cert_refusal() {
 	local reason=$1 who=$2 k=0 a12
 	shift 2
-	a12=${ALERT[$reason]}
-	[ "$reason" != no-client-cert ] || a12="116|40"
+	a12=${ALERT[$reason/1.2]:-${ALERT[$reason]}}
 	origin_start line
 	srv_start "$@"
 	refused ossl "$who" 1.3 "$reason" "${ALERT[$reason]}" -tls1_3
 	refused ossl "$who" 1.2 "$reason" "$a12" -tls1_2
 	refused gtls "$who" 1.3 "$reason" "${ALERT[$reason]}" --priority "$GT13"
 	refused gtls "$who" 1.2 "$reason" "$a12" --priority "$GT12"
+	srv_stop
+}
+
+# purpose_refusal CLIENT DETAIL: cert_refusal bad-purpose, and the reject lines say DETAIL
+# (a grep -E regex): ktund's own leaf check, which GnuTLS's purpose check would let pass.
+purpose_refusal() {
+	cert_refusal bad-purpose "$1"
+	[ "$(nlines "reason=bad-purpose detail=\"$2")" = 4 ] ||
+		bad "want 4 reject lines with detail '$2': $(last_line '\] reject ')"
+}
+
+# bad_der: s_client sends a leaf whose outer signature algorithm differs from the one inside
+# (ECDSA-SHA384 outside, SHA256 inside): OpenSSL loads it, GnuTLS refuses to parse it.
+# (gnutls-cli refuses to load it, so it cannot take part.)
+bad_der() {
+	local k=0
+	(
+		cd "$PKI"
+		openssl x509 -in client.pem -outform DER -out client-bad.der
+		python3 - <<'PY'
+der = bytearray(open("client-bad.der", "rb").read())
+i = der.rfind(bytes.fromhex("2a8648ce3d040302"))  # the outer ecdsa-with-SHA256
+der[i + 7] = 3                                      # ecdsa-with-SHA384
+open("client-bad.der", "wb").write(der)
+PY
+		openssl x509 -inform DER -in client-bad.der -out client-bad.pem
+		cp client.key client-bad.key
+		cat client-bad.pem inter.pem >client-bad-chain.pem
+	) || bad "could not make client-bad"
+	origin_start line
+	srv_start
+	refused ossl client-bad 1.3 bad-certificate "${ALERT[bad-certificate]}" -tls1_3
+	refused ossl client-bad 1.2 bad-certificate "${ALERT[bad-certificate]}" -tls1_2
+	[ "$(nlines 'reason=bad-certificate detail="the peer.s certificate does not parse: ')" = 2 ] ||
+		bad "reject detail does not say the certificate does not parse: $(last_line '\] reject ')"
+	srv_stop
+}
+
+# raw_tls12 KIND REASON ALERT DETAIL: tls12cert.py answers the CertificateRequest with a
+# Certificate message of KIND (see there); ktund refuses with REASON and ALERT, the reject
+# line's detail matches DETAIL.
+raw_tls12() {
+	local kind=$1 reason=$2 alert=$3 detail=$4 out
+	origin_start line
+	srv_start
+	out=$(ip netns exec "$NS_EDGE" timeout 20 python3 "$INTEG_DIR/tls12cert.py" "$ORIGIN_IP" "$TLS_PORT" "$kind" 2>&1) ||
+		bad "tls12cert.py $kind failed: $out"
+	[ "$out" = "alert $alert" ] || bad "$kind: want alert $alert, the peer got: $out"
+	wait_n "\\] reject peer=[^ ]+ reason=$reason detail=\"$detail" 1
+	wait_n "\\] close peer=[^ ]+ id=\"-\" up=0 down=0 dur=[0-9.]+ reason=$reason\$" 1
+	want_stat "reject.$reason" 1
+	want_stat conns_open 0
+	[ "$(accepts)" = 0 ] || bad "$kind: $(accepts) connection(s) reached the origin"
+	note "peer: $out; $(last_line '\] reject ' | sed 's/.*\] //')"
+	srv_stop
+}
+
+# peer_alert: a peer whose first record is a fatal alert: 113 (bad_certificate_status_response,
+# which GnuTLS has no name for) and 200 (no alert at all). The reject detail names the first
+# and numbers the second, never "(null)".
+peer_alert() {
+	origin_start line
+	srv_start
+	ip netns exec "$NS_EDGE" timeout 20 python3 - "$ORIGIN_IP" "$TLS_PORT" <<'PY' ||
+import socket, sys
+for alert in (113, 200):
+    with socket.create_connection((sys.argv[1], int(sys.argv[2]))) as s:
+        s.sendall(bytes([21, 3, 3, 0, 2, 2, alert]))
+        s.settimeout(5)
+        s.recv(100)  # until ktund closes
+PY
+		bad "the python peer failed"
+	wait_n '\] reject ' 2
+	[ "$(nlines 'reason=tls-error detail="peer sent alert bad_certificate_status_response \(113\)"$')" = 1 ] ||
+		bad "alert 113 is not named: $(grep '\] reject ' "$SERVER_LOG")"
+	[ "$(nlines 'reason=tls-error detail="peer sent alert unknown \(200\)"$')" = 1 ] ||
+		bad "alert 200 is not numbered: $(grep '\] reject ' "$SERVER_LOG")"
+	note "$(last_line '\] reject ' | sed 's/.*\] //')"
 	srv_stop
 }
 
@@ -145,7 +225,21 @@ run_case "not-yet-valid client certificate -> not-yet-valid" cert_refusal not-ye
 run_case "revoked client certificate with --crl -> revoked" cert_refusal revoked client-revoked --crl "$PKI/crl.pem"
 run_case "client chained to a foreign CA -> untrusted" cert_refusal untrusted client-foreign
 run_case "serverAuth-only client certificate -> bad-purpose" cert_refusal bad-purpose client-serverauth
+run_case "client certificate without extended key usage -> bad-purpose" purpose_refusal client-noeku \
+	"the client certificate's extended key usage does not list clientAuth"
+run_case "anyExtendedKeyUsage-only client certificate -> bad-purpose" purpose_refusal client-anyeku \
+	"the client certificate's extended key usage does not list clientAuth"
+run_case "CA:TRUE client leaf (with clientAuth) -> bad-purpose" purpose_refusal client-ca \
+	"the client certificate is a CA certificate"
 run_case "OU=other against --allow-ou edge -> policy-denied" cert_refusal policy-denied client-wrongou
+run_case "a certificate GnuTLS cannot parse (s_client) -> bad-certificate" bad_der
+run_case "TLS 1.2 Certificate message, empty list -> no-client-cert, handshake_failure" \
+	raw_tls12 empty no-client-cert 40 "No certificate was found"
+run_case "TLS 1.2 Certificate message, one empty entry -> bad-certificate" \
+	raw_tls12 zero bad-certificate 42 "the peer.s Certificate message"
+run_case "TLS 1.2 Certificate message, an entry that is no DER -> bad-certificate" \
+	raw_tls12 garbage bad-certificate 42 "the peer.s certificate does not parse"
+run_case "a peer's alerts are named or numbered in the reject detail" peer_alert
 run_case "TLS 1.1-only client -> tls-error" tls11
 run_case "CBC-only (non-AEAD) TLS 1.2 client -> tls-error" cbc
 run_case "a bad record after the handshake: tls-error, not a rejection" garbage_after_handshake

@@ -10,13 +10,14 @@ static const char *const contract_reasons[] = {
 	"wrong-name", "bad-purpose", "policy-denied", "tls-error", "handshake-timeout",
 	"peer-closed", "target-unreachable", "connect-timeout", "idle-timeout", "reset",
 	"truncated", "drain-timeout", "shutdown", "io-error", "ocsp-missing", "ocsp-invalid",
+	"bad-certificate",
 };
 
 /* The reasons that refuse a peer during the handshake: they appear on `reject` lines. */
 static const char *const handshake_rejects[] = {
 	"no-client-cert", "expired", "not-yet-valid", "revoked", "untrusted", "wrong-name",
 	"bad-purpose", "policy-denied", "tls-error", "handshake-timeout", "peer-closed",
-	"ocsp-missing", "ocsp-invalid",
+	"ocsp-missing", "ocsp-invalid", "bad-certificate",
 };
 
 #define N(array) (sizeof(array) / sizeof(array[0]))
