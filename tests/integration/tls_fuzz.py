@@ -340,12 +340,9 @@ def differential(a, rng, msg, msg12):
         k, r = done[c.name]
         why = verdict(k, r)
         alerts += k.first.startswith("alert:")
-        print(f"{'FAIL' if why else 'ok'}: {c.name}\n    ktund:     {k}\n    reference: {r}")
-        if why:
-            print(f"    -> {why}")
-            failed += 1
-        elif k.first != r.first:
-            print("    (differs in detail only: both refuse)")
+        detail = f" -> {why}" if why else " (differs in detail only)" if k.first != r.first else ""
+        print(f"{'FAIL' if why else 'ok'}: {c.name}: ktund {k} | reference {r}{detail}")
+        failed += why is not None
     print(f"differential: {len(todo) - failed}/{len(todo)} cases as the reference "
           f"(ktund sent {alerts} alerts)")
     return len(todo), failed
