@@ -13,8 +13,9 @@ Outcome of one connection, read from the server's bytes:
   eof     seconds from our EOF (SHUT_WR) to the server's close, None if it held on
 
 Comparison rule, ktund (K) against the reference (R):
-  1. R progresses (hello) and K does not: FAIL (K refuses or stalls on a valid handshake).
-  2. K progresses and R does not: FAIL (K's TLS stack accepts what the reference refuses).
+  1. R progresses further (sends more ServerHellos: a HelloRetryRequest counts) than K: FAIL
+     (K refuses or stalls on a valid handshake).
+  2. K progresses further than R: FAIL (K accepts what the reference refuses).
   3. R ends the connection (alert or close) and K still holds it: FAIL.
   4. K does not close within EOF_WAIT of our EOF: FAIL (a gone peer must not hold a slot).
   Alert names, and an alert against a bare close, may differ: both mean "refused" and the
@@ -35,6 +36,8 @@ from pairtool import client_hello  # noqa: E402  (the one ClientHello builder of
 HANDSHAKE, ALERT, CCS, APPDATA = 22, 21, 20, 23
 SERVER_HELLO = 2
 EXT_PADDING = 21
+EXT_KEY_SHARE = 51
+X25519 = 0x001D
 MAX_PLAIN = 1 << 14
 ANSWER_WAIT = 3.0  # how long a server gets to answer what we sent
 EOF_WAIT = 3.0     # how long it gets to close after our EOF
@@ -104,6 +107,13 @@ class Hello:
         """n more cipher suites, after the real ones, from unassigned code points."""
         h = Hello(self.message())
         h.suites += b"".join(struct.pack(">H", 0x2000 + i) for i in range(n))
+        return h.message()
+
+    def with_key_share(self, shares):
+        """key_share replaced: b"" asks the server for a HelloRetryRequest."""
+        h = Hello(self.message())
+        data = struct.pack(">H", len(shares)) + shares
+        h.exts = [(t, data if t == EXT_KEY_SHARE else d) for t, d in h.exts]
         return h.message()
 
     def with_extension(self, etype, n):
@@ -198,6 +208,22 @@ def cases(msg, rng):
         Case("ChangeCipherSpec before ClientHello", [ccs, whole]),
         Case("two ClientHellos", [whole + whole]),
         Case("second ClientHello after the first's answer", [whole, (0.3, whole)]),
+    ] + retry_cases(h, rng)
+
+
+def retry_cases(h, rng):
+    """TLS 1.3 HelloRetryRequest: a ClientHello without key shares gets one (no cookie from
+    GnuTLS), and the second ClientHello, with an X25519 share (any 32 bytes are a public
+    key), gets the ServerHello: two ServerHellos in all."""
+    first = record(HANDSHAKE, h.with_key_share(b""))
+    second = h.with_key_share(struct.pack(">HH", X25519, 32) + rng.randbytes(32))
+    return [
+        Case("HelloRetryRequest, second ClientHello whole", [first, (0.3, record(HANDSHAKE, second))]),
+        Case("HelloRetryRequest, second ClientHello in 1-byte records",
+             [first, (0.3, b"".join(records(second, 1)))]),
+        Case("HelloRetryRequest, second ClientHello without key share again", [first, (0.3, first)]),
+        Case("HelloRetryRequest, half the second ClientHello, then EOF",
+             [first, (0.3, b"".join(records(second, 64)[:4]))], eof=True),
     ]
 
 
@@ -219,11 +245,13 @@ def cases12(msg):
 class Outcome:
     def __init__(self):
         self.first, self.ended, self.eof, self.error = "open", False, None, None
+        self.hellos = 0  # ServerHellos (a HelloRetryRequest is one too)
 
     def __str__(self):
         if self.error:
             return f"error ({self.error})"
-        s = self.first + (", then closed" if self.ended and self.first != "close" else "")
+        s = self.first + (f" x{self.hellos}" if self.hellos > 1 else "")
+        s += ", then closed" if self.ended and self.first != "close" else ""
         if not self.ended:
             s += f", closed {self.eof:.2f}s after EOF" if self.eof is not None else ", HELD after EOF"
         return s
@@ -243,6 +271,15 @@ def classify(data):
     if data[0] == ALERT:
         return None
     return f"other:{data[0]}"
+
+
+def server_hellos(data):
+    """How many records in data start a ServerHello."""
+    n, p = 0, 0
+    while len(data) - p >= 6:
+        n += data[p] == HANDSHAKE and data[p + 5] == SERVER_HELLO
+        p += 5 + struct.unpack(">H", data[p + 3:p + 5])[0]
+    return n
 
 
 def read_until(s, data, deadline):
@@ -299,6 +336,7 @@ def run(addr, case):
         if o.first == "open":  # a slow answer still says what the server made of our bytes
             o.first = classify(bytes(data)) or "open"
     s.close()
+    o.hellos = server_hellos(bytes(data))
     return o
 
 
@@ -306,10 +344,10 @@ def verdict(k, r):
     """Why ktund's outcome k differs from the reference's r in a way that matters, or None."""
     if k.error:
         return k.error
-    if r.progressed and not k.progressed:
-        return "the reference progresses, ktund does not"
-    if k.progressed and not r.progressed:
-        return "ktund progresses on input the reference refuses"
+    if r.hellos > k.hellos:
+        return "the reference progresses further than ktund"
+    if k.hellos > r.hellos:
+        return "ktund progresses further on input the reference refuses"
     if r.ended and not k.ended and not r.progressed:
         return "the reference ends the connection, ktund holds it"
     if not k.ended and k.eof is None:
