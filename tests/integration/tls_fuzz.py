@@ -419,10 +419,19 @@ def mutate(rng, whole, fields):
     return bytes(b), what
 
 
+def refragment(rec, size):
+    body = rec[5:]
+    return b"".join(record(rec[0], body[i:i + size], version=rec[1:3]) for i in range(0, len(body), size))
+
+
 def mutations(a, rng, msg):
     whole = record(HANDSHAKE, msg)
     fields = length_fields(msg)
     todo = [mutate(rng, whole, fields) for _ in range(a.mutations)]
+    # Every third goes in 7-byte records (of the mutated record's type and version), so that
+    # corrupted messages also go through the reassembly of fragments.
+    todo = [(refragment(b, 7), w + ", in 7-byte records") if i % 3 == 1 else (b, w)
+            for i, (b, w) in enumerate(todo)]
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
         futs = [pool.submit(run, a.ktund, Case(w, [b], eof=True)) for b, w in todo]
     held, kinds = [], {}
