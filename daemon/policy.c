@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <gnutls/gnutls.h>
 
+#include "cert_text.h"
 #include "policy.h"
 
 static const char *const kind_names[] = {
@@ -113,6 +114,11 @@ int policy_add(struct policy *p, enum policy_kind kind, const char *value, char 
 			snprintf(err, errlen, "value must be 1-%zu characters", sizeof(rule.value) - 1);
 			return -EINVAL;
 		}
+		/* The certificate's values with control characters never match: nor may a rule's. */
+		if (!cert_text_clean(value, strlen(value))) {
+			snprintf(err, errlen, "value must not hold control characters");
+			return -EINVAL;
+		}
 		strcpy(rule.value, value);
 	}
 	if (kind == POLICY_FINGERPRINT || kind == POLICY_SERIAL) {
@@ -180,42 +186,55 @@ bool policy_uri_match(const char *pattern, const char *uri)
 	return !*pattern;
 }
 
-static bool dn_field_matches(gnutls_x509_crt_t crt, const char *oid, const char *want)
+/* The next value of a text kind (cn, ou, dns, uri) at or after *seq, in buf with its NUL:
+ * 0; -EINVAL for one that can match nothing (longer than any rule, or not clean text);
+ * -ENOENT past the last one (or on an error, which would repeat). */
+int policy_cert_value(gnutls_x509_crt_t crt, enum policy_kind kind, unsigned *seq,
+		      char buf[POLICY_VALUE_MAX])
 {
-	char buf[POLICY_VALUE_MAX];
+	const char *oid = kind == POLICY_CN ? GNUTLS_OID_X520_COMMON_NAME
+					    : GNUTLS_OID_X520_ORGANIZATIONAL_UNIT_NAME;
+	int want = kind == POLICY_DNS ? GNUTLS_SAN_DNSNAME : GNUTLS_SAN_URI;
 
-	for (unsigned idx = 0;; idx++) {
-		size_t size = sizeof(buf);
-		int rc = gnutls_x509_crt_get_dn_by_oid(crt, oid, idx, 0, buf, &size);
+	for (;;) {
+		size_t size = POLICY_VALUE_MAX - 1;
+		int rc;
 
-		/* A value too long for buf cannot be the wanted one; any other error ends the list. */
+		if (kind == POLICY_CN || kind == POLICY_OU)
+			rc = gnutls_x509_crt_get_dn_by_oid(crt, oid, (*seq)++, 0, buf, &size);
+		else
+			rc = gnutls_x509_crt_get_subject_alt_name(crt, (*seq)++, buf, &size, NULL);
 		if (rc == GNUTLS_E_SHORT_MEMORY_BUFFER)
-			continue;
+			return -EINVAL;
 		if (rc < 0)
-			return false;
-		if (!strcmp(buf, want))
-			return true;
+			return -ENOENT;
+		if (kind != POLICY_CN && kind != POLICY_OU && rc != want)
+			continue;
+		buf[size] = '\0';
+		/* GnuTLS gives a DN value it cannot give as text (one with a NUL, say) as '#' and
+		 * its DER in hex: that is not the holder's name either. */
+		if (!cert_text_clean(buf, size) ||
+		    ((kind == POLICY_CN || kind == POLICY_OU) && buf[0] == '#'))
+			return -EINVAL;
+		return 0;
 	}
 }
 
-static bool san_matches(gnutls_x509_crt_t crt, const struct policy_rule *r)
+static bool text_matches(gnutls_x509_crt_t crt, const struct policy_rule *r)
 {
 	char buf[POLICY_VALUE_MAX];
+	unsigned seq = 0;
+	int rc;
 
-	for (unsigned seq = 0;; seq++) {
-		size_t size = sizeof(buf) - 1;
-		int type = gnutls_x509_crt_get_subject_alt_name(crt, seq, buf, &size, NULL);
-
-		if (type == GNUTLS_E_SHORT_MEMORY_BUFFER)
-			continue; /* an entry too long for any rule cannot match */
-		if (type < 0)
-			return false; /* the end of the list, or an error that would repeat */
-		buf[size] = '\0';
-		if (r->kind == POLICY_DNS && type == GNUTLS_SAN_DNSNAME && !strcasecmp(buf, r->value))
-			return true;
-		if (r->kind == POLICY_URI && type == GNUTLS_SAN_URI && policy_uri_match(r->value, buf))
+	while ((rc = policy_cert_value(crt, r->kind, &seq, buf)) != -ENOENT) {
+		if (rc < 0)
+			continue;
+		if (r->kind == POLICY_DNS ? !strcasecmp(buf, r->value)
+		    : r->kind == POLICY_URI ? policy_uri_match(r->value, buf)
+					    : !strcmp(buf, r->value))
 			return true;
 	}
+	return false;
 }
 
 static bool binary_matches(gnutls_x509_crt_t crt, const struct policy_rule *r)
@@ -243,12 +262,10 @@ static bool rule_matches(const struct policy_rule *r, gnutls_x509_crt_t crt)
 	case POLICY_ALL:
 		return true;
 	case POLICY_CN:
-		return dn_field_matches(crt, GNUTLS_OID_X520_COMMON_NAME, r->value);
 	case POLICY_OU:
-		return dn_field_matches(crt, GNUTLS_OID_X520_ORGANIZATIONAL_UNIT_NAME, r->value);
 	case POLICY_DNS:
 	case POLICY_URI:
-		return san_matches(crt, r);
+		return text_matches(crt, r);
 	case POLICY_FINGERPRINT:
 	case POLICY_SERIAL:
 		return binary_matches(crt, r);

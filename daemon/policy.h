@@ -43,6 +43,11 @@ int policy_add(struct policy *p, enum policy_kind kind, const char *value, char 
 int policy_copy(struct policy *dst, const struct policy *src);
 void policy_free(struct policy *p);
 bool policy_matches(const struct policy *p, gnutls_x509_crt_t crt);
+/* The certificate's next value of a text kind (cn, ou, dns, uri), from *seq on (start at 0),
+ * as a C string: 0; -EINVAL for a value no rule can match (too long, or holding a NUL or
+ * another control character: cert_text.h); -ENOENT after the last. */
+int policy_cert_value(gnutls_x509_crt_t crt, enum policy_kind kind, unsigned *seq,
+		      char buf[POLICY_VALUE_MAX]);
 /* `*` matches any run of characters within one path segment (never '/'). */
 bool policy_uri_match(const char *pattern, const char *uri);
 

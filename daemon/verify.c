@@ -202,25 +202,17 @@ void verify_peer_facts(gnutls_session_t session, struct peer_facts *f)
 	if (!chain || !n || gnutls_x509_crt_init(&leaf) < 0)
 		return;
 	if (gnutls_x509_crt_import(leaf, &chain[0], GNUTLS_X509_FMT_DER) == 0) {
-		size = sizeof(f->cn);
-		if (gnutls_x509_crt_get_dn_by_oid(leaf, GNUTLS_OID_X520_COMMON_NAME, 0, 0, f->cn, &size) < 0)
+		unsigned seq = 0;
+
+		/* The first of each, and only if it is clean text (policy_cert_value). */
+		if (policy_cert_value(leaf, POLICY_CN, &seq, f->cn) < 0)
 			f->cn[0] = '\0';
+		seq = 0;
+		if (policy_cert_value(leaf, POLICY_URI, &seq, f->uri) < 0)
+			f->uri[0] = '\0';
 		size = sizeof(f->fingerprint);
 		f->has_fingerprint = gnutls_x509_crt_get_fingerprint(leaf, GNUTLS_DIG_SHA256,
 								     f->fingerprint, &size) == 0;
-		for (unsigned i = 0;; i++) {
-			int type;
-
-			size = sizeof(f->uri) - 1;
-			type = gnutls_x509_crt_get_subject_alt_name(leaf, i, f->uri, &size, NULL);
-			if (type == GNUTLS_SAN_URI) {
-				f->uri[size] = '\0';
-				break;
-			}
-			f->uri[0] = '\0';
-			if (type < 0)
-				break;
-		}
 	}
 	gnutls_x509_crt_deinit(leaf);
 }

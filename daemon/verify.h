@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <gnutls/gnutls.h>
 
+#include "policy.h"
 #include "reason.h"
 
 struct tunnel_ctx;
@@ -25,8 +26,8 @@ enum reason verify_handshake_failure(const struct peer_verdict *v, int gnutls_rc
 void verify_send_alert(gnutls_session_t session, enum reason reason, int gnutls_rc);
 /* What a PROXY v2 header tells the target about the peer's leaf; empty fields if absent. */
 struct peer_facts {
-	char cn[256];
-	char uri[512];                /* the first URI SAN */
+	char cn[POLICY_VALUE_MAX];
+	char uri[POLICY_VALUE_MAX];   /* the first URI SAN */
 	unsigned char fingerprint[32]; /* SHA-256 of the DER */
 	bool has_fingerprint;
 };

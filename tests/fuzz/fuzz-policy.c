@@ -5,16 +5,19 @@
  * DER certificate the input carries (what a peer sends; the chain check runs first in ktund,
  * but the policy must not depend on that for memory safety).
  *
- * Input: text lines, then optionally a NUL byte and a DER certificate.
+ * Input: text lines, then optionally a NUL byte and a DER certificate (der-client-nul-in-sans
+ * and der-client-control-chars: certificate text with NULs and control characters).
  *   KIND VALUE    a rule: all, cn, ou, dns, uri, fingerprint, serial (as after allow-)
  *   CN=V OU=V DNS=V URI=V SERIAL=HEX    fields of the built certificate
  * Every uri rule is also matched directly against every URI= line, and small cases against
  * a reference matcher. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
+#include "cert_text.h"
 #include "fuzz.h"
 #include "policy.h"
 
@@ -72,6 +75,22 @@ static void uri_match(const char *pattern, const char *uri)
 		stars += *p == '*';
 	if (stars <= 3 && strlen(uri) <= 48 && m != reference_uri_match(pattern, uri))
 		abort();
+}
+
+/* What policy_cert_value hands out (to the rules, and to the origin) is clean text, whatever
+ * NULs and control characters the certificate holds. */
+static void check_cert_values(gnutls_x509_crt_t crt)
+{
+	char buf[POLICY_VALUE_MAX];
+
+	for (int k = POLICY_CN; k <= POLICY_URI; k++) {
+		unsigned seq = 0;
+		int rc;
+
+		while ((rc = policy_cert_value(crt, (enum policy_kind)k, &seq, buf)) != -ENOENT)
+			if (rc == 0 && !cert_text_clean(buf, strlen(buf)))
+				abort();
+	}
 }
 
 /* A field line: CN=, OU=, DNS=, URI=, SERIAL=. Returns false if the line is not one. */
@@ -172,6 +191,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (crt) {
 		bool m = policy_matches(&p, crt);
 
+		check_cert_values(crt);
 		if (m != policy_matches(&copy, crt))
 			abort();
 		gnutls_x509_crt_deinit(crt);

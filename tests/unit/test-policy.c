@@ -378,6 +378,133 @@ static void test_match_or(void)
 	policy_free(&p);
 }
 
+/* ---- certificate text with NULs and control characters ---- */
+
+/* A leaf whose CN, DNS and URI SANs are LEN-byte strings: GnuTLS writes them as given, NULs
+ * included, as a peer's CA could. */
+static gnutls_x509_crt_t make_raw_cert(const char *cn, size_t cn_len, const char *dns,
+				       size_t dns_len, const char *uri, size_t uri_len)
+{
+	gnutls_x509_privkey_t key;
+	gnutls_x509_crt_t crt;
+	time_t now = time(NULL);
+	uint8_t san[127];
+	size_t n = 0;
+
+	must(gnutls_x509_privkey_init(&key), "key init");
+	must(gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
+					  GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0),
+	     "key generate");
+	must(gnutls_x509_crt_init(&crt), "init");
+	must(gnutls_x509_crt_set_version(crt, 3), "version");
+	must(gnutls_x509_crt_set_serial(crt, "\x07", 1), "serial");
+	must(gnutls_x509_crt_set_activation_time(crt, now - 60), "activation");
+	must(gnutls_x509_crt_set_expiration_time(crt, now + 3600), "expiration");
+	must(gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, cn,
+					   (unsigned)cn_len), "CN");
+	/* GnuTLS refuses to write such a URI itself: the extension's DER by hand, a SEQUENCE of
+	 * [2] dNSName and [6] uniformResourceIdentifier (short lengths only). */
+	if (dns_len + uri_len + 4 > sizeof(san) - 2) {
+		fprintf(stderr, "test SANs too long\n");
+		exit(EXIT_FAILURE);
+	}
+	san[n++] = 0x30;
+	san[n++] = (uint8_t)(dns_len + uri_len + 4);
+	san[n++] = 0x82;
+	san[n++] = (uint8_t)dns_len;
+	memcpy(san + n, dns, dns_len);
+	n += dns_len;
+	san[n++] = 0x86;
+	san[n++] = (uint8_t)uri_len;
+	memcpy(san + n, uri, uri_len);
+	n += uri_len;
+	must(gnutls_x509_crt_set_extension_by_oid(crt, "2.5.29.17", san, n, 0), "SAN");
+	must(gnutls_x509_crt_set_key(crt, key), "key");
+	must(gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0), "sign");
+	gnutls_x509_privkey_deinit(key);
+	return as_received(crt);
+}
+
+#define RAW(s) s, sizeof(s) - 1
+
+static bool one_rule_matches(gnutls_x509_crt_t crt, enum policy_kind kind, const char *value)
+{
+	struct policy one = { 0 };
+	bool m;
+
+	if (policy_add(&one, kind, value, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s '%s' refused: %s\n", policy_kind_name(kind), value, err);
+		check_failures++;
+		return false;
+	}
+	m = policy_matches(&one, crt);
+	policy_free(&one);
+	return m;
+}
+
+/* "edge.test\0.evil.example" is not edge.test, nor anything else a rule can say; the same for
+ * a URI SAN and a CN. policy_cert_value hands out none of them. */
+static void test_match_embedded_nul(void)
+{
+	gnutls_x509_crt_t crt = make_raw_cert(RAW("edge-client\0.evil"),
+					      RAW("edge.test\0.evil.example"),
+					      RAW("spiffe://ktun.test/ns/edge/sa/client\0/evil"));
+	char buf[POLICY_VALUE_MAX];
+	unsigned seq;
+
+	CHECK(!one_rule_matches(crt, POLICY_DNS, "edge.test"));
+	CHECK(!one_rule_matches(crt, POLICY_URI, "spiffe://ktun.test/ns/edge/sa/client"));
+	CHECK(!one_rule_matches(crt, POLICY_URI, "spiffe://ktun.test/ns/edge/sa/*"));
+	CHECK(!one_rule_matches(crt, POLICY_CN, "edge-client"));
+	CHECK(one_rule_matches(crt, POLICY_SERIAL, "07")); /* the certificate itself is fine */
+	for (enum policy_kind k = POLICY_CN; k <= POLICY_URI; k++) {
+		seq = 0;
+		if (k != POLICY_OU)
+			CHECK(policy_cert_value(crt, k, &seq, buf) == -EINVAL);
+		CHECK(policy_cert_value(crt, k, &seq, buf) == -ENOENT);
+	}
+	gnutls_x509_crt_deinit(crt);
+}
+
+/* Other control characters: an escape sequence, a newline that would start a log line. */
+static void test_match_control_chars(void)
+{
+	gnutls_x509_crt_t crt = make_raw_cert(RAW("edge-client\x1b[31m"), RAW("edge.test\n"),
+					      RAW("spiffe://ktun.test/ns/edge/sa/client\r"));
+	char buf[POLICY_VALUE_MAX];
+	unsigned seq = 0;
+
+	CHECK(!one_rule_matches(crt, POLICY_DNS, "edge.test"));
+	CHECK(!one_rule_matches(crt, POLICY_URI, "spiffe://ktun.test/ns/edge/sa/client"));
+	CHECK(!one_rule_matches(crt, POLICY_CN, "edge-client"));
+	CHECK(policy_cert_value(crt, POLICY_CN, &seq, buf) == -EINVAL);
+	gnutls_x509_crt_deinit(crt);
+
+	/* Nor can an operator write such a rule. */
+	policy_free(&p);
+	check_add_refused(POLICY_CN, "edge-client\x1b[31m");
+	check_add_refused(POLICY_DNS, "edge.test\n");
+	check_add_refused(POLICY_URI, "spiffe://ktun.test/\x7f");
+	policy_free(&p);
+}
+
+/* The clean case still reads back whole. */
+static void test_cert_value_clean(void)
+{
+	char buf[POLICY_VALUE_MAX];
+	unsigned seq = 0;
+
+	CHECK(policy_cert_value(edge_crt, POLICY_OU, &seq, buf) == 0);
+	CHECK_STR(buf, "edge");
+	CHECK(policy_cert_value(edge_crt, POLICY_OU, &seq, buf) == 0);
+	CHECK_STR(buf, "ops");
+	CHECK(policy_cert_value(edge_crt, POLICY_OU, &seq, buf) == -ENOENT);
+	seq = 0;
+	CHECK(policy_cert_value(edge_crt, POLICY_URI, &seq, buf) == 0);
+	CHECK_STR(buf, "spiffe://example.org/edge/web");
+	CHECK(policy_cert_value(edge_crt, POLICY_URI, &seq, buf) == -ENOENT);
+}
+
 static void test_copy(void)
 {
 	struct policy copy;
@@ -415,6 +542,9 @@ int main(void)
 	RUN(test_match_serial);
 	RUN(test_match_or);
 	RUN(test_copy);
+	RUN(test_match_embedded_nul);
+	RUN(test_match_control_chars);
+	RUN(test_cert_value_clean);
 	gnutls_x509_crt_deinit(edge_crt);
 	gnutls_x509_crt_deinit(origin_crt);
 	return check_result();

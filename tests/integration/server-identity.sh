@@ -1,0 +1,143 @@
+#!/bin/bash
+# server-identity: certificate text a client chose, with openssl s_client presenting leaves
+# the test intermediate (tests/pki.sh) signed with openssl, their SANs written as raw DER:
+# - A NUL inside a DNS or URI SAN ("edge.test\0.evil.example") matches no --allow-dns or
+#   --allow-uri rule (reason=policy-denied), and the URI is not sent to the origin in the PROXY
+#   v2 header (python origin, pp_origin.py).
+# - Control characters and quotes in the subject never match --allow-cn, reach the log, the
+#   `ktunctl conns` line and the origin only escaped (\xHH) or not at all.
+# Case functions run indirectly (run_case) and take no arguments from the script:
+# shellcheck disable=SC2317,SC2119
+set -euo pipefail
+. "$(dirname "$0")/srvlib.sh"
+srv_init
+PP_JSON=$WORK/pp.json
+
+# san_der DNS URI: hex of a subjectAltName (SEQUENCE of [2] dNSName, [6] URI) whose values are
+# Python string literals' contents, so "\0" is a NUL.
+san_der() {
+	python3 - "$1" "$2" <<'PY'
+import sys
+def tlv(tag, b):
+    assert len(b) < 128
+    return bytes([tag, len(b)]) + b
+dns, uri = (a.encode().decode("unicode_escape").encode("latin-1") for a in sys.argv[1:3])
+print(tlv(0x30, tlv(0x82, dns) + tlv(0x86, uri)).hex())
+PY
+}
+
+# odd_leaf NAME SUBJECT DNS URI: a clientAuth leaf NAME.pem/NAME.key (and NAME-chain.pem) from
+# the test intermediate, subject as openssl -subj takes it, SANs as san_der takes them.
+odd_leaf() {
+	local name=$1
+	openssl ecparam -name prime256v1 -genkey -noout -out "$PKI/$name.key"
+	openssl req -new -key "$PKI/$name.key" -subj "$2" -out "$WORK/$name.csr"
+	printf '%s\n' 'basicConstraints = critical, CA:FALSE' 'keyUsage = critical, digitalSignature' \
+		'extendedKeyUsage = clientAuth' "subjectAltName = DER:$(san_der "$3" "$4")" >"$WORK/$name.ext"
+	openssl x509 -req -in "$WORK/$name.csr" -CA "$PKI/inter.pem" -CAkey "$PKI/inter.key" \
+		-set_serial "0x$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" -days 30 \
+		-extfile "$WORK/$name.ext" -out "$PKI/$name.pem" 2>/dev/null
+	cat "$PKI/$name.pem" "$PKI/inter.pem" >"$PKI/$name-chain.pem"
+}
+
+odd_leaf client-nul '/CN=edge-client/OU=edge' 'edge.test\0.evil.example' \
+	'spiffe://ktun.test/ns/edge/sa/client\0/evil'
+odd_leaf client-ctl $'/CN=edge"client\x1b[31m/OU=edge' 'edge.test' \
+	'spiffe://ktun.test/ns/edge/sa/client\r'
+
+# rules ARGS...: a fresh server with --proxy-protocol whose only policy is ARGS, and the
+# parsing origin. c counts the connections it has closed.
+rules() {
+	[ -z "${SERVER_PID:-}" ] || srv_stop
+	c=0
+	SERVER_ALLOW_DEFAULT=0 srv_start --proxy-protocol "$@"
+	policy="$*"
+}
+
+pp_origin_start() {
+	: >"$PP_JSON"
+	ip netns exec "$NS_ORIGIN" python3 "$INTEG_DIR/pp_origin.py" "$ORIGIN_PORT" "$PP_JSON" \
+		>>"$WORK/origin.log" 2>&1 &
+	track $!
+	wait_port "$NS_ORIGIN" "$ORIGIN_PORT" || bad "pp_origin.py did not listen"
+}
+
+# denied WHO: refused by the policy, nothing reached the origin.
+denied() {
+	local rc=0 n
+	n=$(wc -l <"$PP_JSON")
+	ossl "$1" "denied $1"$'\n' -tls1_3 || rc=$?
+	[ "$rc" != 0 ] || bad "[$policy] $1 was allowed"
+	c=$((c + 1))
+	wait_n '\] close ' "$c"
+	last_line '\] close ' | grep -q 'reason=policy-denied$' || bad "[$policy] $1: $(last_line '\] close ')"
+	[ "$(wc -l <"$PP_JSON")" = "$n" ] || bad "[$policy] $1 reached the origin: $(tail -n 1 "$PP_JSON")"
+	note "[$policy] $1 refused: policy-denied"
+}
+
+# allowed WHO: through to the origin; PP is the origin's JSON line for it.
+allowed() {
+	local n
+	n=$(wc -l <"$PP_JSON")
+	ossl "$1" "allowed $1"$'\n' -tls1_3 || bad "[$policy] $1 refused: $(grep -m1 -o 'alert [a-z ]*' "$WORK/peer.err")"
+	[ "$(cat "$WORK/peer.out")" = ok ] || bad "[$policy] $1: no answer from the origin"
+	c=$((c + 1))
+	wait_n '\] close ' "$c"
+	PP=$(tail -n +$((n + 1)) "$PP_JSON" | head -n 1)
+	[ -n "$PP" ] || bad "[$policy] $1: the origin logged nothing"
+}
+
+# pp FIELD: a field of PP ("" if absent).
+pp() { python3 -c 'import json, sys; print(json.loads(sys.argv[1]).get(sys.argv[2], ""))' "$PP" "$1"; }
+
+case_nul() {
+	pp_origin_start
+	rules --allow-dns edge.test
+	denied client-nul
+	allowed client # the same rule admits the clean leaf: the rule is right
+	rules --allow-uri spiffe://ktun.test/ns/edge/sa/client
+	denied client-nul
+	rules --allow-uri 'spiffe://ktun.test/ns/edge/sa/*'
+	denied client-nul
+	# Admitted by its OU: the origin hears of no URI, not the part before the NUL.
+	rules --allow-ou edge
+	allowed client-nul
+	[ "$(pp ssl_22)" = edge-client ] || bad "CN TLV: $PP"
+	[ -z "$(pp uri)" ] || bad "the origin was sent a URI SAN with a NUL in it: $PP"
+	note "--allow-ou edge: client-nul admitted, no URI TLV: $PP"
+	srv_stop
+}
+
+case_control() {
+	local cl conns id
+	pp_origin_start
+	rules --allow-cn edge-client
+	denied client-ctl
+	rules --allow-uri spiffe://ktun.test/ns/edge/sa/client
+	denied client-ctl
+	rules --allow-ou edge
+	# Hold the connection open (no payload yet) to see it in ktunctl conns.
+	ossl_cmd client-ctl
+	(sleep 1.5; printf 'held\n') | "${OSSL[@]}" >"$WORK/peer.out" 2>"$WORK/peer.err" &
+	track $!
+	wait_n '\] handshake ' 1
+	conns=$("$KTUNCTL" --control "$WORK/server.sock" conns)
+	wait_n '\] close ' 1
+	cl=$(last_line '\] close ')
+	! grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$SERVER_LOG" || bad "a control character reached the log: $(grep -a $'\x1b' "$SERVER_LOG" | cat -A)"
+	# GnuTLS writes the DN as RFC 4514 (the '"' as \"); ktund escapes '\\', '"' and ESC.
+	id='id="OU=edge,CN=edge\x5c\x22client\x1b[31m"'
+	grep -qF "$id" <<<"$cl" || bad "close line: $cl"
+	grep -qF "$id" <<<"$conns" || bad "ktunctl conns: $conns"
+	[[ $conns != *$'\x1b'* ]] || bad "ktunctl conns printed a control character: $conns"
+	PP=$(tail -n 1 "$PP_JSON")
+	[ -z "$(pp ssl_22)" ] || bad "the origin was sent a CN with control characters: $PP"
+	[ -z "$(pp uri)" ] || bad "the origin was sent a URI with a control character: $PP"
+	note "close line: $cl"
+	note "origin: $PP"
+	srv_stop
+}
+
+run_case "a NUL in a DNS or URI SAN matches no rule and is not sent to the origin" case_nul
+run_case "control characters in the subject and a URI: no match, escaped in logs, not sent" case_control
+srv_finish
