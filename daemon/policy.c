@@ -220,7 +220,8 @@ int policy_cert_value(gnutls_x509_crt_t crt, enum policy_kind kind, unsigned *se
 	}
 }
 
-static bool text_matches(gnutls_x509_crt_t crt, const struct policy_rule *r)
+static bool text_matches(gnutls_x509_crt_t crt, const struct policy_rule *r,
+			 struct policy_match *m)
 {
 	char buf[POLICY_VALUE_MAX];
 	unsigned seq = 0;
@@ -231,8 +232,10 @@ static bool text_matches(gnutls_x509_crt_t crt, const struct policy_rule *r)
 			continue;
 		if (r->kind == POLICY_DNS ? !strcasecmp(buf, r->value)
 		    : r->kind == POLICY_URI ? policy_uri_match(r->value, buf)
-					    : !strcmp(buf, r->value))
+					    : !strcmp(buf, r->value)) {
+			strcpy(m->value, buf);
 			return true;
+		}
 	}
 	return false;
 }
@@ -256,8 +259,10 @@ static bool binary_matches(gnutls_x509_crt_t crt, const struct policy_rule *r)
 	return size == want_len && !memcmp(have, want, size);
 }
 
-static bool rule_matches(const struct policy_rule *r, gnutls_x509_crt_t crt)
+static bool rule_matches(const struct policy_rule *r, gnutls_x509_crt_t crt,
+			 struct policy_match *m)
 {
+	m->value[0] = '\0';
 	switch (r->kind) {
 	case POLICY_ALL:
 		return true;
@@ -265,7 +270,7 @@ static bool rule_matches(const struct policy_rule *r, gnutls_x509_crt_t crt)
 	case POLICY_OU:
 	case POLICY_DNS:
 	case POLICY_URI:
-		return text_matches(crt, r);
+		return text_matches(crt, r, m);
 	case POLICY_FINGERPRINT:
 	case POLICY_SERIAL:
 		return binary_matches(crt, r);
@@ -273,10 +278,40 @@ static bool rule_matches(const struct policy_rule *r, gnutls_x509_crt_t crt)
 	return false;
 }
 
+bool policy_match(const struct policy *p, gnutls_x509_crt_t crt, struct policy_match *m)
+{
+	m->matched = false;
+	for (size_t i = 0; i < p->n; i++) {
+		if (rule_matches(&p->rules[i], crt, m)) {
+			m->matched = true;
+			m->kind = p->rules[i].kind;
+			return true;
+		}
+	}
+	m->value[0] = '\0';
+	return false;
+}
+
 bool policy_matches(const struct policy *p, gnutls_x509_crt_t crt)
 {
-	for (size_t i = 0; i < p->n; i++)
-		if (rule_matches(&p->rules[i], crt))
-			return true;
-	return false;
+	struct policy_match m;
+
+	return policy_match(p, crt, &m);
+}
+
+void policy_identity(gnutls_x509_crt_t crt, const struct policy_match *m, enum policy_kind kind,
+		     char buf[POLICY_VALUE_MAX])
+{
+	char next[POLICY_VALUE_MAX];
+	unsigned seq = 0;
+
+	if (m && m->matched && m->kind == kind) {
+		strcpy(buf, m->value);
+		return;
+	}
+	/* Of several, naming the first would tell the origin one the policy did not choose
+	 * (CNs "admin" and "edge-client", let in by its OU): none is the only honest answer. */
+	if (policy_cert_value(crt, kind, &seq, buf) < 0 ||
+	    policy_cert_value(crt, kind, &seq, next) != -ENOENT)
+		buf[0] = '\0';
 }

@@ -16,6 +16,7 @@ struct peer_verdict {
 	const struct tunnel_ctx *ctx;
 	enum reason reason;
 	char detail[192];
+	struct policy_match match; /* which allow-* / verify-* rule let the peer in */
 };
 
 /* Chain, validity, revocation, name, purpose, then the tunnel's policy. */
@@ -24,10 +25,11 @@ int verify_peer_callback(gnutls_session_t session);
 enum reason verify_handshake_failure(const struct peer_verdict *v, int gnutls_rc);
 /* Tells the peer why, with the most specific alert the reason has (queued, not yet sent). */
 void verify_send_alert(gnutls_session_t session, enum reason reason, int gnutls_rc);
-/* What a PROXY v2 header tells the target about the peer's leaf; empty fields if absent. */
+/* What a PROXY v2 header tells the target about the peer's leaf; empty fields if absent. The
+ * CN and URI are policy_identity's: the ones the policy matched, else the only ones. */
 struct peer_facts {
 	char cn[POLICY_VALUE_MAX];
-	char uri[POLICY_VALUE_MAX];   /* the first URI SAN */
+	char uri[POLICY_VALUE_MAX];   /* a URI SAN (policy_identity says which) */
 	unsigned char fingerprint[32]; /* SHA-256 of the DER */
 	bool has_fingerprint;
 };

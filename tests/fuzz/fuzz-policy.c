@@ -189,9 +189,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (copy.n != p.n || (p.n && memcmp(copy.rules, p.rules, p.n * sizeof(*p.rules))))
 		abort();
 	if (crt) {
-		bool m = policy_matches(&p, crt);
+		struct policy_match pm;
+		char id[POLICY_VALUE_MAX];
+		bool m = policy_match(&p, crt, &pm);
 
 		check_cert_values(crt);
+		/* The names told to the origin are clean, and the matched one if a rule chose it. */
+		for (int k = POLICY_CN; k <= POLICY_URI; k += POLICY_URI - POLICY_CN) {
+			policy_identity(crt, &pm, (enum policy_kind)k, id);
+			if (!cert_text_clean(id, strlen(id)) ||
+			    (m && pm.kind == (enum policy_kind)k && strcmp(id, pm.value)))
+				abort();
+		}
 		if (m != policy_matches(&copy, crt))
 			abort();
 		gnutls_x509_crt_deinit(crt);

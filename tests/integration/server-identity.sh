@@ -6,6 +6,9 @@
 #   v2 header (python origin, pp_origin.py).
 # - Control characters and quotes in the subject never match --allow-cn, reach the log, the
 #   `ktunctl conns` line and the origin only escaped (\xHH) or not at all.
+# - The PROXY v2 CN and URI TLVs name what the policy matched: a leaf with CNs "admin" and
+#   "edge-client" let in by --allow-cn edge-client is edge-client to the origin; let in by a
+#   rule of another kind, a leaf with several CNs (URIs) has none named, one with one has it.
 # Case functions run indirectly (run_case) and take no arguments from the script:
 # shellcheck disable=SC2317,SC2119
 set -euo pipefail
@@ -13,37 +16,45 @@ set -euo pipefail
 srv_init
 PP_JSON=$WORK/pp.json
 
-# san_der DNS URI: hex of a subjectAltName (SEQUENCE of [2] dNSName, [6] URI) whose values are
-# Python string literals' contents, so "\0" is a NUL.
+# san_der dns:NAME|uri:URI...: hex of a subjectAltName (SEQUENCE of [2] dNSName and [6] URI,
+# in the order given) whose values are Python string literals' contents, so "\0" is a NUL.
 san_der() {
-	python3 - "$1" "$2" <<'PY'
+	python3 - "$@" <<'PY'
 import sys
 def tlv(tag, b):
     assert len(b) < 128
     return bytes([tag, len(b)]) + b
-dns, uri = (a.encode().decode("unicode_escape").encode("latin-1") for a in sys.argv[1:3])
-print(tlv(0x30, tlv(0x82, dns) + tlv(0x86, uri)).hex())
+tags = {"dns": 0x82, "uri": 0x86}
+body = b"".join(tlv(tags[a.split(":", 1)[0]],
+                    a.split(":", 1)[1].encode().decode("unicode_escape").encode("latin-1"))
+                for a in sys.argv[1:])
+print(tlv(0x30, body).hex())
 PY
 }
 
-# odd_leaf NAME SUBJECT DNS URI: a clientAuth leaf NAME.pem/NAME.key (and NAME-chain.pem) from
+# odd_leaf NAME SUBJECT SAN...: a clientAuth leaf NAME.pem/NAME.key (and NAME-chain.pem) from
 # the test intermediate, subject as openssl -subj takes it, SANs as san_der takes them.
 odd_leaf() {
-	local name=$1
+	local name=$1 subj=$2
+	shift 2
 	openssl ecparam -name prime256v1 -genkey -noout -out "$PKI/$name.key"
-	openssl req -new -key "$PKI/$name.key" -subj "$2" -out "$WORK/$name.csr"
+	openssl req -new -key "$PKI/$name.key" -subj "$subj" -out "$WORK/$name.csr"
 	printf '%s\n' 'basicConstraints = critical, CA:FALSE' 'keyUsage = critical, digitalSignature' \
-		'extendedKeyUsage = clientAuth' "subjectAltName = DER:$(san_der "$3" "$4")" >"$WORK/$name.ext"
+		'extendedKeyUsage = clientAuth' "subjectAltName = DER:$(san_der "$@")" >"$WORK/$name.ext"
 	openssl x509 -req -in "$WORK/$name.csr" -CA "$PKI/inter.pem" -CAkey "$PKI/inter.key" \
 		-set_serial "0x$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" -days 30 \
 		-extfile "$WORK/$name.ext" -out "$PKI/$name.pem" 2>/dev/null
 	cat "$PKI/$name.pem" "$PKI/inter.pem" >"$PKI/$name-chain.pem"
 }
 
-odd_leaf client-nul '/CN=edge-client/OU=edge' 'edge.test\0.evil.example' \
-	'spiffe://ktun.test/ns/edge/sa/client\0/evil'
-odd_leaf client-ctl $'/CN=edge"client\x1b[31m/OU=edge' 'edge.test' \
-	'spiffe://ktun.test/ns/edge/sa/client\r'
+odd_leaf client-nul '/CN=edge-client/OU=edge' 'dns:edge.test\0.evil.example' \
+	'uri:spiffe://ktun.test/ns/edge/sa/client\0/evil'
+odd_leaf client-ctl $'/CN=edge"client\x1b[31m/OU=edge' dns:edge.test \
+	'uri:spiffe://ktun.test/ns/edge/sa/client\r'
+# Two names of each kind, the one an operator would not allow first.
+ADMIN_URI=spiffe://ktun.test/ns/admin/sa/root
+EDGE_URI=spiffe://ktun.test/ns/edge/sa/client
+odd_leaf client-two '/CN=admin/CN=edge-client/OU=edge' dns:edge.test "uri:$ADMIN_URI" "uri:$EDGE_URI"
 
 # rules ARGS...: a fresh server with --proxy-protocol whose only policy is ARGS, and the
 # parsing origin. c counts the connections it has closed.
@@ -138,6 +149,34 @@ case_control() {
 	srv_stop
 }
 
+# identity WHO CN URI: WHO is allowed, and the origin is told exactly CN and URI ("": none).
+identity() {
+	allowed "$1"
+	[ "$(pp ssl_22)" = "$2" ] || bad "[$policy] $1: CN TLV '$(pp ssl_22)', want '$2': $PP"
+	[ "$(pp uri)" = "$3" ] || bad "[$policy] $1: URI TLV '$(pp uri)', want '$3': $PP"
+	note "[$policy] $1: CN '$2' URI '$3'"
+}
+
+case_identity() {
+	pp_origin_start
+	rules --allow-cn edge-client
+	identity client-two edge-client ""
+	rules --allow-uri "$EDGE_URI"
+	identity client-two "" "$EDGE_URI"
+	rules --allow-uri 'spiffe://ktun.test/ns/edge/sa/*'
+	identity client-two "" "$EDGE_URI"
+	# The first rule that matches is the one that let the client in.
+	rules --allow-cn nobody --allow-uri "$ADMIN_URI" --allow-cn edge-client
+	identity client-two "" "$ADMIN_URI"
+	# Let in by a rule of another kind: a certificate with several names gets none named,
+	# one with a single name of a kind gets that one.
+	rules --allow-ou edge
+	identity client-two "" ""
+	identity client edge-client "$EDGE_URI"
+	srv_stop
+}
+
 run_case "a NUL in a DNS or URI SAN matches no rule and is not sent to the origin" case_nul
 run_case "control characters in the subject and a URI: no match, escaped in logs, not sent" case_control
+run_case "the origin is told the CN / URI the policy matched, or the only one, never a guess" case_identity
 srv_finish

@@ -505,6 +505,104 @@ static void test_cert_value_clean(void)
 	CHECK(policy_cert_value(edge_crt, POLICY_URI, &seq, buf) == -ENOENT);
 }
 
+/* ---- the identity named to the origin ---- */
+
+/* A leaf with two CNs (DER order: "admin" first) and two URI SANs ("admin"'s first). */
+static gnutls_x509_crt_t make_two_names_cert(void)
+{
+	static const char *const cns[] = { "admin", "edge-client" };
+	static const char *const uris[] = { "spiffe://ktun.test/ns/admin/sa/root",
+					    "spiffe://ktun.test/ns/edge/sa/client" };
+	gnutls_x509_privkey_t key;
+	gnutls_x509_crt_t crt;
+	time_t now = time(NULL);
+
+	must(gnutls_x509_privkey_init(&key), "key init");
+	must(gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
+					  GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0),
+	     "key generate");
+	must(gnutls_x509_crt_init(&crt), "init");
+	must(gnutls_x509_crt_set_version(crt, 3), "version");
+	must(gnutls_x509_crt_set_serial(crt, "\x09", 1), "serial");
+	must(gnutls_x509_crt_set_activation_time(crt, now - 60), "activation");
+	must(gnutls_x509_crt_set_expiration_time(crt, now + 3600), "expiration");
+	for (size_t i = 0; i < 2; i++) {
+		must(gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, cns[i],
+						   (unsigned)strlen(cns[i])), "CN");
+		must(gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_URI, uris[i],
+							  (unsigned)strlen(uris[i]),
+							  GNUTLS_FSAN_APPEND), "URI");
+	}
+	must(gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_ORGANIZATIONAL_UNIT_NAME, 0,
+					   "edge", 4), "OU");
+	must(gnutls_x509_crt_set_key(crt, key), "key");
+	must(gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0), "sign");
+	gnutls_x509_privkey_deinit(key);
+	return as_received(crt);
+}
+
+/* policy_match on a one-rule policy, then the CN and URI policy_identity names. */
+static void check_identity(gnutls_x509_crt_t crt, enum policy_kind kind, const char *value,
+			   const char *want_cn, const char *want_uri)
+{
+	struct policy one = { 0 };
+	struct policy_match m;
+	char cn[POLICY_VALUE_MAX], uri[POLICY_VALUE_MAX];
+
+	if (policy_add(&one, kind, value, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s '%s' refused: %s\n", policy_kind_name(kind), value, err);
+		check_failures++;
+		return;
+	}
+	CHECK(policy_match(&one, crt, &m) && m.matched && m.kind == kind);
+	policy_identity(crt, &m, POLICY_CN, cn);
+	policy_identity(crt, &m, POLICY_URI, uri);
+	if (strcmp(cn, want_cn) || strcmp(uri, want_uri)) {
+		fprintf(stderr, "%s '%s': CN '%s' URI '%s', want '%s' '%s'\n",
+			policy_kind_name(kind), value, cn, uri, want_cn, want_uri);
+		check_failures++;
+	}
+	policy_free(&one);
+}
+
+/* The origin hears the name that was authorized: --allow-cn edge-client must not send "admin"
+ * because it comes first. With no rule of that kind, only a certificate's one value is named. */
+static void test_identity_matched(void)
+{
+	gnutls_x509_crt_t two = make_two_names_cert();
+	const char *edge_uri = "spiffe://ktun.test/ns/edge/sa/client";
+
+	check_identity(two, POLICY_CN, "edge-client", "edge-client", "");
+	check_identity(two, POLICY_CN, "admin", "admin", "");
+	check_identity(two, POLICY_URI, edge_uri, "", edge_uri);
+	check_identity(two, POLICY_URI, "spiffe://ktun.test/ns/edge/sa/*", "", edge_uri);
+	check_identity(two, POLICY_URI, "spiffe://ktun.test/ns/admin/sa/root", "",
+		       "spiffe://ktun.test/ns/admin/sa/root");
+	check_identity(two, POLICY_OU, "edge", "", ""); /* several of each: none named */
+	check_identity(two, POLICY_ALL, "", "", "");
+	/* One of each: named whichever rule matched. */
+	check_identity(edge_crt, POLICY_OU, "ops", "edge-1", "spiffe://example.org/edge/web");
+	check_identity(edge_crt, POLICY_ALL, "", "edge-1", "spiffe://example.org/edge/web");
+	check_identity(edge_crt, POLICY_DNS, "edge.example.org", "edge-1",
+		       "spiffe://example.org/edge/web");
+	gnutls_x509_crt_deinit(two);
+}
+
+/* An only value that is not clean is not named either. */
+static void test_identity_unclean(void)
+{
+	gnutls_x509_crt_t crt = make_raw_cert(RAW("edge-client\x1b[31m"), RAW("edge.test"),
+					      RAW("spiffe://ktun.test/ns/edge/sa/client\0/evil"));
+	char buf[POLICY_VALUE_MAX];
+
+	policy_identity(crt, NULL, POLICY_CN, buf);
+	CHECK_STR(buf, "");
+	policy_identity(crt, NULL, POLICY_URI, buf);
+	CHECK_STR(buf, "");
+	check_identity(crt, POLICY_DNS, "edge.test", "", "");
+	gnutls_x509_crt_deinit(crt);
+}
+
 static void test_copy(void)
 {
 	struct policy copy;
@@ -545,6 +643,8 @@ int main(void)
 	RUN(test_match_embedded_nul);
 	RUN(test_match_control_chars);
 	RUN(test_cert_value_clean);
+	RUN(test_identity_matched);
+	RUN(test_identity_unclean);
 	gnutls_x509_crt_deinit(edge_crt);
 	gnutls_x509_crt_deinit(origin_crt);
 	return check_result();
