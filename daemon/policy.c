@@ -104,6 +104,70 @@ static int parse_binary_rule(struct policy_rule *r, const char *value, char *err
 	return 0;
 }
 
+static bool spiffe_domain_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+}
+
+static bool spiffe_path_char(char c)
+{
+	return spiffe_domain_char(c) || (c >= 'A' && c <= 'Z');
+}
+
+/* The SPIFFE ID format (github.com/spiffe/spiffe, standards/SPIFFE-ID.md): "spiffe://", a
+ * trust domain of [a-z0-9._-], then "/"-led path segments of [A-Za-z0-9._-], none empty,
+ * "." or "..": no percent-encoding, query, fragment, port, user info or trailing '/'. With
+ * star, '*' is a path character too (a pattern). */
+static bool spiffe_id_valid(const char *s, bool star)
+{
+	const char *start;
+	size_t len;
+
+	if (strncmp(s, "spiffe://", 9))
+		return false;
+	for (start = s += 9; spiffe_domain_char(*s); s++)
+		;
+	if (s == start || s - start > 255)
+		return false;
+	while (*s == '/') {
+		for (start = ++s; spiffe_path_char(*s) || (star && *s == '*'); s++)
+			;
+		len = (size_t)(s - start);
+		if (!len || (len <= 2 && !strncmp(start, "..", len)))
+			return false; /* "", "." or ".." */
+	}
+	return !*s;
+}
+
+bool policy_spiffe_id(const char *uri)
+{
+	return spiffe_id_valid(uri, false);
+}
+
+/* A spiffe:// pattern must be a SPIFFE ID with '*' only in its path; '*' means nothing in
+ * any other URI, so those are exact. Refused otherwise: a rule that cannot mean what it says
+ * must not quietly match something else. */
+static int check_uri_rule(const char *value, char *err, size_t errlen)
+{
+	const char *star = strchr(value, '*');
+
+	if (!strncmp(value, "spiffe://", 9)) {
+		const char *path = strchr(value + 9, '/');
+
+		if (spiffe_id_valid(value, true) && (!star || (path && star > path)))
+			return 0;
+		snprintf(err, errlen, "not a SPIFFE ID: spiffe://TRUST-DOMAIN[/SEGMENT]..., trust "
+			 "domain [a-z0-9._-], segments [A-Za-z0-9._-] (not empty, '.' or '..'), "
+			 "'*' only within path segments");
+		return -EINVAL;
+	}
+	if (star) {
+		snprintf(err, errlen, "'*' is only allowed in the path of a spiffe:// pattern");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int policy_add(struct policy *p, enum policy_kind kind, const char *value, char *err, size_t errlen)
 {
 	struct policy_rule rule = { .kind = kind }, *grown;
@@ -123,6 +187,11 @@ int policy_add(struct policy *p, enum policy_kind kind, const char *value, char 
 	}
 	if (kind == POLICY_FINGERPRINT || kind == POLICY_SERIAL) {
 		rc = parse_binary_rule(&rule, value, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	if (kind == POLICY_URI) {
+		rc = check_uri_rule(value, err, errlen);
 		if (rc < 0)
 			return rc;
 	}
@@ -167,6 +236,11 @@ bool policy_uri_match(const char *pattern, const char *uri)
 {
 	const char *star = NULL, *star_uri = NULL;
 
+	if (!strchr(pattern, '*'))
+		return !strcmp(pattern, uri);
+	/* "..", "%2F", "?" or an empty segment: not a SPIFFE ID, so no '*' may stand for them. */
+	if (!spiffe_id_valid(uri, false))
+		return false;
 	while (*uri) {
 		if (*pattern == '*') {
 			star = pattern++;
@@ -174,7 +248,7 @@ bool policy_uri_match(const char *pattern, const char *uri)
 		} else if (*pattern == *uri) {
 			pattern++;
 			uri++;
-		} else if (star && *star_uri != '/') {
+		} else if (star && spiffe_path_char(*star_uri)) {
 			pattern = star + 1;
 			uri = ++star_uri;
 		} else {

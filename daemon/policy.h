@@ -63,7 +63,13 @@ void policy_identity(gnutls_x509_crt_t crt, const struct policy_match *m, enum p
  * another control character: cert_text.h); -ENOENT after the last. */
 int policy_cert_value(gnutls_x509_crt_t crt, enum policy_kind kind, unsigned *seq,
 		      char buf[POLICY_VALUE_MAX]);
-/* `*` matches any run of characters within one path segment (never '/'). */
+/* A pattern without '*' matches exactly itself. With '*' (a spiffe:// pattern, policy_add
+ * refuses others) it matches only a valid SPIFFE ID (policy_spiffe_id), each '*' standing for
+ * any run, possibly empty, of the path characters [A-Za-z0-9._-] within one segment: never
+ * '/', '%', '?', '#', and never a whole "", "." or ".." segment. */
 bool policy_uri_match(const char *pattern, const char *uri);
+/* Whether uri is a SPIFFE ID: spiffe://, trust domain [a-z0-9._-], segments [A-Za-z0-9._-]
+ * not empty, "." or "..". */
+bool policy_spiffe_id(const char *uri);
 
 #endif

@@ -47,16 +47,23 @@ static void set_serial(gnutls_x509_crt_t crt, const char *hex)
 		(void)gnutls_x509_crt_set_serial(crt, bin, n);
 }
 
-/* The matcher policy.c had before it was made linear: the definition of what a pattern
- * means, exponential in the number of '*'s, so only asked about small cases. */
-static bool reference_uri_match(const char *pattern, const char *uri)
+static bool spiffe_path_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '-' || c == '_';
+}
+
+/* The recursive matcher policy.c had before it was made linear: the definition of what a
+ * pattern means ('*': any run of SPIFFE path characters), exponential in the number of '*'s,
+ * so only asked about small cases. */
+static bool reference_glob(const char *pattern, const char *uri)
 {
 	for (; *pattern; pattern++, uri++) {
 		if (*pattern == '*') {
 			for (const char *s = uri;; s++) {
-				if (reference_uri_match(pattern + 1, s))
+				if (reference_glob(pattern + 1, s))
 					return true;
-				if (!*s || *s == '/')
+				if (!spiffe_path_char(*s))
 					return false;
 			}
 		}
@@ -64,6 +71,14 @@ static bool reference_uri_match(const char *pattern, const char *uri)
 			return false;
 	}
 	return !*uri;
+}
+
+/* Without '*' a pattern is exact; with one it admits SPIFFE IDs only. */
+static bool reference_uri_match(const char *pattern, const char *uri)
+{
+	if (!strchr(pattern, '*'))
+		return !strcmp(pattern, uri);
+	return policy_spiffe_id(uri) && reference_glob(pattern, uri);
 }
 
 static void uri_match(const char *pattern, const char *uri)
@@ -177,8 +192,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t r = 0; r < p.n; r++) {
 		if (p.rules[r].kind != POLICY_URI)
 			continue;
-		/* A pattern without '*' matches exactly itself. */
+		/* A pattern without '*' matches exactly itself; one with '*' only SPIFFE IDs. */
 		if (!strchr(p.rules[r].value, '*') && !policy_uri_match(p.rules[r].value, p.rules[r].value))
+			abort();
+		if (strchr(p.rules[r].value, '*') && strncmp(p.rules[r].value, "spiffe://", 9))
 			abort();
 		for (size_t i = 0; i < n_lines; i++)
 			if (!strncmp(lines[i], "URI=", 4))

@@ -6,6 +6,9 @@
 #   v2 header (python origin, pp_origin.py).
 # - Control characters and quotes in the subject never match --allow-cn, reach the log, the
 #   `ktunctl conns` line and the origin only escaped (\xHH) or not at all.
+# - --allow-uri's '*' admits valid SPIFFE IDs only: a URI SAN with a "..", "%2F", empty segment
+#   or query is refused by a pattern whose '*' would have covered it; a '*' outside a
+#   spiffe:// path is refused at start.
 # - The PROXY v2 CN and URI TLVs name what the policy matched: a leaf with CNs "admin" and
 #   "edge-client" let in by --allow-cn edge-client is edge-client to the origin; let in by a
 #   rule of another kind, a leaf with several CNs (URIs) has none named, one with one has it.
@@ -54,6 +57,11 @@ odd_leaf client-ctl $'/CN=edge"client\x1b[31m/OU=edge' dns:edge.test \
 # Two names of each kind, the one an operator would not allow first.
 ADMIN_URI=spiffe://ktun.test/ns/admin/sa/root
 EDGE_URI=spiffe://ktun.test/ns/edge/sa/client
+# URIs that are no SPIFFE IDs, though a '*' would once have matched them.
+odd_leaf client-dotdot '/CN=edge-client/OU=edge' 'uri:spiffe://ktun.test/ns/../sa/client'
+odd_leaf client-pct '/CN=edge-client/OU=edge' 'uri:spiffe://ktun.test/ns/a%2Fb/sa/client'
+odd_leaf client-empty '/CN=edge-client/OU=edge' 'uri:spiffe://ktun.test/ns//sa/client'
+odd_leaf client-query '/CN=edge-client/OU=edge' 'uri:spiffe://ktun.test/ns/edge/sa/client?x=1'
 odd_leaf client-two '/CN=admin/CN=edge-client/OU=edge' dns:edge.test "uri:$ADMIN_URI" "uri:$EDGE_URI"
 
 # rules ARGS...: a fresh server with --proxy-protocol whose only policy is ARGS, and the
@@ -176,7 +184,29 @@ case_identity() {
 	srv_stop
 }
 
+case_spiffe() {
+	local rc=0
+	pp_origin_start
+	rules --allow-uri 'spiffe://ktun.test/ns/*/sa/client'
+	allowed client
+	denied client-dotdot
+	denied client-pct
+	denied client-empty
+	rules --allow-uri 'spiffe://ktun.test/ns/edge/sa/*'
+	allowed client
+	denied client-query
+	srv_stop
+	# A '*' outside a SPIFFE ID's path is refused at start, saying why.
+	ip netns exec "$NS_ORIGIN" timeout 10 "$KTUND" server --listen "$ORIGIN_IP:$TLS_PORT" \
+		--target "127.0.0.1:$ORIGIN_PORT" --cert "$PKI/server-chain.pem" --key "$PKI/server.key" \
+		--cacert "$PKI/ca.pem" --control "$WORK/refused.sock" --allow-uri 'https://ktun.test/*' \
+		>"$WORK/refused.out" 2>&1 || rc=$?
+	[ "$rc" = 2 ] && grep -q "spiffe://" "$WORK/refused.out" || bad "--allow-uri https://ktun.test/*: exit $rc: $(cat "$WORK/refused.out")"
+	note "--allow-uri 'https://ktun.test/*': exit 2: $(head -n 1 "$WORK/refused.out")"
+}
+
 run_case "a NUL in a DNS or URI SAN matches no rule and is not sent to the origin" case_nul
 run_case "control characters in the subject and a URI: no match, escaped in logs, not sent" case_control
+run_case "'*' in --allow-uri admits SPIFFE IDs only: not '..', '%2F', empty segments, '?'" case_spiffe
 run_case "the origin is told the CN / URI the policy matched, or the only one, never a guess" case_identity
 srv_finish

@@ -27,9 +27,9 @@ static void test_uri_star_within_segment(void)
 			       "spiffe://example.org/ns/prod/sa/web"));
 	CHECK(!policy_uri_match("spiffe://example.org/ns/*/sa/web",
 				"spiffe://example.org/ns/prod/sa/api"));
-	CHECK(policy_uri_match("a*b*c", "axxbyyc"));
-	CHECK(!policy_uri_match("a*b*c", "axxyyc"));
-	CHECK(policy_uri_match("*b", "abab")); /* the first 'b' is not the end: backtrack */
+	CHECK(policy_uri_match("spiffe://t/a*b*c", "spiffe://t/axxbyyc"));
+	CHECK(!policy_uri_match("spiffe://t/a*b*c", "spiffe://t/axxyyc"));
+	CHECK(policy_uri_match("spiffe://t/*b", "spiffe://t/abab")); /* not the first 'b': backtrack */
 }
 
 static void test_uri_star_never_crosses_slash(void)
@@ -38,8 +38,8 @@ static void test_uri_star_never_crosses_slash(void)
 	CHECK(!policy_uri_match("spiffe://example.org/ns/*/sa/web",
 				"spiffe://example.org/ns/a/b/sa/web"));
 	CHECK(!policy_uri_match("spiffe://*", "spiffe://example.org/edge"));
-	CHECK(!policy_uri_match("*", "a/b"));
-	CHECK(policy_uri_match("*", "ab"));
+	CHECK(!policy_uri_match("spiffe://t/*", "spiffe://t/a/b"));
+	CHECK(policy_uri_match("spiffe://t/*", "spiffe://t/ab"));
 }
 
 static void test_uri_prefix_suffix(void)
@@ -71,8 +71,50 @@ static void test_uri_many_stars(void)
 	CHECK(policy_uri_match("spiffe://example.org/ns/*-*-*-*-*-*-*-*-/sa/web", uri));
 	CHECK(policy_uri_match("spiffe://example.org/ns/**/sa/*", uri));
 	CHECK(!policy_uri_match("spiffe://example.org/ns/**/sa", uri));
-	CHECK(!policy_uri_match("a*b*c*", "a/b/c"));
-	CHECK(policy_uri_match("*/*/*", "a//c"));
+	CHECK(!policy_uri_match("spiffe://t/a*b*c*", "spiffe://t/a/b/c"));
+	CHECK(policy_uri_match("spiffe://t/*/*/*", "spiffe://t/a/b/c"));
+}
+
+/* What '*' stands for: a run of [A-Za-z0-9._-] inside one segment of a valid SPIFFE ID.
+ * "..", "%2F", "?", "#" and empty segments are no SPIFFE ID, so no wildcard admits them. */
+static void test_uri_star_spiffe_only(void)
+{
+	const char *pat = "spiffe://ktun.test/ns/*/sa/client";
+
+	CHECK(policy_uri_match(pat, "spiffe://ktun.test/ns/edge/sa/client"));
+	CHECK(policy_uri_match(pat, "spiffe://ktun.test/ns/Edge_1.a-b/sa/client"));
+	CHECK(!policy_uri_match(pat, "spiffe://ktun.test/ns/../sa/client"));
+	CHECK(!policy_uri_match(pat, "spiffe://ktun.test/ns/./sa/client"));
+	CHECK(!policy_uri_match(pat, "spiffe://ktun.test/ns//sa/client"));
+	CHECK(!policy_uri_match(pat, "spiffe://ktun.test/ns/a%2Fb/sa/client"));
+	CHECK(!policy_uri_match(pat, "spiffe://ktun.test/ns/a?b/sa/client"));
+	CHECK(!policy_uri_match(pat, "spiffe://ktun.test/ns/a#b/sa/client"));
+	CHECK(!policy_uri_match(pat, "spiffe://ktun.test/ns/a b/sa/client"));
+	CHECK(!policy_uri_match(pat, "spiffe://ktun.test/ns/a:b/sa/client"));
+	CHECK(!policy_uri_match("spiffe://ktun.test/ns/edge/sa/*", "spiffe://ktun.test/ns/edge/sa/"));
+	CHECK(!policy_uri_match("spiffe://ktun.test/ns/edge/sa/*",
+				"spiffe://ktun.test/ns/edge/sa/client?x=1"));
+	CHECK(!policy_uri_match("spiffe://ktun.test/ns/edge/sa/*",
+				"spiffe://ktun.test/ns/edge/sa/client#f"));
+	CHECK(!policy_uri_match("spiffe://ktun.test/ns/edge/sa/*",
+				"spiffe://ktun.test/ns/edge/sa/.."));
+	/* The rest of the ID must be valid too: trust domain in lower case, no port, no user. */
+	CHECK(!policy_uri_match(pat, "spiffe://KTUN.test/ns/edge/sa/client"));
+	CHECK(!policy_uri_match(pat, "spiffe://ktun.test:443/ns/edge/sa/client"));
+	CHECK(!policy_uri_match(pat, "spiffe://u@ktun.test/ns/edge/sa/client"));
+	/* '*' may be empty inside a segment that is not. */
+	CHECK(policy_uri_match("spiffe://ktun.test/ns/edge-*/sa/client",
+			       "spiffe://ktun.test/ns/edge-/sa/client"));
+	/* Without '*', a pattern is the URI itself, whatever the scheme. */
+	CHECK(policy_uri_match("urn:ktun:edge", "urn:ktun:edge"));
+	CHECK(!policy_uri_match("urn:ktun:edge", "urn:ktun:edgE"));
+
+	CHECK(policy_spiffe_id("spiffe://ktun.test"));
+	CHECK(policy_spiffe_id("spiffe://ktun.test/a/.../b"));
+	CHECK(!policy_spiffe_id("spiffe://ktun.test/"));
+	CHECK(!policy_spiffe_id("spiffe:///a"));
+	CHECK(!policy_spiffe_id("SPIFFE://ktun.test/a"));
+	CHECK(!policy_spiffe_id("https://ktun.test/a"));
 }
 
 /* ---- policy_add ---- */
@@ -163,6 +205,29 @@ static void test_add_text(void)
 	check_add_refused(POLICY_CN, longest);
 	check_add_refused(POLICY_URI, "");
 	check_add_refused(POLICY_DNS, "");
+	policy_free(&p);
+}
+
+/* allow-uri / verify-uri patterns: a SPIFFE ID with '*' only in its path, or an exact URI. */
+static void test_add_uri(void)
+{
+	policy_free(&p);
+	CHECK(add(POLICY_URI, "spiffe://ktun.test/ns/*/sa/client") == 0);
+	CHECK(add(POLICY_URI, "spiffe://ktun.test/ns/edge-*/sa/*") == 0);
+	CHECK(add(POLICY_URI, "spiffe://ktun.test") == 0);
+	CHECK(add(POLICY_URI, "urn:ktun:edge") == 0);
+	CHECK(add(POLICY_URI, "https://ktun.test/a%2Fb?q") == 0); /* exact: fine */
+	check_add_refused(POLICY_URI, "spiffe://*/ns/edge");      /* '*' in the trust domain */
+	check_add_refused(POLICY_URI, "spiffe://ktun.*/ns/edge");
+	check_add_refused(POLICY_URI, "spiffe://ktun.test/ns/../*");
+	check_add_refused(POLICY_URI, "spiffe://ktun.test/ns//*");
+	check_add_refused(POLICY_URI, "spiffe://ktun.test/ns/*/");
+	check_add_refused(POLICY_URI, "spiffe://ktun.test/ns/a%2F*");
+	check_add_refused(POLICY_URI, "spiffe://ktun.test/ns/*?x");
+	check_add_refused(POLICY_URI, "spiffe://Ktun.test/ns/edge");
+	check_add_refused(POLICY_URI, "https://ktun.test/*");     /* '*' means nothing there */
+	check_add_refused(POLICY_URI, "*");
+	CHECK_CONTAINS(err, "spiffe://");
 	policy_free(&p);
 }
 
@@ -624,10 +689,12 @@ int main(void)
 	RUN(test_uri_prefix_suffix);
 	RUN(test_uri_empty);
 	RUN(test_uri_many_stars);
+	RUN(test_uri_star_spiffe_only);
 
 	RUN(test_add_fingerprint);
 	RUN(test_add_serial);
 	RUN(test_add_text);
+	RUN(test_add_uri);
 	RUN(test_kind_names);
 
 	make_certs();
