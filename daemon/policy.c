@@ -70,6 +70,54 @@ static void strip_leading_zeros(const uint8_t **p, size_t *len)
 	}
 }
 
+/* An issuer DN as the operator wrote it (RFC 4514), in the form GnuTLS writes a
+ * certificate's issuer, so the two compare as text. */
+static int canonical_dn(const char *text, char *out, size_t outlen, char *err, size_t errlen)
+{
+	gnutls_x509_dn_t dn;
+	gnutls_datum_t str = { 0 };
+	const char *where = NULL;
+	int rc;
+
+	if (gnutls_x509_dn_init(&dn) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	rc = gnutls_x509_dn_set_str(dn, text, &where);
+	if (rc >= 0)
+		rc = gnutls_x509_dn_get_str2(dn, &str, 0);
+	gnutls_x509_dn_deinit(dn);
+	if (rc < 0 || !str.size || str.size >= outlen) {
+		snprintf(err, errlen, "issuer '%.64s' is not a distinguished name (RFC 4514, "
+			 "e.g. CN=Example CA,O=Example)%s%.32s", text, where ? " near " : "",
+			 where ? where : "");
+		gnutls_free(str.data);
+		return -EINVAL;
+	}
+	memcpy(out, str.data, str.size);
+	out[str.size] = '\0';
+	gnutls_free(str.data);
+	return 0;
+}
+
+/* ISSUER-DN/SERIAL: a serial number is unique only among one issuer's certificates, so a
+ * bare one would admit any CA's certificate that happens to carry it. */
+static int parse_serial_rule(struct policy_rule *r, const char *value, const char **serial,
+			     char *err, size_t errlen)
+{
+	const char *slash = strrchr(value, '/');
+	char issuer[POLICY_VALUE_MAX];
+
+	if (!slash || slash == value) {
+		snprintf(err, errlen, "serial needs its issuer: ISSUER-DN/HEX, e.g. "
+			 "'CN=Example CA,O=Example/1a:2b' (a serial is unique only per issuer)");
+		return -EINVAL;
+	}
+	snprintf(issuer, sizeof(issuer), "%.*s", (int)(slash - value), value);
+	*serial = slash + 1;
+	return canonical_dn(issuer, r->issuer, sizeof(r->issuer), err, errlen);
+}
+
 static int parse_binary_rule(struct policy_rule *r, const char *value, char *err, size_t errlen)
 {
 	ssize_t n;
@@ -86,7 +134,10 @@ static int parse_binary_rule(struct policy_rule *r, const char *value, char *err
 		}
 	} else {
 		char padded[POLICY_VALUE_MAX + 1];
+		int rc = parse_serial_rule(r, value, &value, err, errlen);
 
+		if (rc < 0)
+			return rc;
 		if (!strncasecmp(value, "0x", 2))
 			value += 2;
 		/* An integer: "0x100" is 01 00, not an error. */
@@ -314,6 +365,19 @@ static bool text_matches(gnutls_x509_crt_t crt, const struct policy_rule *r,
 	return false;
 }
 
+/* The leaf's issuer, which the chain check has tied to a trusted CA by then. */
+static bool issuer_matches(gnutls_x509_crt_t crt, const char *want)
+{
+	gnutls_datum_t dn = { 0 };
+	bool ok;
+
+	if (gnutls_x509_crt_get_issuer_dn3(crt, &dn, 0) < 0)
+		return false;
+	ok = dn.size == strlen(want) && !memcmp(dn.data, want, dn.size);
+	gnutls_free(dn.data);
+	return ok;
+}
+
 static bool binary_matches(gnutls_x509_crt_t crt, const struct policy_rule *r)
 {
 	uint8_t buf[64];
@@ -330,7 +394,7 @@ static bool binary_matches(gnutls_x509_crt_t crt, const struct policy_rule *r)
 		return false;
 	strip_leading_zeros(&have, &size);
 	strip_leading_zeros(&want, &want_len);
-	return size == want_len && !memcmp(have, want, size);
+	return size == want_len && !memcmp(have, want, size) && issuer_matches(crt, r->issuer);
 }
 
 static bool rule_matches(const struct policy_rule *r, gnutls_x509_crt_t crt,

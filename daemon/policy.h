@@ -28,6 +28,7 @@ struct policy_rule {
 	char value[POLICY_VALUE_MAX];    /* text rules */
 	uint8_t bin[POLICY_BIN_MAX];     /* fingerprint or serial, decoded */
 	size_t bin_len;
+	char issuer[POLICY_VALUE_MAX];   /* serial: the issuer's DN, as GnuTLS writes it */
 };
 
 struct policy {

@@ -8,7 +8,7 @@
  * Input: text lines, then optionally a NUL byte and a DER certificate (der-client-nul-in-sans
  * and der-client-control-chars: certificate text with NULs and control characters).
  *   KIND VALUE    a rule: all, cn, ou, dns, uri, fingerprint, serial (as after allow-)
- *   CN=V OU=V DNS=V URI=V SERIAL=HEX    fields of the built certificate
+ *   CN=V OU=V DNS=V URI=V SERIAL=HEX ISSUER=CN    fields of the built certificate
  * Every uri rule is also matched directly against every URI= line, and small cases against
  * a reference matcher. */
 #include <errno.h>
@@ -108,7 +108,7 @@ static void check_cert_values(gnutls_x509_crt_t crt)
 	}
 }
 
-/* A field line: CN=, OU=, DNS=, URI=, SERIAL=. Returns false if the line is not one. */
+/* A field line: CN=, OU=, DNS=, URI=, SERIAL=, ISSUER= (the issuer's CN). Returns false if the line is not one. */
 static bool add_field(gnutls_x509_crt_t crt, const char *line)
 {
 	const char *v = strchr(line, '=');
@@ -132,6 +132,9 @@ static bool add_field(gnutls_x509_crt_t crt, const char *line)
 							   (unsigned)strlen(v), GNUTLS_FSAN_APPEND);
 	else if (klen == 6 && !memcmp(line, "SERIAL", 6))
 		set_serial(crt, v);
+	else if (klen == 6 && !memcmp(line, "ISSUER", 6))
+		(void)gnutls_x509_crt_set_issuer_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, v,
+							    (unsigned)strlen(v));
 	else
 		return false;
 	return true;

@@ -174,20 +174,31 @@ static void test_add_fingerprint(void)
 static void test_add_serial(void)
 {
 	policy_free(&p);
-	CHECK(add(POLICY_SERIAL, "0x0A") == 0);
+	CHECK(add(POLICY_SERIAL, "CN=Test CA/0x0A") == 0);
 	CHECK(p.n == 1 && p.rules[0].bin_len == 1 && p.rules[0].bin[0] == 0x0a);
-	CHECK(add(POLICY_SERIAL, "01:02") == 0);
+	CHECK_STR(p.rules[0].issuer, "CN=Test CA");
+	CHECK(add(POLICY_SERIAL, "CN=Test CA,O=Example/01:02") == 0);
 	CHECK(p.rules[1].bin_len == 2 && p.rules[1].bin[0] == 1 && p.rules[1].bin[1] == 2);
-	CHECK(add(POLICY_SERIAL, "0x100") == 0); /* an integer, so an odd digit count is fine */
+	CHECK_STR(p.rules[1].issuer, "CN=Test CA,O=Example");
+	/* An integer, so an odd digit count is fine; a '/' in the DN is the DN's. */
+	CHECK(add(POLICY_SERIAL, "CN=a/b CA/0x100") == 0);
 	CHECK(p.rules[2].bin_len == 2 && p.rules[2].bin[0] == 1 && p.rules[2].bin[1] == 0);
-	CHECK(add(POLICY_SERIAL, hex_bytes("", POLICY_BIN_MAX)) == 0);
+	CHECK_STR(p.rules[2].issuer, "CN=a/b CA");
+	CHECK(add(POLICY_SERIAL, hex_bytes("CN=Test CA/", POLICY_BIN_MAX)) == 0);
 
 	check_add_refused(POLICY_SERIAL, "");
-	check_add_refused(POLICY_SERIAL, "0x");
-	check_add_refused(POLICY_SERIAL, "xyz");
-	check_add_refused(POLICY_SERIAL, "12 34");
-	check_add_refused(POLICY_SERIAL, "-1");
-	check_add_refused(POLICY_SERIAL, hex_bytes("", POLICY_BIN_MAX + 1));
+	check_add_refused(POLICY_SERIAL, "CN=Test CA/");
+	check_add_refused(POLICY_SERIAL, "CN=Test CA/0x");
+	check_add_refused(POLICY_SERIAL, "CN=Test CA/xyz");
+	check_add_refused(POLICY_SERIAL, "CN=Test CA/12 34");
+	check_add_refused(POLICY_SERIAL, "CN=Test CA/-1");
+	check_add_refused(POLICY_SERIAL, hex_bytes("CN=Test CA/", POLICY_BIN_MAX + 1));
+	/* A bare serial says nothing about who issued it: refused, saying so. */
+	check_add_refused(POLICY_SERIAL, "0x0A");
+	CHECK_CONTAINS(err, "issuer");
+	check_add_refused(POLICY_SERIAL, "/0a");
+	check_add_refused(POLICY_SERIAL, "no equals sign/0a");
+	CHECK_CONTAINS(err, "distinguished name");
 	policy_free(&p);
 }
 
@@ -407,6 +418,10 @@ static void test_match_fingerprint(void)
 	check_rule(POLICY_FINGERPRINT, edge_fp, false, false);
 }
 
+/* ISSUER/SERIAL. The test leaves are self-signed: each is its own issuer. */
+#define EDGE_ISSUER "OU=ops,OU=edge,CN=edge-1"
+#define ORIGIN_ISSUER "OU=web,CN=origin-1"
+
 static void test_match_serial(void)
 {
 	uint8_t der[8];
@@ -415,18 +430,51 @@ static void test_match_serial(void)
 	/* The premise: the certificate really carries the sign byte. */
 	CHECK(gnutls_x509_crt_get_serial(edge_crt, der, &size) == 0 && size == 4 && der[0] == 0);
 
-	check_rule(POLICY_SERIAL, "9f1001", true, false);
-	check_rule(POLICY_SERIAL, "009F1001", true, false);
-	check_rule(POLICY_SERIAL, "0x00009f1001", true, false);
-	check_rule(POLICY_SERIAL, "9f:10:01", true, false);
-	check_rule(POLICY_SERIAL, "0x05", false, true);
-	check_rule(POLICY_SERIAL, "5", false, true);          /* an integer: 0x5 == 0x05 */
-	check_rule(POLICY_SERIAL, "0x9f10010", false, false);
-	check_rule(POLICY_SERIAL, "9f1002", false, false);
-	check_rule(POLICY_SERIAL, "1001", false, false);      /* not a suffix match */
-	check_rule(POLICY_SERIAL, "9f10", false, false);      /* nor a prefix match */
-	check_rule(POLICY_SERIAL, "9f100100", false, false);
-	check_rule(POLICY_SERIAL, "0500", false, false);
+	check_rule(POLICY_SERIAL, EDGE_ISSUER "/9f1001", true, false);
+	check_rule(POLICY_SERIAL, EDGE_ISSUER "/009F1001", true, false);
+	check_rule(POLICY_SERIAL, EDGE_ISSUER "/0x00009f1001", true, false);
+	check_rule(POLICY_SERIAL, EDGE_ISSUER "/9f:10:01", true, false);
+	check_rule(POLICY_SERIAL, "ou=ops, ou=edge, cn=edge-1/9f1001", true, false); /* same DN */
+	check_rule(POLICY_SERIAL, ORIGIN_ISSUER "/0x05", false, true);
+	check_rule(POLICY_SERIAL, ORIGIN_ISSUER "/5", false, true); /* an integer: 0x5 == 0x05 */
+	check_rule(POLICY_SERIAL, EDGE_ISSUER "/0x9f10010", false, false);
+	check_rule(POLICY_SERIAL, EDGE_ISSUER "/9f1002", false, false);
+	check_rule(POLICY_SERIAL, EDGE_ISSUER "/1001", false, false); /* not a suffix match */
+	check_rule(POLICY_SERIAL, EDGE_ISSUER "/9f10", false, false); /* nor a prefix match */
+	check_rule(POLICY_SERIAL, EDGE_ISSUER "/9f100100", false, false);
+	check_rule(POLICY_SERIAL, ORIGIN_ISSUER "/0500", false, false);
+	/* The right serial from the wrong issuer. */
+	check_rule(POLICY_SERIAL, ORIGIN_ISSUER "/9f1001", false, false);
+	check_rule(POLICY_SERIAL, EDGE_ISSUER "/05", false, false);
+	check_rule(POLICY_SERIAL, "OU=edge,CN=edge-1/9f1001", false, false); /* a part of it */
+}
+
+/* Two issuers, one serial: a rule names one certificate, not both. */
+static void test_match_serial_two_issuers(void)
+{
+	static const struct identity twin = {
+		"edge-2", { "edge", "ops" }, "edge.example.org", "spiffe://example.org/edge/web",
+		{ 0x00, 0x9f, 0x10, 0x01 }, 4,
+	};
+	gnutls_x509_privkey_t key;
+	gnutls_x509_crt_t twin_crt;
+	struct policy one = { 0 };
+
+	must(gnutls_x509_privkey_init(&key), "key init");
+	must(gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
+					  GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0),
+	     "key generate");
+	twin_crt = make_cert(key, &twin);
+	gnutls_x509_privkey_deinit(key);
+
+	CHECK(policy_add(&one, POLICY_SERIAL, EDGE_ISSUER "/9f1001", err, sizeof(err)) == 0);
+	CHECK(policy_matches(&one, edge_crt) && !policy_matches(&one, twin_crt));
+	policy_free(&one);
+	CHECK(policy_add(&one, POLICY_SERIAL, "OU=ops,OU=edge,CN=edge-2/9f1001", err,
+			 sizeof(err)) == 0);
+	CHECK(!policy_matches(&one, edge_crt) && policy_matches(&one, twin_crt));
+	policy_free(&one);
+	gnutls_x509_crt_deinit(twin_crt);
 }
 
 static void test_match_or(void)
@@ -521,7 +569,7 @@ static void test_match_embedded_nul(void)
 	CHECK(!one_rule_matches(crt, POLICY_URI, "spiffe://ktun.test/ns/edge/sa/client"));
 	CHECK(!one_rule_matches(crt, POLICY_URI, "spiffe://ktun.test/ns/edge/sa/*"));
 	CHECK(!one_rule_matches(crt, POLICY_CN, "edge-client"));
-	CHECK(one_rule_matches(crt, POLICY_SERIAL, "07")); /* the certificate itself is fine */
+	CHECK(one_rule_matches(crt, POLICY_FINGERPRINT, fingerprint_of(crt, false))); /* the rest is fine */
 	for (enum policy_kind k = POLICY_CN; k <= POLICY_URI; k++) {
 		seq = 0;
 		if (k != POLICY_OU)
@@ -705,6 +753,7 @@ int main(void)
 	RUN(test_match_uri);
 	RUN(test_match_fingerprint);
 	RUN(test_match_serial);
+	RUN(test_match_serial_two_issuers);
 	RUN(test_match_or);
 	RUN(test_copy);
 	RUN(test_match_embedded_nul);
