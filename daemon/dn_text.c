@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <stdio.h>
 
+#include "cert_text.h"
 #include "dn_text.h"
 
 void dn_text(gnutls_x509_crt_t crt, char *buf, size_t len)
@@ -10,12 +11,8 @@ void dn_text(gnutls_x509_crt_t crt, char *buf, size_t len)
 	snprintf(buf, len, "-");
 	if (gnutls_x509_crt_get_dn3(crt, &dn, 0) < 0)
 		return;
-	snprintf(buf, len, "%s", (const char *)dn.data);
-	gnutls_free(dn.data);
 	/* The DN is the certificate holder's text, written between the quotes of key="value"
-	 * log lines, conns lines and metric labels: a quote or a backslash there would end the
-	 * value early for some parsers, and let the holder write fields of its own. */
-	for (char *p = buf; *p; p++)
-		if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
-			*p = '?';
+	 * log lines, conns lines and metric labels (cert_text_escape says why it is escaped). */
+	cert_text_escape((const char *)dn.data, dn.size, buf, len);
+	gnutls_free(dn.data);
 }

@@ -14,8 +14,8 @@
  * The counters in Prometheus's text format (version 0.0.4). Written by the control thread
  * (`ktunctl metrics`) and by the metrics HTTP thread: everything read here is either fixed
  * after start-up, a relaxed atomic counter, or a tunnel context held by a reference.
- * Tunnel names are [A-Za-z0-9_-] and certificate subjects are sanitized when loaded, so
- * neither needs escaping inside a label.
+ * Tunnel names are [A-Za-z0-9_-] and need no escaping inside a label; certificate subjects
+ * are escaped when loaded (dn_text: no '"' or control character left, but \xHH escapes).
  */
 
 static void header(FILE *out, const char *name, const char *type, const char *help)
@@ -89,6 +89,16 @@ static void histogram(FILE *out, const struct ktun *k, const struct tunnel_stats
 	}
 }
 
+/* A dn_text subject as a label value: its only character the format escapes is '\\'. */
+static void put_subject(FILE *out, const char *subject)
+{
+	for (; *subject; subject++) {
+		if (*subject == '\\')
+			fputc('\\', out);
+		fputc(*subject, out);
+	}
+}
+
 static void cert_expiry(FILE *out, struct ktun *k)
 {
 	time_t now = time(NULL);
@@ -98,11 +108,12 @@ static void cert_expiry(FILE *out, struct ktun *k)
 	for (size_t i = 0; i < k->n_tunnels; i++) {
 		struct tunnel_ctx *ctx = tunnel_acquire_ctx(&k->tunnels[i]);
 
-		for (size_t c = 0; c < ctx->expiry.n; c++)
+		for (size_t c = 0; c < ctx->expiry.n; c++) {
 			fprintf(out, "ktund_certificate_expiry_seconds{tunnel=\"%s\",role=\"%s\","
-				"subject=\"%s\"} %lld\n", k->tunnels[i].name, ctx->expiry.certs[c].role,
-				ctx->expiry.certs[c].subject,
-				(long long)(ctx->expiry.certs[c].not_after - now));
+				"subject=\"", k->tunnels[i].name, ctx->expiry.certs[c].role);
+			put_subject(out, ctx->expiry.certs[c].subject);
+			fprintf(out, "\"} %lld\n", (long long)(ctx->expiry.certs[c].not_after - now));
+		}
 		tunnel_ctx_put(ctx);
 	}
 }

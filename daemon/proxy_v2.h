@@ -22,7 +22,7 @@
 #define PP2_CLIENT_CERT_CONN 0x02
 #define PP2_CLIENT_CERT_SESS 0x04
 #define PP2_TYPE_KTUN_FINGERPRINT 0xE0 /* SHA-256 of the client certificate's DER, 32 bytes */
-#define PP2_TYPE_KTUN_URI 0xE1         /* the client certificate's first URI SAN */
+#define PP2_TYPE_KTUN_URI 0xE1         /* a URI SAN of the client certificate (policy_identity) */
 
 #define PROXY_V2_MAX 1024 /* header + TLVs as ktund fills them, with room to spare */
 

@@ -206,7 +206,7 @@ static int check_policy(gnutls_session_t session, struct peer_verdict *v)
 	if (!chain || !n || gnutls_x509_crt_init(&leaf) < 0)
 		return refuse(v, REASON_NO_CLIENT_CERT);
 	ok = gnutls_x509_crt_import(leaf, &chain[0], GNUTLS_X509_FMT_DER) == 0 &&
-	     policy_matches(&v->ctx->policy, leaf);
+	     policy_match(&v->ctx->policy, leaf, &v->match);
 	gnutls_x509_crt_deinit(leaf);
 	if (!ok) {
 		snprintf(v->detail, sizeof(v->detail), "certificate matches no %s rule",
@@ -332,25 +332,14 @@ void verify_peer_facts(gnutls_session_t session, struct peer_facts *f)
 	if (!chain || !n || gnutls_x509_crt_init(&leaf) < 0)
 		return;
 	if (gnutls_x509_crt_import(leaf, &chain[0], GNUTLS_X509_FMT_DER) == 0) {
-		size = sizeof(f->cn);
-		if (gnutls_x509_crt_get_dn_by_oid(leaf, GNUTLS_OID_X520_COMMON_NAME, 0, 0, f->cn, &size) < 0)
-			f->cn[0] = '\0';
+		const struct peer_verdict *v = gnutls_session_get_ptr(session);
+
+		/* The names the policy let in, not merely the first ones (policy_identity). */
+		policy_identity(leaf, &v->match, POLICY_CN, f->cn);
+		policy_identity(leaf, &v->match, POLICY_URI, f->uri);
 		size = sizeof(f->fingerprint);
 		f->has_fingerprint = gnutls_x509_crt_get_fingerprint(leaf, GNUTLS_DIG_SHA256,
 								     f->fingerprint, &size) == 0;
-		for (unsigned i = 0;; i++) {
-			int type;
-
-			size = sizeof(f->uri) - 1;
-			type = gnutls_x509_crt_get_subject_alt_name(leaf, i, f->uri, &size, NULL);
-			if (type == GNUTLS_SAN_URI) {
-				f->uri[size] = '\0';
-				break;
-			}
-			f->uri[0] = '\0';
-			if (type < 0)
-				break;
-		}
 	}
 	gnutls_x509_crt_deinit(leaf);
 }

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <gnutls/gnutls.h>
 
+#include "policy.h"
 #include "reason.h"
 
 struct tunnel_ctx;
@@ -16,6 +17,7 @@ struct peer_verdict {
 	enum reason reason;
 	bool cert_listed; /* the peer's Certificate message listed one or more, parsable or not */
 	char detail[192];
+	struct policy_match match; /* which allow-* / verify-* rule let the peer in */
 };
 
 /* Chain, validity, revocation, name, purpose, then the tunnel's policy. */
@@ -27,10 +29,11 @@ enum reason verify_handshake_failure(gnutls_session_t session, const struct peer
 				     int gnutls_rc);
 /* Tells the peer why, with the most specific alert the reason has (queued, not yet sent). */
 void verify_send_alert(gnutls_session_t session, enum reason reason, int gnutls_rc);
-/* What a PROXY v2 header tells the target about the peer's leaf; empty fields if absent. */
+/* What a PROXY v2 header tells the target about the peer's leaf; empty fields if absent. The
+ * CN and URI are policy_identity's: the ones the policy matched, else the only ones. */
 struct peer_facts {
-	char cn[256];
-	char uri[512];                /* the first URI SAN */
+	char cn[POLICY_VALUE_MAX];
+	char uri[POLICY_VALUE_MAX];   /* a URI SAN (policy_identity says which) */
 	unsigned char fingerprint[32]; /* SHA-256 of the DER */
 	bool has_fingerprint;
 };

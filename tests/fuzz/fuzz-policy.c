@@ -5,16 +5,19 @@
  * DER certificate the input carries (what a peer sends; the chain check runs first in ktund,
  * but the policy must not depend on that for memory safety).
  *
- * Input: text lines, then optionally a NUL byte and a DER certificate.
+ * Input: text lines, then optionally a NUL byte and a DER certificate (der-client-nul-in-sans
+ * and der-client-control-chars: certificate text with NULs and control characters).
  *   KIND VALUE    a rule: all, cn, ou, dns, uri, fingerprint, serial (as after allow-)
- *   CN=V OU=V DNS=V URI=V SERIAL=HEX    fields of the built certificate
+ *   CN=V OU=V DNS=V URI=V SERIAL=HEX ISSUER=CN    fields of the built certificate
  * Every uri rule is also matched directly against every URI= line, and small cases against
  * a reference matcher. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
+#include "cert_text.h"
 #include "fuzz.h"
 #include "policy.h"
 
@@ -44,16 +47,23 @@ static void set_serial(gnutls_x509_crt_t crt, const char *hex)
 		(void)gnutls_x509_crt_set_serial(crt, bin, n);
 }
 
-/* The matcher policy.c had before it was made linear: the definition of what a pattern
- * means, exponential in the number of '*'s, so only asked about small cases. */
-static bool reference_uri_match(const char *pattern, const char *uri)
+static bool spiffe_path_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '-' || c == '_';
+}
+
+/* The recursive matcher policy.c had before it was made linear: the definition of what a
+ * pattern means ('*': any run of SPIFFE path characters), exponential in the number of '*'s,
+ * so only asked about small cases. */
+static bool reference_glob(const char *pattern, const char *uri)
 {
 	for (; *pattern; pattern++, uri++) {
 		if (*pattern == '*') {
 			for (const char *s = uri;; s++) {
-				if (reference_uri_match(pattern + 1, s))
+				if (reference_glob(pattern + 1, s))
 					return true;
-				if (!*s || *s == '/')
+				if (!spiffe_path_char(*s))
 					return false;
 			}
 		}
@@ -61,6 +71,14 @@ static bool reference_uri_match(const char *pattern, const char *uri)
 			return false;
 	}
 	return !*uri;
+}
+
+/* Without '*' a pattern is exact; with one it admits SPIFFE IDs only. */
+static bool reference_uri_match(const char *pattern, const char *uri)
+{
+	if (!strchr(pattern, '*'))
+		return !strcmp(pattern, uri);
+	return policy_spiffe_id(uri) && reference_glob(pattern, uri);
 }
 
 static void uri_match(const char *pattern, const char *uri)
@@ -74,7 +92,23 @@ static void uri_match(const char *pattern, const char *uri)
 		abort();
 }
 
-/* A field line: CN=, OU=, DNS=, URI=, SERIAL=. Returns false if the line is not one. */
+/* What policy_cert_value hands out (to the rules, and to the origin) is clean text, whatever
+ * NULs and control characters the certificate holds. */
+static void check_cert_values(gnutls_x509_crt_t crt)
+{
+	char buf[POLICY_VALUE_MAX];
+
+	for (int k = POLICY_CN; k <= POLICY_URI; k++) {
+		unsigned seq = 0;
+		int rc;
+
+		while ((rc = policy_cert_value(crt, (enum policy_kind)k, &seq, buf)) != -ENOENT)
+			if (rc == 0 && !cert_text_clean(buf, strlen(buf)))
+				abort();
+	}
+}
+
+/* A field line: CN=, OU=, DNS=, URI=, SERIAL=, ISSUER= (the issuer's CN). Returns false if the line is not one. */
 static bool add_field(gnutls_x509_crt_t crt, const char *line)
 {
 	const char *v = strchr(line, '=');
@@ -98,6 +132,9 @@ static bool add_field(gnutls_x509_crt_t crt, const char *line)
 							   (unsigned)strlen(v), GNUTLS_FSAN_APPEND);
 	else if (klen == 6 && !memcmp(line, "SERIAL", 6))
 		set_serial(crt, v);
+	else if (klen == 6 && !memcmp(line, "ISSUER", 6))
+		(void)gnutls_x509_crt_set_issuer_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, v,
+							    (unsigned)strlen(v));
 	else
 		return false;
 	return true;
@@ -158,8 +195,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t r = 0; r < p.n; r++) {
 		if (p.rules[r].kind != POLICY_URI)
 			continue;
-		/* A pattern without '*' matches exactly itself. */
+		/* A pattern without '*' matches exactly itself; one with '*' only SPIFFE IDs. */
 		if (!strchr(p.rules[r].value, '*') && !policy_uri_match(p.rules[r].value, p.rules[r].value))
+			abort();
+		if (strchr(p.rules[r].value, '*') && strncmp(p.rules[r].value, "spiffe://", 9))
 			abort();
 		for (size_t i = 0; i < n_lines; i++)
 			if (!strncmp(lines[i], "URI=", 4))
@@ -170,8 +209,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (copy.n != p.n || (p.n && memcmp(copy.rules, p.rules, p.n * sizeof(*p.rules))))
 		abort();
 	if (crt) {
-		bool m = policy_matches(&p, crt);
+		struct policy_match pm;
+		char id[POLICY_VALUE_MAX];
+		bool m = policy_match(&p, crt, &pm);
 
+		check_cert_values(crt);
+		/* The names told to the origin are clean, and the matched one if a rule chose it. */
+		for (int k = POLICY_CN; k <= POLICY_URI; k += POLICY_URI - POLICY_CN) {
+			policy_identity(crt, &pm, (enum policy_kind)k, id);
+			if (!cert_text_clean(id, strlen(id)) ||
+			    (m && pm.kind == (enum policy_kind)k && strcmp(id, pm.value)))
+				abort();
+		}
 		if (m != policy_matches(&copy, crt))
 			abort();
 		gnutls_x509_crt_deinit(crt);

@@ -5,8 +5,9 @@
 # Each rule once matching (data through, server named in the handshake line) and once not
 # (app reset, reject reason=policy-denied, client.reject.policy-denied 1):
 #   cn, ou, dns, uri (a * matches within one path segment only), fingerprint (colons and upper
-#   case allowed; another valid cert's fingerprint refused), serial (compared as an integer:
-#   leading zeros, 0x and an odd number of digits are fine).
+#   case allowed; another valid cert's fingerprint refused), serial (ISSUER-DN/HEX, compared as
+#   an integer: leading zeros, 0x and an odd number of digits are fine; the same serial under
+#   another issuer refused).
 # Also: rules are OR'd, and no rule replaces the name check (matching rule, wrong
 # --server-name -> wrong-name).
 # shellcheck disable=SC2119 # pair_init takes optional arguments; none needed here
@@ -80,13 +81,16 @@ deny uri-mismatch policy-denied --verify-uri 'spiffe://ktun.test/ns/origin/sa/db
 deny uri-star-one-segment policy-denied --verify-uri 'spiffe://ktun.test/*/web'
 match fingerprint-match --verify-fingerprint "sha256:$fp_colons"
 deny fingerprint-mismatch policy-denied --verify-fingerprint "sha256:$other_fp"
-match serial-match --verify-serial c0ffee
-match serial-match-padded --verify-serial 0x00C0FFEE
+# A serial is the issuer's: ISSUER-DN/HEX (server-policy's issuer is the intermediate).
+INTER_DN='CN=ktun test intermediate CA'
+match serial-match --verify-serial "$INTER_DN/c0ffee"
+match serial-match-padded --verify-serial "$INTER_DN/0x00C0FFEE"
 # Hex integers need not have an even number of digits (README: serials compare as integers).
-match serial-match-odd-digits --verify-serial 0c0ffee
-deny serial-mismatch policy-denied --verify-serial c0ffef
+match serial-match-odd-digits --verify-serial "$INTER_DN/0c0ffee"
+deny serial-mismatch policy-denied --verify-serial "$INTER_DN/c0ffef"
+deny serial-other-issuer policy-denied --verify-serial 'CN=ktun test root CA/c0ffee'
 match rules-ored --verify-cn nobody --verify-ou nobody --verify-uri 'spiffe://ktun.test/ns/origin/sa/web'
-deny all-rules-fail policy-denied --verify-cn nobody --verify-dns nobody.test --verify-serial 0bad
+deny all-rules-fail policy-denied --verify-cn nobody --verify-dns nobody.test --verify-serial "$INTER_DN/0bad"
 CLIENT_SERVER_NAME=other.test deny rule-does-not-replace-name wrong-name --verify-cn origin.test
 stop_sserver
 

@@ -3,13 +3,20 @@
 # GET /metrics (curl, from the origin namespace's loopback) and `ktunctl metrics` say so in
 # Prometheus's text format: handshakes, failures by reason, closes, bytes, the handshake-duration
 # histogram, certificate expiry of the own leaf and the CA; every sample has a TYPE line and a
-# number. Other paths answer 404, other methods 405, and the address is bound before "ready".
+# number; a CA subject with a comma and quotes (RFC 4514 escapes them with '\', ktund writes
+# '\' and '"' as \xHH) is a well-formed label with the backslashes doubled. Other paths
+# answer 404, other methods 405, and the address is bound before "ready".
 set -euo pipefail
 . "$(dirname "$0")/srvlib.sh"
 need_cmd curl
 srv_init
 
 METRICS=127.0.0.1:9273
+# A second CA beside the test root, whose subject has a comma and quotes.
+openssl ecparam -name prime256v1 -genkey -noout -out "$WORK/odd-ca.key"
+openssl req -x509 -new -key "$WORK/odd-ca.key" -subj '/CN=ktun, "odd" CA' -days 30 \
+	-addext 'basicConstraints = critical, CA:TRUE' -out "$WORK/odd-ca.pem"
+cat "$WORK/odd-ca.pem" >>"$PKI/ca.pem"
 scrape() { ip netns exec "$NS_ORIGIN" curl -sS --max-time 5 "$@"; }
 
 case_counts() {
@@ -39,6 +46,9 @@ case_counts() {
 		bad "own certificate expiry wrong: $(grep role=.own <<<"$m")"
 	grep -q '^ktund_certificate_expiry_seconds{tunnel="server",role="ca",subject="CN=ktun test root CA"} ' <<<"$m" ||
 		bad "no expiry line for the CA"
+	# GnuTLS: CN=ktun\, \"odd\" CA; dn_text: \ and " as \x5c, \x22; the label: \ doubled.
+	grep -qF 'role="ca",subject="CN=ktun\\x5c, \\x5c\\x22odd\\x5c\\x22 CA"} ' <<<"$m" ||
+		bad "the odd CA's label: $(grep -F 'odd' <<<"$m")"
 	note "$(grep -c '^ktund_' <<<"$m") samples; own cert: $(grep -o 'role="own".*' <<<"$m")"
 }
 
@@ -47,7 +57,7 @@ case_format() {
 	python3 - "$WORK/metrics.txt" <<'PY' || bad "malformed exposition (see above)"
 import re, sys
 types, bad = set(), 0
-sample = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="[^"\\\n]*",?)*\})? (-?[0-9.e+]+|\+Inf)$')
+sample = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*",?)*\})? (-?[0-9.e+]+|\+Inf)$')
 for line in open(sys.argv[1]).read().splitlines():
     if line.startswith("# TYPE "):
         types.add(line.split()[2]); continue

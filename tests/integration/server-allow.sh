@@ -2,7 +2,8 @@
 # server-allow: each --allow-* kind of ktund server, matching and not matching, with openssl
 # s_client presenting real chains: --allow-cn, --allow-ou, --allow-dns, --allow-uri (`*` within
 # one path segment, never across '/'), --allow-fingerprint sha256:HEX (tests/pki.sh's
-# client.sha256), --allow-serial (client.serial), several rules OR'd, --allow-all (which still
+# client.sha256), --allow-serial ISSUER-DN/SERIAL (client.serial; the same serial from another
+# trusted CA is refused, a bare serial refused at start), several rules OR'd, --allow-all (which still
 # verifies the chain); and a server with no allow-* rule, or a malformed one, refuses to start
 # (exit 2, saying why). An allowed client must get its payload echoed with `reason=done`; a
 # refused one gets `reject ... reason=policy-denied`, the access_denied alert and no origin
@@ -141,26 +142,48 @@ case_fingerprint() {
 	srv_stop
 }
 
+# client-twin: a leaf with client's names and serial, issued by the root CA instead of the
+# intermediate: both trusted, so only the issuer tells the two apart.
+make_twin() {
+	openssl ecparam -name prime256v1 -genkey -noout -out "$PKI/client-twin.key"
+	openssl req -new -key "$PKI/client-twin.key" -subj '/OU=edge/CN=edge-client' -out "$WORK/twin.csr"
+	printf '%s\n' 'basicConstraints = critical, CA:FALSE' 'keyUsage = critical, digitalSignature' \
+		'extendedKeyUsage = clientAuth' "subjectAltName = DNS:edge.test, URI:$URI" >"$WORK/twin.ext"
+	openssl x509 -req -in "$WORK/twin.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" \
+		-set_serial "0x$SERIAL" -days 30 -extfile "$WORK/twin.ext" -out "$PKI/client-twin.pem" 2>/dev/null
+	cp "$PKI/client-twin.pem" "$PKI/client-twin-chain.pem"
+}
+
 case_serial() {
-	local serial_p384
+	local serial_p384 inter='CN=ktun test intermediate CA' root='CN=ktun test root CA'
 	serial_p384=$(openssl x509 -in "$PKI/client-p384.pem" -noout -serial | cut -d= -f2)
 	[ "$serial_p384" != "$SERIAL" ] || bad "client and client-p384 have the same serial"
+	make_twin
+	[ "$(openssl x509 -in "$PKI/client-twin.pem" -noout -serial | cut -d= -f2 | tr A-F a-f)" = \
+		"$(tr A-F a-f <<<"$SERIAL")" ] || bad "client-twin does not have client's serial"
 	origin_start line
-	rules --allow-serial "$SERIAL"
+	rules --allow-serial "$inter/$SERIAL"
 	allowed client
 	denied client-p384
-	rules --allow-serial "0000$SERIAL" # serials compare as integers
+	denied client-twin # the same serial from another CA
+	rules --allow-serial "$inter/0000$SERIAL" # serials compare as integers
 	allowed client
-	rules --allow-serial "$serial_p384"
+	rules --allow-serial "$inter/$serial_p384"
 	allowed client-p384
 	denied client
+	rules --allow-serial "$root/$SERIAL"
+	allowed client-twin
+	denied client
 	srv_stop
+	refuses_start "--allow-serial without its issuer" --allow-serial "$SERIAL"
+	grep -q 'issuer' "$WORK/refused.out" || bad "the message does not ask for the issuer: $(cat "$WORK/refused.out")"
 }
 
 case_or() {
 	origin_start line
 	# Only the URI rule matches client; nothing matches client-wrongou.
-	rules --allow-cn nobody --allow-dns nothing.test --allow-uri "$URI" --allow-serial 01
+	rules --allow-cn nobody --allow-dns nothing.test --allow-uri "$URI" \
+		--allow-serial 'CN=ktun test intermediate CA/01'
 	allowed client
 	denied client-wrongou
 	# client by fingerprint, client-wrongou by OU; client-p384 by neither.
@@ -203,7 +226,7 @@ case_no_rule() {
 	grep -qi 'at least one\|no implicit' "$WORK/refused.out" || bad "the message does not say a rule is needed"
 	refuses_start "--allow-fingerprint without sha256:" --allow-fingerprint "$FP"
 	refuses_start "--allow-fingerprint of 31 bytes" --allow-fingerprint "sha256:${FP:2}"
-	refuses_start "--allow-serial not hex" --allow-serial xyz
+	refuses_start "--allow-serial not hex" --allow-serial 'CN=ktun test intermediate CA/xyz'
 	# The same through a configuration file, checked with --check.
 	cat >"$WORK/norule.conf" <<-EOF
 		[global]
@@ -228,7 +251,7 @@ run_case "--allow-ou: edge/other match their leaves only; a prefix does not" cas
 run_case "--allow-dns: edge.test matches; a label or the CN does not" case_dns
 run_case "--allow-uri: exact and '*' within a segment match; '*' across '/', a prefix, another segment do not" case_uri
 run_case "--allow-fingerprint sha256: the leaf's DER digest only (colons, upper case ok)" case_fingerprint
-run_case "--allow-serial: the leaf's serial only (leading zeros ok)" case_serial
+run_case "--allow-serial ISSUER/SERIAL: the leaf's serial from that issuer only (leading zeros ok)" case_serial
 run_case "several allow-* rules are OR'd" case_or
 run_case "--allow-all admits any verified client, still refuses expired and untrusted" case_all
 run_case "no allow-* rule or a malformed one: refuses to start, exit 2" case_no_rule

@@ -318,7 +318,7 @@ static void test_policy_options(void)
 		check_set_refused(t, key, "");
 	}
 	must_set(t, "allow-fingerprint", fingerprint);
-	must_set(t, "allow-serial", "0x0a");
+	must_set(t, "allow-serial", "CN=Test CA/0x0a");
 	must_set(t, "allow-all", NULL);
 	CHECK(t->policy.n == 7 && t->policy.rules[6].kind == POLICY_ALL);
 	CHECK(t->has_allow && !t->has_verify);

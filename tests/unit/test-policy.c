@@ -27,9 +27,9 @@ static void test_uri_star_within_segment(void)
 			       "spiffe://example.org/ns/prod/sa/web"));
 	CHECK(!policy_uri_match("spiffe://example.org/ns/*/sa/web",
 				"spiffe://example.org/ns/prod/sa/api"));
-	CHECK(policy_uri_match("a*b*c", "axxbyyc"));
-	CHECK(!policy_uri_match("a*b*c", "axxyyc"));
-	CHECK(policy_uri_match("*b", "abab")); /* the first 'b' is not the end: backtrack */
+	CHECK(policy_uri_match("spiffe://t/a*b*c", "spiffe://t/axxbyyc"));
+	CHECK(!policy_uri_match("spiffe://t/a*b*c", "spiffe://t/axxyyc"));
+	CHECK(policy_uri_match("spiffe://t/*b", "spiffe://t/abab")); /* not the first 'b': backtrack */
 }
 
 static void test_uri_star_never_crosses_slash(void)
@@ -38,8 +38,8 @@ static void test_uri_star_never_crosses_slash(void)
 	CHECK(!policy_uri_match("spiffe://example.org/ns/*/sa/web",
 				"spiffe://example.org/ns/a/b/sa/web"));
 	CHECK(!policy_uri_match("spiffe://*", "spiffe://example.org/edge"));
-	CHECK(!policy_uri_match("*", "a/b"));
-	CHECK(policy_uri_match("*", "ab"));
+	CHECK(!policy_uri_match("spiffe://t/*", "spiffe://t/a/b"));
+	CHECK(policy_uri_match("spiffe://t/*", "spiffe://t/ab"));
 }
 
 static void test_uri_prefix_suffix(void)
@@ -71,8 +71,50 @@ static void test_uri_many_stars(void)
 	CHECK(policy_uri_match("spiffe://example.org/ns/*-*-*-*-*-*-*-*-/sa/web", uri));
 	CHECK(policy_uri_match("spiffe://example.org/ns/**/sa/*", uri));
 	CHECK(!policy_uri_match("spiffe://example.org/ns/**/sa", uri));
-	CHECK(!policy_uri_match("a*b*c*", "a/b/c"));
-	CHECK(policy_uri_match("*/*/*", "a//c"));
+	CHECK(!policy_uri_match("spiffe://t/a*b*c*", "spiffe://t/a/b/c"));
+	CHECK(policy_uri_match("spiffe://t/*/*/*", "spiffe://t/a/b/c"));
+}
+
+/* What '*' stands for: a run of [A-Za-z0-9._-] inside one segment of a valid SPIFFE ID.
+ * "..", "%2F", "?", "#" and empty segments are no SPIFFE ID, so no wildcard admits them. */
+static void test_uri_star_spiffe_only(void)
+{
+	const char *pat = "spiffe://ktun.test/ns/*/sa/client";
+
+	CHECK(policy_uri_match(pat, "spiffe://ktun.test/ns/edge/sa/client"));
+	CHECK(policy_uri_match(pat, "spiffe://ktun.test/ns/Edge_1.a-b/sa/client"));
+	CHECK(!policy_uri_match(pat, "spiffe://ktun.test/ns/../sa/client"));
+	CHECK(!policy_uri_match(pat, "spiffe://ktun.test/ns/./sa/client"));
+	CHECK(!policy_uri_match(pat, "spiffe://ktun.test/ns//sa/client"));
+	CHECK(!policy_uri_match(pat, "spiffe://ktun.test/ns/a%2Fb/sa/client"));
+	CHECK(!policy_uri_match(pat, "spiffe://ktun.test/ns/a?b/sa/client"));
+	CHECK(!policy_uri_match(pat, "spiffe://ktun.test/ns/a#b/sa/client"));
+	CHECK(!policy_uri_match(pat, "spiffe://ktun.test/ns/a b/sa/client"));
+	CHECK(!policy_uri_match(pat, "spiffe://ktun.test/ns/a:b/sa/client"));
+	CHECK(!policy_uri_match("spiffe://ktun.test/ns/edge/sa/*", "spiffe://ktun.test/ns/edge/sa/"));
+	CHECK(!policy_uri_match("spiffe://ktun.test/ns/edge/sa/*",
+				"spiffe://ktun.test/ns/edge/sa/client?x=1"));
+	CHECK(!policy_uri_match("spiffe://ktun.test/ns/edge/sa/*",
+				"spiffe://ktun.test/ns/edge/sa/client#f"));
+	CHECK(!policy_uri_match("spiffe://ktun.test/ns/edge/sa/*",
+				"spiffe://ktun.test/ns/edge/sa/.."));
+	/* The rest of the ID must be valid too: trust domain in lower case, no port, no user. */
+	CHECK(!policy_uri_match(pat, "spiffe://KTUN.test/ns/edge/sa/client"));
+	CHECK(!policy_uri_match(pat, "spiffe://ktun.test:443/ns/edge/sa/client"));
+	CHECK(!policy_uri_match(pat, "spiffe://u@ktun.test/ns/edge/sa/client"));
+	/* '*' may be empty inside a segment that is not. */
+	CHECK(policy_uri_match("spiffe://ktun.test/ns/edge-*/sa/client",
+			       "spiffe://ktun.test/ns/edge-/sa/client"));
+	/* Without '*', a pattern is the URI itself, whatever the scheme. */
+	CHECK(policy_uri_match("urn:ktun:edge", "urn:ktun:edge"));
+	CHECK(!policy_uri_match("urn:ktun:edge", "urn:ktun:edgE"));
+
+	CHECK(policy_spiffe_id("spiffe://ktun.test"));
+	CHECK(policy_spiffe_id("spiffe://ktun.test/a/.../b"));
+	CHECK(!policy_spiffe_id("spiffe://ktun.test/"));
+	CHECK(!policy_spiffe_id("spiffe:///a"));
+	CHECK(!policy_spiffe_id("SPIFFE://ktun.test/a"));
+	CHECK(!policy_spiffe_id("https://ktun.test/a"));
 }
 
 /* ---- policy_add ---- */
@@ -132,20 +174,31 @@ static void test_add_fingerprint(void)
 static void test_add_serial(void)
 {
 	policy_free(&p);
-	CHECK(add(POLICY_SERIAL, "0x0A") == 0);
+	CHECK(add(POLICY_SERIAL, "CN=Test CA/0x0A") == 0);
 	CHECK(p.n == 1 && p.rules[0].bin_len == 1 && p.rules[0].bin[0] == 0x0a);
-	CHECK(add(POLICY_SERIAL, "01:02") == 0);
+	CHECK_STR(p.rules[0].issuer, "CN=Test CA");
+	CHECK(add(POLICY_SERIAL, "CN=Test CA,O=Example/01:02") == 0);
 	CHECK(p.rules[1].bin_len == 2 && p.rules[1].bin[0] == 1 && p.rules[1].bin[1] == 2);
-	CHECK(add(POLICY_SERIAL, "0x100") == 0); /* an integer, so an odd digit count is fine */
+	CHECK_STR(p.rules[1].issuer, "CN=Test CA,O=Example");
+	/* An integer, so an odd digit count is fine; a '/' in the DN is the DN's. */
+	CHECK(add(POLICY_SERIAL, "CN=a/b CA/0x100") == 0);
 	CHECK(p.rules[2].bin_len == 2 && p.rules[2].bin[0] == 1 && p.rules[2].bin[1] == 0);
-	CHECK(add(POLICY_SERIAL, hex_bytes("", POLICY_BIN_MAX)) == 0);
+	CHECK_STR(p.rules[2].issuer, "CN=a/b CA");
+	CHECK(add(POLICY_SERIAL, hex_bytes("CN=Test CA/", POLICY_BIN_MAX)) == 0);
 
 	check_add_refused(POLICY_SERIAL, "");
-	check_add_refused(POLICY_SERIAL, "0x");
-	check_add_refused(POLICY_SERIAL, "xyz");
-	check_add_refused(POLICY_SERIAL, "12 34");
-	check_add_refused(POLICY_SERIAL, "-1");
-	check_add_refused(POLICY_SERIAL, hex_bytes("", POLICY_BIN_MAX + 1));
+	check_add_refused(POLICY_SERIAL, "CN=Test CA/");
+	check_add_refused(POLICY_SERIAL, "CN=Test CA/0x");
+	check_add_refused(POLICY_SERIAL, "CN=Test CA/xyz");
+	check_add_refused(POLICY_SERIAL, "CN=Test CA/12 34");
+	check_add_refused(POLICY_SERIAL, "CN=Test CA/-1");
+	check_add_refused(POLICY_SERIAL, hex_bytes("CN=Test CA/", POLICY_BIN_MAX + 1));
+	/* A bare serial says nothing about who issued it: refused, saying so. */
+	check_add_refused(POLICY_SERIAL, "0x0A");
+	CHECK_CONTAINS(err, "issuer");
+	check_add_refused(POLICY_SERIAL, "/0a");
+	check_add_refused(POLICY_SERIAL, "no equals sign/0a");
+	CHECK_CONTAINS(err, "distinguished name");
 	policy_free(&p);
 }
 
@@ -163,6 +216,29 @@ static void test_add_text(void)
 	check_add_refused(POLICY_CN, longest);
 	check_add_refused(POLICY_URI, "");
 	check_add_refused(POLICY_DNS, "");
+	policy_free(&p);
+}
+
+/* allow-uri / verify-uri patterns: a SPIFFE ID with '*' only in its path, or an exact URI. */
+static void test_add_uri(void)
+{
+	policy_free(&p);
+	CHECK(add(POLICY_URI, "spiffe://ktun.test/ns/*/sa/client") == 0);
+	CHECK(add(POLICY_URI, "spiffe://ktun.test/ns/edge-*/sa/*") == 0);
+	CHECK(add(POLICY_URI, "spiffe://ktun.test") == 0);
+	CHECK(add(POLICY_URI, "urn:ktun:edge") == 0);
+	CHECK(add(POLICY_URI, "https://ktun.test/a%2Fb?q") == 0); /* exact: fine */
+	check_add_refused(POLICY_URI, "spiffe://*/ns/edge");      /* '*' in the trust domain */
+	check_add_refused(POLICY_URI, "spiffe://ktun.*/ns/edge");
+	check_add_refused(POLICY_URI, "spiffe://ktun.test/ns/../*");
+	check_add_refused(POLICY_URI, "spiffe://ktun.test/ns//*");
+	check_add_refused(POLICY_URI, "spiffe://ktun.test/ns/*/");
+	check_add_refused(POLICY_URI, "spiffe://ktun.test/ns/a%2F*");
+	check_add_refused(POLICY_URI, "spiffe://ktun.test/ns/*?x");
+	check_add_refused(POLICY_URI, "spiffe://Ktun.test/ns/edge");
+	check_add_refused(POLICY_URI, "https://ktun.test/*");     /* '*' means nothing there */
+	check_add_refused(POLICY_URI, "*");
+	CHECK_CONTAINS(err, "spiffe://");
 	policy_free(&p);
 }
 
@@ -342,6 +418,10 @@ static void test_match_fingerprint(void)
 	check_rule(POLICY_FINGERPRINT, edge_fp, false, false);
 }
 
+/* ISSUER/SERIAL. The test leaves are self-signed: each is its own issuer. */
+#define EDGE_ISSUER "OU=ops,OU=edge,CN=edge-1"
+#define ORIGIN_ISSUER "OU=web,CN=origin-1"
+
 static void test_match_serial(void)
 {
 	uint8_t der[8];
@@ -350,18 +430,51 @@ static void test_match_serial(void)
 	/* The premise: the certificate really carries the sign byte. */
 	CHECK(gnutls_x509_crt_get_serial(edge_crt, der, &size) == 0 && size == 4 && der[0] == 0);
 
-	check_rule(POLICY_SERIAL, "9f1001", true, false);
-	check_rule(POLICY_SERIAL, "009F1001", true, false);
-	check_rule(POLICY_SERIAL, "0x00009f1001", true, false);
-	check_rule(POLICY_SERIAL, "9f:10:01", true, false);
-	check_rule(POLICY_SERIAL, "0x05", false, true);
-	check_rule(POLICY_SERIAL, "5", false, true);          /* an integer: 0x5 == 0x05 */
-	check_rule(POLICY_SERIAL, "0x9f10010", false, false);
-	check_rule(POLICY_SERIAL, "9f1002", false, false);
-	check_rule(POLICY_SERIAL, "1001", false, false);      /* not a suffix match */
-	check_rule(POLICY_SERIAL, "9f10", false, false);      /* nor a prefix match */
-	check_rule(POLICY_SERIAL, "9f100100", false, false);
-	check_rule(POLICY_SERIAL, "0500", false, false);
+	check_rule(POLICY_SERIAL, EDGE_ISSUER "/9f1001", true, false);
+	check_rule(POLICY_SERIAL, EDGE_ISSUER "/009F1001", true, false);
+	check_rule(POLICY_SERIAL, EDGE_ISSUER "/0x00009f1001", true, false);
+	check_rule(POLICY_SERIAL, EDGE_ISSUER "/9f:10:01", true, false);
+	check_rule(POLICY_SERIAL, "ou=ops, ou=edge, cn=edge-1/9f1001", true, false); /* same DN */
+	check_rule(POLICY_SERIAL, ORIGIN_ISSUER "/0x05", false, true);
+	check_rule(POLICY_SERIAL, ORIGIN_ISSUER "/5", false, true); /* an integer: 0x5 == 0x05 */
+	check_rule(POLICY_SERIAL, EDGE_ISSUER "/0x9f10010", false, false);
+	check_rule(POLICY_SERIAL, EDGE_ISSUER "/9f1002", false, false);
+	check_rule(POLICY_SERIAL, EDGE_ISSUER "/1001", false, false); /* not a suffix match */
+	check_rule(POLICY_SERIAL, EDGE_ISSUER "/9f10", false, false); /* nor a prefix match */
+	check_rule(POLICY_SERIAL, EDGE_ISSUER "/9f100100", false, false);
+	check_rule(POLICY_SERIAL, ORIGIN_ISSUER "/0500", false, false);
+	/* The right serial from the wrong issuer. */
+	check_rule(POLICY_SERIAL, ORIGIN_ISSUER "/9f1001", false, false);
+	check_rule(POLICY_SERIAL, EDGE_ISSUER "/05", false, false);
+	check_rule(POLICY_SERIAL, "OU=edge,CN=edge-1/9f1001", false, false); /* a part of it */
+}
+
+/* Two issuers, one serial: a rule names one certificate, not both. */
+static void test_match_serial_two_issuers(void)
+{
+	static const struct identity twin = {
+		"edge-2", { "edge", "ops" }, "edge.example.org", "spiffe://example.org/edge/web",
+		{ 0x00, 0x9f, 0x10, 0x01 }, 4,
+	};
+	gnutls_x509_privkey_t key;
+	gnutls_x509_crt_t twin_crt;
+	struct policy one = { 0 };
+
+	must(gnutls_x509_privkey_init(&key), "key init");
+	must(gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
+					  GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0),
+	     "key generate");
+	twin_crt = make_cert(key, &twin);
+	gnutls_x509_privkey_deinit(key);
+
+	CHECK(policy_add(&one, POLICY_SERIAL, EDGE_ISSUER "/9f1001", err, sizeof(err)) == 0);
+	CHECK(policy_matches(&one, edge_crt) && !policy_matches(&one, twin_crt));
+	policy_free(&one);
+	CHECK(policy_add(&one, POLICY_SERIAL, "OU=ops,OU=edge,CN=edge-2/9f1001", err,
+			 sizeof(err)) == 0);
+	CHECK(!policy_matches(&one, edge_crt) && policy_matches(&one, twin_crt));
+	policy_free(&one);
+	gnutls_x509_crt_deinit(twin_crt);
 }
 
 static void test_match_or(void)
@@ -376,6 +489,231 @@ static void test_match_or(void)
 	CHECK(add(POLICY_URI, "spiffe://example.org/origin/*") == 0);
 	CHECK(policy_matches(&p, edge_crt) && policy_matches(&p, origin_crt));
 	policy_free(&p);
+}
+
+/* ---- certificate text with NULs and control characters ---- */
+
+/* A leaf whose CN, DNS and URI SANs are LEN-byte strings: GnuTLS writes them as given, NULs
+ * included, as a peer's CA could. */
+static gnutls_x509_crt_t make_raw_cert(const char *cn, size_t cn_len, const char *dns,
+				       size_t dns_len, const char *uri, size_t uri_len)
+{
+	gnutls_x509_privkey_t key;
+	gnutls_x509_crt_t crt;
+	time_t now = time(NULL);
+	uint8_t san[127];
+	size_t n = 0;
+
+	must(gnutls_x509_privkey_init(&key), "key init");
+	must(gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
+					  GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0),
+	     "key generate");
+	must(gnutls_x509_crt_init(&crt), "init");
+	must(gnutls_x509_crt_set_version(crt, 3), "version");
+	must(gnutls_x509_crt_set_serial(crt, "\x07", 1), "serial");
+	must(gnutls_x509_crt_set_activation_time(crt, now - 60), "activation");
+	must(gnutls_x509_crt_set_expiration_time(crt, now + 3600), "expiration");
+	must(gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, cn,
+					   (unsigned)cn_len), "CN");
+	/* GnuTLS refuses to write such a URI itself: the extension's DER by hand, a SEQUENCE of
+	 * [2] dNSName and [6] uniformResourceIdentifier (short lengths only). */
+	if (dns_len + uri_len + 4 > sizeof(san) - 2) {
+		fprintf(stderr, "test SANs too long\n");
+		exit(EXIT_FAILURE);
+	}
+	san[n++] = 0x30;
+	san[n++] = (uint8_t)(dns_len + uri_len + 4);
+	san[n++] = 0x82;
+	san[n++] = (uint8_t)dns_len;
+	memcpy(san + n, dns, dns_len);
+	n += dns_len;
+	san[n++] = 0x86;
+	san[n++] = (uint8_t)uri_len;
+	memcpy(san + n, uri, uri_len);
+	n += uri_len;
+	must(gnutls_x509_crt_set_extension_by_oid(crt, "2.5.29.17", san, n, 0), "SAN");
+	must(gnutls_x509_crt_set_key(crt, key), "key");
+	must(gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0), "sign");
+	gnutls_x509_privkey_deinit(key);
+	return as_received(crt);
+}
+
+#define RAW(s) s, sizeof(s) - 1
+
+static bool one_rule_matches(gnutls_x509_crt_t crt, enum policy_kind kind, const char *value)
+{
+	struct policy one = { 0 };
+	bool m;
+
+	if (policy_add(&one, kind, value, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s '%s' refused: %s\n", policy_kind_name(kind), value, err);
+		check_failures++;
+		return false;
+	}
+	m = policy_matches(&one, crt);
+	policy_free(&one);
+	return m;
+}
+
+/* "edge.test\0.evil.example" is not edge.test, nor anything else a rule can say; the same for
+ * a URI SAN and a CN. policy_cert_value hands out none of them. */
+static void test_match_embedded_nul(void)
+{
+	gnutls_x509_crt_t crt = make_raw_cert(RAW("edge-client\0.evil"),
+					      RAW("edge.test\0.evil.example"),
+					      RAW("spiffe://ktun.test/ns/edge/sa/client\0/evil"));
+	char buf[POLICY_VALUE_MAX];
+	unsigned seq;
+
+	CHECK(!one_rule_matches(crt, POLICY_DNS, "edge.test"));
+	CHECK(!one_rule_matches(crt, POLICY_URI, "spiffe://ktun.test/ns/edge/sa/client"));
+	CHECK(!one_rule_matches(crt, POLICY_URI, "spiffe://ktun.test/ns/edge/sa/*"));
+	CHECK(!one_rule_matches(crt, POLICY_CN, "edge-client"));
+	CHECK(one_rule_matches(crt, POLICY_FINGERPRINT, fingerprint_of(crt, false))); /* the rest is fine */
+	for (enum policy_kind k = POLICY_CN; k <= POLICY_URI; k++) {
+		seq = 0;
+		if (k != POLICY_OU)
+			CHECK(policy_cert_value(crt, k, &seq, buf) == -EINVAL);
+		CHECK(policy_cert_value(crt, k, &seq, buf) == -ENOENT);
+	}
+	gnutls_x509_crt_deinit(crt);
+}
+
+/* Other control characters: an escape sequence, a newline that would start a log line. */
+static void test_match_control_chars(void)
+{
+	gnutls_x509_crt_t crt = make_raw_cert(RAW("edge-client\x1b[31m"), RAW("edge.test\n"),
+					      RAW("spiffe://ktun.test/ns/edge/sa/client\r"));
+	char buf[POLICY_VALUE_MAX];
+	unsigned seq = 0;
+
+	CHECK(!one_rule_matches(crt, POLICY_DNS, "edge.test"));
+	CHECK(!one_rule_matches(crt, POLICY_URI, "spiffe://ktun.test/ns/edge/sa/client"));
+	CHECK(!one_rule_matches(crt, POLICY_CN, "edge-client"));
+	CHECK(policy_cert_value(crt, POLICY_CN, &seq, buf) == -EINVAL);
+	gnutls_x509_crt_deinit(crt);
+
+	/* Nor can an operator write such a rule. */
+	policy_free(&p);
+	check_add_refused(POLICY_CN, "edge-client\x1b[31m");
+	check_add_refused(POLICY_DNS, "edge.test\n");
+	check_add_refused(POLICY_URI, "spiffe://ktun.test/\x7f");
+	policy_free(&p);
+}
+
+/* The clean case still reads back whole. */
+static void test_cert_value_clean(void)
+{
+	char buf[POLICY_VALUE_MAX];
+	unsigned seq = 0;
+
+	CHECK(policy_cert_value(edge_crt, POLICY_OU, &seq, buf) == 0);
+	CHECK_STR(buf, "edge");
+	CHECK(policy_cert_value(edge_crt, POLICY_OU, &seq, buf) == 0);
+	CHECK_STR(buf, "ops");
+	CHECK(policy_cert_value(edge_crt, POLICY_OU, &seq, buf) == -ENOENT);
+	seq = 0;
+	CHECK(policy_cert_value(edge_crt, POLICY_URI, &seq, buf) == 0);
+	CHECK_STR(buf, "spiffe://example.org/edge/web");
+	CHECK(policy_cert_value(edge_crt, POLICY_URI, &seq, buf) == -ENOENT);
+}
+
+/* ---- the identity named to the origin ---- */
+
+/* A leaf with two CNs (DER order: "admin" first) and two URI SANs ("admin"'s first). */
+static gnutls_x509_crt_t make_two_names_cert(void)
+{
+	static const char *const cns[] = { "admin", "edge-client" };
+	static const char *const uris[] = { "spiffe://ktun.test/ns/admin/sa/root",
+					    "spiffe://ktun.test/ns/edge/sa/client" };
+	gnutls_x509_privkey_t key;
+	gnutls_x509_crt_t crt;
+	time_t now = time(NULL);
+
+	must(gnutls_x509_privkey_init(&key), "key init");
+	must(gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
+					  GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0),
+	     "key generate");
+	must(gnutls_x509_crt_init(&crt), "init");
+	must(gnutls_x509_crt_set_version(crt, 3), "version");
+	must(gnutls_x509_crt_set_serial(crt, "\x09", 1), "serial");
+	must(gnutls_x509_crt_set_activation_time(crt, now - 60), "activation");
+	must(gnutls_x509_crt_set_expiration_time(crt, now + 3600), "expiration");
+	for (size_t i = 0; i < 2; i++) {
+		must(gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, cns[i],
+						   (unsigned)strlen(cns[i])), "CN");
+		must(gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_URI, uris[i],
+							  (unsigned)strlen(uris[i]),
+							  GNUTLS_FSAN_APPEND), "URI");
+	}
+	must(gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_ORGANIZATIONAL_UNIT_NAME, 0,
+					   "edge", 4), "OU");
+	must(gnutls_x509_crt_set_key(crt, key), "key");
+	must(gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0), "sign");
+	gnutls_x509_privkey_deinit(key);
+	return as_received(crt);
+}
+
+/* policy_match on a one-rule policy, then the CN and URI policy_identity names. */
+static void check_identity(gnutls_x509_crt_t crt, enum policy_kind kind, const char *value,
+			   const char *want_cn, const char *want_uri)
+{
+	struct policy one = { 0 };
+	struct policy_match m;
+	char cn[POLICY_VALUE_MAX], uri[POLICY_VALUE_MAX];
+
+	if (policy_add(&one, kind, value, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s '%s' refused: %s\n", policy_kind_name(kind), value, err);
+		check_failures++;
+		return;
+	}
+	CHECK(policy_match(&one, crt, &m) && m.matched && m.kind == kind);
+	policy_identity(crt, &m, POLICY_CN, cn);
+	policy_identity(crt, &m, POLICY_URI, uri);
+	if (strcmp(cn, want_cn) || strcmp(uri, want_uri)) {
+		fprintf(stderr, "%s '%s': CN '%s' URI '%s', want '%s' '%s'\n",
+			policy_kind_name(kind), value, cn, uri, want_cn, want_uri);
+		check_failures++;
+	}
+	policy_free(&one);
+}
+
+/* The origin hears the name that was authorized: --allow-cn edge-client must not send "admin"
+ * because it comes first. With no rule of that kind, only a certificate's one value is named. */
+static void test_identity_matched(void)
+{
+	gnutls_x509_crt_t two = make_two_names_cert();
+	const char *edge_uri = "spiffe://ktun.test/ns/edge/sa/client";
+
+	check_identity(two, POLICY_CN, "edge-client", "edge-client", "");
+	check_identity(two, POLICY_CN, "admin", "admin", "");
+	check_identity(two, POLICY_URI, edge_uri, "", edge_uri);
+	check_identity(two, POLICY_URI, "spiffe://ktun.test/ns/edge/sa/*", "", edge_uri);
+	check_identity(two, POLICY_URI, "spiffe://ktun.test/ns/admin/sa/root", "",
+		       "spiffe://ktun.test/ns/admin/sa/root");
+	check_identity(two, POLICY_OU, "edge", "", ""); /* several of each: none named */
+	check_identity(two, POLICY_ALL, "", "", "");
+	/* One of each: named whichever rule matched. */
+	check_identity(edge_crt, POLICY_OU, "ops", "edge-1", "spiffe://example.org/edge/web");
+	check_identity(edge_crt, POLICY_ALL, "", "edge-1", "spiffe://example.org/edge/web");
+	check_identity(edge_crt, POLICY_DNS, "edge.example.org", "edge-1",
+		       "spiffe://example.org/edge/web");
+	gnutls_x509_crt_deinit(two);
+}
+
+/* An only value that is not clean is not named either. */
+static void test_identity_unclean(void)
+{
+	gnutls_x509_crt_t crt = make_raw_cert(RAW("edge-client\x1b[31m"), RAW("edge.test"),
+					      RAW("spiffe://ktun.test/ns/edge/sa/client\0/evil"));
+	char buf[POLICY_VALUE_MAX];
+
+	policy_identity(crt, NULL, POLICY_CN, buf);
+	CHECK_STR(buf, "");
+	policy_identity(crt, NULL, POLICY_URI, buf);
+	CHECK_STR(buf, "");
+	check_identity(crt, POLICY_DNS, "edge.test", "", "");
+	gnutls_x509_crt_deinit(crt);
 }
 
 static void test_copy(void)
@@ -399,10 +737,12 @@ int main(void)
 	RUN(test_uri_prefix_suffix);
 	RUN(test_uri_empty);
 	RUN(test_uri_many_stars);
+	RUN(test_uri_star_spiffe_only);
 
 	RUN(test_add_fingerprint);
 	RUN(test_add_serial);
 	RUN(test_add_text);
+	RUN(test_add_uri);
 	RUN(test_kind_names);
 
 	make_certs();
@@ -413,8 +753,14 @@ int main(void)
 	RUN(test_match_uri);
 	RUN(test_match_fingerprint);
 	RUN(test_match_serial);
+	RUN(test_match_serial_two_issuers);
 	RUN(test_match_or);
 	RUN(test_copy);
+	RUN(test_match_embedded_nul);
+	RUN(test_match_control_chars);
+	RUN(test_cert_value_clean);
+	RUN(test_identity_matched);
+	RUN(test_identity_unclean);
 	gnutls_x509_crt_deinit(edge_crt);
 	gnutls_x509_crt_deinit(origin_crt);
 	return check_result();
