@@ -218,6 +218,10 @@ static const char *const allowed[] = {
 	"io_uring_enter",
 	"socket", "connect", "accept", "accept4", "setsockopt", "getsockopt", "getsockname",
 	"getpeername", "shutdown", "sendto", "sendmsg", "recvfrom", "recvmsg",
+	/* A reload's getaddrinfo: glibc sends the A and AAAA queries at once (UDP; TCP when the
+	 * answer is truncated uses the calls above). Not bind: glibc's netlink query for the local
+	 * addresses (__check_pf) is refused and it then orders several addresses without them. */
+	"sendmmsg",
 	"poll", "ppoll", "select", "pselect6", "epoll_create1", "epoll_ctl", "epoll_wait",
 	"epoll_pwait", "inotify_add_watch", "inotify_rm_watch",
 	"getdents64", /* a PKCS#11 module (SoftHSM2) listing its token's store on a reload */
