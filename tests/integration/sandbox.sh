@@ -42,7 +42,7 @@ served_serial() {
 }
 
 case_every_thread_filtered() {
-	local t n=0 on=0
+	local t n=0 on=0 out
 	use_origin line
 	srv_start --workers 2 --metrics-listen 127.0.0.1:9273
 	if grep -q 'no seccomp filter in this AddressSanitizer build' "$SERVER_LOG"; then
@@ -60,13 +60,15 @@ case_every_thread_filtered() {
 	# main, two workers, libmicrohttpd's thread
 	[ "$n" -ge 4 ] && [ "$on" = "$n" ] || bad "$on of $n threads have a seccomp filter"
 	ossl client x$'\n' || bad "no service under the sandbox: $(cat "$WORK/peer.err")"
-	# What the control socket and the metrics thread do once filtered.
-	ctl server status | grep -qx 'server.conns_total 1' || bad "ktunctl status: $(ctl server status)"
-	ctl server --json status | grep -q '"conns_total":1' || bad "ktunctl --json status failed"
+	# What the control socket and the metrics thread do once filtered (whole answers first:
+	# grep -q on a pipe would end the writer early, and pipefail would count that).
+	out=$(ctl server status) && grep -qx 'server.conns_total 1' <<<"$out" || bad "ktunctl status: $out"
+	out=$(ctl server --json status) && grep -q '"conns_total":1' <<<"$out" || bad "ktunctl --json status: $out"
 	ctl server conns >/dev/null || bad "ktunctl conns failed"
-	ctl server metrics | grep -q '^ktund_handshakes_total{tunnel="server"} 1$' || bad "ktunctl metrics failed"
-	ip netns exec "$NS_ORIGIN" curl -sS --max-time 5 http://127.0.0.1:9273/metrics |
-		grep -q '^ktund_handshakes_total{tunnel="server"} 1$' || bad "GET /metrics failed under the filter"
+	out=$(ctl server metrics) && grep -q '^ktund_handshakes_total{tunnel="server"} 1$' <<<"$out" ||
+		bad "ktunctl metrics failed"
+	out=$(ip netns exec "$NS_ORIGIN" curl -sS --max-time 5 http://127.0.0.1:9273/metrics) &&
+		grep -q '^ktund_handshakes_total{tunnel="server"} 1$' <<<"$out" || bad "GET /metrics failed under the filter"
 	note "$on of $n threads filtered (Seccomp: 2); $(grep -o 'sandbox: .*' "$SERVER_LOG")"
 }
 
@@ -230,10 +232,54 @@ case_reload_resolves_dns() {
 	conf_reload 3 "\$a crl = $PKI/crl.pem"
 	ossl client-revoked x || true
 	wait_n 'reject .*reason=revoked' 1
-	ctl server reload | grep -qx 'reload ok' || bad "ktunctl reload failed"
+	[ "$(ctl server reload)" = 'reload ok' ] || bad "ktunctl reload failed"
 	srv_stop
 	rm -rf "/etc/netns/$NS_ORIGIN"
 	note "$(grep -c 'query\[' "$WORK/dns.log") DNS queries; 3 reloads by file change and one by ktunctl, all ok"
+}
+
+# start_own_run DIR [ARGS...]: ktund server with the default control path, /run being DIR
+# (bind-mounted in the mount namespace ip netns exec makes, so the host's /run is untouched).
+start_own_run() {
+	local run=$1
+	shift
+	_starts=$((_starts + 1))
+	SERVER_LOG=$WORK/server-$_starts.log
+	ip netns exec "$NS_ORIGIN" sh -c 'mount --bind "$0" /run && exec "$@"' "$run" \
+		"$KTUND" server --listen "$ORIGIN_IP:$TLS_PORT" --target "127.0.0.1:$ORIGIN_PORT" \
+		--cert "$PKI/server-chain.pem" --key "$PKI/server.key" --cacert "$PKI/ca.pem" \
+		--allow-ou edge "$@" 2>"$SERVER_LOG" &
+	SERVER_PID=$!
+	track "$SERVER_PID"
+	_wait_ready "$SERVER_PID" "$SERVER_LOG" server
+}
+
+# The default control socket is /run/ktund/ktund.sock, in a directory ktund makes, and the
+# sandbox lets ktund remove files there and nowhere else (with /run/ktund.sock it could remove
+# anything under /run). ktunctl's default reaches it and a clean exit removes it, as user=
+# too (the directory is made its). Then
+# /run/ktund is swapped for a new directory while ktund runs, so its exit removes
+# "/run/ktund/ktund.sock" by name beside the directory it started with: refused, the file stays.
+case_socket_removal_confined() {
+	local run=$WORK/run-default out
+	use_origin line
+	mkdir -p "$run"
+	start_own_run "$run" --user nobody
+	[ -S "$run/ktund/ktund.sock" ] || bad "no socket at /run/ktund/ktund.sock: $(ls -R "$run")"
+	[ "$(stat -c %U "$run/ktund")" = nobody ] || bad "/run/ktund is not the user's: $(ls -ld "$run/ktund")"
+	out=$(nsenter -t "$SERVER_PID" -m "$KTUNCTL" status) && grep -qx 'server.conns_open 0' <<<"$out" ||
+		bad "ktunctl's default control path does not reach ktund's"
+	srv_stop
+	[ ! -e "$run/ktund/ktund.sock" ] || bad "the control socket was left behind"
+	start_own_run "$run"
+	mv "$run/ktund" "$run/ktund.old"
+	mkdir "$run/ktund"
+	echo keep >"$run/ktund/ktund.sock"
+	srv_stop
+	[ "$(cat "$run/ktund/ktund.sock")" = keep ] || bad "ktund removed a file outside its directory"
+	grep -q 'control socket /run/ktund/ktund.sock not removed: Permission denied' "$SERVER_LOG" ||
+		bad "no warning for the refused removal: $(grep control "$SERVER_LOG")"
+	note "$(grep -o 'control socket .*' "$SERVER_LOG")"
 }
 
 run_case "every thread runs under seccomp; still serving" case_every_thread_filtered
@@ -241,4 +287,5 @@ run_case "dropped to nobody: serves, reloads by file change and SIGHUP, removes 
 run_case "Landlock: a reload from a new directory is refused, allowed with sandbox = no" case_confinement_is_real
 run_case "Landlock: a reload still resolves names from /etc/hosts" case_reload_resolves_names
 run_case "sandbox: reloads resolve names through DNS (UDP, TCP) and load a new CRL" case_reload_resolves_dns
+run_case "Landlock: files may be removed only in the control socket's own directory" case_socket_removal_confined
 srv_finish
