@@ -23,18 +23,19 @@
 
 int control_make_dir(const char *path, const char *user)
 {
+	struct passwd *pw = user ? getpwnam(user) : NULL; /* unknown: privs_drop()'s error */
 	char dir[PATH_MAX];
-	struct passwd *pw;
+	struct stat st;
 	int rc = 0;
 
 	path_dir_of(path, dir);
-	if (mkdir(dir, 0755) < 0) {
-		rc = errno == EEXIST ? 0 : -errno;
-	} else {
-		pw = user ? getpwnam(user) : NULL; /* an unknown user is privs_drop()'s error */
-		if (pw && chown(dir, pw->pw_uid, pw->pw_gid) < 0)
-			rc = -errno;
-	}
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		rc = -errno;
+	else if (stat(dir, &st) < 0)
+		rc = -errno;
+	/* Also when systemd made it for root (the redirector drop-in runs ktund as root). */
+	else if (pw && st.st_uid != pw->pw_uid && chown(dir, pw->pw_uid, pw->pw_gid) < 0)
+		rc = -errno;
 	if (rc < 0)
 		log_err("control socket %s: its directory: %s", path, strerror(-rc));
 	return rc;

@@ -257,13 +257,14 @@ start_own_run() {
 # The default control socket is /run/ktund/ktund.sock, in a directory ktund makes, and the
 # sandbox lets ktund remove files there and nowhere else (with /run/ktund.sock it could remove
 # anything under /run). ktunctl's default reaches it and a clean exit removes it, as user=
-# too (the directory is made its). Then
+# too (the directory is given to it, made by ktund or already there). Then
 # /run/ktund is swapped for a new directory while ktund runs, so its exit removes
 # "/run/ktund/ktund.sock" by name beside the directory it started with: refused, the file stays.
 case_socket_removal_confined() {
 	local run=$WORK/run-default out
 	use_origin line
-	mkdir -p "$run"
+	# First as under the redirector drop-in: systemd made /run/ktund for root, ktund drops.
+	mkdir -p "$run/ktund"
 	start_own_run "$run" --user nobody
 	[ -S "$run/ktund/ktund.sock" ] || bad "no socket at /run/ktund/ktund.sock: $(ls -R "$run")"
 	[ "$(stat -c %U "$run/ktund")" = nobody ] || bad "/run/ktund is not the user's: $(ls -ld "$run/ktund")"
@@ -271,7 +272,9 @@ case_socket_removal_confined() {
 		bad "ktunctl's default control path does not reach ktund's"
 	srv_stop
 	[ ! -e "$run/ktund/ktund.sock" ] || bad "the control socket was left behind"
+	rmdir "$run/ktund"
 	start_own_run "$run"
+	[ -S "$run/ktund/ktund.sock" ] || bad "no /run/ktund made for the socket: $(ls -R "$run")"
 	mv "$run/ktund" "$run/ktund.old"
 	mkdir "$run/ktund"
 	echo keep >"$run/ktund/ktund.sock"
