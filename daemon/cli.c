@@ -26,7 +26,7 @@ static const char usage[] =
 	"                 --ciphers LIST (AES-128-GCM:AES-256-GCM:CHACHA20-POLY1305:AES-128-CCM)\n"
 	"                 --tls-min 1.2|1.3 (1.2)  --tls-max 1.2|1.3 (1.3)\n"
 	"                 --proxy-protocol (server: PROXY v2 header to the target)\n"
-	"Global options:  --workers N (CPUs)  --control PATH (/run/ktund.sock)  --user NAME\n"
+	"Global options:  --workers N (CPUs)  --control PATH (" KTUN_CONTROL_DEFAULT ")  --user NAME\n"
 	"                 --log-level debug|info|notice|warning|error  --drain-timeout SEC (30)\n"
 	"                 --watch-files=yes|no (yes)  --sandbox=yes|no (yes)\n"
 	"                 --expiry-warn DAYS,... (30,7,1)  --metrics-listen HOST:PORT\n"

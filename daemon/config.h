@@ -76,7 +76,7 @@ struct ktun_config {
 
 #define CONFIG_ERR_MAX 512
 
-#define CONFIG_DEFAULT_CONTROL "/run/ktund.sock"
+#define CONFIG_DEFAULT_CONTROL KTUN_CONTROL_DEFAULT /* meson.build */
 
 void config_init(struct ktun_config *cfg);
 /* control, or its default. */

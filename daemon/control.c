@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <limits.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +18,28 @@
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
+#include "paths.h"
 #include "redirect.h"
+
+int control_make_dir(const char *path, const char *user)
+{
+	struct passwd *pw = user ? getpwnam(user) : NULL; /* unknown: privs_drop()'s error */
+	char dir[PATH_MAX];
+	struct stat st;
+	int rc = 0;
+
+	path_dir_of(path, dir);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		rc = -errno;
+	else if (stat(dir, &st) < 0)
+		rc = -errno;
+	/* Also when systemd made it for root (the redirector drop-in runs ktund as root). */
+	else if (pw && st.st_uid != pw->pw_uid && chown(dir, pw->pw_uid, pw->pw_gid) < 0)
+		rc = -errno;
+	if (rc < 0)
+		log_err("control socket %s: its directory: %s", path, strerror(-rc));
+	return rc;
+}
 
 int control_open(const char *path)
 {
@@ -162,5 +185,7 @@ void control_close(int fd, const char *path)
 	if (fd < 0)
 		return;
 	close(fd);
-	unlink(path);
+	/* Refused by the sandbox (Landlock) outside the directory it was created in. */
+	if (unlink(path) < 0 && errno != ENOENT)
+		log_warn("control socket %s not removed: %s", path, strerror(errno));
 }

@@ -8,6 +8,10 @@ struct ktun;
  * per connection ("status", "conns", "reload", "redirect add|del|list ..."), answered and
  * closed. Served by the main thread. */
 int control_open(const char *path);
+/* The default socket's directory (/run/ktund/), made if missing (one level) and given to user
+ * (if set), so that ktund can still remove its socket at exit. The sandbox lets ktund remove files
+ * in the socket's directory and nowhere else, so it must be ktund's own. */
+int control_make_dir(const char *path, const char *user);
 void control_serve_one(struct ktun *k, int listen_fd);
 void control_close(int fd, const char *path);
 

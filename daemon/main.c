@@ -154,9 +154,12 @@ static int open_tproxy_listeners(struct ktun *k)
 static int open_control(struct ktun *k)
 {
 	const char *path = config_control_path(&k->cfg);
-	int fd = control_open(path);
+	/* An explicit path must work as given (its directory is not made); the default may be
+	 * taken by another instance. */
+	int fd = k->cfg.control_path ? 0 : control_make_dir(path, k->cfg.user);
 
-	/* An explicit path must work; the default may be taken by another instance. */
+	if (fd == 0)
+		fd = control_open(path);
 	if (fd < 0 && !k->cfg.control_path)
 		log_warn("no control socket: ktunctl cannot reach this ktund (set --control PATH)");
 	return fd;

@@ -15,5 +15,7 @@ int metrics_http_bind(struct ktun *k);
  * the thread inherits. Both return 0 or a negative errno (logged). */
 int metrics_http_start(struct ktun *k);
 void metrics_http_stop(struct ktun *k);
+/* Connections libmicrohttpd closed at once at its limits (all or per address). Any thread. */
+unsigned long long metrics_http_refused(void);
 
 #endif

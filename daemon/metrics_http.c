@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <microhttpd.h>
 
@@ -15,8 +16,20 @@
 /* GET /metrics over HTTP for Prometheus, served by libmicrohttpd on a thread of its own. The
  * socket is bound here, before privileges are dropped, and handed to libmicrohttpd. */
 
-#define CONNECTIONS_MAX 16
-#define CONNECTION_TIMEOUT_S 10
+/* A scrape takes milliseconds, so idle or slow (slowloris) clients are what fills the slots:
+ * each address holds at most PER_ADDR of them, so a few addresses cannot keep a scrape from
+ * another out (at 16 for everyone, 16 idle connections did); a connection that has sent
+ * nothing for TIMEOUT_S is closed (a client trickling bytes keeps its slot, within its
+ * address's share). Prometheus reconnects when its kept-alive connection has been closed. */
+#define CONNECTIONS_MAX 128
+#define CONNECTIONS_PER_ADDR 8
+#define CONNECTION_TIMEOUT_S 5
+/* What libmicrohttpd logs for each connection it closes at either limit. */
+#define LIMIT_MESSAGE "Server reached connection limit"
+#define REFUSED_LOG_INTERVAL_S 60
+
+static unsigned long long refused;   /* atomic: written by libmicrohttpd's thread */
+static time_t refused_logged = -1;   /* libmicrohttpd's thread only */
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type,
 			     char *body, size_t len, enum MHD_ResponseMemoryMode mode)
@@ -61,13 +74,37 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		     MHD_RESPMEM_MUST_FREE);
 }
 
+unsigned long long metrics_http_refused(void)
+{
+	return __atomic_load_n(&refused, __ATOMIC_RELAXED);
+}
+
+/* Counted each time, logged at most once a minute: a flood of connections must not flood the
+ * log too. */
+static void count_refused(void)
+{
+	unsigned long long n = __atomic_add_fetch(&refused, 1, __ATOMIC_RELAXED);
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	if (refused_logged >= 0 && now.tv_sec - refused_logged < REFUSED_LOG_INTERVAL_S)
+		return;
+	refused_logged = now.tv_sec;
+	log_warn("metrics: a connection was closed at once: %d are open, or %d from its address "
+		 "(%llu so far, in ktund_metrics_refused_total; said at most once a minute)",
+		 CONNECTIONS_MAX, CONNECTIONS_PER_ADDR, n);
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char line[256];
 
 	vsnprintf(line, sizeof(line), fmt, ap);
 	line[strcspn(line, "\n")] = '\0';
-	log_warn("metrics: %s", line);
+	if (!strncmp(line, LIMIT_MESSAGE, strlen(LIMIT_MESSAGE)))
+		count_refused();
+	else
+		log_warn("metrics: %s", line);
 }
 
 int metrics_http_bind(struct ktun *k)
@@ -104,6 +141,7 @@ int metrics_http_start(struct ktun *k)
 					   MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 					   MHD_OPTION_LISTEN_SOCKET, fd,
 					   MHD_OPTION_CONNECTION_LIMIT, CONNECTIONS_MAX,
+					   MHD_OPTION_PER_IP_CONNECTION_LIMIT, CONNECTIONS_PER_ADDR,
 					   MHD_OPTION_CONNECTION_TIMEOUT, CONNECTION_TIMEOUT_S,
 					   MHD_OPTION_END);
 	if (!k->metrics_http) {

@@ -21,7 +21,8 @@
  *   - Landlock: files may only be read, and only in the directories holding the files a
  *     reload reads (certificates, keys, CAs, CRLs, OCSP responses, the configuration file)
  *     and the resolver's files (a reload resolves the addresses again).
- *     Nothing may be written, created, removed or executed anywhere.
+ *     Nothing may be written, created or executed anywhere, nor removed outside the control
+ *     socket's directory.
  *   - seccomp: only the system calls the loop, the control socket, reloads and the metrics
  *     thread make; anything else fails with EPERM (no exec, no ptrace, no new mounts...).
  * The rings' own operations are restricted where they are created (worker.c).
@@ -135,7 +136,9 @@ static int allow_resolver_files(int ruleset)
 
 static int add_file_rules(int ruleset, const struct ktun_config *cfg)
 {
-	/* A clean exit removes the control socket: that, and nothing else, may be removed. */
+	/* A clean exit removes the control socket: files may be removed in its directory and
+	 * nowhere else. The default one, /run/ktund/, is ktund's own (control.c, systemd's
+	 * RuntimeDirectory=), not /run, where anything could then have been removed. */
 	int rc = allow_in_dir_of(ruleset, config_control_path(cfg), LANDLOCK_ACCESS_FS_REMOVE_FILE);
 
 	if (rc == 0)
@@ -218,6 +221,10 @@ static const char *const allowed[] = {
 	"io_uring_enter",
 	"socket", "connect", "accept", "accept4", "setsockopt", "getsockopt", "getsockname",
 	"getpeername", "shutdown", "sendto", "sendmsg", "recvfrom", "recvmsg",
+	/* A reload's getaddrinfo: glibc sends the A and AAAA queries at once (UDP; TCP when the
+	 * answer is truncated uses the calls above). Not bind: glibc's netlink query for the local
+	 * addresses (__check_pf) is refused and it then orders several addresses without them. */
+	"sendmmsg",
 	"poll", "ppoll", "select", "pselect6", "epoll_create1", "epoll_ctl", "epoll_wait",
 	"epoll_pwait", "inotify_add_watch", "inotify_rm_watch",
 	"getdents64", /* a PKCS#11 module (SoftHSM2) listing its token's store on a reload */

@@ -13,7 +13,7 @@
 
 /* ktunctl: sends one command to ktund's control socket and prints the answer. */
 
-#define DEFAULT_CONTROL_PATH "/run/ktund.sock"
+#define DEFAULT_CONTROL_PATH KTUN_CONTROL_DEFAULT /* ktund's, from meson.build */
 
 static const struct {
 	const char *name;

@@ -6,6 +6,7 @@
 # number; a CA subject with a comma and quotes (RFC 4514 escapes them with '\', ktund writes
 # '\' and '"' as \xHH) is a well-formed label with the backslashes doubled. Other paths
 # answer 404, other methods 405, and the address is bound before "ready".
+# Idle or slow clients cannot keep a scrape from being answered (metrics_idle.py).
 set -euo pipefail
 . "$(dirname "$0")/srvlib.sh"
 need_cmd curl
@@ -89,6 +90,25 @@ case_http_errors() {
 	[ "$code" = 405 ] || bad "POST /metrics: $code, want 405"
 }
 
+# Idle and slowloris clients cannot starve a scrape: 64 held connections from 8 addresses (half
+# of them with a partial request) while a scrape from another address answers; a 9th and 10th
+# from one address are closed at once, counted, and logged once; all of them are closed after
+# the 5 s idle timeout.
+case_idle_clients() {
+	local m line
+	use_origin line
+	srv_start --metrics-listen "$METRICS"
+	ip netns exec "$NS_ORIGIN" python3 "$INTEG_DIR/metrics_idle.py" "$METRICS" 8 8 5 >"$WORK/idle.out" 2>&1 ||
+		bad "$(cat "$WORK/idle.out")"
+	while read -r line; do note "$line"; done <"$WORK/idle.out"
+	m=$(scrape "http://$METRICS/metrics") || bad "GET /metrics failed afterwards"
+	grep -qx 'ktund_metrics_refused_total 2' <<<"$m" ||
+		bad "want ktund_metrics_refused_total 2: $(grep refused <<<"$m")"
+	[ "$(nlines 'metrics: a connection was closed at once')" = 1 ] ||
+		bad "want one log line for the refused connections: $(grep metrics: "$SERVER_LOG")"
+	note "$(grep -o 'metrics: a connection was closed at once.*' "$SERVER_LOG")"
+}
+
 case_bad_address() {
 	local rc=0
 	"$KTUND" server --listen 127.0.0.1:1 --target 127.0.0.1:2 --cert "$PKI/server-chain.pem" \
@@ -102,5 +122,6 @@ run_case "counters, histogram and expiry after one accepted and one refused hand
 run_case "the exposition is well formed" case_format
 run_case "ktunctl metrics says what GET /metrics says" case_ktunctl_same
 run_case "404 for other paths, 405 for other methods" case_http_errors
+run_case "idle and slow clients: scrapes still answer, idle connections are closed" case_idle_clients
 run_case "a bad metrics-listen address is a configuration error" case_bad_address
 srv_finish

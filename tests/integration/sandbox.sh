@@ -4,11 +4,15 @@
 # (user = nobody) still serves, reloads a re-issued certificate on SIGHUP and by itself, and
 # exits cleanly, removing its control socket. A reload that names a certificate outside the
 # directories it started with is refused under the sandbox (Landlock: permission denied, even
-# as root) and accepted with sandbox = no, which proves the confinement is real.
+# as root) and accepted with sandbox = no, which proves the confinement is real. ktunctl's
+# commands and GET /metrics answer under the filter, and reloads resolve a new target name
+# through a real DNS server (dnsmasq, UDP and TCP) and load a new CRL.
 set -euo pipefail
 . "$(dirname "$0")/srvlib.sh"
-need_cmd setpriv
+need_cmd setpriv dnsmasq
 srv_init
+# dns_start writes the origin namespace's resolver files; a case that fails removes them too.
+on_exit 'rm -rf "/etc/netns/$NS_ORIGIN"'
 
 # A copy of the server's files that nobody can read (the test PKI is private to root).
 nobody_files() {
@@ -38,7 +42,7 @@ served_serial() {
 }
 
 case_every_thread_filtered() {
-	local t n=0 on=0
+	local t n=0 on=0 out
 	use_origin line
 	srv_start --workers 2 --metrics-listen 127.0.0.1:9273
 	if grep -q 'no seccomp filter in this AddressSanitizer build' "$SERVER_LOG"; then
@@ -56,6 +60,15 @@ case_every_thread_filtered() {
 	# main, two workers, libmicrohttpd's thread
 	[ "$n" -ge 4 ] && [ "$on" = "$n" ] || bad "$on of $n threads have a seccomp filter"
 	ossl client x$'\n' || bad "no service under the sandbox: $(cat "$WORK/peer.err")"
+	# What the control socket and the metrics thread do once filtered (whole answers first:
+	# grep -q on a pipe would end the writer early, and pipefail would count that).
+	out=$(ctl server status) && grep -qx 'server.conns_total 1' <<<"$out" || bad "ktunctl status: $out"
+	out=$(ctl server --json status) && grep -q '"conns_total":1' <<<"$out" || bad "ktunctl --json status: $out"
+	ctl server conns >/dev/null || bad "ktunctl conns failed"
+	out=$(ctl server metrics) && grep -q '^ktund_handshakes_total{tunnel="server"} 1$' <<<"$out" ||
+		bad "ktunctl metrics failed"
+	out=$(ip netns exec "$NS_ORIGIN" curl -sS --max-time 5 http://127.0.0.1:9273/metrics) &&
+		grep -q '^ktund_handshakes_total{tunnel="server"} 1$' <<<"$out" || bad "GET /metrics failed under the filter"
 	note "$on of $n threads filtered (Seccomp: 2); $(grep -o 'sandbox: .*' "$SERVER_LOG")"
 }
 
@@ -150,8 +163,132 @@ case_reload_resolves_names() {
 	note "target = localhost:$ORIGIN_PORT: $(grep -o 'reload ok.*' "$SERVER_LOG")"
 }
 
+# dns_start: dnsmasq in the origin namespace answers origin.ktun.test (one address) and
+# many.ktun.test (40: an answer too big for the 512 bytes of a plain UDP reply, so the resolver
+# must ask again over TCP), logging every query. `ip netns exec` bind-mounts /etc/netns/NS/*
+# over /etc/*: resolv.conf points at dnsmasq, hosts knows neither name, nsswitch asks files
+# then DNS, so the names resolve through DNS and nothing else.
+dns_start() {
+	local i etc=/etc/netns/$NS_ORIGIN
+	mkdir -p "$etc"
+	echo 'nameserver 127.0.0.1' >"$etc/resolv.conf"
+	echo '127.0.0.1 localhost' >"$etc/hosts"
+	echo 'hosts: files dns' >"$etc/nsswitch.conf"
+	for i in $(seq 40); do echo "127.0.1.$i many.ktun.test"; done >"$WORK/many.hosts"
+	ip netns exec "$NS_ORIGIN" dnsmasq --keep-in-foreground --no-resolv --no-hosts --user=root \
+		--listen-address=127.0.0.1 --bind-interfaces --pid-file= --log-queries \
+		--log-facility="$WORK/dns.log" --host-record=origin.ktun.test,127.0.0.1 \
+		--addn-hosts="$WORK/many.hosts" &
+	track $!
+	for i in $(seq 50); do
+		ip netns exec "$NS_ORIGIN" getent hosts origin.ktun.test >/dev/null && break
+		sleep 0.1
+	done
+	[ "$(ip netns exec "$NS_ORIGIN" python3 -c 'import socket; print(len(socket.getaddrinfo(
+		"many.ktun.test", 80, type=socket.SOCK_STREAM)))')" = 40 ] ||
+		bad "many.ktun.test does not resolve to its 40 addresses: $(tail -3 "$WORK/dns.log")"
+	! getent hosts origin.ktun.test >/dev/null || bad "origin.ktun.test resolves outside the namespace"
+}
+
+dns_conf() {
+	mkdir -p "$WORK/conf"
+	cat >"$WORK/conf/moved.conf" <<EOF
+[global]
+control = $WORK/server.sock
+[server]
+mode = server
+listen = $ORIGIN_IP:$TLS_PORT
+target = 127.0.0.1:9
+cert = $PKI/server-chain.pem
+key = $PKI/server.key
+cacert = $PKI/ca.pem
+allow-ou = edge
+EOF
+}
+
+# conf_reload N SED: edit the configuration file; its watcher reloads it: the Nth reload is ok.
+conf_reload() {
+	sed -i "$2" "$WORK/conf/moved.conf"
+	wait_n 'reload (ok|failed)' "$1"
+	[ "$(nlines 'reload ok')" = "$1" ] || bad "reload $1 failed: $(grep error "$SERVER_LOG")"
+}
+
+# The resolver under the default sandbox: UDP (glibc asks for A and AAAA at once with
+# sendmmsg, which the filter refused: every reload to a name failed), TCP when the answer is
+# truncated, then a CRL added by a reload.
+case_reload_resolves_dns() {
+	use_origin line 0.0.0.0:$ORIGIN_PORT
+	dns_start
+	dns_conf
+	start_conf dns
+	grep -q 'sandbox: files read-only' "$SERVER_LOG" || bad "not confined: $(grep sandbox "$SERVER_LOG")"
+	ossl client x$'\n' || true
+	! grep -q x "$WORK/peer.out" || bad "served before the reload (target 127.0.0.1:9)"
+	conf_reload 1 "s|^target = .*|target = origin.ktun.test:$ORIGIN_PORT|"
+	grep -q 'query\[A\] origin.ktun.test from 127.0.0.1' "$WORK/dns.log" || bad "ktund did not ask dnsmasq"
+	ossl client x$'\n' && grep -q x "$WORK/peer.out" || bad "no service to origin.ktun.test"
+	conf_reload 2 "s|^target = .*|target = many.ktun.test:$ORIGIN_PORT|"
+	ossl client x$'\n' && grep -q x "$WORK/peer.out" || bad "no service to many.ktun.test"
+	conf_reload 3 "\$a crl = $PKI/crl.pem"
+	ossl client-revoked x || true
+	wait_n 'reject .*reason=revoked' 1
+	[ "$(ctl server reload)" = 'reload ok' ] || bad "ktunctl reload failed"
+	srv_stop
+	rm -rf "/etc/netns/$NS_ORIGIN"
+	note "$(grep -c 'query\[' "$WORK/dns.log") DNS queries; 3 reloads by file change and one by ktunctl, all ok"
+}
+
+# start_own_run DIR [ARGS...]: ktund server with the default control path, /run being DIR
+# (bind-mounted in the mount namespace ip netns exec makes, so the host's /run is untouched).
+start_own_run() {
+	local run=$1
+	shift
+	_starts=$((_starts + 1))
+	SERVER_LOG=$WORK/server-$_starts.log
+	ip netns exec "$NS_ORIGIN" sh -c 'mount --bind "$0" /run && exec "$@"' "$run" \
+		"$KTUND" server --listen "$ORIGIN_IP:$TLS_PORT" --target "127.0.0.1:$ORIGIN_PORT" \
+		--cert "$PKI/server-chain.pem" --key "$PKI/server.key" --cacert "$PKI/ca.pem" \
+		--allow-ou edge "$@" 2>"$SERVER_LOG" &
+	SERVER_PID=$!
+	track "$SERVER_PID"
+	_wait_ready "$SERVER_PID" "$SERVER_LOG" server
+}
+
+# The default control socket is /run/ktund/ktund.sock, in a directory ktund makes, and the
+# sandbox lets ktund remove files there and nowhere else (with /run/ktund.sock it could remove
+# anything under /run). ktunctl's default reaches it and a clean exit removes it, as user=
+# too (the directory is given to it, made by ktund or already there). Then
+# /run/ktund is swapped for a new directory while ktund runs, so its exit removes
+# "/run/ktund/ktund.sock" by name beside the directory it started with: refused, the file stays.
+case_socket_removal_confined() {
+	local run=$WORK/run-default out
+	use_origin line
+	# First as under the redirector drop-in: systemd made /run/ktund for root, ktund drops.
+	mkdir -p "$run/ktund"
+	start_own_run "$run" --user nobody
+	[ -S "$run/ktund/ktund.sock" ] || bad "no socket at /run/ktund/ktund.sock: $(ls -R "$run")"
+	[ "$(stat -c %U "$run/ktund")" = nobody ] || bad "/run/ktund is not the user's: $(ls -ld "$run/ktund")"
+	out=$(nsenter -t "$SERVER_PID" -m "$KTUNCTL" status) && grep -qx 'server.conns_open 0' <<<"$out" ||
+		bad "ktunctl's default control path does not reach ktund's"
+	srv_stop
+	[ ! -e "$run/ktund/ktund.sock" ] || bad "the control socket was left behind"
+	rmdir "$run/ktund"
+	start_own_run "$run"
+	[ -S "$run/ktund/ktund.sock" ] || bad "no /run/ktund made for the socket: $(ls -R "$run")"
+	mv "$run/ktund" "$run/ktund.old"
+	mkdir "$run/ktund"
+	echo keep >"$run/ktund/ktund.sock"
+	srv_stop
+	[ "$(cat "$run/ktund/ktund.sock")" = keep ] || bad "ktund removed a file outside its directory"
+	grep -q 'control socket /run/ktund/ktund.sock not removed: Permission denied' "$SERVER_LOG" ||
+		bad "no warning for the refused removal: $(grep control "$SERVER_LOG")"
+	note "$(grep -o 'control socket .*' "$SERVER_LOG")"
+}
+
 run_case "every thread runs under seccomp; still serving" case_every_thread_filtered
 run_case "dropped to nobody: serves, reloads by file change and SIGHUP, removes its socket" case_dropped_daemon_reloads
 run_case "Landlock: a reload from a new directory is refused, allowed with sandbox = no" case_confinement_is_real
 run_case "Landlock: a reload still resolves names from /etc/hosts" case_reload_resolves_names
+run_case "sandbox: reloads resolve names through DNS (UDP, TCP) and load a new CRL" case_reload_resolves_dns
+run_case "Landlock: files may be removed only in the control socket's own directory" case_socket_removal_confined
 srv_finish
