@@ -75,6 +75,8 @@ struct ktun_config {
 };
 
 #define CONFIG_ERR_MAX 512
+/* Longest line of a --config file, without its line ending: a longer one is an error. */
+#define CONFIG_LINE_MAX 4096
 
 #define CONFIG_DEFAULT_CONTROL "/run/ktund.sock"
 
