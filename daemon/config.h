@@ -25,6 +25,7 @@ struct expiry_warn {
 enum ktls_mode { KTLS_AUTO, KTLS_REQUIRED, KTLS_OFF };
 
 #define TUNNEL_NAME_MAX 64
+#define SERVER_NAME_MAX 253 /* characters of a DNS name */
 #define REDIRECT_MARK_DEFAULT 0x4b54 /* "KT" */
 
 struct tunnel_config {

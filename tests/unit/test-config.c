@@ -577,6 +577,33 @@ static void test_validate_server_name_client_only(void)
 	CHECK(validate() == 0);
 }
 
+/* A name past what the tunnel context holds was cut there, and the cut name verified. */
+static void test_validate_server_name_length(void)
+{
+	static const size_t lens[] = { SERVER_NAME_MAX + 1, ADDR_HOST_MAX + 10 };
+	char name[SERVER_NAME_MAX + 2];
+
+	memset(name, 'a', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	memcpy(name + SERVER_NAME_MAX - 8, ".example", 8);
+	name[SERVER_NAME_MAX] = '\0'; /* 253 characters: the longest DNS name */
+	reset();
+	must_set(add_client("cli", "127.0.0.1:8080"), "server-name", name);
+	CHECK(validate() == 0);
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		char *longer = malloc(lens[i] + 1);
+
+		if (!longer)
+			exit(EXIT_FAILURE);
+		memset(longer, 'b', lens[i]);
+		longer[lens[i]] = '\0';
+		reset();
+		must_set(add_client("cli", "127.0.0.1:8080"), "server-name", longer);
+		check_invalid("server-name is longer than 253 characters");
+		free(longer);
+	}
+}
+
 static void test_validate_unique(void)
 {
 	reset();
@@ -939,6 +966,7 @@ int main(void)
 	RUN(test_validate_unix_sides);
 	RUN(test_validate_tls_range);
 	RUN(test_validate_server_name_client_only);
+	RUN(test_validate_server_name_length);
 	RUN(test_validate_unique);
 
 	make_tmpdir();
