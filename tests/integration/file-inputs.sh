@@ -1,6 +1,6 @@
 #!/bin/bash
 # file-inputs: every file ktund reads is a regular file of bounded size, read whole, and every
-# configuration line is taken whole or refused with FILE:LINE (issue 10 #5, #7).
+# configuration line (and control command) is taken whole or refused (issue 10 #5, #7).
 #   odd-files     cert, key, cacert, crl, ocsp-staple and the --config file itself given as
 #                 /dev/zero, a FIFO, a directory or a file over the limit (1 MiB, a CRL 16 MiB):
 #                 --check exits 2 at once (never a hang: under `timeout`) naming the file and why
@@ -11,6 +11,8 @@
 #   too-long      a line over 4096 characters: --check and a start exit 2 with FILE:LINE
 #   reload-fifo   the CA file replaced by a FIFO: the reload fails at once naming it,
 #                 ktunctl still answers and the tunnel keeps serving with what it had
+#   control-line  a control command over 255 characters is refused as such, not cut to its
+#                 first 255 and run; one of 255 is read whole; ktunctl status still works
 # Case functions run indirectly (run_case) and take no arguments from the script:
 # shellcheck disable=SC2317,SC2219
 set -euo pipefail
@@ -151,9 +153,38 @@ case_reload_fifo() {
 	note "$(grep -m1 -oE 'cacert .*FIFO\)' "$SERVER_LOG"); still serving"
 }
 
+# ask LINE: the control socket's first answer line to LINE, sent as it is.
+ask() {
+	python3 - "$WORK/server.sock" "$1" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+answer = b""
+while chunk := s.recv(65536):
+    answer += chunk
+print(answer.decode().splitlines()[0] if answer else "(no answer)")
+EOF
+}
+
+case_control_line() {
+	local out
+	conf 'allow-ou = edge' >"$CONF"
+	start_conf
+	out=$(ask "status$(printf ' %.0s' {1..300})")
+	[ "$out" = "error: command longer than 255 characters" ] || bad "a 306-character command: $out"
+	note "306 characters: $out"
+	out=$(ask "status$(printf 'x%.0s' {1..249})")
+	grep -q "^error: unknown command 'statusxxx" <<<"$out" || bad "a 255-character command: $out"
+	note "255 characters: read whole: ${out:0:40}..."
+	timeout 5 "$KTUNCTL" --control "$WORK/server.sock" status | grep -qx 't.conns_open 0' ||
+		bad "ktunctl status after the long commands"
+}
+
 run_case "odd files: --check exits 2 at once, naming the file and why" case_odd_files
 run_case "start with /dev/zero or a FIFO: exit 2 at once" case_start
 run_case "a 221-character allow-cn line is one rule, its tail no second one" case_long_line
 run_case "a line over 4096 characters: --check and start fail with FILE:LINE" case_too_long
 run_case "a reload meeting a FIFO fails at once and the tunnel keeps serving" case_reload_fifo
+run_case "a control command over 255 characters is refused, not cut" case_control_line
 srv_finish
