@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <gnutls/abstract.h>
 #include <gnutls/x509.h>
 
 #include "ciphers.h"
@@ -82,9 +83,9 @@ static int read_file(const struct tunnel_config *cfg, const char *what, const ch
 	return 0;
 }
 
-/* GnuTLS's key loading (3.7.9, key_file2) leaks a certificate object when the chain
- * does not parse, and a watched file may be rewritten broken again and again: parse it here
- * first, so that only a chain that parses reaches GnuTLS. */
+/* gnutls_certificate_set_x509_key_mem2 (3.7.9, like key_file2) leaks a certificate object
+ * when the chain does not parse, and a watched file may be rewritten broken again and again:
+ * parse it here first, so that only a chain that parses reaches GnuTLS. */
 static int check_chain_parses(const struct tunnel_config *cfg, const gnutls_datum_t *pem)
 {
 	gnutls_x509_crt_t *chain = NULL;
@@ -153,17 +154,53 @@ static void key_for_log(const char *key, char *buf, size_t len)
 
 /* GnuTLS's reason, and of the key only its file name (or its URI without the PIN): its
  * contents never reach the log. */
+/* A pkcs11: key is an object in a token, which GnuTLS finds through p11-kit's modules; the
+ * chain is the one read here, as for a key file (key_file2 would read the file again). On
+ * success the credentials own the certificates and the key; on failure they are still ours. */
+static int set_token_key(struct tunnel_ctx *ctx, const struct tunnel_config *cfg,
+			 const gnutls_datum_t *cert_pem)
+{
+	gnutls_x509_crt_t *crts = NULL;
+	gnutls_pcert_st *pcerts = NULL;
+	gnutls_privkey_t key = NULL;
+	unsigned n = 0, imported = 0;
+	int rc = gnutls_x509_crt_list_import2(&crts, &n, cert_pem, GNUTLS_X509_FMT_PEM, 0);
+
+	if (rc == 0) {
+		pcerts = gnutls_calloc(n, sizeof(*pcerts));
+		imported = n;
+		rc = pcerts ? gnutls_pcert_import_x509_list(pcerts, crts, &imported, 0)
+			    : GNUTLS_E_MEMORY_ERROR;
+		if (rc < 0)
+			imported = 0;
+	}
+	for (unsigned i = 0; i < n; i++)
+		gnutls_x509_crt_deinit(crts[i]);
+	gnutls_free(crts);
+	if (rc == 0)
+		rc = gnutls_privkey_init(&key);
+	if (rc == 0)
+		rc = gnutls_privkey_import_url(key, cfg->key, 0);
+	if (rc == 0)
+		rc = gnutls_certificate_set_key(ctx->creds, NULL, 0, pcerts, (int)imported, key);
+	if (rc < 0) {
+		for (unsigned i = 0; i < imported; i++)
+			gnutls_pcert_deinit(&pcerts[i]);
+		if (key)
+			gnutls_privkey_deinit(key);
+	}
+	gnutls_free(pcerts);
+	return rc;
+}
+
 static int set_key(struct tunnel_ctx *ctx, const struct tunnel_config *cfg,
 		   const gnutls_datum_t *cert_pem, const gnutls_datum_t *key_pem)
 {
 	char key[512];
 	int rc;
 
-	/* A pkcs11: key is an object in a token, which GnuTLS finds through p11-kit's modules;
-	 * GnuTLS then reads the certificate file again itself. */
 	if (path_is_pkcs11(cfg->key))
-		rc = gnutls_certificate_set_x509_key_file2(ctx->creds, cfg->cert, cfg->key,
-							   GNUTLS_X509_FMT_PEM, NULL, 0);
+		rc = set_token_key(ctx, cfg, cert_pem);
 	else
 		rc = gnutls_certificate_set_x509_key_mem2(ctx->creds, cert_pem, key_pem,
 							  GNUTLS_X509_FMT_PEM, NULL, 0);
