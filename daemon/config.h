@@ -25,6 +25,7 @@ struct expiry_warn {
 enum ktls_mode { KTLS_AUTO, KTLS_REQUIRED, KTLS_OFF };
 
 #define TUNNEL_NAME_MAX 64
+#define SERVER_NAME_MAX 253 /* characters of a DNS name */
 #define REDIRECT_MARK_DEFAULT 0x4b54 /* "KT" */
 
 struct tunnel_config {
@@ -75,6 +76,8 @@ struct ktun_config {
 };
 
 #define CONFIG_ERR_MAX 512
+/* Longest line of a --config file, without its line ending: a longer one is an error. */
+#define CONFIG_LINE_MAX 4096
 
 #define CONFIG_DEFAULT_CONTROL KTUN_CONTROL_DEFAULT /* meson.build */
 

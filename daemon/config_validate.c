@@ -54,6 +54,12 @@ static int check_policy(const struct tunnel_config *t, char *err, size_t errlen)
 		snprintf(err, errlen, "[%s] server-name is a client-mode option", t->name);
 		return -EINVAL;
 	}
+	/* The tunnel context keeps the name in ADDR_HOST_MAX bytes: never verify a cut one. */
+	if (t->server_name && strlen(t->server_name) > SERVER_NAME_MAX) {
+		snprintf(err, errlen, "[%s] server-name is longer than %d characters (a DNS name's "
+			 "limit)", t->name, SERVER_NAME_MAX);
+		return -EINVAL;
+	}
 	if (t->mode == MODE_CLIENT && t->proxy_protocol) {
 		snprintf(err, errlen, "[%s] proxy-protocol is a server-mode option: it tells the "
 			 "target who the verified TLS client is", t->name);

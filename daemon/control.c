@@ -147,10 +147,30 @@ static int find_command(const char *line, const char **args)
 	return -1;
 }
 
+/* One command line, whole: fgets() would hand over the first characters of a longer one as
+ * if they were all of it ("redirect add t 192.0.2.0/24:80-8080" cut to a narrower rule).
+ * Returns false, with the error said to the client, for a line that does not fit. */
+static bool read_command(FILE *io, char *line, int size)
+{
+	size_t len;
+
+	if (!fgets(line, size, io))
+		return false;
+	len = strlen(line);
+	if (len + 1 == (size_t)size && line[len - 1] != '\n') {
+		/* To the socket itself: with the rest of the line still buffered, the stream
+		 * cannot be switched to writing (that seeks, and a socket cannot). */
+		dprintf(fileno(io), "error: command longer than %d characters\n", CONTROL_LINE_MAX);
+		return false;
+	}
+	line[strcspn(line, "\r\n")] = '\0';
+	return true;
+}
+
 void control_serve_one(struct ktun *k, int listen_fd)
 {
 	struct timeval tv = { .tv_sec = 2 };
-	char line[256];
+	char line[CONTROL_LINE_MAX + 2]; /* and "\n", NUL */
 	FILE *io;
 	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
@@ -164,11 +184,10 @@ void control_serve_one(struct ktun *k, int listen_fd)
 		close(fd);
 		return;
 	}
-	if (fgets(line, sizeof(line), io)) {
+	if (read_command(io, line, sizeof(line))) {
 		const char *args = NULL;
 		int i;
 
-		line[strcspn(line, "\r\n")] = '\0';
 		i = find_command(line, &args);
 		fseek(io, 0, SEEK_CUR); /* switch the stream from reading to writing */
 		if (i >= 0)

@@ -7,6 +7,9 @@ struct ktun;
 /* The control socket ktunctl talks to: a unix stream socket, mode 0600, one request line
  * per connection ("status", "conns", "reload", "redirect add|del|list ..."), answered and
  * closed. Served by the main thread. */
+/* Longest command line a client may send, without its "\n"; a longer one is refused. */
+#define CONTROL_LINE_MAX 255
+
 int control_open(const char *path);
 /* The default socket's directory (/run/ktund/), made if missing (one level) and given to user
  * (if set), so that ktund can still remove its socket at exit. The sandbox lets ktund remove files

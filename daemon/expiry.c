@@ -7,6 +7,7 @@
 
 #include "expiry.h"
 #include "dn_text.h"
+#include "file_read.h"
 #include "log.h"
 
 static int add_cert(struct expiry_set *set, const char *role, gnutls_x509_crt_t crt)
@@ -39,11 +40,15 @@ static int load_own(struct expiry_set *set, gnutls_certificate_credentials_t cre
 
 static int load_cas(struct expiry_set *set, const char *cacert)
 {
-	gnutls_datum_t pem = { 0 };
+	struct file_data file;
+	gnutls_datum_t pem;
 	gnutls_x509_crt_t *list = NULL;
 	unsigned n = 0;
-	int rc = gnutls_load_file(cacert, &pem);
+	char why[128];
+	int rc = file_read_bounded(cacert, FILE_MAX_PEM, &file, why, sizeof(why));
 
+	pem.data = file.data;
+	pem.size = (unsigned)file.len;
 	if (rc == 0)
 		rc = gnutls_x509_crt_list_import2(&list, &n, &pem, GNUTLS_X509_FMT_PEM, 0);
 	rc = rc < 0 ? -EINVAL : 0;
@@ -53,7 +58,7 @@ static int load_cas(struct expiry_set *set, const char *cacert)
 		gnutls_x509_crt_deinit(list[i]);
 	}
 	gnutls_free(list);
-	gnutls_free(pem.data);
+	file_data_free(&file);
 	return rc;
 }
 

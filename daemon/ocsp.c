@@ -4,6 +4,7 @@
 #include <string.h>
 #include <gnutls/ocsp.h>
 
+#include "file_read.h"
 #include "log.h"
 #include "ocsp.h"
 
@@ -66,20 +67,24 @@ static int staple(struct ocsp_staple *s, const char *tunnel, const char *path,
 int ocsp_staple_load(struct ocsp_staple *s, const char *tunnel, const char *path,
 		     gnutls_certificate_credentials_t creds, time_t now)
 {
-	gnutls_datum_t der = { 0 };
+	struct file_data file;
+	gnutls_datum_t der;
 	unsigned status = 0;
-	int rc = gnutls_load_file(path, &der);
+	char why[128];
+	int rc = file_read_bounded(path, FILE_MAX_PEM, &file, why, sizeof(why));
 
 	memset(s, 0, sizeof(*s));
 	s->next_update = (time_t)-1;
 	if (rc < 0) {
-		log_err("[%s] ocsp-staple %s: %s", tunnel, path, gnutls_strerror(rc));
+		log_err("[%s] ocsp-staple %s: %s", tunnel, path, why);
 		return -EINVAL;
 	}
+	der.data = file.data;
+	der.size = (unsigned)file.len;
 	rc = parse_response(tunnel, path, &der, &status, &s->next_update);
 	if (rc == 0)
 		rc = staple(s, tunnel, path, creds, &der, status, now);
-	gnutls_free(der.data);
+	file_data_free(&file);
 	if (rc < 0)
 		return rc;
 	s->path = strdup(path);

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
+#include <gnutls/abstract.h>
 #include <gnutls/x509.h>
 
 #include "ciphers.h"
+#include "file_read.h"
 #include "log.h"
 #include "paths.h"
 #include "tunnel_ctx.h"
@@ -65,39 +65,36 @@ static void format_priority(const struct tunnel_config *cfg, unsigned mask, char
 	snprintf(buf, len, priority_format, versions, ciphers);
 }
 
-/* GnuTLS says only "Error while reading file" and not which one: name it, with errno. */
-static int check_readable(const struct tunnel_config *cfg, const char *what, const char *path)
+/* Every file is read here, bounded (file_read.c), and handed to GnuTLS's _mem functions:
+ * GnuTLS's own file reading waits on a FIFO, reads /dev/zero until memory runs out and says
+ * only "Error while reading file". */
+static int read_file(const struct tunnel_config *cfg, const char *what, const char *path,
+		     size_t max, struct file_data *out, gnutls_datum_t *datum)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char byte;
-	int err = 0;
+	char why[128];
+	int rc = file_read_bounded(path, max, out, why, sizeof(why));
 
-	if (fd < 0 || read(fd, &byte, 1) < 0)
-		err = errno;
-	if (fd >= 0)
-		close(fd);
-	if (!err)
-		return 0;
-	log_err("[%s] %s %s: %s", cfg->name, what, path, strerror(err));
-	return -err;
+	if (rc < 0) {
+		log_err("[%s] %s %s: %s", cfg->name, what, path, why);
+		return rc;
+	}
+	datum->data = out->data;
+	datum->size = (unsigned)out->len; /* at most FILE_MAX_CRL */
+	return 0;
 }
 
-/* gnutls_certificate_set_x509_key_file2 (3.7.9) leaks a certificate object when the chain
- * does not parse, and a watched file may be rewritten broken again and again: parse it here
- * first, so that only a chain that parses reaches GnuTLS. */
-static int check_chain_parses(const struct tunnel_config *cfg)
+/* gnutls_certificate_set_x509_key_mem2 (3.7.9, like key_file2) leaks a certificate object
+ * when the chain does not parse, and a watched file may be rewritten broken again and again:
+ * parse it here first, so that only a chain that parses reaches GnuTLS. */
+static int check_chain_parses(const struct tunnel_config *cfg, const gnutls_datum_t *pem)
 {
-	gnutls_datum_t pem = { 0 };
 	gnutls_x509_crt_t *chain = NULL;
 	unsigned n = 0;
-	int rc = gnutls_load_file(cfg->cert, &pem);
+	int rc = gnutls_x509_crt_list_import2(&chain, &n, pem, GNUTLS_X509_FMT_PEM, 0);
 
-	if (rc == 0)
-		rc = gnutls_x509_crt_list_import2(&chain, &n, &pem, GNUTLS_X509_FMT_PEM, 0);
 	for (unsigned i = 0; i < n; i++)
 		gnutls_x509_crt_deinit(chain[i]);
 	gnutls_free(chain);
-	gnutls_free(pem.data);
 	if (rc < 0)
 		log_err("[%s] cert %s: %s", cfg->name, cfg->cert, gnutls_strerror(rc));
 	return rc < 0 ? -EINVAL : 0;
@@ -105,12 +102,14 @@ static int check_chain_parses(const struct tunnel_config *cfg)
 
 static int load_ca(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
 {
+	struct file_data ca, crl = { 0 };
+	gnutls_datum_t ca_pem, crl_pem;
 	int rc;
 
-	if (check_readable(cfg, "cacert", cfg->cacert) < 0 ||
-	    (cfg->crl && check_readable(cfg, "crl", cfg->crl) < 0))
+	if (read_file(cfg, "cacert", cfg->cacert, FILE_MAX_PEM, &ca, &ca_pem) < 0)
 		return -EINVAL;
-	rc = gnutls_certificate_set_x509_trust_file(ctx->creds, cfg->cacert, GNUTLS_X509_FMT_PEM);
+	rc = gnutls_certificate_set_x509_trust_mem(ctx->creds, &ca_pem, GNUTLS_X509_FMT_PEM);
+	file_data_free(&ca);
 	if (rc <= 0) {
 		log_err("[%s] cacert %s: %s", cfg->name, cfg->cacert,
 			rc == 0 ? "no certificate found" : gnutls_strerror(rc));
@@ -118,7 +117,10 @@ static int load_ca(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
 	}
 	if (!cfg->crl)
 		return 0;
-	rc = gnutls_certificate_set_x509_crl_file(ctx->creds, cfg->crl, GNUTLS_X509_FMT_PEM);
+	if (read_file(cfg, "crl", cfg->crl, FILE_MAX_CRL, &crl, &crl_pem) < 0)
+		return -EINVAL;
+	rc = gnutls_certificate_set_x509_crl_mem(ctx->creds, &crl_pem, GNUTLS_X509_FMT_PEM);
+	file_data_free(&crl);
 	if (rc <= 0) {
 		log_err("[%s] crl %s: %s", cfg->name, cfg->crl,
 			rc == 0 ? "no CRL found" : gnutls_strerror(rc));
@@ -150,27 +152,82 @@ static void key_for_log(const char *key, char *buf, size_t len)
 	}
 }
 
-static int load_own_cert(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
+/* GnuTLS's reason, and of the key only its file name (or its URI without the PIN): its
+ * contents never reach the log. */
+/* A pkcs11: key is an object in a token, which GnuTLS finds through p11-kit's modules; the
+ * chain is the one read here, as for a key file (key_file2 would read the file again). On
+ * success the credentials own the certificates and the key; on failure they are still ours. */
+static int set_token_key(struct tunnel_ctx *ctx, const struct tunnel_config *cfg,
+			 const gnutls_datum_t *cert_pem)
 {
-	int rc = check_readable(cfg, "cert", cfg->cert);
-	char key[512];
+	gnutls_x509_crt_t *crts = NULL;
+	gnutls_pcert_st *pcerts = NULL;
+	gnutls_privkey_t key = NULL;
+	unsigned n = 0, imported = 0;
+	int rc = gnutls_x509_crt_list_import2(&crts, &n, cert_pem, GNUTLS_X509_FMT_PEM, 0);
 
-	/* A pkcs11: key is an object in a token, which GnuTLS finds through p11-kit's modules. */
+	if (rc == 0) {
+		pcerts = gnutls_calloc(n, sizeof(*pcerts));
+		imported = n;
+		rc = pcerts ? gnutls_pcert_import_x509_list(pcerts, crts, &imported, 0)
+			    : GNUTLS_E_MEMORY_ERROR;
+		if (rc < 0)
+			imported = 0;
+	}
+	for (unsigned i = 0; i < n; i++)
+		gnutls_x509_crt_deinit(crts[i]);
+	gnutls_free(crts);
 	if (rc == 0)
-		rc = check_chain_parses(cfg);
-	if (rc == 0 && !path_is_pkcs11(cfg->key))
-		rc = check_readable(cfg, "key", cfg->key);
-	if (rc < 0)
-		return -EINVAL;
-	rc = gnutls_certificate_set_x509_key_file2(ctx->creds, cfg->cert, cfg->key,
-						   GNUTLS_X509_FMT_PEM, NULL, 0);
-	/* The key's contents never reach the log, nor a PIN in its URI: only the file names (the
-	 * URI without its PIN) and GnuTLS's reason. */
+		rc = gnutls_privkey_init(&key);
+	if (rc == 0)
+		rc = gnutls_privkey_import_url(key, cfg->key, 0);
+	if (rc == 0)
+		rc = gnutls_certificate_set_key(ctx->creds, NULL, 0, pcerts, (int)imported, key);
+	if (rc < 0) {
+		for (unsigned i = 0; i < imported; i++)
+			gnutls_pcert_deinit(&pcerts[i]);
+		if (key)
+			gnutls_privkey_deinit(key);
+	}
+	gnutls_free(pcerts);
+	return rc;
+}
+
+static int set_key(struct tunnel_ctx *ctx, const struct tunnel_config *cfg,
+		   const gnutls_datum_t *cert_pem, const gnutls_datum_t *key_pem)
+{
+	char key[512];
+	int rc;
+
+	if (path_is_pkcs11(cfg->key))
+		rc = set_token_key(ctx, cfg, cert_pem);
+	else
+		rc = gnutls_certificate_set_x509_key_mem2(ctx->creds, cert_pem, key_pem,
+							  GNUTLS_X509_FMT_PEM, NULL, 0);
 	if (rc < 0) {
 		key_for_log(cfg->key, key, sizeof(key));
 		log_err("[%s] cert %s / key %s: %s", cfg->name, cfg->cert, key, gnutls_strerror(rc));
 		return -EINVAL;
 	}
+	return 0;
+}
+
+static int load_own_cert(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
+{
+	struct file_data cert, key = { 0 };
+	gnutls_datum_t cert_pem, key_pem = { 0 };
+	int rc = read_file(cfg, "cert", cfg->cert, FILE_MAX_PEM, &cert, &cert_pem);
+
+	if (rc == 0)
+		rc = check_chain_parses(cfg, &cert_pem);
+	if (rc == 0 && !path_is_pkcs11(cfg->key))
+		rc = read_file(cfg, "key", cfg->key, FILE_MAX_PEM, &key, &key_pem);
+	if (rc == 0)
+		rc = set_key(ctx, cfg, &cert_pem, &key_pem);
+	file_data_free(&key);
+	file_data_free(&cert);
+	if (rc < 0)
+		return -EINVAL;
 	return expiry_load(&ctx->expiry, cfg->name, ctx->creds, cfg->cacert) < 0 ? -EINVAL : 0;
 }
 
@@ -179,8 +236,6 @@ static int load_ocsp_staple(struct tunnel_ctx *ctx, const struct tunnel_config *
 {
 	if (!cfg->ocsp_staple)
 		return 0;
-	if (check_readable(cfg, "ocsp-staple", cfg->ocsp_staple) < 0)
-		return -EINVAL;
 	return ocsp_staple_load(&ctx->ocsp, cfg->name, cfg->ocsp_staple, ctx->creds, time(NULL));
 }
 

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -576,6 +577,33 @@ static void test_validate_server_name_client_only(void)
 	CHECK(validate() == 0);
 }
 
+/* A name past what the tunnel context holds was cut there, and the cut name verified. */
+static void test_validate_server_name_length(void)
+{
+	static const size_t lens[] = { SERVER_NAME_MAX + 1, ADDR_HOST_MAX + 10 };
+	char name[SERVER_NAME_MAX + 2];
+
+	memset(name, 'a', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	memcpy(name + SERVER_NAME_MAX - 8, ".example", 8);
+	name[SERVER_NAME_MAX] = '\0'; /* 253 characters: the longest DNS name */
+	reset();
+	must_set(add_client("cli", "127.0.0.1:8080"), "server-name", name);
+	CHECK(validate() == 0);
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		char *longer = malloc(lens[i] + 1);
+
+		if (!longer)
+			exit(EXIT_FAILURE);
+		memset(longer, 'b', lens[i]);
+		longer[lens[i]] = '\0';
+		reset();
+		must_set(add_client("cli", "127.0.0.1:8080"), "server-name", longer);
+		check_invalid("server-name is longer than 253 characters");
+		free(longer);
+	}
+}
+
 static void test_validate_unique(void)
 {
 	reset();
@@ -749,6 +777,151 @@ static void test_load_missing_file(void)
 	CHECK_CONTAINS(err, strerror(ENOENT));
 }
 
+/* A line of exactly CONFIG_LINE_MAX characters: "allow-cn = " and a value to fill it. */
+static char *long_rule_line(size_t len)
+{
+	char *line = malloc(len + 1);
+
+	if (!line)
+		exit(EXIT_FAILURE);
+	memset(line, 'x', len);
+	memcpy(line, "allow-cn = ", 11);
+	line[len] = '\0';
+	return line;
+}
+
+static int load_with_line(const char *line)
+{
+	size_t len = strlen(line) + 64;
+	char *text = malloc(len);
+	int rc;
+
+	if (!text)
+		exit(EXIT_FAILURE);
+	snprintf(text, len, "[t]\nmode = server\n%s\nallow-ou = edge\n", line);
+	rc = load(text);
+	free(text);
+	return rc;
+}
+
+/* libinih's 200-byte line buffer split longer lines: the tail became a line of its own, here
+ * a second allow-cn rule that let "admin" in. Lines load whole up to CONFIG_LINE_MAX. */
+static void test_load_long_line(void)
+{
+	char line[512];
+
+	/* 215 characters: inih cut this after "allow-cn = " and 188 a's. */
+	snprintf(line, sizeof(line), "allow-cn = %0188dallow-cn = admin", 0);
+	CHECK(load_with_line(line) == 0);
+	CHECK(cfg.n_tunnels == 1 && cfg.tunnels[0].policy.n == 2);
+	if (cfg.n_tunnels == 1 && cfg.tunnels[0].policy.n == 2)
+		CHECK_STR(cfg.tunnels[0].policy.rules[0].value, line + 11);
+	for (size_t i = 0; cfg.n_tunnels == 1 && i < cfg.tunnels[0].policy.n; i++)
+		CHECK(strcmp(cfg.tunnels[0].policy.rules[i].value, "admin"));
+
+	/* 344 characters of a URI pattern: one rule, all of it. */
+	snprintf(line, sizeof(line), "allow-uri = spiffe://example.org/%0300d", 0);
+	CHECK(load_with_line(line) == 0);
+	CHECK(cfg.n_tunnels == 1 && cfg.tunnels[0].policy.n == 2);
+	if (cfg.n_tunnels == 1 && cfg.tunnels[0].policy.n == 2)
+		CHECK_STR(cfg.tunnels[0].policy.rules[0].value, line + 12);
+}
+
+/* Past CONFIG_LINE_MAX a line is an error at its line, never split. */
+static void test_load_line_too_long(void)
+{
+	char *line = long_rule_line(CONFIG_LINE_MAX);
+
+	/* At the limit it reaches the option (whose own limit refuses the value). */
+	CHECK(load_with_line(line) == -EINVAL);
+	CHECK_CONTAINS(err, ":3: [t] 'allow-cn': value must be");
+	free(line);
+	line = long_rule_line(CONFIG_LINE_MAX + 1);
+	check_load_error(line, 1, "line longer than 4096 characters");
+	CHECK(load_with_line(line) == -EINVAL);
+	CHECK_CONTAINS(err, ":3: line longer than 4096 characters");
+	free(line);
+	/* A CRLF ending does not count. */
+	line = long_rule_line(CONFIG_LINE_MAX + 2);
+	line[CONFIG_LINE_MAX] = '\r';
+	line[CONFIG_LINE_MAX + 1] = '\n';
+	CHECK(load_with_line(line) == -EINVAL);
+	CHECK_CONTAINS(err, ":3: [t] 'allow-cn': value must be");
+	free(line);
+}
+
+/* An indented line is an ordinary line, not a continuation of the previous value that
+ * would add a rule without a key saying so. */
+static void test_load_indented_line(void)
+{
+	CHECK(load("[t]\nmode = server\nallow-cn = alice\n  allow-cn = bob\n") == 0);
+	CHECK(cfg.n_tunnels == 1 && cfg.tunnels[0].policy.n == 2);
+	if (cfg.n_tunnels == 1 && cfg.tunnels[0].policy.n == 2)
+		CHECK_STR(cfg.tunnels[0].policy.rules[1].value, "bob");
+	check_load_error("[t]\nmode = server\nallow-cn = alice\n\tmallory\n", 4, "syntax error");
+}
+
+/* inih ends a line at a NUL byte and would read on from the rest of it. */
+static void test_load_nul_byte(void)
+{
+	static const char text[] = "[t]\nmode = server\nallow-cn = a\0\nallow-all = yes\n";
+	char where[PATH_MAX + 32];
+	FILE *f;
+
+	write_conf("");
+	f = fopen(conf_path, "w");
+	CHECK(f && fwrite(text, 1, sizeof(text) - 1, f) == sizeof(text) - 1);
+	if (f)
+		fclose(f);
+	reset();
+	CHECK(config_load_file(&cfg, conf_path, err, sizeof(err)) == -EINVAL);
+	snprintf(where, sizeof(where), "%s:3: NUL byte", conf_path);
+	CHECK_CONTAINS(err, where);
+}
+
+/* inih keeps 49 characters of a section name: a longer one must not be cut silently. */
+static void test_load_long_section_name(void)
+{
+	char text[256];
+
+	snprintf(text, sizeof(text), "[%s]\nmode = server\n",
+		 "a-tunnel-name-of-sixty-characters-which-inih-would-cut-short");
+	check_load_error(text, 2, "names are at most 49 characters");
+	snprintf(text, sizeof(text), "[%s]\nmode = server\n",
+		 "a-tunnel-name-of-forty-nine-characters-just-fits");
+	CHECK(load(text) == 0);
+}
+
+/* The file itself: a regular file, read whole and bounded; anything else fails at once. */
+static void test_load_not_regular(void)
+{
+	char path[PATH_MAX + 16];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/fifo.conf", tmpdir);
+	CHECK(mkfifo(path, 0600) == 0);
+	reset();
+	CHECK(config_load_file(&cfg, path, err, sizeof(err)) == -EINVAL);
+	CHECK_CONTAINS(err, path);
+	CHECK_CONTAINS(err, "not a regular file (a FIFO)");
+	unlink(path);
+	reset();
+	CHECK(config_load_file(&cfg, "/dev/zero", err, sizeof(err)) == -EINVAL);
+	CHECK_CONTAINS(err, "/dev/zero: not a regular file (a character device)");
+	reset();
+	CHECK(config_load_file(&cfg, tmpdir, err, sizeof(err)) == -EISDIR);
+	CHECK_CONTAINS(err, strerror(EISDIR));
+	snprintf(path, sizeof(path), "%s/huge.conf", tmpdir);
+	f = fopen(path, "w");
+	CHECK(f && ftruncate(fileno(f), 2 << 20) == 0);
+	if (f)
+		fclose(f);
+	reset();
+	CHECK(config_load_file(&cfg, path, err, sizeof(err)) == -EFBIG);
+	CHECK_CONTAINS(err, "larger than 1048576 bytes");
+	unlink(path);
+}
+
 static void make_tmpdir(void)
 {
 	const char *base = getenv("TMPDIR");
@@ -793,6 +966,7 @@ int main(void)
 	RUN(test_validate_unix_sides);
 	RUN(test_validate_tls_range);
 	RUN(test_validate_server_name_client_only);
+	RUN(test_validate_server_name_length);
 	RUN(test_validate_unique);
 
 	make_tmpdir();
@@ -806,6 +980,12 @@ int main(void)
 	RUN(test_load_key_outside_section);
 	RUN(test_load_empty_file);
 	RUN(test_load_missing_file);
+	RUN(test_load_long_line);
+	RUN(test_load_line_too_long);
+	RUN(test_load_indented_line);
+	RUN(test_load_nul_byte);
+	RUN(test_load_long_section_name);
+	RUN(test_load_not_regular);
 	remove_tmpdir();
 
 	config_free(&cfg);

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "file_read.h"
+
+/* Called from the main thread (start-up, reloads) and from --check; no state. */
+
+static const char *file_type(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFIFO: return "a FIFO";
+	case S_IFCHR: return "a character device";
+	case S_IFBLK: return "a block device";
+	case S_IFSOCK: return "a socket";
+	default: return "not a file";
+	}
+}
+
+/* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused right after, by
+ * fstat). O_NOCTTY: a terminal named as a file must not become ours. */
+static int open_regular(const char *path, size_t max, off_t *size, char *why, size_t whylen)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	int rc = 0;
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		rc = -errno;
+		snprintf(why, whylen, "%s", strerror(-rc));
+	} else if (S_ISDIR(st.st_mode)) {
+		rc = -EISDIR;
+		snprintf(why, whylen, "%s", strerror(EISDIR));
+	} else if (!S_ISREG(st.st_mode)) {
+		rc = -EINVAL;
+		snprintf(why, whylen, "not a regular file (%s)", file_type(st.st_mode));
+	} else if ((unsigned long long)st.st_size > max) {
+		rc = -EFBIG;
+		snprintf(why, whylen, "larger than %zu bytes (%lld)", max, (long long)st.st_size);
+	}
+	if (rc < 0) {
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	*size = st.st_size;
+	return fd;
+}
+
+/* Reads to the end, never more than max + 1 bytes: st_size is only a hint (procfs files say
+ * 0, and a file may grow while it is read). */
+static int read_all(int fd, size_t max, size_t hint, struct file_data *out, char *why,
+		    size_t whylen)
+{
+	size_t cap = (hint < max ? hint : max) + 1, len = 0;
+	unsigned char *buf = malloc(cap + 1), *grown;
+	int rc = 0;
+
+	while (buf && rc == 0) {
+		ssize_t n = read(fd, buf + len, cap - len);
+
+		if (n < 0 && errno != EINTR)
+			rc = -errno;
+		if (n <= 0) {
+			if (n == 0)
+				break; /* end of file */
+			continue;
+		}
+		len += (size_t)n;
+		if (len > max)
+			rc = -EFBIG;
+		else if (len == cap) {
+			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			grown = realloc(buf, cap + 1);
+			if (!grown)
+				free(buf);
+			buf = grown;
+		}
+	}
+	if (!buf)
+		rc = -ENOMEM;
+	if (rc < 0) {
+		if (rc == -EFBIG)
+			snprintf(why, whylen, "larger than %zu bytes", max);
+		else
+			snprintf(why, whylen, "%s", strerror(-rc));
+		free(buf);
+		return rc;
+	}
+	buf[len] = '\0';
+	out->data = buf;
+	out->len = len;
+	return 0;
+}
+
+int file_read_bounded(const char *path, size_t max, struct file_data *out, char *why,
+		      size_t whylen)
+{
+	off_t size;
+	int fd = open_regular(path, max, &size, why, whylen), rc;
+
+	out->data = NULL;
+	out->len = 0;
+	if (fd < 0)
+		return fd;
+	rc = read_all(fd, max, (size_t)size, out, why, whylen);
+	close(fd);
+	return rc;
+}
+
+void file_data_free(struct file_data *f)
+{
+	if (f->data) {
+		explicit_bzero(f->data, f->len);
+		free(f->data);
+	}
+	f->data = NULL;
+	f->len = 0;
+}
