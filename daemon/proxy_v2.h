@@ -24,7 +24,10 @@
 #define PP2_TYPE_KTUN_FINGERPRINT 0xE0 /* SHA-256 of the client certificate's DER, 32 bytes */
 #define PP2_TYPE_KTUN_URI 0xE1         /* a URI SAN of the client certificate (policy_identity) */
 
-#define PROXY_V2_MAX 1024 /* header + TLVs as ktund fills them, with room to spare */
+/* Header + TLVs as ktund fills them, with room to spare: 52 bytes of header and IPv6
+ * addresses, a CN and a URI of up to 511 bytes each (policy_identity), version, cipher name
+ * and fingerprint: under 1,300. */
+#define PROXY_V2_MAX 2048
 
 struct proxy_v2_info {
 	const struct sockaddr *src, *dst; /* both AF_INET or both AF_INET6 */

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "check.h"
+#include "policy.h"
 #include "proxy_v2.h"
 
 /* proxy_v2_encode against the specification (proxy-protocol.txt, section 2.2), read back
@@ -137,6 +138,31 @@ static void test_too_small_buffer(void)
 	CHECK(!memcmp(small, buf, (size_t)len));
 }
 
+/* The longest CN and URI ktund sends (policy_identity: up to POLICY_VALUE_MAX - 1 bytes each)
+ * with the longest IANA cipher name fit PROXY_V2_MAX, over IPv6: a client with long names
+ * must not lose its connection to -ENOSPC. */
+static void test_longest_names_fit(void)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(1) };
+	static char cn[POLICY_VALUE_MAX], uri[POLICY_VALUE_MAX];
+	struct proxy_v2_info info;
+	unsigned len;
+	int n;
+
+	memset(cn, 'c', sizeof(cn) - 1);
+	memset(uri, 'u', sizeof(uri) - 1);
+	info = full_info((struct sockaddr *)&a, (struct sockaddr *)&a);
+	info.cn = cn;
+	info.uri = uri;
+	info.cipher = "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256";
+	n = proxy_v2_encode(buf, sizeof(buf), &info);
+	CHECK(n > 0);
+	if (n > 0) {
+		CHECK(tlv_is(buf + 52, buf + n, PP2_TYPE_KTUN_URI, uri));
+		CHECK(find_tlv(buf + 52, buf + n, PP2_TYPE_SSL, &len) != NULL);
+	}
+}
+
 static void test_mixed_families_refused(void)
 {
 	struct sockaddr_in src = v4("192.0.2.1", 1);
@@ -153,5 +179,6 @@ int main(void)
 	RUN(test_empty_fields_left_out);
 	RUN(test_too_small_buffer);
 	RUN(test_mixed_families_refused);
+	RUN(test_longest_names_fit);
 	return check_result();
 }
