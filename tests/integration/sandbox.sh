@@ -5,8 +5,10 @@
 # exits cleanly, removing its control socket. A reload that names a certificate outside the
 # directories it started with is refused under the sandbox (Landlock: permission denied, even
 # as root) and accepted with sandbox = no, which proves the confinement is real. ktunctl's
-# commands and GET /metrics answer under the filter, and reloads resolve a new target name
-# through a real DNS server (dnsmasq, UDP and TCP) and load a new CRL.
+# commands and GET /metrics answer under the filter; reloads resolve a new target name through
+# a real DNS server (dnsmasq, UDP and TCP) and through an NSS module loaded only then
+# (myhostname), and load a new CRL. Files may be removed only in the control socket's own
+# directory (the default /run/ktund/).
 set -euo pipefail
 . "$(dirname "$0")/srvlib.sh"
 need_cmd setpriv dnsmasq
@@ -247,7 +249,7 @@ case_reload_loads_nss_module() {
 	mkdir -p "$etc"
 	echo '127.0.0.1 localhost' >"$etc/hosts"
 	echo 'hosts: files myhostname' >"$etc/nsswitch.conf"
-	[ "$(ip netns exec "$NS_ORIGIN" getent ahostsv4 ktun.localhost | head -c 9)" = 127.0.0.1 ] ||
+	[ "$(ip netns exec "$NS_ORIGIN" getent ahostsv4 ktun.localhost | cut -d' ' -f1 | sort -u)" = 127.0.0.1 ] ||
 		bad "ktun.localhost does not resolve through myhostname (Debian libnss-myhostname)"
 	dns_conf
 	start_conf nss
