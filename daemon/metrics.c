@@ -164,7 +164,7 @@ int metrics_write(struct ktun *k, FILE *out)
 		   "accept() failures that paused a listener (out of fds or memory).",
 		   offsetof(struct tunnel_stats, accept_errors));
 	header(out, "ktund_metrics_refused_total", "counter",
-	       "Connections to metrics-listen closed at once: too many open, or from one address.");
+	       "Connections to metrics-listen closed at once: too many open from their address.");
 	fprintf(out, "ktund_metrics_refused_total %llu\n", metrics_http_refused());
 	histogram(out, k, sums);
 	cert_expiry(out, k);

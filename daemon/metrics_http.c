@@ -17,14 +17,16 @@
  * socket is bound here, before privileges are dropped, and handed to libmicrohttpd. */
 
 /* A scrape takes milliseconds, so idle or slow (slowloris) clients are what fills the slots:
- * each address holds at most PER_ADDR of them, so a few addresses cannot keep a scrape from
- * another out (at 16 for everyone, 16 idle connections did); a connection that has sent
- * nothing for TIMEOUT_S is closed (a client trickling bytes keeps its slot, within its
- * address's share). Prometheus reconnects when its kept-alive connection has been closed. */
+ * each address holds at most PER_ADDR of them (libmicrohttpd closes one more at once), so a
+ * few addresses cannot keep a scrape from another out (at 16 for everyone, 16 idle
+ * connections did); at CONNECTIONS_MAX libmicrohttpd stops accepting and new connections wait
+ * in the backlog. A connection that has sent nothing for TIMEOUT_S is closed (a client
+ * trickling bytes keeps its slot, within its address's share). Prometheus reconnects when
+ * its kept-alive connection has been closed. */
 #define CONNECTIONS_MAX 128
 #define CONNECTIONS_PER_ADDR 8
 #define CONNECTION_TIMEOUT_S 5
-/* What libmicrohttpd logs for each connection it closes at either limit. */
+/* What libmicrohttpd logs for each connection it closes at a limit. */
 #define LIMIT_MESSAGE "Server reached connection limit"
 #define REFUSED_LOG_INTERVAL_S 60
 
@@ -90,9 +92,9 @@ static void count_refused(void)
 	if (refused_logged >= 0 && now.tv_sec - refused_logged < REFUSED_LOG_INTERVAL_S)
 		return;
 	refused_logged = now.tv_sec;
-	log_warn("metrics: a connection was closed at once: %d are open, or %d from its address "
+	log_warn("metrics: a connection was closed at once: %d are open from its address "
 		 "(%llu so far, in ktund_metrics_refused_total; said at most once a minute)",
-		 CONNECTIONS_MAX, CONNECTIONS_PER_ADDR, n);
+		 CONNECTIONS_PER_ADDR, n);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)

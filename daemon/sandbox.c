@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +22,7 @@
  * Once every socket is bound and the privileges are dropped, ktund narrows what it can do:
  *   - Landlock: files may only be read, and only in the directories holding the files a
  *     reload reads (certificates, keys, CAs, CRLs, OCSP responses, the configuration file)
- *     and the resolver's files (a reload resolves the addresses again).
+ *     and the resolver's files and NSS modules (a reload resolves the addresses again).
  *     Nothing may be written, created or executed anywhere, nor removed outside the control
  *     socket's directory.
  *   - seccomp: only the system calls the loop, the control socket, reloads and the metrics
@@ -134,6 +136,22 @@ static int allow_resolver_files(int ruleset)
 	return rc;
 }
 
+/* A reload's lookup may be the first to reach an NSS module named in nsswitch.conf
+ * (myhostname, resolve, mdns...): glibc then loads it, through ld.so.cache, from beside libc.
+ * Libraries hold nothing secret. */
+static int allow_nss_modules(int ruleset)
+{
+	Dl_info libc;
+	int rc = allow_path(ruleset, "/etc/ld.so.cache", 0, LANDLOCK_ACCESS_FS_READ_FILE);
+
+	if (rc == -ENOENT)
+		rc = 0;
+	if (rc == 0 && dladdr((void *)getaddrinfo, &libc) && libc.dli_fname &&
+	    libc.dli_fname[0] == '/')
+		rc = allow_file(ruleset, libc.dli_fname);
+	return rc;
+}
+
 static int add_file_rules(int ruleset, const struct ktun_config *cfg)
 {
 	/* A clean exit removes the control socket: files may be removed in its directory and
@@ -145,6 +163,8 @@ static int add_file_rules(int ruleset, const struct ktun_config *cfg)
 		rc = allow_file(ruleset, cfg->config_file);
 	if (rc == 0)
 		rc = allow_resolver_files(ruleset);
+	if (rc == 0)
+		rc = allow_nss_modules(ruleset);
 #ifdef SANITIZER_BUILD
 	if (rc == 0)
 		rc = allow_in_dir_of(ruleset, "/proc/self", READ_RIGHTS);

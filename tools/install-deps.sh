@@ -14,8 +14,9 @@ TEST_PKGS="gnutls-bin openssl curl iperf3 nginx-light stunnel4 iproute2 procps
 TEST_PKGS="$TEST_PKGS faketime softhsm2 p11-kit haproxy"
 # tests/integration/socket-activation.sh: systemd-socket-activate passes ktund its listeners.
 TEST_PKGS="$TEST_PKGS systemd"
-# tests/integration/sandbox.sh: a DNS server that reloads resolve a target name through.
-TEST_PKGS="$TEST_PKGS dnsmasq-base"
+# tests/integration/sandbox.sh: a DNS server that reloads resolve a target name through, and
+# an NSS hosts module (its postinst adds myhostname to /etc/nsswitch.conf: after files).
+TEST_PKGS="$TEST_PKGS dnsmasq-base libnss-myhostname"
 # tools/test-fuzz.sh: clang's libFuzzer and sanitizer runtimes (gcc's ASan/UBSan, for
 # tools/test-asan.sh, come with gcc).
 TEST_PKGS="$TEST_PKGS libclang-rt-14-dev"

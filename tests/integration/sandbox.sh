@@ -5,8 +5,10 @@
 # exits cleanly, removing its control socket. A reload that names a certificate outside the
 # directories it started with is refused under the sandbox (Landlock: permission denied, even
 # as root) and accepted with sandbox = no, which proves the confinement is real. ktunctl's
-# commands and GET /metrics answer under the filter, and reloads resolve a new target name
-# through a real DNS server (dnsmasq, UDP and TCP) and load a new CRL.
+# commands and GET /metrics answer under the filter; reloads resolve a new target name through
+# a real DNS server (dnsmasq, UDP and TCP) and through an NSS module loaded only then
+# (myhostname), and load a new CRL. Files may be removed only in the control socket's own
+# directory (the default /run/ktund/).
 set -euo pipefail
 . "$(dirname "$0")/srvlib.sh"
 need_cmd setpriv dnsmasq
@@ -238,6 +240,26 @@ case_reload_resolves_dns() {
 	note "$(grep -c 'query\[' "$WORK/dns.log") DNS queries; 3 reloads by file change and one by ktunctl, all ok"
 }
 
+# NSS modules that nothing loaded before the sandbox: with "hosts: files myhostname" a reload's
+# lookup of ktun.localhost (myhostname answers *.localhost with loopback) makes glibc dlopen
+# libnss_myhostname, which Landlock refused to read, so the name did not resolve.
+case_reload_loads_nss_module() {
+	local etc=/etc/netns/$NS_ORIGIN
+	use_origin line
+	mkdir -p "$etc"
+	echo '127.0.0.1 localhost' >"$etc/hosts"
+	echo 'hosts: files myhostname' >"$etc/nsswitch.conf"
+	[ "$(ip netns exec "$NS_ORIGIN" getent ahostsv4 ktun.localhost | cut -d' ' -f1 | sort -u)" = 127.0.0.1 ] ||
+		bad "ktun.localhost does not resolve through myhostname (Debian libnss-myhostname)"
+	dns_conf
+	start_conf nss
+	grep -q 'sandbox: files read-only' "$SERVER_LOG" || bad "not confined: $(grep sandbox "$SERVER_LOG")"
+	conf_reload 1 "s|^target = .*|target = ktun.localhost:$ORIGIN_PORT|"
+	srv_stop
+	rm -rf "$etc"
+	note "target = ktun.localhost:$ORIGIN_PORT through libnss_myhostname: $(grep -o 'reload ok.*' "$SERVER_LOG")"
+}
+
 # start_own_run DIR [ARGS...]: ktund server with the default control path, /run being DIR
 # (bind-mounted in the mount namespace ip netns exec makes, so the host's /run is untouched).
 start_own_run() {
@@ -290,5 +312,6 @@ run_case "dropped to nobody: serves, reloads by file change and SIGHUP, removes 
 run_case "Landlock: a reload from a new directory is refused, allowed with sandbox = no" case_confinement_is_real
 run_case "Landlock: a reload still resolves names from /etc/hosts" case_reload_resolves_names
 run_case "sandbox: reloads resolve names through DNS (UDP, TCP) and load a new CRL" case_reload_resolves_dns
+run_case "sandbox: a reload loads an NSS module (myhostname) to resolve a name" case_reload_loads_nss_module
 run_case "Landlock: files may be removed only in the control socket's own directory" case_socket_removal_confined
 srv_finish
