@@ -19,8 +19,9 @@ struct ocsp_staple {
 	unsigned warned;    /* 1: within a day, 2: expired; main thread only */
 };
 
-/* Reads the DER response at path for the first certificate of creds. A response for another
- * certificate, a failed or unparsable one is an error (logged, negative errno); an expired or
+/* Reads the DER response at path for the first certificate of creds, whose CA and chain must be
+ * loaded. A response for another certificate, one signed by neither the certificate's issuer
+ * nor a responder it delegated to, a failed or unparsable one is an error (logged, negative errno); an expired or
  * revoked one is loaded but not stapled, and the log says so. */
 int ocsp_staple_load(struct ocsp_staple *s, const char *tunnel, const char *path,
 		     gnutls_certificate_credentials_t creds, time_t now);
