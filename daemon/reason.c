@@ -36,6 +36,8 @@ static const struct {
 	 * certificate, bad signature, too old). One that says revoked is REASON_REVOKED. */
 	[REASON_OCSP_MISSING] = { "ocsp-missing", true, true },
 	[REASON_OCSP_INVALID] = { "ocsp-invalid", true, true },
+	/* crl-stale = refuse: the CRL of a CA in the peer's chain is past its nextUpdate. */
+	[REASON_CRL_STALE] = { "crl-stale", true, true },
 };
 
 const char *reason_name(enum reason r)

@@ -120,14 +120,25 @@ int daemon_reload(struct ktun *k, char *err, size_t errlen)
 	return rc;
 }
 
+static time_t earlier(time_t a, time_t b)
+{
+	return a == (time_t)-1 || (b != (time_t)-1 && b < a) ? b : a;
+}
+
 void daemon_check_expiry(struct ktun *k)
 {
 	time_t now = time(NULL);
 
+	k->revocation_due = (time_t)-1;
 	/* The main thread is the one that swaps contexts: reading t->ctx needs no lock here. */
 	for (size_t i = 0; i < k->n_tunnels; i++) {
-		expiry_check(&k->tunnels[i].ctx->expiry, k->tunnels[i].name, now, k->cfg.expiry_warn.days,
+		struct tunnel *t = &k->tunnels[i];
+
+		expiry_check(&t->ctx->expiry, t->name, now, k->cfg.expiry_warn.days,
 			     k->cfg.expiry_warn.n);
-		ocsp_staple_check(&k->tunnels[i].ctx->ocsp, k->tunnels[i].name, now);
+		ocsp_staple_check(&t->ctx->ocsp, t->name, now);
+		__atomic_add_fetch(&t->stale_crl, crl_check(&t->ctx->crl, t->name, now),
+				   __ATOMIC_RELAXED);
+		k->revocation_due = earlier(k->revocation_due, crl_next_due(&t->ctx->crl));
 	}
 }

@@ -107,8 +107,7 @@ static int load_ca(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
 {
 	int rc;
 
-	if (check_readable(cfg, "cacert", cfg->cacert) < 0 ||
-	    (cfg->crl && check_readable(cfg, "crl", cfg->crl) < 0))
+	if (check_readable(cfg, "cacert", cfg->cacert) < 0)
 		return -EINVAL;
 	rc = gnutls_certificate_set_x509_trust_file(ctx->creds, cfg->cacert, GNUTLS_X509_FMT_PEM);
 	if (rc <= 0) {
@@ -116,15 +115,18 @@ static int load_ca(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
 			rc == 0 ? "no certificate found" : gnutls_strerror(rc));
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* After the CA and the certificate: a CRL must be signed by one of their CAs. */
+static int load_crl(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
+{
 	if (!cfg->crl)
 		return 0;
-	rc = gnutls_certificate_set_x509_crl_file(ctx->creds, cfg->crl, GNUTLS_X509_FMT_PEM);
-	if (rc <= 0) {
-		log_err("[%s] crl %s: %s", cfg->name, cfg->crl,
-			rc == 0 ? "no CRL found" : gnutls_strerror(rc));
+	if (check_readable(cfg, "crl", cfg->crl) < 0)
 		return -EINVAL;
-	}
-	return 0;
+	return crl_load(&ctx->crl, cfg->name, cfg->crl, cfg->crl_stale == CRL_STALE_REFUSE,
+			ctx->creds);
 }
 
 /* What the log may say of the key: its file name, or its PKCS#11 URI with every pin-value
@@ -241,6 +243,7 @@ static void tunnel_ctx_free(struct tunnel_ctx *ctx)
 	policy_free(&ctx->policy);
 	expiry_free(&ctx->expiry);
 	ocsp_staple_free(&ctx->ocsp);
+	crl_free(&ctx->crl);
 	free(ctx);
 }
 
@@ -263,6 +266,8 @@ int tunnel_ctx_new(const struct tunnel_config *cfg, const struct ktls_support *k
 	if (rc < 0)
 		goto fail;
 	rc = load_own_cert(ctx, cfg);
+	if (rc == 0)
+		rc = load_crl(ctx, cfg);
 	if (rc == 0)
 		rc = load_ocsp_staple(ctx, cfg);
 	if (rc < 0)

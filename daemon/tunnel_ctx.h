@@ -6,6 +6,7 @@
 #include <gnutls/gnutls.h>
 
 #include "config.h"
+#include "crl.h"
 #include "expiry.h"
 #include "ktls.h"
 #include "ocsp.h"
@@ -31,6 +32,7 @@ struct tunnel_ctx {
 	bool ktls_wanted;     /* the kernel has kTLS and the mode is not off */
 	struct expiry_set expiry; /* own leaf and CAs; warned flags change on the main thread */
 	struct ocsp_staple ocsp;  /* ocsp-staple; warned flags change on the main thread */
+	struct crl_set crl;       /* crl; warned flags change on the main thread */
 };
 
 /* Loads credentials and copies settings; returns 0 or a negative errno, logging why. */
