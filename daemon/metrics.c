@@ -142,10 +142,12 @@ static void crl_expiry(FILE *out, struct ktun *k)
 		tunnel_ctx_put(ctx);
 	}
 	header(out, "ktund_stale_revocation_data_total", "counter",
-	       "How often a CRL was found past its nextUpdate (and warned about).");
+	       "How often a CRL or the OCSP staple was found past its nextUpdate (and warned about).");
 	for (size_t i = 0; i < k->n_tunnels; i++)
-		fprintf(out, "ktund_stale_revocation_data_total{tunnel=\"%s\",kind=\"crl\"} %lu\n",
-			k->tunnels[i].name, __atomic_load_n(&k->tunnels[i].stale_crl, __ATOMIC_RELAXED));
+		fprintf(out, "ktund_stale_revocation_data_total{tunnel=\"%s\",kind=\"crl\"} %lu\n"
+			"ktund_stale_revocation_data_total{tunnel=\"%s\",kind=\"ocsp-staple\"} %lu\n",
+			k->tunnels[i].name, __atomic_load_n(&k->tunnels[i].stale_crl, __ATOMIC_RELAXED),
+			k->tunnels[i].name, __atomic_load_n(&k->tunnels[i].stale_ocsp, __ATOMIC_RELAXED));
 }
 
 int metrics_write(struct ktun *k, FILE *out)

@@ -165,5 +165,12 @@ unsigned ocsp_staple_check(struct ocsp_staple *s, const char *tunnel, time_t now
 	else
 		log_warn("[%s] OCSP response %s reaches its nextUpdate in %lld hours %lld minutes: "
 			 "renew it", tunnel, s->path, left / 3600, left % 3600 / 60);
-	return 1;
+	return level;
+}
+
+time_t ocsp_staple_next_due(const struct ocsp_staple *s)
+{
+	if (!s->path || s->next_update == (time_t)-1 || s->warned >= 2)
+		return (time_t)-1;
+	return s->warned ? s->next_update : s->next_update - OCSP_WARN_SECONDS;
 }

@@ -136,9 +136,11 @@ void daemon_check_expiry(struct ktun *k)
 
 		expiry_check(&t->ctx->expiry, t->name, now, k->cfg.expiry_warn.days,
 			     k->cfg.expiry_warn.n);
-		ocsp_staple_check(&t->ctx->ocsp, t->name, now);
+		if (ocsp_staple_check(&t->ctx->ocsp, t->name, now) == 2)
+			__atomic_add_fetch(&t->stale_ocsp, 1, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&t->stale_crl, crl_check(&t->ctx->crl, t->name, now),
 				   __ATOMIC_RELAXED);
+		k->revocation_due = earlier(k->revocation_due, ocsp_staple_next_due(&t->ctx->ocsp));
 		k->revocation_due = earlier(k->revocation_due, crl_next_due(&t->ctx->crl));
 	}
 }

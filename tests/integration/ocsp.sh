@@ -6,6 +6,11 @@
 #                     Status: successful" and "Cert Status: good"; the metric
 #                     ktund_ocsp_staple_expiry_seconds is the response's 7 days
 #   staple-soon       a response 2 hours from its nextUpdate: the warning, and the metric <= 2 h
+#   goes-soon         a response whose last day begins 8 s after the start: the "reaches its
+#                     nextUpdate" warning comes then, not at the next hourly check
+#   goes-stale        a response whose nextUpdate comes 8 s after the start: the "past its
+#                     nextUpdate" warning comes then, and
+#                     ktund_stale_revocation_data_total{kind="ocsp-staple"} is 1
 #   client-good       ktund client --require-ocsp -> ktund server stapling a good response: data
 #   client-missing    ... -> ktund server without a staple: app reset, reason ocsp-missing
 #   client-revoked    ... -> openssl s_server stapling "revoked" (no CRL anywhere): revoked, alert 44
@@ -141,6 +146,41 @@ if [ -n "$m" ] && [ "$m" -gt 6600 ] && [ "$m" -le 7200 ]; then
 	case_ok "staple-soon: ktund_ocsp_staple_expiry_seconds $m"
 else
 	case_fail "staple-soon: ktund_ocsp_staple_expiry_seconds is '${m:-absent}', want under 2 hours"
+fi
+stop_server
+
+# respond_due NAME SECONDS MINUTES: NAME's response valid for MINUTES, made so that its
+# nextUpdate comes SECONDS from now (openssl ocsp -nmin, at a time set back by faketime).
+respond_due() {
+	AT=$(date -d "@$(($(date +%s) + $2 - $3 * 60))" '+%Y-%m-%d %H:%M:%S') \
+		respond server "$O/$1.der" -nmin "$3"
+}
+# goes: the running server's log gets WANT within 15 s, and not before the moment comes.
+goes() {
+	local label=$1 want=$2
+	if grep -Eq "$want" "$SERVER_LOG"; then
+		case_fail "$label: warned at the start, before its time: $(grep -E "$want" "$SERVER_LOG")"
+	elif wait_log "$SERVER_LOG" "$want" 15; then
+		case_ok "$label: $(grep -Eo "$want.*" "$SERVER_LOG")"
+	else
+		case_fail "$label: no '$want' within 15 s: $(grep -E 'OCSP' "$SERVER_LOG" | tr '\n' ' ')"
+	fi
+}
+respond_due server-goes-soon 86408 1441
+start_server --ocsp-staple "$O/server-goes-soon.der"
+goes goes-soon 'OCSP response .*server-goes-soon.der reaches its nextUpdate in 2[34] hours'
+stop_server
+respond_due server-goes-stale 8 1
+start_server --ocsp-staple "$O/server-goes-stale.der"
+if ! grep -q 'server-goes-stale.der reaches its nextUpdate in 0 hours' "$SERVER_LOG"; then
+	case_fail "goes-stale: no warning at the start about the near nextUpdate"
+fi
+goes goes-stale 'OCSP response .*server-goes-stale.der is past its nextUpdate: it is not stapled'
+m=$(ctl server metrics | awk '/^ktund_stale_revocation_data_total\{tunnel="server",kind="ocsp-staple"\}/ { print $2 }')
+if [ "$m" = 1 ]; then
+	case_ok "goes-stale: ktund_stale_revocation_data_total{kind=\"ocsp-staple\"} 1"
+else
+	case_fail "goes-stale: ktund_stale_revocation_data_total{kind=\"ocsp-staple\"} is '${m:-absent}', want 1"
 fi
 stop_server
 
