@@ -9,6 +9,7 @@
 #include "addr.h"
 #include "conn.h"
 #include "log.h"
+#include "pkcs11.h"
 #include "tunnel.h"
 #include "tunnel_ctx.h"
 #include "worker.h"
@@ -210,9 +211,13 @@ void handshake_step(struct conn *c)
 	enum reason reason;
 	int rc;
 
+	if (c->ctx->pkcs11_key)
+		pkcs11_enter();
 	do {
 		rc = gnutls_handshake(c->session);
 	} while (rc < 0 && !gnutls_error_is_fatal(rc) && rc != GNUTLS_E_AGAIN);
+	if (c->ctx->pkcs11_key)
+		pkcs11_leave();
 	if (rc == 0 || rc == GNUTLS_E_AGAIN) {
 		tls_flush(c);
 		if (rc == 0)

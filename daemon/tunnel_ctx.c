@@ -12,6 +12,7 @@
 #include "ciphers.h"
 #include "log.h"
 #include "paths.h"
+#include "pkcs11.h"
 #include "tunnel_ctx.h"
 #include "verify.h"
 
@@ -232,12 +233,18 @@ static void copy_settings(struct tunnel_ctx *ctx, const struct tunnel_config *cf
 	ctx->ktls = cfg->ktls;
 	ctx->proxy_protocol = cfg->proxy_protocol;
 	ctx->require_ocsp = cfg->require_ocsp;
+	ctx->pkcs11_key = path_is_pkcs11(cfg->key);
 }
 
 static void tunnel_ctx_free(struct tunnel_ctx *ctx)
 {
+	/* A token key closes its session: not while pkcs11_reinit() finalizes the module. */
+	if (ctx->pkcs11_key)
+		pkcs11_enter();
 	if (ctx->creds)
 		gnutls_certificate_free_credentials(ctx->creds);
+	if (ctx->pkcs11_key)
+		pkcs11_leave();
 	if (ctx->priority)
 		gnutls_priority_deinit(ctx->priority);
 	policy_free(&ctx->policy);

@@ -30,6 +30,7 @@ struct tunnel_ctx {
 	bool proxy_protocol;
 	bool require_ocsp;    /* refuse a peer without a valid stapled OCSP response */
 	bool ktls_wanted;     /* the kernel has kTLS and the mode is not off */
+	bool pkcs11_key;      /* key is a pkcs11: URI: handshakes call into a module (pkcs11.h) */
 	struct expiry_set expiry; /* own leaf and CAs; warned flags change on the main thread */
 	struct ocsp_staple ocsp;  /* ocsp-staple; warned flags change on the main thread */
 	struct crl_set crl;       /* crl; warned flags change on the main thread */
