@@ -100,6 +100,7 @@ case_reload_keeps() {
 		bad "no error naming the forged CRL: $(grep error "$SERVER_LOG")"
 	refused_as client-revoked revoked
 	served client
+	srv_stop
 }
 
 case_stale_warn() {
@@ -114,6 +115,7 @@ case_stale_warn() {
 	[ -n "$left" ] && [ "$left" -lt 0 ] || bad "ktund_crl_next_update_seconds is '$left', want < 0"
 	refused_as client-revoked revoked
 	served client
+	srv_stop
 	note "ktund_crl_next_update_seconds $left"
 }
 
@@ -129,6 +131,7 @@ case_stale_refuse() {
 		bad "gnutls-cli got no certificate_unknown alert: $(grep -i alert "$WORK/peer.log")"
 	want_stat reject.crl-stale 1
 	served client-foreign
+	srv_stop
 }
 
 case_goes_stale() {
@@ -140,6 +143,7 @@ case_goes_stale() {
 	wait_n "crl $WORK/soon.pem from .* is past its nextUpdate" 1
 	[ "$(metric ktund_stale_revocation_data_total 'tunnel="server",kind="crl"')" = 1 ] ||
 		bad "stale counter: $(ctl server metrics | grep stale_revocation)"
+	srv_stop
 	note "$(last_line 'past its nextUpdate' | sed 's/.*warning: //')"
 }
 

@@ -110,6 +110,7 @@ case_token_back() {
 	mv "$WORK/tokens.away" "$WORK/tokens"
 	reload_says '^reload ok'
 	served "token back $RANDOM"
+	srv_stop
 	pin_absent
 	note "token back: reload ok, pid $SERVER_PID served"
 }
