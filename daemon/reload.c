@@ -163,5 +163,8 @@ void daemon_check_expiry(struct ktun *k)
 				   __ATOMIC_RELAXED);
 		k->revocation_due = earlier(k->revocation_due, ocsp_staple_next_due(&t->ctx->ocsp));
 		k->revocation_due = earlier(k->revocation_due, crl_next_due(&t->ctx->crl));
+		k->revocation_due = earlier(k->revocation_due,
+					    expiry_next_due(&t->ctx->expiry, k->cfg.expiry_warn.days,
+							    k->cfg.expiry_warn.n));
 	}
 }

@@ -15,6 +15,8 @@
 #                  (alert certificate_unknown), one of another CA in cacert is served
 #   goes-stale     a CRL whose nextUpdate comes 8 s after the start: warned and counted within
 #                  seconds of it, not at the next hourly check
+#   cert-ends      the same for the server's own certificate reaching its notAfter 8 s after
+#                  the start (the expiry-warn checks run at the next threshold, not hourly)
 # Case functions run indirectly (run_case) and take no arguments from the script:
 # shellcheck disable=SC2317,SC2119
 set -euo pipefail
@@ -147,10 +149,29 @@ case_goes_stale() {
 	note "$(last_line 'past its nextUpdate' | sed 's/.*warning: //')"
 }
 
+case_cert_ends() {
+	local end
+	use_origin line
+	end=$(date -u -d "@$(($(date +%s) + 8))" '+%Y-%m-%d %H:%M:%S')
+	(cd "$PKI" && certtool --generate-privkey --key-type ecdsa --curve secp256r1 --outfile brief.key &&
+		printf '%s\n' 'cn = "origin.test"' 'dns_name = "origin.test"' tls_www_server signing_key \
+			'activation_date = "2020-01-01 00:00:00 UTC"' "expiration_date = \"$end UTC\"" >brief.tmpl &&
+		certtool --generate-certificate --load-privkey brief.key --load-ca-certificate inter.pem \
+			--load-ca-privkey inter.key --template brief.tmpl --outfile brief.pem &&
+		cat brief.pem inter.pem >brief-chain.pem) >"$WORK/brief.log" 2>&1 ||
+		bad "certtool: $(cat "$WORK/brief.log")"
+	SERVER_CERT=$PKI/brief-chain.pem SERVER_KEY=$PKI/brief.key srv_start --allow-all
+	! grep -q 'has expired' "$SERVER_LOG" || bad "said expired before its end"
+	wait_n 'own certificate "CN=origin.test" has expired' 1
+	srv_stop
+	note "$(last_line 'has expired' | sed 's/.*warning: //')"
+}
+
 run_case "a CRL signed by a CA not in cacert: --check and start refuse it" case_foreign
 run_case "a CRL in the intermediate's name, signed by another key: refused" case_forged
 run_case "reload with a forged CRL fails and keeps the old one" case_reload_keeps
 run_case "stale CRL, crl-stale = warn: warned, counted, still revokes" case_stale_warn
 run_case "stale CRL, crl-stale = refuse: that CA's clients refused, another CA's served" case_stale_refuse
 run_case "a CRL reaching its nextUpdate while running is warned about then" case_goes_stale
+run_case "the own certificate reaching its end while running is warned about then" case_cert_ends
 srv_finish
