@@ -21,8 +21,8 @@ struct ocsp_staple {
 
 /* Reads the DER response at path for the first certificate of creds, whose CA and chain must be
  * loaded. A response for another certificate, one signed by neither the certificate's issuer
- * nor a responder it delegated to, a failed or unparsable one is an error (logged, negative errno); an expired or
- * revoked one is loaded but not stapled, and the log says so. */
+ * nor a responder it delegated to, a failed or unparsable one is an error (logged, negative
+ * errno); an expired or revoked one is loaded but not stapled, and the log says so. */
 int ocsp_staple_load(struct ocsp_staple *s, const char *tunnel, const char *path,
 		     gnutls_certificate_credentials_t creds, time_t now);
 void ocsp_staple_free(struct ocsp_staple *s);
