@@ -14,7 +14,7 @@
 
 enum opt_type {
 	OPT_STRING, OPT_UINT, OPT_BOOL, OPT_POLICY, OPT_MODE, OPT_LOGLEVEL, OPT_KTLS, OPT_CIPHERS,
-	OPT_TLS_VERSION, OPT_REDIRECT, OPT_MARK, OPT_DAYS,
+	OPT_TLS_VERSION, OPT_REDIRECT, OPT_MARK, OPT_DAYS, OPT_CRL_STALE,
 };
 
 struct option_def {
@@ -49,6 +49,7 @@ static const struct option_def options[] = {
 	{ "key", OPT_STRING, false, T(key), 0, 0 },
 	{ "cacert", OPT_STRING, false, T(cacert), 0, 0 },
 	{ "crl", OPT_STRING, false, T(crl), 0, 0 },
+	{ "crl-stale", OPT_CRL_STALE, false, T(crl_stale), 0, 0 },
 	{ "ocsp-staple", OPT_STRING, false, T(ocsp_staple), 0, 0 },
 	{ "require-ocsp", OPT_BOOL, false, T(require_ocsp), 0, 0 },
 	{ "server-name", OPT_STRING, false, T(server_name), 0, 0 },
@@ -402,6 +403,13 @@ static int set_typed(const struct option_def *o, void *base, const char *key, co
 		return parse_mark(value, field, err, errlen);
 	case OPT_DAYS:
 		return parse_days(o, value, field, err, errlen);
+	case OPT_CRL_STALE:
+		if (value && (!strcmp(value, "warn") || !strcmp(value, "refuse"))) {
+			*(enum crl_stale_mode *)field = value[0] == 'w' ? CRL_STALE_WARN : CRL_STALE_REFUSE;
+			return 0;
+		}
+		snprintf(err, errlen, "'%s' must be warn or refuse", key);
+		return -EINVAL;
 	case OPT_TLS_VERSION:
 		if (value && (!strcmp(value, "1.2") || !strcmp(value, "1.3"))) {
 			*(unsigned *)field = value[2] == '2' ? 2 : 3;

@@ -21,6 +21,9 @@ struct expiry_warn {
 	size_t n;
 };
 
+/* A CRL past its nextUpdate: warn (and go on applying it), or refuse its CA's peers too. */
+enum crl_stale_mode { CRL_STALE_WARN, CRL_STALE_REFUSE };
+
 /* Kernel TLS: use it where possible, insist on it, or never use it. */
 enum ktls_mode { KTLS_AUTO, KTLS_REQUIRED, KTLS_OFF };
 
@@ -33,6 +36,7 @@ struct tunnel_config {
 	enum tunnel_mode mode;
 	bool mode_set;
 	char *listen, *target, *cert, *key, *cacert, *crl, *server_name;
+	enum crl_stale_mode crl_stale;
 	char *ocsp_staple;  /* DER OCSP response for the own leaf, stapled for peers that ask */
 	bool require_ocsp;  /* refuse a peer without a valid stapled OCSP response */
 	struct policy policy;

@@ -3,6 +3,7 @@
 #define KTUN_DAEMON_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "config.h"
 #include "ktls.h"
@@ -30,13 +31,16 @@ struct ktun {
 	unsigned phase;          /* atomic enum daemon_phase */
 	unsigned workers_alive;  /* atomic */
 	struct redirect *redirect; /* the eBPF redirector; NULL when not configured */
+	time_t revocation_due;     /* wall clock: a CRL's or staple's next warning; -1 none */
 };
 
 /* Re-reads certificates, keys, CA, CRL and (with --config) the file; swaps in only a fully
  * valid result. Returns 0 or a negative errno with the reason in err. Main thread only. */
 int daemon_reload(struct ktun *k, char *err, size_t errlen);
-/* Warns about certificates crossing an expiry-warn threshold. Main thread only: at start-up,
- * after each reload and hourly. */
+/* Warns about certificates crossing an expiry-warn threshold, and CRLs and OCSP staples
+ * nearing or past their nextUpdate (counted in the tunnel's stale counters); sets
+ * revocation_due. Main thread only: at start-up, after each reload, hourly and at
+ * revocation_due. */
 void daemon_check_expiry(struct ktun *k);
 
 #endif

@@ -81,6 +81,23 @@ void expiry_free(struct expiry_set *set)
 	set->n = 0;
 }
 
+time_t expiry_next_due(const struct expiry_set *set, const unsigned *days, size_t n_days)
+{
+	time_t due = (time_t)-1;
+
+	for (size_t i = 0; i < set->n; i++) {
+		const struct cert_expiry *c = &set->certs[i];
+		time_t next;
+
+		if (c->warned > n_days)
+			continue;
+		next = c->not_after - (c->warned < n_days ? (time_t)days[c->warned] * 86400 : 0);
+		if (due == (time_t)-1 || next < due)
+			due = next;
+	}
+	return due;
+}
+
 unsigned expiry_check(struct expiry_set *set, const char *tunnel, time_t now, const unsigned *days,
 		      size_t n_days)
 {

@@ -33,5 +33,8 @@ void expiry_free(struct expiry_set *set);
  * thread only. */
 unsigned expiry_check(struct expiry_set *set, const char *tunnel, time_t now, const unsigned *days,
 		  size_t n_days);
+/* When expiry_check() next has something to say (the next threshold or end of a certificate),
+ * or (time_t)-1: so that "has expired" is said when it happens, not at the next hourly check. */
+time_t expiry_next_due(const struct expiry_set *set, const unsigned *days, size_t n_days);
 
 #endif

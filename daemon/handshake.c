@@ -9,6 +9,7 @@
 #include "addr.h"
 #include "conn.h"
 #include "log.h"
+#include "pkcs11.h"
 #include "tls_names.h"
 #include "tunnel.h"
 #include "tunnel_ctx.h"
@@ -218,6 +219,8 @@ static int handshake_run(struct conn *c)
 	size_t before;
 	int rc;
 
+	if (c->ctx->pkcs11_key)
+		pkcs11_enter();
 	do {
 		before = c->tls_in.off;
 		c->pull_starved = false;
@@ -225,6 +228,8 @@ static int handshake_run(struct conn *c)
 		if (rc == GNUTLS_E_AGAIN && (c->pull_starved || c->tls_in.off == before))
 			break;
 	} while (rc < 0 && !gnutls_error_is_fatal(rc));
+	if (c->ctx->pkcs11_key)
+		pkcs11_leave();
 	return rc;
 }
 

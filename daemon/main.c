@@ -265,6 +265,8 @@ static void serve(struct ktun *k, int sfd, int control_fd)
 		if (monotonic_ms() >= expiry_due) {
 			daemon_check_expiry(k);
 			expiry_due += EXPIRY_CHECK_MS;
+		} else if (k->revocation_due != (time_t)-1 && time(NULL) >= k->revocation_due) {
+			daemon_check_expiry(k);
 		}
 		if (watchdog_ms > 0 && monotonic_ms() >= watchdog_due) {
 			service_watchdog_kick(k, monotonic_ms());
@@ -322,7 +324,7 @@ static void teardown(struct ktun *k, int sfd, int control_fd)
 
 int main(int argc, char **argv)
 {
-	struct ktun k = { .metrics_fd = -1 };
+	struct ktun k = { .metrics_fd = -1, .revocation_due = (time_t)-1 };
 	char err[CONFIG_ERR_MAX];
 	int sfd = -1, control_fd = -1, status = EXIT_RUNTIME;
 	enum cli_result mode;

@@ -135,6 +135,32 @@ static void ocsp_expiry(FILE *out, struct ktun *k)
 	}
 }
 
+/* Only tunnels with a crl: one line per CRL that has a nextUpdate. */
+static void crl_expiry(FILE *out, struct ktun *k)
+{
+	time_t now = time(NULL);
+
+	header(out, "ktund_crl_next_update_seconds", "gauge",
+	       "Seconds until a CRL's nextUpdate (negative: stale), by issuer.");
+	for (size_t i = 0; i < k->n_tunnels; i++) {
+		struct tunnel_ctx *ctx = tunnel_acquire_ctx(&k->tunnels[i]);
+
+		for (size_t c = 0; c < ctx->crl.n; c++)
+			if (ctx->crl.crls[c].next_update != (time_t)-1)
+				fprintf(out, "ktund_crl_next_update_seconds{tunnel=\"%s\",issuer=\"%s\"} "
+					"%lld\n", k->tunnels[i].name, ctx->crl.crls[c].issuer,
+					(long long)(ctx->crl.crls[c].next_update - now));
+		tunnel_ctx_put(ctx);
+	}
+	header(out, "ktund_stale_revocation_data_total", "counter",
+	       "How often a CRL or the OCSP staple was found past its nextUpdate (and warned about).");
+	for (size_t i = 0; i < k->n_tunnels; i++)
+		fprintf(out, "ktund_stale_revocation_data_total{tunnel=\"%s\",kind=\"crl\"} %lu\n"
+			"ktund_stale_revocation_data_total{tunnel=\"%s\",kind=\"ocsp-staple\"} %lu\n",
+			k->tunnels[i].name, __atomic_load_n(&k->tunnels[i].stale_crl, __ATOMIC_RELAXED),
+			k->tunnels[i].name, __atomic_load_n(&k->tunnels[i].stale_ocsp, __ATOMIC_RELAXED));
+}
+
 int metrics_write(struct ktun *k, FILE *out)
 {
 	struct tunnel_stats *sums = calloc(k->n_tunnels, sizeof(*sums));
@@ -169,6 +195,7 @@ int metrics_write(struct ktun *k, FILE *out)
 	histogram(out, k, sums);
 	cert_expiry(out, k);
 	ocsp_expiry(out, k);
+	crl_expiry(out, k);
 	free(sums);
 	return 0;
 }

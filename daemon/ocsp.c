@@ -4,16 +4,65 @@
 #include <string.h>
 #include <gnutls/ocsp.h>
 
+#include "ca_pool.h"
 #include "file_read.h"
 #include "log.h"
 #include "ocsp.h"
 
-/* What ktund needs to know of a response itself: that the responder answered, what it says
- * of the certificate and when it goes stale. Whether it is for our certificate and signed by
- * its issuer is GnuTLS's check when it is stapled (and the peer's when it arrives). */
-static int parse_response(const char *tunnel, const char *path, const gnutls_datum_t *der,
-			  unsigned *cert_status, time_t *next_update)
+static const struct {
+	unsigned bit;
+	const char *text;
+} signer_problems[] = {
+	{ GNUTLS_OCSP_VERIFY_SIGNER_NOT_FOUND, "its signer's certificate is not in the response" },
+	{ GNUTLS_OCSP_VERIFY_SIGNER_KEYUSAGE_ERROR,
+	  "its signer was not delegated by the issuer (no OCSP signing purpose)" },
+	{ GNUTLS_OCSP_VERIFY_UNTRUSTED_SIGNER, "its signer is neither the issuer nor delegated by it" },
+	{ GNUTLS_OCSP_VERIFY_INSECURE_ALGORITHM, "it is signed with an insecure algorithm" },
+	{ GNUTLS_OCSP_VERIFY_SIGNATURE_FAILURE, "its signature does not verify" },
+	{ GNUTLS_OCSP_VERIFY_CERT_NOT_ACTIVATED, "its signer's certificate is not valid yet" },
+	{ GNUTLS_OCSP_VERIFY_CERT_EXPIRED, "its signer's certificate has expired" },
+};
+
+/* Peers accept a response signed by the issuer of our certificate or by a responder the
+ * issuer delegated to (OCSP signing purpose), and refuse anything else: so must we, or the
+ * staple passes --check and every require-ocsp peer refuses the tunnel. The issuer is sought
+ * among the CAs ktund trusts (ca_pool.h). Returns 0, or the last problem's text. */
+static const char *check_signer(gnutls_ocsp_resp_t resp, gnutls_certificate_credentials_t creds)
 {
+	const char *why = "the issuer of the certificate is not in cacert nor in the chain of cert";
+	struct ca_pool pool;
+	unsigned verdict;
+
+	if (ca_pool_build(&pool, creds) < 0)
+		return "cannot read the certificates to check it against";
+	for (size_t i = 0; i < pool.n; i++) {
+		if (gnutls_x509_crt_check_issuer(pool.leaf, pool.certs[i]) != 1)
+			continue;
+		if (gnutls_ocsp_resp_verify_direct(resp, pool.certs[i], &verdict, 0) < 0)
+			verdict = GNUTLS_OCSP_VERIFY_SIGNATURE_FAILURE;
+		if (!verdict) {
+			why = NULL;
+			break;
+		}
+		why = "it does not verify";
+		for (size_t b = 0; b < sizeof(signer_problems) / sizeof(signer_problems[0]); b++)
+			if (verdict & signer_problems[b].bit) {
+				why = signer_problems[b].text;
+				break;
+			}
+	}
+	ca_pool_free(&pool);
+	return why;
+}
+
+/* What ktund needs to know of a response itself: that the responder answered and is one the
+ * issuer trusts, what it says of the certificate and when it goes stale. Whether it is for our
+ * certificate is GnuTLS's check when it is stapled (and the peer's when it arrives). */
+static int parse_response(const char *tunnel, const char *path, const gnutls_datum_t *der,
+			  gnutls_certificate_credentials_t creds, unsigned *cert_status,
+			  time_t *next_update)
+{
+	const char *bad_signer = NULL;
 	gnutls_ocsp_resp_t resp;
 	time_t this_update, revoked_at;
 	unsigned revocation_reason;
@@ -28,7 +77,13 @@ static int parse_response(const char *tunnel, const char *path, const gnutls_dat
 		rc = gnutls_ocsp_resp_get_single(resp, 0, NULL, NULL, NULL, NULL, cert_status,
 						 &this_update, next_update, &revoked_at,
 						 &revocation_reason);
+	if (rc == 0)
+		bad_signer = check_signer(resp, creds);
 	gnutls_ocsp_resp_deinit(resp);
+	if (bad_signer) {
+		log_err("[%s] ocsp-staple %s is not trusted: %s", tunnel, path, bad_signer);
+		return -EINVAL;
+	}
 	if (rc < 0) {
 		log_err("[%s] ocsp-staple %s: not a successful DER OCSP response: %s", tunnel, path,
 			gnutls_strerror(rc));
@@ -81,7 +136,7 @@ int ocsp_staple_load(struct ocsp_staple *s, const char *tunnel, const char *path
 	}
 	der.data = file.data;
 	der.size = (unsigned)file.len;
-	rc = parse_response(tunnel, path, &der, &status, &s->next_update);
+	rc = parse_response(tunnel, path, &der, creds, &status, &s->next_update);
 	if (rc == 0)
 		rc = staple(s, tunnel, path, creds, &der, status, now);
 	file_data_free(&file);
@@ -115,5 +170,12 @@ unsigned ocsp_staple_check(struct ocsp_staple *s, const char *tunnel, time_t now
 	else
 		log_warn("[%s] OCSP response %s reaches its nextUpdate in %lld hours %lld minutes: "
 			 "renew it", tunnel, s->path, left / 3600, left % 3600 / 60);
-	return 1;
+	return level;
+}
+
+time_t ocsp_staple_next_due(const struct ocsp_staple *s)
+{
+	if (!s->path || s->next_update == (time_t)-1 || s->warned >= 2)
+		return (time_t)-1;
+	return s->warned ? s->next_update : s->next_update - OCSP_WARN_SECONDS;
 }

@@ -19,14 +19,19 @@ struct ocsp_staple {
 	unsigned warned;    /* 1: within a day, 2: expired; main thread only */
 };
 
-/* Reads the DER response at path for the first certificate of creds. A response for another
- * certificate, a failed or unparsable one is an error (logged, negative errno); an expired or
- * revoked one is loaded but not stapled, and the log says so. */
+/* Reads the DER response at path for the first certificate of creds, whose CA and chain must be
+ * loaded. A response for another certificate, one signed by neither the certificate's issuer
+ * nor a responder it delegated to, a failed or unparsable one is an error (logged, negative
+ * errno); an expired or revoked one is loaded but not stapled, and the log says so. */
 int ocsp_staple_load(struct ocsp_staple *s, const char *tunnel, const char *path,
 		     gnutls_certificate_credentials_t creds, time_t now);
 void ocsp_staple_free(struct ocsp_staple *s);
 /* Logs a warning, once each, when the response comes within a day of its nextUpdate and when
- * it is past it. Returns how many it logged (0 or 1). Main thread only. */
+ * it is past it. Returns what it logged: 0 nothing, 1 the first, 2 the second. Main thread
+ * only. */
 unsigned ocsp_staple_check(struct ocsp_staple *s, const char *tunnel, time_t now);
+/* When ocsp_staple_check() next has something to say, or (time_t)-1: the main loop checks
+ * then, not only hourly, so that a staple going stale is said when it happens. */
+time_t ocsp_staple_next_due(const struct ocsp_staple *s);
 
 #endif

@@ -39,6 +39,8 @@ static const struct {
 	/* The peer's Certificate message listed certificates that do not parse (an empty entry,
 	 * bytes that are no X.509). One that sends none is REASON_NO_CLIENT_CERT. */
 	[REASON_BAD_CERTIFICATE] = { "bad-certificate", true, true },
+	/* crl-stale = refuse: the CRL of a CA in the peer's chain is past its nextUpdate. */
+	[REASON_CRL_STALE] = { "crl-stale", true, true },
 };
 
 const char *reason_name(enum reason r)

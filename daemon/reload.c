@@ -7,6 +7,8 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "paths.h"
+#include "pkcs11.h"
 #include "redirect.h"
 #include "service.h"
 #include "watch.h"
@@ -70,11 +72,30 @@ static void follow_targets(struct ktun *k, struct ktun_config *next)
 	}
 }
 
+/* A token key that loaded before and does not now: its token may have gone and come back,
+ * which some modules only see once re-initialized (pkcs11.h). Once per reload, and only for
+ * the key in use, so that a mistyped new URI never costs the running key its session. */
+static int build_ctx(struct ktun *k, size_t i, const struct tunnel_config *cfg, bool *reinited,
+		     struct tunnel_ctx **out)
+{
+	const char *running = k->cfg.tunnels[i].key;
+	int rc = tunnel_ctx_new(cfg, &k->ktls, out);
+
+	if (rc == 0 || *reinited || !path_is_pkcs11(cfg->key) || strcmp(cfg->key, running))
+		return rc;
+	*reinited = true;
+	if (pkcs11_reinit() < 0)
+		return rc;
+	log_notice("[%s] loading the certificate and token key again", cfg->name);
+	return tunnel_ctx_new(cfg, &k->ktls, out);
+}
+
 int daemon_reload(struct ktun *k, char *err, size_t errlen)
 {
 	struct ktun_config next;
 	const struct ktun_config *src;
 	struct tunnel_ctx **built;
+	bool reinited = false;
 	int rc;
 
 	service_reloading();
@@ -88,7 +109,7 @@ int daemon_reload(struct ktun *k, char *err, size_t errlen)
 		rc = -ENOMEM;
 	}
 	for (size_t i = 0; rc == 0 && i < k->n_tunnels; i++) {
-		rc = tunnel_ctx_new(&src->tunnels[i], &k->ktls, &built[i]);
+		rc = build_ctx(k, i, &src->tunnels[i], &reinited, &built[i]);
 		if (rc < 0)
 			snprintf(err, errlen, "[%s] could not load its certificates (see the log above); "
 				 "keeping the previous ones", src->tunnels[i].name);
@@ -120,14 +141,30 @@ int daemon_reload(struct ktun *k, char *err, size_t errlen)
 	return rc;
 }
 
+static time_t earlier(time_t a, time_t b)
+{
+	return a == (time_t)-1 || (b != (time_t)-1 && b < a) ? b : a;
+}
+
 void daemon_check_expiry(struct ktun *k)
 {
 	time_t now = time(NULL);
 
+	k->revocation_due = (time_t)-1;
 	/* The main thread is the one that swaps contexts: reading t->ctx needs no lock here. */
 	for (size_t i = 0; i < k->n_tunnels; i++) {
-		expiry_check(&k->tunnels[i].ctx->expiry, k->tunnels[i].name, now, k->cfg.expiry_warn.days,
+		struct tunnel *t = &k->tunnels[i];
+
+		expiry_check(&t->ctx->expiry, t->name, now, k->cfg.expiry_warn.days,
 			     k->cfg.expiry_warn.n);
-		ocsp_staple_check(&k->tunnels[i].ctx->ocsp, k->tunnels[i].name, now);
+		if (ocsp_staple_check(&t->ctx->ocsp, t->name, now) == 2)
+			__atomic_add_fetch(&t->stale_ocsp, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&t->stale_crl, crl_check(&t->ctx->crl, t->name, now),
+				   __ATOMIC_RELAXED);
+		k->revocation_due = earlier(k->revocation_due, ocsp_staple_next_due(&t->ctx->ocsp));
+		k->revocation_due = earlier(k->revocation_due, crl_next_due(&t->ctx->crl));
+		k->revocation_due = earlier(k->revocation_due,
+					    expiry_next_due(&t->ctx->expiry, k->cfg.expiry_warn.days,
+							    k->cfg.expiry_warn.n));
 	}
 }

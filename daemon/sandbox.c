@@ -250,7 +250,26 @@ static const char *const allowed[] = {
 	"getdents64", /* a PKCS#11 module (SoftHSM2) listing its token's store on a reload */
 };
 
-static int sandbox_syscalls(bool bpf)
+/* With a token key: a module initialized again (pkcs11.h) looks for its configuration and
+ * rewrites a file of its store (SoftHSM2). */
+static const char *const allowed_pkcs11[] = { "access", "ftruncate" };
+#define N_PKCS11 (sizeof(allowed_pkcs11) / sizeof(allowed_pkcs11[0]))
+
+static int allow_names(scmp_filter_ctx f, const char *const *names, size_t n)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		int nr = seccomp_syscall_resolve_name(names[i]);
+
+		/* A name this architecture lacks (select on arm64, say) is simply not there. */
+		if (nr != __NR_SCMP_ERROR)
+			rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 0);
+	}
+	return rc;
+}
+
+static int sandbox_syscalls(bool bpf, bool pkcs11)
 {
 	scmp_filter_ctx f = seccomp_init(SCMP_ACT_ERRNO(EPERM));
 	int rc = f ? 0 : -ENOMEM;
@@ -258,13 +277,10 @@ static int sandbox_syscalls(bool bpf)
 	/* Every thread, the workers and libmicrohttpd's included, gets the filter at once. */
 	if (rc == 0)
 		rc = seccomp_attr_set(f, SCMP_FLTATR_CTL_TSYNC, 1);
-	for (size_t i = 0; rc == 0 && i < sizeof(allowed) / sizeof(allowed[0]); i++) {
-		int nr = seccomp_syscall_resolve_name(allowed[i]);
-
-		/* A name this architecture lacks (select on arm64, say) is simply not there. */
-		if (nr != __NR_SCMP_ERROR)
-			rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, nr, 0);
-	}
+	if (rc == 0)
+		rc = allow_names(f, allowed, sizeof(allowed) / sizeof(allowed[0]));
+	if (rc == 0 && pkcs11)
+		rc = allow_names(f, allowed_pkcs11, N_PKCS11);
 	/* ktunctl redirect add/del writes the rule maps. */
 	if (rc == 0 && bpf)
 		rc = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(bpf), 0);
@@ -290,6 +306,7 @@ static const char *files_state(void)
 
 int sandbox_syscalls_apply(const struct ktun *k)
 {
+	bool pkcs11 = pkcs11_tunnel(&k->cfg) != NULL;
 	int rc;
 
 	if (!k->cfg.sandbox)
@@ -299,9 +316,10 @@ int sandbox_syscalls_apply(const struct ktun *k)
 		   "needs ptrace at exit)", files_state());
 	return 0;
 #endif
-	rc = sandbox_syscalls(k->redirect != NULL);
+	rc = sandbox_syscalls(k->redirect != NULL, pkcs11);
 	if (rc == 0)
 		log_notice("sandbox: %s; %zu system calls allowed", files_state(),
-			   sizeof(allowed) / sizeof(allowed[0]) + (k->redirect != NULL));
+			   sizeof(allowed) / sizeof(allowed[0]) + (k->redirect != NULL) +
+				   (pkcs11 ? N_PKCS11 : 0));
 	return rc;
 }

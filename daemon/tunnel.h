@@ -27,6 +27,8 @@ struct tunnel {
 	bool inherited;           /* listen_fds[0] came from the service manager (activation.c) */
 	int *tproxy_fds;          /* per worker, transparent listeners for routed flows; or NULL */
 	struct tunnel_stats *stats; /* one per worker */
+	/* atomic: how often a CRL or the OCSP staple was found past its nextUpdate */
+	unsigned long stale_crl, stale_ocsp;
 };
 
 int tunnel_init(struct tunnel *t, const struct tunnel_config *cfg, struct tunnel_ctx *ctx,

@@ -12,6 +12,7 @@
 #include "file_read.h"
 #include "log.h"
 #include "paths.h"
+#include "pkcs11.h"
 #include "tunnel_ctx.h"
 #include "verify.h"
 
@@ -102,8 +103,8 @@ static int check_chain_parses(const struct tunnel_config *cfg, const gnutls_datu
 
 static int load_ca(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
 {
-	struct file_data ca, crl = { 0 };
-	gnutls_datum_t ca_pem, crl_pem;
+	struct file_data ca;
+	gnutls_datum_t ca_pem;
 	int rc;
 
 	if (read_file(cfg, "cacert", cfg->cacert, FILE_MAX_PEM, &ca, &ca_pem) < 0)
@@ -115,18 +116,16 @@ static int load_ca(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
 			rc == 0 ? "no certificate found" : gnutls_strerror(rc));
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* After the CA and the certificate: a CRL must be signed by one of their CAs. */
+static int load_crl(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
+{
 	if (!cfg->crl)
 		return 0;
-	if (read_file(cfg, "crl", cfg->crl, FILE_MAX_CRL, &crl, &crl_pem) < 0)
-		return -EINVAL;
-	rc = gnutls_certificate_set_x509_crl_mem(ctx->creds, &crl_pem, GNUTLS_X509_FMT_PEM);
-	file_data_free(&crl);
-	if (rc <= 0) {
-		log_err("[%s] crl %s: %s", cfg->name, cfg->crl,
-			rc == 0 ? "no CRL found" : gnutls_strerror(rc));
-		return -EINVAL;
-	}
-	return 0;
+	return crl_load(&ctx->crl, cfg->name, cfg->crl, cfg->crl_stale == CRL_STALE_REFUSE,
+			ctx->creds);
 }
 
 /* What the log may say of the key: its file name, or its PKCS#11 URI with every pin-value
@@ -287,17 +286,24 @@ static void copy_settings(struct tunnel_ctx *ctx, const struct tunnel_config *cf
 	ctx->ktls = cfg->ktls;
 	ctx->proxy_protocol = cfg->proxy_protocol;
 	ctx->require_ocsp = cfg->require_ocsp;
+	ctx->pkcs11_key = path_is_pkcs11(cfg->key);
 }
 
 static void tunnel_ctx_free(struct tunnel_ctx *ctx)
 {
+	/* A token key closes its session: not while pkcs11_reinit() finalizes the module. */
+	if (ctx->pkcs11_key)
+		pkcs11_enter();
 	if (ctx->creds)
 		gnutls_certificate_free_credentials(ctx->creds);
+	if (ctx->pkcs11_key)
+		pkcs11_leave();
 	if (ctx->priority)
 		gnutls_priority_deinit(ctx->priority);
 	policy_free(&ctx->policy);
 	expiry_free(&ctx->expiry);
 	ocsp_staple_free(&ctx->ocsp);
+	crl_free(&ctx->crl);
 	free(ctx);
 }
 
@@ -320,6 +326,8 @@ int tunnel_ctx_new(const struct tunnel_config *cfg, const struct ktls_support *k
 	if (rc < 0)
 		goto fail;
 	rc = load_own_cert(ctx, cfg);
+	if (rc == 0)
+		rc = load_crl(ctx, cfg);
 	if (rc == 0)
 		rc = load_ocsp_staple(ctx, cfg);
 	if (rc < 0)

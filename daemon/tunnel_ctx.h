@@ -6,6 +6,7 @@
 #include <gnutls/gnutls.h>
 
 #include "config.h"
+#include "crl.h"
 #include "expiry.h"
 #include "ktls.h"
 #include "ocsp.h"
@@ -29,8 +30,10 @@ struct tunnel_ctx {
 	bool proxy_protocol;
 	bool require_ocsp;    /* refuse a peer without a valid stapled OCSP response */
 	bool ktls_wanted;     /* the kernel has kTLS and the mode is not off */
+	bool pkcs11_key;      /* key is a pkcs11: URI: handshakes call into a module (pkcs11.h) */
 	struct expiry_set expiry; /* own leaf and CAs; warned flags change on the main thread */
 	struct ocsp_staple ocsp;  /* ocsp-staple; warned flags change on the main thread */
+	struct crl_set crl;       /* crl; warned flags change on the main thread */
 };
 
 /* Loads credentials and copies settings; returns 0 or a negative errno, logging why. */

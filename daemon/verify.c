@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <gnutls/x509.h>
 
 #include "tunnel_ctx.h"
@@ -192,6 +193,24 @@ static int check_ocsp(gnutls_session_t session, struct peer_verdict *v)
 	return 0;
 }
 
+/* crl-stale = refuse: GnuTLS applies a CRL whatever its age, so the age is checked here. */
+static int check_crl_fresh(gnutls_session_t session, struct peer_verdict *v)
+{
+	const struct crl_info *c;
+	const gnutls_datum_t *chain;
+	unsigned n = 0;
+
+	if (!v->ctx->crl.refuse_stale)
+		return 0;
+	chain = gnutls_certificate_get_peers(session, &n);
+	c = crl_stale_for_peer(&v->ctx->crl, chain, chain ? n : 0, time(NULL));
+	if (!c)
+		return 0;
+	snprintf(v->detail, sizeof(v->detail), "the CRL of %.120s is past its nextUpdate "
+		 "(crl-stale = refuse)", c->issuer);
+	return refuse(v, REASON_CRL_STALE);
+}
+
 static int check_policy(gnutls_session_t session, struct peer_verdict *v)
 {
 	const gnutls_datum_t *chain;
@@ -223,6 +242,8 @@ int verify_peer_callback(gnutls_session_t session)
 
 	if (rc == 0)
 		rc = check_leaf(session, v);
+	if (rc == 0)
+		rc = check_crl_fresh(session, v);
 	if (rc == 0)
 		rc = check_ocsp(session, v);
 	return rc ? rc : check_policy(session, v);
@@ -305,6 +326,7 @@ void verify_send_alert(gnutls_session_t session, enum reason reason, int gnutls_
 		/* bad_certificate_status_response (RFC 8446), which GnuTLS has no name for. */
 		[REASON_OCSP_MISSING] = (gnutls_alert_description_t)113,
 		[REASON_OCSP_INVALID] = (gnutls_alert_description_t)113,
+		[REASON_CRL_STALE] = GNUTLS_A_CERTIFICATE_UNKNOWN,
 	};
 	int level = GNUTLS_AL_FATAL, alert;
 

@@ -6,6 +6,11 @@
 #                     Status: successful" and "Cert Status: good"; the metric
 #                     ktund_ocsp_staple_expiry_seconds is the response's 7 days
 #   staple-soon       a response 2 hours from its nextUpdate: the warning, and the metric <= 2 h
+#   goes-soon         a response whose last day begins 8 s after the start: the "reaches its
+#                     nextUpdate" warning comes then, not at the next hourly check
+#   goes-stale        a response whose nextUpdate comes 8 s after the start: the "past its
+#                     nextUpdate" warning comes then, and
+#                     ktund_stale_revocation_data_total{kind="ocsp-staple"} is 1
 #   client-good       ktund client --require-ocsp -> ktund server stapling a good response: data
 #   client-missing    ... -> ktund server without a staple: app reset, reason ocsp-missing
 #   client-revoked    ... -> openssl s_server stapling "revoked" (no CRL anywhere): revoked, alert 44
@@ -17,7 +22,13 @@
 #                     (same pid), and the next connection passes
 #   server-require    ktund server --require-ocsp: ktund client --ocsp-staple passes (TLS 1.3);
 #                     openssl s_client, which cannot staple, is refused with ocsp-missing
-#   refusals          a staple for another certificate stops ktund from starting; client-mode
+#   delegated         a response signed by a responder the intermediate delegated to (OCSP
+#                     signing purpose) is stapled, and a require-ocsp ktund client accepts it
+#   reload-rogue      a running server's staple replaced by one signed by a responder the CA
+#                     never delegated to: the reload fails, the good staple is still served
+#   refusals          a staple for another certificate, or one signed by a key the CA never
+#                     delegated to (a leaf of the CA, a responder of a foreign CA), stops
+#                     ktund from starting; client-mode
 #                     ocsp-staple and server-mode require-ocsp with tls-max 1.2 are refused
 # shellcheck disable=SC2119 # common.sh functions take optional arguments; none needed here
 set -euo pipefail
@@ -42,13 +53,13 @@ index_line() {
 } >"$PKI/index.txt"
 
 # respond NAME OUT [ARGS...]: the intermediate's answer about NAME.pem into OUT (DER), made at
-# the time $AT says (faketime) if set.
+# the time $AT says (faketime) if set, signed by $RSIGNER (default inter).
 respond() {
 	local name=$1 out=$2 at=()
 	shift 2
 	[ -z "${AT:-}" ] || at=(faketime "$AT")
-	(cd "$PKI" && "${at[@]}" openssl ocsp -index index.txt -CA inter.pem -rsigner inter.pem \
-		-rkey inter.key -issuer inter.pem -cert "$name.pem" -respout "$out" "$@") \
+	(cd "$PKI" && "${at[@]}" openssl ocsp -index index.txt -CA inter.pem -rsigner "${RSIGNER:-inter}.pem" \
+		-rkey "${RSIGNER:-inter}.key" -issuer inter.pem -cert "$name.pem" -respout "$out" "$@") \
 		>"$WORK/ocsp-gen.log" 2>&1 ||
 		fail "openssl ocsp could not answer for $name: $(cat "$WORK/ocsp-gen.log")"
 }
@@ -59,6 +70,19 @@ respond server "$O/server-soon.der" -nmin 120
 respond server-revoked "$O/server-revoked.der" -ndays 7
 respond client "$O/client-good.der" -ndays 7
 AT='2020-01-01 00:00:00' respond server "$O/server-stale.der" -ndays 1
+# Responders: one the intermediate delegated to, one a foreign CA made; and a plain leaf.
+issue_responder() {
+	(cd "$PKI" && certtool --generate-privkey --key-type ecdsa --curve secp256r1 --outfile "$1.key" &&
+		printf 'cn = "%s"\nocsp_signing_key\nsigning_key\nexpiration_days = 30\n' "$1" >"$1.tmpl" &&
+		certtool --generate-certificate --load-privkey "$1.key" --load-ca-certificate "$2.pem" \
+			--load-ca-privkey "$2.key" --template "$1.tmpl" --outfile "$1.pem") \
+		>"$WORK/responder.log" 2>&1 || fail "certtool could not issue $1: $(cat "$WORK/responder.log")"
+}
+issue_responder responder inter
+issue_responder foreign-responder foreign-ca
+RSIGNER=responder respond server "$O/server-delegated.der" -ndays 7
+RSIGNER=client respond server "$O/server-by-leaf.der" -ndays 7
+RSIGNER=foreign-responder respond server "$O/server-by-foreign.der" -ndays 7
 ocsptool -j -S "$O/server-stale.der" 2>/dev/null | grep -q 'Next Update:.*2020' ||
 	fail "the stale response is not dated 2020: $(ocsptool -j -S "$O/server-stale.der" 2>&1 | grep Update)"
 
@@ -125,6 +149,41 @@ else
 fi
 stop_server
 
+# respond_due NAME SECONDS MINUTES: NAME's response valid for MINUTES, made so that its
+# nextUpdate comes SECONDS from now (openssl ocsp -nmin, at a time set back by faketime).
+respond_due() {
+	AT=$(date -d "@$(($(date +%s) + $2 - $3 * 60))" '+%Y-%m-%d %H:%M:%S') \
+		respond server "$O/$1.der" -nmin "$3"
+}
+# goes: the running server's log gets WANT within 15 s, and not before the moment comes.
+goes() {
+	local label=$1 want=$2
+	if grep -Eq "$want" "$SERVER_LOG"; then
+		case_fail "$label: warned at the start, before its time: $(grep -E "$want" "$SERVER_LOG")"
+	elif wait_log "$SERVER_LOG" "$want" 15; then
+		case_ok "$label: $(grep -Eo "$want.*" "$SERVER_LOG")"
+	else
+		case_fail "$label: no '$want' within 15 s: $(grep -E 'OCSP' "$SERVER_LOG" | tr '\n' ' ')"
+	fi
+}
+respond_due server-goes-soon 86408 1441
+start_server --ocsp-staple "$O/server-goes-soon.der"
+goes goes-soon 'OCSP response .*server-goes-soon.der reaches its nextUpdate in 2[34] hours'
+stop_server
+respond_due server-goes-stale 8 1
+start_server --ocsp-staple "$O/server-goes-stale.der"
+if ! grep -q 'server-goes-stale.der reaches its nextUpdate in 0 hours' "$SERVER_LOG"; then
+	case_fail "goes-stale: no warning at the start about the near nextUpdate"
+fi
+goes goes-stale 'OCSP response .*server-goes-stale.der is past its nextUpdate: it is not stapled'
+m=$(ctl server metrics | awk '/^ktund_stale_revocation_data_total\{tunnel="server",kind="ocsp-staple"\}/ { print $2 }')
+if [ "$m" = 1 ]; then
+	case_ok "goes-stale: ktund_stale_revocation_data_total{kind=\"ocsp-staple\"} 1"
+else
+	case_fail "goes-stale: ktund_stale_revocation_data_total{kind=\"ocsp-staple\"} is '${m:-absent}', want 1"
+fi
+stop_server
+
 start_server
 start_client --require-ocsp
 check_refused client-missing ocsp-missing
@@ -169,6 +228,32 @@ grep -q 'sandbox: files read-only' "$SERVER_LOG" || case_fail "reload-rename: th
 stop_client
 stop_server
 
+# delegated: GnuTLS peers accept a delegated responder's answer; so does ktund.
+start_server --ocsp-staple "$O/server-delegated.der"
+start_client --require-ocsp
+data_through delegated
+stop_client
+
+# reload-rogue: the staple is replaced by one the CA never delegated: refused, the old one stays.
+mkdir -p "$WORK/rogue"
+cp "$O/server-good.der" "$WORK/rogue/ocsp.der"
+stop_server
+start_server --ocsp-staple "$WORK/rogue/ocsp.der"
+cp "$O/server-by-leaf.der" "$WORK/rogue/ocsp.der"
+if ctl server reload >"$WORK/ctl.out" 2>&1; then
+	case_fail "reload-rogue: the reload took a staple signed by a leaf: $(cat "$WORK/ctl.out")"
+elif ! grep -q "ocsp-staple $WORK/rogue/ocsp.der is not trusted: its signer was not delegated" "$SERVER_LOG"; then
+	case_fail "reload-rogue: no error naming the untrusted signer: $(grep -E 'error' "$SERVER_LOG" | tr '\n' ' ')"
+else
+	s_client_status
+	if grep -q 'Cert Status: good' "$WORK/sc.out"; then
+		case_ok "reload-rogue: $(grep -o 'ocsp-staple .*not trusted.*' "$SERVER_LOG" | head -1); still stapling the good one"
+	else
+		case_fail "reload-rogue: after the refused reload the good staple is not served: $(grep -iE -m3 'ocsp|status' "$WORK/sc.out" | tr '\n' ' ')"
+	fi
+fi
+stop_server
+
 # server-require: the client's staple travels in its TLS 1.3 Certificate message.
 start_server --require-ocsp
 start_client --ocsp-staple "$O/client-good.der"
@@ -200,6 +285,10 @@ refused_config() {
 }
 refused_config refuse-mismatch "ocsp-staple $O/client-good.der: The OCSP response provided doesn't match" \
 	server --allow-all --ocsp-staple "$O/client-good.der"
+refused_config refuse-leaf-signer "ocsp-staple $O/server-by-leaf.der is not trusted: its signer was not delegated by the issuer" \
+	server --allow-all --ocsp-staple "$O/server-by-leaf.der"
+refused_config refuse-foreign-signer "ocsp-staple $O/server-by-foreign.der is not trusted: its signer is neither the issuer nor delegated by it" \
+	server --allow-all --ocsp-staple "$O/server-by-foreign.der"
 refused_config refuse-client-tls12 "ocsp-staple in client mode needs tls-max 1.3" \
 	client --server-name origin.test --ocsp-staple "$O/server-good.der" --tls-max 1.2
 refused_config refuse-server-tls12 "require-ocsp in server mode needs tls-max 1.3" \

@@ -8,6 +8,10 @@
 #   reload         SIGHUP and `ktunctl reload` under the sandbox (seccomp; Landlock is off with
 #                  a token key, said in the log) reload the certificate and find the key in
 #                  the token again (same pid); the next connection is served
+#   token-back     the token's store goes away: a reload fails and ktund keeps its context
+#                  (SoftHSM2 cannot sign without its store, so handshakes fail meanwhile);
+#                  the store comes back: the next reload re-initializes the module and
+#                  succeeds (same pid, under the sandbox), and the connection after it is served
 #   pin-source     the PIN read from a file named by pin-source= serves too
 #   wrong-pin      a wrong pin-value stops ktund from starting (exit 2) with the URI in the
 #                  error, its pin-value shown as (hidden) and the PIN itself nowhere in the log
@@ -86,6 +90,31 @@ case_reload() {
 	note "$(grep -c 'reload' "$SERVER_LOG") reload lines, pid $SERVER_PID served after them"
 }
 
+# reload_says WANT: ktunctl reload's output matches WANT (ok or failed).
+reload_says() {
+	ctl server reload >"$WORK/ctl.out" 2>&1 || true
+	grep -Eq "$1" "$WORK/ctl.out" || bad "ktunctl reload said '$(cat "$WORK/ctl.out")', want /$1/"
+}
+
+case_token_back() {
+	use_origin line
+	SERVER_KEY="$URI;pin-value=$PIN" srv_start --watch-files=no
+	served "before $RANDOM"
+	mv "$WORK/tokens" "$WORK/tokens.away"
+	reload_says 'could not load its certificates'
+	kill -0 "$SERVER_PID" || bad "ktund is gone"
+	# SoftHSM2 cannot sign without its store: the old context stays, its handshakes fail.
+	! ossl client "away"$'\n' || bad "served with the token's store gone"
+	ctl server status >/dev/null || bad "ktunctl status failed with the token away"
+	note "token away: $(grep -m1 -o 'error: \[server\] cert .*' "$SERVER_LOG" | cut -c1-160)"
+	mv "$WORK/tokens.away" "$WORK/tokens"
+	reload_says '^reload ok'
+	served "token back $RANDOM"
+	srv_stop
+	pin_absent
+	note "token back: reload ok, pid $SERVER_PID served"
+}
+
 case_pin_source() {
 	use_origin line
 	printf '%s' "$PIN" >"$WORK/pin"
@@ -126,4 +155,6 @@ run_case "pin-source= reads the PIN from a file" case_pin_source
 run_case "a wrong PIN: exit 2, the URI logged with its PIN hidden" case_wrong_pin
 run_case "a URI naming no object: exit 2" case_no_object
 run_case "a token key that does not match the certificate: exit 2" case_mismatch
+# Last: it moves the token's store away.
+run_case "the token goes away and comes back: a reload recovers it" case_token_back
 srv_finish

@@ -258,6 +258,22 @@ static void test_ktls(void)
 	CHECK(t->ktls == KTLS_OFF);
 }
 
+static void test_crl_stale(void)
+{
+	struct tunnel_config *t = fresh_tunnel();
+
+	CHECK(t->crl_stale == CRL_STALE_WARN);
+	must_set(t, "crl-stale", "refuse");
+	CHECK(t->crl_stale == CRL_STALE_REFUSE);
+	check_set_refused(t, "crl-stale", "yes");
+	check_set_refused(t, "crl-stale", "Refuse");
+	check_set_refused(t, "crl-stale", NULL);
+	CHECK(t->crl_stale == CRL_STALE_REFUSE);
+	must_set(t, "crl-stale", "warn");
+	CHECK(t->crl_stale == CRL_STALE_WARN);
+	CHECK(!config_option_is_flag("crl-stale") && !config_option_is_global("crl-stale"));
+}
+
 static unsigned cipher_bit(const char *name)
 {
 	for (size_t i = 0; i < TLS_CIPHERS_N; i++)
@@ -949,6 +965,7 @@ int main(void)
 	RUN(test_mode);
 	RUN(test_log_level);
 	RUN(test_ktls);
+	RUN(test_crl_stale);
 	RUN(test_ciphers);
 	RUN(test_watch_and_expiry);
 	RUN(test_tls_versions);

@@ -72,12 +72,41 @@ static void test_custom_thresholds(void)
 	CHECK(certs[1].warned == 1);
 }
 
+/* expiry_next_due: the next threshold, then the end itself, then nothing. */
+static void test_next_due(void)
+{
+	struct cert_expiry c = one_cert(now + 40 * DAY);
+	struct expiry_set set = { .certs = &c, .n = 1 };
+
+	CHECK(check_at(&c, now) == 0);
+	CHECK(expiry_next_due(&set, defaults, 3) == now + 10 * DAY); /* 30 days before */
+	CHECK(check_at(&c, now + 10 * DAY) == 1);
+	CHECK(expiry_next_due(&set, defaults, 3) == now + 33 * DAY); /* 7 days before */
+	CHECK(check_at(&c, now + 39 * DAY) == 1);                    /* 1 day left: 7 and 1 */
+	CHECK(expiry_next_due(&set, defaults, 3) == now + 40 * DAY); /* the end */
+	CHECK(check_at(&c, now + 40 * DAY) == 1);
+	CHECK(expiry_next_due(&set, defaults, 3) == (time_t)-1);
+}
+
+static void test_next_due_earliest(void)
+{
+	struct cert_expiry certs[2] = { one_cert(now + 40 * DAY), one_cert(now + 3 * DAY) };
+	struct expiry_set set = { .certs = certs, .n = 2 };
+
+	CHECK(expiry_check(&set, "t", now, defaults, 3) == 1);       /* the second: 7 crossed */
+	CHECK(expiry_next_due(&set, defaults, 3) == now + 2 * DAY); /* its 1-day threshold */
+	set.n = 0;
+	CHECK(expiry_next_due(&set, defaults, 3) == (time_t)-1);
+}
+
 int main(void)
 {
 	RUN(test_far_from_expiry_is_quiet);
 	RUN(test_each_threshold_once);
 	RUN(test_late_start_warns_once);
 	RUN(test_expired_at_load);
+	RUN(test_next_due);
+	RUN(test_next_due_earliest);
 	RUN(test_custom_thresholds);
 	return check_result();
 }

@@ -1,0 +1,177 @@
+#!/bin/bash
+# crl: whose CRLs ktund takes, and what it does when one grows old. CRLs made here by
+# `openssl ca -gencrl` from an index.txt of the intermediate (client-revoked revoked), dated
+# with -crl_lastupdate/-crl_nextupdate or -crlsec; a forged one by certtool (the intermediate's
+# name, the foreign CA's key). Peers: openssl s_client and gnutls-cli (srvlib.sh).
+#   foreign        a CRL signed by a CA that is not in cacert: --check and the start refuse it
+#                  (exit 2, "not signed by a CA")
+#   forged         a CRL in the intermediate's name signed by another key: refused likewise
+#   reload-keeps   a running server's CRL replaced by a forged one that lists nothing (an
+#                  "un-revocation"): the reload fails, client-revoked is still refused
+#   stale-warn     a CRL past its nextUpdate (crl-stale = warn, the default): a warning, the
+#                  counter ktund_stale_revocation_data_total{kind="crl"} 1, a negative
+#                  ktund_crl_next_update_seconds; it still revokes, a good client is served
+#   stale-refuse   crl-stale = refuse: a client of that CA is refused with reason crl-stale
+#                  (alert certificate_unknown), one of another CA in cacert is served
+#   goes-stale     a CRL whose nextUpdate comes 8 s after the start: warned and counted within
+#                  seconds of it, not at the next hourly check
+#   cert-ends      the same for the server's own certificate reaching its notAfter 8 s after
+#                  the start (the expiry-warn checks run at the next threshold, not hourly)
+# Case functions run indirectly (run_case) and take no arguments from the script:
+# shellcheck disable=SC2317,SC2119
+set -euo pipefail
+. "$(dirname "$0")/srvlib.sh"
+srv_init
+
+# ---------------------------------------------------------------- the CRLs
+C=$WORK/crls
+mkdir -p "$C"
+printf 'R\t300101000000Z\t240101000000Z\t%s\tunknown\t/CN=edge-client\n' \
+	"$(openssl x509 -in "$PKI/client-revoked.pem" -noout -serial | cut -d= -f2)" >"$C/index.txt"
+printf '[ca]\ndefault_ca = ktun\n[ktun]\ndatabase = %s/index.txt\ndefault_md = sha256\n' "$C" >"$C/ca.cnf"
+# gencrl CA OUT [openssl ca ARGS...]: a CRL of CA (a tests/pki.sh CA) from the index.
+gencrl() {
+	local ca=$1 out=$2
+	shift 2
+	openssl ca -gencrl -config "$C/ca.cnf" -keyfile "$PKI/$ca.key" -cert "$PKI/$ca.pem" -out "$out" \
+		"$@" >"$WORK/gencrl.log" 2>&1 || fail "openssl ca -gencrl ($ca): $(cat "$WORK/gencrl.log")"
+}
+gencrl inter "$C/good.pem" -crldays 30
+gencrl inter "$C/stale.pem" -crl_lastupdate 20200101000000Z -crl_nextupdate 20200102000000Z
+gencrl foreign-ca "$C/foreign.pem" -crldays 30
+printf 'crl_next_update = 30\ncrl_number = 9\n' >"$C/forged.tmpl"
+certtool --generate-crl --load-ca-privkey "$PKI/foreign-ca.key" --load-ca-certificate "$PKI/inter.pem" \
+	--template "$C/forged.tmpl" --outfile "$C/forged.pem" >"$WORK/gencrl.log" 2>&1 ||
+	fail "certtool --generate-crl (forged): $(cat "$WORK/gencrl.log")"
+cat "$PKI/ca.pem" "$PKI/foreign-ca.pem" >"$C/two-cas.pem"
+
+# ---------------------------------------------------------------- helpers
+# served WHO: WHO (a PKI leaf) gets its line echoed through the running server.
+served() {
+	ossl "$1" "crl $1"$'\n' -tls1_3 || bad "$1 was not served: $(tail -n 3 "$WORK/peer.err")"
+	[ "$(cat "$WORK/peer.out")" = "crl $1" ] || bad "$1: echoed '$(head -c 80 "$WORK/peer.out")'"
+}
+
+# refused_as WHO REASON: WHO's handshake is refused with REASON (server log).
+refused_as() {
+	local before
+	before=$(nlines "reject peer=[^ ]+ reason=$2 ")
+	! gtls "$1" "x" --priority "$GT13" || bad "$1 was served, want reason=$2"
+	wait_n "reject peer=[^ ]+ reason=$2 " $((before + 1))
+	note "$1: $(last_line "reason=$2 " | sed 's/.*\] //')"
+}
+
+# metric NAME LABELS: the server's value of NAME{LABELS} ("" if absent).
+metric() {
+	ctl server metrics | awk -v k="$1{$2} " 'index($0, k) == 1 { print $NF }'
+}
+
+# refused_start CRL WANT: ktund --check and ktund itself exit 2 with CRL, logging WANT.
+refused_start() {
+	local rc=0 args=(server --listen "$ORIGIN_IP:$TLS_PORT" --target "127.0.0.1:$ORIGIN_PORT"
+		--cert "$PKI/server-chain.pem" --key "$PKI/server.key" --cacert "$PKI/ca.pem"
+		--allow-all --crl "$1" --control "$WORK/refused.sock")
+	"$KTUND" "${args[@]}" --check >"$WORK/check.log" 2>&1 || rc=$?
+	[ "$rc" = 2 ] || bad "--check: exit $rc, want 2: $(cat "$WORK/check.log")"
+	grep -qF -- "$2" "$WORK/check.log" || bad "--check: want '$2': $(cat "$WORK/check.log")"
+	rc=0
+	ip netns exec "$NS_ORIGIN" timeout 20 "$KTUND" "${args[@]}" >"$WORK/start.log" 2>&1 || rc=$?
+	[ "$rc" = 2 ] || bad "start: exit $rc, want 2: $(tail -n 3 "$WORK/start.log")"
+	! grep -q 'notice: ready' "$WORK/start.log" || bad "ktund got ready"
+	note "$(grep -m1 -o 'error: .*' "$WORK/check.log")"
+}
+
+# ---------------------------------------------------------------- cases
+case_foreign() {
+	refused_start "$C/foreign.pem" "crl $C/foreign.pem (issuer \"CN=foreign root CA\") is not signed by a CA"
+}
+
+case_forged() {
+	refused_start "$C/forged.pem" "crl $C/forged.pem (issuer \"CN=ktun test intermediate CA\") is not signed by a CA"
+}
+
+case_reload_keeps() {
+	use_origin line
+	mkdir -p "$WORK/live"
+	cp "$C/good.pem" "$WORK/live/crl.pem"
+	srv_start --allow-all --crl "$WORK/live/crl.pem" --watch-files=no
+	refused_as client-revoked revoked
+	cp "$C/forged.pem" "$WORK/live/crl.pem"
+	! ctl server reload >"$WORK/ctl.out" 2>&1 || bad "the reload took a forged CRL: $(cat "$WORK/ctl.out")"
+	grep -q "crl $WORK/live/crl.pem .*is not signed by a CA" "$SERVER_LOG" ||
+		bad "no error naming the forged CRL: $(grep error "$SERVER_LOG")"
+	refused_as client-revoked revoked
+	served client
+	srv_stop
+}
+
+case_stale_warn() {
+	use_origin line
+	srv_start --allow-all --crl "$C/stale.pem"
+	grep -q "warning: \[server\] crl $C/stale.pem from \"CN=ktun test intermediate CA\" is past its nextUpdate (2020-01-02 00:00:00 UTC)" "$SERVER_LOG" ||
+		bad "no warning about the stale CRL: $(grep -i crl "$SERVER_LOG")"
+	[ "$(metric ktund_stale_revocation_data_total 'tunnel="server",kind="crl"')" = 1 ] ||
+		bad "stale counter: $(ctl server metrics | grep stale_revocation)"
+	local left
+	left=$(metric ktund_crl_next_update_seconds 'tunnel="server",issuer="CN=ktun test intermediate CA"')
+	[ -n "$left" ] && [ "$left" -lt 0 ] || bad "ktund_crl_next_update_seconds is '$left', want < 0"
+	refused_as client-revoked revoked
+	served client
+	srv_stop
+	note "ktund_crl_next_update_seconds $left"
+}
+
+case_stale_refuse() {
+	use_origin line
+	srv_start --allow-all --cacert "$C/two-cas.pem" --crl "$C/stale.pem" --crl-stale refuse
+	grep -q "past its nextUpdate .*the peers that CA issued are refused" "$SERVER_LOG" ||
+		bad "no warning about refusing: $(grep -i crl "$SERVER_LOG")"
+	refused_as client crl-stale
+	last_line 'reason=crl-stale ' | grep -qF 'detail="the CRL of CN=ktun test intermediate CA is past its nextUpdate' ||
+		bad "detail: $(last_line 'reason=crl-stale ')"
+	grep -q 'Received alert \[46\]' "$WORK/peer.log" ||
+		bad "gnutls-cli got no certificate_unknown alert: $(grep -i alert "$WORK/peer.log")"
+	want_stat reject.crl-stale 1
+	served client-foreign
+	srv_stop
+}
+
+case_goes_stale() {
+	use_origin line
+	gencrl inter "$WORK/soon.pem" -crlsec 8
+	srv_start --allow-all --crl "$WORK/soon.pem"
+	! grep -q 'past its nextUpdate' "$SERVER_LOG" || bad "warned before its nextUpdate"
+	served client
+	wait_n "crl $WORK/soon.pem from .* is past its nextUpdate" 1
+	[ "$(metric ktund_stale_revocation_data_total 'tunnel="server",kind="crl"')" = 1 ] ||
+		bad "stale counter: $(ctl server metrics | grep stale_revocation)"
+	srv_stop
+	note "$(last_line 'past its nextUpdate' | sed 's/.*warning: //')"
+}
+
+case_cert_ends() {
+	local end
+	use_origin line
+	end=$(date -u -d "@$(($(date +%s) + 8))" '+%Y-%m-%d %H:%M:%S')
+	(cd "$PKI" && certtool --generate-privkey --key-type ecdsa --curve secp256r1 --outfile brief.key &&
+		printf '%s\n' 'cn = "origin.test"' 'dns_name = "origin.test"' tls_www_server signing_key \
+			'activation_date = "2020-01-01 00:00:00 UTC"' "expiration_date = \"$end UTC\"" >brief.tmpl &&
+		certtool --generate-certificate --load-privkey brief.key --load-ca-certificate inter.pem \
+			--load-ca-privkey inter.key --template brief.tmpl --outfile brief.pem &&
+		cat brief.pem inter.pem >brief-chain.pem) >"$WORK/brief.log" 2>&1 ||
+		bad "certtool: $(cat "$WORK/brief.log")"
+	SERVER_CERT=$PKI/brief-chain.pem SERVER_KEY=$PKI/brief.key srv_start --allow-all
+	! grep -q 'has expired' "$SERVER_LOG" || bad "said expired before its end"
+	wait_n 'own certificate "CN=origin.test" has expired' 1
+	srv_stop
+	note "$(last_line 'has expired' | sed 's/.*warning: //')"
+}
+
+run_case "a CRL signed by a CA not in cacert: --check and start refuse it" case_foreign
+run_case "a CRL in the intermediate's name, signed by another key: refused" case_forged
+run_case "reload with a forged CRL fails and keeps the old one" case_reload_keeps
+run_case "stale CRL, crl-stale = warn: warned, counted, still revokes" case_stale_warn
+run_case "stale CRL, crl-stale = refuse: that CA's clients refused, another CA's served" case_stale_refuse
+run_case "a CRL reaching its nextUpdate while running is warned about then" case_goes_stale
+run_case "the own certificate reaching its end while running is warned about then" case_cert_ends
+srv_finish
