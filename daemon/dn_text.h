@@ -6,7 +6,7 @@
 #include <gnutls/x509.h>
 
 /* A certificate's subject DN (RFC 4514) as text safe between quotes: '"', '\\' and control
- * characters become '?'; "-" if it has none. */
+ * characters become '?'; "-" if it has none; cut to len with "..." at the end if longer. */
 void dn_text(gnutls_x509_crt_t crt, char *buf, size_t len);
 
 #endif
