@@ -152,8 +152,6 @@ static void key_for_log(const char *key, char *buf, size_t len)
 	}
 }
 
-/* GnuTLS's reason, and of the key only its file name (or its URI without the PIN): its
- * contents never reach the log. */
 /* A pkcs11: key is an object in a token, which GnuTLS finds through p11-kit's modules; the
  * chain is the one read here, as for a key file (key_file2 would read the file again). On
  * success the credentials own the certificates and the key; on failure they are still ours. */
@@ -193,6 +191,8 @@ static int set_token_key(struct tunnel_ctx *ctx, const struct tunnel_config *cfg
 	return rc;
 }
 
+/* GnuTLS's reason, and of the key only its file name (or its URI without the PIN): its
+ * contents never reach the log. */
 static int set_key(struct tunnel_ctx *ctx, const struct tunnel_config *cfg,
 		   const gnutls_datum_t *cert_pem, const gnutls_datum_t *key_pem)
 {
