@@ -16,7 +16,7 @@ bool cert_text_clean(const char *s, size_t len);
 /* Copies LEN bytes into buf as one NUL-terminated line safe between the quotes of
  * key="value" log lines, conns lines and metric labels: '"', '\\' and control bytes are
  * written as \xHH, so the text stays unambiguous and the holder cannot end the value or write
- * fields of its own. Cut at a whole character if buf is short. */
+ * fields of its own. If buf is short, cut at a whole character and ended with "...". */
 void cert_text_escape(const char *s, size_t len, char *buf, size_t buflen);
 
 #endif

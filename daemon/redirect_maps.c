@@ -436,10 +436,17 @@ static void change_rule(struct ktun *k, bool add, const char *tunnel, const char
 
 void redirect_control(struct ktun *k, const char *args, FILE *out)
 {
-	char verb[8], tunnel[TUNNEL_NAME_MAX], rule[REDIRECT_RULE_TEXT_MAX], extra[2];
-	int n = sscanf(args, "%7s %63s %79s %1s", verb, tunnel, rule, extra);
+	/* One character more than a name or rule may have: a word sscanf cuts there is too long,
+	 * never taken for a shorter one with its tail as the next word. */
+	char verb[8], tunnel[TUNNEL_NAME_MAX + 1], rule[REDIRECT_RULE_TEXT_MAX + 1], extra[2];
+	int n = sscanf(args, "%7s %64s %80s %1s", verb, tunnel, rule, extra);
 
-	if (n == 1 && !strcmp(verb, "list"))
+	_Static_assert(TUNNEL_NAME_MAX == 64 && REDIRECT_RULE_TEXT_MAX == 80, "sscanf widths");
+	if (n >= 2 && strlen(tunnel) >= TUNNEL_NAME_MAX)
+		fprintf(out, "error: a tunnel name is at most %d characters\n", TUNNEL_NAME_MAX - 1);
+	else if (n >= 3 && strlen(rule) >= REDIRECT_RULE_TEXT_MAX)
+		fprintf(out, "error: a rule is at most %d characters\n", REDIRECT_RULE_TEXT_MAX - 1);
+	else if (n == 1 && !strcmp(verb, "list"))
 		list_rules(k, out);
 	else if (n == 3 && (!strcmp(verb, "add") || !strcmp(verb, "del")))
 		change_rule(k, verb[0] == 'a', tunnel, rule, out);

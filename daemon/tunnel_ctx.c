@@ -7,6 +7,7 @@
 #include <time.h>
 #include <gnutls/abstract.h>
 #include <gnutls/x509.h>
+#include <p11-kit/uri.h>
 
 #include "ciphers.h"
 #include "file_read.h"
@@ -151,8 +152,31 @@ static void key_for_log(const char *key, char *buf, size_t len)
 	}
 }
 
-/* GnuTLS's reason, and of the key only its file name (or its URI without the PIN): its
- * contents never reach the log. */
+/* p11-kit opens a pin-source file blocking, and would wait for ever on a FIFO: vet the file
+ * here first (p11-kit reads it again itself; this catches a wrong file, not a swap). A URI
+ * that does not parse is left to GnuTLS to refuse. */
+static int check_pin_source(const struct tunnel_config *cfg)
+{
+	P11KitUri *uri = p11_kit_uri_new();
+	struct file_data pin = { 0 };
+	gnutls_datum_t unused;
+	const char *source;
+	int rc = 0;
+
+	if (!uri) {
+		log_err("[%s] out of memory parsing the key's URI", cfg->name);
+		return -ENOMEM;
+	}
+	if (p11_kit_uri_parse(cfg->key, P11_KIT_URI_FOR_ANY, uri) == P11_KIT_URI_OK) {
+		source = p11_kit_uri_get_pin_source(uri);
+		if (source)
+			rc = read_file(cfg, "key pin-source", source, FILE_MAX_PEM, &pin, &unused);
+	}
+	file_data_free(&pin);
+	p11_kit_uri_free(uri);
+	return rc;
+}
+
 /* A pkcs11: key is an object in a token, which GnuTLS finds through p11-kit's modules; the
  * chain is the one read here, as for a key file (key_file2 would read the file again). On
  * success the credentials own the certificates and the key; on failure they are still ours. */
@@ -192,6 +216,8 @@ static int set_token_key(struct tunnel_ctx *ctx, const struct tunnel_config *cfg
 	return rc;
 }
 
+/* GnuTLS's reason, and of the key only its file name (or its URI without the PIN): its
+ * contents never reach the log. */
 static int set_key(struct tunnel_ctx *ctx, const struct tunnel_config *cfg,
 		   const gnutls_datum_t *cert_pem, const gnutls_datum_t *key_pem)
 {
@@ -219,7 +245,9 @@ static int load_own_cert(struct tunnel_ctx *ctx, const struct tunnel_config *cfg
 
 	if (rc == 0)
 		rc = check_chain_parses(cfg, &cert_pem);
-	if (rc == 0 && !path_is_pkcs11(cfg->key))
+	if (rc == 0 && path_is_pkcs11(cfg->key))
+		rc = check_pin_source(cfg);
+	else if (rc == 0)
 		rc = read_file(cfg, "key", cfg->key, FILE_MAX_PEM, &key, &key_pem);
 	if (rc == 0)
 		rc = set_key(ctx, cfg, &cert_pem, &key_pem);

@@ -3,7 +3,7 @@
 # Idempotent: packages already present are left as they are.
 set -eu
 
-BUILD_PKGS="meson ninja-build pkg-config gcc clang llvm libgnutls28-dev liburing-dev
+BUILD_PKGS="meson ninja-build pkg-config gcc clang llvm libgnutls28-dev libp11-kit-dev liburing-dev
   libnl-3-dev libnl-genl-3-dev libnl-route-3-dev libbpf-dev bpftool libinih-dev libmicrohttpd-dev
   libsystemd-dev libjson-c-dev libseccomp-dev scdoc libp11-kit-dev"
 TEST_PKGS="gnutls-bin openssl curl iperf3 nginx-light stunnel4 iproute2 procps

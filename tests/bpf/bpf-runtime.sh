@@ -4,8 +4,9 @@
 # steers new connects into the tunnel, `redirect list` shows the rule, `redirect del` sends
 # them direct again. A rule added at run time lives in the pinned maps: a restarted ktund
 # (same bpf-pin-dir, no rule in its configuration) still has it and steers with it. Bad
-# requests are refused with a reason and exit status 1. The first ktund runs as nobody (user=):
-# rules change through the map descriptors it kept from before the privilege drop.
+# requests (overlong words too) are refused with a reason and exit status 1. The first ktund
+# runs as nobody (user=): rules change through the map descriptors it kept from before the
+# privilege drop.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 bpf_init
@@ -54,6 +55,11 @@ refuse "bad rule" redirect add client 192.0.2.0/33:80 "expected A.B.C.D[/N]:PORT
 refuse "bad ports" redirect add client 192.0.2.0/24:90-80 "ports must be"
 refuse "duplicate" redirect add client "[2001:db8:1::/64]:79-80" "already goes to [client]"
 refuse "not there" redirect del client 192.0.2.0/24:80 "has no rule 192.0.2.0/24:80"
+# Words longer than a tunnel name or a rule are refused as such, not cut into two words.
+refuse "long tunnel name" redirect add "$(printf 'c%.0s' {1..63})x" 192.0.2.0/24:80 \
+	"a tunnel name is at most 63 characters"
+refuse "long rule" redirect add client "192.0.2.0/24:$(printf '0%.0s' {1..70})80" \
+	"a rule is at most 79 characters"
 out=$(ctl client redirect frob 2>&1) && fail "ktunctl accepted 'redirect frob': $out"
 [ "$(ctl client redirect list)" = "client [2001:db8:1::/64]:79-80" ] || fail "refusals changed the rules"
 

@@ -14,7 +14,7 @@
 #   control-line  a control command over 255 characters is refused as such, not cut to its
 #                 first 255 and run; one of 255 is read whole; ktunctl status still works
 # Case functions run indirectly (run_case) and take no arguments from the script:
-# shellcheck disable=SC2317,SC2219
+# shellcheck disable=SC2317,SC2119
 set -euo pipefail
 . "$(dirname "$0")/srvlib.sh"
 srv_init
@@ -95,10 +95,9 @@ case_start() {
 	done
 }
 
-# start_conf: ktund --config $CONF in the origin namespace, tracked, ready.
+# start_conf: ktund --config $CONF in the origin namespace, tracked, ready (once per case).
 start_conf() {
-	_starts=$((_starts + 1))
-	SERVER_LOG=$WORK/server-$_starts.log
+	SERVER_LOG=$WORK/server-conf-$_case_no.log
 	ip netns exec "$NS_ORIGIN" "$KTUND" --config "$CONF" 2>"$SERVER_LOG" &
 	SERVER_PID=$!
 	track "$SERVER_PID"
@@ -127,8 +126,9 @@ case_too_long() {
 	n=$(grep -n '^allow-uri' "$CONF" | cut -d: -f1)
 	check_refused "4103-character line" "$CONF" "$CONF:$n: line longer than 4096 characters"
 	ip netns exec "$NS_ORIGIN" timeout 10 "$KTUND" --config "$CONF" 2>"$WORK/start.log" || rc=$?
-	[ "$rc" = 2 ] && grep -q "$CONF:$n: line longer than 4096 characters" "$WORK/start.log" ||
+	if [ "$rc" != 2 ] || ! grep -q "$CONF:$n: line longer than 4096 characters" "$WORK/start.log"; then
 		bad "start with a 4103-character line: exit $rc: $(cat "$WORK/start.log")"
+	fi
 	note "start: exit 2: $(grep -m1 'line longer' "$WORK/start.log")"
 }
 

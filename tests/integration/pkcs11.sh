@@ -13,6 +13,8 @@
 #                  the store comes back: the next reload re-initializes the module and
 #                  succeeds (same pid, under the sandbox), and the connection after it is served
 #   pin-source     the PIN read from a file named by pin-source= serves too
+#   pin-fifo       a pin-source= naming a FIFO: exit 2 at once, naming it (p11-kit would wait
+#                  on it for ever)
 #   wrong-pin      a wrong pin-value stops ktund from starting (exit 2) with the URI in the
 #                  error, its pin-value shown as (hidden) and the PIN itself nowhere in the log
 #   no-object      a URI naming no object in the token: exit 2 with a clear error
@@ -137,6 +139,11 @@ refused() {
 	note "$(grep -m1 error "$log" | sed 's/.*error: //')"
 }
 
+case_pin_fifo() {
+	mkfifo "$WORK/pin-fifo"
+	refused "$URI;pin-source=$WORK/pin-fifo" "key pin-source $WORK/pin-fifo: not a regular file \(a FIFO\)"
+}
+
 case_wrong_pin() {
 	refused "$URI;pin-value=1${PIN}9" 'key pkcs11:token=ktun-test;object=srv;type=private;pin-value=\(hidden\): '
 }
@@ -152,6 +159,7 @@ case_mismatch() {
 run_case "a key in a SoftHSM2 token serves TLS 1.3 and 1.2, PIN not logged" case_serve
 run_case "SIGHUP and ktunctl reload find the token key again, under the sandbox" case_reload
 run_case "pin-source= reads the PIN from a file" case_pin_source
+run_case "pin-source= naming a FIFO: exit 2 at once" case_pin_fifo
 run_case "a wrong PIN: exit 2, the URI logged with its PIN hidden" case_wrong_pin
 run_case "a URI naming no object: exit 2" case_no_object
 run_case "a token key that does not match the certificate: exit 2" case_mismatch

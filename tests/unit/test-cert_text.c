@@ -33,10 +33,15 @@ static void test_escape(void)
 	check_escape(RAW("edge.test\0.evil.example"), 128, "edge.test\\x00.evil.example");
 	check_escape(RAW("a\"b\\c\nd\x7f"), 128, "a\\x22b\\x5cc\\x0ad\\x7f");
 	check_escape(RAW("id=\"x\" reason=done"), 128, "id=\\x22x\\x22 reason=done");
-	/* Cut at a whole character, never inside an escape. */
-	check_escape(RAW("ab\0cd"), 5, "ab");
-	check_escape(RAW("ab\0cd"), 7, "ab\\x00");
-	check_escape(RAW("abcdef"), 4, "abc");
+	/* Cut at a whole character, never inside an escape, and marked with "...". */
+	check_escape(RAW("ab\0cd"), 5, "a...");
+	check_escape(RAW("ab\0cd"), 7, "ab...");
+	check_escape(RAW("ab\0cdef"), 10, "ab\\x00...");
+	check_escape(RAW("ab\0cdef"), 11, "ab\\x00cdef");
+	check_escape(RAW("ab\0cd"), 9, "ab\\x00cd");
+	check_escape(RAW("abcdef"), 4, "...");
+	check_escape(RAW("abc"), 4, "abc");
+	check_escape(RAW("abc"), 3, "ab");
 	check_escape(RAW("abc"), 1, "");
 }
 
