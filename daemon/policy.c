@@ -336,10 +336,12 @@ int policy_cert_value(gnutls_x509_crt_t crt, enum policy_kind kind, unsigned *se
 		if (kind != POLICY_CN && kind != POLICY_OU && rc != want)
 			continue;
 		buf[size] = '\0';
-		/* GnuTLS gives a DN value it cannot give as text (one with a NUL, say) as '#' and
-		 * its DER in hex: that is not the holder's name either. */
+		/* GnuTLS gives a DN value it cannot give as UTF-8 text (one with a NUL, a
+		 * TeletexString with 8-bit bytes, a UniversalString) as '#' and its DER in hex,
+		 * RFC 4514-escaped as "\#" where it escapes: not the holder's name either. */
 		if (!cert_text_clean(buf, size) ||
-		    ((kind == POLICY_CN || kind == POLICY_OU) && buf[0] == '#'))
+		    ((kind == POLICY_CN || kind == POLICY_OU) &&
+		     (buf[0] == '#' || !strncmp(buf, "\\#", 2))))
 			return -EINVAL;
 		return 0;
 	}

@@ -41,7 +41,7 @@ odd_leaf() {
 	local name=$1 subj=$2
 	shift 2
 	openssl ecparam -name prime256v1 -genkey -noout -out "$PKI/$name.key"
-	openssl req -new -key "$PKI/$name.key" -subj "$subj" -out "$WORK/$name.csr"
+	openssl req -new -utf8 -key "$PKI/$name.key" -subj "$subj" -out "$WORK/$name.csr"
 	printf '%s\n' 'basicConstraints = critical, CA:FALSE' 'keyUsage = critical, digitalSignature' \
 		'extendedKeyUsage = clientAuth' "subjectAltName = DER:$(san_der "$@")" >"$WORK/$name.ext"
 	openssl x509 -req -in "$WORK/$name.csr" -CA "$PKI/inter.pem" -CAkey "$PKI/inter.key" \
@@ -54,6 +54,9 @@ odd_leaf client-nul '/CN=edge-client/OU=edge' 'dns:edge.test\0.evil.example' \
 	'uri:spiffe://ktun.test/ns/edge/sa/client\0/evil'
 odd_leaf client-ctl $'/CN=edge"client\x1b[31m/OU=edge' dns:edge.test \
 	'uri:spiffe://ktun.test/ns/edge/sa/client\r'
+# C1 controls as UTF-8 (U+009B, the 8-bit CSI) in the CN, bytes that are no UTF-8 in a URI.
+odd_leaf client-c1 $'/CN=edge\xc2\x9bclient/OU=edge' dns:edge.test \
+	'uri:spiffe://ktun.test/ns/edge/sa/client\xff\x9b'
 # Two names of each kind, the one an operator would not allow first.
 ADMIN_URI=spiffe://ktun.test/ns/admin/sa/root
 EDGE_URI=spiffe://ktun.test/ns/edge/sa/client
@@ -132,10 +135,14 @@ case_control() {
 	rules --allow-ou edge
 	# Hold the connection open (no payload yet) to see it in ktunctl conns.
 	ossl_cmd client-ctl
-	(sleep 1.5; printf 'held\n') | "${OSSL[@]}" >"$WORK/peer.out" 2>"$WORK/peer.err" &
+	mkfifo "$WORK/hold"
+	"${OSSL[@]}" <"$WORK/hold" >"$WORK/peer.out" 2>"$WORK/peer.err" &
 	track $!
+	exec 9>"$WORK/hold"
 	wait_n '\] handshake ' 1
 	conns=$("$KTUNCTL" --control "$WORK/server.sock" conns)
+	printf 'held\n' >&9
+	exec 9>&-
 	wait_n '\] close ' 1
 	cl=$(last_line '\] close ')
 	! grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$SERVER_LOG" || bad "a control character reached the log: $(grep -a $'\x1b' "$SERVER_LOG" | cat -A)"
@@ -148,6 +155,20 @@ case_control() {
 	[ -z "$(pp ssl_22)" ] || bad "the origin was sent a CN with control characters: $PP"
 	[ -z "$(pp uri)" ] || bad "the origin was sent a URI with a control character: $PP"
 	note "close line: $cl"
+	note "origin: $PP"
+	srv_stop
+}
+
+case_c1() {
+	pp_origin_start
+	rules --allow-dns other.test --allow-uri 'spiffe://ktun.test/ns/edge/sa/*'
+	denied client-c1
+	rules --allow-ou edge
+	allowed client-c1
+	[ -z "$(pp ssl_22)" ] || bad "the origin was sent a CN with a C1 control: $PP"
+	[ -z "$(pp uri)" ] || bad "the origin was sent a URI that is no UTF-8: $PP"
+	! LC_ALL=C grep -q $'[\x80-\xff]' "$SERVER_LOG" || bad "a byte of 0x80 or above reached the log"
+	grep -qF 'CN=edge\xc2\x9bclient' "$SERVER_LOG" || bad "the subject is not escaped in the log"
 	note "origin: $PP"
 	srv_stop
 }
@@ -198,6 +219,7 @@ case_spiffe() {
 
 run_case "a NUL in a DNS or URI SAN matches no rule and is not sent to the origin" case_nul
 run_case "control characters in the subject and a URI: no match, escaped in logs, not sent" case_control
+run_case "C1 controls and bytes that are no UTF-8: no match, escaped in logs, not sent" case_c1
 run_case "'*' in --allow-uri admits SPIFFE IDs only: not '..', '%2F', empty segments, '?'" case_spiffe
 run_case "the origin is told the CN / URI the policy matched, or the only one, never a guess" case_identity
 srv_finish

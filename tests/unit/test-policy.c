@@ -555,6 +555,40 @@ static bool one_rule_matches(gnutls_x509_crt_t crt, enum policy_kind kind, const
 	return m;
 }
 
+/* A CN GnuTLS cannot give as UTF-8 text (a TeletexString with an 8-bit byte, a
+ * UniversalString) comes back as '#' or, RFC 4514-escaped, "\#" and its DER in hex: not the
+ * holder's name, so it neither matches nor is named to the origin. */
+static void test_cn_hex_form(void)
+{
+	static const char *const ders[] = { "\x14\x04" "caf\xe9", "\x1c\x08\0\0\0a\0\0\0\n" };
+	static const unsigned sizes[] = { 6, 10 };
+
+	for (size_t i = 0; i < 2; i++) {
+		gnutls_x509_privkey_t key;
+		gnutls_x509_crt_t crt;
+		char buf[POLICY_VALUE_MAX];
+		unsigned seq = 0;
+
+		must(gnutls_x509_privkey_init(&key), "key init");
+		must(gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
+						  GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0),
+		     "key generate");
+		must(gnutls_x509_crt_init(&crt), "init");
+		must(gnutls_x509_crt_set_version(crt, 3), "version");
+		must(gnutls_x509_crt_set_serial(crt, "\x08", 1), "serial");
+		must(gnutls_x509_crt_set_activation_time(crt, time(NULL) - 60), "activation");
+		must(gnutls_x509_crt_set_expiration_time(crt, time(NULL) + 3600), "expiration");
+		must(gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 1, ders[i],
+						   sizes[i]), "raw CN");
+		must(gnutls_x509_crt_set_key(crt, key), "key");
+		must(gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0), "sign");
+		gnutls_x509_privkey_deinit(key);
+		crt = as_received(crt);
+		CHECK(policy_cert_value(crt, POLICY_CN, &seq, buf) == -EINVAL);
+		gnutls_x509_crt_deinit(crt);
+	}
+}
+
 /* "edge.test\0.evil.example" is not edge.test, nor anything else a rule can say; the same for
  * a URI SAN and a CN. policy_cert_value hands out none of them. */
 static void test_match_embedded_nul(void)
@@ -757,6 +791,7 @@ int main(void)
 	RUN(test_match_or);
 	RUN(test_copy);
 	RUN(test_match_embedded_nul);
+	RUN(test_cn_hex_form);
 	RUN(test_match_control_chars);
 	RUN(test_cert_value_clean);
 	RUN(test_identity_matched);
