@@ -35,6 +35,7 @@ static void inih_setup(void)
 	ini_allow_realloc = false;
 	ini_initial_alloc = CONFIG_LINE_MAX + 3;
 	ini_max_line = CONFIG_LINE_MAX + 3;
+	ini_allow_multiline = false; /* read_line() already makes every line its own */
 #endif
 }
 
@@ -66,8 +67,9 @@ static bool take_line(struct ini_state *st, const char *line, size_t len, int si
  * count lines here. Nor does it report section headers: forget the current tunnel at each
  * one, so that a section repeated right after itself is caught as a repeat instead of being
  * merged into the first; and keep the name as written, which inih cuts to its own buffer.
- * Leading blanks are dropped, so that an indented line is an ordinary one and never inih's
- * continuation of the previous value, which would add a rule no key names. */
+ * Leading blanks (and carriage returns, which inih's own trimming drops too) are dropped, so
+ * that an indented line is an ordinary one and never inih's continuation of the previous
+ * value, which would add a rule no key names. */
 static char *read_line(char *line, int size, void *stream)
 {
 	struct ini_state *st = stream;
@@ -82,7 +84,14 @@ static char *read_line(char *line, int size, void *stream)
 	st->line++;
 	if (!take_line(st, start, len, size))
 		return NULL;
-	while (len > 1 && (*start == ' ' || *start == '\t' || *start == '\f' || *start == '\v')) {
+	/* A UTF-8 byte order mark (editors on other systems write one) is not part of line 1:
+	 * left there, the first [section] would not be seen as one. */
+	if (st->line == 1 && len >= 3 && !memcmp(start, "\xef\xbb\xbf", 3)) {
+		start += 3;
+		len -= 3;
+	}
+	while (len > 1 && (*start == ' ' || *start == '\t' || *start == '\f' || *start == '\v' ||
+			   *start == '\r')) {
 		start++;
 		len--;
 	}

@@ -877,6 +877,24 @@ static void test_load_indented_line(void)
 	check_load_error("[t]\nmode = server\nallow-cn = alice\n\tmallory\n", 4, "syntax error");
 }
 
+/* A carriage return at the start of a line is blank space, as inih's own trimming says: the
+ * line is not a continuation either, of a value or of the section before it. */
+static void test_load_leading_cr(void)
+{
+	CHECK(load("[t]\r\nmode = server\r\nallow-cn = alice\r\n\rallow-cn = bob\r\n") == 0);
+	CHECK(cfg.n_tunnels == 1 && cfg.tunnels[0].policy.n == 2);
+	if (cfg.n_tunnels == 1 && cfg.tunnels[0].policy.n == 2)
+		CHECK_STR(cfg.tunnels[0].policy.rules[1].value, "bob");
+	check_load_error("[t]\nmode = server\n\r[t]\nallow-all = yes\n", 4, "appears twice");
+}
+
+/* A file an editor saved with a UTF-8 byte order mark reads as the same file without. */
+static void test_load_bom(void)
+{
+	CHECK(load("\xef\xbb\xbf[t]\nmode = server\nallow-all = yes\n") == 0);
+	CHECK(cfg.n_tunnels == 1 && cfg.tunnels[0].mode == MODE_SERVER);
+}
+
 /* inih ends a line at a NUL byte and would read on from the rest of it. */
 static void test_load_nul_byte(void)
 {
@@ -1000,6 +1018,8 @@ int main(void)
 	RUN(test_load_long_line);
 	RUN(test_load_line_too_long);
 	RUN(test_load_indented_line);
+	RUN(test_load_leading_cr);
+	RUN(test_load_bom);
 	RUN(test_load_nul_byte);
 	RUN(test_load_long_section_name);
 	RUN(test_load_not_regular);
