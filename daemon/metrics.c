@@ -146,10 +146,13 @@ static void crl_expiry(FILE *out, struct ktun *k)
 		struct tunnel_ctx *ctx = tunnel_acquire_ctx(&k->tunnels[i]);
 
 		for (size_t c = 0; c < ctx->crl.n; c++)
-			if (ctx->crl.crls[c].next_update != (time_t)-1)
-				fprintf(out, "ktund_crl_next_update_seconds{tunnel=\"%s\",issuer=\"%s\"} "
-					"%lld\n", k->tunnels[i].name, ctx->crl.crls[c].issuer,
+			if (ctx->crl.crls[c].next_update != (time_t)-1) {
+				fprintf(out, "ktund_crl_next_update_seconds{tunnel=\"%s\",issuer=\"",
+					k->tunnels[i].name);
+				put_subject(out, ctx->crl.crls[c].issuer);
+				fprintf(out, "\"} %lld\n",
 					(long long)(ctx->crl.crls[c].next_update - now));
+			}
 		tunnel_ctx_put(ctx);
 	}
 	header(out, "ktund_stale_revocation_data_total", "counter",

@@ -18,12 +18,17 @@ openssl ecparam -name prime256v1 -genkey -noout -out "$WORK/odd-ca.key"
 openssl req -x509 -new -key "$WORK/odd-ca.key" -subj '/CN=ktun, "odd" CA' -days 30 \
 	-addext 'basicConstraints = critical, CA:TRUE' -out "$WORK/odd-ca.pem"
 cat "$WORK/odd-ca.pem" >>"$PKI/ca.pem"
+# A CRL of the odd CA: its issuer is a label too.
+printf 'crl_next_update = 30\ncrl_number = 1\n' >"$WORK/odd-crl.tmpl"
+certtool --generate-crl --load-ca-privkey "$WORK/odd-ca.key" --load-ca-certificate "$WORK/odd-ca.pem" \
+	--template "$WORK/odd-crl.tmpl" --outfile "$WORK/odd-crl.pem" >"$WORK/odd-crl.log" 2>&1 ||
+	fail "certtool --generate-crl: $(cat "$WORK/odd-crl.log")"
 scrape() { ip netns exec "$NS_ORIGIN" curl -sS --max-time 5 "$@"; }
 
 case_counts() {
 	local m payload=metrics-check
 	use_origin line
-	srv_start --metrics-listen "$METRICS"
+	srv_start --metrics-listen "$METRICS" --crl "$WORK/odd-crl.pem"
 	ossl client "$payload"$'\n' || bad "the accepted client failed: $(cat "$WORK/peer.err")"
 	ossl none x || true
 	wait_n 'reject .*reason=no-client-cert' 1
@@ -50,6 +55,8 @@ case_counts() {
 	# GnuTLS: CN=ktun\, \"odd\" CA; dn_text: \ and " as \x5c, \x22; the label: \ doubled.
 	grep -qF 'role="ca",subject="CN=ktun\\x5c, \\x5c\\x22odd\\x5c\\x22 CA"} ' <<<"$m" ||
 		bad "the odd CA's label: $(grep -F 'odd' <<<"$m")"
+	grep -qF 'ktund_crl_next_update_seconds{tunnel="server",issuer="CN=ktun\\x5c, \\x5c\\x22odd\\x5c\\x22 CA"} ' <<<"$m" ||
+		bad "the odd CA's CRL label: $(grep -F 'crl_next' <<<"$m")"
 	note "$(grep -c '^ktund_' <<<"$m") samples; own cert: $(grep -o 'role="own".*' <<<"$m")"
 }
 
