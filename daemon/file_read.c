@@ -22,26 +22,50 @@ static const char *file_type(mode_t mode)
 	}
 }
 
-/* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused right after, by
- * fstat). O_NOCTTY: a terminal named as a file must not become ours. */
+/* Refuses what is no regular file of at most max bytes, from its stat. */
+static int check_regular(const struct stat *st, size_t max, char *why, size_t whylen)
+{
+	if (S_ISDIR(st->st_mode)) {
+		snprintf(why, whylen, "%s", strerror(EISDIR));
+		return -EISDIR;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		snprintf(why, whylen, "not a regular file (%s)", file_type(st->st_mode));
+		return -EINVAL;
+	}
+	if ((unsigned long long)st->st_size > max) {
+		snprintf(why, whylen, "larger than %zu bytes (%lld)", max, (long long)st->st_size);
+		return -EFBIG;
+	}
+	return 0;
+}
+
+/* The type is checked before the open, since opening some devices does something
+ * (/dev/watchdog arms the watchdog), and again on the open file, which must be the one that
+ * was checked. O_NONBLOCK: a FIFO swapped in meanwhile must not wait for a writer.
+ * O_NOCTTY: a terminal named as a file must not become ours. */
 static int open_regular(const char *path, size_t max, off_t *size, char *why, size_t whylen)
 {
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	int rc = 0;
+	struct stat before, st;
+	int fd, rc;
 
+	if (stat(path, &before) < 0) {
+		rc = -errno;
+		snprintf(why, whylen, "%s", strerror(-rc));
+		return rc;
+	}
+	rc = check_regular(&before, max, why, whylen);
+	if (rc < 0)
+		return rc;
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		rc = -errno;
 		snprintf(why, whylen, "%s", strerror(-rc));
-	} else if (S_ISDIR(st.st_mode)) {
-		rc = -EISDIR;
-		snprintf(why, whylen, "%s", strerror(EISDIR));
-	} else if (!S_ISREG(st.st_mode)) {
-		rc = -EINVAL;
-		snprintf(why, whylen, "not a regular file (%s)", file_type(st.st_mode));
-	} else if ((unsigned long long)st.st_size > max) {
-		rc = -EFBIG;
-		snprintf(why, whylen, "larger than %zu bytes (%lld)", max, (long long)st.st_size);
+	} else if (st.st_dev != before.st_dev || st.st_ino != before.st_ino) {
+		rc = -EAGAIN;
+		snprintf(why, whylen, "replaced while it was opened");
+	} else {
+		rc = check_regular(&st, max, why, whylen);
 	}
 	if (rc < 0) {
 		if (fd >= 0)
@@ -52,13 +76,25 @@ static int open_regular(const char *path, size_t max, off_t *size, char *why, si
 	return fd;
 }
 
+/* A larger buffer for the same bytes; the old one is wiped, since it may hold a key. */
+static unsigned char *grow(unsigned char *buf, size_t len, size_t cap)
+{
+	unsigned char *grown = malloc(cap + 1);
+
+	if (grown)
+		memcpy(grown, buf, len);
+	explicit_bzero(buf, len);
+	free(buf);
+	return grown;
+}
+
 /* Reads to the end, never more than max + 1 bytes: st_size is only a hint (procfs files say
  * 0, and a file may grow while it is read). */
 static int read_all(int fd, size_t max, size_t hint, struct file_data *out, char *why,
 		    size_t whylen)
 {
 	size_t cap = (hint < max ? hint : max) + 1, len = 0;
-	unsigned char *buf = malloc(cap + 1), *grown;
+	unsigned char *buf = malloc(cap + 1);
 	int rc = 0;
 
 	while (buf && rc == 0) {
@@ -76,10 +112,7 @@ static int read_all(int fd, size_t max, size_t hint, struct file_data *out, char
 			rc = -EFBIG;
 		else if (len == cap) {
 			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-			grown = realloc(buf, cap + 1);
-			if (!grown)
-				free(buf);
-			buf = grown;
+			buf = grow(buf, len, cap);
 		}
 	}
 	if (!buf)
@@ -89,6 +122,8 @@ static int read_all(int fd, size_t max, size_t hint, struct file_data *out, char
 			snprintf(why, whylen, "larger than %zu bytes", max);
 		else
 			snprintf(why, whylen, "%s", strerror(-rc));
+		if (buf)
+			explicit_bzero(buf, len);
 		free(buf);
 		return rc;
 	}
