@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +86,95 @@ int ca_pool_build(struct ca_pool *p, gnutls_certificate_credentials_t creds)
 	if (rc < 0)
 		ca_pool_free(p);
 	return rc;
+}
+
+/* A CA certificate: basicConstraints CA:TRUE and, if it has a key usage, the right to sign
+ * certificates or CRLs. GnuTLS checks cRLSign again when it verifies a CRL with it. */
+static bool is_ca(gnutls_x509_crt_t crt)
+{
+	unsigned critical, ca = 0, usage;
+	int rc = gnutls_x509_crt_get_basic_constraints(crt, &critical, &ca, NULL);
+
+	if (rc <= 0 || !ca)
+		return false;
+	rc = gnutls_x509_crt_get_key_usage(crt, &usage, &critical);
+	if (rc == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+		return true;
+	return rc >= 0 && (usage & (GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN));
+}
+
+/* The issuer of crt among the carried certificates and the pool, one not yet in chain. */
+static gnutls_x509_crt_t find_issuer(gnutls_x509_crt_t crt, const struct ca_pool *p,
+				     gnutls_x509_crt_t *certs, unsigned n,
+				     const gnutls_x509_crt_t *chain, unsigned len)
+{
+	for (size_t i = 0; i < n + p->n; i++) {
+		gnutls_x509_crt_t c = i < n ? certs[i] : p->certs[i - n];
+		bool used = false;
+
+		for (unsigned j = 0; j < len; j++)
+			used |= chain[j] == c;
+		if (!used && gnutls_x509_crt_check_issuer(crt, c) == 1)
+			return c;
+	}
+	return NULL;
+}
+
+/* Verifies crt with the path up to cacert built from the other carried certificates and the
+ * pool, whatever their order in the file: the path is checked by GnuTLS as a whole, so an
+ * intermediate counts only if everything between it and cacert verifies, as for the own
+ * chain. The first issuer found by name is taken; cross-certificates are not explored. */
+static unsigned verify_carried(gnutls_x509_trust_list_t tl, const struct ca_pool *p,
+			       gnutls_x509_crt_t *certs, unsigned n, unsigned k)
+{
+	gnutls_x509_crt_t chain[CA_POOL_MAX_DEPTH];
+	unsigned len = 1, status = 0;
+
+	chain[0] = certs[k];
+	while (len < CA_POOL_MAX_DEPTH && gnutls_x509_crt_check_issuer(chain[len - 1],
+								      chain[len - 1]) != 1) {
+		gnutls_x509_crt_t up = find_issuer(chain[len - 1], p, certs, n, chain, len);
+
+		if (!up)
+			break;
+		chain[len++] = up;
+	}
+	if (gnutls_x509_trust_list_verify_crt(tl, chain, len, 0, &status, NULL) < 0)
+		return GNUTLS_CERT_INVALID;
+	return status;
+}
+
+int ca_pool_check_carried(const struct ca_pool *p, gnutls_certificate_credentials_t creds,
+			  gnutls_x509_crt_t *certs, unsigned n, unsigned *bad, unsigned *status)
+{
+	gnutls_x509_trust_list_t tl;
+
+	gnutls_certificate_get_trust_list(creds, &tl);
+	for (unsigned k = 0; k < n; k++) {
+		*bad = k;
+		*status = 0;
+		if (!is_ca(certs[k]))
+			return -EPERM;
+		*status = verify_carried(tl, p, certs, n, k);
+		if (*status)
+			return -EPERM;
+	}
+	return 0;
+}
+
+int ca_pool_adopt(struct ca_pool *p, gnutls_x509_crt_t *certs, unsigned n)
+{
+	gnutls_x509_crt_t *grown = n ? realloc(p->certs, (p->n + n) * sizeof(*grown)) : p->certs;
+
+	if (!grown) {
+		for (unsigned i = 0; i < n; i++)
+			gnutls_x509_crt_deinit(certs[i]);
+		return -ENOMEM;
+	}
+	p->certs = grown;
+	memcpy(p->certs + p->n, certs, n * sizeof(*certs));
+	p->n += n;
+	return 0;
 }
 
 void ca_pool_free(struct ca_pool *p)

@@ -25,8 +25,12 @@ struct crl_set {
 	bool refuse_stale;  /* crl-stale = refuse */
 };
 
-/* Reads the PEM CRLs at path, refuses any that is not signed by a CA of creds' trust list or
- * own chain (logged, -EINVAL), and adds them to creds. creds must have the CA and the own
+/* Reads the PEM CRLs at path, refuses any that is not signed by a CA of creds' trust list, of
+ * its own chain or carried in the file (logged, -EINVAL), and adds them to creds. Besides its
+ * "X509 CRL" blocks the file may hold "CERTIFICATE" blocks, in any order: the CAs that issued
+ * the CRLs, each of which must chain to the trust list (through the others or the own chain);
+ * they are used to check the CRLs only, never added to creds. Text outside the blocks is
+ * ignored; a block of another kind or cut short is refused. creds must have the CA and the own
  * certificate loaded. */
 int crl_load(struct crl_set *s, const char *tunnel, const char *path, bool refuse_stale,
 	     gnutls_certificate_credentials_t creds);

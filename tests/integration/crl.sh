@@ -13,10 +13,20 @@
 #                  ktund_crl_next_update_seconds; it still revokes, a good client is served
 #   stale-refuse   crl-stale = refuse: a client of that CA is refused with reason crl-stale
 #                  (alert certificate_unknown), one of another CA in cacert is served
-#   goes-stale     a CRL whose nextUpdate comes 8 s after the start: warned and counted within
-#                  seconds of it, not at the next hourly check
-#   cert-ends      the same for the server's own certificate reaching its notAfter 8 s after
-#                  the start (the expiry-warn checks run at the next threshold, not hourly)
+#   goes-stale     a CRL whose nextUpdate comes 20 s after it is made (room for a slow ASan
+#                  start): warned and counted within seconds of it, not at the next hourly check
+#   cert-ends      the same for the server's own certificate reaching its notAfter 20 s after
+#                  it is made (the expiry-warn checks run at the next threshold, not hourly)
+#   split-pki      cacert = the root only, clients from inter2 (an intermediate in neither
+#                  cacert nor the server's chain), inter2's CRL revoking client2-revoked: alone
+#                  it is refused, the error saying to add the issuer's certificate to the file;
+#                  with inter2's certificate in the file (after the CRL, behind a comment) the
+#                  start succeeds, client2-revoked is refused (revoked), client2 is served, and
+#                  client2 without inter2 in its chain is still refused: inter2 vouches for the
+#                  CRL only, it is no trust anchor
+#   carried-bad    the CRL file carries a CA that does not chain to cacert (foreign root CA,
+#                  with its own CRL), a certificate that is no CA (client2), or a certificate
+#                  block cut short after a good CRL: each refused, naming what is wrong
 # Case functions run indirectly (run_case) and take no arguments from the script:
 # shellcheck disable=SC2317,SC2119
 set -euo pipefail
@@ -45,6 +55,41 @@ certtool --generate-crl --load-ca-privkey "$PKI/foreign-ca.key" --load-ca-certif
 	fail "certtool --generate-crl (forged): $(cat "$WORK/gencrl.log")"
 cat "$PKI/ca.pem" "$PKI/foreign-ca.pem" >"$C/two-cas.pem"
 
+# inter2: a second intermediate under the root, in neither cacert nor the server's chain (the
+# usual split PKI: the server's certificate comes from inter); its clients send it in their
+# chain. client2-leaf is client2 sending no chain.
+(cd "$PKI" && for n in inter2 client2 client2-revoked; do
+	certtool --generate-privkey --key-type ecdsa --curve secp256r1 --outfile "$n.key" || exit
+done &&
+	printf '%s\n' 'cn = "ktun test intermediate CA 2"' ca cert_signing_key crl_signing_key \
+		'expiration_days = 3650' >inter2.tmpl &&
+	certtool --generate-certificate --load-privkey inter2.key --load-ca-certificate ca.pem \
+		--load-ca-privkey ca.key --template inter2.tmpl --outfile inter2.pem &&
+	printf '%s\n' 'cn = "edge-client"' 'unit = "edge"' tls_www_client signing_key \
+		'expiration_days = 365' >client2.tmpl &&
+	for n in client2 client2-revoked; do
+		certtool --generate-certificate --load-privkey "$n.key" --load-ca-certificate inter2.pem \
+			--load-ca-privkey inter2.key --template client2.tmpl --outfile "$n.pem" &&
+			cat "$n.pem" inter2.pem >"$n-chain.pem" || exit
+	done &&
+	cp client2.pem client2-leaf.pem && cp client2.pem client2-leaf-chain.pem &&
+	cp client2.key client2-leaf.key &&
+	printf 'crl_next_update = 30\ncrl_number = 1\n' >inter2-crl.tmpl &&
+	certtool --generate-crl --load-ca-privkey inter2.key --load-ca-certificate inter2.pem \
+		--load-certificate client2-revoked.pem --template inter2-crl.tmpl \
+		--outfile "$C/inter2.pem") >"$WORK/inter2.log" 2>&1 ||
+	fail "inter2 PKI: $(cat "$WORK/inter2.log")"
+{
+	echo "# inter2's CRL, then inter2 itself: text outside the PEM blocks is allowed"
+	cat "$C/inter2.pem" "$PKI/inter2.pem"
+} >"$C/inter2-bundle.pem"
+cat "$PKI/foreign-ca.pem" "$C/foreign.pem" >"$C/foreign-bundle.pem"
+cat "$C/inter2.pem" "$PKI/client2.pem" >"$C/noca-bundle.pem"
+{
+	cat "$C/good.pem"
+	head -n 3 "$PKI/inter.pem"
+} >"$C/cut.pem"
+
 # ---------------------------------------------------------------- helpers
 # served WHO: WHO (a PKI leaf) gets its line echoed through the running server.
 served() {
@@ -59,6 +104,23 @@ refused_as() {
 	! gtls "$1" "x" --priority "$GT13" || bad "$1 was served, want reason=$2"
 	wait_n "reject peer=[^ ]+ reason=$2 " $((before + 1))
 	note "$1: $(last_line "reason=$2 " | sed 's/.*\] //')"
+}
+
+# served_gtls WHO: WHO gets its line echoed (gnutls-cli, which sends WHO's whole chain; the
+# origin must be "echo").
+served_gtls() {
+	gtls "$1" "crl $1"$'\n' --priority "$GT13" || bad "$1 was not served: $(tail -n 3 "$WORK/peer.err")"
+	[ "$(cat "$WORK/peer.out")" = "crl $1" ] || bad "$1: echoed '$(head -c 80 "$WORK/peer.out")'"
+}
+
+# wait_long REGEX N SEC: like wait_n, for up to SEC seconds.
+wait_long() {
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		[ "$(nlines "$1")" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	bad "want $2 server log line(s) matching '$1' within $3 s, have $(nlines "$1")"
 }
 
 # metric NAME LABELS: the server's value of NAME{LABELS} ("" if absent).
@@ -138,11 +200,11 @@ case_stale_refuse() {
 
 case_goes_stale() {
 	use_origin line
-	gencrl inter "$WORK/soon.pem" -crlsec 8
+	gencrl inter "$WORK/soon.pem" -crlsec 20
 	srv_start --allow-all --crl "$WORK/soon.pem"
 	! grep -q 'past its nextUpdate' "$SERVER_LOG" || bad "warned before its nextUpdate"
 	served client
-	wait_n "crl $WORK/soon.pem from .* is past its nextUpdate" 1
+	wait_long "crl $WORK/soon.pem from .* is past its nextUpdate" 1 30
 	[ "$(metric ktund_stale_revocation_data_total 'tunnel="server",kind="crl"')" = 1 ] ||
 		bad "stale counter: $(ctl server metrics | grep stale_revocation)"
 	srv_stop
@@ -152,7 +214,7 @@ case_goes_stale() {
 case_cert_ends() {
 	local end
 	use_origin line
-	end=$(date -u -d "@$(($(date +%s) + 8))" '+%Y-%m-%d %H:%M:%S')
+	end=$(date -u -d "@$(($(date +%s) + 20))" '+%Y-%m-%d %H:%M:%S')
 	(cd "$PKI" && certtool --generate-privkey --key-type ecdsa --curve secp256r1 --outfile brief.key &&
 		printf '%s\n' 'cn = "origin.test"' 'dns_name = "origin.test"' tls_www_server signing_key \
 			'activation_date = "2020-01-01 00:00:00 UTC"' "expiration_date = \"$end UTC\"" >brief.tmpl &&
@@ -162,9 +224,31 @@ case_cert_ends() {
 		bad "certtool: $(cat "$WORK/brief.log")"
 	SERVER_CERT=$PKI/brief-chain.pem SERVER_KEY=$PKI/brief.key srv_start --allow-all
 	! grep -q 'has expired' "$SERVER_LOG" || bad "said expired before its end"
-	wait_n 'own certificate "CN=origin.test" has expired' 1
+	wait_long 'own certificate "CN=origin.test" has expired' 1 30
 	srv_stop
 	note "$(last_line 'has expired' | sed 's/.*warning: //')"
+}
+
+case_split_pki() {
+	local before
+	refused_start "$C/inter2.pem" "crl $C/inter2.pem (issuer \"CN=ktun test intermediate CA 2\") is not signed by a CA"
+	grep -qF "add the issuing CA's certificate to the CRL file" "$WORK/check.log" ||
+		bad "the error does not say what to do: $(cat "$WORK/check.log")"
+	use_origin echo
+	srv_start --allow-all --crl "$C/inter2-bundle.pem"
+	refused_as client2-revoked revoked
+	served_gtls client2
+	before=$(nlines 'reject peer=')
+	! gtls client2-leaf "x" --priority "$GT13" || bad "client2 was served without inter2 in its chain"
+	wait_n 'reject peer=' $((before + 1))
+	note "client2 without inter2: $(last_line 'reject peer=' | sed 's/.*\] //')"
+	srv_stop
+}
+
+case_carried_bad() {
+	refused_start "$C/foreign-bundle.pem" "certificate \"CN=foreign root CA\" in it does not chain to cacert"
+	refused_start "$C/noca-bundle.pem" "certificate \"CN=edge-client,OU=edge\" in it is not a CA certificate"
+	refused_start "$C/cut.pem" "a CERTIFICATE PEM block without its END line"
 }
 
 run_case "a CRL signed by a CA not in cacert: --check and start refuse it" case_foreign
@@ -174,4 +258,6 @@ run_case "stale CRL, crl-stale = warn: warned, counted, still revokes" case_stal
 run_case "stale CRL, crl-stale = refuse: that CA's clients refused, another CA's served" case_stale_refuse
 run_case "a CRL reaching its nextUpdate while running is warned about then" case_goes_stale
 run_case "the own certificate reaching its end while running is warned about then" case_cert_ends
+run_case "split PKI: a peers' intermediate's CRL loads with that CA's certificate in the file" case_split_pki
+run_case "a CRL file carrying a CA foreign to cacert, a non-CA or a cut block: refused" case_carried_bad
 srv_finish
