@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdbool.h>
@@ -21,23 +22,89 @@
 #include "paths.h"
 #include "redirect.h"
 
-int control_make_dir(const char *path, const char *user)
+int control_make_dir(const char *path)
 {
-	struct passwd *pw = user ? getpwnam(user) : NULL; /* unknown: privs_drop()'s error */
 	char dir[PATH_MAX];
-	struct stat st;
 	int rc = 0;
 
 	path_dir_of(path, dir);
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+	/* 0755, less under the umask: never writable by others, so control_own_dir() takes it. */
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
 		rc = -errno;
-	else if (stat(dir, &st) < 0)
+		log_err("control socket %s: its directory: %s", path, strerror(-rc));
+	}
+	return rc;
+}
+
+/* Why the directory whose status is st must not hold the control socket, or NULL: uid is to
+ * own it and ktund may remove files in it (the sandbox allows that there and nowhere else),
+ * so it must be root's or uid's already, and writable by no one else. */
+static const char *dir_unsafe(const struct stat *st, uid_t uid, char *buf, size_t size)
+{
+	if (!S_ISDIR(st->st_mode))
+		return "not a directory";
+	if (st->st_uid != 0 && st->st_uid != uid) {
+		snprintf(buf, size, "owned by uid %u, neither root nor uid %u", (unsigned)st->st_uid,
+			 (unsigned)uid);
+		return buf;
+	}
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(buf, size, "writable by its group or others (mode %04o)",
+			 (unsigned)(st->st_mode & 07777));
+		return buf;
+	}
+	return NULL;
+}
+
+/* Why open(dir, O_DIRECTORY | O_NOFOLLOW) failed with err: ENOTDIR for a symbolic link too. */
+static const char *open_failure(const char *dir, int err)
+{
+	struct stat st;
+
+	if (err != ENOTDIR && err != ELOOP)
+		return strerror(err);
+	return lstat(dir, &st) == 0 && S_ISLNK(st.st_mode) ? "a symbolic link" : "not a directory";
+}
+
+/* The open directory fd checked and, if pw is set and it is not its user's yet, given to it. */
+static int take_dir(int fd, const struct passwd *pw, const char **why, char *buf, size_t size)
+{
+	struct stat st;
+	int rc = 0;
+
+	if (fstat(fd, &st) < 0)
 		rc = -errno;
+	else if ((*why = dir_unsafe(&st, pw ? pw->pw_uid : geteuid(), buf, size)))
+		return -EPERM;
 	/* Also when systemd made it for root (the redirector drop-in runs ktund as root). */
-	else if (pw && st.st_uid != pw->pw_uid && chown(dir, pw->pw_uid, pw->pw_gid) < 0)
+	else if (pw && st.st_uid != pw->pw_uid && fchown(fd, pw->pw_uid, pw->pw_gid) < 0)
 		rc = -errno;
 	if (rc < 0)
-		log_err("control socket %s: its directory: %s", path, strerror(-rc));
+		*why = strerror(-rc);
+	return rc;
+}
+
+int control_own_dir(const char *path, const char *user)
+{
+	struct passwd *pw = user ? getpwnam(user) : NULL; /* unknown: privs_drop()'s error */
+	char dir[PATH_MAX], buf[96];
+	const char *why = NULL;
+	int fd, rc;
+
+	path_dir_of(path, dir);
+	/* Checked and given away through one descriptor, never by name: chown() followed a
+	 * symbolic link there to wherever it pointed. */
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		why = open_failure(dir, -rc);
+	} else {
+		rc = take_dir(fd, pw, &why, buf, sizeof(buf));
+		close(fd);
+	}
+	if (rc < 0)
+		log_err("control socket directory %s: %s: refused (remove it, or give --control PATH)",
+			dir, why);
 	return rc;
 }
 

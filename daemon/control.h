@@ -11,10 +11,16 @@ struct ktun;
 #define CONTROL_LINE_MAX 255
 
 int control_open(const char *path);
-/* The default socket's directory (/run/ktund/), made if missing (one level) and given to user
- * (if set), so that ktund can still remove its socket at exit. The sandbox lets ktund remove files
- * in the socket's directory and nowhere else, so it must be ktund's own. */
-int control_make_dir(const char *path, const char *user);
+/* The default socket's directory (/run/ktund/), made if missing (one level, mode 0755).
+ * Returns -errno, logged, if it cannot be: ktund then runs without a control socket. */
+int control_make_dir(const char *path);
+/* Then the directory as it is, not through a symbolic link, given to user (if set) so that
+ * ktund can still remove its socket at exit: the sandbox lets ktund remove files there and
+ * nowhere else, so it must be ktund's own. A directory that is a symbolic link, someone
+ * else's (neither root's nor ktund's user's) or writable by its group or others is refused
+ * (-EPERM), as is one that cannot be checked or given (-errno): logged, and ktund must not
+ * start. */
+int control_own_dir(const char *path, const char *user);
 void control_serve_one(struct ktun *k, int listen_fd);
 void control_close(int fd, const char *path);
 
