@@ -214,30 +214,52 @@ static int find_command(const char *line, const char **args)
 	return -1;
 }
 
-/* One command line, whole: fgets() would hand over the first characters of a longer one as
- * if they were all of it ("redirect add t 192.0.2.0/24:80-8080" cut to a narrower rule).
- * Returns false, with the error said to the client, for a line that does not fit. */
-static bool read_command(FILE *io, char *line, int size)
+/* The first NUL or other control character (C0, DEL) of s[0, len), or -1. */
+static int first_control(const char *s, size_t len)
 {
-	size_t len;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return (unsigned char)s[i];
+	return -1;
+}
 
-	if (!fgets(line, size, io))
+/* One command line, whole, into line (CONTROL_LINE_MAX + 2 bytes). It ends at "\n", "\r\n"
+ * (neither counted in CONTROL_LINE_MAX) or the end of the input; a client that stops
+ * mid-line (the receive timeout) sent no command. fgets() handed over the first characters of
+ * a longer line as if they were all of it, and strlen() and strcspn("\r\n") the part before
+ * a NUL or CR: "redirect add t 192.0.2.0/24:80\0-8080" became a narrower rule. So a line
+ * that does not fit or holds a control character is refused (returns false, the error said
+ * to the client), never cut. The errors go to the socket itself: with the rest of the input
+ * still buffered, the stream cannot be switched to writing (that seeks, and a socket cannot). */
+static bool read_command(FILE *io, char *line)
+{
+	size_t len = 0;
+	int c;
+
+	/* One character more than the limit: a "\r" before the "\n". */
+	while ((c = getc(io)) != EOF && c != '\n' && len <= CONTROL_LINE_MAX)
+		line[len++] = (char)c;
+	if (c == EOF && (ferror(io) || len == 0))
 		return false;
-	len = strlen(line);
-	if (len + 1 == (size_t)size && line[len - 1] != '\n') {
-		/* To the socket itself: with the rest of the line still buffered, the stream
-		 * cannot be switched to writing (that seeks, and a socket cannot). */
+	if (c == '\n' && len > 0 && line[len - 1] == '\r')
+		len--;
+	if (len > CONTROL_LINE_MAX) {
 		dprintf(fileno(io), "error: command longer than %d characters\n", CONTROL_LINE_MAX);
 		return false;
 	}
-	line[strcspn(line, "\r\n")] = '\0';
+	c = first_control(line, len);
+	if (c >= 0) {
+		dprintf(fileno(io), "error: command holds a NUL or control character (0x%02x)\n", c);
+		return false;
+	}
+	line[len] = '\0';
 	return true;
 }
 
 void control_serve_one(struct ktun *k, int listen_fd)
 {
 	struct timeval tv = { .tv_sec = 2 };
-	char line[CONTROL_LINE_MAX + 2]; /* and "\n", NUL */
+	char line[CONTROL_LINE_MAX + 2]; /* and "\r", NUL */
 	FILE *io;
 	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
@@ -251,7 +273,7 @@ void control_serve_one(struct ktun *k, int listen_fd)
 		close(fd);
 		return;
 	}
-	if (read_command(io, line, sizeof(line))) {
+	if (read_command(io, line)) {
 		const char *args = NULL;
 		int i;
 

@@ -7,7 +7,8 @@ struct ktun;
 /* The control socket ktunctl talks to: a unix stream socket, mode 0600, one request line
  * per connection ("status", "conns", "reload", "redirect add|del|list ..."), answered and
  * closed. Served by the main thread. */
-/* Longest command line a client may send, without its "\n"; a longer one is refused. */
+/* Longest command line a client may send, without its "\n" or "\r\n"; a longer one, or one
+ * holding a NUL or other control character, is refused whole. */
 #define CONTROL_LINE_MAX 255
 
 int control_open(const char *path);
