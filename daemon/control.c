@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdbool.h>
@@ -21,23 +22,89 @@
 #include "paths.h"
 #include "redirect.h"
 
-int control_make_dir(const char *path, const char *user)
+int control_make_dir(const char *path)
 {
-	struct passwd *pw = user ? getpwnam(user) : NULL; /* unknown: privs_drop()'s error */
 	char dir[PATH_MAX];
-	struct stat st;
 	int rc = 0;
 
 	path_dir_of(path, dir);
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+	/* 0755, less under the umask: never writable by others, so control_own_dir() takes it. */
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
 		rc = -errno;
-	else if (stat(dir, &st) < 0)
+		log_err("control socket %s: its directory: %s", path, strerror(-rc));
+	}
+	return rc;
+}
+
+/* Why the directory whose status is st must not hold the control socket, or NULL: uid is to
+ * own it and ktund may remove files in it (the sandbox allows that there and nowhere else),
+ * so it must be root's or uid's already, and writable by no one else. */
+static const char *dir_unsafe(const struct stat *st, uid_t uid, char *buf, size_t size)
+{
+	if (!S_ISDIR(st->st_mode))
+		return "not a directory";
+	if (st->st_uid != 0 && st->st_uid != uid) {
+		snprintf(buf, size, "owned by uid %u, neither root nor uid %u", (unsigned)st->st_uid,
+			 (unsigned)uid);
+		return buf;
+	}
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(buf, size, "writable by its group or others (mode %04o)",
+			 (unsigned)(st->st_mode & 07777));
+		return buf;
+	}
+	return NULL;
+}
+
+/* Why open(dir, O_DIRECTORY | O_NOFOLLOW) failed with err: ENOTDIR for a symbolic link too. */
+static const char *open_failure(const char *dir, int err)
+{
+	struct stat st;
+
+	if (err != ENOTDIR && err != ELOOP)
+		return strerror(err);
+	return lstat(dir, &st) == 0 && S_ISLNK(st.st_mode) ? "a symbolic link" : "not a directory";
+}
+
+/* The open directory fd checked and, if pw is set and it is not its user's yet, given to it. */
+static int take_dir(int fd, const struct passwd *pw, const char **why, char *buf, size_t size)
+{
+	struct stat st;
+	int rc = 0;
+
+	if (fstat(fd, &st) < 0)
 		rc = -errno;
+	else if ((*why = dir_unsafe(&st, pw ? pw->pw_uid : geteuid(), buf, size)))
+		return -EPERM;
 	/* Also when systemd made it for root (the redirector drop-in runs ktund as root). */
-	else if (pw && st.st_uid != pw->pw_uid && chown(dir, pw->pw_uid, pw->pw_gid) < 0)
+	else if (pw && st.st_uid != pw->pw_uid && fchown(fd, pw->pw_uid, pw->pw_gid) < 0)
 		rc = -errno;
 	if (rc < 0)
-		log_err("control socket %s: its directory: %s", path, strerror(-rc));
+		*why = strerror(-rc);
+	return rc;
+}
+
+int control_own_dir(const char *path, const char *user)
+{
+	struct passwd *pw = user ? getpwnam(user) : NULL; /* unknown: privs_drop()'s error */
+	char dir[PATH_MAX], buf[96];
+	const char *why = NULL;
+	int fd, rc;
+
+	path_dir_of(path, dir);
+	/* Checked and given away through one descriptor, never by name: chown() followed a
+	 * symbolic link there to wherever it pointed. */
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		why = open_failure(dir, -rc);
+	} else {
+		rc = take_dir(fd, pw, &why, buf, sizeof(buf));
+		close(fd);
+	}
+	if (rc < 0)
+		log_err("control socket directory %s: %s: refused (remove it, or give --control PATH)",
+			dir, why);
 	return rc;
 }
 
@@ -147,30 +214,52 @@ static int find_command(const char *line, const char **args)
 	return -1;
 }
 
-/* One command line, whole: fgets() would hand over the first characters of a longer one as
- * if they were all of it ("redirect add t 192.0.2.0/24:80-8080" cut to a narrower rule).
- * Returns false, with the error said to the client, for a line that does not fit. */
-static bool read_command(FILE *io, char *line, int size)
+/* The first NUL or other control character (C0, DEL) of s[0, len), or -1. */
+static int first_control(const char *s, size_t len)
 {
-	size_t len;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return (unsigned char)s[i];
+	return -1;
+}
 
-	if (!fgets(line, size, io))
+/* One command line, whole, into line (CONTROL_LINE_MAX + 2 bytes). It ends at "\n", "\r\n"
+ * (neither counted in CONTROL_LINE_MAX) or the end of the input; a client that stops
+ * mid-line (the receive timeout) sent no command. fgets() handed over the first characters of
+ * a longer line as if they were all of it, and strlen() and strcspn("\r\n") the part before
+ * a NUL or CR: "redirect add t 192.0.2.0/24:80\0-8080" became a narrower rule. So a line
+ * that does not fit or holds a control character is refused (returns false, the error said
+ * to the client), never cut. The errors go to the socket itself: with the rest of the input
+ * still buffered, the stream cannot be switched to writing (that seeks, and a socket cannot). */
+static bool read_command(FILE *io, char *line)
+{
+	size_t len = 0;
+	int c;
+
+	/* One character more than the limit: a "\r" before the "\n". */
+	while ((c = getc(io)) != EOF && c != '\n' && len <= CONTROL_LINE_MAX)
+		line[len++] = (char)c;
+	if (c == EOF && (ferror(io) || len == 0))
 		return false;
-	len = strlen(line);
-	if (len + 1 == (size_t)size && line[len - 1] != '\n') {
-		/* To the socket itself: with the rest of the line still buffered, the stream
-		 * cannot be switched to writing (that seeks, and a socket cannot). */
+	if (c == '\n' && len > 0 && line[len - 1] == '\r')
+		len--;
+	if (len > CONTROL_LINE_MAX) {
 		dprintf(fileno(io), "error: command longer than %d characters\n", CONTROL_LINE_MAX);
 		return false;
 	}
-	line[strcspn(line, "\r\n")] = '\0';
+	c = first_control(line, len);
+	if (c >= 0) {
+		dprintf(fileno(io), "error: command holds a NUL or control character (0x%02x)\n", c);
+		return false;
+	}
+	line[len] = '\0';
 	return true;
 }
 
 void control_serve_one(struct ktun *k, int listen_fd)
 {
 	struct timeval tv = { .tv_sec = 2 };
-	char line[CONTROL_LINE_MAX + 2]; /* and "\n", NUL */
+	char line[CONTROL_LINE_MAX + 2]; /* and "\r", NUL */
 	FILE *io;
 	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
@@ -184,7 +273,7 @@ void control_serve_one(struct ktun *k, int listen_fd)
 		close(fd);
 		return;
 	}
-	if (read_command(io, line, sizeof(line))) {
+	if (read_command(io, line)) {
 		const char *args = NULL;
 		int i;
 

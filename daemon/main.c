@@ -151,18 +151,30 @@ static int open_tproxy_listeners(struct ktun *k)
 	return 0;
 }
 
-static int open_control(struct ktun *k)
+/* The control socket in *fd, or -1 for none. Returns -errno if ktund must not start: an
+ * explicit path that does not work, or a default directory that is not safe to use. */
+static int open_control(struct ktun *k, int *fd)
 {
 	const char *path = config_control_path(&k->cfg);
-	/* An explicit path must work as given (its directory is not made); the default may be
-	 * taken by another instance. */
-	int fd = k->cfg.control_path ? 0 : control_make_dir(path, k->cfg.user);
+	int rc;
 
-	if (fd == 0)
-		fd = control_open(path);
-	if (fd < 0 && !k->cfg.control_path)
+	*fd = -1;
+	if (k->cfg.control_path) {
+		/* An explicit path must work as given: its directory is not made. */
+		*fd = control_open(path);
+		return *fd < 0 ? *fd : 0;
+	}
+	/* The default: a directory that cannot be made (not root) or a socket another instance
+	 * holds leaves ktund without one; a directory that is there but unsafe stops it. */
+	if (control_make_dir(path) == 0) {
+		rc = control_own_dir(path, k->cfg.user);
+		if (rc < 0)
+			return rc;
+		*fd = control_open(path);
+	}
+	if (*fd < 0)
 		log_warn("no control socket: ktunctl cannot reach this ktund (set --control PATH)");
-	return fd;
+	return 0;
 }
 
 static int start_workers(struct ktun *k)
@@ -359,8 +371,7 @@ int main(int argc, char **argv)
 	if (sfd < 0 || activation_take(&k) < 0 || open_listeners(&k) < 0 ||
 	    open_tproxy_listeners(&k) < 0)
 		goto out;
-	control_fd = open_control(&k);
-	if (control_fd < 0 && k.cfg.control_path)
+	if (open_control(&k, &control_fd) < 0)
 		goto out;
 	/* Loading and attaching BPF needs the privileges the drop below gives up. */
 	if (redirect_start(&k) < 0)

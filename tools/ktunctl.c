@@ -36,6 +36,16 @@ static void usage(FILE *out)
 	fprintf(out, "\nThe control socket defaults to %s.\n", DEFAULT_CONTROL_PATH);
 }
 
+/* The first control character (C0, DEL) of s, or -1. ktund refuses a command holding one,
+ * but a "\n" in an argument ends the line there and ktund would run the part before it. */
+static int first_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return (unsigned char)*s;
+	return -1;
+}
+
 /* The request line for argv[i..argc): a known command with the right arguments, or NULL. */
 static const char *request(int argc, char **argv, int i, char *line, size_t len)
 {
@@ -221,6 +231,11 @@ int main(int argc, char **argv)
 
 		if (strcmp(argv[i], commands[c].name))
 			continue;
+		for (int a = i, ch; a < argc; a++)
+			if ((ch = first_control(argv[a])) >= 0) {
+				fprintf(stderr, "ktunctl: an argument holds a control character (0x%02x)\n", ch);
+				return 2;
+			}
 		if (!request(argc, argv, i, line, sizeof(line))) {
 			usage(stderr);
 			return 2;

@@ -11,6 +11,7 @@
 #   control-dir-missing, listen-in-use                    runtime failures exit 1
 # ktunctl:
 #   help, no-command, unknown-command, control-no-path    exit 0 / 2 with usage
+#   control-char          an argument holding "\n" (ktund would run the line before it): exit 2
 #   missing-socket, not-listening                         exit 1 "cannot reach ktund at PATH"
 #   status-format, status-counters                        every line "client.COUNTER VALUE";
 #                        the contract's counters, every reason's close (and reject) counter
@@ -112,6 +113,8 @@ ctl_expect() {
 ctl_expect no-command 2 '^Usage: ktunctl'
 ctl_expect unknown-command 2 "unknown command 'frob'" --control "$WORK/ctl.sock" frob
 ctl_expect control-no-path 2 '^Usage: ktunctl' --control
+ctl_expect control-char 2 'ktunctl: an argument holds a control character \(0x0a\)' \
+	--control "$WORK/ctl.sock" redirect add t $'192.0.2.0/24:80\n-8080'
 ctl_expect missing-socket 1 "ktunctl: cannot reach ktund at $WORK/none.sock: No such file or directory" \
 	--control "$WORK/none.sock" status
 python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$WORK/dead.sock"

@@ -13,6 +13,10 @@
 #                 ktunctl still answers and the tunnel keeps serving with what it had
 #   control-line  a control command over 255 characters is refused as such, not cut to its
 #                 first 255 and run; one of 255 is read whole; ktunctl status still works
+#   control-nul   a command holding a NUL ("reload\0x", "redirect add t 192.0.2.0/24:80\0-8080")
+#                 or a CR before its end ("reload\rx") is refused, not cut there and run: no
+#                 reload is logged; "\r\n" ends a line as "\n" does (255 characters + CRLF are
+#                 read whole, 256 refused); a plain "reload" then works
 # Case functions run indirectly (run_case) and take no arguments from the script:
 # shellcheck disable=SC2317,SC2119
 set -euo pipefail
@@ -153,13 +157,14 @@ case_reload_fifo() {
 	note "$(grep -m1 -oE 'cacert .*FIFO\)' "$SERVER_LOG"); still serving"
 }
 
-# ask LINE: the control socket's first answer line to LINE, sent as it is.
+# ask LINE: the control socket's first answer line to LINE and "\n"; LINE's Python escapes
+# (\x00, \r) are sent as the bytes they stand for.
 ask() {
 	python3 - "$WORK/server.sock" "$1" <<'EOF'
-import socket, sys
+import codecs, socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
-s.sendall(sys.argv[2].encode() + b"\n")
+s.sendall(codecs.escape_decode(sys.argv[2].encode())[0] + b"\n")
 answer = b""
 while chunk := s.recv(65536):
     answer += chunk
@@ -181,10 +186,42 @@ case_control_line() {
 		bad "ktunctl status after the long commands"
 }
 
+# refused LINE HEX: LINE is answered as holding the control character 0xHEX.
+refused() {
+	local out
+	out=$(ask "$1")
+	[ "$out" = "error: command holds a NUL or control character (0x$2)" ] || bad "command '$1': $out"
+	note "'$1': $out"
+}
+
+# A NUL (or a CR but the line end's) in a control command: refused whole, nothing run. The old
+# reader stopped at the first NUL (strlen) or CR (strcspn) and ran what came before.
+case_control_nul() {
+	local out x255
+	conf 'allow-ou = edge' >"$CONF"
+	start_conf
+	refused 'reload\x00x' 00
+	refused 'redirect add t 192.0.2.0/24:80\x00-8080' 00
+	refused 'status\x00' 00
+	refused 'reload\rx' 0d
+	[ "$(nlines 'reload')" = 0 ] || bad "a command cut at its NUL or CR ran: $(grep reload "$SERVER_LOG")"
+	out=$(ask 'status\r')
+	[ "$out" = "t.mode server" ] || bad "status + CRLF: $out"
+	x255="status$(printf 'x%.0s' {1..249})"
+	out=$(ask "$x255\r")
+	grep -q "^error: unknown command 'statusxxx" <<<"$out" || bad "255 characters + CRLF: $out"
+	out=$(ask "${x255}x\r")
+	[ "$out" = "error: command longer than 255 characters" ] || bad "256 characters + CRLF: $out"
+	note "CRLF: 'status' answered, 255 characters read whole, 256 refused"
+	[ "$(ask reload)" = "reload ok" ] || bad "a plain reload after the refused ones failed"
+	[ "$(nlines 'reload ok')" = 1 ] || bad "want one reload: $(grep reload "$SERVER_LOG")"
+}
+
 run_case "odd files: --check exits 2 at once, naming the file and why" case_odd_files
 run_case "start with /dev/zero or a FIFO: exit 2 at once" case_start
 run_case "a 221-character allow-cn line is one rule, its tail no second one" case_long_line
 run_case "a line over 4096 characters: --check and start fail with FILE:LINE" case_too_long
 run_case "a reload meeting a FIFO fails at once and the tunnel keeps serving" case_reload_fifo
 run_case "a control command over 255 characters is refused, not cut" case_control_line
+run_case "a control command with a NUL or a stray CR is refused, not cut; CRLF ends a line" case_control_nul
 srv_finish

@@ -8,7 +8,8 @@
 # commands and GET /metrics answer under the filter; reloads resolve a new target name through
 # a real DNS server (dnsmasq, UDP and TCP) and through an NSS module loaded only then
 # (myhostname), and load a new CRL. Files may be removed only in the control socket's own
-# directory (the default /run/ktund/).
+# directory (the default /run/ktund/), and ktund refuses to start with a /run/ktund that is a
+# symbolic link, not a directory, writable by others or owned by neither root nor its user.
 set -euo pipefail
 . "$(dirname "$0")/srvlib.sh"
 need_cmd setpriv dnsmasq
@@ -260,17 +261,24 @@ case_reload_loads_nss_module() {
 	note "target = ktun.localhost:$ORIGIN_PORT through libnss_myhostname: $(grep -o 'reload ok.*' "$SERVER_LOG")"
 }
 
-# start_own_run DIR [ARGS...]: ktund server with the default control path, /run being DIR
-# (bind-mounted in the mount namespace ip netns exec makes, so the host's /run is untouched).
-start_own_run() {
+# own_run DIR [ARGS...]: into OWN_RUN, ktund server's command with the default control path,
+# /run being DIR (bind-mounted in the mount namespace ip netns exec makes, so the host's /run
+# is untouched).
+own_run() {
 	local run=$1
 	shift
+	OWN_RUN=(ip netns exec "$NS_ORIGIN" sh -c 'mount --bind "$0" /run && exec "$@"' "$run"
+		"$KTUND" server --listen "$ORIGIN_IP:$TLS_PORT" --target "127.0.0.1:$ORIGIN_PORT"
+		--cert "$PKI/server-chain.pem" --key "$PKI/server.key" --cacert "$PKI/ca.pem"
+		--allow-ou edge "$@")
+}
+
+# start_own_run DIR [ARGS...]: that ktund, started and ready.
+start_own_run() {
+	own_run "$@"
 	_starts=$((_starts + 1))
 	SERVER_LOG=$WORK/server-$_starts.log
-	ip netns exec "$NS_ORIGIN" sh -c 'mount --bind "$0" /run && exec "$@"' "$run" \
-		"$KTUND" server --listen "$ORIGIN_IP:$TLS_PORT" --target "127.0.0.1:$ORIGIN_PORT" \
-		--cert "$PKI/server-chain.pem" --key "$PKI/server.key" --cacert "$PKI/ca.pem" \
-		--allow-ou edge "$@" 2>"$SERVER_LOG" &
+	"${OWN_RUN[@]}" 2>"$SERVER_LOG" &
 	SERVER_PID=$!
 	track "$SERVER_PID"
 	_wait_ready "$SERVER_PID" "$SERVER_LOG" server
@@ -307,6 +315,55 @@ case_socket_removal_confined() {
 	note "$(grep -o 'control socket .*' "$SERVER_LOG")"
 }
 
+# refused_own_run DIR REGEX [ARGS...]: ktund as start_own_run's exits 1 at once, before
+# serving, with REGEX in its log; leaves nothing in DIR/ktund.
+refused_own_run() {
+	local run=$1 want=$2 rc=0 log
+	shift 2
+	own_run "$run" "$@"
+	_starts=$((_starts + 1))
+	log=$WORK/server-$_starts.log
+	timeout 10 "${OWN_RUN[@]}" 2>"$log" || rc=$?
+	[ "$rc" = 1 ] || bad "/run/ktund $(ls -ld "$run/ktund"): exit $rc, want 1: $(cat "$log")"
+	grep -qE -- "$want" "$log" || bad "want /$want/ in: $(cat "$log")"
+	[ ! -d "$run/ktund/" ] || [ -z "$(ls -A "$run/ktund/")" ] ||
+		bad "ktund left files in /run/ktund: $(ls -lA "$run/ktund/")"
+	note "$(grep -m1 -oE -- "$want" "$log")"
+}
+
+# /run/ktund made beforehand by someone else: chown() used to follow a symbolic link there (the
+# directory it named went to --user, the socket in it) and took any directory as it was. Now a
+# symbolic link, a directory writable by others or one owned by neither root nor the user is
+# refused at start-up, the path and the reason named, and left as it was.
+case_unsafe_run_dir() {
+	local run=$WORK/run-unsafe pre='control socket directory /run/ktund: '
+	local post=': refused \(remove it, or give --control PATH\)'
+	use_origin line
+	mkdir -p "$run" "$WORK/victim"
+	chmod 755 "$WORK/victim"
+	ln -s "$WORK/victim" "$run/ktund"
+	refused_own_run "$run" "${pre}a symbolic link$post" --user nobody
+	[ "$(stat -c %U:%a "$WORK/victim")" = root:755 ] || bad "the link's target changed: $(ls -ld "$WORK/victim")"
+	rm "$run/ktund"
+	mkdir -m 0777 "$run/ktund"
+	refused_own_run "$run" "${pre}writable by its group or others \(mode 0777\)$post" --user nobody
+	chmod 1777 "$run/ktund"
+	refused_own_run "$run" "${pre}writable by its group or others \(mode 1777\)$post"
+	[ "$(stat -c %U:%a "$run/ktund")" = root:1777 ] || bad "/run/ktund changed: $(ls -ld "$run/ktund")"
+	chmod 755 "$run/ktund"
+	chown 4242 "$run/ktund"
+	refused_own_run "$run" "${pre}owned by uid 4242, neither root nor uid $(id -u nobody)$post" --user nobody
+	[ "$(stat -c %u:%a "$run/ktund")" = 4242:755 ] || bad "/run/ktund changed: $(ls -ld "$run/ktund")"
+	rmdir "$run/ktund"
+	touch "$run/ktund"
+	refused_own_run "$run" "${pre}not a directory$post"
+	rm "$run/ktund"
+	mkdir -m 0750 "$run/ktund"
+	start_own_run "$run" --user nobody
+	[ "$(stat -c %U:%a "$run/ktund")" = nobody:750 ] || bad "a root-owned 0750 /run/ktund: $(ls -ld "$run/ktund")"
+	srv_stop
+}
+
 run_case "every thread runs under seccomp; still serving" case_every_thread_filtered
 run_case "dropped to nobody: serves, reloads by file change and SIGHUP, removes its socket" case_dropped_daemon_reloads
 run_case "Landlock: a reload from a new directory is refused, allowed with sandbox = no" case_confinement_is_real
@@ -314,4 +371,5 @@ run_case "Landlock: a reload still resolves names from /etc/hosts" case_reload_r
 run_case "sandbox: reloads resolve names through DNS (UDP, TCP) and load a new CRL" case_reload_resolves_dns
 run_case "sandbox: a reload loads an NSS module (myhostname) to resolve a name" case_reload_loads_nss_module
 run_case "Landlock: files may be removed only in the control socket's own directory" case_socket_removal_confined
+run_case "an unsafe /run/ktund (symbolic link, world-writable, someone else's) is refused" case_unsafe_run_dir
 srv_finish
