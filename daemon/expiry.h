@@ -13,7 +13,7 @@
 
 struct cert_expiry {
 	const char *role;   /* "own" (the leaf we present) or "ca" (one of cacert's) */
-	char subject[160];  /* subject DN, with quotes and control bytes replaced */
+	char subject[160];  /* subject DN, quotes and control bytes escaped (dn_text) */
 	time_t not_after;
 	unsigned warned;    /* thresholds already warned about; main thread only */
 };
