@@ -493,19 +493,15 @@ static void test_match_or(void)
 
 /* ---- certificate text with NULs and control characters ---- */
 
-/* A leaf whose CN, DNS and URI SANs are LEN-byte strings: GnuTLS writes them as given, NULs
- * included, as a peer's CA could. */
-static gnutls_x509_crt_t make_raw_cert(const char *cn, size_t cn_len, const char *dns,
-				       size_t dns_len, const char *uri, size_t uri_len)
+/* A self-signed certificate being built, valid for an hour, and its key: the caller names it,
+ * then self_signed() finishes it. */
+static gnutls_x509_crt_t unsigned_cert(gnutls_x509_privkey_t *key)
 {
-	gnutls_x509_privkey_t key;
 	gnutls_x509_crt_t crt;
 	time_t now = time(NULL);
-	uint8_t san[127];
-	size_t n = 0;
 
-	must(gnutls_x509_privkey_init(&key), "key init");
-	must(gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
+	must(gnutls_x509_privkey_init(key), "key init");
+	must(gnutls_x509_privkey_generate(*key, GNUTLS_PK_ECDSA,
 					  GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0),
 	     "key generate");
 	must(gnutls_x509_crt_init(&crt), "init");
@@ -513,6 +509,27 @@ static gnutls_x509_crt_t make_raw_cert(const char *cn, size_t cn_len, const char
 	must(gnutls_x509_crt_set_serial(crt, "\x07", 1), "serial");
 	must(gnutls_x509_crt_set_activation_time(crt, now - 60), "activation");
 	must(gnutls_x509_crt_set_expiration_time(crt, now + 3600), "expiration");
+	return crt;
+}
+
+static gnutls_x509_crt_t self_signed(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key)
+{
+	must(gnutls_x509_crt_set_key(crt, key), "key");
+	must(gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0), "sign");
+	gnutls_x509_privkey_deinit(key);
+	return as_received(crt);
+}
+
+/* A leaf whose CN, DNS and URI SANs are LEN-byte strings: GnuTLS writes them as given, NULs
+ * included, as a peer's CA could. */
+static gnutls_x509_crt_t make_raw_cert(const char *cn, size_t cn_len, const char *dns,
+				       size_t dns_len, const char *uri, size_t uri_len)
+{
+	gnutls_x509_privkey_t key;
+	gnutls_x509_crt_t crt = unsigned_cert(&key);
+	uint8_t san[127];
+	size_t n = 0;
+
 	must(gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, cn,
 					   (unsigned)cn_len), "CN");
 	/* GnuTLS refuses to write such a URI itself: the extension's DER by hand, a SEQUENCE of
@@ -532,10 +549,7 @@ static gnutls_x509_crt_t make_raw_cert(const char *cn, size_t cn_len, const char
 	memcpy(san + n, uri, uri_len);
 	n += uri_len;
 	must(gnutls_x509_crt_set_extension_by_oid(crt, "2.5.29.17", san, n, 0), "SAN");
-	must(gnutls_x509_crt_set_key(crt, key), "key");
-	must(gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0), "sign");
-	gnutls_x509_privkey_deinit(key);
-	return as_received(crt);
+	return self_signed(crt, key);
 }
 
 #define RAW(s) s, sizeof(s) - 1
@@ -565,25 +579,13 @@ static void test_cn_hex_form(void)
 
 	for (size_t i = 0; i < 2; i++) {
 		gnutls_x509_privkey_t key;
-		gnutls_x509_crt_t crt;
+		gnutls_x509_crt_t crt = unsigned_cert(&key);
 		char buf[POLICY_VALUE_MAX];
 		unsigned seq = 0;
 
-		must(gnutls_x509_privkey_init(&key), "key init");
-		must(gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
-						  GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0),
-		     "key generate");
-		must(gnutls_x509_crt_init(&crt), "init");
-		must(gnutls_x509_crt_set_version(crt, 3), "version");
-		must(gnutls_x509_crt_set_serial(crt, "\x08", 1), "serial");
-		must(gnutls_x509_crt_set_activation_time(crt, time(NULL) - 60), "activation");
-		must(gnutls_x509_crt_set_expiration_time(crt, time(NULL) + 3600), "expiration");
 		must(gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 1, ders[i],
 						   sizes[i]), "raw CN");
-		must(gnutls_x509_crt_set_key(crt, key), "key");
-		must(gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0), "sign");
-		gnutls_x509_privkey_deinit(key);
-		crt = as_received(crt);
+		crt = self_signed(crt, key);
 		CHECK(policy_cert_value(crt, POLICY_CN, &seq, buf) == -EINVAL);
 		gnutls_x509_crt_deinit(crt);
 	}
@@ -661,18 +663,9 @@ static gnutls_x509_crt_t make_two_names_cert(void)
 	static const char *const uris[] = { "spiffe://ktun.test/ns/admin/sa/root",
 					    "spiffe://ktun.test/ns/edge/sa/client" };
 	gnutls_x509_privkey_t key;
-	gnutls_x509_crt_t crt;
-	time_t now = time(NULL);
+	gnutls_x509_crt_t crt = unsigned_cert(&key);
 
-	must(gnutls_x509_privkey_init(&key), "key init");
-	must(gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
-					  GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0),
-	     "key generate");
-	must(gnutls_x509_crt_init(&crt), "init");
-	must(gnutls_x509_crt_set_version(crt, 3), "version");
 	must(gnutls_x509_crt_set_serial(crt, "\x09", 1), "serial");
-	must(gnutls_x509_crt_set_activation_time(crt, now - 60), "activation");
-	must(gnutls_x509_crt_set_expiration_time(crt, now + 3600), "expiration");
 	for (size_t i = 0; i < 2; i++) {
 		must(gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, cns[i],
 						   (unsigned)strlen(cns[i])), "CN");
@@ -682,10 +675,7 @@ static gnutls_x509_crt_t make_two_names_cert(void)
 	}
 	must(gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_ORGANIZATIONAL_UNIT_NAME, 0,
 					   "edge", 4), "OU");
-	must(gnutls_x509_crt_set_key(crt, key), "key");
-	must(gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0), "sign");
-	gnutls_x509_privkey_deinit(key);
-	return as_received(crt);
+	return self_signed(crt, key);
 }
 
 /* policy_match on a one-rule policy, then the CN and URI policy_identity names. */
