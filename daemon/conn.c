@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,9 @@
 #include "addr.h"
 #include "conn.h"
 #include "log.h"
+#include "ring.h"
 #include "tunnel.h"
+#include "tunnel_ctx.h"
 #include "worker.h"
 
 /* Buffer sizes: big enough that one syscall moves many 16 KiB records; the per-operation cost
@@ -78,73 +81,88 @@ static void set_linger_zero(int fd)
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 }
 
-static void conn_free(struct conn *c)
+/* The accept reserved a slot under max-connections: give it back, and let the worker's loop
+ * serve connections held for one once this completion batch is done. */
+static void slot_return(struct worker *w, struct tunnel *t)
+{
+	tunnel_release(t);
+	w->slot_freed = true;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+void conn_free(struct conn *c)
 {
 	struct tunnel *t = c->t;
 	struct worker *w = c->w;
 
 	/* Unlinked first: the control thread may use the fds of listed connections only. */
 	conn_unlink(c);
-	if (c->tls_fd >= 0)
-		close(c->tls_fd);
-	if (c->plain_fd >= 0)
-		close(c->plain_fd);
-	ktls_release(c);
+	close_fd(&c->tls_fd);
+	close_fd(&c->plain_fd);
+	for (int d = 0; d < 2; d++)
+		for (int e = 0; e < 2; e++)
+			close_fd(&c->pipes[d][e]);
 	if (c->session)
 		gnutls_deinit(c->session);
 	tunnel_ctx_put(c->ctx);
 	__atomic_fetch_sub(&t->live, 1, __ATOMIC_RELAXED);
-	munmap(c->tls_in.data, BUFFERS_SIZE);
+	if (c->tls_in.data)
+		munmap(c->tls_in.data, BUFFERS_SIZE);
 	free(c);
-	tunnel_release(t);
-	worker_slot_freed(w, t);
+	slot_return(w, t);
 }
 
-void conn_accepted(struct worker *w, struct tunnel *t, int fd, const struct sockaddr_storage *peer,
-		   socklen_t peerlen, const struct sockaddr_storage *dst, socklen_t dstlen)
+/* Everything conn_free undoes is set before anything can fail, so that a half-built
+ * connection is freed the same way as a closed one. */
+struct conn *conn_new(struct worker *w, struct tunnel *t, int fd, const struct sockaddr_storage *peer,
+		      socklen_t peerlen, const struct sockaddr_storage *dst, socklen_t dstlen)
 {
-	struct conn *c = calloc(1, sizeof(*c));
+	struct conn *c = aligned_alloc(USER_DATA_ALIGN, sizeof(*c));
 	char addr[ADDR_TEXT_MAX];
 
-	if (!c || conn_alloc_buffers(c) < 0) {
+	if (!c) {
 		log_err("[%s] out of memory for connection from %s", t->name,
 			addr_format((const struct sockaddr *)peer, peerlen, addr));
-		free(c);
 		set_linger_zero(fd);
 		close(fd);
-		tunnel_release(t);
-		worker_slot_freed(w, t);
-		return;
+		slot_return(w, t);
+		return NULL;
 	}
-	c->w = w;
-	c->t = t;
+	*c = (struct conn){ .w = w, .t = t, .tls_fd = -1, .plain_fd = -1,
+			    .pipes = { { -1, -1 }, { -1, -1 } }, .pull_limit = SIZE_MAX,
+			    .peer = *peer, .peerlen = peerlen, .started_ms = w->now_ms,
+			    .active_ms = w->now_ms };
+	if (t->mode == MODE_SERVER)
+		c->tls_fd = fd;
+	else
+		c->plain_fd = fd;
 	c->ctx = tunnel_acquire_ctx(t);
 	c->verdict.ctx = c->ctx;
-	c->tls_fd = c->plain_fd = -1;
-	c->pipes[P2T][0] = c->pipes[P2T][1] = c->pipes[T2P][0] = c->pipes[T2P][1] = -1;
-	c->pull_limit = SIZE_MAX;
-	c->peer = *peer;
-	c->peerlen = peerlen;
 	if (dst) {
 		c->dst = *dst;
 		c->dstlen = dstlen;
 	}
-	c->started_ms = c->active_ms = w->now_ms;
 	c->id = __atomic_add_fetch(&next_conn_id, 1, __ATOMIC_RELAXED);
 	snprintf(c->identity, sizeof(c->identity), "-");
 	conn_link(c);
 	__atomic_fetch_add(&t->live, 1, __ATOMIC_RELAXED);
+	if (conn_alloc_buffers(c) < 0) {
+		log_err("[%s] out of memory for connection from %s", t->name,
+			addr_format((const struct sockaddr *)peer, peerlen, addr));
+		set_linger_zero(fd);
+		conn_free(c);
+		return NULL;
+	}
 	stat_add(&t->stats[w->id].conns_total, 1);
 	if (peer->ss_family != AF_UNIX)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
-	if (t->mode == MODE_SERVER) {
-		c->tls_fd = fd;
-		if (handshake_start(c) == 0)
-			handshake_step(c);
-	} else {
-		c->plain_fd = fd;
-		connect_start(c);
-	}
+	return c;
 }
 
 enum reason conn_error_reason(int err)
@@ -152,10 +170,23 @@ enum reason conn_error_reason(int err)
 	return err == ECONNRESET || err == EPIPE ? REASON_RESET : REASON_IO_ERROR;
 }
 
-void conn_fail_io(struct conn *c, const char *what, int res)
+enum verdict conn_closef(struct conn *c, enum reason reason, const char *fmt, ...)
 {
-	snprintf(c->detail, sizeof(c->detail), "%s: %s", what, res ? strerror(-res) : "no progress");
-	conn_close(c, res ? conn_error_reason(-res) : REASON_IO_ERROR);
+	va_list ap;
+
+	if (c->state == CONN_CLOSING)
+		return VERDICT_CLOSED;
+	va_start(ap, fmt);
+	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
+	va_end(ap);
+	return conn_close(c, reason);
+}
+
+enum verdict conn_fail_io(struct conn *c, const char *what, int res)
+{
+	if (!res)
+		return conn_closef(c, REASON_IO_ERROR, "%s: no progress", what);
+	return conn_closef(c, conn_error_reason(-res), "%s: %s", what, strerror(-res));
 }
 
 struct tunnel_stats *conn_stats(struct conn *c)
@@ -163,12 +194,52 @@ struct tunnel_stats *conn_stats(struct conn *c)
 	return &c->t->stats[c->w->id];
 }
 
-void conn_submit(struct conn *c, struct io_uring_sqe *sqe, enum ud_op op)
+struct io_uring_sqe *conn_sqe(struct conn *c)
 {
-	io_uring_sqe_set_data64(sqe, ud_encode(c, op));
+	return ring_sqe(&c->w->ring);
+}
+
+void conn_submit(struct conn *c, struct io_uring_sqe *sqe, enum op op)
+{
+	io_uring_sqe_set_data64(sqe, user_data_pack(c, op));
 	c->inflight++;
-	if (op != UD_CANCEL && op != UD_LINK_TIMEOUT)
-		c->ops |= 1u << op;
+	if (op != OP_CANCEL && op != OP_CONNECT_TIMEOUT)
+		c->ops |= OP_BIT(op);
+}
+
+/* Freed by the worker's loop after the completion batch, never inside a handler: the
+ * handler's caller may still read c, and a freed slot must not start another connection's
+ * handshake in the middle of this one's close. */
+static void conn_retire(struct conn *c)
+{
+	c->closed_next = c->w->closed;
+	c->w->closed = c;
+}
+
+void conn_op_done(struct conn *c, enum op op)
+{
+	c->inflight--;
+	c->ops &= ~OP_BIT(op);
+	if (c->state == CONN_CLOSING && !c->inflight)
+		conn_retire(c);
+}
+
+void conn_count_bytes(struct conn *c, bool p2t, size_t n, bool via_userspace)
+{
+	bool up = (c->ctx->mode == MODE_CLIENT) == p2t;
+	uint64_t *counter = p2t ? &c->bytes_p2t : &c->bytes_t2p;
+
+	__atomic_store_n(counter, *counter + n, __ATOMIC_RELAXED);
+	stat_add(up ? &conn_stats(c)->bytes_up : &conn_stats(c)->bytes_down, n);
+	if (via_userspace)
+		stat_add(&conn_stats(c)->payload_userspace, n);
+}
+
+enum verdict conn_end_if_done(struct conn *c)
+{
+	if (c->tls_wr_shut && c->plain_wr_shut)
+		return conn_close(c, REASON_DONE);
+	return VERDICT_AGAIN;
 }
 
 const char *conn_dst_text(const struct conn *c, char buf[static ADDR_TEXT_MAX + 5])
@@ -212,10 +283,21 @@ static void log_reject(const struct conn *c)
  * learns why. If the socket buffer is full the peer learns from the reset instead. */
 static void send_queued_records(struct conn *c)
 {
-	if (c->tls_fd < 0 || conn_op_busy(c, UD_TLS_SEND) || !buf_used(&c->tls_out))
+	if (c->tls_fd < 0 || conn_busy(c, OPS_TLS_TX) || !buf_used(&c->tls_out))
 		return;
 	if (send(c->tls_fd, c->tls_out.data + c->tls_out.off, buf_used(&c->tls_out),
 		 MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		return;
+}
+
+/* The same for a kTLS socket, whose close_notify is a record the kernel encrypts. */
+static void send_ktls_close_notify(struct conn *c)
+{
+	if (c->bye_queued || conn_busy(c, OPS_TLS_TX))
+		return;
+	tls_record_close_notify(&c->tx_msg);
+	c->bye_queued = true;
+	if (sendmsg(c->tls_fd, &c->tx_msg.msg, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
 		return;
 }
 
@@ -232,12 +314,13 @@ static void close_sockets_for(struct conn *c, enum conn_state was)
 {
 	if (!reason_resets(c->reason)) {
 		/* A graceful end we chose (idle, drain): tell a TLS peer with close_notify. */
-		if (c->ktls)
-			ktls_close_notify_now(c);
-		else if (was == CONN_STREAMING && !c->bye_queued && c->session)
+		if (c->ktls) {
+			send_ktls_close_notify(c);
+			return;
+		}
+		if (was == CONN_STREAMING && !c->bye_queued && c->session)
 			gnutls_bye(c->session, GNUTLS_SHUT_WR);
-		if (!c->ktls)
-			send_queued_records(c);
+		send_queued_records(c);
 		return;
 	}
 	set_linger_zero(c->plain_fd);
@@ -255,16 +338,16 @@ static void close_sockets_for(struct conn *c, enum conn_state was)
  * into a pipe would escape a cancel by the socket's fd and wait for data forever. */
 static void cancel_ops(struct conn *c)
 {
-	unsigned ops = c->ops;
+	uint64_t ops = c->ops;
 
-	for (enum ud_op op = UD_TLS_RECV; op < UD_OP_MAX; op++) {
+	for (enum op op = 0; op < OP_MAX; op++) {
 		struct io_uring_sqe *sqe;
 
-		if (!(ops & (1u << op)))
+		if (!(ops & OP_BIT(op)))
 			continue;
-		sqe = worker_sqe(c->w);
-		io_uring_prep_cancel64(sqe, ud_encode(c, op), 0);
-		conn_submit(c, sqe, UD_CANCEL);
+		sqe = conn_sqe(c);
+		io_uring_prep_cancel64(sqe, user_data_pack(c, op), 0);
+		conn_submit(c, sqe, OP_CANCEL);
 	}
 }
 
@@ -282,15 +365,16 @@ static bool is_rejection(const struct conn *c, enum reason reason, enum conn_sta
 	       !strcmp(c->version, "TLS1.3") && !__atomic_load_n(&c->bytes_t2p, __ATOMIC_RELAXED);
 }
 
-void conn_close(struct conn *c, enum reason reason)
+enum verdict conn_close(struct conn *c, enum reason reason)
 {
 	struct tunnel_stats *st = conn_stats(c);
 	enum conn_state was = c->state;
-	bool rejected = is_rejection(c, reason, was);
+	bool rejected;
 
 	if (was == CONN_CLOSING)
-		return;
-	c->state = CONN_CLOSING;
+		return VERDICT_CLOSED;
+	rejected = is_rejection(c, reason, was);
+	__atomic_store_n(&c->state, CONN_CLOSING, __ATOMIC_RELAXED);
 	c->reason = reason;
 	if (rejected) {
 		stat_add(&st->reject[reason], 1);
@@ -299,68 +383,24 @@ void conn_close(struct conn *c, enum reason reason)
 	stat_add(&st->close[reason], 1);
 	log_close(c, rejected);
 	close_sockets_for(c, was);
-	if (c->inflight) {
+	if (c->inflight)
 		cancel_ops(c);
-		return;
-	}
-	conn_free(c);
+	else
+		conn_retire(c);
+	return VERDICT_CLOSED;
 }
 
 void conn_check_timers(struct conn *c)
 {
 	int64_t now = c->w->now_ms;
 
-	if (c->state == CONN_HANDSHAKE && now >= c->deadline_ms) {
-		snprintf(c->detail, sizeof(c->detail), "no complete handshake within %u s",
-			 c->ctx->handshake_timeout_ms / 1000);
-		conn_close(c, REASON_HANDSHAKE_TIMEOUT);
-	} else if (c->state == CONN_HANDOVER && now >= c->deadline_ms) {
-		snprintf(c->detail, sizeof(c->detail), "peer stalled inside a record at the kTLS hand-over");
-		conn_close(c, REASON_HANDSHAKE_TIMEOUT);
-	} else if (c->state == CONN_STREAMING && c->ctx->idle_timeout_ms &&
-		   now - c->active_ms >= c->ctx->idle_timeout_ms) {
+	if (c->state == CONN_HANDSHAKE && now >= c->deadline_ms)
+		conn_closef(c, REASON_HANDSHAKE_TIMEOUT, "no complete handshake within %u s",
+			    c->ctx->handshake_timeout_ms / 1000);
+	else if (c->state == CONN_HANDOVER && now >= c->deadline_ms)
+		conn_closef(c, REASON_HANDSHAKE_TIMEOUT,
+			    "peer stalled inside a record at the kTLS hand-over");
+	else if (c->state == CONN_STREAMING && c->ctx->idle_timeout_ms &&
+		 now - c->active_ms >= c->ctx->idle_timeout_ms)
 		conn_close(c, REASON_IDLE_TIMEOUT);
-	}
-}
-
-void conn_on_cqe(struct conn *c, enum ud_op op, int res)
-{
-	c->inflight--;
-	c->ops &= ~(1u << op);
-	if (c->state == CONN_CLOSING) {
-		if (!c->inflight)
-			conn_free(c);
-		return;
-	}
-	c->active_ms = c->w->now_ms;
-	if (c->ktls || c->state == CONN_HANDOVER) {
-		ktls_on_cqe(c, op, res);
-		return;
-	}
-	switch (op) {
-	case UD_TLS_RECV:
-		if (c->state == CONN_HANDSHAKE)
-			handshake_tls_received(c, res);
-		else
-			pump_tls_received(c, res);
-		break;
-	case UD_TLS_SEND:
-		res = tls_sent(c, res);
-		if (res < 0)
-			conn_close(c, c->state == CONN_STREAMING ? conn_error_reason(-res) : REASON_PEER_CLOSED);
-		else if (res == 0 && c->state == CONN_STREAMING)
-			pump_tls_sent(c);
-		break;
-	case UD_PLAIN_RECV:
-		pump_plain_received(c, res);
-		break;
-	case UD_PLAIN_SEND:
-		pump_plain_sent(c, res);
-		break;
-	case UD_CONNECT:
-		connect_done(c, res);
-		break;
-	default:
-		break; /* link timeouts and cancels only count as in flight */
-	}
 }

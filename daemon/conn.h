@@ -5,8 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <gnutls/gnutls.h>
+#include <liburing.h>
 #include <linux/time_types.h>
 #include <time.h>
 
@@ -14,48 +14,55 @@
 #include "buf.h"
 #include "reason.h"
 #include "tls_hs_walk.h"
-#include "uring_data.h"
+#include "tls_record.h"
+#include "user_data.h"
 #include "verify.h"
 
 struct worker;
-struct io_uring_sqe;
+struct phase;
 struct tunnel;
 struct tunnel_ctx;
 
 /*
  * One tunnelled connection: an accepted socket and the socket ktund opened for it. The TLS
- * side carries records, the plain side carries plaintext.
- *   server: accept(TLS) -> HANDSHAKE -> CONNECTING(target) -> STREAMING -> CLOSING
- *   client: accept(plain) -> CONNECTING(far ktund) -> HANDSHAKE -> STREAMING -> CLOSING
- * Owned by one worker. At most one operation of each kind is in flight; CLOSING waits for
- * all of them to complete (after cancelling) before the memory is freed.
+ * side carries records, the plain side carries plaintext. Its phases, in the order phase.c
+ * runs them:
+ *   server: accept(TLS) -> HANDSHAKE -> CONNECTING(target) -> HANDOVER -> STREAMING -> CLOSING
+ *   client: accept(plain) -> CONNECTING(far ktund) -> HANDSHAKE -> HANDOVER -> STREAMING -> CLOSING
+ * Owned by one worker. At most one operation per I/O slot (OPS_* below) is in flight.
+ * CLOSING waits for every operation to complete (after cancelling them); the worker frees the
+ * connection after the completion batch in which the last one came back.
  */
 enum conn_state { CONN_CONNECTING, CONN_HANDSHAKE, CONN_HANDOVER, CONN_STREAMING, CONN_CLOSING };
 
+/* What a phase's handler leaves the connection in: waiting for more completions, done with
+ * the phase (phase.c begins the next), or closed. */
+enum verdict { VERDICT_AGAIN, VERDICT_NEXT, VERDICT_CLOSED };
+
 enum { P2T, T2P }; /* the two directions: plain to TLS, TLS to plain */
 
-/* recvmsg/sendmsg of one TLS record with its type in a cmsg (kTLS control records). */
-struct record_msg {
-	struct msghdr msg;
-	struct iovec iov;
-	union {
-		struct cmsghdr align;
-		uint8_t buf[CMSG_SPACE(sizeof(uint8_t))];
-	} control;
-	uint8_t body[2]; /* an alert: level, description */
-};
+/* The four I/O slots: the operations that may use each, of which one at a time is in flight. */
+#define OPS_TLS_RX (OP_BIT(OP_TLS_RECV) | OP_BIT(OP_T2P_SPLICE_IN) | OP_BIT(OP_T2P_IN_POLL) | \
+		    OP_BIT(OP_CONTROL_RECV))
+#define OPS_TLS_TX (OP_BIT(OP_TLS_SEND) | OP_BIT(OP_P2T_SPLICE_OUT) | OP_BIT(OP_P2T_OUT_POLL) | \
+		    OP_BIT(OP_CLOSE_NOTIFY))
+#define OPS_PLAIN_RX (OP_BIT(OP_PLAIN_RECV) | OP_BIT(OP_P2T_SPLICE_IN) | OP_BIT(OP_P2T_IN_POLL))
+#define OPS_PLAIN_TX (OP_BIT(OP_PLAIN_SEND) | OP_BIT(OP_T2P_SPLICE_OUT) | OP_BIT(OP_T2P_OUT_POLL))
 
 struct conn {
 	struct worker *w;
 	struct tunnel *t;
 	struct tunnel_ctx *ctx;
-	struct conn *prev, *next;
+	struct conn *prev, *next; /* the worker's list, which ktunctl conns reads */
+	struct conn *closed_next; /* the worker's list of closed connections to free */
 	uint64_t id;          /* unique in this process, for ktunctl conns */
 	enum conn_state state;
+	const struct phase *phase; /* the phase whose table handles completions (phase.c) */
+	unsigned step;             /* its place in the mode's sequence */
 	enum reason reason;
 	int tls_fd, plain_fd;
 	unsigned inflight;   /* every SQE submitted for this conn and not yet completed */
-	unsigned ops;        /* bit per ud_op in flight, for the data and connect ops */
+	uint64_t ops;        /* OP_BIT per operation in flight (not cancels or link timeouts) */
 	gnutls_session_t session;
 	struct peer_verdict verdict;
 	struct buf tls_in, tls_out, plain_in, plain_out;
@@ -68,12 +75,10 @@ struct conn {
 	struct __kernel_timespec connect_timeout;
 	/* kernel TLS (pump_ktls.c) */
 	bool ktls;            /* both directions are in the kernel */
-	bool rx_control;      /* the TLS receive in flight is a recvmsg for a non-data record */
 	int pipes[2][2];      /* per direction: read end, write end; -1 until kTLS starts */
 	size_t piped[2];      /* bytes waiting in each pipe */
-	unsigned polling;     /* bit per ud_op: what is in flight is a POLL_ADD before its splice */
-	size_t pull_limit;    /* tls_pull hands GnuTLS nothing past this offset of tls_in */
-	bool pull_starved;    /* tls_pull had nothing to give: GnuTLS needs more from the peer */
+	size_t pull_limit;    /* tls_io hands GnuTLS nothing past this offset of tls_in */
+	bool pull_starved;    /* tls_io had nothing to give: GnuTLS needs more from the peer */
 	uint64_t tx_records;  /* records sent under the kernel's current TX key (upper bound) */
 	struct tls_hs_walk hs_walk; /* post-handshake messages across kTLS handshake records */
 	struct record_msg rx_msg, tx_msg;
@@ -84,66 +89,50 @@ struct conn {
 	char identity[256];   /* set once, under the worker's conns_lock */
 	const char *version, *cipher; /* static names from GnuTLS, set with identity */
 	char detail[192];
-} __attribute__((aligned(16)));
+} __attribute__((aligned(USER_DATA_ALIGN)));
 
-/* Takes ownership of fd and of the tunnel slot the accept reserved. dst (or NULL) is the
- * original destination of a steered connection (origdst.c). */
-void conn_accepted(struct worker *w, struct tunnel *t, int fd, const struct sockaddr_storage *peer,
-		   socklen_t peerlen, const struct sockaddr_storage *dst, socklen_t dstlen);
-/* " dst=ADDR" for the log and ktunctl conns, or "" for a connection made to the listener. */
-const char *conn_dst_text(const struct conn *c, char buf[static ADDR_TEXT_MAX + 5]);
-/* The single way a connection ends. Idempotent: the first reason wins. */
-void conn_close(struct conn *c, enum reason reason);
-void conn_on_cqe(struct conn *c, enum ud_op op, int res);
+/* A connection for fd, accepted by t's listener on w; takes ownership of fd and of the
+ * tunnel slot the accept reserved. dst (or NULL) is the original destination of a steered
+ * connection (origdst.c). NULL when out of memory: fd is reset and the slot given back. */
+struct conn *conn_new(struct worker *w, struct tunnel *t, int fd, const struct sockaddr_storage *peer,
+		      socklen_t peerlen, const struct sockaddr_storage *dst, socklen_t dstlen);
+/*
+ * The single way a connection ends: counts and logs it, tells the peers, cancels what is in
+ * flight. The first reason wins; later calls do nothing. c stays valid until the worker's
+ * loop frees it after the current completion batch, so a caller may still read it.
+ */
+enum verdict conn_close(struct conn *c, enum reason reason);
+/* conn_close with the close line's detail. */
+enum verdict conn_closef(struct conn *c, enum reason reason, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Ends c because an I/O operation (what) failed with res, a negative errno, or made no
+ * progress (res 0). */
+enum verdict conn_fail_io(struct conn *c, const char *what, int res);
+/* Frees a closed connection with nothing in flight, or one conn_new could not finish.
+ * The worker's loop only. */
+void conn_free(struct conn *c);
 /* Enforces the handshake deadline and the idle timeout; called once a second. */
 void conn_check_timers(struct conn *c);
+/* " dst=ADDR" for the log and ktunctl conns, or "" for a connection made to the listener. */
+const char *conn_dst_text(const struct conn *c, char buf[static ADDR_TEXT_MAX + 5]);
 
-/* conn.c helpers for the state files */
+/* For the phase files */
+void conn_submit(struct conn *c, struct io_uring_sqe *sqe, enum op op);
+/* Accounts a completed operation; a closed connection whose last one it was goes to the
+ * worker's list to free. */
+void conn_op_done(struct conn *c, enum op op);
+/* Payload bytes moved in one direction (p2t: plain to TLS). */
+void conn_count_bytes(struct conn *c, bool p2t, size_t n, bool via_userspace);
+/* Closes c as done once both directions have ended; else VERDICT_AGAIN. */
+enum verdict conn_end_if_done(struct conn *c);
 enum reason conn_error_reason(int err);
-/* Ends c because an I/O operation (what) failed with res, a negative errno, or made no
- * progress (res 0); the error goes into the close line's detail. */
-void conn_fail_io(struct conn *c, const char *what, int res);
-void conn_submit(struct conn *c, struct io_uring_sqe *sqe, enum ud_op op);
 /* The counters of c's tunnel that c's worker (and only it) writes. */
 struct tunnel_stats *conn_stats(struct conn *c);
-static inline bool conn_op_busy(const struct conn *c, enum ud_op op)
+struct io_uring_sqe *conn_sqe(struct conn *c);
+
+static inline bool conn_busy(const struct conn *c, uint64_t ops)
 {
-	return c->ops & (1u << op);
+	return c->ops & ops;
 }
-
-/* handshake.c: the TLS side's transport and the handshake */
-int handshake_start(struct conn *c);
-void handshake_step(struct conn *c);
-void handshake_tls_received(struct conn *c, int res);
-/* Fills c->detail with what + GnuTLS's reason, naming the alert when the peer sent one. */
-void tls_error_text(struct conn *c, int rc, const char *what);
-/* Sends what GnuTLS queued in tls_out, if no send is in flight. */
-void tls_flush(struct conn *c);
-/* Arms a receive into tls_in, if none is in flight and the peer has not ended. */
-void tls_receive(struct conn *c);
-/* Accounts a completed send: negative errno, 1 if more is in flight, 0 when all is out. */
-int tls_sent(struct conn *c, int res);
-
-/* connect.c */
-void connect_start(struct conn *c);
-void connect_done(struct conn *c, int res);
-
-/* pump_ktls.c: hand-over to kernel TLS and the splice data path */
-void ktls_handover_start(struct conn *c);
-void ktls_on_cqe(struct conn *c, enum ud_op op, int res);
-void ktls_close_notify_now(struct conn *c);
-void ktls_release(struct conn *c);
-
-/* pump.c: the userspace GnuTLS data path */
-void pump_start_userspace(struct conn *c);
-void pump_count_bytes(struct conn *c, bool p2t, size_t n, bool via_userspace);
-void pump_maybe_done(struct conn *c);
-/* Sends plain_out to the plain side, if no send is in flight. */
-void pump_plain_flush(struct conn *c);
-void pump_start(struct conn *c);
-void pump_tls_received(struct conn *c, int res);
-void pump_tls_sent(struct conn *c);
-void pump_plain_received(struct conn *c, int res);
-void pump_plain_sent(struct conn *c, int res);
 
 #endif

@@ -7,43 +7,41 @@
 #include <sys/socket.h>
 
 #include "addr.h"
-#include "conn.h"
+#include "phase.h"
 #include "proxy_v2.h"
+#include "tls_io.h"
 #include "tunnel_ctx.h"
-#include "worker.h"
 
-/* Opening the second socket of a connection: the target (server mode, plaintext) or the far
- * ktund (client mode, TLS). A failure here resets the accepted side, so the application sees
- * its connection fail instead of a clean close (see peers.md on istio#60955). */
+/* The connect phase: opening the second socket of a connection, to the target (server
+ * mode, plaintext) or to the far ktund (client mode, TLS). A failure here resets the
+ * accepted side, so the application sees its connection fail instead of a clean close (see
+ * peers.md on istio#60955). */
 
-void connect_start(struct conn *c)
+static enum verdict connect_begin(struct conn *c)
 {
 	const struct ktun_addr *target = &c->ctx->target;
 	struct io_uring_sqe *sqe;
 	int fd;
 
 	fd = socket(target->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		snprintf(c->detail, sizeof(c->detail), "socket: %s", strerror(errno));
-		conn_close(c, REASON_TARGET_UNREACHABLE);
-		return;
-	}
+	if (fd < 0)
+		return conn_closef(c, REASON_TARGET_UNREACHABLE, "socket: %s", strerror(errno));
 	if (target->ss.ss_family != AF_UNIX)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 	if (c->ctx->mode == MODE_SERVER)
 		c->plain_fd = fd;
 	else
 		c->tls_fd = fd;
-	c->state = CONN_CONNECTING;
 	c->connect_timeout = (struct __kernel_timespec){ .tv_sec = c->ctx->connect_timeout_ms / 1000 };
 
-	sqe = worker_sqe(c->w);
+	sqe = conn_sqe(c);
 	io_uring_prep_connect(sqe, fd, (const struct sockaddr *)&target->ss, target->len);
 	sqe->flags |= IOSQE_IO_LINK;
-	conn_submit(c, sqe, UD_CONNECT);
-	sqe = worker_sqe(c->w);
+	conn_submit(c, sqe, OP_CONNECT);
+	sqe = conn_sqe(c);
 	io_uring_prep_link_timeout(sqe, &c->connect_timeout, 0);
-	conn_submit(c, sqe, UD_LINK_TIMEOUT);
+	conn_submit(c, sqe, OP_CONNECT_TIMEOUT);
+	return VERDICT_AGAIN;
 }
 
 static const char *tls_version_text(gnutls_session_t s)
@@ -89,29 +87,27 @@ static int send_proxy_header(struct conn *c)
 	return sent == len ? 0 : -EAGAIN;
 }
 
-void connect_done(struct conn *c, int res)
+static enum verdict on_connect(struct conn *c, int res)
 {
-	if (res == -ECANCELED) {
-		snprintf(c->detail, sizeof(c->detail), "no connection within %u s",
-			 c->ctx->connect_timeout_ms / 1000);
-		conn_close(c, REASON_CONNECT_TIMEOUT);
-		return;
+	if (res == -ECANCELED)
+		return conn_closef(c, REASON_CONNECT_TIMEOUT, "no connection within %u s",
+				   c->ctx->connect_timeout_ms / 1000);
+	if (res < 0)
+		return conn_closef(c, REASON_TARGET_UNREACHABLE, "connect: %s", strerror(-res));
+	if (c->ctx->mode == MODE_SERVER && c->ctx->proxy_protocol) {
+		res = send_proxy_header(c);
+		if (res < 0)
+			return conn_closef(c, REASON_IO_ERROR, "PROXY header: %s", strerror(-res));
 	}
-	if (res < 0) {
-		snprintf(c->detail, sizeof(c->detail), "connect: %s", strerror(-res));
-		conn_close(c, REASON_TARGET_UNREACHABLE);
-		return;
-	}
-	if (c->ctx->mode == MODE_SERVER) {
-		res = c->ctx->proxy_protocol ? send_proxy_header(c) : 0;
-		if (res < 0) {
-			snprintf(c->detail, sizeof(c->detail), "PROXY header: %s", strerror(-res));
-			conn_close(c, REASON_IO_ERROR);
-			return;
-		}
-		pump_start(c);
-		return;
-	}
-	if (handshake_start(c) == 0)
-		handshake_step(c);
+	return VERDICT_NEXT;
 }
+
+const struct phase connect_phase = {
+	.name = "connect",
+	.state = CONN_CONNECTING,
+	.begin = connect_begin,
+	.on = {
+		[OP_CONNECT] = on_connect,
+		[OP_TLS_SEND] = tls_io_on_send, /* server: the handshake's last flight */
+	},
+};

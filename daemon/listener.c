@@ -2,11 +2,20 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "conn.h"
+#include "daemon.h"
 #include "listener.h"
+#include "log.h"
+#include "origdst.h"
+#include "phase.h"
+#include "ring.h"
+#include "tunnel.h"
+#include "worker.h"
 
 #define LISTEN_BACKLOG 4096
 
@@ -80,4 +89,125 @@ fail:
 	rc = -errno;
 	close(fd);
 	return rc;
+}
+
+/* Accepting */
+
+/*
+ * Accept first, then take a slot. Reserving a slot before accepting let an idle worker's
+ * armed accept hold a slot while another worker's listener, which the kernel keeps feeding
+ * through SO_REUSEPORT, had a client and no slot: with max-connections below the number of
+ * workers some clients waited forever. Now a listener that finds no slot holds its one
+ * accepted connection, stops accepting, and serves it when any worker frees a slot.
+ */
+void listener_arm(struct listener *l)
+{
+	struct io_uring_sqe *sqe;
+
+	if (l->accepting || l->held_fd >= 0 || l->closed || l->w->draining)
+		return;
+	l->paused = false;
+	l->accepting = true;
+	l->peerlen = sizeof(l->peer);
+	sqe = ring_sqe(&l->w->ring);
+	io_uring_prep_accept(sqe, l->fd, (struct sockaddr *)&l->peer, &l->peerlen, SOCK_CLOEXEC);
+	io_uring_sqe_set_data64(sqe, user_data_pack(l, OP_ACCEPT));
+}
+
+static void listener_drop_held(struct listener *l)
+{
+	struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+
+	if (l->held_fd < 0)
+		return;
+	/* Never served: the client sees a reset, as if its connection had been refused. */
+	setsockopt(l->held_fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+	close(l->held_fd);
+	l->held_fd = -1;
+	__atomic_fetch_sub(&l->t->waiting, 1, __ATOMIC_RELAXED);
+}
+
+/* Serves the held connection if a slot is free; true if the listener may accept again. */
+static bool serve_held(struct listener *l)
+{
+	int fd = l->held_fd;
+	struct conn *c;
+
+	if (fd < 0)
+		return true;
+	if (!tunnel_reserve(l->t))
+		return false;
+	l->held_fd = -1;
+	__atomic_fetch_sub(&l->t->waiting, 1, __ATOMIC_RELAXED);
+	c = conn_new(l->w, l->t, fd, &l->peer, l->peerlen, l->dstlen ? &l->dst : NULL, l->dstlen);
+	if (c)
+		phase_start(c);
+	return true;
+}
+
+void listener_close(struct listener *l)
+{
+	if (l->closed)
+		return;
+	l->closed = true;
+	listener_drop_held(l);
+	if (l->accepting) {
+		struct io_uring_sqe *sqe = ring_sqe(&l->w->ring);
+
+		io_uring_prep_cancel_fd(sqe, l->fd, IORING_ASYNC_CANCEL_ALL);
+		io_uring_sqe_set_data64(sqe, user_data_pack(l->w, OP_IGNORE));
+		return; /* closed when the cancelled accept completes */
+	}
+	close(l->fd);
+	l->fd = -1;
+}
+
+void listener_on_accept(struct listener *l, int res)
+{
+	struct worker *w = l->w;
+
+	l->accepting = false;
+	if (res >= 0) {
+		if (l->transparent)
+			addr_unmap(&l->peer, &l->peerlen);
+		/* Where a steered connection was going (a client tunnel's, from this host). */
+		l->dstlen = 0;
+		if (l->t->mode == MODE_CLIENT && !addr_is_unix(&l->t->listen))
+			origdst_find(w->k->redirect, res, l->transparent, &l->dst, &l->dstlen);
+		l->held_fd = res;
+		__atomic_fetch_add(&l->t->waiting, 1, __ATOMIC_RELAXED);
+		if (l->closed) {
+			listener_drop_held(l);
+		} else if (!serve_held(l)) {
+			return; /* at max-connections: a freed slot serves it */
+		}
+	} else {
+		if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
+			/* Out of descriptors or memory: retrying at once would spin. Wait for the tick. */
+			stat_add(&l->t->stats[w->id].accept_errors, 1);
+			log_warn("[%s] accept: %s; pausing accepts for a second", l->t->name, strerror(-res));
+			l->paused = true;
+			return;
+		}
+		if (res != -ECANCELED && res != -EINTR && res != -ECONNABORTED)
+			log_warn("[%s] accept: %s", l->t->name, strerror(-res));
+	}
+	if (l->closed) {
+		if (l->fd >= 0)
+			close(l->fd);
+		l->fd = -1;
+		return;
+	}
+	if (!l->paused)
+		listener_arm(l);
+}
+
+void listener_serve_held(struct worker *w)
+{
+	for (size_t i = 0; i < w->n_listeners; i++) {
+		struct listener *l = &w->listeners[i];
+
+		if (l->held_fd >= 0 && serve_held(l))
+			listener_arm(l);
+	}
 }

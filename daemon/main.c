@@ -179,9 +179,11 @@ static int open_control(struct ktun *k, int *fd)
 
 static int start_workers(struct ktun *k)
 {
-	k->workers = calloc(k->n_workers, sizeof(*k->workers));
+	/* Aligned: a worker is the object of its io_uring operations (user_data.h). */
+	k->workers = aligned_alloc(USER_DATA_ALIGN, k->n_workers * sizeof(*k->workers));
 	if (!k->workers)
 		return -ENOMEM;
+	memset(k->workers, 0, k->n_workers * sizeof(*k->workers));
 	for (unsigned i = 0; i < k->n_workers; i++) {
 		int rc = worker_init(&k->workers[i], k, i);
 

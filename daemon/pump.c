@@ -4,10 +4,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "conn.h"
+#include "phase.h"
+#include "plain_io.h"
+#include "tls_io.h"
 #include "tunnel.h"
 #include "tunnel_ctx.h"
-#include "worker.h"
 
 /*
  * The userspace data path: GnuTLS encrypts and decrypts, io_uring moves the bytes.
@@ -19,107 +20,77 @@
  * FIN on the plain side. The connection is done when both directions are.
  */
 
-void pump_count_bytes(struct conn *c, bool p2t, size_t n, bool via_userspace)
-{
-	bool up = (c->ctx->mode == MODE_CLIENT) == p2t;
-
-	uint64_t *counter = p2t ? &c->bytes_p2t : &c->bytes_t2p;
-
-	__atomic_store_n(counter, *counter + n, __ATOMIC_RELAXED);
-	stat_add(up ? &conn_stats(c)->bytes_up : &conn_stats(c)->bytes_down, n);
-	if (via_userspace)
-		stat_add(&conn_stats(c)->payload_userspace, n);
-}
-
-void pump_maybe_done(struct conn *c)
-{
-	if (c->tls_wr_shut && c->plain_wr_shut)
-		conn_close(c, REASON_DONE);
-}
-
 static void plain_receive(struct conn *c)
 {
 	struct io_uring_sqe *sqe;
 
-	if (conn_op_busy(c, UD_PLAIN_RECV) || c->plain_rd_eof || buf_used(&c->plain_in))
+	if (conn_busy(c, OPS_PLAIN_RX) || c->plain_rd_eof || buf_used(&c->plain_in))
 		return;
 	c->plain_in.off = c->plain_in.len = 0;
-	sqe = worker_sqe(c->w);
+	sqe = conn_sqe(c);
 	io_uring_prep_recv(sqe, c->plain_fd, c->plain_in.data, c->plain_in.cap, 0);
-	conn_submit(c, sqe, UD_PLAIN_RECV);
-}
-
-void pump_plain_flush(struct conn *c)
-{
-	struct io_uring_sqe *sqe;
-
-	if (conn_op_busy(c, UD_PLAIN_SEND) || !buf_used(&c->plain_out))
-		return;
-	sqe = worker_sqe(c->w);
-	io_uring_prep_send(sqe, c->plain_fd, c->plain_out.data + c->plain_out.off,
-			   buf_used(&c->plain_out), MSG_NOSIGNAL);
-	conn_submit(c, sqe, UD_PLAIN_SEND);
+	conn_submit(c, sqe, OP_PLAIN_RECV);
 }
 
 /* plain -> TLS */
 
-static void encrypt_pending(struct conn *c)
+static enum verdict encrypt_pending(struct conn *c)
 {
 	struct buf *in = &c->plain_in;
 
 	/* Encrypt only into an idle tls_out: one chunk in flight bounds the memory per direction. */
-	if (conn_op_busy(c, UD_TLS_SEND) || c->tls_wr_shut)
-		return;
+	if (conn_busy(c, OPS_TLS_TX) || c->tls_wr_shut)
+		return VERDICT_AGAIN;
 	while (buf_used(in)) {
 		ssize_t n = gnutls_record_send(c->session, in->data + in->off, buf_used(in));
 
-		if (n < 0) {
-			snprintf(c->detail, sizeof(c->detail), "encrypt: %s", gnutls_strerror((int)n));
-			conn_close(c, REASON_IO_ERROR);
-			return;
-		}
+		if (n < 0)
+			return conn_closef(c, REASON_IO_ERROR, "encrypt: %s", gnutls_strerror((int)n));
 		in->off += (size_t)n;
 	}
 	if (c->plain_rd_eof && !c->bye_queued) {
 		gnutls_bye(c->session, GNUTLS_SHUT_WR);
 		c->bye_queued = true;
 	}
-	tls_flush(c);
+	tls_io_flush(c);
 	plain_receive(c);
+	return VERDICT_AGAIN;
 }
 
-void pump_plain_received(struct conn *c, int res)
+static enum verdict on_plain_recv(struct conn *c, int res)
 {
-	if (res < 0) {
-		conn_fail_io(c, "plain recv", res);
-		return;
-	}
+	if (res < 0)
+		return conn_fail_io(c, "plain recv", res);
 	if (res == 0)
 		c->plain_rd_eof = true;
 	c->plain_in.len = (size_t)res;
-	pump_count_bytes(c, true, (size_t)res, true);
-	encrypt_pending(c);
+	conn_count_bytes(c, true, (size_t)res, true);
+	return encrypt_pending(c);
 }
 
-void pump_tls_sent(struct conn *c)
+static enum verdict on_tls_send(struct conn *c, int res)
 {
+	res = tls_io_sent(c, res);
+	if (res < 0)
+		return conn_close(c, conn_error_reason(-res));
+	if (res)
+		return VERDICT_AGAIN;
 	if (c->bye_queued && !c->tls_wr_shut) {
 		shutdown(c->tls_fd, SHUT_WR);
 		c->tls_wr_shut = true;
-		pump_maybe_done(c);
-		return;
+		return conn_end_if_done(c);
 	}
-	encrypt_pending(c);
+	return encrypt_pending(c);
 }
 
 /* TLS -> plain */
 
-static void decrypt_available(struct conn *c)
+static enum verdict decrypt_available(struct conn *c)
 {
 	struct buf *out = &c->plain_out;
 
-	if (conn_op_busy(c, UD_PLAIN_SEND) || c->plain_wr_shut)
-		return;
+	if (conn_busy(c, OPS_PLAIN_TX) || c->plain_wr_shut)
+		return VERDICT_AGAIN;
 	out->off = out->len = 0;
 	while (buf_room(out) && !c->close_notify_seen) {
 		ssize_t n;
@@ -138,70 +109,58 @@ static void decrypt_available(struct conn *c)
 			if (c->pull_starved)
 				break;
 		} else if (n == GNUTLS_E_PREMATURE_TERMINATION) {
-			snprintf(c->detail, sizeof(c->detail), "TLS peer ended without close_notify");
-			conn_close(c, REASON_TRUNCATED);
-			return;
+			return conn_closef(c, REASON_TRUNCATED, "TLS peer ended without close_notify");
 		} else if (gnutls_error_is_fatal((int)n)) {
-			tls_error_text(c, (int)n, "decrypt: ");
-			conn_close(c, REASON_TLS_ERROR);
-			return;
+			tls_io_error_text(c, (int)n, "decrypt: ");
+			return conn_close(c, REASON_TLS_ERROR);
 		}
 		/* Non-fatal (a warning alert, a refused renegotiation request): keep reading. */
 	}
-	tls_flush(c); /* a KeyUpdate reply, if reading produced one */
+	tls_io_flush(c); /* a KeyUpdate reply, if reading produced one */
 	if (buf_used(out)) {
-		pump_plain_flush(c);
+		plain_io_flush(c);
 	} else if (c->close_notify_seen) {
 		shutdown(c->plain_fd, SHUT_WR);
 		c->plain_wr_shut = true;
-		pump_maybe_done(c);
-		return;
+		return conn_end_if_done(c);
 	}
 	if (!c->close_notify_seen)
-		tls_receive(c);
+		tls_io_receive(c);
+	return VERDICT_AGAIN;
 }
 
-void pump_tls_received(struct conn *c, int res)
+static enum verdict on_tls_recv(struct conn *c, int res)
 {
-	if (res < 0) {
-		conn_fail_io(c, "tls recv", res);
-		return;
-	}
-	if (res == 0)
-		c->tls_rd_eof = true;
-	c->tls_in.len += (size_t)res;
-	decrypt_available(c);
+	res = tls_io_received(c, res);
+	if (res < 0)
+		return conn_fail_io(c, "tls recv", res);
+	return decrypt_available(c);
 }
 
-void pump_plain_sent(struct conn *c, int res)
+static enum verdict on_plain_send(struct conn *c, int res)
 {
-	struct buf *out = &c->plain_out;
-
-	if (res < 0) {
-		conn_fail_io(c, "plain send", res);
-		return;
-	}
-	pump_count_bytes(c, false, (size_t)res, true);
-	out->off += (size_t)res;
-	if (buf_used(out))
-		pump_plain_flush(c);
-	else
-		decrypt_available(c);
+	res = plain_io_sent(c, res);
+	if (res < 0)
+		return conn_fail_io(c, "plain send", res);
+	return res ? VERDICT_AGAIN : decrypt_available(c);
 }
 
-void pump_start(struct conn *c)
-{
-	if (c->ctx->ktls_wanted)
-		ktls_handover_start(c);
-	else
-		pump_start_userspace(c);
-}
-
-void pump_start_userspace(struct conn *c)
+static enum verdict pump_begin(struct conn *c)
 {
 	stat_add(&conn_stats(c)->conns_userspace, 1);
-	c->state = CONN_STREAMING;
 	plain_receive(c);
 	/* Records the peer sent together with its last handshake flight are already in tls_in. */
-	decrypt_available(c);
+	return decrypt_available(c);
 }
+
+const struct phase pump_phase = {
+	.name = "userspace pump",
+	.state = CONN_STREAMING,
+	.begin = pump_begin,
+	.on = {
+		[OP_PLAIN_RECV] = on_plain_recv,
+		[OP_PLAIN_SEND] = on_plain_send,
+		[OP_TLS_RECV] = on_tls_recv,
+		[OP_TLS_SEND] = on_tls_send,
+	},
+};

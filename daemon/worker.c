@@ -9,7 +9,8 @@
 #include "conn.h"
 #include "daemon.h"
 #include "log.h"
-#include "origdst.h"
+#include "phase.h"
+#include "ring.h"
 #include "tunnel.h"
 #include "worker.h"
 
@@ -30,17 +31,6 @@ static int64_t coarse_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-struct io_uring_sqe *worker_sqe(struct worker *w)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
-
-	while (!sqe) {
-		io_uring_submit(&w->ring);
-		sqe = io_uring_get_sqe(&w->ring);
-	}
-	return sqe;
 }
 
 /*
@@ -104,7 +94,10 @@ static int take_listeners(struct worker *w, struct ktun *k)
 
 	for (size_t i = 0; i < k->n_tunnels; i++)
 		n += k->tunnels[i].tproxy_fds && k->tunnels[i].tproxy_fds[w->id] >= 0;
-	w->listeners = calloc(n, sizeof(*w->listeners));
+	if (!n)
+		return 0;
+	/* Aligned: a listener is the object of its accepts (user_data.h). */
+	w->listeners = aligned_alloc(USER_DATA_ALIGN, n * sizeof(*w->listeners));
 	if (!w->listeners)
 		return -ENOMEM;
 	for (size_t i = 0; i < k->n_tunnels; i++) {
@@ -166,151 +159,23 @@ void worker_notify(struct worker *w)
 		log_err("worker %u: eventfd write: %m", w->id);
 }
 
-/* Accepting */
-
-/*
- * Accept first, then take a slot. Reserving a slot before accepting let an idle worker's
- * armed accept hold a slot while another worker's listener, which the kernel keeps feeding
- * through SO_REUSEPORT, had a client and no slot: with max-connections below the number of
- * workers some clients waited forever. Now a listener that finds no slot holds its one
- * accepted connection, stops accepting, and serves it when any worker frees a slot.
- */
-static void listener_arm(struct listener *l)
-{
-	struct io_uring_sqe *sqe;
-
-	if (l->accepting || l->held_fd >= 0 || l->closed || l->w->draining)
-		return;
-	l->paused = false;
-	l->accepting = true;
-	l->peerlen = sizeof(l->peer);
-	sqe = worker_sqe(l->w);
-	io_uring_prep_accept(sqe, l->fd, (struct sockaddr *)&l->peer, &l->peerlen, SOCK_CLOEXEC);
-	io_uring_sqe_set_data64(sqe, ud_encode(l, UD_ACCEPT));
-}
-
-static void listener_drop_held(struct listener *l)
-{
-	struct linger reset = { .l_onoff = 1, .l_linger = 0 };
-
-	if (l->held_fd < 0)
-		return;
-	/* Never served: the client sees a reset, as if its connection had been refused. */
-	setsockopt(l->held_fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
-	close(l->held_fd);
-	l->held_fd = -1;
-	__atomic_fetch_sub(&l->t->waiting, 1, __ATOMIC_RELAXED);
-}
-
-/* Serves the held connection if a slot is free; true if the listener may accept again. */
-static bool listener_serve_held(struct listener *l)
-{
-	int fd = l->held_fd;
-
-	if (fd < 0)
-		return true;
-	if (!tunnel_reserve(l->t))
-		return false;
-	l->held_fd = -1;
-	__atomic_fetch_sub(&l->t->waiting, 1, __ATOMIC_RELAXED);
-	conn_accepted(l->w, l->t, fd, &l->peer, l->peerlen, l->dstlen ? &l->dst : NULL, l->dstlen);
-	return true;
-}
-
-static void listener_close(struct listener *l)
-{
-	if (l->closed)
-		return;
-	l->closed = true;
-	listener_drop_held(l);
-	if (l->accepting) {
-		struct io_uring_sqe *sqe = worker_sqe(l->w);
-
-		io_uring_prep_cancel_fd(sqe, l->fd, IORING_ASYNC_CANCEL_ALL);
-		io_uring_sqe_set_data64(sqe, ud_encode(l->w, UD_IGNORE));
-		return; /* closed when the cancelled accept completes */
-	}
-	close(l->fd);
-	l->fd = -1;
-}
-
-static void listener_on_accept(struct listener *l, int res)
-{
-	struct worker *w = l->w;
-
-	l->accepting = false;
-	if (res >= 0) {
-		if (l->transparent)
-			addr_unmap(&l->peer, &l->peerlen);
-		/* Where a steered connection was going (a client tunnel's, from this host). */
-		l->dstlen = 0;
-		if (l->t->mode == MODE_CLIENT && !addr_is_unix(&l->t->listen))
-			origdst_find(w->k->redirect, res, l->transparent, &l->dst, &l->dstlen);
-		l->held_fd = res;
-		__atomic_fetch_add(&l->t->waiting, 1, __ATOMIC_RELAXED);
-		if (l->closed) {
-			listener_drop_held(l);
-		} else if (!listener_serve_held(l)) {
-			return; /* at max-connections: a freed slot serves it */
-		}
-	} else {
-		if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
-			/* Out of descriptors or memory: retrying at once would spin. Wait for the tick. */
-			stat_add(&l->t->stats[w->id].accept_errors, 1);
-			log_warn("[%s] accept: %s; pausing accepts for a second", l->t->name, strerror(-res));
-			l->paused = true;
-			return;
-		}
-		if (res != -ECANCELED && res != -EINTR && res != -ECONNABORTED)
-			log_warn("[%s] accept: %s", l->t->name, strerror(-res));
-	}
-	if (l->closed) {
-		if (l->fd >= 0)
-			close(l->fd);
-		l->fd = -1;
-		return;
-	}
-	if (!l->paused)
-		listener_arm(l);
-}
-
-static void serve_held(struct worker *w, const struct tunnel *t)
-{
-	for (size_t i = 0; i < w->n_listeners; i++) {
-		struct listener *l = &w->listeners[i];
-
-		if ((!t || l->t == t) && l->held_fd >= 0 && listener_serve_held(l))
-			listener_arm(l);
-	}
-}
-
-void worker_slot_freed(struct worker *w, struct tunnel *t)
-{
-	serve_held(w, t);
-	/* Connections may be held on other workers' listeners: wake them to take the slot. */
-	if (__atomic_load_n(&t->waiting, __ATOMIC_RELAXED))
-		for (unsigned i = 0; i < w->k->n_workers; i++)
-			if (&w->k->workers[i] != w)
-				worker_notify(&w->k->workers[i]);
-}
-
 /* Phase changes and the tick */
 
 static void arm_event_read(struct worker *w)
 {
-	struct io_uring_sqe *sqe = worker_sqe(w);
+	struct io_uring_sqe *sqe = ring_sqe(&w->ring);
 
 	io_uring_prep_read(sqe, w->event_fd, &w->event_value, sizeof(w->event_value), 0);
-	io_uring_sqe_set_data64(sqe, ud_encode(w, UD_EVENT));
+	io_uring_sqe_set_data64(sqe, user_data_pack(w, OP_EVENT));
 }
 
 static void arm_tick(struct worker *w)
 {
-	struct io_uring_sqe *sqe = worker_sqe(w);
+	struct io_uring_sqe *sqe = ring_sqe(&w->ring);
 
 	w->tick = (struct __kernel_timespec){ .tv_sec = 1 };
 	io_uring_prep_timeout(sqe, &w->tick, 0, 0);
-	io_uring_sqe_set_data64(sqe, ud_encode(w, UD_TICK));
+	io_uring_sqe_set_data64(sqe, user_data_pack(w, OP_TICK));
 }
 
 static void close_all(struct worker *w, enum reason reason)
@@ -335,7 +200,7 @@ static void on_event(struct worker *w)
 	}
 	if (phase == PHASE_STOPPING)
 		close_all(w, REASON_SHUTDOWN);
-	serve_held(w, NULL);
+	listener_serve_held(w);
 	arm_event_read(w);
 }
 
@@ -350,7 +215,7 @@ static void on_tick(struct worker *w)
 	}
 	if (w->draining && w->now_ms >= w->drain_deadline_ms)
 		close_all(w, REASON_DRAIN_TIMEOUT);
-	serve_held(w, NULL);
+	listener_serve_held(w);
 	for (size_t i = 0; i < w->n_listeners; i++)
 		if (w->listeners[i].paused)
 			listener_arm(&w->listeners[i]);
@@ -359,22 +224,54 @@ static void on_tick(struct worker *w)
 
 static void handle_cqe(struct worker *w, const struct io_uring_cqe *cqe)
 {
-	void *obj = ud_object(cqe->user_data);
+	void *obj = user_data_object(cqe->user_data);
+	enum op op = user_data_op(cqe->user_data);
 
-	switch (ud_op(cqe->user_data)) {
-	case UD_ACCEPT:
+	switch (op) {
+	case OP_ACCEPT:
 		listener_on_accept(obj, cqe->res);
 		break;
-	case UD_TICK:
+	case OP_TICK:
 		on_tick(w);
 		break;
-	case UD_EVENT:
+	case OP_EVENT:
 		on_event(w);
 		break;
-	case UD_IGNORE:
+	case OP_IGNORE:
 		break;
 	default:
-		conn_on_cqe(obj, ud_op(cqe->user_data), cqe->res);
+		phase_on_cqe(obj, op, cqe->res);
+	}
+}
+
+/* Connections held for a slot, here or on another worker (SO_REUSEPORT spreads them), may
+ * take the slots freed in this batch. */
+static void offer_freed_slots(struct worker *w)
+{
+	struct ktun *k = w->k;
+	bool waiting = false;
+
+	listener_serve_held(w);
+	for (size_t i = 0; i < k->n_tunnels && !waiting; i++)
+		waiting = __atomic_load_n(&k->tunnels[i].waiting, __ATOMIC_RELAXED);
+	if (waiting)
+		for (unsigned i = 0; i < k->n_workers; i++)
+			if (&k->workers[i] != w)
+				worker_notify(&k->workers[i]);
+}
+
+/* After a completion batch: free the connections that closed in it, then offer their slots. */
+static void after_batch(struct worker *w)
+{
+	struct conn *c;
+
+	while ((c = w->closed)) {
+		w->closed = c->closed_next;
+		conn_free(c);
+	}
+	if (w->slot_freed) {
+		w->slot_freed = false;
+		offer_freed_slots(w);
 	}
 }
 
@@ -420,6 +317,7 @@ static void *worker_main(void *arg)
 			seen++;
 		}
 		io_uring_cq_advance(&w->ring, seen);
+		after_batch(w);
 	}
 	io_uring_queue_exit(&w->ring);
 	__atomic_sub_fetch(&w->k->workers_alive, 1, __ATOMIC_RELEASE);

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef KTUN_RING_H
+#define KTUN_RING_H
+
+#include <liburing.h>
+
+/* An SQE from ring, submitting what is queued when the queue is full. Never NULL. */
+static inline struct io_uring_sqe *ring_sqe(struct io_uring *ring)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+	while (!sqe) {
+		io_uring_submit(ring);
+		sqe = io_uring_get_sqe(ring);
+	}
+	return sqe;
+}
+
+#endif
