@@ -4,7 +4,7 @@
 
 /* Shared by redirect.c (programs) and redirect_maps.c (rules); nothing else includes it. */
 
-#include "../bpf/ktun_redirect.h"
+#include "ktun_redirect.h"
 #include "redirect.h"
 #include "redirect_rule.h"
 
