@@ -347,7 +347,7 @@ int main(int argc, char **argv)
 		config_free(&k.cfg);
 		return mode == CLI_EXIT_OK ? EXIT_SUCCESS : EXIT_CONFIG;
 	}
-	log_set_level((enum log_level)k.cfg.log_level);
+	log_set_level(k.cfg.log_level);
 	k.n_workers = k.cfg.workers;
 	if (config_validate(&k.cfg, err, sizeof(err)) < 0) {
 		log_err("%s", err);
