@@ -84,7 +84,8 @@ static const struct option_def *option_find(const char *key)
 
 const char *config_control_path(const struct ktun_config *cfg)
 {
-	return cfg->control_path ? cfg->control_path : CONFIG_DEFAULT_CONTROL;
+	/* KTUN_CONTROL_DEFAULT: meson.build, the one definition ktund and ktunctl share. */
+	return cfg->control_path ? cfg->control_path : KTUN_CONTROL_DEFAULT;
 }
 
 bool config_option_exists(const char *key)

@@ -83,8 +83,6 @@ struct ktun_config {
 /* Longest line of a --config file, without its line ending: a longer one is an error. */
 #define CONFIG_LINE_MAX 4096
 
-#define CONFIG_DEFAULT_CONTROL KTUN_CONTROL_DEFAULT /* meson.build */
-
 void config_init(struct ktun_config *cfg);
 /* control, or its default. */
 const char *config_control_path(const struct ktun_config *cfg);

@@ -156,7 +156,7 @@ static void write_status(struct ktun *k, const char *args, FILE *out)
 			fprintf(out, "%s.close.%s %llu\n", t->name, reason_name((enum reason)r),
 				(unsigned long long)sum.close[r]);
 		}
-		redirect_write_status(k, i, out);
+		redirect_status_write(k, i, out);
 	}
 }
 

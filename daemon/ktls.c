@@ -25,38 +25,12 @@ union ktls_crypto_info {
 	struct tls12_crypto_info_chacha20_poly1305 chacha;
 };
 
-/* Where each cipher's fields live in its kernel struct. All four share one layout rule:
- * info, iv, key, salt, rec_seq, with sizes from linux/tls.h. */
-struct ktls_cipher {
-	gnutls_cipher_algorithm_t gnutls;
-		uint16_t kernel;
-	size_t size, iv_off, key_off, salt_off, seq_off;
-	size_t iv_len, key_len, salt_len;
-};
-
-#define KTLS_CIPHER(g, k, type, prefix)                                                    \
-	{ g, k, sizeof(struct type), offsetof(struct type, iv), offsetof(struct type, key), \
-	  offsetof(struct type, salt), offsetof(struct type, rec_seq), prefix##_IV_SIZE,          \
-	  prefix##_KEY_SIZE, prefix##_SALT_SIZE }
-
-static const struct ktls_cipher ciphers[] = {
-	KTLS_CIPHER(GNUTLS_CIPHER_AES_128_GCM, TLS_CIPHER_AES_GCM_128,
-		    tls12_crypto_info_aes_gcm_128, TLS_CIPHER_AES_GCM_128),
-	KTLS_CIPHER(GNUTLS_CIPHER_AES_256_GCM, TLS_CIPHER_AES_GCM_256,
-		    tls12_crypto_info_aes_gcm_256, TLS_CIPHER_AES_GCM_256),
-	KTLS_CIPHER(GNUTLS_CIPHER_CHACHA20_POLY1305, TLS_CIPHER_CHACHA20_POLY1305,
-		    tls12_crypto_info_chacha20_poly1305, TLS_CIPHER_CHACHA20_POLY1305),
-	KTLS_CIPHER(GNUTLS_CIPHER_AES_128_CCM, TLS_CIPHER_AES_CCM_128,
-		    tls12_crypto_info_aes_ccm_128, TLS_CIPHER_AES_CCM_128),
-};
-
-#define N_CIPHERS (sizeof(ciphers) / sizeof(ciphers[0]))
-
-static const struct ktls_cipher *cipher_find(gnutls_cipher_algorithm_t alg)
+/* The cipher's row in tls_ciphers[] (ciphers.c), whose index numbers the support bits. */
+static const struct tls_cipher *cipher_find(gnutls_cipher_algorithm_t alg)
 {
-	for (size_t i = 0; i < N_CIPHERS; i++)
-		if (ciphers[i].gnutls == alg)
-			return &ciphers[i];
+	for (size_t i = 0; i < TLS_CIPHERS_N; i++)
+		if (tls_ciphers[i].alg == alg)
+			return &tls_ciphers[i];
 	return NULL;
 }
 
@@ -83,18 +57,19 @@ static int install_info(int fd, bool read, const union ktls_crypto_info *ci, siz
 	return errno == EINVAL || errno == ENOENT || errno == ENOPROTOOPT ? -EOPNOTSUPP : -errno;
 }
 
-static int fill_info(union ktls_crypto_info *ci, const struct ktls_cipher *c, bool tls13,
+static int fill_info(union ktls_crypto_info *ci, const struct tls_cipher *c, bool tls13,
 		     const gnutls_datum_t *iv, const gnutls_datum_t *key, const uint8_t seq[8])
 {
 	uint8_t *base = (uint8_t *)ci;
 	bool explicit_nonce = !tls13 && c->salt_len; /* TLS 1.2 GCM/CCM: the IV is the salt only */
 
-	if (key->size != c->key_len ||
+	/* The layouts live in ciphers.c, away from this union: a row it cannot hold is refused. */
+	if (c->ktls_size > sizeof(*ci) || key->size != c->key_len ||
 	    iv->size != (explicit_nonce ? c->salt_len : c->salt_len + c->iv_len))
 		return -EPROTO;
 	memset(ci, 0, sizeof(*ci));
 	ci->info.version = tls13 ? TLS_1_3_VERSION : TLS_1_2_VERSION;
-	ci->info.cipher_type = c->kernel;
+	ci->info.cipher_type = c->ktls_type;
 	memcpy(base + c->salt_off, iv->data, c->salt_len);
 	if (explicit_nonce)
 		memcpy(base + c->iv_off, seq, c->iv_len);
@@ -107,7 +82,7 @@ static int fill_info(union ktls_crypto_info *ci, const struct ktls_cipher *c, bo
 
 int ktls_install(int fd, gnutls_session_t session, bool read)
 {
-	const struct ktls_cipher *c = cipher_find(gnutls_cipher_get(session));
+	const struct tls_cipher *c = cipher_find(gnutls_cipher_get(session));
 	bool tls13 = gnutls_protocol_get_version(session) == GNUTLS_TLS1_3;
 	union ktls_crypto_info ci;
 	gnutls_datum_t mac, iv, key;
@@ -121,7 +96,7 @@ int ktls_install(int fd, gnutls_session_t session, bool read)
 		return -EPROTO;
 	rc = fill_info(&ci, c, tls13, &iv, &key, seq);
 	if (rc == 0)
-		rc = install_info(fd, read, &ci, c->size);
+		rc = install_info(fd, read, &ci, c->ktls_size);
 	explicit_bzero(&ci, sizeof(ci));
 	return rc;
 }
@@ -157,7 +132,7 @@ fail:
 	return afd;
 }
 
-static bool probe_cipher(const struct ktls_cipher *c, bool tls13)
+static bool probe_cipher(const struct tls_cipher *c, bool tls13)
 {
 	static const uint8_t zero[32];
 	gnutls_datum_t key = { (unsigned char *)zero, (unsigned)c->key_len };
@@ -170,7 +145,8 @@ static bool probe_cipher(const struct ktls_cipher *c, bool tls13)
 	if (fd < 0)
 		return false;
 	if (ktls_attach(fd) == 0 && fill_info(&ci, c, tls13, &iv, &key, zero) == 0)
-		ok = install_info(fd, false, &ci, c->size) == 0 && install_info(fd, true, &ci, c->size) == 0;
+		ok = install_info(fd, false, &ci, c->ktls_size) == 0 &&
+		     install_info(fd, true, &ci, c->ktls_size) == 0;
 	close(fd);
 	close(peer);
 	return ok;
@@ -189,35 +165,30 @@ void ktls_probe(struct ktls_support *out)
 	close(fd);
 	close(peer);
 	out->ulp = out->ulp_errno == 0;
-	for (size_t i = 0; out->ulp && i < N_CIPHERS; i++)
+	for (size_t i = 0; out->ulp && i < TLS_CIPHERS_N; i++)
 		for (int tls13 = 0; tls13 < 2; tls13++)
-			if (probe_cipher(&ciphers[i], tls13))
+			if (probe_cipher(&tls_ciphers[i], tls13))
 				out->ciphers |= support_bit(i, tls13);
 }
 
 bool ktls_can_offload(const struct ktls_support *k, gnutls_protocol_t version,
 		      gnutls_cipher_algorithm_t cipher)
 {
-	const struct ktls_cipher *c = cipher_find(cipher);
+	const struct tls_cipher *c = cipher_find(cipher);
 
 	if (!k->ulp || !c || (version != GNUTLS_TLS1_3 && version != GNUTLS_TLS1_2))
 		return false;
-	return k->ciphers & support_bit((size_t)(c - ciphers), version == GNUTLS_TLS1_3);
+	return k->ciphers & support_bit((size_t)(c - tls_ciphers), version == GNUTLS_TLS1_3);
 }
 
 unsigned ktls_offload_mask(const struct ktls_support *k)
 {
 	unsigned mask = 0;
 
+	/* Support bits and cipher sets are indexed by the same table. */
 	for (size_t i = 0; i < TLS_CIPHERS_N; i++) {
-		const struct ktls_cipher *c = cipher_find(tls_ciphers[i].alg);
-		size_t idx;
-		uint32_t both;
+		uint32_t both = support_bit(i, false) | support_bit(i, true);
 
-		if (!c)
-			continue;
-		idx = (size_t)(c - ciphers);
-		both = support_bit(idx, false) | support_bit(idx, true);
 		if ((k->ciphers & both) == both)
 			mask |= 1u << i;
 	}

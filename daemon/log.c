@@ -1,47 +1,118 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <gnutls/gnutls.h>
 
 #include "log.h"
 
 static const char *const level_names[] = {
-	[LOG_ERROR] = "error", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
+	[LOG_ERR] = "error", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
 	[LOG_INFO] = "info", [LOG_DEBUG] = "debug",
 };
 
-static enum log_level max_level = LOG_INFO;
+/* GnuTLS's log level while ours is debug: 2 is its handshake trace; above that it dumps
+ * records and buffers. */
+#define GNUTLS_TRACE_LEVEL 2
+
+static int max_level = LOG_INFO;
+static bool gnutls_routed;
+
+static pthread_once_t journal_once = PTHREAD_ONCE_INIT;
+static bool to_journal;
 
 int log_level_parse(const char *name)
 {
 	for (unsigned i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
-		if (!strcmp(name, level_names[i]))
+		if (level_names[i] && !strcmp(name, level_names[i]))
 			return (int)i;
 	return -1;
 }
 
-void log_set_level(enum log_level level)
+static void gnutls_line(int level, const char *text)
 {
-	max_level = level;
+	size_t n = strlen(text);
+
+	/* GnuTLS ends its lines with a newline; ours adds one. */
+	while (n && text[n - 1] == '\n')
+		n--;
+	log_msg(LOG_DEBUG, "gnutls[%d]: %.*s", level, (int)n, text);
 }
 
-bool log_enabled(enum log_level level)
+void log_set_level(int level)
+{
+	max_level = level;
+	if (level >= LOG_DEBUG) {
+		gnutls_global_set_log_function(gnutls_line);
+		gnutls_global_set_log_level(GNUTLS_TRACE_LEVEL);
+		gnutls_routed = true;
+	} else if (gnutls_routed) {
+		gnutls_global_set_log_level(0);
+		gnutls_routed = false;
+	}
+}
+
+bool log_enabled(int level)
 {
 	return level <= max_level;
 }
 
-void log_msg(enum log_level level, const char *fmt, ...)
+static bool parse_u64(const char *s, const char *end, uint64_t *out)
+{
+	char *stop;
+
+	if (s == end || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	*out = strtoull(s, &stop, 10);
+	return errno == 0 && stop == end;
+}
+
+bool log_is_journal_stream(const char *journal_stream, int fd)
+{
+	const char *colon;
+	uint64_t dev, ino;
+	struct stat st;
+
+	if (!journal_stream)
+		return false;
+	colon = strchr(journal_stream, ':');
+	if (!colon || !parse_u64(journal_stream, colon, &dev) ||
+	    !parse_u64(colon + 1, colon + 1 + strlen(colon + 1), &ino))
+		return false;
+	if (fstat(fd, &st) < 0)
+		return false;
+	return (uint64_t)st.st_dev == dev && (uint64_t)st.st_ino == ino;
+}
+
+/* systemd sets JOURNAL_STREAM for a service whose stderr it connects to journald; it is
+ * inherited, so only a match with the stderr we actually have counts (sd-daemon(3)). Decided
+ * once, on the first line, so that even a line logged before main() sets anything up is
+ * filed right. */
+static void journal_check(void)
+{
+	to_journal = log_is_journal_stream(getenv("JOURNAL_STREAM"), STDERR_FILENO);
+}
+
+void log_msg(int level, const char *fmt, ...)
 {
 	char line[2048];
 	va_list ap;
 	int n;
 
-	if (!log_enabled(level))
+	if (!log_enabled(level) || level < 0 ||
+	    level >= (int)(sizeof(level_names) / sizeof(level_names[0])) || !level_names[level])
 		return;
-	n = snprintf(line, sizeof(line), "ktund: %s: ", level_names[level]);
+	pthread_once(&journal_once, journal_check);
+	n = to_journal ? snprintf(line, sizeof(line), "<%d>", level) : 0;
+	n += snprintf(line + n, sizeof(line) - (size_t)n, "ktund: %s: ", level_names[level]);
 	va_start(ap, fmt);
 	n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);

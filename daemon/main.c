@@ -16,7 +16,7 @@
 #include "daemon.h"
 #include "fdlimit.h"
 #include "heap_trim.h"
-#include "listener.h"
+#include "listen_fds.h"
 #include "log.h"
 #include "metrics.h"
 #include "privs.h"
@@ -71,82 +71,6 @@ static int build_tunnels(struct ktun *k)
 			tunnel_ctx_put(ctx);
 			return rc;
 		}
-	}
-	return 0;
-}
-
-/* Worker w's listening socket for t: its own, or a descriptor of the one all workers share. */
-static int listener_for_worker(struct tunnel *t, unsigned w)
-{
-	/* A unix socket has no SO_REUSEPORT, and an inherited socket is the only one there is
-	 * (binding siblings beside it would defeat socket activation): each worker gets its own
-	 * descriptor of the one socket (docs/architecture.md). */
-	bool shared = t->inherited || addr_is_unix(&t->listen);
-	int fd;
-
-	if (w == 0 && t->inherited)
-		return t->listen_fds[0];
-	if (w == 0 || !shared)
-		return listener_open(&t->listen, true);
-	fd = dup(t->listen_fds[0]);
-	return fd < 0 ? -errno : fd;
-}
-
-static int open_listeners(struct ktun *k)
-{
-	char addr[ADDR_TEXT_MAX];
-
-	for (size_t i = 0; i < k->n_tunnels; i++) {
-		struct tunnel *t = &k->tunnels[i];
-
-		for (unsigned w = 0; w < k->n_workers; w++) {
-			int fd = listener_for_worker(t, w);
-
-			if (fd < 0) {
-				log_err("[%s] cannot listen on %s: %s", t->name,
-					addr_format((struct sockaddr *)&t->listen.ss, t->listen.len, addr),
-					strerror(-fd));
-				return fd;
-			}
-			t->listen_fds[w] = fd;
-		}
-	}
-	return 0;
-}
-
-/* One transparent listener per worker, all on one port: all of them, or none (fds -1). */
-static void open_tproxy_set(struct tunnel *t, unsigned workers)
-{
-	unsigned short port = 0;
-
-	for (unsigned w = 0; w < workers; w++) {
-		int fd = listener_open_transparent(&port);
-
-		if (fd >= 0) {
-			t->tproxy_fds[w] = fd;
-			continue;
-		}
-		log_err("redirect: routed flows unavailable: [%s] transparent listener: %s", t->name,
-			strerror(-fd));
-		while (w--) {
-			close(t->tproxy_fds[w]);
-			t->tproxy_fds[w] = -1;
-		}
-		return;
-	}
-}
-
-/* Routed flows reach a tunnel through its transparent listeners. Opened while ktund may still
- * set IP_TRANSPARENT; a failure is the redirector's, not the tunnel's: it is logged, and the
- * redirector leaves routed flows alone (redirect.c). */
-static int open_tproxy_listeners(struct ktun *k)
-{
-	for (size_t i = 0; i < k->n_tunnels; i++) {
-		if (!redirect_routed_wanted(&k->cfg, i))
-			continue;
-		if (tunnel_want_tproxy(&k->tunnels[i], k->n_workers) < 0)
-			return -ENOMEM;
-		open_tproxy_set(&k->tunnels[i], k->n_workers);
 	}
 	return 0;
 }
@@ -349,7 +273,7 @@ int main(int argc, char **argv)
 		config_free(&k.cfg);
 		return mode == CLI_EXIT_OK ? EXIT_SUCCESS : EXIT_CONFIG;
 	}
-	log_set_level((enum log_level)k.cfg.log_level);
+	log_set_level(k.cfg.log_level);
 	k.n_workers = k.cfg.workers;
 	if (config_validate(&k.cfg, err, sizeof(err)) < 0) {
 		log_err("%s", err);
@@ -370,8 +294,8 @@ int main(int argc, char **argv)
 	/* Before any descriptor is opened for a connection; best effort, logged. */
 	fdlimit_raise(&k);
 	sfd = block_signals();
-	if (sfd < 0 || activation_take(&k) < 0 || open_listeners(&k) < 0 ||
-	    open_tproxy_listeners(&k) < 0)
+	if (sfd < 0 || activation_take(&k) < 0 || listen_fds_open(&k) < 0 ||
+	    listen_fds_open_transparent(&k) < 0)
 		goto out;
 	if (open_control(&k, &control_fd) < 0)
 		goto out;

@@ -15,7 +15,8 @@ int metrics_http_bind(struct ktun *k);
  * the thread inherits. Both return 0 or a negative errno (logged). */
 int metrics_http_start(struct ktun *k);
 void metrics_http_stop(struct ktun *k);
-/* Connections libmicrohttpd closed at once at its limits (all or per address). Any thread. */
-unsigned long long metrics_http_refused(void);
+/* Counts one connection to metrics-listen that libmicrohttpd closed at once at its limits
+ * (all or per address), for ktund_metrics_refused_total; returns the total. Any thread. */
+unsigned long long metrics_refused_add(void);
 
 #endif

@@ -30,8 +30,7 @@
 #define LIMIT_MESSAGE "Server reached connection limit"
 #define REFUSED_LOG_INTERVAL_S 60
 
-static unsigned long long refused;   /* atomic: written by libmicrohttpd's thread */
-static time_t refused_logged = -1;   /* libmicrohttpd's thread only */
+static time_t refused_logged = -1; /* libmicrohttpd's thread only */
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *type,
 			     char *body, size_t len, enum MHD_ResponseMemoryMode mode)
@@ -76,16 +75,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		     MHD_RESPMEM_MUST_FREE);
 }
 
-unsigned long long metrics_http_refused(void)
-{
-	return __atomic_load_n(&refused, __ATOMIC_RELAXED);
-}
-
 /* Counted each time, logged at most once a minute: a flood of connections must not flood the
  * log too. */
 static void count_refused(void)
 {
-	unsigned long long n = __atomic_add_fetch(&refused, 1, __ATOMIC_RELAXED);
+	unsigned long long n = metrics_refused_add();
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);

@@ -11,8 +11,9 @@
 /*
  * The eBPF redirector (docs/redirect.md): connects on this host and flows routed through it
  * whose destination matches a rule are steered into a client tunnel's listener.
- * redirect.c loads and attaches the programs, redirect_maps.c keeps the rules; a build
- * without the BPF toolchain links redirect_none.c instead.
+ * redirect.c loads and attaches the programs, redirect_maps.c keeps the rules,
+ * redirect_control.c runs ktunctl's redirect commands and redirect_status.c writes the status
+ * lines; a build without the BPF toolchain links redirect_none.c instead.
  *
  * Threads: start, stop and the control commands run on the main thread; workers only call
  * redirect_take_orig(), which reads a map through a file descriptor fixed at start.
@@ -45,6 +46,6 @@ bool redirect_take_orig(const struct redirect *r, int fd, struct sockaddr_storag
  * leading "redirect "); the answer, or "error: ..." , goes to out. */
 void redirect_control(struct ktun *k, const char *args, FILE *out);
 /* The redirect lines of `ktunctl status` for tunnel i. */
-void redirect_write_status(const struct ktun *k, size_t i, FILE *out);
+void redirect_status_write(const struct ktun *k, size_t i, FILE *out);
 
 #endif

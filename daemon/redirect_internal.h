@@ -2,9 +2,10 @@
 #ifndef KTUN_REDIRECT_INTERNAL_H
 #define KTUN_REDIRECT_INTERNAL_H
 
-/* Shared by redirect.c (programs) and redirect_maps.c (rules); nothing else includes it. */
+/* Shared by redirect.c (programs), redirect_maps.c (rules), redirect_control.c (ktunctl's
+ * commands) and redirect_status.c (status lines); nothing else includes it. */
 
-#include "../bpf/ktun_redirect.h"
+#include "ktun_redirect.h"
 #include "redirect.h"
 #include "redirect_rule.h"
 
@@ -42,5 +43,19 @@ int redirect_maps_init(struct redirect *r, const struct ktun *k);
 int redirect_maps_publish(struct redirect *r);
 /* Rewrites the ktun_cfg element from r->cfg. */
 int redirect_maps_write_cfg(struct redirect *r);
+/* Publishes the rule list, or, if the maps cannot be written, puts back before (logged). */
+int redirect_maps_publish_or_restore(struct redirect *r, const struct redirect_entry *before,
+				     size_t n_before);
+/* NULL if tunnel i can take rule, else why not. */
+const char *redirect_maps_target_problem(const struct ktun *k, size_t i,
+					 const struct redirect_rule *rule);
+/* The index of the tunnel with this name, or -1. */
+int redirect_maps_find_tunnel(const struct ktun *k, const char *name);
+/* The entry with this rule (any tunnel), or NULL. */
+struct redirect_entry *redirect_maps_find(struct redirect *r, const struct redirect_rule *rule);
+/* Into the list in precedence order (not published); -ENOSPC when full. */
+int redirect_maps_insert(struct redirect *r, const struct redirect_rule *rule, unsigned tunnel);
+/* Out of the list (not published). */
+void redirect_maps_remove(struct redirect *r, struct redirect_entry *e);
 
 #endif

@@ -2,7 +2,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -13,13 +12,15 @@
 
 /*
  * The redirect rules: kept here in precedence order (most specific first) and published to
- * the pinned maps, where the programs read them. Rules name tunnels by index in the maps and
+ * the pinned maps, where the programs read them; changed at start, on reload and by the
+ * control commands (redirect_control.c). Rules name tunnels by index in the maps and
  * by name across restarts (ktun_tunnels keeps the names), so a restart with a changed
  * configuration keeps the rules of tunnels that still exist. Main thread only.
  */
 
 /* NULL if tunnel i can take rule, else why not. */
-static const char *target_problem(const struct ktun *k, size_t i, const struct redirect_rule *rule)
+const char *redirect_maps_target_problem(const struct ktun *k, size_t i,
+					 const struct redirect_rule *rule)
 {
 	const struct tunnel *t = &k->tunnels[i];
 
@@ -32,7 +33,7 @@ static const char *target_problem(const struct ktun *k, size_t i, const struct r
 	return NULL;
 }
 
-static int find_tunnel(const struct ktun *k, const char *name)
+int redirect_maps_find_tunnel(const struct ktun *k, const char *name)
 {
 	for (size_t i = 0; i < k->n_tunnels; i++)
 		if (!strcmp(k->tunnels[i].name, name))
@@ -40,7 +41,7 @@ static int find_tunnel(const struct ktun *k, const char *name)
 	return -1;
 }
 
-static struct redirect_entry *find_rule(struct redirect *r, const struct redirect_rule *rule)
+struct redirect_entry *redirect_maps_find(struct redirect *r, const struct redirect_rule *rule)
 {
 	for (size_t i = 0; i < r->n_rules; i++)
 		if (redirect_rule_equal(&r->rules[i].rule, rule))
@@ -49,7 +50,7 @@ static struct redirect_entry *find_rule(struct redirect *r, const struct redirec
 }
 
 /* Inserted after every rule that takes precedence over it or ties with it. */
-static int insert_rule(struct redirect *r, const struct redirect_rule *rule, unsigned tunnel)
+int redirect_maps_insert(struct redirect *r, const struct redirect_rule *rule, unsigned tunnel)
 {
 	size_t at = 0;
 
@@ -63,7 +64,7 @@ static int insert_rule(struct redirect *r, const struct redirect_rule *rule, uns
 	return 0;
 }
 
-static void remove_rule(struct redirect *r, struct redirect_entry *e)
+void redirect_maps_remove(struct redirect *r, struct redirect_entry *e)
 {
 	size_t at = (size_t)(e - r->rules);
 
@@ -131,7 +132,8 @@ int redirect_maps_publish(struct redirect *r)
 
 /* Publishes the rule list, or, if the maps cannot be written, puts back the list as it was
  * (before) to keep it in step with the live half, which is still the old set. */
-static int publish_or_restore(struct redirect *r, const struct redirect_entry *before, size_t n_before)
+int redirect_maps_publish_or_restore(struct redirect *r, const struct redirect_entry *before,
+				     size_t n_before)
 {
 	int rc = redirect_maps_publish(r);
 
@@ -193,12 +195,12 @@ static void restore_one(struct redirect *r, const struct ktun *k, const struct k
 
 	bpf_map_lookup_elem(r->tunnels_fd, &key, &old);
 	old.name[sizeof(old.name) - 1] = '\0';
-	i = old.name[0] ? find_tunnel(k, old.name) : -1;
+	i = old.name[0] ? redirect_maps_find_tunnel(k, old.name) : -1;
 	if (i >= 0)
-		why = target_problem(k, (size_t)i, &rule);
-	if (!why && find_rule(r, &rule))
+		why = redirect_maps_target_problem(k, (size_t)i, &rule);
+	if (!why && redirect_maps_find(r, &rule))
 		return;
-	if (!why && insert_rule(r, &rule, (unsigned)i) == 0)
+	if (!why && redirect_maps_insert(r, &rule, (unsigned)i) == 0)
 		return;
 	log_notice("redirect: dropping the pinned rule %s: tunnel [%s] %s",
 		   redirect_rule_format(&rule, text), old.name, why ? why : "has one rule too many");
@@ -231,7 +233,7 @@ static void restore_pinned(struct redirect *r, const struct ktun *k)
 static bool config_rule(struct redirect *r, const struct tunnel_config *tc, unsigned i,
 			const struct redirect_rule *rule)
 {
-	struct redirect_entry *e = find_rule(r, rule);
+	struct redirect_entry *e = redirect_maps_find(r, rule);
 	char text[REDIRECT_RULE_TEXT_MAX];
 
 	if (e) {
@@ -240,7 +242,7 @@ static bool config_rule(struct redirect *r, const struct tunnel_config *tc, unsi
 		e->tunnel = i;
 		return moved;
 	}
-	if (insert_rule(r, rule, i) == 0)
+	if (redirect_maps_insert(r, rule, i) == 0)
 		return true;
 	log_err("[%s] redirect %s left out: more than %d rules in all (ktunctl redirect del some)",
 		tc->name, redirect_rule_format(rule, text), REDIRECT_RULES_MAX);
@@ -301,10 +303,10 @@ static void reload_tunnel(struct redirect *r, unsigned i, const struct tunnel_co
 			  const struct tunnel_config *now, unsigned *added, unsigned *removed)
 {
 	for (size_t j = 0; j < was->n_redirects; j++) {
-		struct redirect_entry *e = find_rule(r, &was->redirects[j]);
+		struct redirect_entry *e = redirect_maps_find(r, &was->redirects[j]);
 
 		if (e && e->tunnel == i && !lists_rule(now, &was->redirects[j])) {
-			remove_rule(r, e);
+			redirect_maps_remove(r, e);
 			(*removed)++;
 		}
 	}
@@ -344,160 +346,10 @@ void redirect_reload(struct ktun *k, struct ktun_config *next)
 	n_before = r->n_rules;
 	for (size_t i = 0; i < k->n_tunnels; i++)
 		reload_tunnel(r, (unsigned)i, &k->cfg.tunnels[i], &next->tunnels[i], &added, &removed);
-	if ((added || removed) && publish_or_restore(r, before, n_before) < 0)
+	if ((added || removed) && redirect_maps_publish_or_restore(r, before, n_before) < 0)
 		return;
 	follow_redirects(k, next);
 	if (added || removed)
 		log_notice("redirect: reload added %u rule(s) and removed %u; %zu in force", added,
 			   removed, r->n_rules);
-}
-
-/* Control commands */
-
-static struct redirect *usable(struct ktun *k, FILE *out)
-{
-	struct redirect *r = k->redirect;
-
-	if (!r)
-		fprintf(out, "error: the eBPF redirector is off (give a tunnel a redirect rule, or set "
-			"bpf-cgroup or redirect-interface)\n");
-	else if (r->rules_fd < 0)
-		fprintf(out, "error: the eBPF redirector is unavailable (ktund's log says why)\n");
-	return r && r->rules_fd >= 0 ? r : NULL;
-}
-
-static void list_rules(struct ktun *k, FILE *out)
-{
-	struct redirect *r = usable(k, out);
-	char text[REDIRECT_RULE_TEXT_MAX];
-
-	for (size_t i = 0; r && i < r->n_rules; i++)
-		fprintf(out, "%s %s\n", k->tunnels[r->rules[i].tunnel].name,
-			redirect_rule_format(&r->rules[i].rule, text));
-}
-
-/* Whether `redirect add|del` of rule to tunnel i must be refused; if so, why is written to out. */
-static bool change_refused(struct ktun *k, bool add, int i, const struct redirect_rule *rule,
-			   const struct redirect_entry *e, FILE *out)
-{
-	char canon[REDIRECT_RULE_TEXT_MAX];
-	const char *why = target_problem(k, (size_t)i, rule);
-
-	redirect_rule_format(rule, canon);
-	if (add && why)
-		fprintf(out, "error: [%s] %s\n", k->tunnels[i].name, why);
-	else if (add && e)
-		fprintf(out, "error: %s already goes to [%s]\n", canon, k->tunnels[e->tunnel].name);
-	else if (add && k->redirect->n_rules == REDIRECT_RULES_MAX)
-		fprintf(out, "error: %d rules already\n", REDIRECT_RULES_MAX);
-	else if (!add && (!e || e->tunnel != (unsigned)i))
-		fprintf(out, "error: [%s] has no rule %s\n", k->tunnels[i].name, canon);
-	else
-		return false;
-	return true;
-}
-
-static void change_rule(struct ktun *k, bool add, const char *tunnel, const char *text, FILE *out)
-{
-	struct redirect *r = usable(k, out);
-	struct redirect_entry *e, before[REDIRECT_RULES_MAX];
-	struct redirect_rule rule;
-	char err[256], canon[REDIRECT_RULE_TEXT_MAX];
-	int i = find_tunnel(k, tunnel);
-	size_t n_before;
-
-	if (!r)
-		return;
-	if (i < 0) {
-		fprintf(out, "error: no tunnel [%s]\n", tunnel);
-		return;
-	}
-	if (redirect_rule_parse(text, &rule, err, sizeof(err)) < 0) {
-		fprintf(out, "error: %s\n", err);
-		return;
-	}
-	e = find_rule(r, &rule);
-	if (change_refused(k, add, i, &rule, e, out))
-		return;
-	memcpy(before, r->rules, sizeof(before));
-	n_before = r->n_rules;
-	if (add)
-		insert_rule(r, &rule, (unsigned)i);
-	else
-		remove_rule(r, e);
-	if (publish_or_restore(r, before, n_before) < 0) {
-		fprintf(out, "error: writing the rule maps failed (ktund's log says why)\n");
-		return;
-	}
-	redirect_rule_format(&rule, canon);
-	log_notice("[%s] redirect %s %s (ktunctl)", tunnel, canon, add ? "added" : "removed");
-	fprintf(out, "%s %s %s\n", add ? "added" : "removed", tunnel, canon);
-}
-
-void redirect_control(struct ktun *k, const char *args, FILE *out)
-{
-	/* One character more than a name or rule may have: a word sscanf cuts there is too long,
-	 * never taken for a shorter one with its tail as the next word. */
-	char verb[8], tunnel[TUNNEL_NAME_MAX + 1], rule[REDIRECT_RULE_TEXT_MAX + 1], extra[2];
-	int n = sscanf(args, "%7s %64s %80s %1s", verb, tunnel, rule, extra);
-
-	_Static_assert(TUNNEL_NAME_MAX == 64 && REDIRECT_RULE_TEXT_MAX == 80, "sscanf widths");
-	if (n >= 2 && strlen(tunnel) >= TUNNEL_NAME_MAX)
-		fprintf(out, "error: a tunnel name is at most %d characters\n", TUNNEL_NAME_MAX - 1);
-	else if (n >= 3 && strlen(rule) >= REDIRECT_RULE_TEXT_MAX)
-		fprintf(out, "error: a rule is at most %d characters\n", REDIRECT_RULE_TEXT_MAX - 1);
-	else if (n == 1 && !strcmp(verb, "list"))
-		list_rules(k, out);
-	else if (n == 3 && (!strcmp(verb, "add") || !strcmp(verb, "del")))
-		change_rule(k, verb[0] == 'a', tunnel, rule, out);
-	else
-		fprintf(out, "error: usage: redirect add TUNNEL RULE | redirect del TUNNEL RULE | "
-			"redirect list\n");
-}
-
-/* Sum of one tunnel's per-CPU counters in a stats map. */
-static struct ktun_stats sum_stats(const struct redirect *r, int fd, uint32_t tunnel)
-{
-	struct ktun_stats sum = { 0 }, *per_cpu;
-	int cpus = r->ncpus;
-
-	if (fd < 0 || cpus <= 0)
-		return sum;
-	per_cpu = calloc((size_t)cpus, sizeof(*per_cpu));
-	if (per_cpu && bpf_map_lookup_elem(fd, &tunnel, per_cpu) == 0)
-		for (int c = 0; c < cpus; c++) {
-			sum.local += per_cpu[c].local;
-			sum.routed += per_cpu[c].routed;
-			sum.routed_miss += per_cpu[c].routed_miss;
-		}
-	free(per_cpu);
-	return sum;
-}
-
-static const char *state_name(enum redirect_state s)
-{
-	return s == REDIRECT_ATTACHED ? "attached" : s == REDIRECT_UNAVAILABLE ? "unavailable" : "off";
-}
-
-void redirect_write_status(const struct ktun *k, size_t i, FILE *out)
-{
-	const struct redirect *r = k->redirect;
-	const char *name = k->tunnels[i].name;
-	struct ktun_stats local = { 0 }, routed = { 0 };
-	size_t rules = 0;
-
-	if (k->tunnels[i].mode != MODE_CLIENT)
-		return;
-	if (r) {
-		for (size_t j = 0; j < r->n_rules; j++)
-			rules += r->rules[j].tunnel == i;
-		local = sum_stats(r, r->local_stats_fd, (uint32_t)i);
-		routed = sum_stats(r, r->routed_stats_fd, (uint32_t)i);
-	}
-	fprintf(out, "%s.redirect_local %s\n%s.redirect_routed %s\n%s.redirect_rules %zu\n", name,
-		state_name(r ? r->local_state : REDIRECT_OFF), name,
-		state_name(r ? r->routed_state : REDIRECT_OFF), name, rules);
-	fprintf(out, "%s.redirected_local %llu\n%s.redirected_routed %llu\n%s.redirect_routed_miss %llu\n",
-		name, (unsigned long long)local.local, name, (unsigned long long)routed.routed, name,
-		(unsigned long long)routed.routed_miss);
 }

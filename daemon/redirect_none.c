@@ -41,7 +41,7 @@ void redirect_control(struct ktun *k, const char *args, FILE *out)
 	fprintf(out, "error: this ktund was built without the eBPF redirector\n");
 }
 
-void redirect_write_status(const struct ktun *k, size_t i, FILE *out)
+void redirect_status_write(const struct ktun *k, size_t i, FILE *out)
 {
 	const char *name = k->tunnels[i].name;
 

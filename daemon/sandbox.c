@@ -30,7 +30,7 @@
  * The rings' own operations are restricted where they are created (worker.c).
  */
 
-/* AddressSanitizer builds (tools/test-asan.sh): LeakSanitizer stops the world at exit with
+/* AddressSanitizer builds (tools/dev/test-asan.sh): LeakSanitizer stops the world at exit with
  * clone and ptrace, which the filter refuses, and reads /proc/self/task and maps, which
  * Landlock would hide. */
 #if defined(__SANITIZE_ADDRESS__)

@@ -31,7 +31,7 @@ for c in meson ninja certtool openssl curl iperf3 python3 ip ss; do
 done
 if [ -n "$missing" ]; then
 	step "installing dependencies (missing:$missing)"
-	./tools/install-deps.sh
+	./tools/dev/install-deps.sh
 fi
 if [ -z "${KTUND:-}" ]; then
 	# Always through ninja: a no-op when up to date, and never a stale binary after a pull.

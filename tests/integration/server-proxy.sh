@@ -89,7 +89,7 @@ EOF
 		sleep 0.1
 	done
 else
-	bad "haproxy is not installed (tools/install-deps.sh installs it)"
+	bad "haproxy is not installed (tools/dev/install-deps.sh installs it)"
 fi
 
 # 3. A python origin that parses the header itself.

@@ -20,7 +20,7 @@
 set -euo pipefail
 : "${KTUND:?} ${KTUN_SRCDIR:?}"
 for c in systemd-socket-activate openssl ss python3; do
-	command -v "$c" >/dev/null || { echo "skip: needs $c (tools/install-deps.sh)"; exit 77; }
+	command -v "$c" >/dev/null || { echo "skip: needs $c (tools/dev/install-deps.sh)"; exit 77; }
 done
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT

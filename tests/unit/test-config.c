@@ -229,7 +229,7 @@ static void test_log_level(void)
 {
 	const struct { const char *name; int level; } levels[] = {
 		{ "debug", LOG_DEBUG }, { "info", LOG_INFO }, { "notice", LOG_NOTICE },
-		{ "warning", LOG_WARNING }, { "error", LOG_ERROR },
+		{ "warning", LOG_WARNING }, { "error", LOG_ERR },
 	};
 
 	reset();
@@ -240,7 +240,7 @@ static void test_log_level(void)
 	check_set_refused(NULL, "log-level", "verbose");
 	check_set_refused(NULL, "log-level", "");
 	check_set_refused(NULL, "log-level", NULL);
-	CHECK(cfg.log_level == LOG_ERROR);
+	CHECK(cfg.log_level == LOG_ERR);
 }
 
 static void test_ktls(void)

@@ -12,7 +12,7 @@
 #           after `ktunctl reload`.
 # Memcheck runs without uninitialised-value checks: the kernel fills ktund's receive buffers
 # through io_uring, which valgrind cannot see, so every received byte counts as uninitialised
-# (some 15,000 reports from GnuTLS parsing a handshake; the ASan build, tools/test-asan.sh,
+# (some 15,000 reports from GnuTLS parsing a handshake; the ASan build, tools/dev/test-asan.sh,
 # covers the rest). ktund.supp holds the
 # suppressions, for library-internal allocations only. Valgrind before 3.21 cannot run ktund's
 # threads without URING_YIELD_SO preloaded (uring-yield.c says why). Root only (network
@@ -30,7 +30,7 @@ VG_PID=
 
 netns_need_root
 need_cmd valgrind openssl python3 timeout
-# ASan and valgrind do not mix; the ASan build runs the other suites (tools/test-asan.sh).
+# ASan and valgrind do not mix; the ASan build runs the other suites (tools/dev/test-asan.sh).
 if grep -qa __asan_init "$KTUND"; then
 	skip "$KTUND is built with AddressSanitizer"
 fi

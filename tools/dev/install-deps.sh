@@ -17,8 +17,8 @@ TEST_PKGS="$TEST_PKGS systemd"
 # tests/integration/sandbox.sh: a DNS server that reloads resolve a target name through, and
 # an NSS hosts module (its postinst adds myhostname to /etc/nsswitch.conf: after files).
 TEST_PKGS="$TEST_PKGS dnsmasq-base libnss-myhostname"
-# tools/test-fuzz.sh: clang's libFuzzer and sanitizer runtimes (gcc's ASan/UBSan, for
-# tools/test-asan.sh, come with gcc).
+# tools/dev/test-fuzz.sh: clang's libFuzzer and sanitizer runtimes (gcc's ASan/UBSan, for
+# tools/dev/test-asan.sh, come with gcc).
 TEST_PKGS="$TEST_PKGS libclang-rt-14-dev"
 # bench/run: plots, syscall counts in the guest, profiles.
 BENCH_PKGS="gnuplot-nox strace linux-perf"

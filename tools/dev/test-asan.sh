@@ -5,13 +5,13 @@
 # exit status 134), and leaks count — LeakSanitizer runs when ktund exits after SIGTERM, and
 # the tests require exit status 0. Reports go to the process's stderr, i.e. the daemon log
 # that a failing test prints (not to files: the sandbox lets ktund create none once serving).
-# Called by .ci/run after tools/test.sh; extra arguments go to `meson test`.
+# Called by .ci/run after tools/dev/test.sh; extra arguments go to `meson test`.
 # KTUN_ASAN_BUILD names the build directory (default build-asan).
 set -eu
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 dir=${KTUN_ASAN_BUILD:-build-asan}
 
-./tools/install-deps.sh
+./tools/dev/install-deps.sh
 [ -d "$dir" ] || meson setup "$dir" -Db_sanitize=address,undefined
 ninja -C "$dir"
 

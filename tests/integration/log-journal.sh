@@ -1,0 +1,78 @@
+#!/bin/bash
+# ktund whose stderr is the journal (JOURNAL_STREAM = DEV:INODE of its fd 2, as systemd sets
+# it) starts every line with "<N>", its syslog priority (error <3>, warning <4>, notice <5>,
+# info <6>), so journald files each line at its level (sd-daemon(3)); with JOURNAL_STREAM
+# naming another file the lines are unprefixed. Real lines of a real ktund: a start-up error,
+# then, serving, a refused handshake (warning) and an accepted one (info). Runs in a network
+# namespace of its own (loopback only), so needs root.
+set -u
+[ "$(id -u)" = 0 ] || { echo "skip: needs root (a network namespace of its own)"; exit 77; }
+for c in unshare certtool gnutls-cli stat; do
+	command -v "$c" >/dev/null || { echo "skip: needs $c"; exit 77; }
+done
+: "${KTUND:?}" "${KTUN_SRCDIR:?}"
+
+# Inside the namespace: the steps, each saying ok or FAIL.
+if [ "${1:-}" = inner ]; then
+	work=$2 pki=$2/pki failed=0
+	ok() { echo "ok: $*"; }
+	fail() { echo "FAIL: $*"; failed=1; }
+	ip link set lo up
+
+	# The file stays the same inode (appended to), so its DEV:INODE names ktund's stderr.
+	journal_of() { : >"$1"; stat -c '%d:%i' "$1"; }
+	server() { # LOGFILE JOURNAL_STREAM PORT CACERT
+		JOURNAL_STREAM=$2 "$KTUND" server --listen "127.0.0.1:$3" --target 127.0.0.1:9 \
+			--cert "$pki/server-chain.pem" --key "$pki/server.key" --cacert "$4" \
+			--allow-all --control "$work/ctl-$3.sock" 2>>"$1" &
+	}
+	connect() { # PORT NAME
+		timeout 10 gnutls-cli --x509cafile "$pki/ca.pem" --x509certfile "$pki/$2-chain.pem" \
+			--x509keyfile "$pki/$2.key" -p "$1" localhost </dev/null >/dev/null 2>&1
+	}
+	wait_for() { # FILE PATTERN
+		for _ in $(seq 100); do grep -q -- "$2" "$1" && return 0; sleep 0.1; done
+		return 1
+	}
+
+	log=$work/error.log
+	server "$log" "$(journal_of "$log")" 8443 "$work/no-such-ca.pem"
+	wait $! # exits at once: the CA file is missing
+	if grep -q '^<3>ktund: error: .*no-such-ca.pem' "$log"; then ok "error line: <3>"
+	else fail "no '<3>ktund: error:' line:"; cat "$log"; fi
+
+	log=$work/serve.log
+	server "$log" "$(journal_of "$log")" 8443 "$pki/ca.pem"
+	pid=$!
+	if wait_for "$log" '^<5>ktund: notice: ready$'; then ok "notice line: <5>"
+	else fail "no '<5>ktund: notice: ready' line"; fi
+	connect 8443 client-foreign
+	connect 8443 client
+	wait_for "$log" '^<6>ktund: info: \[server\] close .*id="CN=edge-client' &&
+		wait_for "$log" '^<4>ktund: warning: \[server\] reject '
+	if grep -q '^<4>ktund: warning: \[server\] reject ' "$log"; then ok "warning line: <4>"
+	else fail "no '<4>ktund: warning: [server] reject' line"; fi
+	if grep -q '^<6>ktund: info: \[server\] handshake ' "$log"; then ok "info line: <6>"
+	else fail "no '<6>ktund: info: [server] handshake' line"; fi
+	kill "$pid"; wait "$pid"
+	if grep -qv '^<[3-6]>ktund: ' "$log"; then fail "a line without its prefix:"
+		grep -v '^<[3-6]>ktund: ' "$log"
+	else ok "every line prefixed"; fi
+
+	# Another file's DEV:INODE (an inherited JOURNAL_STREAM): stderr is not the journal.
+	log=$work/plain.log
+	: >"$log"
+	server "$log" "$(journal_of "$work/other")" 8444 "$pki/ca.pem"
+	pid=$!
+	if wait_for "$log" '^ktund: notice: ready$' && ! grep -q '^<' "$log"; then
+		ok "JOURNAL_STREAM naming another file: lines as before"
+	else fail "JOURNAL_STREAM naming another file:"; cat "$log"; fi
+	kill "$pid"; wait "$pid"
+	exit $failed
+fi
+
+work=$(mktemp -d /tmp/ktun-log-journal.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+bash "$KTUN_SRCDIR/tests/pki.sh" "$work/pki" >/dev/null 2>&1 || { echo "FAIL: pki.sh"; exit 1; }
+unshare -n bash "$0" inner "$work" || { echo "FAIL: log-journal"; exit 1; }
+echo "PASS: with stderr the journal, each line starts with its syslog priority"
