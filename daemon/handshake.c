@@ -127,22 +127,22 @@ static int handshake_run(struct conn *c)
 	return rc;
 }
 
-/* The detail of a refusal GnuTLS decided (the verify callback writes its own). */
-static void failure_detail(struct conn *c, enum reason reason, int rc)
+/* Closes a refused handshake. The verify callback wrote its own detail; a refusal GnuTLS
+ * decided gets one here. */
+static enum verdict refuse(struct conn *c, enum reason reason, int rc)
 {
 	if (c->verdict.reason != REASON_NONE)
-		return;
+		return conn_close(c, reason);
 	if (rc == GNUTLS_E_PREMATURE_TERMINATION)
-		snprintf(c->detail, sizeof(c->detail), "peer closed the connection mid-handshake");
-	else if (reason == REASON_BAD_CERTIFICATE &&
-		 (rc == GNUTLS_E_NO_CERTIFICATE_FOUND || rc == GNUTLS_E_CERTIFICATE_REQUIRED))
-		snprintf(c->detail, sizeof(c->detail), "the peer's Certificate message is not "
-			 "empty but holds no certificate");
-	else if (reason == REASON_BAD_CERTIFICATE)
-		snprintf(c->detail, sizeof(c->detail), "the peer's certificate does not parse: %s",
-			 gnutls_strerror(rc));
-	else
-		tls_io_error_text(c, rc, "");
+		return conn_closef(c, reason, "peer closed the connection mid-handshake");
+	if (reason == REASON_BAD_CERTIFICATE &&
+	    (rc == GNUTLS_E_NO_CERTIFICATE_FOUND || rc == GNUTLS_E_CERTIFICATE_REQUIRED))
+		return conn_closef(c, reason, "the peer's Certificate message is not empty but "
+				   "holds no certificate");
+	if (reason == REASON_BAD_CERTIFICATE)
+		return conn_closef(c, reason, "the peer's certificate does not parse: %s",
+				   gnutls_strerror(rc));
+	return tls_io_close(c, reason, rc, "");
 }
 
 static enum verdict handshake_step(struct conn *c)
@@ -160,9 +160,8 @@ static enum verdict handshake_step(struct conn *c)
 	/* Refused: what GnuTLS queued (a TLS 1.3 ChangeCipherSpec, say) and the alert leave
 	 * together from conn_close, in order; a send submitted now would still be in flight. */
 	reason = verify_handshake_failure(c->session, &c->verdict, rc);
-	failure_detail(c, reason, rc);
 	verify_send_alert(c->session, reason, rc);
-	return conn_close(c, reason);
+	return refuse(c, reason, rc);
 }
 
 static enum verdict on_tls_recv(struct conn *c, int res)

@@ -46,8 +46,7 @@ static enum verdict deliver_early_records(struct conn *c)
 		} else if (n == 0) {
 			c->close_notify_seen = true;
 		} else if (gnutls_error_is_fatal((int)n)) {
-			tls_io_error_text(c, (int)n, "decrypt: ");
-			return conn_close(c, REASON_TLS_ERROR);
+			return tls_io_close(c, REASON_TLS_ERROR, (int)n, "decrypt: ");
 		} else if (c->tls_in.off == before) {
 			break;
 		}

@@ -111,8 +111,7 @@ static enum verdict decrypt_available(struct conn *c)
 		} else if (n == GNUTLS_E_PREMATURE_TERMINATION) {
 			return conn_closef(c, REASON_TRUNCATED, "TLS peer ended without close_notify");
 		} else if (gnutls_error_is_fatal((int)n)) {
-			tls_io_error_text(c, (int)n, "decrypt: ");
-			return conn_close(c, REASON_TLS_ERROR);
+			return tls_io_close(c, REASON_TLS_ERROR, (int)n, "decrypt: ");
 		}
 		/* Non-fatal (a warning alert, a refused renegotiation request): keep reading. */
 	}

@@ -128,13 +128,12 @@ int tls_io_received(struct conn *c, int res)
 	return 0;
 }
 
-void tls_io_error_text(struct conn *c, int rc, const char *what)
+enum verdict tls_io_close(struct conn *c, enum reason reason, int rc, const char *what)
 {
 	char alert[TLS_ALERT_TEXT_MAX];
 
 	if (rc == GNUTLS_E_FATAL_ALERT_RECEIVED || rc == GNUTLS_E_WARNING_ALERT_RECEIVED)
-		snprintf(c->detail, sizeof(c->detail), "%speer sent alert %s", what,
-			 tls_alert_text(gnutls_alert_get(c->session), alert));
-	else
-		snprintf(c->detail, sizeof(c->detail), "%s%s", what, gnutls_strerror(rc));
+		return conn_closef(c, reason, "%speer sent alert %s", what,
+				   tls_alert_text(gnutls_alert_get(c->session), alert));
+	return conn_closef(c, reason, "%s%s", what, gnutls_strerror(rc));
 }

@@ -25,7 +25,8 @@ int tls_io_sent(struct conn *c, int res);
 enum verdict tls_io_on_send(struct conn *c, int res);
 /* Accounts a completed OP_TLS_RECV: the bytes, or end of stream. Negative errno on error. */
 int tls_io_received(struct conn *c, int res);
-/* Fills c->detail with what + GnuTLS's reason, naming the alert when the peer sent one. */
-void tls_io_error_text(struct conn *c, int rc, const char *what);
+/* Closes c for GnuTLS error rc, with what + GnuTLS's reason as the detail, naming the
+ * alert when the peer sent one. */
+enum verdict tls_io_close(struct conn *c, enum reason reason, int rc, const char *what);
 
 #endif
