@@ -199,6 +199,11 @@ struct io_uring_sqe *conn_sqe(struct conn *c)
 	return ring_sqe(&c->w->ring);
 }
 
+void conn_sqe_reserve(struct conn *c, unsigned n)
+{
+	ring_reserve(&c->w->ring, n);
+}
+
 void conn_submit(struct conn *c, struct io_uring_sqe *sqe, enum op op)
 {
 	io_uring_sqe_set_data64(sqe, user_data_pack(c, op));
@@ -324,7 +329,7 @@ static void close_sockets_for(struct conn *c, enum conn_state was)
 		return;
 	}
 	set_linger_zero(c->plain_fd);
-	if (was == CONN_HANDSHAKE && c->tls_fd >= 0) {
+	if (was == CONN_HANDSHAKE && c->session && c->tls_fd >= 0) {
 		/* A refused TLS peer gets the alert and a normal close, so it can read why.
 		 * Unread input would turn the close into a reset that destroys the alert. */
 		send_queued_records(c);
@@ -360,7 +365,7 @@ static bool is_rejection(const struct conn *c, enum reason reason, enum conn_sta
 	if (!reason_is_reject(reason))
 		return false;
 	if (was == CONN_HANDSHAKE || was == CONN_HANDOVER)
-		return true;
+		return c->session != NULL; /* none: our setup failed, nobody was refused */
 	return was == CONN_STREAMING && c->ctx->mode == MODE_CLIENT && c->version &&
 	       !strcmp(c->version, "TLS1.3") && !__atomic_load_n(&c->bytes_t2p, __ATOMIC_RELAXED);
 }

@@ -129,6 +129,8 @@ enum reason conn_error_reason(int err);
 /* The counters of c's tunnel that c's worker (and only it) writes. */
 struct tunnel_stats *conn_stats(struct conn *c);
 struct io_uring_sqe *conn_sqe(struct conn *c);
+/* Room for n SQEs of c's that must be submitted together (a linked chain). */
+void conn_sqe_reserve(struct conn *c, unsigned n);
 
 static inline bool conn_busy(const struct conn *c, uint64_t ops)
 {

@@ -34,6 +34,7 @@ static enum verdict connect_begin(struct conn *c)
 		c->tls_fd = fd;
 	c->connect_timeout = (struct __kernel_timespec){ .tv_sec = c->ctx->connect_timeout_ms / 1000 };
 
+	conn_sqe_reserve(c, 2);
 	sqe = conn_sqe(c);
 	io_uring_prep_connect(sqe, fd, (const struct sockaddr *)&target->ss, target->len);
 	sqe->flags |= IOSQE_IO_LINK;

@@ -67,8 +67,13 @@ static enum verdict handshake_begin(struct conn *c)
 {
 	int rc = session_setup(c);
 
-	if (rc < 0)
+	if (rc < 0) {
+		/* Not a refusal of the peer: without a session, conn_close resets it. */
+		if (c->session)
+			gnutls_deinit(c->session);
+		c->session = NULL;
 		return conn_closef(c, REASON_TLS_ERROR, "session setup: %s", gnutls_strerror(rc));
+	}
 	c->deadline_ms = c->w->now_ms + c->ctx->handshake_timeout_ms;
 	/* The worker's coarse clock ticks every few ms: too coarse for a handshake's duration. */
 	clock_gettime(CLOCK_MONOTONIC, &c->hs_started);

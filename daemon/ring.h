@@ -16,4 +16,12 @@ static inline struct io_uring_sqe *ring_sqe(struct io_uring *ring)
 	return sqe;
 }
 
+/* Makes room for n SQEs that must go in one submission (a linked chain: submitting between
+ * its entries would end the chain early). */
+static inline void ring_reserve(struct io_uring *ring, unsigned n)
+{
+	if (io_uring_sq_space_left(ring) < n)
+		io_uring_submit(ring);
+}
+
 #endif

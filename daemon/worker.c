@@ -265,13 +265,16 @@ static void after_batch(struct worker *w)
 {
 	struct conn *c;
 
-	while ((c = w->closed)) {
-		w->closed = c->closed_next;
-		conn_free(c);
-	}
-	if (w->slot_freed) {
-		w->slot_freed = false;
-		offer_freed_slots(w);
+	/* A held connection served here may close at once and free a slot again. */
+	while (w->closed || w->slot_freed) {
+		while ((c = w->closed)) {
+			w->closed = c->closed_next;
+			conn_free(c);
+		}
+		if (w->slot_freed) {
+			w->slot_freed = false;
+			offer_freed_slots(w);
+		}
 	}
 }
 
