@@ -77,8 +77,13 @@ static enum cli_result parse_options(int argc, char **argv, int i, struct ktun_c
 		}
 		if (!strcmp(key, "config"))
 			return bad("%s", "--config cannot be combined with a mode or given twice");
-		if (!config_option_exists(key))
+		if (!config_option_exists(key)) {
+			const char *near = config_suggest(key);
+
+			if (near)
+				return bad("unknown option '--%s': did you mean '--%s'?", key, near);
 			return bad("unknown option '--%s'", key);
+		}
 		if (!value && !config_option_is_flag(key)) {
 			if (++i >= argc)
 				return bad("option '--%s' needs a value", key);

@@ -3,7 +3,8 @@
 # started here listens on a unix socket in the work dir and its target is a closed port.
 # ktund:
 #   help, help-short, help-in-mode, version               exit 0, usage / version on stdout
-#   no-mode, unknown-mode, unknown-option, unknown-option-last, missing-value, empty-value,
+#   no-mode, unknown-mode, unknown-option, unknown-option-suggest, unknown-option-last,
+#   missing-value, empty-value,
 #   unexpected-argument, missing-required, config-with-mode, verify-all, allow-in-client,
 #   server-without-allow, bad-number, bad-log-level, bad-ktls, bad-ciphers, bad-tls-version,
 #   public-listen (0.0.0.0, [::], a LAN address)          exit 2 with a message naming it
@@ -63,7 +64,9 @@ expect version 0 "^ktund ${version//./\\.}\$" --version
 
 expect no-mode 2 'ktund: missing mode: server, client or --config FILE'
 expect unknown-mode 2 "ktund: unknown mode 'proxy'" proxy --listen 127.0.0.1:9000
-expect unknown-option 2 "ktund: unknown option '--frobnicate'" "${client_ok[@]}" --frobnicate 1
+expect unknown-option 2 "ktund: unknown option '--frobnicate'\$" "${client_ok[@]}" --frobnicate 1
+expect unknown-option-suggest 2 "ktund: unknown option '--listne': did you mean '--listen'\\?" \
+	client --listne 127.0.0.1:9000
 # Last on the line, an unknown option must still be called unknown, not "needs a value".
 expect unknown-option-last 2 "ktund: unknown option '--frobnicate'" "${client_ok[@]}" --frobnicate
 expect missing-value 2 "ktund: option '--target' needs a value" client --listen 127.0.0.1:9000 --target
