@@ -16,6 +16,7 @@
 #include "daemon.h"
 #include "fdlimit.h"
 #include "heap_trim.h"
+#include "listen_probe.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
@@ -368,8 +369,8 @@ int main(int argc, char **argv)
 	/* Before any descriptor is opened for a connection; best effort, logged. */
 	fdlimit_raise(&k);
 	sfd = block_signals();
-	if (sfd < 0 || activation_take(&k) < 0 || open_listeners(&k) < 0 ||
-	    open_tproxy_listeners(&k) < 0)
+	if (sfd < 0 || activation_take(&k) < 0 || listen_probe_all(&k) < 0 ||
+	    open_listeners(&k) < 0 || open_tproxy_listeners(&k) < 0)
 		goto out;
 	if (open_control(&k, &control_fd) < 0)
 		goto out;
