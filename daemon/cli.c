@@ -21,6 +21,8 @@ static const char usage[] =
 	"host:443, unix:/path (plaintext side only, which must be local unless --unsafe-*).\n"
 	"\n"
 	"Tunnel options:  --crl FILE  --crl-stale warn|refuse (warn)\n"
+	"                 --ocsp-staple FILE (DER OCSP response for the own certificate)\n"
+	"                 --require-ocsp (refuse a peer that staples no valid response)\n"
 	"                 --handshake-timeout SEC (10)  --connect-timeout SEC (10)\n"
 	"                 --idle-timeout SEC (300, 0 = none)  --max-connections N (10000)\n"
 	"                 --unsafe-target  --unsafe-listen  --ktls auto|required|off (auto)\n"

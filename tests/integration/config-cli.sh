@@ -3,6 +3,7 @@
 # started here listens on a unix socket in the work dir and its target is a closed port.
 # ktund:
 #   help, help-short, help-in-mode, version               exit 0, usage / version on stdout
+#   help-options          every option of daemon/config.c's table is in --help
 #   no-mode, unknown-mode, unknown-option, unknown-option-suggest, unknown-option-last,
 #   missing-value, empty-value,
 #   unexpected-argument, missing-required, config-with-mode, verify-all, allow-in-client,
@@ -56,6 +57,17 @@ if [ "$(grep -c '^  ktund ' <<<"$out")" = 3 ] && [ -z "$err" ]; then
 	case_ok "help: the three forms (server, client, --config) on stdout, nothing on stderr"
 else
 	case_fail "help: want the server, client and --config forms on stdout and no stderr: $out / $err"
+fi
+# Every option of daemon/config.c's table is in the usage (the rule families by their prefix;
+# mode is the first argument).
+missing=
+for o in $(sed -n 's/^[[:space:]]*{ "\([a-z0-9-]*\)", OPT_[A-Z_]*,.*/\1/p' "$KTUN_SRCDIR/daemon/config.c"); do
+	[ "$o" = mode ] || grep -qE -- "--$o([^a-z-]|\$)|--$o[a-z]" <<<"$out" || missing="$missing --$o"
+done
+if [ -z "$missing" ]; then
+	case_ok "help-options: every option of daemon/config.c's table is in --help"
+else
+	case_fail "help-options: missing from --help:$missing"
 fi
 expect help-short 0 '^Usage:' -h
 expect help-in-mode 0 '^Usage:' client --listen 127.0.0.1:9000 --help
