@@ -63,8 +63,9 @@ fi
 # Every option of daemon/config.c's table is in the usage (the rule families by their prefix;
 # mode is the first argument).
 missing=
-for o in $(sed -n 's/^[[:space:]]*{ "\([a-z0-9-]*\)", OPT_[A-Z_]*,.*/\1/p' "$KTUN_SRCDIR/daemon/config.c"); do
-	[ "$o" = mode ] || grep -qE -- "--$o([^a-z-]|\$)|--$o[a-z]" <<<"$out" || missing="$missing --$o"
+mapfile -t table < <(sed -n 's/^[[:space:]]*{ "\([a-z0-9-]*\)", OPT_[A-Z_]*,.*/\1/p' "$KTUN_SRCDIR/daemon/config.c")
+for o in "${table[@]}"; do
+	[ "$o" = mode ] || grep -qE -- "--${o}([^a-z-]|\$)|--${o}[a-z]" <<<"$out" || missing="$missing --$o"
 done
 if [ -z "$missing" ]; then
 	case_ok "help-options: every option of daemon/config.c's table is in --help"
