@@ -21,6 +21,8 @@ static const char usage[] =
 	"host:443, unix:/path (plaintext side only, which must be local unless --unsafe-*).\n"
 	"\n"
 	"Tunnel options:  --crl FILE  --crl-stale warn|refuse (warn)\n"
+	"                 --ocsp-staple FILE (DER OCSP response for the own certificate)\n"
+	"                 --require-ocsp (refuse a peer that staples no valid response)\n"
 	"                 --handshake-timeout SEC (10)  --connect-timeout SEC (10)\n"
 	"                 --idle-timeout SEC (300, 0 = none)  --max-connections N (10000)\n"
 	"                 --unsafe-target  --unsafe-listen  --ktls auto|required|off (auto)\n"
@@ -77,8 +79,13 @@ static enum cli_result parse_options(int argc, char **argv, int i, struct ktun_c
 		}
 		if (!strcmp(key, "config"))
 			return bad("%s", "--config cannot be combined with a mode or given twice");
-		if (!config_option_exists(key))
+		if (!config_option_exists(key)) {
+			const char *near = config_suggest(key);
+
+			if (near)
+				return bad("unknown option '--%s': did you mean '--%s'?", key, near);
 			return bad("unknown option '--%s'", key);
+		}
 		if (!value && !config_option_is_flag(key)) {
 			if (++i >= argc)
 				return bad("option '--%s' needs a value", key);

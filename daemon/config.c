@@ -69,6 +69,8 @@ static const struct option_def options[] = {
 	{ "verify-", OPT_POLICY, false, 0, MODE_CLIENT, 0 },
 };
 
+_Static_assert(sizeof(options) / sizeof(options[0]) <= CONFIG_KEYS_MAX, "raise CONFIG_KEYS_MAX");
+
 static const struct option_def *option_find(const char *key)
 {
 	for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
@@ -80,6 +82,47 @@ static const struct option_def *option_find(const char *key)
 			return o;
 	}
 	return NULL;
+}
+
+const char *config_option_at(size_t i, bool *prefix)
+{
+	if (i >= sizeof(options) / sizeof(options[0]))
+		return NULL;
+	*prefix = options[i].type == OPT_POLICY;
+	return options[i].name;
+}
+
+/* Rules add up; every other option is set once, and a second setting would replace the first. */
+static bool option_repeats(const struct option_def *o)
+{
+	return o->type == OPT_POLICY || o->type == OPT_REDIRECT;
+}
+
+int config_key_seen(struct ktun_config *cfg, struct tunnel_config *tunnel, const char *key,
+		    int line)
+{
+	const struct option_def *o = option_find(key);
+	int *lines = tunnel ? tunnel->key_line : cfg->key_line, before;
+
+	if (!o || option_repeats(o))
+		return 0;
+	before = lines[o - options];
+	if (!before)
+		lines[o - options] = line;
+	return before;
+}
+
+const char *config_key_where(const struct tunnel_config *tunnel, const char *key, char *buf,
+			     size_t len)
+{
+	const struct option_def *o = option_find(key);
+	int line = o ? tunnel->key_line[o - options] : 0;
+
+	if (line > 0 && tunnel->config_file)
+		snprintf(buf, len, "%s:%d: ", tunnel->config_file, line);
+	else
+		snprintf(buf, len, "%s", "");
+	return buf;
 }
 
 const char *config_control_path(const struct ktun_config *cfg)
@@ -460,7 +503,10 @@ int config_set(struct ktun_config *cfg, struct tunnel_config *tunnel, const char
 	const struct option_def *o = option_find(key);
 
 	if (!o) {
-		snprintf(err, errlen, "unknown option '%s'", key);
+		const char *near = config_suggest(key);
+
+		snprintf(err, errlen, "unknown option '%s'%s%s%s", key, near ? ": did you mean '" : "",
+			 near ? near : "", near ? "'?" : "");
 		return -EINVAL;
 	}
 	if (o->global != !tunnel) {

@@ -30,6 +30,8 @@ enum ktls_mode { KTLS_AUTO, KTLS_REQUIRED, KTLS_OFF };
 #define TUNNEL_NAME_MAX 64
 #define SERVER_NAME_MAX 253 /* characters of a DNS name */
 #define REDIRECT_MARK_DEFAULT 0x4b54 /* "KT" */
+/* At least the options config.c knows (a static assertion there keeps this in step). */
+#define CONFIG_KEYS_MAX 48
 
 struct tunnel_config {
 	char name[TUNNEL_NAME_MAX];
@@ -51,6 +53,10 @@ struct tunnel_config {
 	size_t n_redirects;
 	/* Filled by config_validate(). */
 	struct ktun_addr listen_addr, target_addr;
+	/* Where each option was set in the --config file, so that an error about what it names
+	 * (a certificate, say) points at the line to change: 0 if not set there. */
+	const char *config_file;
+	int key_line[CONFIG_KEYS_MAX];
 };
 
 struct ktun_config {
@@ -77,6 +83,7 @@ struct ktun_config {
 	unsigned redirect_mark;   /* set on routed packets assigned to ktund */
 	struct tunnel_config *tunnels;
 	size_t n_tunnels;
+	int key_line[CONFIG_KEYS_MAX]; /* [global]'s lines, as a tunnel_config's */
 };
 
 #define CONFIG_ERR_MAX 512
@@ -96,6 +103,19 @@ bool config_option_exists(const char *key);
 /* True if the option takes no value on the command line. */
 bool config_option_is_flag(const char *key);
 bool config_option_is_global(const char *key);
+/* Option i of the table (NULL past the end); prefix: an allow-/verify- rule family. */
+const char *config_option_at(size_t i, bool *prefix);
+/* The known option closest to an unknown key (a typo), or NULL if none is close. The text
+ * stays valid until the next call. */
+const char *config_suggest(const char *key);
+/* Notes that key was set at line of the --config file (tunnel NULL: [global]). Returns 0, or
+ * the line it was set at before if it is one that is set once: only allow-*, verify-* and
+ * redirect add a rule each time. */
+int config_key_seen(struct ktun_config *cfg, struct tunnel_config *tunnel, const char *key,
+		    int line);
+/* "FILE:LINE: " where the tunnel's key was set in the --config file, or "" if it was not. */
+const char *config_key_where(const struct tunnel_config *tunnel, const char *key, char *buf,
+			     size_t len);
 /* Checks the whole configuration and resolves addresses. */
 int config_validate(struct ktun_config *cfg, char *err, size_t errlen);
 /* Loads an INI file: [global] and one section per tunnel. */

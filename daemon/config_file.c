@@ -13,6 +13,7 @@
 
 struct ini_state {
 	struct ktun_config *cfg;
+	const char *path;
 	struct tunnel_config *current;
 	const char *next, *end; /* the part of the file inih has not been given yet */
 	int line;       /* lines read so far: the one inih is working on */
@@ -120,6 +121,7 @@ static int on_ini_entry(void *user, const char *section, const char *key, const 
 	struct ini_state *st = user;
 	struct tunnel_config *t = NULL;
 	char why[CONFIG_ERR_MAX];
+	int before;
 
 	if (st->rc < 0)
 		return 0; /* keep the first error, which ini_parse_stream's line number is about */
@@ -159,6 +161,16 @@ static int on_ini_entry(void *user, const char *section, const char *key, const 
 		}
 		t = st->current;
 	}
+	/* inih hands over every entry alike: without this the second of two settings would
+	 * silently win. */
+	before = config_key_seen(st->cfg, t, key, st->line);
+	if (before) {
+		snprintf(st->err, st->errlen, "[%s] '%s' is set twice in this section, first at %s:%d: "
+			 "keep one (only allow-*, verify-* and redirect may repeat)", section, key,
+			 st->path, before);
+		st->rc = -EINVAL;
+		return 0;
+	}
 	st->rc = config_set(st->cfg, t, key, value, why, sizeof(why));
 	if (st->rc < 0) {
 		snprintf(st->err, st->errlen, "[%s] %s", section, why);
@@ -192,7 +204,7 @@ static int parse_error(const struct ini_state *st, const char *path, int line, c
 
 int config_load_file(struct ktun_config *cfg, const char *path, char *err, size_t errlen)
 {
-	struct ini_state st = { .cfg = cfg, .err = err, .errlen = errlen };
+	struct ini_state st = { .cfg = cfg, .path = path, .err = err, .errlen = errlen };
 	struct file_data file;
 	char why[CONFIG_ERR_MAX];
 	int rc = file_read_bounded(path, FILE_MAX_CONFIG, &file, why, sizeof(why)), line;
@@ -210,5 +222,7 @@ int config_load_file(struct ktun_config *cfg, const char *path, char *err, size_
 		return parse_error(&st, path, line, err, errlen);
 	free(cfg->config_file);
 	cfg->config_file = strdup(path);
+	for (size_t i = 0; i < cfg->n_tunnels; i++)
+		cfg->tunnels[i].config_file = cfg->config_file;
 	return cfg->config_file ? 0 : -ENOMEM;
 }

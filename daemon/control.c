@@ -150,6 +150,8 @@ static void write_status(struct ktun *k, const char *args, FILE *out)
 			(unsigned long long)sum.conns_userspace, t->name,
 			(unsigned long long)sum.payload_userspace);
 		for (int r = REASON_DONE; r < REASON_MAX; r++) {
+			if (!reason_possible((enum reason)r, t->mode == MODE_SERVER))
+				continue;
 			if (reason_is_reject((enum reason)r))
 				fprintf(out, "%s.reject.%s %llu\n", t->name, reason_name((enum reason)r),
 					(unsigned long long)sum.reject[r]);

@@ -17,6 +17,7 @@
 #include "fdlimit.h"
 #include "heap_trim.h"
 #include "listen_fds.h"
+#include "listen_probe.h"
 #include "log.h"
 #include "metrics.h"
 #include "privs.h"
@@ -294,8 +295,8 @@ int main(int argc, char **argv)
 	/* Before any descriptor is opened for a connection; best effort, logged. */
 	fdlimit_raise(&k);
 	sfd = block_signals();
-	if (sfd < 0 || activation_take(&k) < 0 || listen_fds_open(&k) < 0 ||
-	    listen_fds_open_transparent(&k) < 0)
+	if (sfd < 0 || activation_take(&k) < 0 || listen_probe_all(&k) < 0 ||
+	    listen_fds_open(&k) < 0 || listen_fds_open_transparent(&k) < 0)
 		goto out;
 	if (open_control(&k, &control_fd) < 0)
 		goto out;

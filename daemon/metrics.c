@@ -40,7 +40,8 @@ static void by_reason(FILE *out, const struct ktun *k, const struct tunnel_stats
 	       rejects ? "Handshakes refused, by reason." : "Connections closed, by reason.");
 	for (size_t i = 0; i < k->n_tunnels; i++)
 		for (int r = REASON_DONE; r < REASON_MAX; r++) {
-			if (rejects && !reason_is_reject((enum reason)r))
+			if ((rejects && !reason_is_reject((enum reason)r)) ||
+			    !reason_possible((enum reason)r, k->tunnels[i].mode == MODE_SERVER))
 				continue;
 			fprintf(out, "%s{tunnel=\"%s\",reason=\"%s\"} %llu\n", name, k->tunnels[i].name,
 				reason_name((enum reason)r),

@@ -5,6 +5,7 @@ static const struct {
 	const char *name;
 	bool resets;
 	bool reject;
+	bool client_only;
 } reasons[REASON_MAX] = {
 	[REASON_NONE] = { "none", false, false },
 	[REASON_DONE] = { "done", false, false },
@@ -13,7 +14,8 @@ static const struct {
 	[REASON_NOT_YET_VALID] = { "not-yet-valid", true, true },
 	[REASON_REVOKED] = { "revoked", true, true },
 	[REASON_UNTRUSTED] = { "untrusted", true, true },
-	[REASON_WRONG_NAME] = { "wrong-name", true, true },
+	/* Only a client checks the peer's name (server-name, or the target's host). */
+	[REASON_WRONG_NAME] = { "wrong-name", true, true, true },
 	[REASON_BAD_PURPOSE] = { "bad-purpose", true, true },
 	[REASON_POLICY_DENIED] = { "policy-denied", true, true },
 	[REASON_TLS_ERROR] = { "tls-error", true, true },
@@ -56,4 +58,9 @@ bool reason_resets(enum reason r)
 bool reason_is_reject(enum reason r)
 {
 	return r < REASON_MAX && reasons[r].reject;
+}
+
+bool reason_possible(enum reason r, bool server)
+{
+	return r < REASON_MAX && !(server && reasons[r].client_only);
 }

@@ -42,5 +42,11 @@ const char *reason_name(enum reason r);
 bool reason_resets(enum reason r);
 /* True for the reasons that refuse a peer during the handshake. */
 bool reason_is_reject(enum reason r);
+/* False for a reason a tunnel of that side can never give, which status and metrics leave
+ * out: a server checks no name, so it never refuses a client as wrong-name. Every other
+ * reason can happen on either side (a server that sends an empty Certificate message is
+ * no-client-cert to a client tunnel; verify-* rules refuse as policy-denied), and is listed
+ * at zero, so that each series exists from the start, as Prometheus's rate() wants. */
+bool reason_possible(enum reason r, bool server);
 
 #endif

@@ -9,6 +9,7 @@
 #include <gnutls/x509.h>
 #include <p11-kit/uri.h>
 
+#include "cert_check.h"
 #include "ciphers.h"
 #include "file_read.h"
 #include "log.h"
@@ -111,13 +112,12 @@ static int load_ca(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
 	if (read_file(cfg, "cacert", cfg->cacert, FILE_MAX_PEM, &ca, &ca_pem) < 0)
 		return -EINVAL;
 	rc = gnutls_certificate_set_x509_trust_mem(ctx->creds, &ca_pem, GNUTLS_X509_FMT_PEM);
-	file_data_free(&ca);
-	if (rc <= 0) {
+	if (rc <= 0)
 		log_err("[%s] cacert %s: %s", cfg->name, cfg->cacert,
 			rc == 0 ? "no certificate found" : gnutls_strerror(rc));
-		return -EINVAL;
-	}
-	return 0;
+	rc = rc <= 0 ? -EINVAL : cert_check_ca(cfg, &ca_pem);
+	file_data_free(&ca);
+	return rc;
 }
 
 /* After the CA and the certificate: a CRL must be signed by one of their CAs. */
@@ -251,6 +251,8 @@ static int load_own_cert(struct tunnel_ctx *ctx, const struct tunnel_config *cfg
 		rc = read_file(cfg, "key", cfg->key, FILE_MAX_PEM, &key, &key_pem);
 	if (rc == 0)
 		rc = set_key(ctx, cfg, &cert_pem, &key_pem);
+	if (rc == 0)
+		rc = cert_check_own(cfg, ctx->creds, time(NULL));
 	file_data_free(&key);
 	file_data_free(&cert);
 	if (rc < 0)

@@ -4,6 +4,7 @@
 #include <time.h>
 #include <gnutls/x509.h>
 
+#include "cert_check.h"
 #include "tunnel_ctx.h"
 #include "dn_text.h"
 #include "verify.h"
@@ -120,26 +121,6 @@ static int check_chain(gnutls_session_t session, struct peer_verdict *v)
 	return 0;
 }
 
-/* True if the leaf's extended key usage lists oid. anyExtendedKeyUsage does not count, and
- * neither does a leaf without the extension: RFC 5280 lets both stand for any purpose
- * (GnuTLS's purpose check accepts them), but a tunnel's peer must be issued for its role. */
-static bool leaf_has_purpose(gnutls_x509_crt_t leaf, const char *oid)
-{
-	char buf[128];
-
-	for (unsigned i = 0;; i++) {
-		size_t size = sizeof(buf);
-		int rc = gnutls_x509_crt_get_key_purpose_oid(leaf, i, buf, &size, NULL);
-
-		if (rc == GNUTLS_E_SHORT_MEMORY_BUFFER)
-			continue; /* an OID too long to be the one wanted */
-		if (rc < 0)
-			return false;
-		if (!strcmp(buf, oid))
-			return true;
-	}
-}
-
 /* What verify_peers leaves to us about the leaf: it must be an end-entity certificate
  * (a CA:TRUE leaf could issue certificates of its own) issued for this peer's role. */
 static int check_leaf(gnutls_session_t session, struct peer_verdict *v)
@@ -161,7 +142,7 @@ static int check_leaf(gnutls_session_t session, struct peer_verdict *v)
 		snprintf(v->detail, sizeof(v->detail), "the %s certificate is a CA certificate "
 			 "(basicConstraints CA:TRUE), not an end-entity one", role);
 		rc = refuse(v, REASON_BAD_PURPOSE);
-	} else if (!leaf_has_purpose(leaf, oid)) {
+	} else if (!cert_check_purpose(leaf, oid)) {
 		snprintf(v->detail, sizeof(v->detail), "the %s certificate's extended key usage "
 			 "does not list %s (%s); none, or anyExtendedKeyUsage, is not enough", role,
 			 server ? "clientAuth" : "serverAuth", oid);

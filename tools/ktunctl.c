@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -30,10 +32,29 @@ static const struct {
 
 static void usage(FILE *out)
 {
-	fprintf(out, "Usage: ktunctl [--control PATH] [--json] COMMAND [ARGS]\n\nCommands:\n");
+	fprintf(out, "Usage: ktunctl [--control PATH] [--json] COMMAND [ARGS]\n"
+		     "       ktunctl --help | --version\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].help);
-	fprintf(out, "\nThe control socket defaults to %s.\n", DEFAULT_CONTROL_PATH);
+	fprintf(out, "\nThe control socket is --control PATH, else $KTUNCTL_SOCKET, else %s.\n",
+		DEFAULT_CONTROL_PATH);
+}
+
+/* A failure once a command is under way: text on stderr, or with --json one {"error": ...}
+ * document on stdout and nothing on stderr, so that a program reads every outcome in one
+ * place. Usage errors (exit 2) stay text on stderr. */
+static void __attribute__((format(printf, 2, 3))) failure(bool json, const char *fmt, ...)
+{
+	char why[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (json)
+		ktunctl_print_json(stdout, "", why, true);
+	else
+		fprintf(stderr, "ktunctl: %s\n", why);
 }
 
 /* The first control character (C0, DEL) of s, or -1. ktund refuses a command holding one,
@@ -68,30 +89,42 @@ static const char *request(int argc, char **argv, int i, char *line, size_t len)
 	return line;
 }
 
-/* With --json the failure is a JSON document on stdout too, like the daemon's own errors. */
 static int connect_control(const char *path, bool json)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	int fd;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "ktunctl: control path too long\n");
+		failure(json, "control path too long: %s", path);
 		return -1;
 	}
 	strcpy(sun.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		char why[256];
-
-		snprintf(why, sizeof(why), "error: cannot reach ktund at %s: %s", path, strerror(errno));
-		fprintf(stderr, "ktunctl: %s\n", why + 7);
-		if (json)
-			ktunctl_print_json(stdout, "", why, true);
+		failure(json, "cannot reach ktund at %s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
 	return fd;
+}
+
+/* sock_diag answers for the caller's network namespace only: when ktund (the control
+ * socket's peer) runs in another, no conns line can get the kernel's facts. Returns ktund's
+ * pid if it is known to be elsewhere, else 0 (the same namespace, or it cannot be told). */
+static pid_t peer_in_other_netns(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct stat self, peer;
+	char path[64];
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)cred.pid);
+	if (stat("/proc/self/ns/net", &self) < 0 || stat(path, &peer) < 0)
+		return 0;
+	return self.st_dev != peer.st_dev || self.st_ino != peer.st_ino ? cred.pid : 0;
 }
 
 /* Value of " key=VALUE" in a conns line, copied into buf. Quoted values (id="...", a peer's
@@ -119,14 +152,17 @@ static bool field(const char *line, const char *key, char *buf, size_t len)
 	return true;
 }
 
-/* Appends to out (a memstream) a conns line with what sock_diag says about its TLS socket. */
-static void add_kernel_facts(FILE *out, const char *line)
+/* Appends to out (a memstream) a conns line with what sock_diag says about its TLS socket;
+ * other_netns: ktund is in another network namespace, where sock_diag cannot look. */
+static void add_kernel_facts(FILE *out, const char *line, bool other_netns)
 {
 	char local[80], remote[80];
 	struct sock_facts f;
 
 	fwrite(line, 1, strcspn(line, "\n"), out);
-	if (field(line, "tls_local", local, sizeof(local)) &&
+	if (other_netns)
+		fputs(" sock_diag=other-netns", out);
+	else if (field(line, "tls_local", local, sizeof(local)) &&
 	    field(line, "tls_remote", remote, sizeof(remote)) &&
 	    sockdiag_lookup(local, remote, &f) == 0) {
 		fprintf(out, " ulp=%s", f.ulp[0] ? f.ulp : "none");
@@ -140,7 +176,7 @@ static void add_kernel_facts(FILE *out, const char *line)
 }
 
 /* The daemon's whole answer, read until it closes; conns lines get the kernel's facts. */
-static int read_answer(int fd, const char *command, char **answer, size_t *len)
+static int read_answer(int fd, const char *command, bool other_netns, char **answer, size_t *len)
 {
 	FILE *in = fdopen(fd, "r"), *out = open_memstream(answer, len);
 	char line[4096];
@@ -157,7 +193,7 @@ static int read_answer(int fd, const char *command, char **answer, size_t *len)
 	}
 	while (fgets(line, sizeof(line), in)) {
 		if (!strcmp(command, "conns") && strncmp(line, "error:", 6))
-			add_kernel_facts(out, line);
+			add_kernel_facts(out, line, other_netns);
 		else
 			fputs(line, out);
 	}
@@ -173,22 +209,29 @@ static int run(const char *path, const char *command, bool json)
 {
 	char *answer = NULL;
 	size_t len = 0;
-	bool failed;
+	bool failed, conns = !strcmp(command, "conns");
 	int rc, fd = connect_control(path, json);
+	pid_t elsewhere;
 
 	if (fd < 0)
 		return 1;
+	elsewhere = conns ? peer_in_other_netns(fd) : 0;
 	if (dprintf(fd, "%s\n", command) < 0) {
-		fprintf(stderr, "ktunctl: write: %s\n", strerror(errno));
+		failure(json, "write: %s", strerror(errno));
 		close(fd);
 		return 1;
 	}
-	rc = read_answer(fd, command, &answer, &len);
+	rc = read_answer(fd, command, elsewhere, &answer, &len);
 	if (rc < 0) {
-		fprintf(stderr, "ktunctl: reading the answer: %s\n", strerror(-rc));
+		failure(json, "reading the answer: %s", strerror(-rc));
 		free(answer);
 		return 1;
 	}
+	if (elsewhere && len && !json)
+		fprintf(stderr, "ktunctl: ktund (pid %d) runs in another network namespace, where "
+			"sock_diag cannot look: no ulp, ktls_tx/rx, rtt_us, retrans or cwnd (run "
+			"ktunctl there: nsenter -t %d -n ktunctl conns)\n", (int)elsewhere,
+			(int)elsewhere);
 	failed = !strncmp(answer, "error:", 6);
 	if (json) {
 		char word[16];
@@ -204,12 +247,18 @@ static int run(const char *path, const char *command, bool json)
 
 int main(int argc, char **argv)
 {
-	const char *path = DEFAULT_CONTROL_PATH;
+	const char *path = getenv("KTUNCTL_SOCKET");
 	bool json = false;
 	int i = 1;
 
+	if (!path || !*path)
+		path = DEFAULT_CONTROL_PATH;
 	if (i < argc && (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))) {
 		usage(stdout);
+		return 0;
+	}
+	if (i < argc && !strcmp(argv[i], "--version")) {
+		printf("ktunctl %s\n", KTUN_VERSION);
 		return 0;
 	}
 	for (; i < argc && !strncmp(argv[i], "--", 2); i++) {

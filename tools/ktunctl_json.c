@@ -23,9 +23,11 @@ static struct json_object *value_of(const char *text)
 	u = strtoull(text, &end, 10);
 	if (!*end && !errno && text[0] != '-' && text[0] != '+')
 		return json_object_new_uint64(u);
+	/* Written as the daemon wrote it ("0.820", an age in milliseconds): the nearest double
+	 * would print as 0.81999999999999995. */
 	d = strtod(text, &end);
 	if (!*end && (text[0] == '-' || (text[0] >= '0' && text[0] <= '9')))
-		return json_object_new_double(d);
+		return json_object_new_double_s(d, text);
 	return json_object_new_string(text);
 }
 

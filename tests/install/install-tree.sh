@@ -2,7 +2,8 @@
 # install-tree: `meson install` of the build under test into a temporary DESTDIR puts
 # everything where the README's Install section says: ktund and ktunctl, the man pages, the
 # unit (running the installed ktund) and its socket unit, modules-load.d and sysusers.d entries, and the
-# documentation with the example configuration and the redirector drop-in.
+# documentation (every docs/*.md) with the example configuration and the redirector drop-in;
+# ktund(8) names the unit directory.
 # The paths come from meson (tests/install/meson.build), absolute, as installed.
 set -euo pipefail
 : "${MESON:?}" "${KTUN_BUILDDIR:?}" "${KTUN_SRCDIR:?}"
@@ -30,9 +31,15 @@ expect "$MODULESLOADDIR/ktun.conf" "$KTUN_SRCDIR/systemd/ktun-modules.conf"
 expect "$SYSUSERSDIR/ktun.conf" "$KTUN_SRCDIR/systemd/sysusers.conf"
 expect "$DOCDIR/ktund-redirect.conf" "$KTUN_SRCDIR/systemd/ktund-redirect.conf"
 expect "$DOCDIR/ktun.conf" "$KTUN_SRCDIR/examples/ktun.conf"
-for doc in architecture.md redirect.md test-contract.md; do
-	expect "$DOCDIR/$doc" "$KTUN_SRCDIR/docs/$doc"
+# The README says docs/*.md are installed: every one of them.
+for doc in "$KTUN_SRCDIR"/docs/*.md; do
+	expect "$DOCDIR/${doc##*/}" "$doc"
 done
+# ktund(8) FILES names the unit directory this installation uses.
+if ! grep -qF "*$UNITDIR*" "$KTUN_SRCDIR/docs/man/ktund.8.scd"; then
+	echo "FAIL: ktund(8) FILES does not name the unit directory $UNITDIR" >&2
+	fail=1
+fi
 if [ "$HAVE_MAN" = yes ]; then
 	expect "$MANDIR/man8/ktund.8"
 	expect "$MANDIR/man8/ktunctl.8"

@@ -3,7 +3,12 @@
 # tunnel(s)", nothing bound) and on bad ones: each exits 2 with a message naming the problem.
 # Needs no root and no network: --check loads every certificate and key but binds nothing.
 #   good, good+cli-global     a client and a server tunnel; command-line globals may follow
-#   expired-own-cert          still valid configuration, but the log says the cert has expired
+#   own-cert-expired, own-cert-notyet, own-cert-serverauth (client tunnel), own-cert-clientauth
+#   (server tunnel), own-cert-noeku, own-cert-ca, own-cert-nosign, cacert-leaf-only
+#                             what every peer would refuse at run time: FILE:LINE of the option
+#   cacert-self-signed-leaf   a pinned self-signed peer can issue itself: ok
+#   duplicate-key, duplicate-global-key    FILE:LINE of both; repeated allow-ou is ok
+#   unknown-key-suggest       "did you mean 'cacert'?"; frobnicate gets no suggestion
 #   missing-cert, key-is-dir, key-unreadable (mode 0600, another user), key-garbage,
 #   key-mismatch, cacert-empty, crl-garbage              the file is named, with the reason
 #   unknown-key, syntax-error                            FILE:LINE and the key
@@ -84,13 +89,48 @@ if [ -e "$WORK/ctl.sock" ]; then
 	case_fail "good: --check created the control socket $WORK/ctl.sock"
 fi
 check_ok good+cli-global "$good" --log-level debug --workers 2
-expired=$(variant expired-own-cert "s|$PKI/client-chain.pem|$PKI/client-expired-chain.pem|; s|$PKI/client.key|$PKI/client-expired.key|")
-check_ok expired-own-cert "$expired"
-if grep -qE 'warning: \[to-origin\] own certificate "CN=edge-client,OU=edge" has expired' "$WORK/expired-own-cert.err"; then
-	case_ok "expired-own-cert: $(grep -m1 'has expired' "$WORK/expired-own-cert.err")"
-else
-	case_fail "expired-own-cert: no warning that the own certificate has expired: $(cat "$WORK/expired-own-cert.err")"
-fi
+
+# line_of FILE REGEX [N]: the line number of the Nth (1st) line matching REGEX.
+line_of() {
+	grep -nE -- "$2" "$1" | sed -n "${3:-1}p" | cut -d: -f1
+}
+
+# Own certificates and CAs that load but that every peer would refuse: an error at the line of
+# the option, saying what to do.
+# own_cert LABEL TUNNEL LEAF REGEX: TUNNEL's cert/key replaced by $PKI/LEAF-chain.pem/LEAF.key.
+own_cert() {
+	local label=$1 tunnel=$2 leaf=$3 re=$4 from f
+	from=$([ "$tunnel" = to-origin ] && echo client || echo server)
+	f=$(variant "$label" "s|$PKI/$from-chain.pem|$PKI/$leaf-chain.pem|; s|$PKI/$from.key|$PKI/$leaf.key|")
+	check_bad "$label" "$f" "$f:$(line_of "$f" "^cert = "'.*'"$leaf-chain.pem"): \[$tunnel\] cert $PKI/$leaf-chain.pem \(\"[^\"]*\"\) $re"
+}
+own_cert own-cert-expired to-origin client-expired \
+	"expired at 2021-01-01 00:00:00 UTC and peers refuse it: install a renewed one"
+own_cert own-cert-notyet to-origin client-notyet \
+	"is not valid before 2099-01-01 00:00:00 UTC and peers refuse it until then"
+own_cert own-cert-serverauth to-origin client-serverauth \
+	"has no clientAuth extended key usage, which a client tunnel's peers require"
+own_cert own-cert-clientauth from-edge server-clientauth \
+	"has no serverAuth extended key usage, which a server tunnel's peers require"
+own_cert own-cert-noeku to-origin client-noeku "has no clientAuth extended key usage"
+own_cert own-cert-ca to-origin client-ca "is a CA certificate \(basicConstraints CA:TRUE\)"
+# certtool gives an ECDSA key digitalSignature whatever the template says: RSA can go without.
+(
+	cd "$PKI"
+	certtool --generate-privkey --key-type rsa --bits 2048 --outfile client-nosign.key
+	printf '%s\n' 'cn = "edge-client"' tls_www_client encryption_key 'expiration_days = 30' >nosign.tmpl
+	certtool --generate-certificate --load-privkey client-nosign.key --load-ca-certificate inter.pem \
+		--load-ca-privkey inter.key --template nosign.tmpl --outfile client-nosign.pem
+	cat client-nosign.pem inter.pem >client-nosign-chain.pem
+	certtool --generate-privkey --key-type ecdsa --curve secp256r1 --outfile pinned.key
+	printf '%s\n' 'cn = "pinned peer"' tls_www_client signing_key 'expiration_days = 30' >pinned.tmpl
+	certtool --generate-self-signed --load-privkey pinned.key --template pinned.tmpl --outfile pinned.pem
+) >"$WORK/certtool.log" 2>&1 || fail "certtool: $(cat "$WORK/certtool.log")"
+own_cert own-cert-nosign to-origin client-nosign "has a key usage without digitalSignature"
+f=$(variant cacert-leaf-only "/^\[from-edge\]/,\$ s|^cacert = .*|cacert = $PKI/client.pem|")
+check_bad cacert-leaf-only "$f" "$f:$(line_of "$f" "^cacert = $PKI/client.pem"): \[from-edge\] cacert $PKI/client.pem holds no CA certificate, only 1 end-entity one \(\"CN=edge-client,OU=edge\"\): every client \(as no-client-cert\) would be refused; point cacert at the CA"
+f=$(variant cacert-self-signed-leaf "/^\[from-edge\]/,\$ { s|^cacert = .*|cacert = $PKI/pinned.pem|; /^crl = /d; }")
+check_ok cacert-self-signed-leaf "$f"
 
 # Files: every failure names the file and why.
 f=$(variant missing-cert "s|$PKI/client-chain.pem|$WORK/no-such-cert.pem|")
@@ -136,7 +176,17 @@ fi
 
 # Keys and structure.
 f=$(variant unknown-key '/^\[from-edge\]/a frobnicate = 1')
-check_bad unknown-key "$f" "$f:[0-9]+: \[from-edge\] unknown option 'frobnicate'"
+check_bad unknown-key "$f" "$f:[0-9]+: \[from-edge\] unknown option 'frobnicate'\$"
+f=$(variant unknown-key-suggest '/^\[from-edge\]/a cacrt = x')
+check_bad unknown-key-suggest "$f" "$f:[0-9]+: \[from-edge\] unknown option 'cacrt': did you mean 'cacert'\?"
+f=$(variant unknown-rule-suggest '/^\[from-edge\]/a allow-cname = x')
+check_bad unknown-rule-suggest "$f" "$f:[0-9]+: \[from-edge\] unknown option 'allow-cname': did you mean 'allow-cn'\?"
+f=$(variant duplicate-key '/^\[from-edge\]/a target = 127.0.0.1:8081')
+check_bad duplicate-key "$f" "$f:$(line_of "$f" '^target = 127.0.0.1:8080'): \[from-edge\] 'target' is set twice in this section, first at $f:$(line_of "$f" '^target = 127.0.0.1:8081'): keep one"
+f=$(variant duplicate-global-key '/^\[global\]/a workers = 2')
+check_bad duplicate-global-key "$f" "$f:$(line_of "$f" '^workers = 1'): \[global\] 'workers' is set twice in this section, first at $f:$(line_of "$f" '^workers = 2'): keep one"
+f=$(variant repeated-rule '/^allow-ou = edge/a allow-ou = other')
+check_ok repeated-rule "$f"
 f=$(variant syntax-error '/^\[to-origin\]/a this line has no equals sign')
 check_bad syntax-error "$f" "$f:[0-9]+: syntax error"
 f=$(variant server-without-allow '/^allow-/d')

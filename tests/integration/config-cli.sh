@@ -3,7 +3,9 @@
 # started here listens on a unix socket in the work dir and its target is a closed port.
 # ktund:
 #   help, help-short, help-in-mode, version               exit 0, usage / version on stdout
-#   no-mode, unknown-mode, unknown-option, unknown-option-last, missing-value, empty-value,
+#   help-options          every option of daemon/config.c's table is in --help
+#   no-mode, unknown-mode, unknown-option, unknown-option-suggest, unknown-option-last,
+#   missing-value, empty-value,
 #   unexpected-argument, missing-required, config-with-mode, verify-all, allow-in-client,
 #   server-without-allow, bad-number, bad-log-level, bad-ktls, bad-ciphers, bad-tls-version,
 #   public-listen (0.0.0.0, [::], a LAN address)          exit 2 with a message naming it
@@ -13,6 +15,8 @@
 #   help, no-command, unknown-command, control-no-path    exit 0 / 2 with usage
 #   control-char          an argument holding "\n" (ktund would run the line before it): exit 2
 #   missing-socket, not-listening                         exit 1 "cannot reach ktund at PATH"
+#   json-error            --json: {"error": ...} on stdout, nothing on stderr, exit 1
+#   version, env-socket   --version; KTUNCTL_SOCKET names the socket, --control overrides it
 #   status-format, status-counters                        every line "client.COUNTER VALUE";
 #                        the contract's counters, every reason's close (and reject) counter
 #   status-after-refusal  an app through the unix listener to a closed target: reset,
@@ -56,6 +60,18 @@ if [ "$(grep -c '^  ktund ' <<<"$out")" = 3 ] && [ -z "$err" ]; then
 else
 	case_fail "help: want the server, client and --config forms on stdout and no stderr: $out / $err"
 fi
+# Every option of daemon/config.c's table is in the usage (the rule families by their prefix;
+# mode is the first argument).
+missing=
+mapfile -t table < <(sed -n 's/^[[:space:]]*{ "\([a-z0-9-]*\)", OPT_[A-Z_]*,.*/\1/p' "$KTUN_SRCDIR/daemon/config.c")
+for o in "${table[@]}"; do
+	[ "$o" = mode ] || grep -qE -- "--${o}([^a-z-]|\$)|--${o}[a-z]" <<<"$out" || missing="$missing --$o"
+done
+if [ -z "$missing" ]; then
+	case_ok "help-options: every option of daemon/config.c's table is in --help"
+else
+	case_fail "help-options: missing from --help:$missing"
+fi
 expect help-short 0 '^Usage:' -h
 expect help-in-mode 0 '^Usage:' client --listen 127.0.0.1:9000 --help
 version=$(sed -n "s/^ *version *: *'\([^']*\)'.*/\1/p" "$KTUN_SRCDIR/meson.build" | head -1)
@@ -63,7 +79,9 @@ expect version 0 "^ktund ${version//./\\.}\$" --version
 
 expect no-mode 2 'ktund: missing mode: server, client or --config FILE'
 expect unknown-mode 2 "ktund: unknown mode 'proxy'" proxy --listen 127.0.0.1:9000
-expect unknown-option 2 "ktund: unknown option '--frobnicate'" "${client_ok[@]}" --frobnicate 1
+expect unknown-option 2 "ktund: unknown option '--frobnicate'\$" "${client_ok[@]}" --frobnicate 1
+expect unknown-option-suggest 2 "ktund: unknown option '--listne': did you mean '--listen'\\?" \
+	client --listne 127.0.0.1:9000
 # Last on the line, an unknown option must still be called unknown, not "needs a value".
 expect unknown-option-last 2 "ktund: unknown option '--frobnicate'" "${client_ok[@]}" --frobnicate
 expect missing-value 2 "ktund: option '--target' needs a value" client --listen 127.0.0.1:9000 --target
@@ -117,6 +135,24 @@ ctl_expect control-char 2 'ktunctl: an argument holds a control character \(0x0a
 	--control "$WORK/ctl.sock" redirect add t $'192.0.2.0/24:80\n-8080'
 ctl_expect missing-socket 1 "ktunctl: cannot reach ktund at $WORK/none.sock: No such file or directory" \
 	--control "$WORK/none.sock" status
+# --json: a failure once the command runs is one JSON document on stdout, nothing on stderr.
+rc=0
+out=$("$KTUNCTL" --json --control "$WORK/none.sock" status 2>"$WORK/json.err") || rc=$?
+if [ "$rc" = 1 ] && [ ! -s "$WORK/json.err" ] && python3 -c '
+import json, sys
+want = "cannot reach ktund at " + sys.argv[1] + ": No such file or directory"
+sys.exit(0 if json.loads(sys.stdin.read()) == {"error": want} else 1)' "$WORK/none.sock" <<<"$out"; then
+	case_ok "ktunctl json-error: exit 1, stdout $(tr -d '\n' <<<"$out"), nothing on stderr"
+else
+	case_fail "ktunctl json-error: want exit 1, {\"error\": ...} on stdout and nothing on stderr, got $rc: $out / $(cat "$WORK/json.err")"
+fi
+rc=0
+out=$("$KTUNCTL" --version) || rc=$?
+if [ "$rc" = 0 ] && [ "$out" = "ktunctl $version" ]; then
+	case_ok "ktunctl version: $out"
+else
+	case_fail "ktunctl version: want 'ktunctl $version', got $rc: $out"
+fi
 python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$WORK/dead.sock"
 ctl_expect not-listening 1 "ktunctl: cannot reach ktund at $WORK/dead.sock: Connection refused" \
 	--control "$WORK/dead.sock" status
@@ -158,6 +194,16 @@ if [ -z "$missing" ]; then
 	case_ok "status-counters: the contract's counters and every reason's close/reject counter, all 0"
 else
 	case_fail "status-counters: missing or not 0:$missing"
+fi
+
+# KTUNCTL_SOCKET names the control socket; --control still wins over it.
+if KTUNCTL_SOCKET=$WORK/client.sock "$KTUNCTL" status | grep -q '^client\.mode client$' &&
+	KTUNCTL_SOCKET=$WORK/none.sock "$KTUNCTL" --control "$WORK/client.sock" status >/dev/null &&
+	! KTUNCTL_SOCKET=$WORK/none.sock "$KTUNCTL" status 2>"$WORK/env.err" >/dev/null &&
+	grep -q "cannot reach ktund at $WORK/none.sock" "$WORK/env.err"; then
+	case_ok "ktunctl env-socket: KTUNCTL_SOCKET used, --control overrides it"
+else
+	case_fail "ktunctl env-socket: KTUNCTL_SOCKET not used, or not overridden by --control: $(cat "$WORK/env.err" 2>/dev/null)"
 fi
 
 out=$(python3 "$CLIENTTOOL" expect-reset "unix:$WORK/app.sock" 2>&1) || true

@@ -12,6 +12,8 @@
 #   reload-broken     an unknown key: "reload failed" naming FILE:LINE, the rules in force stay
 #   reload-shape      a changed listen, an added tunnel: refused ("restart ktund"), rules stay
 #   ktunctl-reload    ktunctl reload re-reads the file like SIGHUP
+#   reload-expired    [edge]'s cert replaced by an expired one: "reload failed", the error at
+#                     the cert line (FILE:LINE), the certificate in force keeps serving
 #   sigterm           exit 0
 # shellcheck disable=SC2119 # pair_init takes optional arguments; none needed here
 set -euo pipefail
@@ -207,6 +209,21 @@ if [ "$rc" = 0 ] && [ "$out" = "reload ok" ] && out=$(echo_ok); then
 else
 	case_fail "ktunctl-reload: exit $rc: $out"
 fi
+
+# reload-expired: what peers would refuse is refused by a reload too, at the line to change.
+write_conf 'allow-ou = edge'
+sed -i "s|^cert = $PKI/client-chain.pem|cert = $PKI/client-expired-chain.pem|; s|^key = $PKI/client.key|key = $PKI/client-expired.key|" "$CONF"
+line=$(grep -n "^cert = $PKI/client-expired-chain.pem" "$CONF" | cut -d: -f1)
+rc=0
+out=$(ctl ktund reload 2>&1) || rc=$?
+if [ "$rc" = 1 ] && grep -q '^error: reload failed' <<<"$out" &&
+	grep -qE "error: $CONF:$line: \[edge\] cert $PKI/client-expired-chain.pem .* expired at 2021-01-01 00:00:00 UTC" "$LOG" &&
+	out=$(echo_ok); then
+	case_ok "reload-expired: $(grep -m1 -oE "$CONF:$line: .* expired at [0-9-]+ [0-9:]+ UTC" "$LOG"); still serving: $out"
+else
+	case_fail "reload-expired: want 'reload failed' and '$CONF:$line: [edge] cert ... expired at', the old cert serving: exit $rc: $out; $(grep -E 'expired|reload failed' "$LOG" | tail -2)"
+fi
+write_conf 'allow-ou = edge'
 
 rc=0
 kill -TERM "$CLIENT_PID"

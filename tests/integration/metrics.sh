@@ -46,6 +46,10 @@ case_counts() {
 		'ktund_connections_open{tunnel="server"} 0'; do
 		grep -qxF "$want" <<<"$m" || bad "no line '$want' in /metrics"
 	done
+	# A server checks no name: no wrong-name series, nor status lines.
+	! grep -q 'reason="wrong-name"' <<<"$m" || bad "a server tunnel lists wrong-name: $(grep wrong-name <<<"$m")"
+	! ctl server status | grep -q wrong-name ||
+		bad "a server tunnel's status lists wrong-name"
 	# The own leaf is valid for a year from today, the root CA for ten.
 	awk '/^ktund_certificate_expiry_seconds\{.*role="own",subject="CN=origin.test"\}/ {
 		exit !($2 > 360 * 86400 && $2 <= 366 * 86400) }' <<<"$m" ||

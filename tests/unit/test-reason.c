@@ -82,6 +82,19 @@ static void test_resets(void)
 	CHECK(!reason_resets(REASON_NONE));
 }
 
+/* Status and metrics list what a tunnel's side can give: a server checks no name. */
+static void test_possible(void)
+{
+	CHECK(!reason_possible(REASON_WRONG_NAME, true));
+	CHECK(reason_possible(REASON_WRONG_NAME, false));
+	for (int r = REASON_DONE; r < REASON_MAX; r++) {
+		CHECK(reason_possible((enum reason)r, false));
+		if (r != REASON_WRONG_NAME)
+			CHECK(reason_possible((enum reason)r, true));
+	}
+	CHECK(!reason_possible(REASON_MAX, false));
+}
+
 int main(void)
 {
 	RUN(test_names_present_and_unique);
@@ -89,5 +102,6 @@ int main(void)
 	RUN(test_out_of_range);
 	RUN(test_handshake_rejects);
 	RUN(test_resets);
+	RUN(test_possible);
 	return check_result();
 }
