@@ -15,7 +15,6 @@
 
 /* ktunctl: sends one command to ktund's control socket and prints the answer. */
 
-#define DEFAULT_CONTROL_PATH KTUN_CONTROL_DEFAULT /* ktund's, from meson.build */
 
 static const struct {
 	const char *name;
@@ -37,7 +36,7 @@ static void usage(FILE *out)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].help);
 	fprintf(out, "\nThe control socket is --control PATH, else $KTUNCTL_SOCKET, else %s.\n",
-		DEFAULT_CONTROL_PATH);
+		KTUN_CONTROL_DEFAULT);
 }
 
 /* A failure once a command is under way: text on stderr, or with --json one {"error": ...}
@@ -252,7 +251,7 @@ int main(int argc, char **argv)
 	int i = 1;
 
 	if (!path || !*path)
-		path = DEFAULT_CONTROL_PATH;
+		path = KTUN_CONTROL_DEFAULT;
 	if (i < argc && (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))) {
 		usage(stdout);
 		return 0;
