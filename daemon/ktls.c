@@ -12,18 +12,11 @@
 
 #include "ciphers.h"
 #include "ktls.h"
+#include "ktls_info.h"
 
 #ifndef SOL_TLS
 #define SOL_TLS 282
 #endif
-
-union ktls_crypto_info {
-	struct tls_crypto_info info;
-	struct tls12_crypto_info_aes_gcm_128 gcm128;
-	struct tls12_crypto_info_aes_gcm_256 gcm256;
-	struct tls12_crypto_info_aes_ccm_128 ccm128;
-	struct tls12_crypto_info_chacha20_poly1305 chacha;
-};
 
 /* The cipher's row in tls_ciphers[] (ciphers.c), whose index numbers the support bits. */
 static const struct tls_cipher *cipher_find(gnutls_cipher_algorithm_t alg)
@@ -47,7 +40,7 @@ int ktls_attach(int fd)
 	return setsockopt(fd, IPPROTO_TCP, TCP_ULP, ulp, sizeof(ulp)) < 0 ? -errno : 0;
 }
 
-static int install_info(int fd, bool read, const union ktls_crypto_info *ci, size_t size)
+static int install_info(int fd, bool read, const union ktls_info *ci, size_t size)
 {
 	int rc = setsockopt(fd, SOL_TLS, read ? TLS_RX : TLS_TX, ci, (socklen_t)size);
 
@@ -57,34 +50,11 @@ static int install_info(int fd, bool read, const union ktls_crypto_info *ci, siz
 	return errno == EINVAL || errno == ENOENT || errno == ENOPROTOOPT ? -EOPNOTSUPP : -errno;
 }
 
-static int fill_info(union ktls_crypto_info *ci, const struct tls_cipher *c, bool tls13,
-		     const gnutls_datum_t *iv, const gnutls_datum_t *key, const uint8_t seq[8])
-{
-	uint8_t *base = (uint8_t *)ci;
-	bool explicit_nonce = !tls13 && c->salt_len; /* TLS 1.2 GCM/CCM: the IV is the salt only */
-
-	/* The layouts live in ciphers.c, away from this union: a row it cannot hold is refused. */
-	if (c->ktls_size > sizeof(*ci) || key->size != c->key_len ||
-	    iv->size != (explicit_nonce ? c->salt_len : c->salt_len + c->iv_len))
-		return -EPROTO;
-	memset(ci, 0, sizeof(*ci));
-	ci->info.version = tls13 ? TLS_1_3_VERSION : TLS_1_2_VERSION;
-	ci->info.cipher_type = c->ktls_type;
-	memcpy(base + c->salt_off, iv->data, c->salt_len);
-	if (explicit_nonce)
-		memcpy(base + c->iv_off, seq, c->iv_len);
-	else
-		memcpy(base + c->iv_off, iv->data + c->salt_len, c->iv_len);
-	memcpy(base + c->key_off, key->data, c->key_len);
-	memcpy(base + c->seq_off, seq, 8);
-	return 0;
-}
-
 int ktls_install(int fd, gnutls_session_t session, bool read)
 {
 	const struct tls_cipher *c = cipher_find(gnutls_cipher_get(session));
 	bool tls13 = gnutls_protocol_get_version(session) == GNUTLS_TLS1_3;
-	union ktls_crypto_info ci;
+	union ktls_info ci;
 	gnutls_datum_t mac, iv, key;
 	uint8_t seq[8];
 	int rc;
@@ -94,7 +64,7 @@ int ktls_install(int fd, gnutls_session_t session, bool read)
 	rc = gnutls_record_get_state(session, read, &mac, &iv, &key, seq);
 	if (rc < 0)
 		return -EPROTO;
-	rc = fill_info(&ci, c, tls13, &iv, &key, seq);
+	rc = ktls_info_fill(&ci, c, tls13, &iv, &key, seq);
 	if (rc == 0)
 		rc = install_info(fd, read, &ci, c->ktls_size);
 	explicit_bzero(&ci, sizeof(ci));
@@ -138,13 +108,13 @@ static bool probe_cipher(const struct tls_cipher *c, bool tls13)
 	gnutls_datum_t key = { (unsigned char *)zero, (unsigned)c->key_len };
 	gnutls_datum_t iv = { (unsigned char *)zero,
 			      (unsigned)(!tls13 && c->salt_len ? c->salt_len : c->salt_len + c->iv_len) };
-	union ktls_crypto_info ci;
+	union ktls_info ci;
 	bool ok = false;
 	int peer, fd = probe_socket(&peer);
 
 	if (fd < 0)
 		return false;
-	if (ktls_attach(fd) == 0 && fill_info(&ci, c, tls13, &iv, &key, zero) == 0)
+	if (ktls_attach(fd) == 0 && ktls_info_fill(&ci, c, tls13, &iv, &key, zero) == 0)
 		ok = install_info(fd, false, &ci, c->ktls_size) == 0 &&
 		     install_info(fd, true, &ci, c->ktls_size) == 0;
 	close(fd);
