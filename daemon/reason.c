@@ -7,42 +7,42 @@ static const struct {
 	bool reject;
 	bool client_only;
 } reasons[REASON_MAX] = {
-	[REASON_NONE] = { "none", false, false },
-	[REASON_DONE] = { "done", false, false },
-	[REASON_NO_CLIENT_CERT] = { "no-client-cert", true, true },
-	[REASON_EXPIRED] = { "expired", true, true },
-	[REASON_NOT_YET_VALID] = { "not-yet-valid", true, true },
-	[REASON_REVOKED] = { "revoked", true, true },
-	[REASON_UNTRUSTED] = { "untrusted", true, true },
+	[REASON_NONE] = { "none", false, false, false },
+	[REASON_DONE] = { "done", false, false, false },
+	[REASON_NO_CLIENT_CERT] = { "no-client-cert", true, true, false },
+	[REASON_EXPIRED] = { "expired", true, true, false },
+	[REASON_NOT_YET_VALID] = { "not-yet-valid", true, true, false },
+	[REASON_REVOKED] = { "revoked", true, true, false },
+	[REASON_UNTRUSTED] = { "untrusted", true, true, false },
 	/* Only a client checks the peer's name (server-name, or the target's host). */
 	[REASON_WRONG_NAME] = { "wrong-name", true, true, true },
-	[REASON_BAD_PURPOSE] = { "bad-purpose", true, true },
-	[REASON_POLICY_DENIED] = { "policy-denied", true, true },
-	[REASON_TLS_ERROR] = { "tls-error", true, true },
-	[REASON_HANDSHAKE_TIMEOUT] = { "handshake-timeout", true, true },
-	[REASON_PEER_CLOSED] = { "peer-closed", true, true },
-	[REASON_TARGET_UNREACHABLE] = { "target-unreachable", true, false },
-	[REASON_CONNECT_TIMEOUT] = { "connect-timeout", true, false },
-	[REASON_IDLE_TIMEOUT] = { "idle-timeout", false, false },
-	[REASON_RESET] = { "reset", true, false },
-	[REASON_TRUNCATED] = { "truncated", true, false },
-	[REASON_DRAIN_TIMEOUT] = { "drain-timeout", false, false },
-	[REASON_SHUTDOWN] = { "shutdown", false, false },
-	[REASON_IO_ERROR] = { "io-error", true, false },
+	[REASON_BAD_PURPOSE] = { "bad-purpose", true, true, false },
+	[REASON_POLICY_DENIED] = { "policy-denied", true, true, false },
+	[REASON_TLS_ERROR] = { "tls-error", true, true, false },
+	[REASON_HANDSHAKE_TIMEOUT] = { "handshake-timeout", true, true, false },
+	[REASON_PEER_CLOSED] = { "peer-closed", true, true, false },
+	[REASON_TARGET_UNREACHABLE] = { "target-unreachable", true, false, false },
+	[REASON_CONNECT_TIMEOUT] = { "connect-timeout", true, false, false },
+	[REASON_IDLE_TIMEOUT] = { "idle-timeout", false, false, false },
+	[REASON_RESET] = { "reset", true, false, false },
+	[REASON_TRUNCATED] = { "truncated", true, false, false },
+	[REASON_DRAIN_TIMEOUT] = { "drain-timeout", false, false, false },
+	[REASON_SHUTDOWN] = { "shutdown", false, false, false },
+	[REASON_IO_ERROR] = { "io-error", true, false, false },
 	/* This kernel cannot take new keys on a kTLS socket (in-place rekey needs Linux 6.14). */
-	[REASON_KEY_UPDATE] = { "key-update", true, false },
+	[REASON_KEY_UPDATE] = { "key-update", true, false, false },
 	/* Data may still sit in the pipe, and more may come: the stream is cut, so a reset. */
-	[REASON_KEY_LIMIT] = { "key-limit", true, false },
-	[REASON_KTLS_UNAVAILABLE] = { "ktls-unavailable", true, true },
+	[REASON_KEY_LIMIT] = { "key-limit", true, false, false },
+	[REASON_KTLS_UNAVAILABLE] = { "ktls-unavailable", true, true, false },
 	/* require-ocsp: the peer stapled no OCSP response, or one that does not verify (wrong
 	 * certificate, bad signature, too old). One that says revoked is REASON_REVOKED. */
-	[REASON_OCSP_MISSING] = { "ocsp-missing", true, true },
-	[REASON_OCSP_INVALID] = { "ocsp-invalid", true, true },
+	[REASON_OCSP_MISSING] = { "ocsp-missing", true, true, false },
+	[REASON_OCSP_INVALID] = { "ocsp-invalid", true, true, false },
 	/* The peer's Certificate message listed certificates that do not parse (an empty entry,
 	 * bytes that are no X.509). One that sends none is REASON_NO_CLIENT_CERT. */
-	[REASON_BAD_CERTIFICATE] = { "bad-certificate", true, true },
+	[REASON_BAD_CERTIFICATE] = { "bad-certificate", true, true, false },
 	/* crl-stale = refuse: the CRL of a CA in the peer's chain is past its nextUpdate. */
-	[REASON_CRL_STALE] = { "crl-stale", true, true },
+	[REASON_CRL_STALE] = { "crl-stale", true, true, false },
 };
 
 const char *reason_name(enum reason r)

@@ -24,7 +24,8 @@ struct record_msg {
 	struct msghdr msg;
 	struct iovec iov;
 	union {
-		struct cmsghdr align;
+		size_t align; /* a cmsghdr's: not the struct itself, whose flexible array
+			       * member would make this union variable-sized */
 		uint8_t buf[CMSG_SPACE(sizeof(uint8_t))];
 	} control;
 	uint8_t body[2]; /* an alert: level, description */

@@ -37,9 +37,9 @@ static int check_failures;
 #define CHECK_CONTAINS(text, part)                                                     \
 	do {                                                                           \
 		const char *text_ = (text), *part_ = (part);                           \
-		if (!strstr(text_, part_)) {                                           \
+		if (!text_ || !strstr(text_, part_)) {                                 \
 			fprintf(stderr, "%s:%d: %s: \"%s\" does not contain \"%s\"\n",   \
-				__FILE__, __LINE__, __func__, text_, part_);           \
+				__FILE__, __LINE__, __func__, text_ ? text_ : "(null)", part_); \
 			check_failures++;                                              \
 		}                                                                      \
 	} while (0)
