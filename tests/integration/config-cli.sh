@@ -19,7 +19,7 @@
 #                        conns_total 1, close.target-unreachable 1, conns_open 0
 #   conns-idle, reload-ok, reload-failed (a broken key: exit 1, the old key kept serving),
 #   reload-again, sigterm (exit 0)
-# shellcheck disable=SC2119 # functions of common.sh take optional arguments; none needed here
+# shellcheck disable=SC2119 # functions of tests/lib/ktund.sh take optional arguments; none needed here
 set -euo pipefail
 . "$(dirname "$0")/client-common.sh"
 plain_init
@@ -40,9 +40,9 @@ expect() {
 	where=$err
 	[ "$want" = 0 ] && where=$out
 	if [ "$rc" = "$want" ] && grep -qE -- "$re" <<<"$where"; then
-		case_ok "$label: exit $rc: $(grep -m1 -E -- "$re" <<<"$where")"
+		ok "$label: exit $rc: $(grep -m1 -E -- "$re" <<<"$where")"
 	else
-		case_fail "$label: want exit $want and /$re/, got $rc: stdout: $(head -3 <<<"$out" | tr '\n' ' ') stderr: $(tr '\n' ' ' <<<"$err")"
+		not_ok "$label: want exit $want and /$re/, got $rc: stdout: $(head -3 <<<"$out" | tr '\n' ' ') stderr: $(tr '\n' ' ' <<<"$err")"
 	fi
 }
 
@@ -52,9 +52,9 @@ client_ok=(client --listen 127.0.0.1:9000 --target 192.0.2.2:8443 "${CLIENT_FILE
 
 expect help 0 '^  ktund client --listen HOST:PORT' --help
 if [ "$(grep -c '^  ktund ' <<<"$out")" = 3 ] && [ -z "$err" ]; then
-	case_ok "help: the three forms (server, client, --config) on stdout, nothing on stderr"
+	ok "help: the three forms (server, client, --config) on stdout, nothing on stderr"
 else
-	case_fail "help: want the server, client and --config forms on stdout and no stderr: $out / $err"
+	not_ok "help: want the server, client and --config forms on stdout and no stderr: $out / $err"
 fi
 expect help-short 0 '^Usage:' -h
 expect help-in-mode 0 '^Usage:' client --listen 127.0.0.1:9000 --help
@@ -95,9 +95,9 @@ expect control-dir-missing 1 "control socket $WORK/no-such-dir/ctl.sock: No such
 rc=0
 out=$("$KTUNCTL" --help 2>&1) || rc=$?
 if [ "$rc" = 0 ] && grep -q '^Usage: ktunctl \[--control PATH\] \[--json\] COMMAND' <<<"$out"; then
-	case_ok "ktunctl help: exit 0, $(head -1 <<<"$out")"
+	ok "ktunctl help: exit 0, $(head -1 <<<"$out")"
 else
-	case_fail "ktunctl help: want exit 0 and usage, got $rc: $out"
+	not_ok "ktunctl help: want exit 0 and usage, got $rc: $out"
 fi
 # ctl_expect LABEL RC REGEX ARGS...: ktunctl ARGS exits RC with REGEX on stderr.
 ctl_expect() {
@@ -105,9 +105,9 @@ ctl_expect() {
 	shift 3
 	err=$("$KTUNCTL" "$@" 2>&1 >/dev/null) || rc=$?
 	if [ "$rc" = "$want" ] && grep -qE -- "$re" <<<"$err"; then
-		case_ok "ktunctl $label: exit $rc: $(grep -m1 -E -- "$re" <<<"$err")"
+		ok "ktunctl $label: exit $rc: $(grep -m1 -E -- "$re" <<<"$err")"
 	else
-		case_fail "ktunctl $label: want exit $want and /$re/ on stderr, got $rc: $err"
+		not_ok "ktunctl $label: want exit $want and /$re/ on stderr, got $rc: $err"
 	fi
 }
 ctl_expect no-command 2 '^Usage: ktunctl'
@@ -135,9 +135,9 @@ _wait_ready "$CLIENT_PID" "$CLIENT_LOG" client
 status=$(ctl client status)
 bad_lines=$(grep -vE '^client\.[a-z_]+(\.[a-z-]+)? [a-z0-9]+$' <<<"$status" || true)
 if [ -z "$bad_lines" ] && [ "$(wc -l <<<"$status")" -gt 20 ]; then
-	case_ok "status-format: $(wc -l <<<"$status") lines, each 'client.COUNTER VALUE'"
+	ok "status-format: $(wc -l <<<"$status") lines, each 'client.COUNTER VALUE'"
 else
-	case_fail "status-format: lines not 'client.COUNTER VALUE': ${bad_lines:-only $(wc -l <<<"$status") lines}"
+	not_ok "status-format: lines not 'client.COUNTER VALUE': ${bad_lines:-only $(wc -l <<<"$status") lines}"
 fi
 missing=
 for c in 'mode client' 'datapath (userspace|ktls)' 'conns_open 0' 'conns_total 0' 'handshakes_ok 0' \
@@ -155,9 +155,9 @@ for r in no-client-cert bad-certificate expired not-yet-valid revoked untrusted 
 	grep -qE "^client\.reject\.$r 0\$" <<<"$status" || missing="$missing reject.$r;"
 done
 if [ -z "$missing" ]; then
-	case_ok "status-counters: the contract's counters and every reason's close/reject counter, all 0"
+	ok "status-counters: the contract's counters and every reason's close/reject counter, all 0"
 else
-	case_fail "status-counters: missing or not 0:$missing"
+	not_ok "status-counters: missing or not 0:$missing"
 fi
 
 out=$(python3 "$CLIENTTOOL" expect-reset "unix:$WORK/app.sock" 2>&1) || true
@@ -166,17 +166,17 @@ if grep -qE '^reset \((ConnectionResetError|BrokenPipeError)\) after 0 bytes$' <
 	wait_log "$CLIENT_LOG" 'close peer=unix:[^ ]* id="-" .*reason=target-unreachable detail="connect: Connection refused"' 5 &&
 	wait_stat client close.target-unreachable 1 5 && [ "$(stat_of client conns_total)" = 1 ] &&
 	[ "$(stat_of client conns_open)" = 0 ]; then
-	case_ok "status-after-refusal: app $out; conns_total 1, close.target-unreachable 1, conns_open 0"
+	ok "status-after-refusal: app $out; conns_total 1, close.target-unreachable 1, conns_open 0"
 else
-	case_fail "status-after-refusal: app: $out; log: $(close_lines "$CLIENT_LOG"); status: $(ctl client status | grep -E 'conns_|target-unreachable' | tr '\n' ' ')"
+	not_ok "status-after-refusal: app: $out; log: $(close_lines "$CLIENT_LOG"); status: $(ctl client status | grep -E 'conns_|target-unreachable' | tr '\n' ' ')"
 fi
 
 rc=0
 out=$(ctl client conns 2>&1) || rc=$?
 if [ "$rc" = 0 ] && [ -z "$out" ]; then
-	case_ok "conns-idle: exit 0, no lines"
+	ok "conns-idle: exit 0, no lines"
 else
-	case_fail "conns-idle: want exit 0 and nothing, got $rc: $out"
+	not_ok "conns-idle: want exit 0 and nothing, got $rc: $out"
 fi
 
 # reload_expect LABEL RC REGEX: ktunctl reload's exit status and answer (stdout and stderr).
@@ -184,27 +184,27 @@ reload_expect() {
 	local label=$1 want=$2 re=$3 rc=0 out
 	out=$(ctl client reload 2>&1) || rc=$?
 	if [ "$rc" = "$want" ] && grep -qE -- "$re" <<<"$out"; then
-		case_ok "$label: ktunctl reload exit $rc: $out"
+		ok "$label: ktunctl reload exit $rc: $out"
 	else
-		case_fail "$label: want ktunctl reload exit $want and /$re/, got $rc: $out"
+		not_ok "$label: want ktunctl reload exit $want and /$re/, got $rc: $out"
 	fi
 }
 reload_expect reload-ok 0 '^reload ok$'
-wait_log "$CLIENT_LOG" 'notice: reload ok' 5 || case_fail "reload-ok: no 'reload ok' line in the log"
+wait_log "$CLIENT_LOG" 'notice: reload ok' 5 || not_ok "reload-ok: no 'reload ok' line in the log"
 echo 'not a key' >"$WORK/client.key"
 reload_expect reload-failed 1 "^error: reload failed: \[client\] could not load its certificates"
 if wait_log "$CLIENT_LOG" "error: \[client\] cert .* key $WORK/client.key: " 5 &&
 	wait_log "$CLIENT_LOG" 'error: reload failed: ' 5; then
-	case_ok "reload-failed: the log names the key: $(grep -m1 "key $WORK/client.key" "$CLIENT_LOG")"
+	ok "reload-failed: the log names the key: $(grep -m1 "key $WORK/client.key" "$CLIENT_LOG")"
 else
-	case_fail "reload-failed: the log does not name the broken key and the failed reload"
+	not_ok "reload-failed: the log does not name the broken key and the failed reload"
 fi
 # Still serving with what it had.
 out=$(python3 "$CLIENTTOOL" expect-reset "unix:$WORK/app.sock" 2>&1) || true
 if wait_stat client close.target-unreachable 2 5; then
-	case_ok "reload-failed: still serving after the failed reload (app: $out)"
+	ok "reload-failed: still serving after the failed reload (app: $out)"
 else
-	case_fail "reload-failed: no second connection handled after the failed reload (app: $out)"
+	not_ok "reload-failed: no second connection handled after the failed reload (app: $out)"
 fi
 cp "$PKI/client.key" "$WORK/client.key"
 reload_expect reload-again 0 '^reload ok$'
@@ -220,9 +220,9 @@ kill -TERM "$CLIENT_PID"
 wait "$CLIENT_PID" || rc=$?
 CLIENT_PID=
 if [ "$rc" = 0 ] && [ ! -e "$WORK/client.sock" ]; then
-	case_ok "sigterm: exit 0, control socket removed"
+	ok "sigterm: exit 0, control socket removed"
 else
-	case_fail "sigterm: want exit 0 and no $WORK/client.sock left, got exit $rc"
+	not_ok "sigterm: want exit 0 and no $WORK/client.sock left, got exit $rc"
 fi
 
 finish "ktund and ktunctl command lines behave as documented"
