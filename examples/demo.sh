@@ -5,7 +5,7 @@
 #   curl, iperf3 -c                                  python3 http.server :8080, iperf3 -s :5201
 #     -> 127.0.0.1:8080/:5201  ktund client  ==mTLS==>  192.0.2.2:8443/:5443  ktund server -> 127.0.0.1
 #
-# Makes a throwaway CA (tests/pki.sh), the two namespaces joined by a veth pair (tests/netns.sh,
+# Makes a throwaway CA (tests/lib/pki.sh), the two namespaces joined by a veth pair (tests/lib/netns.sh,
 # documentation addresses 192.0.2.0/24 only), one ktund per side with two tunnels each (HTTP and
 # iperf3) from a config file; fetches a page and runs iperf3 through the tunnel and without it;
 # prints what each side verified, the TLS version and cipher, the data path and the throughput.
@@ -42,14 +42,14 @@ fi
 KTUND=${KTUND:-$SRC/build/daemon/ktund}
 KTUNCTL=${KTUNCTL:-$SRC/build/tools/ktunctl}
 
-# shellcheck source=../tests/netns.sh
-. "$SRC/tests/netns.sh"
+# shellcheck source=../tests/lib/netns.sh
+. "$SRC/tests/lib/netns.sh"
 D=$(mktemp -d /tmp/ktun-demo.XXXXXX)
 on_exit '[ "${KTUN_DEMO_KEEP:-0}" = 1 ] && echo "kept $D" || rm -rf "$D"'
 on_exit 'for p in ${SERVER_PID:-} ${CLIENT_PID:-}; do kill -TERM $p 2>/dev/null; done; sleep 0.3'
 
-step "throwaway PKI in $D/pki (tests/pki.sh: root CA -> intermediate -> leaves)"
-"$SRC/tests/pki.sh" "$D/pki" >/dev/null
+step "throwaway PKI in $D/pki (tests/lib/pki.sh: root CA -> intermediate -> leaves)"
+"$SRC/tests/lib/pki.sh" "$D/pki" >/dev/null
 P=$D/pki
 echo "   origin: $(openssl x509 -in "$P/server.pem" -noout -subject -ext subjectAltName 2>/dev/null | tr '\n' ' ' | sed 's/  */ /g')"
 echo "   edge:   $(openssl x509 -in "$P/client.pem" -noout -subject -ext subjectAltName 2>/dev/null | tr '\n' ' ' | sed 's/  */ /g')"

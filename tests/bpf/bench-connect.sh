@@ -14,7 +14,7 @@
 # account of our programs' run time is printed too: BPF_ENABLE_STATS, held only while this
 # runs (it adds two clock reads to every BPF program run on the machine meanwhile).
 set -euo pipefail
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/bpflib.sh"
 N=${1:-1000}
 ROUNDS=${ROUNDS:-9}
 # The application and ktund's one worker on CPUs of their own: where the scheduler puts them

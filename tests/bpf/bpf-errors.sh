@@ -6,7 +6,7 @@
 # exist (the connect hooks still work), and no privilege to load BPF (ktund as nobody).
 # Rules that cannot work are configuration errors (exit 2).
 set -euo pipefail
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/bpflib.sh"
 need_cmd setpriv
 bpf_init
 start_far
@@ -22,7 +22,7 @@ one_error() {
 	errors=$(grep 'ktund: error:' "$CLIENT_LOG" || true)
 	[ "$(grep -c . <<<"$errors")" = 1 ] || fail "want one error line, got: $errors"
 	grep -Eq -- "$1" <<<"$errors" || fail "error line does not match '$1': $errors"
-	say "ok: $errors"
+	ok "$errors"
 }
 
 stop_gw() {
@@ -69,7 +69,7 @@ second_pid=$!
 _wait_ready "$second_pid" "$WORK/second.log" "second client"
 grep -q "bpf-pin-dir $PIN: in use by another ktund" "$WORK/second.log" ||
 	fail "second ktund on the same pin dir: $(cat "$WORK/second.log")"
-say "ok: $(grep 'ktund: error:' "$WORK/second.log")"
+ok "$(grep 'ktund: error:' "$WORK/second.log")"
 serves_listener "pin dir in use (second ktund)"
 expect_peer "http://$ORIGIN_IP/" "$TUNNELLED" "the first ktund still steers"
 expect_peer "http://$ORIGIN_IP:81/" "$EDGE_IP" "the second one's rule was not applied"
@@ -112,7 +112,7 @@ refused() { # why, expected text, ktund args...
 	out=$("$KTUND" "${@:3}" --check 2>&1) || rc=$?
 	[ "$rc" = 2 ] || fail "$1: exit status $rc (want 2): $out"
 	grep -qF -- "$2" <<<"$out" || fail "$1: '$out' does not say '$2'"
-	say "ok: refused ($1): $(head -1 <<<"$out")"
+	ok "refused ($1): $(head -1 <<<"$out")"
 }
 common=(--target "$ORIGIN_IP:$TLS_PORT" --cert "$PKI/client-chain.pem" --key "$PKI/client.key" --cacert "$PKI/ca.pem")
 refused "server mode" "redirect is a client-mode option" server --listen 127.0.0.1:1 "${common[@]}" --unsafe-target --allow-all --redirect 192.0.2.0/24:80

@@ -8,7 +8,7 @@
 # connection must be kTLS end to end. After ktund exits (even by SIGKILL) no program is left on
 # the cgroup.
 set -euo pipefail
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/bpflib.sh"
 bpf_init
 
 start_far
@@ -34,14 +34,14 @@ for dst in "$ORIGIN_IP:80" "\[$ORIGIN_IP6\]:80"; do
 done
 [ "$(close_lines "$CLIENT_LOG" | wc -l)" = 2 ] || fail "client: want 2 close lines: $(close_lines "$CLIENT_LOG")"
 [ "$(stat_of client redirected_local)" = 2 ] || fail "redirected_local is not 2: $(ctl client status | grep redirect)"
-say "ok: server logged the client identity twice, client logged both original destinations"
+ok "server logged the client identity twice, client logged both original destinations"
 
 # A live steered connection in ktunctl conns: its destination and data path.
 fetch "http://$ORIGIN_IP/sleep/3" >"$WORK/slow.out" &
 slow=$!
 line=$(live_conn "dst=$ORIGIN_IP:80 ")
 [ -n "$line" ] || fail "ktunctl conns shows no dst=$ORIGIN_IP:80: $(ctl client conns)"
-say "ok: ktunctl conns: $line"
+ok "ktunctl conns: $line"
 expect_ktls "$line"
 wait "$slow" || fail "the slow request failed"
 [ "$(cat "$WORK/slow.out")" = "peer=$TUNNELLED" ] || fail "slow request: $(cat "$WORK/slow.out")"

@@ -7,7 +7,7 @@
 # without end). An application connecting to 192.0.2.2:8443 itself is steered like any other.
 # ktund runs as nobody (user=): the exemption holds after the privilege drop.
 set -euo pipefail
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/bpflib.sh"
 bpf_init
 
 start_far

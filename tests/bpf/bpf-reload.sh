@@ -7,7 +7,7 @@
 # file with a bad redirect line is refused (ktunctl reload fails) and the rules stay;
 # `ktunctl reload` with a good one applies it.
 set -euo pipefail
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/bpflib.sh"
 bpf_init
 start_far
 read -ra EXTRA <<<"${KTUN_BPF_KTUND_ARGS:-}"
@@ -83,7 +83,7 @@ client [2001:db8:1::/64]:80" "after a reload of the same file"
 write_conf 192.0.2.1/24:81
 out=$(ctl client reload 2>&1) && fail "ktunctl reload accepted a bad redirect line: $out"
 grep -q 'bits set past' <<<"$out$(tail -n 3 "$CLIENT_LOG")" || fail "the refusal does not say why: $out"
-say "ok: bad redirect line refused: $out"
+ok "bad redirect line refused: $out"
 want_rules "client 192.0.2.0/24:80
 client [2001:db8:1::/64]:80" "after a refused reload"
 expect_peer "http://$ORIGIN_IP/" "$TUNNELLED" "refused reload: port 80 still tunnelled"

@@ -8,7 +8,7 @@
 # rule sends new flows direct but leaves a live one in the tunnel; after ktund exits the
 # program is gone (flows are forwarded again).
 set -euo pipefail
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/bpflib.sh"
 need_cmd tc
 bpf_init --app
 
@@ -41,14 +41,14 @@ wait_log "$CLIENT_LOG" "\] close peer=$APP_IP:[0-9]+ dst=$ORIGIN_IP:80 id=.* rea
 wait_log "$CLIENT_LOG" "\] close peer=\[$APP_IP6\]:[0-9]+ dst=\[$ORIGIN_IP6\]:80 id=.* reason=done" 10 ||
 	fail "client: no close line with peer=[$APP_IP6] dst=[$ORIGIN_IP6]:80"
 [ "$(stat_of client redirected_routed)" = 2 ] || fail "redirected_routed is not 2: $(ctl client status | grep redirect)"
-say "ok: the far ktund verified the edge, the gateway logged the app and the original destinations"
+ok "the far ktund verified the edge, the gateway logged the app and the original destinations"
 
 # A live routed flow in ktunctl conns (and, in the kTLS guest, on kTLS).
 fetch "http://$ORIGIN_IP/sleep/3" in_app >"$WORK/slow.out" &
 slow=$!
 line=$(live_conn "dst=$ORIGIN_IP:80 ")
 grep -q "peer=$APP_IP:[0-9]* dst=$ORIGIN_IP:80 " <<<"$line" || fail "ktunctl conns: no routed flow: $(ctl client conns)"
-say "ok: ktunctl conns: $line"
+ok "ktunctl conns: $line"
 expect_ktls "$line"
 # Removing the rule leaves the live flow alone (established flows are found by the kernel's
 # socket lookup, not by the rules) and sends new ones direct.
@@ -56,7 +56,7 @@ ctl client redirect del client 192.0.2.0/24:80 >/dev/null || fail "redirect del 
 expect_peer "http://$ORIGIN_IP/" "$APP_IP" "routed IPv4, rule removed: forwarded" in_app
 wait "$slow" || fail "the live tunnelled flow broke when its rule was removed"
 [ "$(cat "$WORK/slow.out")" = "peer=$TUNNELLED" ] || fail "slow request: $(cat "$WORK/slow.out")"
-say "ok: rule removed: the live flow finished through the tunnel, new ones go direct"
+ok "rule removed: the live flow finished through the tunnel, new ones go direct"
 
 # Once ktund is gone so is its program, though the pinned IPv6 rule stays: the flow is forwarded
 # (a program left behind with no listener to assign to would drop the SYN).

@@ -8,7 +8,7 @@
 # runs as nobody (user=): rules change through the map descriptors it kept from before the
 # privilege drop.
 set -euo pipefail
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/bpflib.sh"
 bpf_init
 
 start_far
@@ -48,7 +48,7 @@ refuse() { # why, ktunctl args..., expected text
 	out=$(ctl client "${@:2:$#-2}" 2>&1) || rc=$?
 	[ "$rc" = 1 ] || fail "$why: exit status $rc (want 1): $out"
 	grep -qF -- "$want" <<<"$out" || fail "$why: '$out' does not say '$want'"
-	say "ok: refused ($why): $out"
+	ok "refused ($why): $out"
 }
 refuse "unknown tunnel" redirect add nosuch 192.0.2.0/24:80 "no tunnel [nosuch]"
 refuse "bad rule" redirect add client 192.0.2.0/33:80 "expected A.B.C.D[/N]:PORT"

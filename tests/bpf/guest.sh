@@ -5,10 +5,11 @@
 # steered flows (local and routed) must show datapath=ktls and the kernel's TLS ULP.
 set -uo pipefail
 : "${KTUND:?} ${KTUNCTL:?} ${KTUN_SRCDIR:?}"
+# shellcheck source=../lib/result.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/result.sh"
 
 if ! grep -q TlsCurrTxSw /proc/net/tls_stat 2>/dev/null; then
-	echo "skip: this kernel has no kernel TLS (run me through tests/vm/run)"
-	exit 77
+	skip "this kernel has no kernel TLS (run me through tests/vm/run)"
 fi
 export KTUN_BPF_EXPECT_KTLS=1
 failed=()
@@ -17,7 +18,7 @@ for t in "$KTUN_SRCDIR"/tests/bpf/bpf-*.sh; do
 	start=$SECONDS
 	bash "$t" >"/tmp/$name.out" 2>&1
 	rc=$?
-	echo "$name: exit $rc in $((SECONDS - start)) s"
+	note "$name: exit $rc in $((SECONDS - start)) s"
 	if [ $rc != 0 ]; then
 		failed+=("$name")
 		tail -n 60 "/tmp/$name.out"
@@ -25,8 +26,5 @@ for t in "$KTUN_SRCDIR"/tests/bpf/bpf-*.sh; do
 		grep -E "^$name: (ok: (kernel TLS|ktunctl)|PASS)" "/tmp/$name.out"
 	fi
 done
-if [ ${#failed[@]} -gt 0 ]; then
-	echo "FAIL: ${failed[*]}"
-	exit 1
-fi
-echo "PASS: the bpf suite on $(uname -r), steered flows on kernel TLS"
+[ ${#failed[@]} = 0 ] || fail "${failed[*]}"
+pass "the bpf suite on $(uname -r), steered flows on kernel TLS"

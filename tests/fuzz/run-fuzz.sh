@@ -1,11 +1,14 @@
-#!/bin/sh
+#!/bin/bash
 # run-fuzz.sh HARNESS SEEDS ARTIFACTS [LIBFUZZER FLAGS...] — one fuzz test (tests/fuzz/meson.build):
 # replays every seed in SEEDS, then fuzzes for KTUN_FUZZ_SECONDS (default 20). New inputs go to
 # a scratch directory; a crashing input goes to ARTIFACTS and is printed. Exit 0 only if
 # nothing crashed, leaked, tripped a sanitizer or ran over 10 s.
 set -eu
+# shellcheck source=../lib/result.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/result.sh"
 exe=$1 seeds=$2 artifacts=$3
 shift 3
+TEST_NAME=$(basename "$exe")
 work=$(mktemp -d "${TMPDIR:-/tmp}/ktun-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 rm -rf "$artifacts" # only this run's findings
@@ -21,7 +24,6 @@ if [ "$rc" != 0 ]; then
 		echo "----- $f (add it to $seeds once fixed)"
 		od -A d -c "$f" | head -n 64
 	done
-	echo "FAIL: $(basename "$exe") exited with status $rc"
-	exit 1
+	fail "$(basename "$exe") exited with status $rc"
 fi
-echo "ok: $(basename "$exe"): $(ls "$seeds" | wc -l) seeds replayed, $(ls "$work" | wc -l) new inputs"
+pass "$(ls "$seeds" | wc -l) seeds replayed, $(ls "$work" | wc -l) new inputs"

@@ -6,6 +6,8 @@
 # ktund(8) names the unit directory.
 # The paths come from meson (tests/install/meson.build), absolute, as installed.
 set -euo pipefail
+# shellcheck source=../lib/result.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/result.sh"
 : "${MESON:?}" "${KTUN_BUILDDIR:?}" "${KTUN_SRCDIR:?}"
 dest=$(mktemp -d)
 trap 'rm -rf "$dest"' EXIT
@@ -13,14 +15,11 @@ trap 'rm -rf "$dest"' EXIT
 # --no-rebuild: meson test has built everything, and must not race a ninja of its own.
 "$MESON" install -C "$KTUN_BUILDDIR" --destdir "$dest" --no-rebuild --quiet
 
-fail=0
 expect() { # expect PATH [SOURCE]: installed, and a copy of SOURCE if given
 	if [ ! -f "$dest$1" ]; then
-		echo "FAIL: not installed: $1" >&2
-		fail=1
+		not_ok "not installed: $1"
 	elif [ $# -gt 1 ] && ! cmp -s "$dest$1" "$2"; then
-		echo "FAIL: $1 differs from $2" >&2
-		fail=1
+		not_ok "$1 differs from $2"
 	fi
 }
 expect "$SBINDIR/ktund"
@@ -37,15 +36,14 @@ for doc in "$KTUN_SRCDIR"/docs/*.md; do
 done
 # ktund(8) FILES names the unit directory this installation uses.
 if ! grep -qF "*$UNITDIR*" "$KTUN_SRCDIR/docs/man/ktund.8.scd"; then
-	echo "FAIL: ktund(8) FILES does not name the unit directory $UNITDIR" >&2
-	fail=1
+	not_ok "ktund(8) FILES does not name the unit directory $UNITDIR"
 fi
 if [ "$HAVE_MAN" = yes ]; then
 	expect "$MANDIR/man8/ktund.8"
 	expect "$MANDIR/man8/ktunctl.8"
 	expect "$MANDIR/man5/ktun.conf.5"
 else
-	echo "note: man pages not built (scdoc not found); not expecting them" >&2
+	note "man pages not built (scdoc not found); not expecting them"
 fi
 
 # The unit runs the ktund installed next to it, and that one runs.
@@ -53,13 +51,11 @@ if [ -f "$dest$UNITDIR/ktund.service" ]; then
 	bad=$(grep -E '^Exec(Start|StartPre)=' "$dest$UNITDIR/ktund.service" |
 		grep -v "=$SBINDIR/ktund " || true)
 	if [ -n "$bad" ]; then
-		echo "FAIL: the installed unit does not run $SBINDIR/ktund: $bad" >&2
-		fail=1
+		not_ok "the installed unit does not run $SBINDIR/ktund: $bad"
 	fi
 fi
 if [ -x "$dest$SBINDIR/ktund" ] && ! "$dest$SBINDIR/ktund" --version | grep -q '^ktund '; then
-	echo "FAIL: the installed ktund does not run" >&2
-	fail=1
+	not_ok "the installed ktund does not run"
 fi
-[ "$fail" = 0 ] || { echo "installed:" >&2; (cd "$dest" && find . -type f | sort) >&2; exit 1; }
-echo "ok: meson install put $(cd "$dest" && find . -type f | wc -l) files in place"
+[ "$RESULT_FAILURES" = 0 ] || { echo "installed:" >&2; (cd "$dest" && find . -type f | sort) >&2; }
+finish "meson install put $(cd "$dest" && find . -type f | wc -l) files in place"

@@ -6,6 +6,8 @@
 # and reject reason of daemon/reason.c (they are log fields and counter names).
 #   man-options.sh KTUN.CONF.5 KTUND.8        (sources from $KTUN_SRCDIR)
 set -euo pipefail
+# shellcheck source=../lib/result.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/result.sh"
 conf_page=${1:?usage: man-options.sh KTUN.CONF.5 KTUND.8}
 ktund_page=${2:?usage: man-options.sh KTUN.CONF.5 KTUND.8}
 src=${KTUN_SRCDIR:?KTUN_SRCDIR not set}
@@ -15,9 +17,8 @@ mapfile -t table < <(sed -n 's/^[[:space:]]*{ "\([a-z0-9-]*\)", OPT_[A-Z_]*,.*/\
 # [POLICY_CN] = "cn", ...: the kinds an allow-/verify- prefix takes.
 mapfile -t kinds < <(grep -o '\[POLICY_[A-Z]*\] = "[a-z]*"' "$src/daemon/policy.c" | sed 's/.*"\(.*\)"/\1/')
 if [ "${#table[@]}" -lt 20 ] || [ "${#kinds[@]}" -lt 5 ]; then
-	echo "FAIL: found only ${#table[@]} options in daemon/config.c and ${#kinds[@]} policy kinds" \
-		"in daemon/policy.c: has the table's layout changed? Update this script." >&2
-	exit 1
+	fail "found only ${#table[@]} options in daemon/config.c and ${#kinds[@]} policy kinds" \
+		"in daemon/policy.c: has the table's layout changed? Update this script."
 fi
 
 options=()
@@ -27,8 +28,7 @@ for name in "${table[@]}"; do
 		for kind in "${kinds[@]}"; do
 			[ "$name$kind" = verify-all ] || options+=("$name$kind")
 		done ;;
-	*-) echo "FAIL: option prefix '$name' in daemon/config.c: teach this script its names" >&2
-		exit 1 ;;
+	*-) fail "option prefix '$name' in daemon/config.c: teach this script its names" ;;
 	*) options+=("$name") ;;
 	esac
 done
@@ -36,15 +36,12 @@ done
 # The roff text with groff's escaped hyphens made plain.
 conf=$(sed 's/\\-/-/g' "$conf_page")
 ktund=$(sed 's/\\-/-/g' "$ktund_page")
-missing=0
 for o in "${options[@]}"; do
 	if ! grep -qF "\\fB$o\\fR =" <<<"$conf"; then
-		echo "FAIL: ktun.conf(5) has no entry for '$o' (daemon/config.c)" >&2
-		missing=1
+		not_ok "ktun.conf(5) has no entry for '$o' (daemon/config.c)"
 	fi
 	if ! grep -qF "\\fB--$o\\fR" <<<"$ktund"; then
-		echo "FAIL: ktund(8) does not document '--$o' (daemon/config.c)" >&2
-		missing=1
+		not_ok "ktund(8) does not document '--$o' (daemon/config.c)"
 	fi
 done
 
@@ -52,15 +49,12 @@ done
 mapfile -t reasons < <(sed -n 's/^[[:space:]]*\[REASON_[A-Z_]*\] = { "\([a-z-]*\)",.*/\1/p' \
 	"$src/daemon/reason.c" | grep -vx none)
 if [ "${#reasons[@]}" -lt 10 ]; then
-	echo "FAIL: found only ${#reasons[@]} reasons in daemon/reason.c: update this script" >&2
-	exit 1
+	fail "found only ${#reasons[@]} reasons in daemon/reason.c: update this script"
 fi
 for r in "${reasons[@]}"; do
 	if ! grep -qF "\fB$r\fR" <<<"$ktund"; then
-		echo "FAIL: ktund(8) does not list the reason '$r' (daemon/reason.c)" >&2
-		missing=1
+		not_ok "ktund(8) does not list the reason '$r' (daemon/reason.c)"
 	fi
 done
-[ "$missing" = 0 ] || exit 1
-echo "ok: ${#options[@]} options of daemon/config.c documented in ktun.conf(5) and ktund(8)," \
+finish "${#options[@]} options of daemon/config.c documented in ktun.conf(5) and ktund(8)," \
 	"${#reasons[@]} reasons of daemon/reason.c in ktund(8)"

@@ -3,24 +3,22 @@
 # warnings on, in the C locale, so a stray non-ASCII character or bad request shows too).
 #   man-render.sh PAGE...
 set -euo pipefail
+# shellcheck source=../lib/result.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/result.sh"
 if ! command -v man >/dev/null; then
-	echo "skip: man (man-db) is not installed" >&2
-	exit 77
+	skip "man (man-db) is not installed"
 fi
-fail=0
 for page in "$@"; do
 	err=$(LC_ALL=C MANWIDTH=80 man --warnings=w -l "$page" 2>&1 >/dev/null) ||
-		{ echo "FAIL: man -l $page exits $?" >&2; fail=1; }
+		not_ok "man -l $page exits $?"
 	if [ -n "$err" ]; then
-		echo "FAIL: $(basename "$page") renders with warnings:" >&2
+		not_ok "$(basename "$page") renders with warnings:"
 		echo "$err" >&2
-		fail=1
 	fi
 	# Sections every page must have.
 	for section in NAME SYNOPSIS DESCRIPTION 'SEE ALSO'; do
 		grep -q "^\.SH \"*$section\"*\$" "$page" ||
-			{ echo "FAIL: $(basename "$page") has no $section section" >&2; fail=1; }
+			not_ok "$(basename "$page") has no $section section"
 	done
 done
-[ "$fail" = 0 ] || exit 1
-echo "ok: $# page(s) render without warnings"
+finish "$# page(s) render without warnings"

@@ -5,20 +5,20 @@
 #   unit-verify.sh UNIT DROP-IN SOCKET-UNIT INSTALLED-KTUND [MAN-PAGE...]
 # INSTALLED-KTUND is the path the unit runs (prefix/sbindir/ktund); $KTUND is the built one.
 set -euo pipefail
+# shellcheck source=../lib/result.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/result.sh"
 unit=${1:?usage: unit-verify.sh UNIT DROP-IN SOCKET-UNIT INSTALLED-KTUND [MAN-PAGE...]}
 dropin=$2 socket=$3 installed=$4
 shift 4
 if ! command -v systemd-analyze >/dev/null; then
-	echo "skip: systemd-analyze is not installed (Debian package systemd)" >&2
-	exit 77
+	skip "systemd-analyze is not installed (Debian package systemd)"
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 if ! grep -q "^ExecStart=$installed " "$unit"; then
-	echo "FAIL: the generated unit does not run $installed:" >&2
 	grep '^Exec' "$unit" >&2
-	exit 1
+	fail "the generated unit does not run $installed (its Exec lines above)"
 fi
 mkdir -p "$work/ktund.service.d" "$work/man/man5" "$work/man/man8"
 sed "s|$installed|$KTUND|g" "$unit" >"$work/ktund.service"
@@ -29,7 +29,7 @@ for page in "$@"; do
 	cp "$page" "$work/man/man${page##*.}/"
 	man=yes
 done
-[ "$man" = yes ] || echo "note: no man pages built; not checking Documentation=" >&2
+[ "$man" = yes ] || note "no man pages built; not checking Documentation="
 
 rc=0
 out=$(cd "$work" && MANPATH="$work/man" systemd-analyze verify --man="$man" ./ktund.service ./ktund.socket 2>&1) ||
@@ -38,7 +38,6 @@ echo "$out"
 # Other units it loads (network-online.target...) may draw warnings of their own on some hosts;
 # anything about ours fails.
 if [ "$rc" != 0 ] || grep -qE 'ktund\.(service|socket)|redirect\.conf' <<<"$out"; then
-	echo "FAIL: systemd-analyze verify (exit $rc) complains about ktund.service or ktund.socket" >&2
-	exit 1
+	fail "systemd-analyze verify (exit $rc) complains about ktund.service or ktund.socket"
 fi
-echo "ok: ktund.service with the redirector drop-in, and ktund.socket, verify"
+pass "ktund.service with the redirector drop-in, and ktund.socket, verify"

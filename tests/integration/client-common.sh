@@ -1,38 +1,20 @@
 # shellcheck shell=bash
 # client-common.sh — shared by tests/integration/client-*.sh and config-*.sh: ktund client in
-# the edge namespace (start_client from tests/pair/common.sh) against a real TLS server in the
-# origin namespace on $ORIGIN_IP:$TLS_PORT. Every case prints one "ok:" or "FAIL:" line; a failed
-# case does not stop the script, `finish` fails it at the end.
+# the edge namespace (start_client from tests/lib/ktund.sh) against a real TLS server in the
+# origin namespace on $ORIGIN_IP:$TLS_PORT. Every case prints one ok or not_ok line
+# (tests/lib/result.sh); a failed case does not stop the script, `finish` fails it at the end.
 #
 # Source it after `set -euo pipefail`, then call pair_init (namespaces, root) or plain_init.
 INTEG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../pair/common.sh
-. "$INTEG_DIR/../pair/common.sh"
+# shellcheck source=../lib/ktund.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/ktund.sh"
 CLIENTTOOL=$INTEG_DIR/clienttool.py
 APP_ADDR=127.0.0.1:$EDGE_PORT
 TLS_SERVER_PID=
 TLS_SERVER_LOG=
-FAILED=0
-
-case_ok() { say "ok: $*"; }
-
-case_fail() {
-	say "FAIL: $*"
-	FAILED=$((FAILED + 1))
-}
-
-# finish WHAT: exit 0 if every case passed, else show the logs and exit 1.
-finish() {
-	if [ "$FAILED" = 0 ]; then
-		pass "$1"
-	fi
-	dump_logs
-	say "FAIL: $FAILED case(s) failed"
-	exit 1
-}
 
 # issue_server NAME ISSUER TEMPLATE-LINES...: a serverAuth leaf NAME.pem/NAME.key signed by
-# ISSUER (inter or foreign-ca, from tests/pki.sh), with NAME-chain.pem for the server to send.
+# ISSUER (inter or foreign-ca, from tests/lib/pki.sh), with NAME-chain.pem for the server to send.
 issue_server() {
 	local name=$1 issuer=$2
 	shift 2
@@ -93,38 +75,38 @@ app() { in_edge timeout 30 python3 "$CLIENTTOOL" "$@" 2>&1; }
 check_refused() {
 	local label=$1 reason=$2 out line n
 	if ! out=$(app expect-reset "$APP_ADDR"); then
-		case_fail "$label: the application's connection was not reset: $out"
+		not_ok "$label: the application's connection was not reset: $out"
 		return
 	fi
 	if ! wait_log "$CLIENT_LOG" '\] close .*reason=' 10; then
-		case_fail "$label: no close line in ktund's log"
+		not_ok "$label: no close line in ktund's log"
 		return
 	fi
 	line=$(grep -E '\] reject ' "$CLIENT_LOG" || true)
 	n=$(grep -cE '\] reject ' "$CLIENT_LOG" || true)
 	if [ "$n" != 1 ] || ! grep -qE "reject peer=[^ ]+ reason=$reason detail=\"[^\"]+\"" <<<"$line"; then
-		case_fail "$label: want one reject line with reason=$reason and a detail, got: ${line:-none}"
+		not_ok "$label: want one reject line with reason=$reason and a detail, got: ${line:-none}"
 		return
 	fi
 	if ! grep -qE "\] close .*reason=$reason\$" "$CLIENT_LOG"; then
-		case_fail "$label: close line is not reason=$reason: $(close_lines "$CLIENT_LOG")"
+		not_ok "$label: close line is not reason=$reason: $(close_lines "$CLIENT_LOG")"
 		return
 	fi
 	n=$(stat_of client "reject.$reason")
 	if [ "$n" != 1 ]; then
-		case_fail "$label: counter client.reject.$reason is ${n:-absent}, want 1"
+		not_ok "$label: counter client.reject.$reason is ${n:-absent}, want 1"
 		return
 	fi
 	if [ "$(stat_of client close.done)" != 0 ]; then
-		case_fail "$label: refused, yet counted as close.done"
+		not_ok "$label: refused, yet counted as close.done"
 		return
 	fi
 	# Our own checks fail inside the handshake; only a refusal by the far side may come after it.
 	if [ "$reason" != tls-error ] && [ "$(stat_of client handshakes_ok)" != 0 ]; then
-		case_fail "$label: refused, yet counted in handshakes_ok"
+		not_ok "$label: refused, yet counted in handshakes_ok"
 		return
 	fi
-	case_ok "$label: app saw $out; ${line#*\] }; client.reject.$reason 1"
+	ok "$label: app saw $out; ${line#*\] }; client.reject.$reason 1"
 }
 
 # check_through LABEL TEXT: a line goes through ktund to s_server -rev and comes back reversed;
@@ -132,18 +114,18 @@ check_refused() {
 check_through() {
 	local label=$1 text=$2 out id=${SERVER_ID:-CN=origin.test}
 	if ! out=$(app rev-line "$APP_ADDR" "$text"); then
-		case_fail "$label: no data through ktund: $out"
+		not_ok "$label: no data through ktund: $out"
 		return
 	fi
 	if ! wait_log "$CLIENT_LOG" "\] handshake peer=[^ ]+ id=\"$id\"" 5; then
-		case_fail "$label: data went through, but no handshake line naming $id: $(grep -E '\] (handshake|reject) ' "$CLIENT_LOG")"
+		not_ok "$label: data went through, but no handshake line naming $id: $(grep -E '\] (handshake|reject) ' "$CLIENT_LOG")"
 		return
 	fi
 	if grep -qE '\] reject ' "$CLIENT_LOG"; then
-		case_fail "$label: a reject line although data went through"
+		not_ok "$label: a reject line although data went through"
 		return
 	fi
-	case_ok "$label: $out; $(grep -m1 -oE 'handshake peer=.*' "$CLIENT_LOG")"
+	ok "$label: $out; $(grep -m1 -oE 'handshake peer=.*' "$CLIENT_LOG")"
 }
 
 # check_alert LABEL NUMBER NAME: the refused far server was told why — s_server logs the TLS
@@ -153,9 +135,9 @@ check_alert() {
 	# s_server says CONNECTION FAILURE once it is done with a refused connection, alert or not.
 	wait_log "$TLS_SERVER_LOG" '^CONNECTION FAILURE' 5 || true
 	if grep -q "SSL alert number $num\b" "$TLS_SERVER_LOG"; then
-		case_ok "$label: the server got alert $num ($name): $(grep -m1 -oE 'alert [a-z ]+:' "$TLS_SERVER_LOG")"
+		ok "$label: the server got alert $num ($name): $(grep -m1 -oE 'alert [a-z ]+:' "$TLS_SERVER_LOG")"
 	else
-		case_fail "$label: the server did not get alert $num ($name); s_server says: $(grep -vE '^(verify depth|Using default|ACCEPT)' "$TLS_SERVER_LOG" | tr '\n' ' ')"
+		not_ok "$label: the server did not get alert $num ($name); s_server says: $(grep -vE '^(verify depth|Using default|ACCEPT)' "$TLS_SERVER_LOG" | tr '\n' ' ')"
 	fi
 }
 

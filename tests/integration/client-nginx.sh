@@ -76,7 +76,7 @@ fetch() {
 	if ! out=$(in_edge curl -sS --max-time 20 -w '%{http_code} %{size_request} %{size_header} %{size_download} %{num_connects}\n' \
 		-o "$WORK/got-$label-big.bin" "http://127.0.0.1:$EDGE_PORT/big.bin" \
 		-o "$WORK/got-$label-small.bin" "http://127.0.0.1:$EDGE_PORT/small.bin" 2>&1); then
-		case_fail "$label: curl through ktund failed: $out"
+		not_ok "$label: curl through ktund failed: $out"
 		stop_client
 		return
 	fi
@@ -84,22 +84,22 @@ fetch() {
 	if [ "$(awk '{ print $1 }' <<<"$out" | sort -u)" != 200 ] ||
 		[ "$(sha "$WORK/got-$label-big.bin")" != "$(sha "$WORK/www/big.bin")" ] ||
 		[ "$(sha "$WORK/got-$label-small.bin")" != "$(sha "$WORK/www/small.bin")" ]; then
-		case_fail "$label: files not intact (curl: $(tr '\n' ' ' <<<"$out"))"
+		not_ok "$label: files not intact (curl: $(tr '\n' ' ' <<<"$out"))"
 		return
 	fi
 	if [ "$(awk '{ n += $5 } END { print n }' <<<"$out")" != 1 ]; then
-		case_fail "$label: curl opened more than one connection: $(tr '\n' ' ' <<<"$out")"
+		not_ok "$label: curl opened more than one connection: $(tr '\n' ' ' <<<"$out")"
 		return
 	fi
-	case_ok "$label: 3000000 + 70000 bytes intact over one connection (sha256 $(sha "$WORK/www/big.bin" | cut -c1-16)...)"
+	ok "$label: 3000000 + 70000 bytes intact over one connection (sha256 $(sha "$WORK/www/big.bin" | cut -c1-16)...)"
 
 	# nginx verified ktund's certificate: its subject DN, per request.
 	wait_log "$WORK/nginx-access.log" 'small.bin' 5 || true
 	lines=$(tail -n +"$((n_access + 1))" "$WORK/nginx-access.log")
 	if [ "$(grep -c "\"CN=edge-client,OU=edge\" SUCCESS $version 200 " <<<"$lines")" = 2 ]; then
-		case_ok "$label: nginx access log: $(head -1 <<<"$lines")"
+		ok "$label: nginx access log: $(head -1 <<<"$lines")"
 	else
-		case_fail "$label: want two access lines with \"CN=edge-client,OU=edge\" SUCCESS $version 200, got: $lines"
+		not_ok "$label: want two access lines with \"CN=edge-client,OU=edge\" SUCCESS $version 200, got: $lines"
 	fi
 
 	req=$(awk '{ n += $2 } END { print n }' <<<"$out")
@@ -109,9 +109,9 @@ fetch() {
 	if [ "$(wc -l <<<"$lines")" = 1 ] &&
 		grep -qE "close peer=[^ ]+ id=\"CN=origin.test\" up=$req down=$((hdr + body)) .*reason=(done|truncated)( |$)" <<<"$lines" &&
 		grep -qE "\] handshake peer=[^ ]+ id=\"CN=origin.test\" version=${version/v/} " "$CLIENT_LOG"; then
-		case_ok "$label: ktund: ${lines#*\] }"
+		ok "$label: ktund: ${lines#*\] }"
 	else
-		case_fail "$label: want one close line id=\"CN=origin.test\" up=$req down=$((hdr + body)) reason=done|truncated after a ${version/v/} handshake: $(grep -E '\] (handshake|close) ' "$CLIENT_LOG" | tr '\n' ' ')"
+		not_ok "$label: want one close line id=\"CN=origin.test\" up=$req down=$((hdr + body)) reason=done|truncated after a ${version/v/} handshake: $(grep -E '\] (handshake|close) ' "$CLIENT_LOG" | tr '\n' ' ')"
 	fi
 }
 
@@ -127,23 +127,23 @@ refused() {
 	code=$(tail -1 <<<"$out")
 	stop_client
 	if [ "$code" = 400 ] && grep -q "$why" <<<"$out"; then
-		case_ok "$label: curl got 400: $why"
+		ok "$label: curl got 400: $why"
 	else
-		case_fail "$label: want HTTP 400 \"$why\", got $code: $(head -c 300 <<<"$out" | tr '\n' ' ')"
+		not_ok "$label: want HTTP 400 \"$why\", got $code: $(head -c 300 <<<"$out" | tr '\n' ' ')"
 	fi
 	if wait_log "$WORK/nginx-error.log" "$errlog" 5; then
-		case_ok "$label: nginx: $(grep -m1 -oE "${errlog}[^,]*" "$WORK/nginx-error.log")"
+		ok "$label: nginx: $(grep -m1 -oE "${errlog}[^,]*" "$WORK/nginx-error.log")"
 	else
-		case_fail "$label: nginx's error log does not say \"$errlog\""
+		not_ok "$label: nginx's error log does not say \"$errlog\""
 	fi
 }
 
 CLIENT_CERT=$PKI/client-foreign-chain.pem CLIENT_KEY=$PKI/client-foreign.key refused foreign \
 	'No required SSL certificate was sent' 'client sent no required SSL certificate'
 if grep -qE '\] handshake peer=[^ ]+ id="CN=origin.test"' "$CLIENT_LOG"; then
-	case_ok "foreign: ktund verified nginx (${CLIENT_LOG##*/}: $(grep -m1 -oE 'handshake .*' "$CLIENT_LOG"))"
+	ok "foreign: ktund verified nginx (${CLIENT_LOG##*/}: $(grep -m1 -oE 'handshake .*' "$CLIENT_LOG"))"
 else
-	case_fail "foreign: no handshake line naming nginx's certificate in ktund's log"
+	not_ok "foreign: no handshake line naming nginx's certificate in ktund's log"
 fi
 
 finish "files intact through ktund to nginx; nginx saw ktund's identity and refused the bad ones"

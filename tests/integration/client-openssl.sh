@@ -30,9 +30,9 @@ version_case() {
 	n=$((${#text} + 1))
 	if grep -qE "\] handshake .* version=$version " "$CLIENT_LOG" &&
 		grep -qE "\] close peer=[^ ]+ id=\"CN=origin.test\" up=$n down=$n .*reason=done$" "$CLIENT_LOG"; then
-		case_ok "$label: ktund: $(close_lines "$CLIENT_LOG" | sed 's/^.*\] //')"
+		ok "$label: ktund: $(close_lines "$CLIENT_LOG" | sed 's/^.*\] //')"
 	else
-		case_fail "$label: want a $version handshake line and one close line up=$n down=$n reason=done: $(grep -E '\] (handshake|close) ' "$CLIENT_LOG" | tr '\n' ' ')"
+		not_ok "$label: want a $version handshake line and one close line up=$n down=$n reason=done: $(grep -E '\] (handshake|close) ' "$CLIENT_LOG" | tr '\n' ' ')"
 	fi
 	# s_server's own account: it verified the chain ktund sent, leaf to root.
 	if grep -q '^depth=2 CN = ktun test root CA' "$TLS_SERVER_LOG" &&
@@ -40,9 +40,9 @@ version_case() {
 		grep -q '^depth=0 OU = edge, CN = edge-client' "$TLS_SERVER_LOG" &&
 		grep -q '^Peer certificate: OU = edge, CN = edge-client' "$TLS_SERVER_LOG" &&
 		grep -q "^Protocol version: TLSv${version#TLS}" "$TLS_SERVER_LOG"; then
-		case_ok "$label: s_server verified the client chain (root, intermediate, OU = edge, CN = edge-client) over TLSv${version#TLS}"
+		ok "$label: s_server verified the client chain (root, intermediate, OU = edge, CN = edge-client) over TLSv${version#TLS}"
 	else
-		case_fail "$label: s_server did not verify the client's chain over $version: $(grep -E '^(depth|Peer|Protocol|Verification)' "$TLS_SERVER_LOG" | tr '\n' ' ')"
+		not_ok "$label: s_server did not verify the client's chain over $version: $(grep -E '^(depth|Peer|Protocol|Verification)' "$TLS_SERVER_LOG" | tr '\n' ' ')"
 	fi
 }
 
@@ -74,9 +74,9 @@ start_sserver sserver-foreign-sent server -tls1_2 -no_ca_names
 CLIENT_CERT=$PKI/client-foreign-chain.pem CLIENT_KEY=$PKI/client-foreign.key start_client
 check_refused foreign-sent tls-error
 if wait_log "$TLS_SERVER_LOG" 'verify error:num=20:unable to get local issuer certificate' 5; then
-	case_ok "foreign-sent: s_server refused the foreign chain: $(grep -m1 'verify error' "$TLS_SERVER_LOG")"
+	ok "foreign-sent: s_server refused the foreign chain: $(grep -m1 'verify error' "$TLS_SERVER_LOG")"
 else
-	case_fail "foreign-sent: s_server did not say it refused the foreign chain: $(tr '\n' ' ' <"$TLS_SERVER_LOG")"
+	not_ok "foreign-sent: s_server did not say it refused the foreign chain: $(tr '\n' ' ' <"$TLS_SERVER_LOG")"
 fi
 stop_client
 
@@ -85,9 +85,9 @@ start_sserver sserver-foreign-withheld server -tls1_3
 CLIENT_CERT=$PKI/client-foreign-chain.pem CLIENT_KEY=$PKI/client-foreign.key start_client
 check_refused foreign-withheld tls-error
 if wait_log "$TLS_SERVER_LOG" 'peer did not return a certificate' 5; then
-	case_ok "foreign-withheld: s_server: peer did not return a certificate"
+	ok "foreign-withheld: s_server: peer did not return a certificate"
 else
-	case_fail "foreign-withheld: s_server did not refuse for want of a certificate: $(tr '\n' ' ' <"$TLS_SERVER_LOG")"
+	not_ok "foreign-withheld: s_server did not refuse for want of a certificate: $(tr '\n' ' ' <"$TLS_SERVER_LOG")"
 fi
 stop_client
 stop_sserver
@@ -143,15 +143,15 @@ EOF
 ) || true
 # The app has closed: ktund's connection must end too (close_notify both ways), not linger.
 if wait_stat client conns_open 0 5; then
-	case_ok "server-first: the connection ended after the app closed"
+	ok "server-first: the connection ended after the app closed"
 else
-	case_fail "server-first: the connection is still open 5 s after the app closed: $(ctl client conns | head -1)"
+	not_ok "server-first: the connection is still open 5 s after the app closed: $(ctl client conns | head -1)"
 fi
 stop_client
 if [ "$out" = "greeting b'220 origin ready\\n'" ]; then
-	case_ok "server-first: the app got the greeting sent after two session tickets"
+	ok "server-first: the app got the greeting sent after two session tickets"
 else
-	case_fail "server-first: $out; ktund: $(close_lines "$CLIENT_LOG" | sed 's/^.*\] //')"
+	not_ok "server-first: $out; ktund: $(close_lines "$CLIENT_LOG" | sed 's/^.*\] //')"
 fi
 
 finish "ktund client interoperates with openssl s_server and refuses what the server refuses"

@@ -18,7 +18,7 @@
 #   ip-ipsan           a cert with IP SAN 192.0.2.2, no --server-name: data through
 #   ip-as-dns          a cert naming 192.0.2.2 only as CN and dNSName (no iPAddress SAN): an IP
 #                      must match an iPAddress SAN (RFC 6125) -> wrong-name
-# shellcheck disable=SC2119 # common.sh functions take optional arguments; none needed here
+# shellcheck disable=SC2119 # tests/lib/ktund.sh functions take optional arguments; none needed here
 set -euo pipefail
 . "$(dirname "$0")/client-common.sh"
 pair_init

@@ -38,7 +38,7 @@ args_ok() {
 	out=$("$KTUND" client --listen 127.0.0.1:1 --target 127.0.0.1:2 --server-name origin.test \
 		--cert "$PKI/client-chain.pem" --key "$PKI/client.key" --cacert "$PKI/ca.pem" "$@" --check 2>&1) ||
 		{
-			case_fail "$label: ktund refuses $*: $(grep -v notice <<<"$out" | head -2 | tr '\n' ' ')"
+			not_ok "$label: ktund refuses $*: $(grep -v notice <<<"$out" | head -2 | tr '\n' ' ')"
 			return 1
 		}
 }
@@ -67,9 +67,9 @@ match cn-match --verify-cn origin.test
 deny cn-mismatch policy-denied --verify-cn edge-client
 # The detail names the rules that failed (checked once here).
 if grep -q 'reject .*detail="certificate matches no verify-\* rule"' "$CLIENT_LOG"; then
-	case_ok "policy-denied detail: $(grep -oE 'detail=.*' "$CLIENT_LOG")"
+	ok "policy-denied detail: $(grep -oE 'detail=.*' "$CLIENT_LOG")"
 else
-	case_fail "policy-denied detail does not say 'matches no verify-* rule': $(grep -E 'reject ' "$CLIENT_LOG")"
+	not_ok "policy-denied detail does not say 'matches no verify-* rule': $(grep -E 'reject ' "$CLIENT_LOG")"
 fi
 check_alert cn-mismatch 49 access_denied
 match ou-match --verify-ou origin

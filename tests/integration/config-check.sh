@@ -64,9 +64,9 @@ check_ok() {
 	shift 2
 	out=$("$KTUND" --config "$file" "$@" --check 2>"$WORK/$label.err") || rc=$?
 	if [ "$rc" = 0 ] && [ "$out" = "configuration ok: 2 tunnel(s)" ]; then
-		case_ok "$label: exit 0, \"$out\""
+		ok "$label: exit 0, \"$out\""
 	else
-		case_fail "$label: want exit 0 and 'configuration ok: 2 tunnel(s)', got $rc: $out $(tr '\n' ' ' <"$WORK/$label.err")"
+		not_ok "$label: want exit 0 and 'configuration ok: 2 tunnel(s)', got $rc: $out $(tr '\n' ' ' <"$WORK/$label.err")"
 	fi
 }
 
@@ -77,16 +77,16 @@ check_bad() {
 	out=$("$KTUND" --config "$file" "$@" --check 2>"$WORK/$label.err") || rc=$?
 	err=$(grep -v ': notice: ' "$WORK/$label.err" || true)
 	if [ "$rc" = 2 ] && grep -qE -- "$re" <<<"$err" && ! grep -q 'configuration ok' <<<"$out"; then
-		case_ok "$label: exit 2: $(grep -m1 -E -- "$re" <<<"$err")"
+		ok "$label: exit 2: $(grep -m1 -E -- "$re" <<<"$err")"
 	else
-		case_fail "$label: want exit 2 and /$re/, got $rc: ${out:+stdout: $out; }$(tr '\n' ' ' <<<"$err")"
+		not_ok "$label: want exit 2 and /$re/, got $rc: ${out:+stdout: $out; }$(tr '\n' ' ' <<<"$err")"
 	fi
 }
 
 good=$(variant good '')
 check_ok good "$good"
 if [ -e "$WORK/ctl.sock" ]; then
-	case_fail "good: --check created the control socket $WORK/ctl.sock"
+	not_ok "good: --check created the control socket $WORK/ctl.sock"
 fi
 check_ok good+cli-global "$good" --log-level debug --workers 2
 
@@ -162,12 +162,12 @@ if [ "$(id -u)" = 0 ]; then
 		err=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$KTUND" --config "$f" --check 2>&1 >/dev/null) || rc=$?
 		chmod 700 "$WORK"
 		if [ "$rc" = 2 ] && grep -qE "error: \[to-origin\] .*key $WORK/private.key: Permission denied" <<<"$err"; then
-			case_ok "key-unreadable: exit 2 as nobody: $(grep -m1 private.key <<<"$err")"
+			ok "key-unreadable: exit 2 as nobody: $(grep -m1 private.key <<<"$err")"
 		else
-			case_fail "key-unreadable: as nobody want exit 2 naming $WORK/private.key, got $rc: $err"
+			not_ok "key-unreadable: as nobody want exit 2 naming $WORK/private.key, got $rc: $err"
 		fi
 	else
-		say "skip key-unreadable: needs setpriv to drop root"
+		note "skip key-unreadable: needs setpriv to drop root"
 	fi
 else
 	chmod 000 "$WORK/private.key"

@@ -23,7 +23,7 @@
 #                        conns_total 1, close.target-unreachable 1, conns_open 0
 #   conns-idle, reload-ok, reload-failed (a broken key: exit 1, the old key kept serving),
 #   reload-again, sigterm (exit 0)
-# shellcheck disable=SC2119 # functions of common.sh take optional arguments; none needed here
+# shellcheck disable=SC2119 # functions of tests/lib/ktund.sh take optional arguments; none needed here
 set -euo pipefail
 . "$(dirname "$0")/client-common.sh"
 plain_init
@@ -44,9 +44,9 @@ expect() {
 	where=$err
 	[ "$want" = 0 ] && where=$out
 	if [ "$rc" = "$want" ] && grep -qE -- "$re" <<<"$where"; then
-		case_ok "$label: exit $rc: $(grep -m1 -E -- "$re" <<<"$where")"
+		ok "$label: exit $rc: $(grep -m1 -E -- "$re" <<<"$where")"
 	else
-		case_fail "$label: want exit $want and /$re/, got $rc: stdout: $(head -3 <<<"$out" | tr '\n' ' ') stderr: $(tr '\n' ' ' <<<"$err")"
+		not_ok "$label: want exit $want and /$re/, got $rc: stdout: $(head -3 <<<"$out" | tr '\n' ' ') stderr: $(tr '\n' ' ' <<<"$err")"
 	fi
 }
 
@@ -56,9 +56,9 @@ client_ok=(client --listen 127.0.0.1:9000 --target 192.0.2.2:8443 "${CLIENT_FILE
 
 expect help 0 '^  ktund client --listen HOST:PORT' --help
 if [ "$(grep -c '^  ktund ' <<<"$out")" = 3 ] && [ -z "$err" ]; then
-	case_ok "help: the three forms (server, client, --config) on stdout, nothing on stderr"
+	ok "help: the three forms (server, client, --config) on stdout, nothing on stderr"
 else
-	case_fail "help: want the server, client and --config forms on stdout and no stderr: $out / $err"
+	not_ok "help: want the server, client and --config forms on stdout and no stderr: $out / $err"
 fi
 # Every option of daemon/config.c's table is in the usage (the rule families by their prefix;
 # mode is the first argument).
@@ -68,9 +68,9 @@ for o in "${table[@]}"; do
 	[ "$o" = mode ] || grep -qE -- "--${o}([^a-z-]|\$)|--${o}[a-z]" <<<"$out" || missing="$missing --$o"
 done
 if [ -z "$missing" ]; then
-	case_ok "help-options: every option of daemon/config.c's table is in --help"
+	ok "help-options: every option of daemon/config.c's table is in --help"
 else
-	case_fail "help-options: missing from --help:$missing"
+	not_ok "help-options: missing from --help:$missing"
 fi
 expect help-short 0 '^Usage:' -h
 expect help-in-mode 0 '^Usage:' client --listen 127.0.0.1:9000 --help
@@ -113,9 +113,9 @@ expect control-dir-missing 1 "control socket $WORK/no-such-dir/ctl.sock: No such
 rc=0
 out=$("$KTUNCTL" --help 2>&1) || rc=$?
 if [ "$rc" = 0 ] && grep -q '^Usage: ktunctl \[--control PATH\] \[--json\] COMMAND' <<<"$out"; then
-	case_ok "ktunctl help: exit 0, $(head -1 <<<"$out")"
+	ok "ktunctl help: exit 0, $(head -1 <<<"$out")"
 else
-	case_fail "ktunctl help: want exit 0 and usage, got $rc: $out"
+	not_ok "ktunctl help: want exit 0 and usage, got $rc: $out"
 fi
 # ctl_expect LABEL RC REGEX ARGS...: ktunctl ARGS exits RC with REGEX on stderr.
 ctl_expect() {
@@ -123,9 +123,9 @@ ctl_expect() {
 	shift 3
 	err=$("$KTUNCTL" "$@" 2>&1 >/dev/null) || rc=$?
 	if [ "$rc" = "$want" ] && grep -qE -- "$re" <<<"$err"; then
-		case_ok "ktunctl $label: exit $rc: $(grep -m1 -E -- "$re" <<<"$err")"
+		ok "ktunctl $label: exit $rc: $(grep -m1 -E -- "$re" <<<"$err")"
 	else
-		case_fail "ktunctl $label: want exit $want and /$re/ on stderr, got $rc: $err"
+		not_ok "ktunctl $label: want exit $want and /$re/ on stderr, got $rc: $err"
 	fi
 }
 ctl_expect no-command 2 '^Usage: ktunctl'
@@ -142,16 +142,16 @@ if [ "$rc" = 1 ] && [ ! -s "$WORK/json.err" ] && python3 -c '
 import json, sys
 want = "cannot reach ktund at " + sys.argv[1] + ": No such file or directory"
 sys.exit(0 if json.loads(sys.stdin.read()) == {"error": want} else 1)' "$WORK/none.sock" <<<"$out"; then
-	case_ok "ktunctl json-error: exit 1, stdout $(tr -d '\n' <<<"$out"), nothing on stderr"
+	ok "ktunctl json-error: exit 1, stdout $(tr -d '\n' <<<"$out"), nothing on stderr"
 else
-	case_fail "ktunctl json-error: want exit 1, {\"error\": ...} on stdout and nothing on stderr, got $rc: $out / $(cat "$WORK/json.err")"
+	not_ok "ktunctl json-error: want exit 1, {\"error\": ...} on stdout and nothing on stderr, got $rc: $out / $(cat "$WORK/json.err")"
 fi
 rc=0
 out=$("$KTUNCTL" --version) || rc=$?
 if [ "$rc" = 0 ] && [ "$out" = "ktunctl $version" ]; then
-	case_ok "ktunctl version: $out"
+	ok "ktunctl version: $out"
 else
-	case_fail "ktunctl version: want 'ktunctl $version', got $rc: $out"
+	not_ok "ktunctl version: want 'ktunctl $version', got $rc: $out"
 fi
 python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$WORK/dead.sock"
 ctl_expect not-listening 1 "ktunctl: cannot reach ktund at $WORK/dead.sock: Connection refused" \
@@ -171,9 +171,9 @@ _wait_ready "$CLIENT_PID" "$CLIENT_LOG" client
 status=$(ctl client status)
 bad_lines=$(grep -vE '^client\.[a-z_]+(\.[a-z-]+)? [a-z0-9]+$' <<<"$status" || true)
 if [ -z "$bad_lines" ] && [ "$(wc -l <<<"$status")" -gt 20 ]; then
-	case_ok "status-format: $(wc -l <<<"$status") lines, each 'client.COUNTER VALUE'"
+	ok "status-format: $(wc -l <<<"$status") lines, each 'client.COUNTER VALUE'"
 else
-	case_fail "status-format: lines not 'client.COUNTER VALUE': ${bad_lines:-only $(wc -l <<<"$status") lines}"
+	not_ok "status-format: lines not 'client.COUNTER VALUE': ${bad_lines:-only $(wc -l <<<"$status") lines}"
 fi
 missing=
 for c in 'mode client' 'datapath (userspace|ktls)' 'conns_open 0' 'conns_total 0' 'handshakes_ok 0' \
@@ -191,9 +191,9 @@ for r in no-client-cert bad-certificate expired not-yet-valid revoked untrusted 
 	grep -qE "^client\.reject\.$r 0\$" <<<"$status" || missing="$missing reject.$r;"
 done
 if [ -z "$missing" ]; then
-	case_ok "status-counters: the contract's counters and every reason's close/reject counter, all 0"
+	ok "status-counters: the contract's counters and every reason's close/reject counter, all 0"
 else
-	case_fail "status-counters: missing or not 0:$missing"
+	not_ok "status-counters: missing or not 0:$missing"
 fi
 
 # KTUNCTL_SOCKET names the control socket; --control still wins over it.
@@ -201,9 +201,9 @@ if KTUNCTL_SOCKET=$WORK/client.sock "$KTUNCTL" status | grep -q '^client\.mode c
 	KTUNCTL_SOCKET=$WORK/none.sock "$KTUNCTL" --control "$WORK/client.sock" status >/dev/null &&
 	! KTUNCTL_SOCKET=$WORK/none.sock "$KTUNCTL" status 2>"$WORK/env.err" >/dev/null &&
 	grep -q "cannot reach ktund at $WORK/none.sock" "$WORK/env.err"; then
-	case_ok "ktunctl env-socket: KTUNCTL_SOCKET used, --control overrides it"
+	ok "ktunctl env-socket: KTUNCTL_SOCKET used, --control overrides it"
 else
-	case_fail "ktunctl env-socket: KTUNCTL_SOCKET not used, or not overridden by --control: $(cat "$WORK/env.err" 2>/dev/null)"
+	not_ok "ktunctl env-socket: KTUNCTL_SOCKET not used, or not overridden by --control: $(cat "$WORK/env.err" 2>/dev/null)"
 fi
 
 out=$(python3 "$CLIENTTOOL" expect-reset "unix:$WORK/app.sock" 2>&1) || true
@@ -212,17 +212,17 @@ if grep -qE '^reset \((ConnectionResetError|BrokenPipeError)\) after 0 bytes$' <
 	wait_log "$CLIENT_LOG" 'close peer=unix:[^ ]* id="-" .*reason=target-unreachable detail="connect: Connection refused"' 5 &&
 	wait_stat client close.target-unreachable 1 5 && [ "$(stat_of client conns_total)" = 1 ] &&
 	[ "$(stat_of client conns_open)" = 0 ]; then
-	case_ok "status-after-refusal: app $out; conns_total 1, close.target-unreachable 1, conns_open 0"
+	ok "status-after-refusal: app $out; conns_total 1, close.target-unreachable 1, conns_open 0"
 else
-	case_fail "status-after-refusal: app: $out; log: $(close_lines "$CLIENT_LOG"); status: $(ctl client status | grep -E 'conns_|target-unreachable' | tr '\n' ' ')"
+	not_ok "status-after-refusal: app: $out; log: $(close_lines "$CLIENT_LOG"); status: $(ctl client status | grep -E 'conns_|target-unreachable' | tr '\n' ' ')"
 fi
 
 rc=0
 out=$(ctl client conns 2>&1) || rc=$?
 if [ "$rc" = 0 ] && [ -z "$out" ]; then
-	case_ok "conns-idle: exit 0, no lines"
+	ok "conns-idle: exit 0, no lines"
 else
-	case_fail "conns-idle: want exit 0 and nothing, got $rc: $out"
+	not_ok "conns-idle: want exit 0 and nothing, got $rc: $out"
 fi
 
 # reload_expect LABEL RC REGEX: ktunctl reload's exit status and answer (stdout and stderr).
@@ -230,27 +230,27 @@ reload_expect() {
 	local label=$1 want=$2 re=$3 rc=0 out
 	out=$(ctl client reload 2>&1) || rc=$?
 	if [ "$rc" = "$want" ] && grep -qE -- "$re" <<<"$out"; then
-		case_ok "$label: ktunctl reload exit $rc: $out"
+		ok "$label: ktunctl reload exit $rc: $out"
 	else
-		case_fail "$label: want ktunctl reload exit $want and /$re/, got $rc: $out"
+		not_ok "$label: want ktunctl reload exit $want and /$re/, got $rc: $out"
 	fi
 }
 reload_expect reload-ok 0 '^reload ok$'
-wait_log "$CLIENT_LOG" 'notice: reload ok' 5 || case_fail "reload-ok: no 'reload ok' line in the log"
+wait_log "$CLIENT_LOG" 'notice: reload ok' 5 || not_ok "reload-ok: no 'reload ok' line in the log"
 echo 'not a key' >"$WORK/client.key"
 reload_expect reload-failed 1 "^error: reload failed: \[client\] could not load its certificates"
 if wait_log "$CLIENT_LOG" "error: \[client\] cert .* key $WORK/client.key: " 5 &&
 	wait_log "$CLIENT_LOG" 'error: reload failed: ' 5; then
-	case_ok "reload-failed: the log names the key: $(grep -m1 "key $WORK/client.key" "$CLIENT_LOG")"
+	ok "reload-failed: the log names the key: $(grep -m1 "key $WORK/client.key" "$CLIENT_LOG")"
 else
-	case_fail "reload-failed: the log does not name the broken key and the failed reload"
+	not_ok "reload-failed: the log does not name the broken key and the failed reload"
 fi
 # Still serving with what it had.
 out=$(python3 "$CLIENTTOOL" expect-reset "unix:$WORK/app.sock" 2>&1) || true
 if wait_stat client close.target-unreachable 2 5; then
-	case_ok "reload-failed: still serving after the failed reload (app: $out)"
+	ok "reload-failed: still serving after the failed reload (app: $out)"
 else
-	case_fail "reload-failed: no second connection handled after the failed reload (app: $out)"
+	not_ok "reload-failed: no second connection handled after the failed reload (app: $out)"
 fi
 cp "$PKI/client.key" "$WORK/client.key"
 reload_expect reload-again 0 '^reload ok$'
@@ -266,9 +266,9 @@ kill -TERM "$CLIENT_PID"
 wait "$CLIENT_PID" || rc=$?
 CLIENT_PID=
 if [ "$rc" = 0 ] && [ ! -e "$WORK/client.sock" ]; then
-	case_ok "sigterm: exit 0, control socket removed"
+	ok "sigterm: exit 0, control socket removed"
 else
-	case_fail "sigterm: want exit 0 and no $WORK/client.sock left, got exit $rc"
+	not_ok "sigterm: want exit 0 and no $WORK/client.sock left, got exit $rc"
 fi
 
 finish "ktund and ktunctl command lines behave as documented"

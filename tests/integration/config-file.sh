@@ -66,7 +66,7 @@ EOF
 
 count() { grep -cE -- "$2" "$1" || true; }
 
-# ctl of common.sh reaches the daemon as "ktund" ($WORK/ktund.sock); counters are per tunnel.
+# ctl (tests/lib/ktund.sh) reaches the daemon as "ktund" ($WORK/ktund.sock); counters are per tunnel.
 tstat() { ctl ktund status | awk -v k="$1" '$1 == k { print $2 }'; }
 
 # wait_tstat TUNNEL.COUNTER VALUE: (5 s)
@@ -105,7 +105,7 @@ ip netns exec "$NS_ORIGIN" "$KTUND" --config "$CONF" 2>"$LOG" &
 CLIENT_PID=$!
 _wait_ready "$CLIENT_PID" "$LOG" "--config"
 for t in 'edge\] client mode: listening on 127.0.0.1:9000' 'origin\] server mode: listening on 127.0.0.1:8443'; do
-	grep -qE "notice: \[$t" "$LOG" || case_fail "start: no line '[$t' in the log"
+	grep -qE "notice: \[$t" "$LOG" || not_ok "start: no line '[$t' in the log"
 done
 
 # chain
@@ -115,20 +115,20 @@ if out=$(echo_ok 200000) &&
 	origin=$(grep -E '\[origin\] close ' "$LOG")
 	if grep -qE 'id="CN=origin.test" up=200000 down=200000 .*reason=done$' <<<"$edge" &&
 		grep -qE 'id="CN=edge-client,OU=edge" up=200000 down=200000 .*reason=done$' <<<"$origin"; then
-		case_ok "chain: $out; ${edge#*: }; ${origin#*: }"
+		ok "chain: $out; ${edge#*: }; ${origin#*: }"
 	else
-		case_fail "chain: close lines want the peer's identity, up=down=200000, reason=done: $edge / $origin"
+		not_ok "chain: close lines want the peer's identity, up=down=200000, reason=done: $edge / $origin"
 	fi
 else
-	case_fail "chain: $out; $(close_lines "$LOG")"
+	not_ok "chain: $out; $(close_lines "$LOG")"
 fi
 st=$(ctl ktund status)
 if grep -qx 'edge.mode client' <<<"$st" && grep -qx 'origin.mode server' <<<"$st" &&
 	grep -qx 'edge.close.done 1' <<<"$st" && grep -qx 'origin.close.done 1' <<<"$st" &&
 	grep -qx 'edge.bytes_up 200000' <<<"$st" && grep -qx 'origin.bytes_down 200000' <<<"$st"; then
-	case_ok "chain: ktunctl status: edge.mode client, origin.mode server, each close.done 1, 200000 bytes"
+	ok "chain: ktunctl status: edge.mode client, origin.mode server, each close.done 1, 200000 bytes"
 else
-	case_fail "chain: ktunctl status lacks the per-tunnel counters: $(grep -E 'mode|close.done|bytes' <<<"$st" | tr '\n' ' ')"
+	not_ok "chain: ktunctl status lacks the per-tunnel counters: $(grep -E 'mode|close.done|bytes' <<<"$st" | tr '\n' ' ')"
 fi
 
 # reload-deny, with a connection held open across it.
@@ -139,36 +139,36 @@ for ((i = 0; i < 100; i++)); do
 	[ -e "$WORK/held" ] && break
 	sleep 0.1
 done
-[ -e "$WORK/held" ] || case_fail "reload-deny: the held connection did not get its first echo: $(cat "$WORK/hold.out")"
+[ -e "$WORK/held" ] || not_ok "reload-deny: the held connection did not get its first echo: $(cat "$WORK/hold.out")"
 write_conf 'allow-cn = somebody-else'
 hup 1
 if grep -q 'notice: reload ok' "$LOG"; then
-	case_ok "reload-deny: $(grep -m1 'reload ok' "$LOG")"
+	ok "reload-deny: $(grep -m1 'reload ok' "$LOG")"
 else
-	case_fail "reload-deny: $(grep 'reload failed' "$LOG")"
+	not_ok "reload-deny: $(grep 'reload failed' "$LOG")"
 fi
 out=$(in_origin timeout 30 python3 "$CLIENTTOOL" expect-reset "$EDGE" 2>&1) || true
 if grep -q '^reset' <<<"$out" && wait_tstat origin.reject.policy-denied 1; then
-	case_ok "reload-deny: new connection refused: app $out; $(grep -m1 -oE '\[origin\] reject .*' "$LOG")"
+	ok "reload-deny: new connection refused: app $out; $(grep -m1 -oE '\[origin\] reject .*' "$LOG")"
 else
-	case_fail "reload-deny: want the app reset and origin.reject.policy-denied 1: app $out; $(grep -E '\] reject ' "$LOG" | tr '\n' ' ')"
+	not_ok "reload-deny: want the app reset and origin.reject.policy-denied 1: app $out; $(grep -E '\] reject ' "$LOG" | tr '\n' ' ')"
 fi
 touch "$WORK/release"
 rc=0
 wait "$hold_pid" || rc=$?
 if [ "$rc" = 0 ]; then
-	case_ok "reload-deny: the connection opened before the reload still carries data: $(cat "$WORK/hold.out")"
+	ok "reload-deny: the connection opened before the reload still carries data: $(cat "$WORK/hold.out")"
 else
-	case_fail "reload-deny: the live connection broke across the reload: $(cat "$WORK/hold.out")"
+	not_ok "reload-deny: the live connection broke across the reload: $(cat "$WORK/hold.out")"
 fi
 
 # reload-allow: a rule added.
 write_conf 'allow-cn = somebody-else' 'allow-ou = edge'
 hup 2
 if [ "$(count "$LOG" 'notice: reload ok')" = 2 ] && out=$(echo_ok); then
-	case_ok "reload-allow: allow-ou edge added, new connection: $out"
+	ok "reload-allow: allow-ou edge added, new connection: $out"
 else
-	case_fail "reload-allow: $(tail -3 "$LOG" | tr '\n' ' ') app: ${out:-}"
+	not_ok "reload-allow: $(tail -3 "$LOG" | tr '\n' ' ') app: ${out:-}"
 fi
 done_before=$(tstat origin.close.done)
 
@@ -177,9 +177,9 @@ write_conf 'allow-cn = somebody-else' 'allow-ou = edge' -- 'frobnicate = 1'
 hup 3
 if grep -qE "error: reload failed: $CONF:[0-9]+: \[origin\] unknown option 'frobnicate'" "$LOG" &&
 	out=$(echo_ok) && wait_tstat origin.close.done $((done_before + 1)); then
-	case_ok "reload-broken: $(grep -m1 -oE 'reload failed: .*' "$LOG"); still allowed: $out"
+	ok "reload-broken: $(grep -m1 -oE 'reload failed: .*' "$LOG"); still allowed: $out"
 else
-	case_fail "reload-broken: want 'reload failed: FILE:LINE: [origin] unknown option' and the old rules: $(grep 'reload' "$LOG" | tail -1) app: ${out:-}"
+	not_ok "reload-broken: want 'reload failed: FILE:LINE: [origin] unknown option' and the old rules: $(grep 'reload' "$LOG" | tail -1) app: ${out:-}"
 fi
 
 # reload-shape: listeners and the set of tunnels are fixed for the life of the process.
@@ -187,17 +187,17 @@ write_conf 'allow-ou = edge'
 sed -i 's/^listen = 127.0.0.1:8443/listen = 127.0.0.1:8444/' "$CONF"
 hup 4
 if grep -qE 'reload failed: \[origin\] name, mode or listen changed: restart ktund' "$LOG"; then
-	case_ok "reload-shape: $(grep -oE 'reload failed: \[origin\].*' "$LOG")"
+	ok "reload-shape: $(grep -oE 'reload failed: \[origin\].*' "$LOG")"
 else
-	case_fail "reload-shape: a changed listen was not refused: $(grep reload "$LOG" | tail -1)"
+	not_ok "reload-shape: a changed listen was not refused: $(grep reload "$LOG" | tail -1)"
 fi
 write_conf 'allow-ou = edge' -- '' '[extra]' 'mode = client' 'listen = 127.0.0.1:9001' \
 	'target = 127.0.0.1:8443' "cert = $PKI/client-chain.pem" "key = $PKI/client.key" "cacert = $PKI/ca.pem"
 hup 5
 if grep -qE 'reload failed: the set of tunnels changed' "$LOG"; then
-	case_ok "reload-shape: $(grep -oE 'reload failed: the set.*' "$LOG")"
+	ok "reload-shape: $(grep -oE 'reload failed: the set.*' "$LOG")"
 else
-	case_fail "reload-shape: an added tunnel was not refused: $(grep reload "$LOG" | tail -1)"
+	not_ok "reload-shape: an added tunnel was not refused: $(grep reload "$LOG" | tail -1)"
 fi
 
 # ktunctl-reload: the same as SIGHUP, answered on the control socket.
@@ -205,9 +205,9 @@ write_conf 'allow-ou = edge'
 rc=0
 out=$(ctl ktund reload 2>&1) || rc=$?
 if [ "$rc" = 0 ] && [ "$out" = "reload ok" ] && out=$(echo_ok); then
-	case_ok "ktunctl-reload: reload ok; $out"
+	ok "ktunctl-reload: reload ok; $out"
 else
-	case_fail "ktunctl-reload: exit $rc: $out"
+	not_ok "ktunctl-reload: exit $rc: $out"
 fi
 
 # reload-expired: what peers would refuse is refused by a reload too, at the line to change.
@@ -219,9 +219,9 @@ out=$(ctl ktund reload 2>&1) || rc=$?
 if [ "$rc" = 1 ] && grep -q '^error: reload failed' <<<"$out" &&
 	grep -qE "error: $CONF:$line: \[edge\] cert $PKI/client-expired-chain.pem .* expired at 2021-01-01 00:00:00 UTC" "$LOG" &&
 	out=$(echo_ok); then
-	case_ok "reload-expired: $(grep -m1 -oE "$CONF:$line: .* expired at [0-9-]+ [0-9:]+ UTC" "$LOG"); still serving: $out"
+	ok "reload-expired: $(grep -m1 -oE "$CONF:$line: .* expired at [0-9-]+ [0-9:]+ UTC" "$LOG"); still serving: $out"
 else
-	case_fail "reload-expired: want 'reload failed' and '$CONF:$line: [edge] cert ... expired at', the old cert serving: exit $rc: $out; $(grep -E 'expired|reload failed' "$LOG" | tail -2)"
+	not_ok "reload-expired: want 'reload failed' and '$CONF:$line: [edge] cert ... expired at', the old cert serving: exit $rc: $out; $(grep -E 'expired|reload failed' "$LOG" | tail -2)"
 fi
 write_conf 'allow-ou = edge'
 
@@ -230,9 +230,9 @@ kill -TERM "$CLIENT_PID"
 wait "$CLIENT_PID" || rc=$?
 CLIENT_PID=
 if [ "$rc" = 0 ]; then
-	case_ok "sigterm: exit 0"
+	ok "sigterm: exit 0"
 else
-	case_fail "sigterm: exit $rc"
+	not_ok "sigterm: exit $rc"
 fi
 
 finish "two tunnels from one file carry data; reloads take effect for new connections only"

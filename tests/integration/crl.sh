@@ -39,7 +39,7 @@ mkdir -p "$C"
 printf 'R\t300101000000Z\t240101000000Z\t%s\tunknown\t/CN=edge-client\n' \
 	"$(openssl x509 -in "$PKI/client-revoked.pem" -noout -serial | cut -d= -f2)" >"$C/index.txt"
 printf '[ca]\ndefault_ca = ktun\n[ktun]\ndatabase = %s/index.txt\ndefault_md = sha256\n' "$C" >"$C/ca.cnf"
-# gencrl CA OUT [openssl ca ARGS...]: a CRL of CA (a tests/pki.sh CA) from the index.
+# gencrl CA OUT [openssl ca ARGS...]: a CRL of CA (a tests/lib/pki.sh CA) from the index.
 gencrl() {
 	local ca=$1 out=$2
 	shift 2
@@ -93,15 +93,15 @@ cat "$C/inter2.pem" "$PKI/client2.pem" >"$C/noca-bundle.pem"
 # ---------------------------------------------------------------- helpers
 # served WHO: WHO (a PKI leaf) gets its line echoed through the running server.
 served() {
-	ossl "$1" "crl $1"$'\n' -tls1_3 || bad "$1 was not served: $(tail -n 3 "$WORK/peer.err")"
-	[ "$(cat "$WORK/peer.out")" = "crl $1" ] || bad "$1: echoed '$(head -c 80 "$WORK/peer.out")'"
+	ossl "$1" "crl $1"$'\n' -tls1_3 || fail "$1 was not served: $(tail -n 3 "$WORK/peer.err")"
+	[ "$(cat "$WORK/peer.out")" = "crl $1" ] || fail "$1: echoed '$(head -c 80 "$WORK/peer.out")'"
 }
 
 # refused_as WHO REASON: WHO's handshake is refused with REASON (server log).
 refused_as() {
 	local before
 	before=$(nlines "reject peer=[^ ]+ reason=$2 ")
-	! gtls "$1" "x" --priority "$GT13" || bad "$1 was served, want reason=$2"
+	! gtls "$1" "x" --priority "$GT13" || fail "$1 was served, want reason=$2"
 	wait_n "reject peer=[^ ]+ reason=$2 " $((before + 1))
 	note "$1: $(last_line "reason=$2 " | sed 's/.*\] //')"
 }
@@ -109,8 +109,8 @@ refused_as() {
 # served_gtls WHO: WHO gets its line echoed (gnutls-cli, which sends WHO's whole chain; the
 # origin must be "echo").
 served_gtls() {
-	gtls "$1" "crl $1"$'\n' --priority "$GT13" || bad "$1 was not served: $(tail -n 3 "$WORK/peer.err")"
-	[ "$(cat "$WORK/peer.out")" = "crl $1" ] || bad "$1: echoed '$(head -c 80 "$WORK/peer.out")'"
+	gtls "$1" "crl $1"$'\n' --priority "$GT13" || fail "$1 was not served: $(tail -n 3 "$WORK/peer.err")"
+	[ "$(cat "$WORK/peer.out")" = "crl $1" ] || fail "$1: echoed '$(head -c 80 "$WORK/peer.out")'"
 }
 
 # wait_long REGEX N SEC: like wait_n, for up to SEC seconds.
@@ -120,7 +120,7 @@ wait_long() {
 		[ "$(nlines "$1")" -ge "$2" ] && return 0
 		sleep 0.1
 	done
-	bad "want $2 server log line(s) matching '$1' within $3 s, have $(nlines "$1")"
+	fail "want $2 server log line(s) matching '$1' within $3 s, have $(nlines "$1")"
 }
 
 # metric NAME LABELS: the server's value of NAME{LABELS} ("" if absent).
@@ -134,12 +134,12 @@ refused_start() {
 		--cert "$PKI/server-chain.pem" --key "$PKI/server.key" --cacert "$PKI/ca.pem"
 		--allow-all --crl "$1" --control "$WORK/refused.sock")
 	"$KTUND" "${args[@]}" --check >"$WORK/check.log" 2>&1 || rc=$?
-	[ "$rc" = 2 ] || bad "--check: exit $rc, want 2: $(cat "$WORK/check.log")"
-	grep -qF -- "$2" "$WORK/check.log" || bad "--check: want '$2': $(cat "$WORK/check.log")"
+	[ "$rc" = 2 ] || fail "--check: exit $rc, want 2: $(cat "$WORK/check.log")"
+	grep -qF -- "$2" "$WORK/check.log" || fail "--check: want '$2': $(cat "$WORK/check.log")"
 	rc=0
 	ip netns exec "$NS_ORIGIN" timeout 20 "$KTUND" "${args[@]}" >"$WORK/start.log" 2>&1 || rc=$?
-	[ "$rc" = 2 ] || bad "start: exit $rc, want 2: $(tail -n 3 "$WORK/start.log")"
-	! grep -q 'notice: ready' "$WORK/start.log" || bad "ktund got ready"
+	[ "$rc" = 2 ] || fail "start: exit $rc, want 2: $(tail -n 3 "$WORK/start.log")"
+	! grep -q 'notice: ready' "$WORK/start.log" || fail "ktund got ready"
 	note "$(grep -m1 -o 'error: .*' "$WORK/check.log")"
 }
 
@@ -159,9 +159,9 @@ case_reload_keeps() {
 	srv_start --allow-all --crl "$WORK/live/crl.pem" --watch-files=no
 	refused_as client-revoked revoked
 	cp "$C/forged.pem" "$WORK/live/crl.pem"
-	! ctl server reload >"$WORK/ctl.out" 2>&1 || bad "the reload took a forged CRL: $(cat "$WORK/ctl.out")"
+	! ctl server reload >"$WORK/ctl.out" 2>&1 || fail "the reload took a forged CRL: $(cat "$WORK/ctl.out")"
 	grep -q "crl $WORK/live/crl.pem .*is not signed by a CA" "$SERVER_LOG" ||
-		bad "no error naming the forged CRL: $(grep error "$SERVER_LOG")"
+		fail "no error naming the forged CRL: $(grep error "$SERVER_LOG")"
 	refused_as client-revoked revoked
 	served client
 	srv_stop
@@ -171,12 +171,12 @@ case_stale_warn() {
 	use_origin line
 	srv_start --allow-all --crl "$C/stale.pem"
 	grep -q "warning: \[server\] crl $C/stale.pem from \"CN=ktun test intermediate CA\" is past its nextUpdate (2020-01-02 00:00:00 UTC)" "$SERVER_LOG" ||
-		bad "no warning about the stale CRL: $(grep -i crl "$SERVER_LOG")"
+		fail "no warning about the stale CRL: $(grep -i crl "$SERVER_LOG")"
 	[ "$(metric ktund_stale_revocation_data_total 'tunnel="server",kind="crl"')" = 1 ] ||
-		bad "stale counter: $(ctl server metrics | grep stale_revocation)"
+		fail "stale counter: $(ctl server metrics | grep stale_revocation)"
 	local left
 	left=$(metric ktund_crl_next_update_seconds 'tunnel="server",issuer="CN=ktun test intermediate CA"')
-	[ -n "$left" ] && [ "$left" -lt 0 ] || bad "ktund_crl_next_update_seconds is '$left', want < 0"
+	[ -n "$left" ] && [ "$left" -lt 0 ] || fail "ktund_crl_next_update_seconds is '$left', want < 0"
 	refused_as client-revoked revoked
 	served client
 	srv_stop
@@ -187,12 +187,12 @@ case_stale_refuse() {
 	use_origin line
 	srv_start --allow-all --cacert "$C/two-cas.pem" --crl "$C/stale.pem" --crl-stale refuse
 	grep -q "past its nextUpdate .*the peers that CA issued are refused" "$SERVER_LOG" ||
-		bad "no warning about refusing: $(grep -i crl "$SERVER_LOG")"
+		fail "no warning about refusing: $(grep -i crl "$SERVER_LOG")"
 	refused_as client crl-stale
 	last_line 'reason=crl-stale ' | grep -qF 'detail="the CRL of CN=ktun test intermediate CA is past its nextUpdate' ||
-		bad "detail: $(last_line 'reason=crl-stale ')"
+		fail "detail: $(last_line 'reason=crl-stale ')"
 	grep -q 'Received alert \[46\]' "$WORK/peer.log" ||
-		bad "gnutls-cli got no certificate_unknown alert: $(grep -i alert "$WORK/peer.log")"
+		fail "gnutls-cli got no certificate_unknown alert: $(grep -i alert "$WORK/peer.log")"
 	want_stat reject.crl-stale 1
 	served client-foreign
 	srv_stop
@@ -202,11 +202,11 @@ case_goes_stale() {
 	use_origin line
 	gencrl inter "$WORK/soon.pem" -crlsec 20
 	srv_start --allow-all --crl "$WORK/soon.pem"
-	! grep -q 'past its nextUpdate' "$SERVER_LOG" || bad "warned before its nextUpdate"
+	! grep -q 'past its nextUpdate' "$SERVER_LOG" || fail "warned before its nextUpdate"
 	served client
 	wait_long "crl $WORK/soon.pem from .* is past its nextUpdate" 1 30
 	[ "$(metric ktund_stale_revocation_data_total 'tunnel="server",kind="crl"')" = 1 ] ||
-		bad "stale counter: $(ctl server metrics | grep stale_revocation)"
+		fail "stale counter: $(ctl server metrics | grep stale_revocation)"
 	srv_stop
 	note "$(last_line 'past its nextUpdate' | sed 's/.*warning: //')"
 }
@@ -221,9 +221,9 @@ case_cert_ends() {
 		certtool --generate-certificate --load-privkey brief.key --load-ca-certificate inter.pem \
 			--load-ca-privkey inter.key --template brief.tmpl --outfile brief.pem &&
 		cat brief.pem inter.pem >brief-chain.pem) >"$WORK/brief.log" 2>&1 ||
-		bad "certtool: $(cat "$WORK/brief.log")"
+		fail "certtool: $(cat "$WORK/brief.log")"
 	SERVER_CERT=$PKI/brief-chain.pem SERVER_KEY=$PKI/brief.key srv_start --allow-all
-	! grep -q 'has expired' "$SERVER_LOG" || bad "said expired before its end"
+	! grep -q 'has expired' "$SERVER_LOG" || fail "said expired before its end"
 	wait_long 'own certificate "CN=origin.test" has expired' 1 30
 	srv_stop
 	note "$(last_line 'has expired' | sed 's/.*warning: //')"
@@ -233,13 +233,13 @@ case_split_pki() {
 	local before
 	refused_start "$C/inter2.pem" "crl $C/inter2.pem (issuer \"CN=ktun test intermediate CA 2\") is not signed by a CA"
 	grep -qF "add the issuing CA's certificate to the CRL file" "$WORK/check.log" ||
-		bad "the error does not say what to do: $(cat "$WORK/check.log")"
+		fail "the error does not say what to do: $(cat "$WORK/check.log")"
 	use_origin echo
 	srv_start --allow-all --crl "$C/inter2-bundle.pem"
 	refused_as client2-revoked revoked
 	served_gtls client2
 	before=$(nlines 'reject peer=')
-	! gtls client2-leaf "x" --priority "$GT13" || bad "client2 was served without inter2 in its chain"
+	! gtls client2-leaf "x" --priority "$GT13" || fail "client2 was served without inter2 in its chain"
 	wait_n 'reject peer=' $((before + 1))
 	note "client2 without inter2: $(last_line 'reject peer=' | sed 's/.*\] //')"
 	srv_stop

@@ -54,9 +54,9 @@ EOF
 check_refused() {
 	local rc=0 err
 	err=$(timeout 10 "$KTUND" --config "$2" --check 2>&1 >/dev/null) || rc=$?
-	[ "$rc" != 124 ] || bad "$1: --check hung (killed after 10 s)"
-	[ "$rc" = 2 ] || bad "$1: --check exit $rc, want 2: $err"
-	grep -qE -- "$3" <<<"$err" || bad "$1: want /$3/ in: $err"
+	[ "$rc" != 124 ] || fail "$1: --check hung (killed after 10 s)"
+	[ "$rc" = 2 ] || fail "$1: --check exit $rc, want 2: $err"
+	grep -qE -- "$3" <<<"$err" || fail "$1: want /$3/ in: $err"
 	note "$1: $(grep -m1 -E -- "$3" <<<"$err")"
 }
 
@@ -91,10 +91,10 @@ case_start() {
 			--target "127.0.0.1:$ORIGIN_PORT" --cert "$PKI/server-chain.pem" \
 			--key "$PKI/server.key" --cacert "$PKI/ca.pem" --allow-ou edge \
 			--control "$WORK/server.sock" $args 2>"$WORK/start.log" || rc=$?
-		[ "$rc" = 2 ] || bad "ktund server $args: exit $rc, want 2 within 10 s: $(cat "$WORK/start.log")"
+		[ "$rc" = 2 ] || fail "ktund server $args: exit $rc, want 2 within 10 s: $(cat "$WORK/start.log")"
 		opt=${args%% *}
 		grep -qE "error: \[server\] ${opt#--} ${args#* }: not a regular file" "$WORK/start.log" ||
-			bad "ktund server $args: no error naming the file: $(cat "$WORK/start.log")"
+			fail "ktund server $args: no error naming the file: $(cat "$WORK/start.log")"
 		note "$args: exit 2: $(grep -m1 'not a regular' "$WORK/start.log")"
 	done
 }
@@ -113,13 +113,13 @@ case_long_line() {
 	long="allow-cn = $(printf 'a%.0s' {1..188})allow-cn = edge-client"
 	conf "$long" >"$CONF"
 	out=$(timeout 10 "$KTUND" --config "$CONF" --check 2>/dev/null) ||
-		bad "--check refused a 221-character line: $("$KTUND" --config "$CONF" --check 2>&1)"
-	[ "$out" = "configuration ok: 1 tunnel(s)" ] || bad "--check: $out"
+		fail "--check refused a 221-character line: $("$KTUND" --config "$CONF" --check 2>&1)"
+	[ "$out" = "configuration ok: 1 tunnel(s)" ] || fail "--check: $out"
 	use_origin line
 	start_conf
-	! ossl client "long line $RANDOM"$'\n' -tls1_3 || bad "edge-client was let in by the tail of a long line"
+	! ossl client "long line $RANDOM"$'\n' -tls1_3 || fail "edge-client was let in by the tail of a long line"
 	wait_n '\] reject .*reason=policy-denied ' 1
-	[ "$(accepts)" = 0 ] || bad "the origin saw a connection"
+	[ "$(accepts)" = 0 ] || fail "the origin saw a connection"
 	note "221-character allow-cn line is one rule: $(last_line '\] reject ')"
 }
 
@@ -131,7 +131,7 @@ case_too_long() {
 	check_refused "4103-character line" "$CONF" "$CONF:$n: line longer than 4096 characters"
 	ip netns exec "$NS_ORIGIN" timeout 10 "$KTUND" --config "$CONF" 2>"$WORK/start.log" || rc=$?
 	if [ "$rc" != 2 ] || ! grep -q "$CONF:$n: line longer than 4096 characters" "$WORK/start.log"; then
-		bad "start with a 4103-character line: exit $rc: $(cat "$WORK/start.log")"
+		fail "start with a 4103-character line: exit $rc: $(cat "$WORK/start.log")"
 	fi
 	note "start: exit 2: $(grep -m1 'line longer' "$WORK/start.log")"
 }
@@ -142,18 +142,18 @@ case_reload_fifo() {
 	CACERT=$WORK/ca-copy.pem conf 'allow-ou = edge' >"$CONF"
 	use_origin line
 	start_conf
-	ossl client "before $RANDOM"$'\n' -tls1_3 || bad "refused before the reload: $(cat "$WORK/peer.err")"
+	ossl client "before $RANDOM"$'\n' -tls1_3 || fail "refused before the reload: $(cat "$WORK/peer.err")"
 	rm "$WORK/ca-copy.pem"
 	mkfifo "$WORK/ca-copy.pem"
 	kill -HUP "$SERVER_PID"
-	wait_log "$SERVER_LOG" 'reload (ok|failed)' 5 || bad "no reload line 5 s after SIGHUP: the reload hangs"
+	wait_log "$SERVER_LOG" 'reload (ok|failed)' 5 || fail "no reload line 5 s after SIGHUP: the reload hangs"
 	grep -qE "error: \[t\] cacert $WORK/ca-copy.pem: not a regular file \(a FIFO\)" "$SERVER_LOG" ||
-		bad "the reload did not name the FIFO: $(grep -E 'error|reload' "$SERVER_LOG")"
-	grep -q 'reload failed' "$SERVER_LOG" || bad "reload did not fail: $(grep reload "$SERVER_LOG")"
-	timeout 5 "$KTUNCTL" --control "$WORK/server.sock" status >/dev/null || bad "ktunctl status got no answer"
+		fail "the reload did not name the FIFO: $(grep -E 'error|reload' "$SERVER_LOG")"
+	grep -q 'reload failed' "$SERVER_LOG" || fail "reload did not fail: $(grep reload "$SERVER_LOG")"
+	timeout 5 "$KTUNCTL" --control "$WORK/server.sock" status >/dev/null || fail "ktunctl status got no answer"
 	payload="after $RANDOM"
-	ossl client "$payload"$'\n' -tls1_3 || bad "refused after the failed reload: $(cat "$WORK/peer.err")"
-	[ "$(cat "$WORK/peer.out")" = "$payload" ] || bad "payload not echoed after the failed reload"
+	ossl client "$payload"$'\n' -tls1_3 || fail "refused after the failed reload: $(cat "$WORK/peer.err")"
+	[ "$(cat "$WORK/peer.out")" = "$payload" ] || fail "payload not echoed after the failed reload"
 	note "$(grep -m1 -oE 'cacert .*FIFO\)' "$SERVER_LOG"); still serving"
 }
 
@@ -177,20 +177,20 @@ case_control_line() {
 	conf 'allow-ou = edge' >"$CONF"
 	start_conf
 	out=$(ask "status$(printf ' %.0s' {1..300})")
-	[ "$out" = "error: command longer than 255 characters" ] || bad "a 306-character command: $out"
+	[ "$out" = "error: command longer than 255 characters" ] || fail "a 306-character command: $out"
 	note "306 characters: $out"
 	out=$(ask "status$(printf 'x%.0s' {1..249})")
-	grep -q "^error: unknown command 'statusxxx" <<<"$out" || bad "a 255-character command: $out"
+	grep -q "^error: unknown command 'statusxxx" <<<"$out" || fail "a 255-character command: $out"
 	note "255 characters: read whole: ${out:0:40}..."
 	timeout 5 "$KTUNCTL" --control "$WORK/server.sock" status | grep -qx 't.conns_open 0' ||
-		bad "ktunctl status after the long commands"
+		fail "ktunctl status after the long commands"
 }
 
 # refused LINE HEX: LINE is answered as holding the control character 0xHEX.
 refused() {
 	local out
 	out=$(ask "$1")
-	[ "$out" = "error: command holds a NUL or control character (0x$2)" ] || bad "command '$1': $out"
+	[ "$out" = "error: command holds a NUL or control character (0x$2)" ] || fail "command '$1': $out"
 	note "'$1': $out"
 }
 
@@ -204,17 +204,17 @@ case_control_nul() {
 	refused 'redirect add t 192.0.2.0/24:80\x00-8080' 00
 	refused 'status\x00' 00
 	refused 'reload\rx' 0d
-	[ "$(nlines 'reload')" = 0 ] || bad "a command cut at its NUL or CR ran: $(grep reload "$SERVER_LOG")"
+	[ "$(nlines 'reload')" = 0 ] || fail "a command cut at its NUL or CR ran: $(grep reload "$SERVER_LOG")"
 	out=$(ask 'status\r')
-	[ "$out" = "t.mode server" ] || bad "status + CRLF: $out"
+	[ "$out" = "t.mode server" ] || fail "status + CRLF: $out"
 	x255="status$(printf 'x%.0s' {1..249})"
 	out=$(ask "$x255\r")
-	grep -q "^error: unknown command 'statusxxx" <<<"$out" || bad "255 characters + CRLF: $out"
+	grep -q "^error: unknown command 'statusxxx" <<<"$out" || fail "255 characters + CRLF: $out"
 	out=$(ask "${x255}x\r")
-	[ "$out" = "error: command longer than 255 characters" ] || bad "256 characters + CRLF: $out"
+	[ "$out" = "error: command longer than 255 characters" ] || fail "256 characters + CRLF: $out"
 	note "CRLF: 'status' answered, 255 characters read whole, 256 refused"
-	[ "$(ask reload)" = "reload ok" ] || bad "a plain reload after the refused ones failed"
-	[ "$(nlines 'reload ok')" = 1 ] || bad "want one reload: $(grep reload "$SERVER_LOG")"
+	[ "$(ask reload)" = "reload ok" ] || fail "a plain reload after the refused ones failed"
+	[ "$(nlines 'reload ok')" = 1 ] || fail "want one reload: $(grep reload "$SERVER_LOG")"
 }
 
 run_case "odd files: --check exits 2 at once, naming the file and why" case_odd_files

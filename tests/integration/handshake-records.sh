@@ -47,9 +47,9 @@ issue_big server-big serverAuth "/CN=origin.test" "DNS:origin.test,IP:$ORIGIN_IP
 echoed() {
 	local tool=$1 who=$2 label=$3 line="through ktund $RANDOM"
 	shift 3
-	"$tool" "$who" "$line"$'\n' "$@" || bad "$label: the peer failed: $(tail -n 3 "$WORK/peer.err")"
+	"$tool" "$who" "$line"$'\n' "$@" || fail "$label: the peer failed: $(tail -n 3 "$WORK/peer.err")"
 	[ "$(cat "$WORK/peer.out")" = "$line" ] ||
-		bad "$label: want '$line' back, got '$(head -c 100 "$WORK/peer.out")'"
+		fail "$label: want '$line' back, got '$(head -c 100 "$WORK/peer.out")'"
 }
 
 frag512() {
@@ -75,7 +75,7 @@ big_client_cert() {
 	echoed gtls client-big "gnutls-cli TLS1.2" --priority "$GT12"
 	want_stat handshakes_ok 4
 	[ "$(nlines '\] handshake .*id="CN=edge-big,OU=edge"')" = 4 ] ||
-		bad "want 4 handshake lines naming the big certificate: $(grep '\] handshake ' "$SERVER_LOG")"
+		fail "want 4 handshake lines naming the big certificate: $(grep '\] handshake ' "$SERVER_LOG")"
 	note "$(last_line '\] handshake ' | sed 's/.*\] //')"
 	srv_stop
 }
@@ -89,13 +89,13 @@ big_server_cert() {
 			-CAfile "$PKI/ca.pem" -Verify 1 -verify_return_error -rev "-tls${ver/./_}" \
 			>"$WORK/sserver-$ver.log" 2>&1 &
 		track $!
-		wait_port "$NS_ORIGIN" "$TLS_PORT" || bad "s_server did not listen"
+		wait_port "$NS_ORIGIN" "$TLS_PORT" || fail "s_server did not listen"
 		start_client
 		track "$CLIENT_PID"
 		out=$(in_edge timeout 30 python3 "$CLIENTTOOL" rev-line "127.0.0.1:$EDGE_PORT" "big $ver" 2>&1) ||
-			bad "TLS$ver: no data through ktund client: $out; $(grep -E '\] (reject|close) ' "$CLIENT_LOG")"
+			fail "TLS$ver: no data through ktund client: $out; $(grep -E '\] (reject|close) ' "$CLIENT_LOG")"
 		grep -qE "\] handshake .*id=\"CN=origin.test\" version=TLS$ver " "$CLIENT_LOG" ||
-			bad "TLS$ver: no handshake line: $(grep -E '\] (handshake|reject) ' "$CLIENT_LOG")"
+			fail "TLS$ver: no handshake line: $(grep -E '\] (handshake|reject) ' "$CLIENT_LOG")"
 		note "TLS$ver: $out"
 		stop_daemon "$CLIENT_PID" client
 		_reap_case # s_server, before the next one binds the port
@@ -120,11 +120,11 @@ with socket.create_connection(("127.0.0.1", int(sys.argv[1]))) as s:
         got += chunk
 print(got.decode().strip())
 PY
-	) || bad "the app failed: $out"
-	[ "$out" = "big both ways" ] || bad "want the line back, got '$out'; $(grep -E '\] (reject|close) ' "$CLIENT_LOG")"
+	) || fail "the app failed: $out"
+	[ "$out" = "big both ways" ] || fail "want the line back, got '$out'; $(grep -E '\] (reject|close) ' "$CLIENT_LOG")"
 	want_stat handshakes_ok 1
-	grep -qE '\] handshake .*id="CN=edge-big,OU=edge"' "$SERVER_LOG" || bad "the server did not log the big client"
-	grep -qE '\] handshake .*id="CN=origin.test"' "$CLIENT_LOG" || bad "the client did not log the big server"
+	grep -qE '\] handshake .*id="CN=edge-big,OU=edge"' "$SERVER_LOG" || fail "the server did not log the big client"
+	grep -qE '\] handshake .*id="CN=origin.test"' "$CLIENT_LOG" || fail "the client did not log the big server"
 	note "$(grep -m1 -oE 'handshake peer=.*' "$CLIENT_LOG")"
 	stop_daemon "$CLIENT_PID" client
 	srv_stop
@@ -149,16 +149,16 @@ for _ in range(n):
 for s in socks:
     s.close()
 PY
-		bad "the python peer failed"
+		fail "the python peer failed"
 	# Well before the 60 s handshake timeout: every slot must be free already.
 	want_stat conns_open 0
 	want_stat reject.peer-closed "$n"
 	want_stat close.peer-closed "$n"
 	cw=$(ip netns exec "$NS_ORIGIN" ss -Htn state close-wait "( sport = :$TLS_PORT )" | wc -l)
-	[ "$cw" = 0 ] || bad "$cw connection(s) in CLOSE-WAIT on the TLS port"
+	[ "$cw" = 0 ] || fail "$cw connection(s) in CLOSE-WAIT on the TLS port"
 	[ "$(nlines 'reason=peer-closed detail="peer closed the connection mid-handshake"$')" = "$n" ] ||
-		bad "want $n reject lines saying mid-handshake: $(last_line '\] reject ')"
-	[ "$(accepts)" = 0 ] || bad "$(accepts) connection(s) reached the origin"
+		fail "want $n reject lines saying mid-handshake: $(last_line '\] reject ')"
+	[ "$(accepts)" = 0 ] || fail "$(accepts) connection(s) reached the origin"
 	note "$(last_line '\] reject ' | sed 's/.*\] //')"
 	srv_stop
 }

@@ -6,9 +6,11 @@
 # text. No root: a ktund server on loopback.
 set -euo pipefail
 : "${KTUND:?} ${KTUNCTL:?} ${KTUN_SRCDIR:?}"
+# shellcheck source=../lib/result.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/result.sh"
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
-"$KTUN_SRCDIR/tests/pki.sh" "$work/pki" >/dev/null
+"$KTUN_SRCDIR/tests/lib/pki.sh" "$work/pki" >/dev/null
 P=$work/pki
 port=$((20000 + RANDOM % 20000))
 
@@ -56,14 +58,14 @@ openssl x509 -req -in "$work/evil.csr" -CA "$P/inter.pem" -CAkey "$P/inter.key" 
 	-cert "$work/evil.pem" -cert_chain "$P/inter.pem" -key "$work/evil.key" -quiet >/dev/null 2>&1 &
 for _ in $(seq 50); do [ "$(grep -c 'handshake peer' "$work/ktund.log")" -ge 2 ] && break; sleep 0.1; done
 "$KTUNCTL" --control "$work/ctl.sock" conns >"$work/conns.txt"
-evil=$(grep 'CN=evil' "$work/conns.txt") || { echo "FAIL: no evil connection: $(cat "$work/conns.txt")"; exit 1; }
+evil=$(grep 'CN=evil' "$work/conns.txt") || fail "no evil connection: $(cat "$work/conns.txt")"
 case $evil in
 *'CN=evil\x5c\x22 tls_local=10.9.9.9:1 tls_remote=10.9.9.9:2 \x5c\x5c,OU=edge"'*) ;; # RFC 4514: \" and \\
-*) echo "FAIL: the subject's quote and backslash are not escaped as \xHH: $evil"; exit 1 ;;
+*) fail "the subject's quote and backslash are not escaped as \xHH: $evil" ;;
 esac
 case $evil in
 *' age='*' tls_local=127.0.0.1:'*' ulp='*) ;;
-*) echo "FAIL: ktunctl did not look the real socket up (no ulp= after the daemon's tls_local): $evil"; exit 1 ;;
+*) fail "ktunctl did not look the real socket up (no ulp= after the daemon's tls_local): $evil" ;;
 esac
 
 python3 - "$work" "$rc" <<'PY'
@@ -95,4 +97,4 @@ for b in bad:
     print("FAIL:", b)
 sys.exit(1 if bad else 0)
 PY
-echo "ktunctl-json: PASS (status, conns, metrics, reload, an error)"
+pass "status, conns, metrics, reload, an error"

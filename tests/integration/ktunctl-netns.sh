@@ -42,26 +42,26 @@ out=$(ctl client conns 2>"$WORK/outside.err") || rc=$?
 if [ "$rc" = 0 ] && grep -q ' tls_remote=127.0.0.1:[0-9]* sock_diag=other-netns$' <<<"$out" &&
 	! grep -q ' ulp=' <<<"$out" &&
 	grep -qE "^ktunctl: ktund \(pid $CLIENT_PID\) runs in another network namespace, where sock_diag cannot look: .*nsenter -t $CLIENT_PID -n ktunctl conns" "$WORK/outside.err"; then
-	case_ok "outside: $(cut -c1-60 <<<"$out")... sock_diag=other-netns; $(cut -c1-80 "$WORK/outside.err")..."
+	ok "outside: $(cut -c1-60 <<<"$out")... sock_diag=other-netns; $(cut -c1-80 "$WORK/outside.err")..."
 else
-	case_fail "outside: want sock_diag=other-netns and a note, got $rc: $out / $(cat "$WORK/outside.err")"
+	not_ok "outside: want sock_diag=other-netns and a note, got $rc: $out / $(cat "$WORK/outside.err")"
 fi
 
 rc=0
 out=$(ctl client --json conns 2>"$WORK/json.err") || rc=$?
 if [ "$rc" = 0 ] && [ ! -s "$WORK/json.err" ] &&
 	python3 -c 'import json, sys; c = json.load(sys.stdin); sys.exit(0 if len(c) == 1 and c[0]["sock_diag"] == "other-netns" else 1)' <<<"$out"; then
-	case_ok "outside-json: \"sock_diag\": \"other-netns\", nothing on stderr"
+	ok "outside-json: \"sock_diag\": \"other-netns\", nothing on stderr"
 else
-	case_fail "outside-json: got $rc: $out / $(cat "$WORK/json.err")"
+	not_ok "outside-json: got $rc: $out / $(cat "$WORK/json.err")"
 fi
 
 rc=0
 out=$(ip netns exec "$NS_EDGE" "$KTUNCTL" --control "$WORK/client.sock" conns 2>"$WORK/inside.err") || rc=$?
 if [ "$rc" = 0 ] && grep -q ' ulp=' <<<"$out" && ! grep -q 'sock_diag=' <<<"$out" && [ ! -s "$WORK/inside.err" ]; then
-	case_ok "inside: $(grep -o ' ulp=.*' <<<"$out")"
+	ok "inside: $(grep -o ' ulp=.*' <<<"$out")"
 else
-	case_fail "inside: want ulp= and no sock_diag=, no note, got $rc: $out / $(cat "$WORK/inside.err")"
+	not_ok "inside: want ulp= and no sock_diag=, no note, got $rc: $out / $(cat "$WORK/inside.err")"
 fi
 
 kill "$app_pid" "$hold_pid" 2>/dev/null || true

@@ -25,15 +25,15 @@ refused() {
 		2>"$WORK/$label.log" || rc=$?
 	if [ "$rc" = 1 ] && ! grep -q 'notice: ready' "$WORK/$label.log" &&
 		grep -qE "error: \[client\] cannot listen on $shown: another process listens there \(another ktund\?\), and would share its connections: stop it, or choose another address" "$WORK/$label.log"; then
-		case_ok "$label: exit 1: $(grep -m1 'cannot listen' "$WORK/$label.log")"
+		ok "$label: exit 1: $(grep -m1 'cannot listen' "$WORK/$label.log")"
 	else
-		case_fail "$label: want exit 1 and 'cannot listen on $addr: another process listens there', got $rc: $(tr '\n' ' ' <"$WORK/$label.log")"
+		not_ok "$label: want exit 1 and 'cannot listen on $addr: another process listens there', got $rc: $(tr '\n' ' ' <"$WORK/$label.log")"
 	fi
 }
 
 # Its target is a closed port: each connection is refused at once, and counted.
 CLIENT_TARGET=127.0.0.1:1 start_client --workers 2
-case_ok "first: ready on 127.0.0.1:$EDGE_PORT with 2 workers sharing it"
+ok "first: ready on 127.0.0.1:$EDGE_PORT with 2 workers sharing it"
 
 refused second-same "127.0.0.1:$EDGE_PORT"
 refused second-wildcard "0.0.0.0:$EDGE_PORT" --unsafe-listen
@@ -45,9 +45,9 @@ for ((i = 0; i < 6; i++)); do
 	ip netns exec "$NS_EDGE" python3 "$CLIENTTOOL" expect-reset "127.0.0.1:$EDGE_PORT" >/dev/null 2>&1 || true
 done
 if kill -0 "$CLIENT_PID" 2>/dev/null && wait_stat client conns_total 6 5; then
-	case_ok "first-serves: still running, conns_total 6 of 6"
+	ok "first-serves: still running, conns_total 6 of 6"
 else
-	case_fail "first-serves: want the first ktund running with conns_total 6, got $(stat_of client conns_total)"
+	not_ok "first-serves: want the first ktund running with conns_total 6, got $(stat_of client conns_total)"
 fi
 
 # Another program with SO_REUSEPORT, as the same user: the kernel would let ktund share it.
@@ -91,14 +91,14 @@ if ip netns exec "$NS_EDGE" ss -Htan state time-wait "sport = :$tw_port" | grep 
 		--cacert "$PKI/ca.pem" --control "$WORK/tw.sock" 2>"$WORK/tw.log" &
 	tw_pid=$!
 	if wait_log "$WORK/tw.log" 'notice: ready' 10; then
-		case_ok "time-wait: ready on 127.0.0.1:$tw_port beside a connection in TIME_WAIT"
+		ok "time-wait: ready on 127.0.0.1:$tw_port beside a connection in TIME_WAIT"
 	else
-		case_fail "time-wait: not ready on a port with only TIME_WAIT left: $(tr '\n' ' ' <"$WORK/tw.log")"
+		not_ok "time-wait: not ready on a port with only TIME_WAIT left: $(tr '\n' ' ' <"$WORK/tw.log")"
 	fi
 	kill -TERM "$tw_pid" 2>/dev/null || true
 	wait "$tw_pid" 2>/dev/null || true
 else
-	case_fail "time-wait: no connection in TIME_WAIT on $tw_port to test with"
+	not_ok "time-wait: no connection in TIME_WAIT on $tw_port to test with"
 fi
 
 finish "a held listen address refuses the start; the first ktund keeps all its connections"

@@ -6,17 +6,15 @@
 # then, serving, a refused handshake (warning) and an accepted one (info). Runs in a network
 # namespace of its own (loopback only), so needs root.
 set -u
-[ "$(id -u)" = 0 ] || { echo "skip: needs root (a network namespace of its own)"; exit 77; }
-for c in unshare certtool gnutls-cli stat; do
-	command -v "$c" >/dev/null || { echo "skip: needs $c"; exit 77; }
-done
+# shellcheck source=../lib/result.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/result.sh"
+[ "$(id -u)" = 0 ] || skip "needs root (a network namespace of its own)"
+need_cmd unshare certtool gnutls-cli stat
 : "${KTUND:?}" "${KTUN_SRCDIR:?}"
 
-# Inside the namespace: the steps, each saying ok or FAIL.
+# Inside the namespace: the steps, each saying ok or not_ok.
 if [ "${1:-}" = inner ]; then
-	work=$2 pki=$2/pki failed=0
-	ok() { echo "ok: $*"; }
-	fail() { echo "FAIL: $*"; failed=1; }
+	work=$2 pki=$2/pki
 	ip link set lo up
 
 	# The file stays the same inode (appended to), so its DEV:INODE names ktund's stderr.
@@ -39,23 +37,23 @@ if [ "${1:-}" = inner ]; then
 	server "$log" "$(journal_of "$log")" 8443 "$work/no-such-ca.pem"
 	wait $! # exits at once: the CA file is missing
 	if grep -q '^<3>ktund: error: .*no-such-ca.pem' "$log"; then ok "error line: <3>"
-	else fail "no '<3>ktund: error:' line:"; cat "$log"; fi
+	else not_ok "no '<3>ktund: error:' line:"; cat "$log"; fi
 
 	log=$work/serve.log
 	server "$log" "$(journal_of "$log")" 8443 "$pki/ca.pem"
 	pid=$!
 	if wait_for "$log" '^<5>ktund: notice: ready$'; then ok "notice line: <5>"
-	else fail "no '<5>ktund: notice: ready' line"; fi
+	else not_ok "no '<5>ktund: notice: ready' line"; fi
 	connect 8443 client-foreign
 	connect 8443 client
 	wait_for "$log" '^<6>ktund: info: \[server\] close .*id="CN=edge-client' &&
 		wait_for "$log" '^<4>ktund: warning: \[server\] reject '
 	if grep -q '^<4>ktund: warning: \[server\] reject ' "$log"; then ok "warning line: <4>"
-	else fail "no '<4>ktund: warning: [server] reject' line"; fi
+	else not_ok "no '<4>ktund: warning: [server] reject' line"; fi
 	if grep -q '^<6>ktund: info: \[server\] handshake ' "$log"; then ok "info line: <6>"
-	else fail "no '<6>ktund: info: [server] handshake' line"; fi
+	else not_ok "no '<6>ktund: info: [server] handshake' line"; fi
 	kill "$pid"; wait "$pid"
-	if grep -qv '^<[3-6]>ktund: ' "$log"; then fail "a line without its prefix:"
+	if grep -qv '^<[3-6]>ktund: ' "$log"; then not_ok "a line without its prefix:"
 		grep -v '^<[3-6]>ktund: ' "$log"
 	else ok "every line prefixed"; fi
 
@@ -66,13 +64,12 @@ if [ "${1:-}" = inner ]; then
 	pid=$!
 	if wait_for "$log" '^ktund: notice: ready$' && ! grep -q '^<' "$log"; then
 		ok "JOURNAL_STREAM naming another file: lines as before"
-	else fail "JOURNAL_STREAM naming another file:"; cat "$log"; fi
+	else not_ok "JOURNAL_STREAM naming another file:"; cat "$log"; fi
 	kill "$pid"; wait "$pid"
-	exit $failed
+	finish "with stderr the journal, each line starts with its syslog priority"
 fi
 
 work=$(mktemp -d /tmp/ktun-log-journal.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-bash "$KTUN_SRCDIR/tests/pki.sh" "$work/pki" >/dev/null 2>&1 || { echo "FAIL: pki.sh"; exit 1; }
-unshare -n bash "$0" inner "$work" || { echo "FAIL: log-journal"; exit 1; }
-echo "PASS: with stderr the journal, each line starts with its syslog priority"
+bash "$KTUN_SRCDIR/tests/lib/pki.sh" "$work/pki" >/dev/null 2>&1 || fail "pki.sh"
+unshare -n bash "$0" inner "$work"

@@ -29,11 +29,11 @@ case_counts() {
 	local m payload=metrics-check
 	use_origin line
 	srv_start --metrics-listen "$METRICS" --crl "$WORK/odd-crl.pem"
-	ossl client "$payload"$'\n' || bad "the accepted client failed: $(cat "$WORK/peer.err")"
+	ossl client "$payload"$'\n' || fail "the accepted client failed: $(cat "$WORK/peer.err")"
 	ossl none x || true
 	wait_n 'reject .*reason=no-client-cert' 1
 	want_stat conns_open 0
-	m=$(scrape "http://$METRICS/metrics") || bad "GET /metrics failed"
+	m=$(scrape "http://$METRICS/metrics") || fail "GET /metrics failed"
 	echo "$m" >"$WORK/metrics.txt"
 	for want in 'ktund_handshakes_total{tunnel="server"} 1' \
 		'ktund_connections_total{tunnel="server"} 2' \
@@ -44,29 +44,29 @@ case_counts() {
 		'ktund_handshake_duration_seconds_bucket{tunnel="server",le="+Inf"} 1' \
 		'ktund_handshake_duration_seconds_count{tunnel="server"} 1' \
 		'ktund_connections_open{tunnel="server"} 0'; do
-		grep -qxF "$want" <<<"$m" || bad "no line '$want' in /metrics"
+		grep -qxF "$want" <<<"$m" || fail "no line '$want' in /metrics"
 	done
 	# A server checks no name: no wrong-name series, nor status lines.
-	! grep -q 'reason="wrong-name"' <<<"$m" || bad "a server tunnel lists wrong-name: $(grep wrong-name <<<"$m")"
+	! grep -q 'reason="wrong-name"' <<<"$m" || fail "a server tunnel lists wrong-name: $(grep wrong-name <<<"$m")"
 	! ctl server status | grep -q wrong-name ||
-		bad "a server tunnel's status lists wrong-name"
+		fail "a server tunnel's status lists wrong-name"
 	# The own leaf is valid for a year from today, the root CA for ten.
 	awk '/^ktund_certificate_expiry_seconds\{.*role="own",subject="CN=origin.test"\}/ {
 		exit !($2 > 360 * 86400 && $2 <= 366 * 86400) }' <<<"$m" ||
-		bad "own certificate expiry wrong: $(grep role=.own <<<"$m")"
+		fail "own certificate expiry wrong: $(grep role=.own <<<"$m")"
 	grep -q '^ktund_certificate_expiry_seconds{tunnel="server",role="ca",subject="CN=ktun test root CA"} ' <<<"$m" ||
-		bad "no expiry line for the CA"
+		fail "no expiry line for the CA"
 	# GnuTLS: CN=ktun\, \"odd\" CA; dn_text: \ and " as \x5c, \x22; the label: \ doubled.
 	grep -qF 'role="ca",subject="CN=ktun\\x5c, \\x5c\\x22odd\\x5c\\x22 CA"} ' <<<"$m" ||
-		bad "the odd CA's label: $(grep -F 'odd' <<<"$m")"
+		fail "the odd CA's label: $(grep -F 'odd' <<<"$m")"
 	grep -qF 'ktund_crl_next_update_seconds{tunnel="server",issuer="CN=ktun\\x5c, \\x5c\\x22odd\\x5c\\x22 CA"} ' <<<"$m" ||
-		bad "the odd CA's CRL label: $(grep -F 'crl_next' <<<"$m")"
+		fail "the odd CA's CRL label: $(grep -F 'crl_next' <<<"$m")"
 	note "$(grep -c '^ktund_' <<<"$m") samples; own cert: $(grep -o 'role="own".*' <<<"$m")"
 }
 
 # Every sample: a name that has a TYPE line, optional labels, a number.
 case_format() {
-	python3 - "$WORK/metrics.txt" <<'PY' || bad "malformed exposition (see above)"
+	python3 - "$WORK/metrics.txt" <<'PY' || fail "malformed exposition (see above)"
 import re, sys
 types, bad = set(), 0
 sample = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\\n]|\\[\\"n])*",?)*\})? (-?[0-9.e+]+|\+Inf)$')
@@ -88,7 +88,7 @@ case_ktunctl_same() {
 	srv_start --metrics-listen "$METRICS"
 	ossl client x$'\n' || true
 	diff <(scrape "http://$METRICS/metrics" | grep -v expiry_seconds) \
-		<(ctl server metrics | grep -v expiry_seconds) || bad "ktunctl metrics differs from GET /metrics"
+		<(ctl server metrics | grep -v expiry_seconds) || fail "ktunctl metrics differs from GET /metrics"
 }
 
 case_http_errors() {
@@ -96,9 +96,9 @@ case_http_errors() {
 	use_origin line
 	srv_start --metrics-listen "$METRICS"
 	code=$(scrape -o /dev/null -w '%{http_code}' "http://$METRICS/other")
-	[ "$code" = 404 ] || bad "GET /other: $code, want 404"
+	[ "$code" = 404 ] || fail "GET /other: $code, want 404"
 	code=$(scrape -o /dev/null -w '%{http_code}' -X POST "http://$METRICS/metrics")
-	[ "$code" = 405 ] || bad "POST /metrics: $code, want 405"
+	[ "$code" = 405 ] || fail "POST /metrics: $code, want 405"
 }
 
 # Idle and slowloris clients cannot starve a scrape: 64 held connections from 8 addresses (half
@@ -110,13 +110,13 @@ case_idle_clients() {
 	use_origin line
 	srv_start --metrics-listen "$METRICS"
 	ip netns exec "$NS_ORIGIN" python3 "$INTEG_DIR/metrics_idle.py" "$METRICS" 8 8 5 >"$WORK/idle.out" 2>&1 ||
-		bad "$(cat "$WORK/idle.out")"
+		fail "$(cat "$WORK/idle.out")"
 	while read -r line; do note "$line"; done <"$WORK/idle.out"
-	m=$(scrape "http://$METRICS/metrics") || bad "GET /metrics failed afterwards"
+	m=$(scrape "http://$METRICS/metrics") || fail "GET /metrics failed afterwards"
 	grep -qx 'ktund_metrics_refused_total 2' <<<"$m" ||
-		bad "want ktund_metrics_refused_total 2: $(grep refused <<<"$m")"
+		fail "want ktund_metrics_refused_total 2: $(grep refused <<<"$m")"
 	[ "$(nlines 'metrics: a connection was closed at once')" = 1 ] ||
-		bad "want one log line for the refused connections: $(grep metrics: "$SERVER_LOG")"
+		fail "want one log line for the refused connections: $(grep metrics: "$SERVER_LOG")"
 	note "$(grep -o 'metrics: a connection was closed at once.*' "$SERVER_LOG")"
 }
 
@@ -126,7 +126,7 @@ case_bad_address() {
 		--key "$PKI/server.key" --cacert "$PKI/ca.pem" --allow-all --metrics-listen nowhere --check \
 		>/dev/null 2>"$WORK/bad.err" || rc=$?
 	[ $rc = 2 ] && grep -q "metrics-listen 'nowhere'" "$WORK/bad.err" ||
-		bad "a bad metrics-listen: exit $rc, $(cat "$WORK/bad.err")"
+		fail "a bad metrics-listen: exit $rc, $(cat "$WORK/bad.err")"
 }
 
 run_case "counters, histogram and expiry after one accepted and one refused handshake" case_counts

@@ -30,7 +30,7 @@
 #                     delegated to (a leaf of the CA, a responder of a foreign CA), stops
 #                     ktund from starting; client-mode
 #                     ocsp-staple and server-mode require-ocsp with tls-max 1.2 are refused
-# shellcheck disable=SC2119 # common.sh functions take optional arguments; none needed here
+# shellcheck disable=SC2119 # tests/lib/ktund.sh functions take optional arguments; none needed here
 set -euo pipefail
 . "$(dirname "$0")/client-common.sh"
 need_cmd faketime
@@ -106,28 +106,28 @@ stop_server() {
 data_through() {
 	local out
 	if out=$(app echo "$APP_ADDR" 1000); then
-		case_ok "$1: $out"
+		ok "$1: $out"
 	else
-		case_fail "$1: no data through: $out"
+		not_ok "$1: no data through: $out"
 	fi
 }
 
-bg_origin python3 "$INTEG_DIR/origin.py" echo "127.0.0.1:$ORIGIN_PORT" "$WORK/accepts"
+bg_origin python3 "$ORIGIN_TOOL" echo "127.0.0.1:$ORIGIN_PORT" "$WORK/accepts"
 wait_port "$NS_ORIGIN" "$ORIGIN_PORT" || fail "origin did not start"
 
 # ---------------------------------------------------------------- cases
 start_server --ocsp-staple "$O/server-good.der"
 s_client_status
 if grep -q 'OCSP Response Status: successful' "$WORK/sc.out" && grep -q 'Cert Status: good' "$WORK/sc.out"; then
-	case_ok "staple-s_client: $(grep -m1 -o 'OCSP Response Status: [a-z]*' "$WORK/sc.out"), $(grep -m1 -o 'Cert Status: [a-z]*' "$WORK/sc.out")"
+	ok "staple-s_client: $(grep -m1 -o 'OCSP Response Status: [a-z]*' "$WORK/sc.out"), $(grep -m1 -o 'Cert Status: [a-z]*' "$WORK/sc.out")"
 else
-	case_fail "staple-s_client: s_client -status saw no good staple: $(grep -iE -m3 'ocsp|status' "$WORK/sc.out" | tr '\n' ' ')"
+	not_ok "staple-s_client: s_client -status saw no good staple: $(grep -iE -m3 'ocsp|status' "$WORK/sc.out" | tr '\n' ' ')"
 fi
 m=$(metric ktund_ocsp_staple_expiry_seconds server)
 if [ -n "$m" ] && [ "$m" -gt $((7 * 86400 - 600)) ] && [ "$m" -le $((7 * 86400)) ]; then
-	case_ok "staple-metric: ktund_ocsp_staple_expiry_seconds $m"
+	ok "staple-metric: ktund_ocsp_staple_expiry_seconds $m"
 else
-	case_fail "staple-metric: ktund_ocsp_staple_expiry_seconds is '${m:-absent}', want about 7 days"
+	not_ok "staple-metric: ktund_ocsp_staple_expiry_seconds is '${m:-absent}', want about 7 days"
 fi
 
 start_client --require-ocsp
@@ -137,15 +137,15 @@ stop_server
 
 start_server --ocsp-staple "$O/server-soon.der"
 if wait_log "$SERVER_LOG" 'OCSP response .*server-soon.der reaches its nextUpdate in 1 hours' 5; then
-	case_ok "staple-soon: $(grep -o 'OCSP response .*' "$SERVER_LOG")"
+	ok "staple-soon: $(grep -o 'OCSP response .*' "$SERVER_LOG")"
 else
-	case_fail "staple-soon: no warning about the response's nextUpdate"
+	not_ok "staple-soon: no warning about the response's nextUpdate"
 fi
 m=$(metric ktund_ocsp_staple_expiry_seconds server)
 if [ -n "$m" ] && [ "$m" -gt 6600 ] && [ "$m" -le 7200 ]; then
-	case_ok "staple-soon: ktund_ocsp_staple_expiry_seconds $m"
+	ok "staple-soon: ktund_ocsp_staple_expiry_seconds $m"
 else
-	case_fail "staple-soon: ktund_ocsp_staple_expiry_seconds is '${m:-absent}', want under 2 hours"
+	not_ok "staple-soon: ktund_ocsp_staple_expiry_seconds is '${m:-absent}', want under 2 hours"
 fi
 stop_server
 
@@ -159,11 +159,11 @@ respond_due() {
 goes() {
 	local label=$1 want=$2
 	if grep -Eq "$want" "$SERVER_LOG"; then
-		case_fail "$label: warned at the start, before its time: $(grep -E "$want" "$SERVER_LOG")"
+		not_ok "$label: warned at the start, before its time: $(grep -E "$want" "$SERVER_LOG")"
 	elif wait_log "$SERVER_LOG" "$want" 15; then
-		case_ok "$label: $(grep -Eo "$want.*" "$SERVER_LOG")"
+		ok "$label: $(grep -Eo "$want.*" "$SERVER_LOG")"
 	else
-		case_fail "$label: no '$want' within 15 s: $(grep -E 'OCSP' "$SERVER_LOG" | tr '\n' ' ')"
+		not_ok "$label: no '$want' within 15 s: $(grep -E 'OCSP' "$SERVER_LOG" | tr '\n' ' ')"
 	fi
 }
 respond_due server-goes-soon 86408 1441
@@ -173,14 +173,14 @@ stop_server
 respond_due server-goes-stale 8 1
 start_server --ocsp-staple "$O/server-goes-stale.der"
 if ! grep -q 'server-goes-stale.der reaches its nextUpdate in 0 hours' "$SERVER_LOG"; then
-	case_fail "goes-stale: no warning at the start about the near nextUpdate"
+	not_ok "goes-stale: no warning at the start about the near nextUpdate"
 fi
 goes goes-stale 'OCSP response .*server-goes-stale.der is past its nextUpdate: it is not stapled'
 m=$(ctl server metrics | awk '/^ktund_stale_revocation_data_total\{tunnel="server",kind="ocsp-staple"\}/ { print $2 }')
 if [ "$m" = 1 ]; then
-	case_ok "goes-stale: ktund_stale_revocation_data_total{kind=\"ocsp-staple\"} 1"
+	ok "goes-stale: ktund_stale_revocation_data_total{kind=\"ocsp-staple\"} 1"
 else
-	case_fail "goes-stale: ktund_stale_revocation_data_total{kind=\"ocsp-staple\"} is '${m:-absent}', want 1"
+	not_ok "goes-stale: ktund_stale_revocation_data_total{kind=\"ocsp-staple\"} is '${m:-absent}', want 1"
 fi
 stop_server
 
@@ -209,7 +209,7 @@ cp "$O/server-stale.der" "$WORK/staple/ocsp.der"
 start_server --ocsp-staple "$WORK/staple/ocsp.der"
 pid=$SERVER_PID
 if ! wait_log "$SERVER_LOG" 'OCSP response .*ocsp.der is past its nextUpdate: it is not stapled' 5; then
-	case_fail "reload-rename: no warning about the stale response"
+	not_ok "reload-rename: no warning about the stale response"
 fi
 start_client --require-ocsp
 check_refused reload-rename-before ocsp-missing
@@ -217,14 +217,14 @@ cp "$O/server-good.der" "$WORK/staple/.ocsp.der.tmp"
 mv "$WORK/staple/.ocsp.der.tmp" "$WORK/staple/ocsp.der"
 if wait_log "$SERVER_LOG" 'reload ok' 10 && [ "$SERVER_PID" = "$pid" ] && kill -0 "$pid"; then
 	if out=$(app echo "$APP_ADDR" 1000); then
-		case_ok "reload-rename: $(grep -o 'ocsp.der changed on disk.*' "$SERVER_LOG"); then $out"
+		ok "reload-rename: $(grep -o 'ocsp.der changed on disk.*' "$SERVER_LOG"); then $out"
 	else
-		case_fail "reload-rename: reloaded, yet the next connection failed: $out; $(grep -E 'reject' "$CLIENT_LOG" | tail -1)"
+		not_ok "reload-rename: reloaded, yet the next connection failed: $out; $(grep -E 'reject' "$CLIENT_LOG" | tail -1)"
 	fi
 else
-	case_fail "reload-rename: the renamed response was not reloaded: $(grep -E 'reload|changed|sandbox' "$SERVER_LOG" | tr '\n' ' ')"
+	not_ok "reload-rename: the renamed response was not reloaded: $(grep -E 'reload|changed|sandbox' "$SERVER_LOG" | tr '\n' ' ')"
 fi
-grep -q 'sandbox: files read-only' "$SERVER_LOG" || case_fail "reload-rename: the server ran without the sandbox"
+grep -q 'sandbox: files read-only' "$SERVER_LOG" || not_ok "reload-rename: the server ran without the sandbox"
 stop_client
 stop_server
 
@@ -241,15 +241,15 @@ stop_server
 start_server --ocsp-staple "$WORK/rogue/ocsp.der"
 cp "$O/server-by-leaf.der" "$WORK/rogue/ocsp.der"
 if ctl server reload >"$WORK/ctl.out" 2>&1; then
-	case_fail "reload-rogue: the reload took a staple signed by a leaf: $(cat "$WORK/ctl.out")"
+	not_ok "reload-rogue: the reload took a staple signed by a leaf: $(cat "$WORK/ctl.out")"
 elif ! grep -q "ocsp-staple $WORK/rogue/ocsp.der is not trusted: its signer was not delegated" "$SERVER_LOG"; then
-	case_fail "reload-rogue: no error naming the untrusted signer: $(grep -E 'error' "$SERVER_LOG" | tr '\n' ' ')"
+	not_ok "reload-rogue: no error naming the untrusted signer: $(grep -E 'error' "$SERVER_LOG" | tr '\n' ' ')"
 else
 	s_client_status
 	if grep -q 'Cert Status: good' "$WORK/sc.out"; then
-		case_ok "reload-rogue: $(grep -o 'ocsp-staple .*not trusted.*' "$SERVER_LOG" | head -1); still stapling the good one"
+		ok "reload-rogue: $(grep -o 'ocsp-staple .*not trusted.*' "$SERVER_LOG" | head -1); still stapling the good one"
 	else
-		case_fail "reload-rogue: after the refused reload the good staple is not served: $(grep -iE -m3 'ocsp|status' "$WORK/sc.out" | tr '\n' ' ')"
+		not_ok "reload-rogue: after the refused reload the good staple is not served: $(grep -iE -m3 'ocsp|status' "$WORK/sc.out" | tr '\n' ' ')"
 	fi
 fi
 stop_server
@@ -264,9 +264,9 @@ echo Q | in_edge timeout 10 openssl s_client -connect "$ORIGIN_IP:$TLS_PORT" \
 	-cert_chain "$PKI/inter.pem" >"$WORK/sc.out" 2>&1 || true
 if wait_log "$SERVER_LOG" 'reject peer=[^ ]+ reason=ocsp-missing detail="the client stapled no OCSP response"' 5 &&
 	wait_stat server reject.ocsp-missing 1 5; then
-	case_ok "server-require-missing: $(grep -o 'reject peer=.*' "$SERVER_LOG"); server.reject.ocsp-missing 1"
+	ok "server-require-missing: $(grep -o 'reject peer=.*' "$SERVER_LOG"); server.reject.ocsp-missing 1"
 else
-	case_fail "server-require-missing: openssl s_client was not refused with ocsp-missing: $(grep -E 'handshake|reject' "$SERVER_LOG" | tr '\n' ' ')"
+	not_ok "server-require-missing: openssl s_client was not refused with ocsp-missing: $(grep -E 'handshake|reject' "$SERVER_LOG" | tr '\n' ' ')"
 fi
 stop_server
 
@@ -278,9 +278,9 @@ refused_config() {
 	out=$("$KTUND" "$mode" --listen 127.0.0.1:1 --target 127.0.0.1:2 --cert "$PKI/server-chain.pem" \
 		--key "$PKI/server.key" --cacert "$PKI/ca.pem" "$@" --check 2>&1) || rc=$?
 	if [ "$rc" = 2 ] && grep -qF -- "$want" <<<"$out"; then
-		case_ok "$label: exit 2, $(grep -m1 -F -- "$want" <<<"$out")"
+		ok "$label: exit 2, $(grep -m1 -F -- "$want" <<<"$out")"
 	else
-		case_fail "$label: exit $rc, want 2 with '$want': $out"
+		not_ok "$label: exit $rc, want 2 with '$want': $out"
 	fi
 }
 refused_config refuse-mismatch "ocsp-staple $O/client-good.der: The OCSP response provided doesn't match" \

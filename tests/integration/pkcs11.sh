@@ -54,13 +54,13 @@ chmod -R go-rwx "$WORK/tokens"
 served() {
 	local payload=$1
 	shift
-	ossl client "$payload"$'\n' "$@" || bad "s_client: exit status $?: $(tail -n 3 "$WORK/peer.err")"
+	ossl client "$payload"$'\n' "$@" || fail "s_client: exit status $?: $(tail -n 3 "$WORK/peer.err")"
 	[ "$(cat "$WORK/peer.out")" = "$payload" ] ||
-		bad "echoed '$(head -c 80 "$WORK/peer.out")', not '$payload'"
+		fail "echoed '$(head -c 80 "$WORK/peer.out")', not '$payload'"
 }
 
 pin_absent() {
-	! grep -q "$PIN" "$SERVER_LOG" || bad "the PIN is in the log: $(grep "$PIN" "$SERVER_LOG")"
+	! grep -q "$PIN" "$SERVER_LOG" || fail "the PIN is in the log: $(grep "$PIN" "$SERVER_LOG")"
 }
 
 case_serve() {
@@ -79,14 +79,14 @@ case_reload() {
 	SERVER_KEY="$URI;pin-value=$PIN" srv_start
 	kill -HUP "$SERVER_PID"
 	wait_n 'reload' 1
-	ctl server reload >"$WORK/ctl.out" 2>&1 || bad "ktunctl reload: $(cat "$WORK/ctl.out")"
-	! grep -q 'error' "$SERVER_LOG" || bad "a reload failed: $(grep error "$SERVER_LOG")"
+	ctl server reload >"$WORK/ctl.out" 2>&1 || fail "ktunctl reload: $(cat "$WORK/ctl.out")"
+	! grep -q 'error' "$SERVER_LOG" || fail "a reload failed: $(grep error "$SERVER_LOG")"
 	# With a token key Landlock is off (the module's store is unknown), the filter is not.
 	grep -q 'sandbox: files are not confined: \[server\] signs with a PKCS#11 key' "$SERVER_LOG" ||
-		bad "no PKCS#11 sandbox line: $(grep sandbox "$SERVER_LOG")"
+		fail "no PKCS#11 sandbox line: $(grep sandbox "$SERVER_LOG")"
 	grep -Eq 'sandbox: files not confined; ([0-9]* system calls allowed|no seccomp filter in this AddressSanitizer build)' "$SERVER_LOG" ||
-		bad "no seccomp line: $(grep sandbox "$SERVER_LOG")"
-	kill -0 "$SERVER_PID" || bad "ktund is gone"
+		fail "no seccomp line: $(grep sandbox "$SERVER_LOG")"
+	kill -0 "$SERVER_PID" || fail "ktund is gone"
 	served "after reloads $RANDOM"
 	pin_absent
 	note "$(grep -c 'reload' "$SERVER_LOG") reload lines, pid $SERVER_PID served after them"
@@ -95,7 +95,7 @@ case_reload() {
 # reload_says WANT: ktunctl reload's output matches WANT (ok or failed).
 reload_says() {
 	ctl server reload >"$WORK/ctl.out" 2>&1 || true
-	grep -Eq "$1" "$WORK/ctl.out" || bad "ktunctl reload said '$(cat "$WORK/ctl.out")', want /$1/"
+	grep -Eq "$1" "$WORK/ctl.out" || fail "ktunctl reload said '$(cat "$WORK/ctl.out")', want /$1/"
 }
 
 case_token_back() {
@@ -104,10 +104,10 @@ case_token_back() {
 	served "before $RANDOM"
 	mv "$WORK/tokens" "$WORK/tokens.away"
 	reload_says 'could not load its certificates'
-	kill -0 "$SERVER_PID" || bad "ktund is gone"
+	kill -0 "$SERVER_PID" || fail "ktund is gone"
 	# SoftHSM2 cannot sign without its store: the old context stays, its handshakes fail.
-	! ossl client "away"$'\n' || bad "served with the token's store gone"
-	ctl server status >/dev/null || bad "ktunctl status failed with the token away"
+	! ossl client "away"$'\n' || fail "served with the token's store gone"
+	ctl server status >/dev/null || fail "ktunctl status failed with the token away"
 	note "token away: $(grep -m1 -o 'error: \[server\] cert .*' "$SERVER_LOG" | cut -c1-160)"
 	mv "$WORK/tokens.away" "$WORK/tokens"
 	reload_says '^reload ok'
@@ -132,10 +132,10 @@ refused() {
 	ip netns exec "$NS_ORIGIN" timeout 20 "$KTUND" server --listen "$ORIGIN_IP:$TLS_PORT" \
 		--target "127.0.0.1:$ORIGIN_PORT" --cert "$PKI/server-chain.pem" --key "$1" \
 		--cacert "$PKI/ca.pem" --allow-ou edge --control "$WORK/refused.sock" 2>"$log" || rc=$?
-	[ "$rc" = 2 ] || bad "exit status $rc, want 2: $(tail -n 3 "$log")"
-	grep -Eq "$2" "$log" || bad "want /$2/ in the log: $(cat "$log")"
-	! grep -q "$PIN" "$log" || bad "the PIN is in the log: $(grep "$PIN" "$log")"
-	! grep -q 'notice: ready' "$log" || bad "ktund got ready"
+	[ "$rc" = 2 ] || fail "exit status $rc, want 2: $(tail -n 3 "$log")"
+	grep -Eq "$2" "$log" || fail "want /$2/ in the log: $(cat "$log")"
+	! grep -q "$PIN" "$log" || fail "the PIN is in the log: $(grep "$PIN" "$log")"
+	! grep -q 'notice: ready' "$log" || fail "ktund got ready"
 	note "$(grep -m1 error "$log" | sed 's/.*error: //')"
 }
 

@@ -39,7 +39,7 @@ want_serial() {
 		[ "$now" = "$1" ] && return 0
 		sleep 0.2
 	done
-	bad "ktund presents serial '$now', want $1"
+	fail "ktund presents serial '$now', want $1"
 }
 
 # A connection opened before the change, which must still carry data after it.
@@ -51,7 +51,7 @@ ctx = ssl.create_default_context(cafile=f"{pki}/ca.pem")
 ctx.load_cert_chain(f"{pki}/client-chain.pem", f"{pki}/client.key")
 s = ctx.wrap_socket(socket.create_connection((host, port), timeout=20), server_hostname="origin.test")
 s.sendall(b"before\n"); assert s.recv(100) == b"before\n"
-os.mkfifo(fifo + ".ready"); open(fifo, "r").read()       # wait for the test to say "go"
+os.mkfifo(fifo + ".ready"); open(fifo, "r").read()       # wait for the test to note "go"
 s.sendall(b"after\n"); got = s.recv(100)
 sys.exit(0 if got == b"after\n" else 1)
 PY
@@ -59,12 +59,12 @@ PY
 	track "$LIVE"
 	local i
 	for ((i = 0; i < 100; i++)); do [ -p "$WORK/live.fifo.ready" ] && return 0; sleep 0.1; done
-	bad "the live connection did not start"
+	fail "the live connection did not start"
 }
 
 live_still_works() {
 	echo go >"$WORK/live.fifo"
-	wait "$LIVE" || bad "the connection opened before the reload stopped carrying data"
+	wait "$LIVE" || fail "the connection opened before the reload stopped carrying data"
 }
 
 case_rename() {
@@ -85,7 +85,7 @@ case_rename() {
 	wait_n 'reload ok' 1
 	want_serial "$new"
 	note "serial $old -> $new after two renames; one reload: $(nlines 'reload ok')"
-	[ "$(nlines 'reload ok')" = 1 ] || bad "want one reload for the two renames, got $(nlines 'reload ok')"
+	[ "$(nlines 'reload ok')" = 1 ] || fail "want one reload for the two renames, got $(nlines 'reload ok')"
 	live_still_works
 }
 
@@ -145,7 +145,7 @@ case_broken_file() {
 	want_serial "$old"
 	# Nothing changes on disk: no second attempt (and no log flood).
 	sleep 1.5
-	[ "$(nlines 'reload failed')" = 1 ] || bad "the broken file was reloaded $(nlines 'reload failed') times"
+	[ "$(nlines 'reload failed')" = 1 ] || fail "the broken file was reloaded $(nlines 'reload failed') times"
 	cp "$PKI/server-chain.pem" "$WORK/broken/server.pem"
 	wait_n 'reload ok' 1
 	note "garbage refused once, old serial $old kept; the fixed file reloaded"
@@ -161,7 +161,7 @@ case_watch_off() {
 	cp "$WORK/off.key" "$WORK/off/server.key"
 	cp "$WORK/off.pem" "$WORK/off/server.pem"
 	sleep 1.5
-	[ "$(nlines 'reload')" = 0 ] || bad "watch-files=no still reloaded: $(last_line reload)"
+	[ "$(nlines 'reload')" = 0 ] || fail "watch-files=no still reloaded: $(last_line reload)"
 	note "no reload in 1.5 s after the files changed"
 }
 

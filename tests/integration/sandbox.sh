@@ -53,7 +53,7 @@ case_every_thread_filtered() {
 		return 0
 	fi
 	grep -q 'sandbox: files read-only in the certificate and configuration directories; [0-9]* system calls allowed' \
-		"$SERVER_LOG" || bad "no sandbox line: $(grep sandbox "$SERVER_LOG")"
+		"$SERVER_LOG" || fail "no sandbox line: $(grep sandbox "$SERVER_LOG")"
 	# `ip netns exec` execs ktund: SERVER_PID is ktund's (other tests' daemons have the same
 	# command line in their own namespaces, so no pgrep).
 	for t in /proc/"$SERVER_PID"/task/*; do
@@ -61,17 +61,17 @@ case_every_thread_filtered() {
 		grep -q '^Seccomp:[[:space:]]*2' "$t/status" && on=$((on + 1))
 	done
 	# main, two workers, libmicrohttpd's thread
-	[ "$n" -ge 4 ] && [ "$on" = "$n" ] || bad "$on of $n threads have a seccomp filter"
-	ossl client x$'\n' || bad "no service under the sandbox: $(cat "$WORK/peer.err")"
+	[ "$n" -ge 4 ] && [ "$on" = "$n" ] || fail "$on of $n threads have a seccomp filter"
+	ossl client x$'\n' || fail "no service under the sandbox: $(cat "$WORK/peer.err")"
 	# What the control socket and the metrics thread do once filtered (whole answers first:
 	# grep -q on a pipe would end the writer early, and pipefail would count that).
-	out=$(ctl server status) && grep -qx 'server.conns_total 1' <<<"$out" || bad "ktunctl status: $out"
-	out=$(ctl server --json status) && grep -q '"conns_total":1' <<<"$out" || bad "ktunctl --json status: $out"
-	ctl server conns >/dev/null || bad "ktunctl conns failed"
+	out=$(ctl server status) && grep -qx 'server.conns_total 1' <<<"$out" || fail "ktunctl status: $out"
+	out=$(ctl server --json status) && grep -q '"conns_total":1' <<<"$out" || fail "ktunctl --json status: $out"
+	ctl server conns >/dev/null || fail "ktunctl conns failed"
 	out=$(ctl server metrics) && grep -q '^ktund_handshakes_total{tunnel="server"} 1$' <<<"$out" ||
-		bad "ktunctl metrics failed"
+		fail "ktunctl metrics failed"
 	out=$(ip netns exec "$NS_ORIGIN" curl -sS --max-time 5 http://127.0.0.1:9273/metrics) &&
-		grep -q '^ktund_handshakes_total{tunnel="server"} 1$' <<<"$out" || bad "GET /metrics failed under the filter"
+		grep -q '^ktund_handshakes_total{tunnel="server"} 1$' <<<"$out" || fail "GET /metrics failed under the filter"
 	note "$on of $n threads filtered (Seccomp: 2); $(grep -o 'sandbox: .*' "$SERVER_LOG")"
 }
 
@@ -84,23 +84,23 @@ case_dropped_daemon_reloads() {
 	mkdir -p "$WORK/run" && chown nobody "$WORK/run"
 	SERVER_CERT=$WORK/nb/server-chain.pem SERVER_KEY=$WORK/nb/server.key \
 		srv_start --user nobody --control "$WORK/run/server.sock"
-	grep -q 'running as user nobody' "$SERVER_LOG" || bad "did not drop to nobody"
+	grep -q 'running as user nobody' "$SERVER_LOG" || fail "did not drop to nobody"
 	old=$(served_serial)
 	new=$(reissue "$WORK/nb")
 	cp "$WORK/nb/new.pem" "$WORK/nb/.tmp" && mv "$WORK/nb/.tmp" "$WORK/nb/server-chain.pem"
 	cp "$WORK/nb/new.key" "$WORK/nb/.tmp" && mv "$WORK/nb/.tmp" "$WORK/nb/server.key"
 	wait_n 'reload ok' 1
-	[ "$(served_serial)" = "$new" ] || bad "after the file change it serves $(served_serial), want $new"
+	[ "$(served_serial)" = "$new" ] || fail "after the file change it serves $(served_serial), want $new"
 	new=$(reissue "$WORK/nb")
 	cp "$WORK/nb/new.pem" "$WORK/nb/server-chain.pem"
 	cp "$WORK/nb/new.key" "$WORK/nb/server.key"
 	sleep 0.7 # the watcher's settling delay, so this reload is SIGHUP's and not the watcher's
 	kill -HUP "$SERVER_PID"
 	wait_n 'reload ok' 2
-	[ "$(served_serial)" = "$new" ] || bad "after SIGHUP it serves $(served_serial), want $new"
-	ossl client x$'\n' || bad "no service after the reloads"
+	[ "$(served_serial)" = "$new" ] || fail "after SIGHUP it serves $(served_serial), want $new"
+	ossl client x$'\n' || fail "no service after the reloads"
 	srv_stop
-	[ ! -e "$WORK/run/server.sock" ] || bad "the control socket was left behind"
+	[ ! -e "$WORK/run/server.sock" ] || fail "the control socket was left behind"
 	note "as nobody: serial $old -> (files) -> (SIGHUP) $new, still serving, socket removed"
 }
 
@@ -139,8 +139,8 @@ case_confinement_is_real() {
 	sed -i "s|$WORK/first/|$WORK/elsewhere/|" "$WORK/conf/moved.conf"
 	wait_n 'reload failed' 1
 	grep -q "elsewhere/server-chain.pem: Permission denied" "$SERVER_LOG" ||
-		bad "want Permission denied for the new directory: $(grep error "$SERVER_LOG")"
-	ossl client x$'\n' || bad "the refused reload stopped the service"
+		fail "want Permission denied for the new directory: $(grep error "$SERVER_LOG")"
+	ossl client x$'\n' || fail "the refused reload stopped the service"
 	srv_stop
 	moved_cert_conf no
 	start_conf off
@@ -157,11 +157,11 @@ case_reload_resolves_names() {
 	moved_cert_conf yes
 	sed -i "s|^target = .*|target = localhost:$ORIGIN_PORT|" "$WORK/conf/moved.conf"
 	start_conf names
-	grep -q 'sandbox: files read-only' "$SERVER_LOG" || bad "not confined: $(grep sandbox "$SERVER_LOG")"
+	grep -q 'sandbox: files read-only' "$SERVER_LOG" || fail "not confined: $(grep sandbox "$SERVER_LOG")"
 	kill -HUP "$SERVER_PID"
 	wait_n 'reload (ok|failed)' 1
-	grep -q 'reload ok' "$SERVER_LOG" || bad "the reload failed: $(grep error "$SERVER_LOG")"
-	ossl client x$'\n' || bad "no service after the reload"
+	grep -q 'reload ok' "$SERVER_LOG" || fail "the reload failed: $(grep error "$SERVER_LOG")"
+	ossl client x$'\n' || fail "no service after the reload"
 	srv_stop
 	note "target = localhost:$ORIGIN_PORT: $(grep -o 'reload ok.*' "$SERVER_LOG")"
 }
@@ -189,8 +189,8 @@ dns_start() {
 	done
 	[ "$(ip netns exec "$NS_ORIGIN" python3 -c 'import socket; print(len(socket.getaddrinfo(
 		"many.ktun.test", 80, type=socket.SOCK_STREAM)))')" = 40 ] ||
-		bad "many.ktun.test does not resolve to its 40 addresses: $(tail -3 "$WORK/dns.log")"
-	! getent hosts origin.ktun.test >/dev/null || bad "origin.ktun.test resolves outside the namespace"
+		fail "many.ktun.test does not resolve to its 40 addresses: $(tail -3 "$WORK/dns.log")"
+	! getent hosts origin.ktun.test >/dev/null || fail "origin.ktun.test resolves outside the namespace"
 }
 
 dns_conf() {
@@ -213,7 +213,7 @@ EOF
 conf_reload() {
 	sed -i "$2" "$WORK/conf/moved.conf"
 	wait_n 'reload (ok|failed)' "$1"
-	[ "$(nlines 'reload ok')" = "$1" ] || bad "reload $1 failed: $(grep error "$SERVER_LOG")"
+	[ "$(nlines 'reload ok')" = "$1" ] || fail "reload $1 failed: $(grep error "$SERVER_LOG")"
 }
 
 # The resolver under the default sandbox: UDP (glibc asks for A and AAAA at once with
@@ -224,18 +224,18 @@ case_reload_resolves_dns() {
 	dns_start
 	dns_conf
 	start_conf dns
-	grep -q 'sandbox: files read-only' "$SERVER_LOG" || bad "not confined: $(grep sandbox "$SERVER_LOG")"
+	grep -q 'sandbox: files read-only' "$SERVER_LOG" || fail "not confined: $(grep sandbox "$SERVER_LOG")"
 	ossl client x$'\n' || true
-	! grep -q x "$WORK/peer.out" || bad "served before the reload (target 127.0.0.1:9)"
+	! grep -q x "$WORK/peer.out" || fail "served before the reload (target 127.0.0.1:9)"
 	conf_reload 1 "s|^target = .*|target = origin.ktun.test:$ORIGIN_PORT|"
-	grep -q 'query\[A\] origin.ktun.test from 127.0.0.1' "$WORK/dns.log" || bad "ktund did not ask dnsmasq"
-	ossl client x$'\n' && grep -q x "$WORK/peer.out" || bad "no service to origin.ktun.test"
+	grep -q 'query\[A\] origin.ktun.test from 127.0.0.1' "$WORK/dns.log" || fail "ktund did not ask dnsmasq"
+	ossl client x$'\n' && grep -q x "$WORK/peer.out" || fail "no service to origin.ktun.test"
 	conf_reload 2 "s|^target = .*|target = many.ktun.test:$ORIGIN_PORT|"
-	ossl client x$'\n' && grep -q x "$WORK/peer.out" || bad "no service to many.ktun.test"
+	ossl client x$'\n' && grep -q x "$WORK/peer.out" || fail "no service to many.ktun.test"
 	conf_reload 3 "\$a crl = $PKI/crl.pem"
 	ossl client-revoked x || true
 	wait_n 'reject .*reason=revoked' 1
-	[ "$(ctl server reload)" = 'reload ok' ] || bad "ktunctl reload failed"
+	[ "$(ctl server reload)" = 'reload ok' ] || fail "ktunctl reload failed"
 	srv_stop
 	rm -rf "/etc/netns/$NS_ORIGIN"
 	note "$(grep -c 'query\[' "$WORK/dns.log") DNS queries; 3 reloads by file change and one by ktunctl, all ok"
@@ -251,10 +251,10 @@ case_reload_loads_nss_module() {
 	echo '127.0.0.1 localhost' >"$etc/hosts"
 	echo 'hosts: files myhostname' >"$etc/nsswitch.conf"
 	[ "$(ip netns exec "$NS_ORIGIN" getent ahostsv4 ktun.localhost | cut -d' ' -f1 | sort -u)" = 127.0.0.1 ] ||
-		bad "ktun.localhost does not resolve through myhostname (Debian libnss-myhostname)"
+		fail "ktun.localhost does not resolve through myhostname (Debian libnss-myhostname)"
 	dns_conf
 	start_conf nss
-	grep -q 'sandbox: files read-only' "$SERVER_LOG" || bad "not confined: $(grep sandbox "$SERVER_LOG")"
+	grep -q 'sandbox: files read-only' "$SERVER_LOG" || fail "not confined: $(grep sandbox "$SERVER_LOG")"
 	conf_reload 1 "s|^target = .*|target = ktun.localhost:$ORIGIN_PORT|"
 	srv_stop
 	rm -rf "$etc"
@@ -296,22 +296,22 @@ case_socket_removal_confined() {
 	# First as under the redirector drop-in: systemd made /run/ktund for root, ktund drops.
 	mkdir -p "$run/ktund"
 	start_own_run "$run" --user nobody
-	[ -S "$run/ktund/ktund.sock" ] || bad "no socket at /run/ktund/ktund.sock: $(ls -R "$run")"
-	[ "$(stat -c %U "$run/ktund")" = nobody ] || bad "/run/ktund is not the user's: $(ls -ld "$run/ktund")"
+	[ -S "$run/ktund/ktund.sock" ] || fail "no socket at /run/ktund/ktund.sock: $(ls -R "$run")"
+	[ "$(stat -c %U "$run/ktund")" = nobody ] || fail "/run/ktund is not the user's: $(ls -ld "$run/ktund")"
 	out=$(nsenter -t "$SERVER_PID" -m "$KTUNCTL" status) && grep -qx 'server.conns_open 0' <<<"$out" ||
-		bad "ktunctl's default control path does not reach ktund's"
+		fail "ktunctl's default control path does not reach ktund's"
 	srv_stop
-	[ ! -e "$run/ktund/ktund.sock" ] || bad "the control socket was left behind"
+	[ ! -e "$run/ktund/ktund.sock" ] || fail "the control socket was left behind"
 	rmdir "$run/ktund"
 	start_own_run "$run"
-	[ -S "$run/ktund/ktund.sock" ] || bad "no /run/ktund made for the socket: $(ls -R "$run")"
+	[ -S "$run/ktund/ktund.sock" ] || fail "no /run/ktund made for the socket: $(ls -R "$run")"
 	mv "$run/ktund" "$run/ktund.old"
 	mkdir "$run/ktund"
 	echo keep >"$run/ktund/ktund.sock"
 	srv_stop
-	[ "$(cat "$run/ktund/ktund.sock")" = keep ] || bad "ktund removed a file outside its directory"
+	[ "$(cat "$run/ktund/ktund.sock")" = keep ] || fail "ktund removed a file outside its directory"
 	grep -q 'control socket /run/ktund/ktund.sock not removed: Permission denied' "$SERVER_LOG" ||
-		bad "no warning for the refused removal: $(grep control "$SERVER_LOG")"
+		fail "no warning for the refused removal: $(grep control "$SERVER_LOG")"
 	note "$(grep -o 'control socket .*' "$SERVER_LOG")"
 }
 
@@ -324,10 +324,10 @@ refused_own_run() {
 	_starts=$((_starts + 1))
 	log=$WORK/server-$_starts.log
 	timeout 10 "${OWN_RUN[@]}" 2>"$log" || rc=$?
-	[ "$rc" = 1 ] || bad "/run/ktund $(ls -ld "$run/ktund"): exit $rc, want 1: $(cat "$log")"
-	grep -qE -- "$want" "$log" || bad "want /$want/ in: $(cat "$log")"
+	[ "$rc" = 1 ] || fail "/run/ktund $(ls -ld "$run/ktund"): exit $rc, want 1: $(cat "$log")"
+	grep -qE -- "$want" "$log" || fail "want /$want/ in: $(cat "$log")"
 	[ ! -d "$run/ktund/" ] || [ -z "$(ls -A "$run/ktund/")" ] ||
-		bad "ktund left files in /run/ktund: $(ls -lA "$run/ktund/")"
+		fail "ktund left files in /run/ktund: $(ls -lA "$run/ktund/")"
 	note "$(grep -m1 -oE -- "$want" "$log")"
 }
 
@@ -343,24 +343,24 @@ case_unsafe_run_dir() {
 	chmod 755 "$WORK/victim"
 	ln -s "$WORK/victim" "$run/ktund"
 	refused_own_run "$run" "${pre}a symbolic link$post" --user nobody
-	[ "$(stat -c %U:%a "$WORK/victim")" = root:755 ] || bad "the link's target changed: $(ls -ld "$WORK/victim")"
+	[ "$(stat -c %U:%a "$WORK/victim")" = root:755 ] || fail "the link's target changed: $(ls -ld "$WORK/victim")"
 	rm "$run/ktund"
 	mkdir -m 0777 "$run/ktund"
 	refused_own_run "$run" "${pre}writable by its group or others \(mode 0777\)$post" --user nobody
 	chmod 1777 "$run/ktund"
 	refused_own_run "$run" "${pre}writable by its group or others \(mode 1777\)$post"
-	[ "$(stat -c %U:%a "$run/ktund")" = root:1777 ] || bad "/run/ktund changed: $(ls -ld "$run/ktund")"
+	[ "$(stat -c %U:%a "$run/ktund")" = root:1777 ] || fail "/run/ktund changed: $(ls -ld "$run/ktund")"
 	chmod 755 "$run/ktund"
 	chown 4242 "$run/ktund"
 	refused_own_run "$run" "${pre}owned by uid 4242, neither root nor uid $(id -u nobody)$post" --user nobody
-	[ "$(stat -c %u:%a "$run/ktund")" = 4242:755 ] || bad "/run/ktund changed: $(ls -ld "$run/ktund")"
+	[ "$(stat -c %u:%a "$run/ktund")" = 4242:755 ] || fail "/run/ktund changed: $(ls -ld "$run/ktund")"
 	rmdir "$run/ktund"
 	touch "$run/ktund"
 	refused_own_run "$run" "${pre}not a directory$post"
 	rm "$run/ktund"
 	mkdir -m 0750 "$run/ktund"
 	start_own_run "$run" --user nobody
-	[ "$(stat -c %U:%a "$run/ktund")" = nobody:750 ] || bad "a root-owned 0750 /run/ktund: $(ls -ld "$run/ktund")"
+	[ "$(stat -c %U:%a "$run/ktund")" = nobody:750 ] || fail "a root-owned 0750 /run/ktund: $(ls -ld "$run/ktund")"
 	srv_stop
 }
 

@@ -29,21 +29,21 @@ accepted() {
 	gtls/1.3) args=(--priority "$GT13${cipher:+:-CIPHER-ALL:+$cipher}") ;;
 	gtls/1.2) args=(--priority "$GT12${cipher:+:-CIPHER-ALL:+$cipher}") ;;
 	esac
-	"$tool" "$who" "$payload" "${args[@]}" || bad "$tool $who TLS$ver: exit status $?: $(tail -n 3 "$WORK/peer.err")"
+	"$tool" "$who" "$payload" "${args[@]}" || fail "$tool $who TLS$ver: exit status $?: $(tail -n 3 "$WORK/peer.err")"
 	[ "$(cat "$WORK/peer.out")" = "${payload%$'\n'}" ] ||
-		bad "$tool $who TLS$ver: echoed $(wc -c <"$WORK/peer.out") bytes, not the $len sent"
+		fail "$tool $who TLS$ver: echoed $(wc -c <"$WORK/peer.out") bytes, not the $len sent"
 	n=$((n + 1))
 	bytes=$((bytes + len))
 	wait_n '\] close ' "$n"
 	hs=$(last_line '\] handshake ')
 	cl=$(last_line '\] close ')
-	[ "$(nlines '\] handshake ')" = "$n" ] || bad "want $n handshake lines: $(nlines '\] handshake ')"
-	grep -Eq "version=TLS$ver $AEAD" <<<"$hs" || bad "$tool $who TLS$ver: handshake line: $hs"
-	[ -z "$cipher" ] || grep -Eq "cipher=$cipher( |$)" <<<"$hs" || bad "want cipher=$cipher: $hs"
-	grep -Fq "$ID" <<<"$hs" || bad "$tool $who: handshake line lacks $ID: $hs"
-	grep -Fq " $ID up=$len down=$len " <<<"$cl" || bad "$tool $who TLS$ver: want $ID up=$len down=$len: $cl"
-	grep -Eq 'reason=done$' <<<"$cl" || bad "$tool $who TLS$ver: close reason is not done: $cl"
-	[ "$(accepts)" = $((before + 1)) ] || bad "$tool $who: the origin saw $(($(accepts) - before)) connections, want 1"
+	[ "$(nlines '\] handshake ')" = "$n" ] || fail "want $n handshake lines: $(nlines '\] handshake ')"
+	grep -Eq "version=TLS$ver $AEAD" <<<"$hs" || fail "$tool $who TLS$ver: handshake line: $hs"
+	[ -z "$cipher" ] || grep -Eq "cipher=$cipher( |$)" <<<"$hs" || fail "want cipher=$cipher: $hs"
+	grep -Fq "$ID" <<<"$hs" || fail "$tool $who: handshake line lacks $ID: $hs"
+	grep -Fq " $ID up=$len down=$len " <<<"$cl" || fail "$tool $who TLS$ver: want $ID up=$len down=$len: $cl"
+	grep -Eq 'reason=done$' <<<"$cl" || fail "$tool $who TLS$ver: close reason is not done: $cl"
+	[ "$(accepts)" = $((before + 1)) ] || fail "$tool $who: the origin saw $(($(accepts) - before)) connections, want 1"
 }
 
 # matrix TOOL SERVER-LEAF: every client key type, TLS 1.3 and 1.2, against that server key.
@@ -102,16 +102,16 @@ curl_get() {
 		--cert "$PKI/client-chain.pem" --key "$PKI/client.key" "$@" \
 		--resolve "origin.test:$TLS_PORT:$ORIGIN_IP" -o "$WORK/page" \
 		-w '%{http_code} %{size_request} %{size_header} %{size_download}' \
-		"https://origin.test:$TLS_PORT/" 2>&1) || bad "curl failed: $out"
+		"https://origin.test:$TLS_PORT/" 2>&1) || fail "curl failed: $out"
 	read -r code req hdr body <<<"$out"
-	[ "$code" = 200 ] || bad "HTTP status $code"
-	grep -q 'ktun origin page' "$WORK/page" || bad "curl got no page"
+	[ "$code" = 200 ] || fail "HTTP status $code"
+	grep -q 'ktun origin page' "$WORK/page" || fail "curl got no page"
 	wait_n '\] close ' 1
 	cl=$(last_line '\] close ')
 	grep -Fq " $ID up=$req down=$((hdr + body)) " <<<"$cl" ||
-		bad "want $ID up=$req down=$((hdr + body)) (curl sent $req, got $hdr+$body): $cl"
-	grep -Eq 'reason=done$' <<<"$cl" || bad "close reason is not done: $cl"
-	[ "$(accepts)" = 1 ] || bad "the origin saw $(accepts) connections, want 1"
+		fail "want $ID up=$req down=$((hdr + body)) (curl sent $req, got $hdr+$body): $cl"
+	grep -Eq 'reason=done$' <<<"$cl" || fail "close reason is not done: $cl"
+	[ "$(accepts)" = 1 ] || fail "the origin saw $(accepts) connections, want 1"
 	note "$(last_line '\] handshake ' | sed 's/.*\] //')"
 	note "${cl#*\] }"
 	srv_stop

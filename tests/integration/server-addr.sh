@@ -1,6 +1,6 @@
 #!/bin/bash
 # server-addr: ktund server's addresses. It listens on IPv6 ([2001:db8:1::2]:8443, the origin's
-# veth address from tests/netns.sh) for openssl s_client and gnutls-cli, forwards to an IPv6
+# veth address from tests/lib/netns.sh) for openssl s_client and gnutls-cli, forwards to an IPv6
 # loopback target, to `localhost`, and to a unix socket (`unix:/path`, and refuses with a reset
 # when that socket is gone); and it refuses to start (exit 2, saying why) with a non-loopback
 # plaintext target unless --unsafe-target, or with a unix: listener (client mode only).
@@ -22,28 +22,28 @@ echoed() {
 	before=$(accepts)
 	payload="$tool $* $RANDOM"
 	len=$((${#payload} + 1))
-	"$tool" client "$payload"$'\n' "$@" || bad "$tool $*: exit status $?: $(tail -n 2 "$WORK/peer.err")"
-	[ "$(cat "$WORK/peer.out")" = "$payload" ] || bad "$tool $*: payload not echoed: $(head -c 100 "$WORK/peer.out")"
+	"$tool" client "$payload"$'\n' "$@" || fail "$tool $*: exit status $?: $(tail -n 2 "$WORK/peer.err")"
+	[ "$(cat "$WORK/peer.out")" = "$payload" ] || fail "$tool $*: payload not echoed: $(head -c 100 "$WORK/peer.out")"
 	n=$((n + 1))
 	wait_n '\] close ' "$n"
 	cl=$(last_line '\] close ')
 	grep -Eq "close peer=$peer_re $ID up=$len down=$len .*reason=done\$" <<<"$cl" ||
-		bad "$tool $*: want peer=$peer_re up=$len down=$len reason=done: $cl"
-	[ "$(accepts)" = $((before + 1)) ] || bad "$tool $*: the origin saw $(($(accepts) - before)) connections, want 1"
+		fail "$tool $*: want peer=$peer_re up=$len down=$len reason=done: $cl"
+	[ "$(accepts)" = $((before + 1)) ] || fail "$tool $*: the origin saw $(($(accepts) - before)) connections, want 1"
 }
 
 case_ipv6() {
 	local n=0 ORIGIN_ADDR="[::1]:$ORIGIN_PORT"
 	SERVER_LISTEN="[$ORIGIN_IP6]:$TLS_PORT" SERVER_TARGET="[::1]:$ORIGIN_PORT" srv_start
 	grep -q "listening on \[$ORIGIN_IP6\]:$TLS_PORT" "$SERVER_LOG" ||
-		bad "the log does not say it listens on [$ORIGIN_IP6]:$TLS_PORT: $(grep -m1 listening "$SERVER_LOG")"
+		fail "the log does not say it listens on [$ORIGIN_IP6]:$TLS_PORT: $(grep -m1 listening "$SERVER_LOG")"
 	ip netns exec "$NS_ORIGIN" ss -Hltn "sport = :$TLS_PORT" | grep -q "\[$ORIGIN_IP6\]:$TLS_PORT" ||
-		bad "no listener on [$ORIGIN_IP6]:$TLS_PORT"
+		fail "no listener on [$ORIGIN_IP6]:$TLS_PORT"
 	PEER_HOST=$ORIGIN_IP6 echoed ossl "\\[$EDGE_IP6\\]:[0-9]+" -tls1_3
 	PEER_HOST=$ORIGIN_IP6 echoed ossl "\\[$EDGE_IP6\\]:[0-9]+" -tls1_2
 	PEER_HOST=$ORIGIN_IP6 echoed gtls "\\[$EDGE_IP6\\]:[0-9]+" --priority "$GT13"
 	# The IPv4 address is not listened on.
-	ossl client "v4"$'\n' && bad "a connection to $ORIGIN_IP:$TLS_PORT succeeded"
+	ossl client "v4"$'\n' && fail "a connection to $ORIGIN_IP:$TLS_PORT succeeded"
 	note "$(grep -m1 listening "$SERVER_LOG" | sed 's/.*\] //')"
 	note "$(last_line '\] close ' | sed 's/.*\] //')"
 	srv_stop
@@ -71,12 +71,12 @@ case_unix_gone() {
 	local rc=0 cl
 	SERVER_TARGET=unix:$WORK/nobody.sock srv_start
 	ossl client "nobody"$'\n' -tls1_3 || rc=$?
-	[ "$rc" != 0 ] || bad "s_client exit 0: the failure was hidden"
-	[ ! -s "$WORK/peer.out" ] || bad "the client received data"
-	grep -q 'errno=104' "$WORK/peer.err" || bad "the client saw no reset: $(tail -n 2 "$WORK/peer.err")"
+	[ "$rc" != 0 ] || fail "s_client exit 0: the failure was hidden"
+	[ ! -s "$WORK/peer.out" ] || fail "the client received data"
+	grep -q 'errno=104' "$WORK/peer.err" || fail "the client saw no reset: $(tail -n 2 "$WORK/peer.err")"
 	wait_n '\] close ' 1
 	cl=$(last_line '\] close ')
-	grep -q 'reason=target-unreachable detail="connect: ' <<<"$cl" || bad "want target-unreachable: $cl"
+	grep -q 'reason=target-unreachable detail="connect: ' <<<"$cl" || fail "want target-unreachable: $cl"
 	want_stat close.target-unreachable 1
 	note "${cl#*\] }"
 	srv_stop
@@ -90,9 +90,9 @@ refuses_start() {
 	ip netns exec "$NS_ORIGIN" timeout 10 "$KTUND" server --listen "$listen" --target "$target" \
 		--cert "$PKI/server-chain.pem" --key "$PKI/server.key" --cacert "$PKI/ca.pem" \
 		--allow-ou edge --control "$WORK/refused.sock" "$@" >"$WORK/refused.out" 2>&1 || rc=$?
-	[ "$rc" = 2 ] || bad "$what: exit status $rc, want 2: $(head -n 3 "$WORK/refused.out")"
-	! grep -q 'notice: ready' "$WORK/refused.out" || bad "$what: it said ready"
-	grep -Eq -- "$re" "$WORK/refused.out" || bad "$what: the message lacks '$re': $(cat "$WORK/refused.out")"
+	[ "$rc" = 2 ] || fail "$what: exit status $rc, want 2: $(head -n 3 "$WORK/refused.out")"
+	! grep -q 'notice: ready' "$WORK/refused.out" || fail "$what: it said ready"
+	grep -Eq -- "$re" "$WORK/refused.out" || fail "$what: the message lacks '$re': $(cat "$WORK/refused.out")"
 	note "$what: exit 2: $(head -n 1 "$WORK/refused.out")"
 }
 

@@ -1,7 +1,7 @@
 #!/bin/bash
 # server-allow: each --allow-* kind of ktund server, matching and not matching, with openssl
 # s_client presenting real chains: --allow-cn, --allow-ou, --allow-dns, --allow-uri (`*` within
-# one path segment, never across '/'), --allow-fingerprint sha256:HEX (tests/pki.sh's
+# one path segment, never across '/'), --allow-fingerprint sha256:HEX (tests/lib/pki.sh's
 # client.sha256), --allow-serial ISSUER-DN/SERIAL (client.serial; the same serial from another
 # trusted CA is refused, a bare serial refused at start), several rules OR'd, --allow-all (which still
 # verifies the chain); and a server with no allow-* rule, or a malformed one, refuses to start
@@ -9,7 +9,7 @@
 # refused one gets `reject ... reason=policy-denied`, the access_denied alert and no origin
 # connection.
 #
-# The client leaves (tests/pki.sh): client and client-p384 are CN=edge-client OU=edge, SAN DNS
+# The client leaves (tests/lib/pki.sh): client and client-p384 are CN=edge-client OU=edge, SAN DNS
 # edge.test and URI spiffe://ktun.test/ns/edge/sa/client, with different keys, serials and
 # fingerprints; client-wrongou is CN=edge-client OU=other, DNS edge.test and no URI.
 # Case functions run indirectly (run_case) and take no arguments from the script:
@@ -21,8 +21,8 @@ srv_init
 URI=spiffe://ktun.test/ns/edge/sa/client
 FP=$(cat "$PKI/client.sha256")
 SERIAL=$(cat "$PKI/client.serial")
-[ ${#FP} = 64 ] || fail "tests/pki.sh wrote no 64-digit client.sha256: '$FP'"
-[ -n "$SERIAL" ] || fail "tests/pki.sh wrote no client.serial"
+[ ${#FP} = 64 ] || fail "tests/lib/pki.sh wrote no 64-digit client.sha256: '$FP'"
+[ -n "$SERIAL" ] || fail "tests/lib/pki.sh wrote no client.serial"
 
 # rules ARGS...: a fresh server whose only policy is ARGS (no default --allow-ou edge).
 # c counts the connections it has closed, d those refused.
@@ -37,12 +37,12 @@ rules() {
 allowed() {
 	local who=$1 payload cl
 	payload="allowed $who by $policy $RANDOM"
-	ossl "$who" "$payload"$'\n' -tls1_3 || bad "[$policy] $who refused: $(grep -m1 -o 'alert [a-z ]*' "$WORK/peer.err")"
-	[ "$(cat "$WORK/peer.out")" = "$payload" ] || bad "[$policy] $who: payload not echoed"
+	ossl "$who" "$payload"$'\n' -tls1_3 || fail "[$policy] $who refused: $(grep -m1 -o 'alert [a-z ]*' "$WORK/peer.err")"
+	[ "$(cat "$WORK/peer.out")" = "$payload" ] || fail "[$policy] $who: payload not echoed"
 	c=$((c + 1))
 	wait_n '\] close ' "$c"
 	cl=$(last_line '\] close ')
-	grep -Eq 'id="CN=edge-client,OU=[a-z]+" .*reason=done$' <<<"$cl" || bad "[$policy] $who: $cl"
+	grep -Eq 'id="CN=edge-client,OU=[a-z]+" .*reason=done$' <<<"$cl" || fail "[$policy] $who: $cl"
 	note "[$policy] $who allowed"
 }
 
@@ -51,18 +51,18 @@ denied() {
 	local who=$1 reason=${2:-policy-denied} before rc=0
 	before=$(accepts)
 	ossl "$who" "denied $who $RANDOM"$'\n' -tls1_3 || rc=$?
-	[ "$rc" != 0 ] || bad "[$policy] $who was allowed"
-	[ ! -s "$WORK/peer.out" ] || bad "[$policy] $who received data"
+	[ "$rc" != 0 ] || fail "[$policy] $who was allowed"
+	[ ! -s "$WORK/peer.out" ] || fail "[$policy] $who received data"
 	c=$((c + 1))
 	d=$((d + 1))
 	wait_n '\] close ' "$c"
-	last_line '\] close ' | grep -Eq "reason=$reason\$" || bad "[$policy] $who: $(last_line '\] close ')"
-	[ "$(nlines "\\] reject .*reason=$reason ")" -ge 1 ] || bad "[$policy] $who: no reject line with reason=$reason"
+	last_line '\] close ' | grep -Eq "reason=$reason\$" || fail "[$policy] $who: $(last_line '\] close ')"
+	[ "$(nlines "\\] reject .*reason=$reason ")" -ge 1 ] || fail "[$policy] $who: no reject line with reason=$reason"
 	if [ "$reason" = policy-denied ]; then
-		grep -q 'SSL alert number 49$' "$WORK/peer.err" || bad "[$policy] $who: no access_denied alert: $(grep -m1 error "$WORK/peer.err")"
+		grep -q 'SSL alert number 49$' "$WORK/peer.err" || fail "[$policy] $who: no access_denied alert: $(grep -m1 error "$WORK/peer.err")"
 		want_stat reject.policy-denied "$d"
 	fi
-	[ "$(accepts)" = "$before" ] || bad "[$policy] $who reached the origin"
+	[ "$(accepts)" = "$before" ] || fail "[$policy] $who reached the origin"
 	note "[$policy] $who refused: $reason"
 }
 
@@ -157,10 +157,10 @@ make_twin() {
 case_serial() {
 	local serial_p384 inter='CN=ktun test intermediate CA' root='CN=ktun test root CA'
 	serial_p384=$(openssl x509 -in "$PKI/client-p384.pem" -noout -serial | cut -d= -f2)
-	[ "$serial_p384" != "$SERIAL" ] || bad "client and client-p384 have the same serial"
+	[ "$serial_p384" != "$SERIAL" ] || fail "client and client-p384 have the same serial"
 	make_twin
 	[ "$(openssl x509 -in "$PKI/client-twin.pem" -noout -serial | cut -d= -f2 | tr A-F a-f)" = \
-		"$(tr A-F a-f <<<"$SERIAL")" ] || bad "client-twin does not have client's serial"
+		"$(tr A-F a-f <<<"$SERIAL")" ] || fail "client-twin does not have client's serial"
 	origin_start line
 	rules --allow-serial "$inter/$SERIAL"
 	allowed client
@@ -176,7 +176,7 @@ case_serial() {
 	denied client
 	srv_stop
 	refuses_start "--allow-serial without its issuer" --allow-serial "$SERIAL"
-	grep -q 'issuer' "$WORK/refused.out" || bad "the message does not ask for the issuer: $(cat "$WORK/refused.out")"
+	grep -q 'issuer' "$WORK/refused.out" || fail "the message does not ask for the issuer: $(cat "$WORK/refused.out")"
 }
 
 case_or() {
@@ -215,15 +215,15 @@ refuses_start() {
 	ip netns exec "$NS_ORIGIN" timeout 10 "$KTUND" server --listen "$ORIGIN_IP:$TLS_PORT" \
 		--target "127.0.0.1:$ORIGIN_PORT" --cert "$PKI/server-chain.pem" --key "$PKI/server.key" \
 		--cacert "$PKI/ca.pem" --control "$WORK/refused.sock" "$@" >"$WORK/refused.out" 2>&1 || rc=$?
-	[ "$rc" = 2 ] || bad "$what: exit status $rc, want 2: $(head -n 3 "$WORK/refused.out")"
-	! grep -q 'notice: ready' "$WORK/refused.out" || bad "$what: it said ready"
+	[ "$rc" = 2 ] || fail "$what: exit status $rc, want 2: $(head -n 3 "$WORK/refused.out")"
+	! grep -q 'notice: ready' "$WORK/refused.out" || fail "$what: it said ready"
 	note "$what: exit 2: $(grep -m1 -v '^$' "$WORK/refused.out")"
 }
 
 case_no_rule() {
 	refuses_start "no allow-* rule"
-	grep -q 'allow-\*' "$WORK/refused.out" || bad "the message does not name allow-*: $(cat "$WORK/refused.out")"
-	grep -qi 'at least one\|no implicit' "$WORK/refused.out" || bad "the message does not say a rule is needed"
+	grep -q 'allow-\*' "$WORK/refused.out" || fail "the message does not name allow-*: $(cat "$WORK/refused.out")"
+	grep -qi 'at least one\|no implicit' "$WORK/refused.out" || fail "the message does not say a rule is needed"
 	refuses_start "--allow-fingerprint without sha256:" --allow-fingerprint "$FP"
 	refuses_start "--allow-fingerprint of 31 bytes" --allow-fingerprint "sha256:${FP:2}"
 	refuses_start "--allow-serial not hex" --allow-serial 'CN=ktun test intermediate CA/xyz'
@@ -241,8 +241,8 @@ case_no_rule() {
 	EOF
 	local rc=0
 	"$KTUND" --config "$WORK/norule.conf" --check >"$WORK/refused.out" 2>&1 || rc=$?
-	[ "$rc" = 2 ] || bad "--config without allow-* --check: exit $rc, want 2: $(cat "$WORK/refused.out")"
-	grep -q 'from-edge.*allow-' "$WORK/refused.out" || bad "--check message names neither the tunnel nor allow-*: $(cat "$WORK/refused.out")"
+	[ "$rc" = 2 ] || fail "--config without allow-* --check: exit $rc, want 2: $(cat "$WORK/refused.out")"
+	grep -q 'from-edge.*allow-' "$WORK/refused.out" || fail "--check message names neither the tunnel nor allow-*: $(cat "$WORK/refused.out")"
 	note "--config --check: exit 2: $(head -n 1 "$WORK/refused.out")"
 }
 

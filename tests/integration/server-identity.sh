@@ -1,6 +1,6 @@
 #!/bin/bash
 # server-identity: certificate text a client chose, with openssl s_client presenting leaves
-# the test intermediate (tests/pki.sh) signed with openssl, their SANs written as raw DER:
+# the test intermediate (tests/lib/pki.sh) signed with openssl, their SANs written as raw DER:
 # - A NUL inside a DNS or URI SAN ("edge.test\0.evil.example") matches no --allow-dns or
 #   --allow-uri rule (reason=policy-denied), and the URI is not sent to the origin in the PROXY
 #   v2 header (python origin, pp_origin.py).
@@ -81,7 +81,7 @@ pp_origin_start() {
 	ip netns exec "$NS_ORIGIN" python3 "$INTEG_DIR/pp_origin.py" "$ORIGIN_PORT" "$PP_JSON" \
 		>>"$WORK/origin.log" 2>&1 &
 	track $!
-	wait_port "$NS_ORIGIN" "$ORIGIN_PORT" || bad "pp_origin.py did not listen"
+	wait_port "$NS_ORIGIN" "$ORIGIN_PORT" || fail "pp_origin.py did not listen"
 }
 
 # denied WHO: refused by the policy, nothing reached the origin.
@@ -89,11 +89,11 @@ denied() {
 	local rc=0 n
 	n=$(wc -l <"$PP_JSON")
 	ossl "$1" "denied $1"$'\n' -tls1_3 || rc=$?
-	[ "$rc" != 0 ] || bad "[$policy] $1 was allowed"
+	[ "$rc" != 0 ] || fail "[$policy] $1 was allowed"
 	c=$((c + 1))
 	wait_n '\] close ' "$c"
-	last_line '\] close ' | grep -q 'reason=policy-denied$' || bad "[$policy] $1: $(last_line '\] close ')"
-	[ "$(wc -l <"$PP_JSON")" = "$n" ] || bad "[$policy] $1 reached the origin: $(tail -n 1 "$PP_JSON")"
+	last_line '\] close ' | grep -q 'reason=policy-denied$' || fail "[$policy] $1: $(last_line '\] close ')"
+	[ "$(wc -l <"$PP_JSON")" = "$n" ] || fail "[$policy] $1 reached the origin: $(tail -n 1 "$PP_JSON")"
 	note "[$policy] $1 refused: policy-denied"
 }
 
@@ -101,12 +101,12 @@ denied() {
 allowed() {
 	local n
 	n=$(wc -l <"$PP_JSON")
-	ossl "$1" "allowed $1"$'\n' -tls1_3 || bad "[$policy] $1 refused: $(grep -m1 -o 'alert [a-z ]*' "$WORK/peer.err")"
-	[ "$(cat "$WORK/peer.out")" = ok ] || bad "[$policy] $1: no answer from the origin"
+	ossl "$1" "allowed $1"$'\n' -tls1_3 || fail "[$policy] $1 refused: $(grep -m1 -o 'alert [a-z ]*' "$WORK/peer.err")"
+	[ "$(cat "$WORK/peer.out")" = ok ] || fail "[$policy] $1: no answer from the origin"
 	c=$((c + 1))
 	wait_n '\] close ' "$c"
 	PP=$(tail -n +$((n + 1)) "$PP_JSON" | head -n 1)
-	[ -n "$PP" ] || bad "[$policy] $1: the origin logged nothing"
+	[ -n "$PP" ] || fail "[$policy] $1: the origin logged nothing"
 }
 
 # pp FIELD: a field of PP ("" if absent).
@@ -121,8 +121,8 @@ case_nul() {
 	# Admitted by its OU: the origin hears of no URI, not the part before the NUL.
 	rules --allow-ou edge
 	allowed client-nul
-	[ "$(pp ssl_22)" = edge-client ] || bad "CN TLV: $PP"
-	[ -z "$(pp uri)" ] || bad "the origin was sent a URI SAN with a NUL in it: $PP"
+	[ "$(pp ssl_22)" = edge-client ] || fail "CN TLV: $PP"
+	[ -z "$(pp uri)" ] || fail "the origin was sent a URI SAN with a NUL in it: $PP"
 	note "--allow-ou edge: client-nul admitted, no URI TLV: $PP"
 	srv_stop
 }
@@ -145,15 +145,15 @@ case_control() {
 	exec 9>&-
 	wait_n '\] close ' 1
 	cl=$(last_line '\] close ')
-	! grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$SERVER_LOG" || bad "a control character reached the log: $(grep -a $'\x1b' "$SERVER_LOG" | cat -A)"
+	! grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$SERVER_LOG" || fail "a control character reached the log: $(grep -a $'\x1b' "$SERVER_LOG" | cat -A)"
 	# GnuTLS writes the DN as RFC 4514 (the '"' as \"); ktund escapes '\\', '"' and ESC.
 	id='id="OU=edge,CN=edge\x5c\x22client\x1b[31m"'
-	grep -qF "$id" <<<"$cl" || bad "close line: $cl"
-	grep -qF "$id" <<<"$conns" || bad "ktunctl conns: $conns"
-	[[ $conns != *$'\x1b'* ]] || bad "ktunctl conns printed a control character: $conns"
+	grep -qF "$id" <<<"$cl" || fail "close line: $cl"
+	grep -qF "$id" <<<"$conns" || fail "ktunctl conns: $conns"
+	[[ $conns != *$'\x1b'* ]] || fail "ktunctl conns printed a control character: $conns"
 	PP=$(tail -n 1 "$PP_JSON")
-	[ -z "$(pp ssl_22)" ] || bad "the origin was sent a CN with control characters: $PP"
-	[ -z "$(pp uri)" ] || bad "the origin was sent a URI with a control character: $PP"
+	[ -z "$(pp ssl_22)" ] || fail "the origin was sent a CN with control characters: $PP"
+	[ -z "$(pp uri)" ] || fail "the origin was sent a URI with a control character: $PP"
 	note "close line: $cl"
 	note "origin: $PP"
 	srv_stop
@@ -165,10 +165,10 @@ case_c1() {
 	denied client-c1
 	rules --allow-ou edge
 	allowed client-c1
-	[ -z "$(pp ssl_22)" ] || bad "the origin was sent a CN with a C1 control: $PP"
-	[ -z "$(pp uri)" ] || bad "the origin was sent a URI that is no UTF-8: $PP"
-	! LC_ALL=C grep -q $'[\x80-\xff]' "$SERVER_LOG" || bad "a byte of 0x80 or above reached the log"
-	grep -qF 'CN=edge\xc2\x9bclient' "$SERVER_LOG" || bad "the subject is not escaped in the log"
+	[ -z "$(pp ssl_22)" ] || fail "the origin was sent a CN with a C1 control: $PP"
+	[ -z "$(pp uri)" ] || fail "the origin was sent a URI that is no UTF-8: $PP"
+	! LC_ALL=C grep -q $'[\x80-\xff]' "$SERVER_LOG" || fail "a byte of 0x80 or above reached the log"
+	grep -qF 'CN=edge\xc2\x9bclient' "$SERVER_LOG" || fail "the subject is not escaped in the log"
 	note "origin: $PP"
 	srv_stop
 }
@@ -176,8 +176,8 @@ case_c1() {
 # identity WHO CN URI: WHO is allowed, and the origin is told exactly CN and URI ("": none).
 identity() {
 	allowed "$1"
-	[ "$(pp ssl_22)" = "$2" ] || bad "[$policy] $1: CN TLV '$(pp ssl_22)', want '$2': $PP"
-	[ "$(pp uri)" = "$3" ] || bad "[$policy] $1: URI TLV '$(pp uri)', want '$3': $PP"
+	[ "$(pp ssl_22)" = "$2" ] || fail "[$policy] $1: CN TLV '$(pp ssl_22)', want '$2': $PP"
+	[ "$(pp uri)" = "$3" ] || fail "[$policy] $1: URI TLV '$(pp uri)', want '$3': $PP"
 	note "[$policy] $1: CN '$2' URI '$3'"
 }
 
@@ -213,7 +213,7 @@ case_spiffe() {
 		--target "127.0.0.1:$ORIGIN_PORT" --cert "$PKI/server-chain.pem" --key "$PKI/server.key" \
 		--cacert "$PKI/ca.pem" --control "$WORK/refused.sock" --allow-uri 'https://ktun.test/*' \
 		>"$WORK/refused.out" 2>&1 || rc=$?
-	[ "$rc" = 2 ] && grep -q "spiffe://" "$WORK/refused.out" || bad "--allow-uri https://ktun.test/*: exit $rc: $(cat "$WORK/refused.out")"
+	[ "$rc" = 2 ] && grep -q "spiffe://" "$WORK/refused.out" || fail "--allow-uri https://ktun.test/*: exit $rc: $(cat "$WORK/refused.out")"
 	note "--allow-uri 'https://ktun.test/*': exit 2: $(head -n 1 "$WORK/refused.out")"
 }
 

@@ -45,7 +45,7 @@ wait_out() {
 		grep -qx -- "$2" "$WORK/out-$1" 2>/dev/null && return 0
 		sleep 0.1
 	done
-	bad "s_client #$1 did not get '$2' back: $(tail -n 2 "$WORK/err-$1")"
+	fail "s_client #$1 did not get '$2' back: $(tail -n 2 "$WORK/err-$1")"
 }
 
 # wait_exit N: s_client #N exits (at most 10 s); its status in REPLY.
@@ -55,7 +55,7 @@ wait_exit() {
 		_alive "${LIVE_PID[$1]}" || break
 		sleep 0.1
 	done
-	_alive "${LIVE_PID[$1]}" && bad "s_client #$1 still running"
+	_alive "${LIVE_PID[$1]}" && fail "s_client #$1 still running"
 	REPLY=0
 	wait "${LIVE_PID[$1]}" || REPLY=$?
 }
@@ -72,19 +72,19 @@ case_handshake_timeout() {
 	# A TCP connection that never says a word; cat ends when the server closes it.
 	out=$(ip netns exec "$NS_EDGE" timeout 20 bash -c \
 		"exec 3<>/dev/tcp/$ORIGIN_IP/$TLS_PORT && cat <&3" 2>&1) || rc=$?
-	[ "$rc" != 124 ] || bad "the silent client was not closed within 20 s"
-	[ -z "$out" ] || bad "the silent client received: $out"
+	[ "$rc" != 124 ] || fail "the silent client was not closed within 20 s"
+	[ -z "$out" ] || fail "the silent client received: $out"
 	wait_n '\] reject peer=[^ ]+ reason=handshake-timeout detail="[^"]+"$' 1
 	wait_n '\] close .* up=0 down=0 .*reason=handshake-timeout$' 1
 	want_stat reject.handshake-timeout 1
 	want_stat close.handshake-timeout 1
 	want_stat conns_open 0
-	[ "$(accepts)" = 0 ] || bad "$(accepts) connection(s) reached the origin"
+	[ "$(accepts)" = 0 ] || fail "$(accepts) connection(s) reached the origin"
 	rj=$(last_line '\] reject ')
 	note "${rj#*\] } (client exit $rc)"
 	# The daemon still serves.
-	ossl client "after the timeout"$'\n' || bad "a good client after the timeout failed"
-	[ "$(cat "$WORK/peer.out")" = "after the timeout" ] || bad "no echo after the timeout"
+	ossl client "after the timeout"$'\n' || fail "a good client after the timeout failed"
+	[ "$(cat "$WORK/peer.out")" = "after the timeout" ] || fail "no echo after the timeout"
 	srv_stop
 }
 
@@ -94,14 +94,14 @@ case_idle_timeout() {
 	srv_start --idle-timeout 2
 	# s_client -quiet ignores its stdin's EOF: after the echo it sits idle until ktund ends it.
 	ossl client "ping"$'\n' -tls1_3 || rc=$?
-	[ "$rc" = 0 ] || bad "s_client exit $rc, want 0 (a clean close_notify): $(tail -n 2 "$WORK/peer.err")"
-	[ "$(cat "$WORK/peer.out")" = ping ] || bad "no echo before the idle close"
+	[ "$rc" = 0 ] || fail "s_client exit $rc, want 0 (a clean close_notify): $(tail -n 2 "$WORK/peer.err")"
+	[ "$(cat "$WORK/peer.out")" = ping ] || fail "no echo before the idle close"
 	wait_n '\] close ' 1
 	cl=$(last_line '\] close ')
-	grep -Eq ' up=5 down=5 .*reason=idle-timeout$' <<<"$cl" || bad "want up=5 down=5 reason=idle-timeout: $cl"
+	grep -Eq ' up=5 down=5 .*reason=idle-timeout$' <<<"$cl" || fail "want up=5 down=5 reason=idle-timeout: $cl"
 	want_stat close.idle-timeout 1
 	want_stat conns_open 0
-	[ "$(established "$ORIGIN_PORT")" = 0 ] || bad "the origin side is still open"
+	[ "$(established "$ORIGIN_PORT")" = 0 ] || fail "the origin side is still open"
 	note "${cl#*\] }"
 	srv_stop
 }
@@ -115,14 +115,14 @@ case_not_idle() {
 	for i in $(seq 8); do
 		send 1 "line $i"
 		wait_out 1 "line $i"
-		[ "$(nlines '\] close ')" = 0 ] || bad "closed while active, after $i lines: $(last_line '\] close ')"
+		[ "$(nlines '\] close ')" = 0 ] || fail "closed while active, after $i lines: $(last_line '\] close ')"
 		sleep 0.3
 	done
 	# Now it goes quiet, and is closed for that.
 	wait_exit 1
 	wait_n '\] close ' 1
 	cl=$(last_line '\] close ')
-	grep -Eq ' up=56 down=56 .*reason=idle-timeout$' <<<"$cl" || bad "want up=56 down=56 reason=idle-timeout: $cl"
+	grep -Eq ' up=56 down=56 .*reason=idle-timeout$' <<<"$cl" || fail "want up=56 down=56 reason=idle-timeout: $cl"
 	note "8 lines over 2.4 s, then idle: ${cl#*\] }"
 	srv_stop
 }
@@ -134,15 +134,15 @@ case_connect_timeout() {
 	ip -n "$NS_ORIGIN" neigh replace "$blackhole" lladdr 02:00:00:00:00:77 dev vo-edge nud permanent
 	SERVER_TARGET=$blackhole:$ORIGIN_PORT srv_start --unsafe-target --connect-timeout 1
 	ossl client "into the void"$'\n' -tls1_3 || rc=$?
-	[ "$rc" != 0 ] || bad "s_client exit 0: the failure was hidden"
-	[ ! -s "$WORK/peer.out" ] || bad "the client received data"
-	grep -q 'errno=104' "$WORK/peer.err" || bad "the client saw no reset: $(tail -n 2 "$WORK/peer.err")"
+	[ "$rc" != 0 ] || fail "s_client exit 0: the failure was hidden"
+	[ ! -s "$WORK/peer.out" ] || fail "the client received data"
+	grep -q 'errno=104' "$WORK/peer.err" || fail "the client saw no reset: $(tail -n 2 "$WORK/peer.err")"
 	wait_n '\] close ' 1
 	cl=$(last_line '\] close ')
 	grep -Eq 'id="CN=edge-client,OU=edge" up=0 down=0 .*reason=connect-timeout( |$)' <<<"$cl" ||
-		bad "want reason=connect-timeout: $cl"
-	[ "$(nlines '\] handshake ')" = 1 ] || bad "the handshake did not complete before the connect"
-	[ "$(nlines '\] reject ')" = 0 ] || bad "a connect timeout is no rejection: $(last_line '\] reject ')"
+		fail "want reason=connect-timeout: $cl"
+	[ "$(nlines '\] handshake ')" = 1 ] || fail "the handshake did not complete before the connect"
+	[ "$(nlines '\] reject ')" = 0 ] || fail "a connect timeout is no rejection: $(last_line '\] reject ')"
 	want_stat close.connect-timeout 1
 	want_stat conns_open 0
 	note "${cl#*\] }"
@@ -169,7 +169,7 @@ wait_handshakes() {
 		[ "$(nlines '\] handshake ')" -ge "$1" ] && return 0
 		sleep 0.1
 	done
-	bad "want $1 handshakes, have $(nlines '\] handshake '); conns_open $(stat_of server conns_open);" \
+	fail "want $1 handshakes, have $(nlines '\] handshake '); conns_open $(stat_of server conns_open);" \
 		"listeners' accept queues: $(ip netns exec "$NS_ORIGIN" ss -Hltn "sport = :$TLS_PORT" | awk '{ printf "%s ", $2 }')"
 }
 
@@ -204,12 +204,12 @@ case_max_connections() {
 		[ "$(established)" = 3 ] && break
 		sleep 0.1
 	done
-	[ "$(established)" = 3 ] || bad "the third client did not connect (established: $(established))"
+	[ "$(established)" = 3 ] || fail "the third client did not connect (established: $(established))"
 	sleep 1 # time enough for a wrongly served third handshake to show
 	q=$(backlog_len)
-	[ "$(nlines '\] handshake ')" = 2 ] || bad "a third handshake while 2 are open: $(last_line '\] handshake ')"
-	[ "$(stat_of server conns_total)" = 2 ] || bad "conns_total $(stat_of server conns_total), want 2"
-	[ ! -s "$WORK/out-3" ] || bad "the third client was served: $(cat "$WORK/out-3")"
+	[ "$(nlines '\] handshake ')" = 2 ] || fail "a third handshake while 2 are open: $(last_line '\] handshake ')"
+	[ "$(stat_of server conns_total)" = 2 ] || fail "conns_total $(stat_of server conns_total), want 2"
+	[ ! -s "$WORK/out-3" ] || fail "the third client was served: $(cat "$WORK/out-3")"
 	note "2 open, the third waiting ($([ "$q" = 1 ] && echo "in the accept queue" || echo "held by the listener")), no third handshake"
 	# The first one ends; the third is accepted and served.
 	send 1 one
@@ -228,7 +228,7 @@ case_max_connections() {
 	want_stat close.done 3
 	rm -f "$WORK/sampling"
 	wait "$sampler" || true
-	[ "$(cat "$WORK/max-open")" = 2 ] || bad "conns_open peaked at $(cat "$WORK/max-open"), want 2"
+	[ "$(cat "$WORK/max-open")" = 2 ] || fail "conns_open peaked at $(cat "$WORK/max-open"), want 2"
 	note "third served after the first closed; conns_open peaked at $(cat "$WORK/max-open")"
 	srv_stop
 }
@@ -293,13 +293,13 @@ target_reset() {
 		gtls client - "$@" <"$WORK/silent" || rc=$?
 		exec {fd}>&-
 	fi
-	[ "$rc" != 0 ] || bad "$tool $*: exit 0, the failure was hidden"
-	[ ! -s "$WORK/peer.out" ] || bad "$tool $*: received data: $(head -c 100 "$WORK/peer.out")"
+	[ "$rc" != 0 ] || fail "$tool $*: exit 0, the failure was hidden"
+	[ ! -s "$WORK/peer.out" ] || fail "$tool $*: received data: $(head -c 100 "$WORK/peer.out")"
 	if [ "$tool" = ossl ]; then
-		grep -q 'errno=104' "$WORK/peer.err" || bad "$tool $*: no reset: $(tail -n 2 "$WORK/peer.err")"
+		grep -q 'errno=104' "$WORK/peer.err" || fail "$tool $*: no reset: $(tail -n 2 "$WORK/peer.err")"
 	else
 		grep -q 'Error in the pull function' "$WORK/peer.err" ||
-			bad "$tool $*: no reset: $(tail -n 2 "$WORK/peer.err")"
+			fail "$tool $*: no reset: $(tail -n 2 "$WORK/peer.err")"
 	fi
 	n=$((n + 1))
 	wait_n '\] close .*reason=target-unreachable detail="connect: ' "$n"
@@ -312,8 +312,8 @@ case_target_down() {
 	target_reset ossl -tls1_2
 	target_reset gtls --priority "$GT13"
 	target_reset gtls --priority "$GT12"
-	[ "$(nlines '\] handshake ')" = 4 ] || bad "want 4 handshakes before the connects"
-	[ "$(nlines '\] reject ')" = 0 ] || bad "target-unreachable is no rejection: $(last_line '\] reject ')"
+	[ "$(nlines '\] handshake ')" = 4 ] || fail "want 4 handshakes before the connects"
+	[ "$(nlines '\] reject ')" = 0 ] || fail "target-unreachable is no rejection: $(last_line '\] reject ')"
 	want_stat close.target-unreachable 4
 	want_stat conns_open 0
 	note "$(last_line '\] close ' | sed 's/.*\] //')"

@@ -6,12 +6,10 @@
 # fingerprint and the URI SAN of the client certificate. Without the option no header is sent,
 # and the option is refused in client mode.
 set -euo pipefail
-. "$(dirname "$0")/../pair/common.sh"
+# shellcheck source=../lib/ktund.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/ktund.sh"
 need_cmd nginx curl
 pair_init
-failures=0
-ok() { say "ok: $*"; }
-bad() { say "FAIL: $*"; failures=$((failures + 1)); }
 
 # 1. nginx with proxy_protocol: its $proxy_protocol_addr is the edge host.
 mkdir -p "$WORK/www" "$WORK/nginx-tmp"
@@ -46,7 +44,7 @@ line=$(tail -1 "$WORK/nginx-access.log" 2>/dev/null || true)
 if [ "$body" = "hello through PROXY v2" ] && [[ $line == "$EDGE_IP:"[0-9]*" 127.0.0.1 200 "* ]]; then
 	ok "nginx: page served, proxy_protocol_addr is the edge host: $line"
 else
-	bad "nginx: body '$body', access log '$line'"
+	not_ok "nginx: body '$body', access log '$line'"
 fi
 stop_pair
 kill "$(cat "$WORK/nginx.pid")" 2>/dev/null || true
@@ -79,7 +77,7 @@ EOF
 	if [[ $body == "haproxy saw src=$EDGE_IP dst=$ORIGIN_IP" ]]; then
 		ok "haproxy: accept-proxy took the header; src is the edge host: $body"
 	else
-		bad "haproxy: body '$body'; $(tail -3 "$WORK/haproxy.log")"
+		not_ok "haproxy: body '$body'; $(tail -3 "$WORK/haproxy.log")"
 	fi
 	stop_pair
 	kill "$hap" 2>/dev/null || true
@@ -89,7 +87,7 @@ EOF
 		sleep 0.1
 	done
 else
-	bad "haproxy is not installed (tools/dev/install-deps.sh installs it)"
+	not_ok "haproxy is not installed (tools/dev/install-deps.sh installs it)"
 fi
 
 # 3. A python origin that parses the header itself.
@@ -124,7 +122,7 @@ sys.exit(1 if wrong else 0)
 PY
 	ok "python origin: header and TLVs as sent: $(tail -1 "$WORK/pp.json")"
 else
-	bad "python origin: $(cat "$WORK/pp.json" 2>/dev/null)"
+	not_ok "python origin: $(cat "$WORK/pp.json" 2>/dev/null)"
 fi
 stop_pair
 
@@ -136,7 +134,7 @@ sleep 0.3
 if tail -1 "$WORK/pp.json" | grep -q 'no PROXY v2 signature'; then
 	ok "no proxy-protocol: no header"
 else
-	bad "without proxy-protocol the origin saw: $(tail -1 "$WORK/pp.json")"
+	not_ok "without proxy-protocol the origin saw: $(tail -1 "$WORK/pp.json")"
 fi
 stop_pair
 
@@ -148,8 +146,7 @@ rc=0
 if [ $rc = 2 ] && grep -q 'proxy-protocol is a server-mode option' "$WORK/cm.err"; then
 	ok "client mode: proxy-protocol refused"
 else
-	bad "client mode: exit $rc: $(cat "$WORK/cm.err")"
+	not_ok "client mode: exit $rc: $(cat "$WORK/cm.err")"
 fi
 
-[ $failures = 0 ] || fail "$failures case(s) failed"
-pass "PROXY v2 header for nginx and a parser, none without the option"
+finish "PROXY v2 header for nginx and a parser, none without the option"

@@ -29,25 +29,25 @@ refused() {
 	local tool=$1 who=$2 ver=$3 reason=$4 alert=$5 rc=0 rj cl
 	shift 5
 	"$tool" "$who" "must not reach the origin $RANDOM"$'\n' "$@" || rc=$?
-	[ "$rc" != 0 ] || bad "$tool $who TLS$ver: the peer succeeded (exit 0), echoed: $(head -c 100 "$WORK/peer.out")"
-	[ ! -s "$WORK/peer.out" ] || bad "$tool $who TLS$ver: the peer received data: $(head -c 100 "$WORK/peer.out")"
+	[ "$rc" != 0 ] || fail "$tool $who TLS$ver: the peer succeeded (exit 0), echoed: $(head -c 100 "$WORK/peer.out")"
+	[ ! -s "$WORK/peer.out" ] || fail "$tool $who TLS$ver: the peer received data: $(head -c 100 "$WORK/peer.out")"
 	k=$((k + 1))
 	if [ "$tool" = ossl ]; then
 		grep -Eq "SSL alert number ($alert)\$" "$WORK/peer.err" ||
-			bad "$tool $who TLS$ver: want TLS alert $alert: $(grep -m1 error "$WORK/peer.err")"
+			fail "$tool $who TLS$ver: want TLS alert $alert: $(grep -m1 error "$WORK/peer.err")"
 	else
 		grep -Eq "Received alert \[($alert)\]" "$WORK/peer.log" ||
-			bad "$tool $who TLS$ver: want TLS alert $alert: $(grep -m1 -i alert "$WORK/peer.log")"
+			fail "$tool $who TLS$ver: want TLS alert $alert: $(grep -m1 -i alert "$WORK/peer.log")"
 	fi
 	wait_n "\\] reject peer=[^ ]+ reason=$reason detail=\"[^\"]+\"\$" "$k"
 	wait_n "\\] close peer=[^ ]+ id=\"-\" up=0 down=0 dur=[0-9.]+ reason=$reason\$" "$k"
-	[ "$(nlines '\] reject ')" = "$k" ] || bad "want $k reject lines, all reason=$reason: $(grep '\] reject ' "$SERVER_LOG")"
-	[ "$(nlines '\] close ')" = "$k" ] || bad "want $k close lines: $(grep '\] close ' "$SERVER_LOG")"
+	[ "$(nlines '\] reject ')" = "$k" ] || fail "want $k reject lines, all reason=$reason: $(grep '\] reject ' "$SERVER_LOG")"
+	[ "$(nlines '\] close ')" = "$k" ] || fail "want $k close lines: $(grep '\] close ' "$SERVER_LOG")"
 	want_stat "reject.$reason" "$k"
 	want_stat "close.$reason" "$k"
 	want_stat handshakes_ok 0
 	want_stat conns_open 0
-	[ "$(accepts)" = 0 ] || bad "$tool $who TLS$ver: $(accepts) connection(s) reached the origin"
+	[ "$(accepts)" = 0 ] || fail "$tool $who TLS$ver: $(accepts) connection(s) reached the origin"
 	rj=$(last_line '\] reject ')
 	cl=$(last_line '\] close ')
 	if [ "$k" = 1 ]; then
@@ -86,7 +86,7 @@ cert_refusal() {
 purpose_refusal() {
 	cert_refusal bad-purpose "$1"
 	[ "$(nlines "reason=bad-purpose detail=\"$2")" = 4 ] ||
-		bad "want 4 reject lines with detail '$2': $(last_line '\] reject ')"
+		fail "want 4 reject lines with detail '$2': $(last_line '\] reject ')"
 }
 
 # bad_der: s_client sends a leaf whose outer signature algorithm differs from the one inside
@@ -106,13 +106,13 @@ PY
 		openssl x509 -inform DER -in client-bad.der -out client-bad.pem
 		cp client.key client-bad.key
 		cat client-bad.pem inter.pem >client-bad-chain.pem
-	) || bad "could not make client-bad"
+	) || fail "could not make client-bad"
 	origin_start line
 	srv_start
 	refused ossl client-bad 1.3 bad-certificate "${ALERT[bad-certificate]}" -tls1_3
 	refused ossl client-bad 1.2 bad-certificate "${ALERT[bad-certificate]}" -tls1_2
 	[ "$(nlines 'reason=bad-certificate detail="the peer.s certificate does not parse: ')" = 2 ] ||
-		bad "reject detail does not say the certificate does not parse: $(last_line '\] reject ')"
+		fail "reject detail does not say the certificate does not parse: $(last_line '\] reject ')"
 	srv_stop
 }
 
@@ -124,13 +124,13 @@ raw_tls12() {
 	origin_start line
 	srv_start
 	out=$(ip netns exec "$NS_EDGE" timeout 20 python3 "$INTEG_DIR/tls12cert.py" "$ORIGIN_IP" "$TLS_PORT" "$kind" 2>&1) ||
-		bad "tls12cert.py $kind failed: $out"
-	[ "$out" = "alert $alert" ] || bad "$kind: want alert $alert, the peer got: $out"
+		fail "tls12cert.py $kind failed: $out"
+	[ "$out" = "alert $alert" ] || fail "$kind: want alert $alert, the peer got: $out"
 	wait_n "\\] reject peer=[^ ]+ reason=$reason detail=\"$detail" 1
 	wait_n "\\] close peer=[^ ]+ id=\"-\" up=0 down=0 dur=[0-9.]+ reason=$reason\$" 1
 	want_stat "reject.$reason" 1
 	want_stat conns_open 0
-	[ "$(accepts)" = 0 ] || bad "$kind: $(accepts) connection(s) reached the origin"
+	[ "$(accepts)" = 0 ] || fail "$kind: $(accepts) connection(s) reached the origin"
 	note "peer: $out; $(last_line '\] reject ' | sed 's/.*\] //')"
 	srv_stop
 }
@@ -149,12 +149,12 @@ for alert in (113, 200):
         s.settimeout(5)
         s.recv(100)  # until ktund closes
 PY
-		bad "the python peer failed"
+		fail "the python peer failed"
 	wait_n '\] reject ' 2
 	[ "$(nlines 'reason=tls-error detail="peer sent alert bad_certificate_status_response \(113\)"$')" = 1 ] ||
-		bad "alert 113 is not named: $(grep '\] reject ' "$SERVER_LOG")"
+		fail "alert 113 is not named: $(grep '\] reject ' "$SERVER_LOG")"
 	[ "$(nlines 'reason=tls-error detail="peer sent alert unknown \(200\)"$')" = 1 ] ||
-		bad "alert 200 is not numbered: $(grep '\] reject ' "$SERVER_LOG")"
+		fail "alert 200 is not numbered: $(grep '\] reject ' "$SERVER_LOG")"
 	note "$(last_line '\] reject ' | sed 's/.*\] //')"
 	srv_stop
 }
@@ -166,7 +166,7 @@ tls11() {
 	srv_start
 	refused ossl client 1.1 tls-error "${ALERT[tls-error/version]}" -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0'
 	refused gtls client 1.1 tls-error "${ALERT[tls-error/version]}" --priority NORMAL:-VERS-ALL:+VERS-TLS1.1
-	grep -q 'reason=tls-error detail="[^"]*version' "$SERVER_LOG" || bad "reject detail does not name the version"
+	grep -q 'reason=tls-error detail="[^"]*version' "$SERVER_LOG" || fail "reject detail does not name the version"
 	srv_stop
 }
 
@@ -179,7 +179,7 @@ cbc() {
 		-cipher 'ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES128-SHA:AES128-SHA'
 	refused gtls client 1.2 tls-error "${ALERT[tls-error/cipher]}" \
 		--priority "$GT12:-CIPHER-ALL:+AES-128-CBC:+AES-256-CBC:-MAC-ALL:+SHA1:+SHA256"
-	grep -q 'reason=tls-error detail="[^"]*cipher' "$SERVER_LOG" || bad "reject detail does not name the cipher"
+	grep -q 'reason=tls-error detail="[^"]*cipher' "$SERVER_LOG" || fail "reject detail does not name the cipher"
 	srv_stop
 }
 
@@ -208,10 +208,10 @@ for echo_first in (True, False):  # after data both ways, and right after the ha
         except (ssl.SSLError, OSError):
             pass
 PY
-		bad "the python client failed: see above"
+		fail "the python client failed: see above"
 	wait_n '\] close ' 2
-	[ "$(nlines 'reason=tls-error detail="')" = 2 ] || bad "want two closes with reason=tls-error and a detail: $(grep '\] close ' "$SERVER_LOG")"
-	[ "$(nlines '\] reject ')" = 0 ] || bad "a reject line for a failure after the handshake: $(last_line '\] reject ')"
+	[ "$(nlines 'reason=tls-error detail="')" = 2 ] || fail "want two closes with reason=tls-error and a detail: $(grep '\] close ' "$SERVER_LOG")"
+	[ "$(nlines '\] reject ')" = 0 ] || fail "a reject line for a failure after the handshake: $(last_line '\] reject ')"
 	want_stat close.tls-error 2
 	want_stat reject.tls-error 0
 	want_stat handshakes_ok 2

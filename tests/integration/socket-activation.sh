@@ -19,16 +19,13 @@
 # No root: loopback addresses and random ports only.
 set -euo pipefail
 : "${KTUND:?} ${KTUN_SRCDIR:?}"
-for c in systemd-socket-activate openssl ss python3; do
-	command -v "$c" >/dev/null || { echo "skip: needs $c (tools/dev/install-deps.sh)"; exit 77; }
-done
+# shellcheck source=../lib/result.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/result.sh"
+need_cmd systemd-socket-activate openssl ss python3
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
-"$KTUN_SRCDIR/tests/pki.sh" "$work/pki" >/dev/null
+"$KTUN_SRCDIR/tests/lib/pki.sh" "$work/pki" >/dev/null
 P=$work/pki
-failures=0
-ok() { echo "ok: $*"; }
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 # The activator that systemd itself is: bind every SPEC (HOST:PORT[=NAME]) non-blocking, put
 # the sockets at fd 3 on, set the variables for this process and exec the command.
@@ -72,7 +69,7 @@ PY
 
 port=$((20000 + RANDOM % 20000))
 origin=$((port + 1))
-python3 "$KTUN_SRCDIR/tests/integration/origin.py" line "127.0.0.1:$origin" "$work/accepts.log" &
+python3 "$KTUN_SRCDIR/tests/lib/origin.py" line "127.0.0.1:$origin" "$work/accepts.log" &
 for _ in $(seq 50); do ss -Htln "sport = :$origin" | grep -q . && break; sleep 0.1; done
 
 server_args=(--target "127.0.0.1:$origin" --cert "$P/server-chain.pem" --key "$P/server.key"
@@ -100,8 +97,8 @@ systemd-socket-activate -l "127.0.0.1:$port" --fdname=tls-in "$KTUND" server \
 	--listen "127.0.0.1:$port" "${server_args[@]}" --workers 2 --control "$work/srv.sock" \
 	>"$work/server.log" 2>&1 &
 srv=$!
-wait_log "$work/server.log" "Listening on 127.0.0.1:$port" || fail "server-ipv4: the activator is not listening"
-[ "$(listeners "$port")" = 1 ] || fail "server-ipv4: want one listener before ktund starts"
+wait_log "$work/server.log" "Listening on 127.0.0.1:$port" || not_ok "server-ipv4: the activator is not listening"
+[ "$(listeners "$port")" = 1 ] || not_ok "server-ipv4: want one listener before ktund starts"
 ino=$(inode "$port")
 # The first connection makes the activator exec ktund; it waits in the backlog meanwhile.
 out=$(tls "$port" "first $RANDOM") || true
@@ -109,16 +106,16 @@ if [[ $out == first* ]] && grep -q "socket activation: serving 127.0.0.1:$port (
 	grep -q "listening on 127.0.0.1:$port (inherited socket)" "$work/server.log"; then
 	ok "server-ipv4: s_client served through the inherited socket (matched by address)"
 else
-	fail "server-ipv4: echo '$out'"
+	not_ok "server-ipv4: echo '$out'"
 fi
 for i in 1 2 3 4; do
-	[ "$(tls "$port" "more $i")" = "more $i" ] || fail "server-ipv4: connection $i not served"
+	[ "$(tls "$port" "more $i")" = "more $i" ] || not_ok "server-ipv4: connection $i not served"
 done
 n=$(listeners "$port")
 h=$(held "$srv" "$ino")
 [ "$n" = 1 ] && [ "$(inode "$port")" = "$ino" ] && [ "$h" = 2 ] &&
 	ok "server-ipv4: ktund did not bind: one listener on :$port, the activator's (inode $ino), one fd per worker" ||
-	fail "server-ipv4: $n listener(s) on :$port, inode $(inode "$port") (activator's $ino), ktund holds it $h times (want 2)"
+	not_ok "server-ipv4: $n listener(s) on :$port, inode $(inode "$port") (activator's $ino), ktund holds it $h times (want 2)"
 
 # --- client-unix: a client tunnel on an inherited unix socket, to the server above.
 cat >"$work/client.conf" <<EOF
@@ -138,32 +135,32 @@ EOF
 systemd-socket-activate -l "$work/app.sock" --fdname=to-origin "$KTUND" --config "$work/client.conf" \
 	>"$work/client.log" 2>&1 &
 cli=$!
-wait_log "$work/client.log" "Listening on $work/app.sock" || fail "client-unix: the activator is not listening"
+wait_log "$work/client.log" "Listening on $work/app.sock" || not_ok "client-unix: the activator is not listening"
 out=$(python3 "$work/app.py" "$work/app.sock" "plain $RANDOM") || true
 [[ $out == plain* ]] &&
 	grep -q "\[to-origin\] socket activation: serving unix:$work/app.sock (fd 3, name to-origin)" "$work/client.log" &&
 	ok "client-unix: an application through the inherited unix socket (matched by name), then the server" ||
-	fail "client-unix: got '$out'"
+	not_ok "client-unix: got '$out'"
 
 # --- reload keeps the inherited sockets
 kill -HUP "$srv" "$cli"
-wait_log "$work/server.log" 'reload ok' && wait_log "$work/client.log" 'reload ok' || fail "reload: no 'reload ok'"
+wait_log "$work/server.log" 'reload ok' && wait_log "$work/client.log" 'reload ok' || not_ok "reload: no 'reload ok'"
 [ "$(python3 "$work/app.py" "$work/app.sock" "after reload")" = "after reload" ] &&
 	[ "$(tls "$port" "again")" = again ] && [ "$(inode "$port")" = "$ino" ] && [ "$(held "$srv" "$ino")" = 2 ] &&
-	ok "reload: both keep serving their inherited sockets" || fail "reload: not served after SIGHUP"
+	ok "reload: both keep serving their inherited sockets" || not_ok "reload: not served after SIGHUP"
 
 kill -TERM "$srv" "$cli"
 rc=0
 wait "$srv" || rc=$?
 wait "$cli" || rc=$((rc + $?))
-[ "$rc" = 0 ] && ok "SIGTERM: both exit 0" || fail "SIGTERM: exit status $rc"
+[ "$rc" = 0 ] && ok "SIGTERM: both exit 0" || not_ok "SIGTERM: exit status $rc"
 
 # --- named-nonblock
 port3=$((port + 2))
 python3 "$work/activate.py" "127.0.0.1:$port3=server" -- "$KTUND" server --listen "0.0.0.0:$port3" \
 	"${server_args[@]}" --workers 2 --control "$work/srv3.sock" >"$work/server3.log" 2>&1 &
 srv3=$!
-wait_log "$work/server3.log" 'notice: ready' || fail "named-nonblock: not ready"
+wait_log "$work/server3.log" 'notice: ready' || not_ok "named-nonblock: not ready"
 # 20 clients at once: the two workers' rings race for each connection on the one socket; a
 # lost race must stay inside io_uring (an EAGAIN reaching ktund would log "accept:").
 burst=()
@@ -177,9 +174,9 @@ served=$(cat "$work"/burst.* | grep -c '^burst ' || true)
 	grep -q "socket activation: serving 127.0.0.1:$port3 (fd 3, name server)" "$work/server3.log" &&
 	! grep -q 'accept:' "$work/server3.log" &&
 	ok "named-nonblock: a non-blocking socket named for the tunnel, bound to 127.0.0.1 for listen = 0.0.0.0; 20 clients at once" ||
-	fail "named-nonblock: not served ($served of 20 at once)"
+	not_ok "named-nonblock: not served ($served of 20 at once)"
 kill -TERM "$srv3"
-wait "$srv3" || fail "named-nonblock: exit status $?"
+wait "$srv3" || not_ok "named-nonblock: exit status $?"
 
 # --- refused: refused CASE REGEX COMMAND...: exits 1 within 10 s, and the log matches.
 refused() {
@@ -189,7 +186,7 @@ refused() {
 	if [ "$rc" = 1 ] && grep -Eq -- "$want" "$work/$name.log"; then
 		ok "refused $name: exit 1, $(grep -Eo -- "error: .*" "$work/$name.log" | head -1)"
 	else
-		fail "refused $name: exit status $rc, want 1 and /$want/"
+		not_ok "refused $name: exit status $rc, want 1 and /$want/"
 		sed 's/^/    | /' "$work/$name.log"
 	fi
 }
@@ -225,7 +222,7 @@ refused two-sockets "error: \[server\] socket activation: two sockets for one tu
 	python3 "$work/activate.py" "127.0.0.1:$p=server" "127.0.0.2:$p=server" -- "$KTUND" server \
 	--listen "127.0.0.1:$p" "${server_args[@]}" --control "$work/r3.sock"
 
-[ "$failures" = 0 ] || {
+[ "$RESULT_FAILURES" = 0 ] || {
 	for f in server client server3; do echo "----- $f.log"; cat "$work/$f.log"; done
 	exit 1
 }

@@ -1,19 +1,20 @@
 # shellcheck shell=bash
 # srvlib.sh — shared by tests/integration/server-*.sh: ktund server in the origin namespace
-# (start_server from tests/pair/common.sh), real TLS peers (openssl s_client, gnutls-cli, curl)
+# (start_server from tests/lib/ktund.sh), real TLS peers (openssl s_client, gnutls-cli, curl)
 # in the edge namespace connecting over the veth, origins that count what reaches them
-# (origin.py), and one "ok:"/"FAIL:" line per case.
+# (tests/lib/origin.py), and one ok/FAIL line per case (tests/lib/result.sh).
 #
 # Source it after `set -euo pipefail`, call srv_init, then `run_case NAME FUNCTION [ARGS...]`
 # for each case and `srv_finish` at the end. A case runs in a subshell with errexit, so any
-# failed step ends that case only; `bad MESSAGE` ends it with a reason. Whatever a case starts
-# with srv_start/origin_start/track is killed when the case ends, pass or fail, so a broken
-# case cannot leave a port taken for the next one.
+# failed step ends that case only; `fail MESSAGE` ends it with a reason, and `note TEXT` adds
+# a detail line under its ok line. Whatever a case starts with srv_start/origin_start/track is
+# killed when the case ends, pass or fail, so a broken case cannot leave a port taken for the
+# next one.
+# shellcheck disable=SC2034 # for the scripts that source this
 INTEG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../pair/common.sh
-. "$INTEG_DIR/../pair/common.sh"
+# shellcheck source=../lib/ktund.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/ktund.sh"
 
-ORIGIN_PY=$INTEG_DIR/origin.py
 ACCEPTS=    # accept log of the current origin: one line per connection that reached it
 _case_no=0
 _failed=()
@@ -24,14 +25,8 @@ srv_init() {
 	pair_init
 }
 
-# bad MESSAGE: end the current case as failed.
-bad() {
-	echo "$*" | tee "$WORK/case.why"
-	exit 1
-}
-
-# note TEXT: a detail line printed under the case's ok: line.
-note() { echo "$*" >>"$WORK/case.notes"; }
+# _case_why MESSAGE: fail's hook inside a case: MESSAGE is why the case failed.
+_case_why() { echo "$*" >"$WORK/case.why"; }
 
 # track PID: kill PID when the current case ends.
 track() { echo "$1" >>"$WORK/case.pids"; }
@@ -73,7 +68,7 @@ _reap_case() {
 	echo "warning: ports $TLS_PORT/$ORIGIN_PORT still listened on after the case's processes ended"
 }
 
-# run_case NAME FUNCTION [ARGS...]: run one case, print its ok:/FAIL: line.
+# run_case NAME FUNCTION [ARGS...]: run one case, print its ok/not_ok line.
 run_case() {
 	local name=$1 rc=0 why
 	shift
@@ -84,25 +79,30 @@ run_case() {
 	touch "$WORK/case.start"
 	# Subshell: errexit applies inside it (it is not a condition), and a failure ends only this
 	# case. Log names count from the case number, so each case's server logs stay apart.
+	# Inside, fail records why (and the case's logs are dumped below, not all of them) and
+	# note collects detail lines.
 	set +e
 	(
 		set -e
 		_starts=$((_case_no * 100))
+		# shellcheck disable=SC2034 # read by note (result.sh)
+		RESULT_NOTES=$WORK/case.notes
+		_result_fail_hooks=(_case_why)
 		"$@"
 	) >"$WORK/case.out" 2>&1
 	rc=$?
 	set -e
 	_reap_case
 	if [ "$rc" = 0 ]; then
-		echo "ok: $name"
+		ok "$name"
 		sed 's/^/    /' "$WORK/case.notes"
 	else
 		_failed+=("$name")
-		# Why: bad's message, else common.sh's fail line, else the exit status.
+		# Why: fail's message, else a FAIL line in the output, else the exit status.
 		why=$(cat "$WORK/case.why")
 		[ -n "$why" ] || why=$(grep -m1 -o 'FAIL: .*' "$WORK/case.out" | cut -c7-) || true
 		[ -n "$why" ] || why="exit status $rc"
-		echo "FAIL: $name: $why"
+		not_ok "$name: $why"
 		sed 's/^/    | /' "$WORK/case.out"
 		_dump_case_logs
 	fi
@@ -120,11 +120,11 @@ _dump_case_logs() {
 	return 0
 }
 
-# srv_finish: exit 1 if any case failed.
+# srv_finish: exit 1 if any case failed (their logs are dumped already: no on_fail hooks).
 srv_finish() {
 	if [ ${#_failed[@]} -gt 0 ]; then
-		say "FAIL: ${#_failed[@]} case(s): ${_failed[*]}"
-		exit 1
+		_result_fail_hooks=()
+		fail "${#_failed[@]} case(s): ${_failed[*]}"
 	fi
 	pass "$_case_no cases"
 }
@@ -146,7 +146,7 @@ srv_stop() {
 origin_start() {
 	local mode=$1 addr=${2:-127.0.0.1:$ORIGIN_PORT} i
 	ACCEPTS=$(mktemp "$WORK/accepts.XXXXXX")
-	ip netns exec "$NS_ORIGIN" python3 "$ORIGIN_PY" "$mode" "$addr" "$ACCEPTS" \
+	ip netns exec "$NS_ORIGIN" python3 "$ORIGIN_TOOL" "$mode" "$addr" "$ACCEPTS" \
 		>>"$WORK/origin.log" 2>&1 &
 	ORIGIN_PID=$!
 	track "$ORIGIN_PID"
@@ -155,9 +155,9 @@ origin_start() {
 			[ -S "${addr#unix:}" ] && return 0
 			sleep 0.1
 		done
-		bad "origin did not create ${addr#unix:}"
+		fail "origin did not create ${addr#unix:}"
 	fi
-	wait_port "$NS_ORIGIN" "${addr##*:}" || bad "origin did not listen on $addr"
+	wait_port "$NS_ORIGIN" "${addr##*:}" || fail "origin did not listen on $addr"
 }
 
 # use_origin MODE [ADDR]: make sure the running origin is origin.py MODE on ADDR, replacing
@@ -258,7 +258,7 @@ wait_n() {
 		[ "$(nlines "$1")" -ge "$2" ] && return 0
 		sleep 0.1
 	done
-	bad "want $2 server log line(s) matching '$1', have $(nlines "$1")"
+	fail "want $2 server log line(s) matching '$1', have $(nlines "$1")"
 }
 
 # last_line REGEX: the last server log line that matches.
@@ -267,5 +267,5 @@ last_line() { grep -E -- "$1" "$SERVER_LOG" | tail -n 1; }
 # want_stat COUNTER VALUE: the server's ktunctl status counter is VALUE (waits up to 5 s, for
 # counters that move just after the log line).
 want_stat() {
-	wait_stat server "$1" "$2" 5 || bad "ktunctl status: server.$1 is $(stat_of server "$1"), want $2"
+	wait_stat server "$1" "$2" 5 || fail "ktunctl status: server.$1 is $(stat_of server "$1"), want $2"
 }

@@ -78,11 +78,11 @@ for v in 13 12; do
 		r=$(reference $((9500 + i)) "$prio")
 		what="TLS 1.${v#1}, $name: ktund client $k, gnutls-cli $r"
 		if [ "$k" != "$r" ]; then
-			case_fail "$what"
+			not_ok "$what"
 		elif [ "$expect" != any ] && [ "$r" != "$expect" ]; then
-			case_fail "$what (want $expect: the proxy case is broken)"
+			not_ok "$what (want $expect: the proxy case is broken)"
 		else
-			case_ok "$what"
+			ok "$what"
 		fi
 		[ "$k" = ok ] || fails=$((fails + 1))
 	done
@@ -95,11 +95,11 @@ for ((i = 0; i < 50; i++)); do
 	[ "$open" = 0 ] && break
 	sleep 0.1
 done
-[ "$open" = 0 ] || { case_fail "ktund client holds $open connection(s)"; ok=0; }
+[ "$open" = 0 ] || { not_ok "ktund client holds $open connection(s)"; ok=0; }
 rejects=$(ctl client status | awk '$1 ~ /\.reject\./ { s += $2 } END { print s }')
-[ "$rejects" = "$fails" ] || { case_fail "$rejects rejects counted, want $fails"; ok=0; }
-kill -0 "$CLIENT_PID" 2>/dev/null || { case_fail "ktund client is gone"; ok=0; }
-[ $ok = 0 ] || case_ok "no connection held, $rejects rejects counted"
+[ "$rejects" = "$fails" ] || { not_ok "$rejects rejects counted, want $fails"; ok=0; }
+kill -0 "$CLIENT_PID" 2>/dev/null || { not_ok "ktund client is gone"; ok=0; }
+[ $ok = 0 ] || ok "no connection held, $rejects rejects counted"
 stop_daemon "$CLIENT_PID" client
 CLIENT_PID=
 finish "$((2 * ${#MODES[@]})) cases"

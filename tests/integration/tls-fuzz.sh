@@ -35,9 +35,9 @@ done
 for ((i = 0; i < REF_LANES; i++)); do
 	wait_port "$NS_ORIGIN" $((REF_PORT + i)) || fail "gnutls-serv did not listen on $((REF_PORT + i))"
 done
-bg_origin python3 "$ORIGIN_PY" echo "127.0.0.1:$ORIGIN_PORT" "$WORK/accepts"
+bg_origin python3 "$ORIGIN_TOOL" echo "127.0.0.1:$ORIGIN_PORT" "$WORK/accepts"
 wait_port "$NS_ORIGIN" "$ORIGIN_PORT" || fail "origin did not listen on $ORIGIN_PORT"
-say "priority: $prio"
+note "priority: $prio"
 
 fuzz() {
 	ip netns exec "$NS_EDGE" timeout 120 python3 "$INTEG_DIR/tls_fuzz.py" --count "$FUZZ_COUNT" \
@@ -50,24 +50,24 @@ fuzz() {
 }
 
 still_serving() {
-	kill -0 "$SERVER_PID" 2>/dev/null || bad "ktund is gone"
-	gtls client "still serving"$'\n' --priority "$GT13" || bad "gnutls-cli: $(tail -n 3 "$WORK/peer.err")"
-	[ "$(cat "$WORK/peer.out")" = "still serving" ] || bad "echo through ktund: '$(cat "$WORK/peer.out")'"
+	kill -0 "$SERVER_PID" 2>/dev/null || fail "ktund is gone"
+	gtls client "still serving"$'\n' --priority "$GT13" || fail "gnutls-cli: $(tail -n 3 "$WORK/peer.err")"
+	[ "$(cat "$WORK/peer.out")" = "still serving" ] || fail "echo through ktund: '$(cat "$WORK/peer.out")'"
 }
 
 # Every fuzz connection ends as a reject, and ktund holds none of them.
 counted() {
 	local n rejects
-	[ -s "$FUZZ_COUNT" ] || bad "the fuzzer did not finish"
+	[ -s "$FUZZ_COUNT" ] || fail "the fuzzer did not finish"
 	n=$(cat "$FUZZ_COUNT")
 	want_stat conns_open 0
 	want_stat conns_total $((n + 1))
 	want_stat handshakes_ok 1
 	rejects=$(ctl server status | awk '$1 ~ /^server\.reject\./ { s += $2 } END { print s }')
-	[ "$rejects" = "$n" ] || bad "ktunctl status: $rejects rejects, want one per fuzz connection ($n)"
-	[ "$(nlines '\] reject ')" = "$n" ] || bad "$(nlines '\] reject ') reject lines in the log, want $n"
-	[ "$(stat_of server reject.tls-error)" -gt 0 ] || bad "no reject.tls-error counted"
-	[ "$(stat_of server reject.peer-closed)" -gt 0 ] || bad "no reject.peer-closed counted"
+	[ "$rejects" = "$n" ] || fail "ktunctl status: $rejects rejects, want one per fuzz connection ($n)"
+	[ "$(nlines '\] reject ')" = "$n" ] || fail "$(nlines '\] reject ') reject lines in the log, want $n"
+	[ "$(stat_of server reject.tls-error)" -gt 0 ] || fail "no reject.tls-error counted"
+	[ "$(stat_of server reject.peer-closed)" -gt 0 ] || fail "no reject.peer-closed counted"
 	note "$(ctl server status | awk '$1 ~ /^server\.reject\./ && $2 > 0' | tr '\n' ' ')"
 }
 

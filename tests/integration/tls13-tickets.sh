@@ -5,7 +5,8 @@
 # never send. Twenty request/response rounds through ktund client, each with its own connection:
 # every reply must come back (the stall hit more than half of the connections).
 set -euo pipefail
-. "$(dirname "$0")/../pair/common.sh"
+# shellcheck source=../lib/ktund.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/ktund.sh"
 pair_init
 
 cat >"$WORK/tls_server.py" <<'PY'

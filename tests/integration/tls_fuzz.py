@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Differential TLS handshake fuzzer for tests/integration/tls-fuzz.sh.
 
-Sends the same hand-made bytes (a real ClientHello from tests/pair/pairtool.py, fragmented,
+Sends the same hand-made bytes (a real ClientHello from tests/lib/pairtool.py, fragmented,
 truncated, corrupted) to ktund and to a reference gnutls-serv with the same priority string,
 and compares how each server answers, case by case. Then sends a bounded round of seeded
 random mutations to ktund alone. Exits 0 when no case differs in a way that matters.
@@ -30,7 +30,7 @@ import struct
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pair"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from pairtool import client_hello  # noqa: E402  (the one ClientHello builder of the tests)
 
 HANDSHAKE, ALERT, CCS, APPDATA = 22, 21, 20, 23

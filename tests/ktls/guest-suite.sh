@@ -9,14 +9,14 @@
 #   (default all)
 set -uo pipefail
 : "${KTUND:?} ${KTUNCTL:?} ${KTUN_SRCDIR:?}"
+# shellcheck source=../lib/result.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/result.sh"
 
 if ! grep -q TlsCurrTxSw /proc/net/tls_stat 2>/dev/null; then
-	echo "skip: this kernel has no kernel TLS (run me through tests/vm/run)"
-	exit 77
+	skip "this kernel has no kernel TLS (run me through tests/vm/run)"
 fi
 
 work=$(mktemp -d)
-failures=0
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
@@ -25,12 +25,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { echo "ok: $*"; }
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 stat_of() { awk -v k="$1" '$1 == k { print $2 }' /proc/net/tls_stat; }
 counter() { "$KTUNCTL" --control "$1" status | awk -v k="$2" '$1 ~ "\\." k "$" { print $2 }'; }
 
-"$KTUN_SRCDIR/tests/pki.sh" "$work/pki" >/dev/null || { echo "FAIL: pki.sh"; exit 1; }
+"$KTUN_SRCDIR/tests/lib/pki.sh" "$work/pki" >/dev/null || fail "tests/lib/pki.sh failed"
 P=$work/pki
 
 # Plaintext echo origin: echoes until EOF, then half-closes.
@@ -70,7 +68,7 @@ stop() {
 	kill "$1" 2>/dev/null || return 0
 	for _ in $(seq 200); do kill -0 "$1" 2>/dev/null || break; sleep 0.2; done
 	if kill -0 "$1" 2>/dev/null; then
-		fail "ktund (pid $1) still running 40 s after SIGTERM"
+		not_ok "ktund (pid $1) still running 40 s after SIGTERM"
 		kill -9 "$1"
 	fi
 	wait "$1" 2>/dev/null
@@ -102,7 +100,7 @@ for version in 1.3 1.2; do
 		what="pair TLS $version $cipher"
 		if ! start s "$work/s.log" "${server_args[@]}" "${pin[@]}" ||
 		   ! start c "$work/c.log" "${client_args[@]}" "${pin[@]}"; then
-			fail "$what: ktund did not start"
+			not_ok "$what: ktund did not start"
 			continue
 		fi
 		check="$KTUNCTL --control $work/s.sock conns | grep -q 'datapath=ktls.*ulp=tls ktls_tx=sw ktls_rx=sw' &&
@@ -116,11 +114,11 @@ for version in 1.3 1.2; do
 			   grep -q 'reason=done' "$work/s.log"; then
 				ok "$what: 2 MiB echoed, kernel TLS both ends, 0 payload bytes through ktund"
 			else
-				fail "$what: counters or log wrong"; cat "$work/s.log" "$work/c.log"
+				not_ok "$what: counters or log wrong"; cat "$work/s.log" "$work/c.log"
 				"$KTUNCTL" --control "$work/s.sock" status | grep -E 'conns_|payload'
 			fi
 		else
-			fail "$what: echo differs or the sockets were not kTLS"; cat "$work/s.log" "$work/c.log"
+			not_ok "$what: echo differs or the sockets were not kTLS"; cat "$work/s.log" "$work/c.log"
 		fi
 		stop "$s_pid"; stop "$c_pid"
 	done
@@ -132,37 +130,37 @@ done
 # low here on purpose) every other kTLS connection of that worker would stall behind them.
 section_idle() (
 	n=${KTUN_IDLE_CONNS:-500}
-	failures=0
+	RESULT_FAILURES=0
 	ulimit -n 16384
 	ulimit -u "${KTUN_IDLE_NPROC:-200}"
 	if ! start s "$work/s.log" "${server_args[@]}" --ktls required ||
 	   ! start c "$work/c.log" "${client_args[@]}" --ktls required; then
-		fail "idle: ktund did not start"
+		not_ok "idle: ktund did not start"
 		exit 1
 	fi
 	if python3 "$KTUN_SRCDIR/tests/ktls/idle_conns.py" 9001 "$n" $((1 << 20)) 24 "$s_pid" "$c_pid" &&
 	   [ "$(counter "$work/s.sock" conns_ktls)" -gt "$n" ]; then
 		ok "$n idle kTLS connections: threads bounded, 1 MiB beside them intact"
 	else
-		fail "$n idle kTLS connections (conns_ktls $(counter "$work/s.sock" conns_ktls))"
+		not_ok "$n idle kTLS connections (conns_ktls $(counter "$work/s.sock" conns_ktls))"
 		grep -hv "reason=done\|\] handshake" "$work/s.log" "$work/c.log" | tail -n 8
 	fi
 	stop "$s_pid"; stop "$c_pid"
-	exit "$failures"
+	exit "$RESULT_FAILURES"
 )
 
 section_interop() {
 # 2. Interop, kTLS on ktund's side only.
-start s "$work/s.log" "${server_args[@]}" --ktls required || fail "server did not start"
+start s "$work/s.log" "${server_args[@]}" --ktls required || not_ok "server did not start"
 for v in -tls1_3 -tls1_2; do
 	out=$( (echo "hello-openssl$v"; sleep 2) | timeout 30 openssl s_client -connect 127.0.0.1:9443 \
 		-CAfile "$P/ca.pem" -cert "$P/client.pem" -cert_chain "$P/inter.pem" -key "$P/client.key" $v -quiet 2>/dev/null)
 	[ "$out" = "hello-openssl$v" ] && ok "openssl s_client $v -> ktund server (kTLS)" ||
-		fail "openssl s_client $v -> ktund server: got '$out'"
+		not_ok "openssl s_client $v -> ktund server: got '$out'"
 done
 out=$( (echo hello-gnutls; sleep 2) | timeout 30 gnutls-cli --x509cafile "$P/ca.pem" \
 	--x509certfile "$P/client-chain.pem" --x509keyfile "$P/client.key" -p 9443 localhost 2>/dev/null)
-grep -qx hello-gnutls <<<"$out" && ok "gnutls-cli -> ktund server (kTLS)" || fail "gnutls-cli: got '$out'"
+grep -qx hello-gnutls <<<"$out" && ok "gnutls-cli -> ktund server (kTLS)" || not_ok "gnutls-cli: got '$out'"
 
 # 3. The hand-over: data coalesced with the client's Finished, and a record cut in two.
 before=$(counter "$work/s.sock" payload_userspace)
@@ -171,13 +169,13 @@ for mode in coalesce split; do
 		"$P/client-chain.pem" "$P/client.key" origin.test $mode; then
 		ok "hand-over ($mode): nothing lost or reordered"
 	else
-		fail "hand-over ($mode)"
+		not_ok "hand-over ($mode)"
 	fi
 done
 after=$(counter "$work/s.sock" payload_userspace)
 # Exactly the first record of each connection (3013 bytes) went through userspace.
 [ $((after - before)) = 6026 ] && ok "hand-over: only the records that came with the handshake passed through ktund" ||
-	fail "hand-over: $((after - before)) payload bytes through userspace, expected 6026"
+	not_ok "hand-over: $((after - before)) payload bytes through userspace, expected 6026"
 
 # 3b. Empty application-data records (TLS 1.3 padding only): a splice returns 0 for one, as at
 # the end of the stream; the connection must go on, not end as truncated.
@@ -186,7 +184,7 @@ if python3 "$KTUN_SRCDIR/tests/ktls/empty_record.py" 127.0.0.1 9443 "$P/ca.pem" 
 	grep 'close peer' "$work/s.log" | tail -1 | grep -q 'up=6 down=6 .*reason=done'; then
 	ok "empty records from the peer: data intact, closed with reason=done"
 else
-	fail "empty records: $(grep 'close peer' "$work/s.log" | tail -1)"
+	not_ok "empty records: $(grep 'close peer' "$work/s.log" | tail -1)"
 fi
 
 # 4. A peer's KeyUpdate: this kernel cannot install new keys, so the connection closes clearly.
@@ -194,11 +192,11 @@ fi
 	-CAfile "$P/ca.pem" -cert "$P/client.pem" -cert_chain "$P/inter.pem" -key "$P/client.key" -tls1_3 >/dev/null 2>&1
 sleep 0.5
 grep -q 'reason=key-update detail="peer sent KeyUpdate' "$work/s.log" &&
-	ok "KeyUpdate from the peer closes with reason=key-update" || fail "KeyUpdate: $(grep close "$work/s.log" | tail -1)"
+	ok "KeyUpdate from the peer closes with reason=key-update" || not_ok "KeyUpdate: $(grep close "$work/s.log" | tail -1)"
 # The origin still holds its side open: a splice waiting on it must be cancelled, not leaked.
 for _ in $(seq 50); do [ "$(counter "$work/s.sock" conns_open)" = 0 ] && break; sleep 0.2; done
 [ "$(counter "$work/s.sock" conns_open)" = 0 ] && ok "KeyUpdate: the closed connection was freed" ||
-	fail "KeyUpdate: conns_open $(counter "$work/s.sock" conns_open) after the close, want 0"
+	not_ok "KeyUpdate: conns_open $(counter "$work/s.sock" conns_open) after the close, want 0"
 stop "$s_pid"
 
 # 5. ktund client -> openssl s_server, which sends two session tickets after the handshake.
@@ -210,7 +208,7 @@ for v in -tls1_3 -tls1_2; do
 	pids+=($ss_pid)
 	for _ in $(seq 100); do ss -Htln "sport = :9555" | grep -q . && break; sleep 0.2; done
 	start c "$work/c.log" client --listen 127.0.0.1:9002 --target 127.0.0.1:9555 --server-name origin.test \
-		--cert "$P/client-chain.pem" --key "$P/client.key" --cacert "$P/ca.pem" --ktls required || fail "client did not start"
+		--cert "$P/client-chain.pem" --key "$P/client.key" --cacert "$P/ca.pem" --ktls required || not_ok "client did not start"
 	reply=$(python3 -c "
 import socket
 s=socket.create_connection(('127.0.0.1',9002), timeout=60); s.sendall(b'abcdef\n')
@@ -218,17 +216,17 @@ print(s.makefile('rb').readline().decode().strip())" 2>&1)
 	[ "$reply" = fedcba ] && [ "$(counter "$work/c.sock" conns_ktls)" = 1 ] &&
 		[ "$(counter "$work/c.sock" payload_userspace)" = 0 ] &&
 		ok "ktund client (kTLS) $v -> openssl s_server with session tickets" ||
-		{ fail "ktund client $v -> openssl s_server: reply '$reply'"; cat "$work/c.log" "$work/ss.log"; }
+		{ not_ok "ktund client $v -> openssl s_server: reply '$reply'"; cat "$work/c.log" "$work/ss.log"; }
 	stop "$c_pid"; stop "$ss_pid"
 done
 }
 
 begin=$SECONDS
 case $part in
-pairs) section_pairs; section_idle || failures=$((failures + 1)) ;;
-idle) section_idle || failures=$((failures + 1)) ;;
+pairs) section_pairs; section_idle || RESULT_FAILURES=$((RESULT_FAILURES + 1)) ;;
+idle) section_idle || RESULT_FAILURES=$((RESULT_FAILURES + 1)) ;;
 interop) section_interop ;;
-all) section_pairs; section_idle || failures=$((failures + 1)); section_interop ;;
+all) section_pairs; section_idle || RESULT_FAILURES=$((RESULT_FAILURES + 1)); section_interop ;;
 *) echo "usage: guest-suite.sh [pairs|idle|interop|all]"; exit 2 ;;
 esac
 echo "($part: $((SECONDS - begin)) s in the guest)"
@@ -237,7 +235,6 @@ tx1=$(stat_of TlsTxSw)
 rx1=$(stat_of TlsRxSw)
 [ "$tx1" -gt "$tx0" ] && [ "$rx1" -gt "$rx0" ] && [ "$(stat_of TlsDecryptError)" = 0 ] &&
 	ok "/proc/net/tls_stat: TlsTxSw $tx0 -> $tx1, TlsRxSw $rx0 -> $rx1, no decrypt errors" ||
-	fail "/proc/net/tls_stat did not move as expected"
+	not_ok "/proc/net/tls_stat did not move as expected"
 
-echo "$failures failed"
-[ "$failures" = 0 ]
+finish "kTLS guest suite, part $part"

@@ -3,14 +3,15 @@
 # `ktls = auto` says once that it falls back and carries connections on the userspace path.
 set -euo pipefail
 : "${KTUND:?} ${KTUNCTL:?} ${KTUN_SRCDIR:?}"
+# shellcheck source=../lib/result.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/result.sh"
 
 if grep -q TlsCurrTxSw /proc/net/tls_stat 2>/dev/null; then
-	echo "skip: this kernel has kernel TLS; the fallback is tested where it has none"
-	exit 77
+	skip "this kernel has kernel TLS; the fallback is tested where it has none"
 fi
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
-"$KTUN_SRCDIR/tests/pki.sh" "$work/pki" >/dev/null
+"$KTUN_SRCDIR/tests/lib/pki.sh" "$work/pki" >/dev/null
 P=$work/pki
 port=$((20000 + RANDOM % 20000))
 args=(server --listen "127.0.0.1:$port" --target "127.0.0.1:$((port + 1))" --cert "$P/server-chain.pem"
@@ -21,9 +22,10 @@ set +e
 rc=$?
 set -e
 if [ $rc != 2 ] || ! grep -q 'ktls = required, but this kernel has no kernel TLS' "$work/req.log"; then
-	echo "FAIL: ktls = required on a kernel without kTLS: exit $rc"; cat "$work/req.log"; exit 1
+	cat "$work/req.log"
+	fail "ktls = required on a kernel without kTLS: exit $rc"
 fi
-echo "ok: ktls = required refused to start: $(grep -o 'ktls = required.*' "$work/req.log")"
+ok "ktls = required refused to start: $(grep -o 'ktls = required.*' "$work/req.log")"
 
 python3 -c "
 import socket
@@ -39,6 +41,8 @@ status=$("$KTUNCTL" --control "$work/ctl.sock" status)
 if [ "$out" != fallback-works ] || ! grep -qx 'server.datapath userspace' <<<"$status" ||
    ! grep -qx 'server.conns_userspace 1' <<<"$status" ||
    [ "$(grep -c 'kernel TLS unavailable' "$work/auto.log")" != 1 ]; then
-	echo "FAIL: ktls = auto fallback: got '$out'"; cat "$work/auto.log"; echo "$status"; exit 1
+	cat "$work/auto.log"
+	echo "$status"
+	fail "ktls = auto fallback: got '$out'"
 fi
-echo "ok: ktls = auto fell back to userspace, said so once, and carried the connection"
+pass "ktls = auto fell back to userspace, said so once, and carried the connection"

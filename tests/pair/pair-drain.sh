@@ -3,7 +3,8 @@
 # transfer in progress completes intact, ktund exits 0. Done for the server ktund (origin side)
 # and then for the client ktund (edge side).
 set -euo pipefail
-. "$(dirname "$0")/common.sh"
+# shellcheck source=../lib/ktund.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/ktund.sh"
 pair_init
 
 bg_origin python3 "$PAIRTOOL" serve-slow "$ORIGIN_PORT"
@@ -43,25 +44,25 @@ for side in server client; do
 	if [ $side = server ]; then
 		out=$(in_edge timeout 10 python3 "$PAIRTOOL" expect-refused "$ORIGIN_IP" "$TLS_PORT" 2>&1) ||
 			fail "server draining: a new TCP connection to its port was $out, want refused"
-		say "ok: server draining: new connection to $ORIGIN_IP:$TLS_PORT $out"
+		ok "server draining: new connection to $ORIGIN_IP:$TLS_PORT $out"
 		# Through the (still running) client ktund the app sees a reset, never a clean EOF.
 		out=$(in_edge timeout 20 python3 "$PAIRTOOL" expect-reset 127.0.0.1 "$EDGE_PORT" 2>&1) ||
 			fail "server draining: an app connection through the pair got '$out', want a reset"
-		say "ok: server draining: new app connection through the pair: $out"
+		ok "server draining: new app connection through the pair: $out"
 	else
 		out=$(in_edge timeout 10 python3 "$PAIRTOOL" expect-refused 127.0.0.1 "$EDGE_PORT" 2>&1) ||
 			fail "client draining: a new connection to 127.0.0.1:$EDGE_PORT was $out, want refused"
-		say "ok: client draining: new connection to 127.0.0.1:$EDGE_PORT $out"
+		ok "client draining: new connection to 127.0.0.1:$EDGE_PORT $out"
 	fi
 
 	rc=0
 	wait $slow || rc=$?
 	[ $rc = 0 ] || fail "$side draining: the transfer in progress failed: $(cat "$WORK/drain-$side.out")"
-	say "ok: $side draining: transfer in progress $(cat "$WORK/drain-$side.out")"
+	ok "$side draining: transfer in progress $(cat "$WORK/drain-$side.out")"
 	rc=0
 	waitexit "$pid" $side 10 || rc=$?
 	[ $rc = 0 ] || fail "ktund $side exited with status $rc after draining, want 0"
-	say "ok: ktund $side exited 0 after $(python3 -c "print(f'{$(date +%s.%N) - $t0:.1f}')") s"
+	ok "ktund $side exited 0 after $(python3 -c "print(f'{$(date +%s.%N) - $t0:.1f}')") s"
 	grep -q 'all connections closed; exiting' "$log" || fail "$side: no 'all connections closed' notice"
 	grep -E 'close .*reason=done' "$log" | grep -q ' down=2621440 ' ||
 		fail "$side: no close line with reason=done down=2621440 for the drained transfer: $(close_lines "$log")"

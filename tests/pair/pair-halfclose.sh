@@ -5,7 +5,8 @@
 #  2. the origin greets and shuts its write side first; the client reads the greeting and EOF,
 #     then still sends; the origin receives it.
 set -euo pipefail
-. "$(dirname "$0")/common.sh"
+# shellcheck source=../lib/ktund.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/ktund.sh"
 pair_init
 start_pair
 
@@ -14,7 +15,7 @@ bg_origin python3 "$PAIRTOOL" serve-halfclose "$ORIGIN_PORT" request
 wait_port "$NS_ORIGIN" "$ORIGIN_PORT" || fail "origin did not start"
 out=$(in_edge timeout 30 python3 "$PAIRTOOL" halfclose-client 127.0.0.1 "$EDGE_PORT" request 2>&1) ||
 	fail "client half-close first: $out"
-say "ok: client shut its write side first; $out"
+ok "client shut its write side first; $out"
 wait "$ORIGIN_PID" || fail "origin (request mode) failed: $(cat "$WORK/origin.log")"
 wait_log "$SERVER_LOG" '\] close .*reason=' 10 || fail "no close line in the server log"
 grep -E '\] close .*reason=done' "$SERVER_LOG" | grep -q ' up=100000 ' ||
@@ -29,7 +30,7 @@ out=$(in_edge timeout 30 python3 "$PAIRTOOL" halfclose-client 127.0.0.1 "$EDGE_P
 wait "$ORIGIN_PID" || fail "origin (greet mode) failed: $(cat "$WORK/origin.log")"
 [ "$(cat "$WORK/origin-got")" = "$msg" ] ||
 	fail "origin received '$(cat "$WORK/origin-got")' after its own EOF, want '$msg'"
-say "ok: origin shut its write side first; client got the greeting and EOF, then its data reached the origin"
+ok "origin shut its write side first; client got the greeting and EOF, then its data reached the origin"
 
 for who in server client; do
 	wait_stat $who close.done 2 10 || fail "$who: want close.done 2: $(ctl $who status)"

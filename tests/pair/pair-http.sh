@@ -3,7 +3,8 @@
 # ktund client -> ktund server; the file arrives intact, the server names the client's identity
 # and logs one close line with reason=done and the exact byte counts, the client names the server.
 set -euo pipefail
-. "$(dirname "$0")/common.sh"
+# shellcheck source=../lib/ktund.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/ktund.sh"
 need_cmd curl sha256sum
 pair_init
 
@@ -22,7 +23,7 @@ read -r code req hdr body <<<"$sizes"
 want=$(sha256sum <"$WORK/www/file.bin" | cut -d' ' -f1)
 got=$(sha256sum <"$WORK/got.bin" | cut -d' ' -f1)
 [ "$want" = "$got" ] || fail "file differs: sha256 $got, want $want"
-say "ok: 5000000-byte file intact through the pair (sha256 $got)"
+ok "5000000-byte file intact through the pair (sha256 $got)"
 
 up=$req
 down=$((hdr + body))
@@ -36,7 +37,7 @@ for who in server client; do
 	grep -Eq "reason=done( |$)" <<<"$lines" || fail "$who: close reason is not done: $lines"
 	grep -q " up=$up down=$down " <<<"$lines" ||
 		fail "$who: want up=$up down=$down (curl sent $req, received $hdr+$body): $lines"
-	say "ok: $who: $lines"
+	ok "$who: $lines"
 done
 grep -E '\] close ' "$SERVER_LOG" | grep -q 'id="[^"]*edge-client' ||
 	fail "server close line does not name the client identity edge-client"

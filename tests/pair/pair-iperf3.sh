@@ -2,7 +2,8 @@
 # pair-iperf3: iperf3 through ktund client -> ktund server, 5 s each way (-c, then -R); both
 # runs must succeed. The throughput is printed, never asserted.
 set -euo pipefail
-. "$(dirname "$0")/common.sh"
+# shellcheck source=../lib/ktund.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/ktund.sh"
 need_cmd iperf3
 pair_init
 
@@ -19,7 +20,7 @@ run() {
 		fail "iperf3 $label failed: $out"
 	line=$(grep -E 'receiver$' <<<"$out" | tail -1)
 	[ -n "$line" ] || fail "iperf3 $label: no receiver summary: $out"
-	say "$label: $(awk '{ for (i = 1; i < NF; i++) if ($(i + 1) == "Mbits/sec") print $i " Mbit/s" }' <<<"$line") ($line)"
+	note "$label: $(awk '{ for (i = 1; i < NF; i++) if ($(i + 1) == "Mbits/sec") print $i " Mbit/s" }' <<<"$line") ($line)"
 }
 run "edge->origin (-c)"
 run "origin->edge (-R)" -R
@@ -27,6 +28,6 @@ run "origin->edge (-R)" -R
 for who in server client; do
 	wait_stat $who conns_open 0 10 || fail "$who: connections still open: $(ctl $who status)"
 done
-say "datapath: server $(stat_of server datapath), client $(stat_of client datapath)"
+note "datapath: server $(stat_of server datapath), client $(stat_of client datapath)"
 stop_pair
 pass "iperf3 both ways through the pair"

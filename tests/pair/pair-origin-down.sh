@@ -6,7 +6,8 @@
 #  2. the origin's ktund itself is down: the client ktund logs reason=target-unreachable and the
 #     app again sees a reset.
 set -euo pipefail
-. "$(dirname "$0")/common.sh"
+# shellcheck source=../lib/ktund.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/ktund.sh"
 need_cmd curl
 pair_init
 start_pair
@@ -14,19 +15,19 @@ start_pair
 # 1: no origin at 127.0.0.1:$ORIGIN_PORT in the origin namespace.
 out=$(in_edge timeout 30 python3 "$PAIRTOOL" expect-reset 127.0.0.1 "$EDGE_PORT" 2>&1) ||
 	fail "python client through the pair, origin down: want a reset, got: $out"
-say "ok: python client saw: $out"
+ok "python client saw: $out"
 rc=0
 err=$(in_edge curl -sS --max-time 20 -o /dev/null "http://127.0.0.1:$EDGE_PORT/" 2>&1) || rc=$?
 [ $rc = 56 ] && grep -qi reset <<<"$err" || fail "curl through the pair, origin down: want exit 56 (reset), got $rc: $err"
-say "ok: curl exit $rc: $err"
+ok "curl exit $rc: $err"
 wait_log "$SERVER_LOG" 'close .*reason=target-unreachable' 10 ||
 	fail "server did not log reason=target-unreachable"
 n=$(grep -c 'close .*reason=target-unreachable' "$SERVER_LOG")
 [ "$n" = 2 ] || fail "server: want 2 target-unreachable close lines, got $n"
-say "ok: server: $(grep -m1 'reason=target-unreachable' "$SERVER_LOG")"
+ok "server: $(grep -m1 'reason=target-unreachable' "$SERVER_LOG")"
 wait_stat server close.target-unreachable 2 5 || fail "server counter: $(ctl server status)"
 wait_log "$CLIENT_LOG" 'close .*reason=' 10 || fail "no close line in the client log"
-say "client: $(close_lines "$CLIENT_LOG" | head -1)"
+note "client: $(close_lines "$CLIENT_LOG" | head -1)"
 grep -E 'close .*reason=done' "$CLIENT_LOG" && fail "client logged reason=done for a reset connection"
 
 # 2: the origin's ktund is down (nothing at $ORIGIN_IP:$TLS_PORT).
@@ -34,9 +35,9 @@ stop_daemon "$SERVER_PID" server
 SERVER_PID=
 out=$(in_edge timeout 30 python3 "$PAIRTOOL" expect-reset 127.0.0.1 "$EDGE_PORT" 2>&1) ||
 	fail "python client, origin ktund down: want a reset, got: $out"
-say "ok: origin ktund down, python client saw: $out"
+ok "origin ktund down, python client saw: $out"
 wait_log "$CLIENT_LOG" 'close .*reason=target-unreachable' 10 ||
 	fail "client did not log reason=target-unreachable with the origin ktund down"
-say "ok: client: $(grep -m1 'reason=target-unreachable' "$CLIENT_LOG")"
+ok "client: $(grep -m1 'reason=target-unreachable' "$CLIENT_LOG")"
 stop_pair
 pass "origin down resets the app's connection"

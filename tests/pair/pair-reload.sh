@@ -5,7 +5,8 @@
 # says "reload failed", `ktunctl reload` reports the error, the previous certificate keeps
 # serving and the pair keeps working.
 set -euo pipefail
-. "$(dirname "$0")/common.sh"
+# shellcheck source=../lib/ktund.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/ktund.sh"
 pair_init
 
 # The server's credentials live in files of their own, replaced in place by this test.
@@ -41,7 +42,7 @@ start_pair
 old=$(file_serial "$SERVER_CERT")
 got=$(served_serial)
 [ "$got" = "$old" ] || fail "before the reload the server presents serial '$got', want $old"
-say "ok: before the reload: serial $got"
+ok "before the reload: serial $got"
 
 # A transfer that spans the reload: 60 x 64 KiB, one per 100 ms.
 in_edge timeout 60 python3 "$PAIRTOOL" slow-client 127.0.0.1 "$EDGE_PORT" 60 100 across-reload \
@@ -58,43 +59,43 @@ mv "$WORK/new-chain.pem" "$SERVER_CERT"
 mv "$WORK/new.key" "$SERVER_KEY"
 kill -HUP "$SERVER_PID"
 wait_log "$SERVER_LOG" 'reload ok' 10 || fail "no 'reload ok' after SIGHUP with a new certificate"
-say "ok: $(grep -m1 'reload ok' "$SERVER_LOG")"
+ok "$(grep -m1 'reload ok' "$SERVER_LOG")"
 kill -0 $across 2>/dev/null || fail "the long transfer ended before the reload: $(cat "$WORK/across.out")"
 
 got=$(served_serial)
 [ "$got" = "$new" ] || fail "after the reload a new connection gets serial '$got', want $new (old $old)"
-say "ok: after the reload: serial $got (was $old)"
+ok "after the reload: serial $got (was $old)"
 out=$(in_edge timeout 30 python3 "$PAIRTOOL" slow-client 127.0.0.1 "$EDGE_PORT" 4 0 after-reload 2>&1) ||
 	fail "a new connection through the pair after the reload failed: $out"
-say "ok: new connection through the pair: $out"
+ok "new connection through the pair: $out"
 
 rc=0
 wait $across || rc=$?
 [ $rc = 0 ] || fail "the transfer opened before the reload failed: $(cat "$WORK/across.out")"
-say "ok: connection opened before the reload: $(cat "$WORK/across.out")"
+ok "connection opened before the reload: $(cat "$WORK/across.out")"
 
 # A broken certificate file: the reload fails and the certificate loaded last keeps serving.
 cp "$SERVER_CERT" "$WORK/good-chain.pem"
 printf -- '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n' >"$SERVER_CERT"
 kill -HUP "$SERVER_PID"
 wait_log "$SERVER_LOG" 'reload failed' 10 || fail "no 'reload failed' after SIGHUP with a broken certificate"
-say "ok: $(grep -m1 'reload failed' "$SERVER_LOG")"
+ok "$(grep -m1 'reload failed' "$SERVER_LOG")"
 rc=0
 out=$(ctl server reload 2>&1) || rc=$?
 [ $rc = 1 ] || fail "ktunctl reload with a broken certificate: want exit 1, got $rc: $out"
-say "ok: ktunctl reload: exit $rc: $out"
+ok "ktunctl reload: exit $rc: $out"
 kill -0 "$SERVER_PID" 2>/dev/null || fail "ktund server died after a failed reload"
 got=$(served_serial)
 [ "$got" = "$new" ] || fail "after the failed reload the server presents serial '$got', want $new"
-say "ok: after the failed reload: still serial $got"
+ok "after the failed reload: still serial $got"
 out=$(in_edge timeout 30 python3 "$PAIRTOOL" slow-client 127.0.0.1 "$EDGE_PORT" 4 0 after-failed 2>&1) ||
 	fail "a connection through the pair after the failed reload failed: $out"
-say "ok: pair still works: $out"
+ok "pair still works: $out"
 
 # Fixed file, reload again: ok.
 cp "$WORK/good-chain.pem" "$SERVER_CERT"
 out=$(ctl server reload 2>&1) || fail "ktunctl reload with the certificate restored: $out"
 [ "$out" = "reload ok" ] || fail "ktunctl reload printed '$out', want 'reload ok'"
-say "ok: ktunctl reload after the fix: $out"
+ok "ktunctl reload after the fix: $out"
 stop_pair
 pass "reload swaps the certificate for new connections, keeps live ones, survives a broken file"

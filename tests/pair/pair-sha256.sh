@@ -2,7 +2,8 @@
 # pair-sha256: 256 MiB each way at once (full duplex) through ktund client -> ktund server; each
 # end hashes what it receives and the SHA-256 must equal that of the file the other end sent.
 set -euo pipefail
-. "$(dirname "$0")/common.sh"
+# shellcheck source=../lib/ktund.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/ktund.sh"
 need_cmd sha256sum
 pair_init
 
@@ -29,17 +30,17 @@ secs=$(python3 -c "print(f'{$t1 - $t0:.2f}')")
 [ "$n_down" = "$size" ] || fail "client received $n_down bytes, want $size"
 [ "$got_up" = "$want_up" ] || fail "edge->origin sha256 $got_up, want $want_up"
 [ "$got_down" = "$want_down" ] || fail "origin->edge sha256 $got_down, want $want_down"
-say "ok: edge->origin $n_up bytes sha256 $got_up"
-say "ok: origin->edge $n_down bytes sha256 $got_down"
+ok "edge->origin $n_up bytes sha256 $got_up"
+ok "origin->edge $n_down bytes sha256 $got_down"
 mib=$((size / 1048576))
-say "time: ${mib} MiB each way (full duplex) in ${secs} s: $(python3 -c "print(round(2 * $mib / ($t1 - $t0)))") MiB/s total"
+note "time: ${mib} MiB each way (full duplex) in ${secs} s: $(python3 -c "print(round(2 * $mib / ($t1 - $t0)))") MiB/s total"
 
 wait_log "$SERVER_LOG" '\] close .*reason=' 10 || fail "no close line in the server log"
 line=$(close_lines "$SERVER_LOG")
 grep -q " up=$size down=$size .*reason=done" <<<"$line" || fail "server close line: $line"
-say "ok: $line"
+ok "$line"
 for who in server client; do
-	say "$who datapath: $(stat_of $who datapath)"
+	note "$who datapath: $(stat_of $who datapath)"
 done
 stop_pair
 pass "256 MiB each way, hashes equal"

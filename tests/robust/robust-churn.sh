@@ -24,14 +24,14 @@ for who in server client; do
 	wait_stat $who conns_open 0 10 || fail "$who: warm-up connections still open"
 	pid=$(pid_of $who)
 	fd0[$who]=$(fds "$pid") rss0[$who]=$(mem_kb "$pid" Rss)
-	say "$who after warm-up: ${fd0[$who]} fds, Rss ${rss0[$who]} KiB"
+	note "$who after warm-up: ${fd0[$who]} fds, Rss ${rss0[$who]} KiB"
 done
 
 for round in $(seq "${KTUN_CHURN_ROUNDS:-2}"); do
 	out=$(edge_tool churn $SEQ 2>&1) || fail "round $round, sequential: $out"
-	say "ok: round $round: $out"
+	ok "round $round: $out"
 	out=$(edge_tool churn $CONC --concurrency $PAR 2>&1) || fail "round $round, concurrent: $out"
-	say "ok: round $round: $out"
+	ok "round $round: $out"
 	total=$((total + SEQ + CONC))
 	for who in server client; do
 		pid=$(pid_of $who)
@@ -40,7 +40,7 @@ for round in $(seq "${KTUN_CHURN_ROUNDS:-2}"); do
 		wait_fds "$pid" "${fd0[$who]}" 10 ||
 			fail "$who: $(fds "$pid") fds after round $round, ${fd0[$who]} before"
 		rss=$(mem_kb "$pid" Rss)
-		say "ok: $who after round $round: fds ${fd0[$who]} as before; Rss $rss KiB ($((rss - rss0[$who])) KiB over the warm-up)"
+		ok "$who after round $round: fds ${fd0[$who]} as before; Rss $rss KiB ($((rss - rss0[$who])) KiB over the warm-up)"
 		if [ "$round" = 1 ]; then
 			rss1[$who]=$rss
 			[ $((rss - rss0[$who])) -le $GROW_FIRST_KIB ] ||

@@ -32,17 +32,17 @@ for side in server client; do
 		out=$(in_edge timeout 10 python3 "$PAIRTOOL" expect-refused 127.0.0.1 "$EDGE_PORT" 2>&1) ||
 			fail "client draining: a new connection to its listener was $out, want refused"
 	fi
-	say "ok: $side draining: a new connection was $out"
+	ok "$side draining: a new connection was $out"
 	kill -0 $tpid 2>/dev/null || fail "$side: the transfers ended at SIGTERM: $(cat "$WORK/drain-$side.out")"
 	touch "$WORK/released"
 
 	rc=0
 	wait $tpid || rc=$?
 	[ $rc = 0 ] || fail "$side draining: transfers in flight: $(cat "$WORK/drain-$side.out")"
-	say "ok: $side draining: $(cat "$WORK/drain-$side.out")"
+	ok "$side draining: $(cat "$WORK/drain-$side.out")"
 	wait_daemon_exit "$pid" "$side" "$DRAIN"
 	dt=$((($(date +%s%N) - t0) / 1000000))
-	say "ok: $side exited 0, $dt ms after SIGTERM (drain timeout $DRAIN s)"
+	ok "$side exited 0, $dt ms after SIGTERM (drain timeout $DRAIN s)"
 	grep -q 'all connections closed; exiting' "$log" || fail "$side: no 'all connections closed' notice"
 	n=$(grep -cE '\] close .* reason=done$' "$log" || true)
 	[ "$n" = $COUNT ] || fail "$side: $n close lines with reason=done, want $COUNT: $(close_lines "$log" | grep -v 'reason=done$' | head -3)"

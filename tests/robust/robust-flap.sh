@@ -28,7 +28,7 @@ rc=0
 wait $clients || rc=$?
 out=$(cat "$WORK/flap.out")
 [ $rc = 0 ] || fail "clients during the flapping: $out"
-say "ok: clients across $CYCLES origin restarts: $out"
+ok "clients across $CYCLES origin restarts: $out"
 read -r ok reset <<<"$(sed -nE '1s/^ok=([0-9]+) reset=([0-9]+) bad=0$/\1 \2/p' <<<"$out")"
 if [ -z "$ok" ] || [ "$ok" = 0 ]; then fail "no exchange succeeded while the origin was up: $out"; fi
 [ "$reset" -gt 0 ] || fail "no exchange was reset while the origin was down: $out"
@@ -49,6 +49,6 @@ wait_fds "$SERVER_PID" "$fd_s" 10 || fail "server: $(fds "$SERVER_PID") fds afte
 wait_fds "$CLIENT_PID" "$fd_c" 10 || fail "client: $(fds "$CLIENT_PID") fds afterwards, $fd_c before"
 
 out=$(edge_tool churn 20 2>&1) || fail "after the flapping, with the origin up: $out"
-say "ok: afterwards: $out"
+ok "afterwards: $out"
 stop_pair
 pass "a flapping origin gives resets or exact echoes, never a silent close; books agree"

@@ -19,7 +19,7 @@ start_client
 edge_tool churn 1 >/dev/null || fail "warm-up connection failed"
 wait_stat server conns_open 0 10 || fail "warm-up connection still open"
 base_s=$(fds "$SERVER_PID") base_c=$(fds "$CLIENT_PID")
-say "baseline: server $base_s fds, client $base_c fds"
+note "baseline: server $base_s fds, client $base_c fds"
 
 # Legitimate load for the whole flood: 4 transfers of 4 MiB paced over ~4 s, 200 short ones.
 edge_tool transfers --count 4 --size $((4 << 20)) --interval 60 >"$WORK/good-transfers.out" 2>&1 &
@@ -31,16 +31,16 @@ hostile=$((GARBAGE + DRIBBLE + STALL + SILENT))
 out=$(in_edge timeout 60 python3 "$RTOOL" flood "$ORIGIN_IP" "$TLS_PORT" --garbage $GARBAGE \
 	--dribble $DRIBBLE --stall $STALL --silent $SILENT --min-slow 1.5 --limit 15 2>&1) ||
 	fail "hostile connections not ended as they should be: $out"
-say "ok: $out"
+ok "$out"
 
 rc=0
 wait $good1 || rc=$?
 [ $rc = 0 ] || fail "legitimate transfers during the flood: $(cat "$WORK/good-transfers.out")"
-say "ok: during the flood: $(cat "$WORK/good-transfers.out")"
+ok "during the flood: $(cat "$WORK/good-transfers.out")"
 rc=0
 wait $good2 || rc=$?
 [ $rc = 0 ] || fail "legitimate short connections during the flood: $(cat "$WORK/good-churn.out")"
-say "ok: during the flood: $(cat "$WORK/good-churn.out")"
+ok "during the flood: $(cat "$WORK/good-churn.out")"
 alive server
 
 good=$((1 + 4 + 200))
@@ -60,11 +60,11 @@ grep -qx "ktund_handshake_failures_total{tunnel=\"server\",reason=\"tls-error\"}
 	fail "metrics: want $GARBAGE tls-error failures: $(grep handshake_failures <<<"$m")"
 grep -qx "ktund_handshake_failures_total{tunnel=\"server\",reason=\"handshake-timeout\"} $slow" <<<"$m" ||
 	fail "metrics: want $slow handshake-timeout failures: $(grep handshake_failures <<<"$m")"
-say "ok: metrics: $GARBAGE tls-error, $slow handshake-timeout"
+ok "metrics: $GARBAGE tls-error, $slow handshake-timeout"
 
 wait_fds "$SERVER_PID" "$base_s" 10 || fail "server: $(fds "$SERVER_PID") fds after the flood, $base_s before"
 wait_fds "$CLIENT_PID" "$base_c" 10 || fail "client: $(fds "$CLIENT_PID") fds after the flood, $base_c before"
-say "ok: fds back to baseline: server $base_s, client $base_c"
+ok "fds back to baseline: server $base_s, client $base_c"
 
 # Still serving.
 out=$(edge_tool churn 20 2>&1) || fail "after the flood: $out"

@@ -23,7 +23,7 @@ if ! ulimit -Hn "$NOFILE" 2>/dev/null && [ "$(ulimit -Hn)" != unlimited ] && [ "
 	NOFILE=$(ulimit -Hn)
 	N=$(((NOFILE - 64) / 2))
 	[ "$N" -ge 1000 ] || skip "hard RLIMIT_NOFILE $NOFILE cannot be raised here: too low for this test"
-	say "NOTE: the hard RLIMIT_NOFILE $NOFILE cannot be raised here (no CAP_SYS_RESOURCE): $N connections, not ${KTUN_IDLE_CONNS:-10000}"
+	note "NOTE: the hard RLIMIT_NOFILE $NOFILE cannot be raised here (no CAP_SYS_RESOURCE): $N connections, not ${KTUN_IDLE_CONNS:-10000}"
 fi
 origin_up_big() {
 	ulimit -Sn "$NOFILE"
@@ -38,7 +38,7 @@ for who in server client; do
 	pid=$(pid_of $who)
 	lim=$(awk '/^Max open files/ { print $4 "/" $5 }' "/proc/$pid/limits")
 	[ "${lim%/*}" = "${lim#*/}" ] || fail "$who: started with soft RLIMIT_NOFILE 1024, still $lim: ktund did not raise it"
-	say "ok: $who: started with a soft RLIMIT_NOFILE of 1024, raised it itself: soft/hard $lim"
+	ok "$who: started with a soft RLIMIT_NOFILE of 1024, raised it itself: soft/hard $lim"
 done
 ulimit -Sn "$NOFILE"
 
@@ -49,7 +49,7 @@ declare -A fd0 rss0 pss0 rss_peak
 for who in server client; do
 	pid=$(pid_of $who)
 	fd0[$who]=$(fds "$pid") rss0[$who]=$(mem_kb "$pid" Rss) pss0[$who]=$(mem_kb "$pid" Pss)
-	say "$who before: ${fd0[$who]} fds, Rss ${rss0[$who]} KiB, Pss ${pss0[$who]} KiB"
+	note "$who before: ${fd0[$who]} fds, Rss ${rss0[$who]} KiB, Pss ${pss0[$who]} KiB"
 done
 
 mkdir "$WORK/hold"
@@ -64,7 +64,7 @@ while [ ! -e "$WORK/hold/held" ]; do
 	fi
 	sleep 0.5
 done
-say "ok: $(head -n 1 "$WORK/idle.out") (wall $(($(date +%s) - t0)) s)"
+ok "$(head -n 1 "$WORK/idle.out") (wall $(($(date +%s) - t0)) s)"
 sleep 2 # let the last hand-overs settle before measuring
 datapath=$(stat_of server datapath)
 for who in server client; do
@@ -72,7 +72,7 @@ for who in server client; do
 	open=$(stat_of $who conns_open)
 	f=$(fds "$pid") rss=$(mem_kb "$pid" Rss) pss=$(mem_kb "$pid" Pss)
 	rss_peak[$who]=$rss
-	say "$who with $N idle: conns_open $open, $f fds, Rss $rss KiB, Pss $pss KiB"
+	note "$who with $N idle: conns_open $open, $f fds, Rss $rss KiB, Pss $pss KiB"
 	[ "$open" = "$N" ] || { touch "$WORK/hold/release"; fail "$who: conns_open $open with $N connections held"; }
 	[ "$f" -ge $((fd0[$who] + 2 * N)) ] || { touch "$WORK/hold/release"; fail "$who: only $f fds with $N connections"; }
 	# Memory per idle connection (KiB with two decimals), both measures.
@@ -87,12 +87,12 @@ metrics=$(in_origin curl -sS --max-time 10 http://127.0.0.1:9464/metrics 2>&1) |
 	{ touch "$WORK/hold/release"; fail "GET /metrics with $N connections open: $metrics"; }
 grep -q "^ktund_connections_open{tunnel=\"[^\"]*\"} $N\$" <<<"$metrics" ||
 	{ touch "$WORK/hold/release"; fail "GET /metrics: want ktund_connections_open $N: $(grep connections_open <<<"$metrics")"; }
-say "ok: server: GET /metrics answered with $N connections open (its socket fd above 1024)"
+ok "server: GET /metrics answered with $N connections open (its socket fd above 1024)"
 
 touch "$WORK/hold/release"
 rc=0
 wait $ipid || rc=$?
-say "$(tail -n +2 "$WORK/idle.out")"
+note "$(tail -n +2 "$WORK/idle.out")"
 [ $rc = 0 ] || fail "not every idle connection was live and closed cleanly"
 alive server
 alive client
@@ -103,7 +103,7 @@ want_stat_of client close.done $((N + 2))
 for who in server client; do
 	pid=$(pid_of $who)
 	wait_fds "$pid" "${fd0[$who]}" 20 || fail "$who: $(fds "$pid") fds after all closed, ${fd0[$who]} before"
-	say "ok: $who: fds back to ${fd0[$who]}"
+	ok "$who: fds back to ${fd0[$who]}"
 	bound=$((rss0[$who] + (rss_peak[$who] - rss0[$who]) / 8 + 4096))
 	for ((i = 0; i < 100; i++)); do
 		rss=$(mem_kb "$pid" Rss)
@@ -112,7 +112,7 @@ for who in server client; do
 	done
 	[ "$rss" -le "$bound" ] ||
 		fail "$who: Rss $rss KiB 10 s after all closed (${rss_peak[$who]} KiB open, ${rss0[$who]} KiB before): not given back"
-	say "ok: $who: Rss back to $rss KiB (${rss_peak[$who]} KiB with $N open, ${rss0[$who]} KiB before)"
+	ok "$who: Rss back to $rss KiB (${rss_peak[$who]} KiB with $N open, ${rss0[$who]} KiB before)"
 done
 stop_pair
 pass "$N idle connections established, live, closed; descriptors back"

@@ -41,17 +41,17 @@ for who in server client; do
 	n=$(grep -c 'reload ok' "$log" || true)
 	[ "$n" = $RELOADS ] || fail "$who: $n 'reload ok' lines for $RELOADS reloads"
 	! grep -q 'reload failed' "$log" || fail "$who: $(grep -m1 'reload failed' "$log")"
-	say "ok: $who: $RELOADS reloads, $n 'reload ok' in the log"
+	ok "$who: $RELOADS reloads, $n 'reload ok' in the log"
 done
 
 rc=0
 wait $tpid || rc=$?
 [ $rc = 0 ] || fail "transfers across the reloads: $(cat "$WORK/transfers.out")"
-say "ok: across $RELOADS reloads: $(cat "$WORK/transfers.out")"
+ok "across $RELOADS reloads: $(cat "$WORK/transfers.out")"
 rc=0
 wait $cpid || rc=$?
 [ $rc = 0 ] || fail "short connections across the reloads: $(cat "$WORK/churn.out")"
-say "ok: across $RELOADS reloads: $(cat "$WORK/churn.out")"
+ok "across $RELOADS reloads: $(cat "$WORK/churn.out")"
 for who in server client; do
 	check_books $who $((COUNT + SHORT))
 	want_stat_of $who close.done $((COUNT + SHORT))

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# robustlib.sh — shared by tests/robust/*.sh: the pair set-up of tests/pair/common.sh (ktund
+# robustlib.sh — shared by tests/robust/*.sh: the pair set-up of tests/lib/ktund.sh (ktund
 # client in the edge namespace, ktund server in the origin namespace, veth between), the origin
 # and load generators of robusttool.py, and what the tests measure of a running daemon: its
 # descriptors (/proc/PID/fd), its memory (/proc/PID/smaps_rollup) and its counters (ktunctl).
@@ -9,8 +9,8 @@
 #
 # Source it after `set -euo pipefail`, then robust_init.
 ROBUST_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../pair/common.sh
-. "$ROBUST_DIR/../pair/common.sh"
+# shellcheck source=../lib/ktund.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/ktund.sh"
 RTOOL=$ROBUST_DIR/robusttool.py
 ORIGIN_PID=
 
@@ -72,7 +72,7 @@ check_books() {
 	grep -qx "$who.conns_total $total" <<<"$st" ||
 		fail "$who: want conns_total $total: $(grep -v ' 0$' <<<"$st")"
 	[ "$closed" = "$total" ] || fail "$who: $total connections opened but $closed closed: $(grep -v ' 0$' <<<"$st")"
-	say "ok: $who: opened $total, closed $closed ($(grep -E "^$who\.close\." <<<"$st" | grep -v ' 0$' |
+	ok "$who: opened $total, closed $closed ($(grep -E "^$who\.close\." <<<"$st" | grep -v ' 0$' |
 		sed "s/^$who\.close\.//" | tr '\n' ' '| sed 's/ $//'))"
 }
 

@@ -25,7 +25,7 @@ import sys
 import time
 
 # The pair tests' helpers: the same deterministic payloads and a real ClientHello.
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pair"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from pairtool import client_hello, pattern  # noqa: E402
 
 LINGER0 = struct.pack("ii", 1, 0)

@@ -21,10 +21,9 @@ set -euo pipefail
 MODE=${1:?usage: valgrind-cycle.sh server|client [URING_YIELD_SO]}
 URING_YIELD=${2:-}
 VG_DIR=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=../pair/common.sh
-. "$VG_DIR/../pair/common.sh"
+# shellcheck source=../lib/ktund.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/ktund.sh"
 TEST_NAME=valgrind-$MODE
-ORIGIN_PY=$KTUN_SRCDIR/tests/integration/origin.py
 VG_LOG=
 VG_PID=
 
@@ -85,7 +84,7 @@ vg_stop() {
 		cat "$VG_LOG"
 		fail "ktund under valgrind exited with status $rc (99: memcheck found errors or leaks)"
 	fi
-	say "$(grep -E 'in use at exit|total heap usage|ERROR SUMMARY|definitely lost|indirectly lost|possibly lost' "$VG_LOG" | sed 's/^==[0-9]*== *//' | tr '\n' ';')"
+	note "$(grep -E 'in use at exit|total heap usage|ERROR SUMMARY|definitely lost|indirectly lost|possibly lost' "$VG_LOG" | sed 's/^==[0-9]*== *//' | tr '\n' ';')"
 }
 
 vg_cleanup() {
@@ -107,7 +106,7 @@ wait_reload() {
 # origin_start: origin.py "line" on 127.0.0.1:$ORIGIN_PORT in the origin namespace: echoes up
 # to the first newline (1 MiB lines too), then ends the exchange.
 origin_start() {
-	ip netns exec "$NS_ORIGIN" python3 "$ORIGIN_PY" line "127.0.0.1:$ORIGIN_PORT" "$WORK/accepts" \
+	ip netns exec "$NS_ORIGIN" python3 "$ORIGIN_TOOL" line "127.0.0.1:$ORIGIN_PORT" "$WORK/accepts" \
 		>>"$WORK/origin.log" 2>&1 &
 	wait_port "$NS_ORIGIN" "$ORIGIN_PORT" || fail "origin did not listen"
 }

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# netns.sh — network namespace helpers for ktun's pair tests and the demo. Source it (bash).
+# netns.sh — network namespace helpers for ktun's tests, the benchmark and the demo. Source it (bash).
 #
 #   netns_setup [--app]    makes NS_EDGE and NS_ORIGIN (and NS_APP with --app), names unique to
 #                          this run, each with lo up, joined by veth links:
@@ -52,15 +52,23 @@ _netns_trap() {
 	trap 'exit 129' HUP
 }
 
+# netns_need_root: exit 77 (skip) unless root with iproute2; through result.sh's skip when the
+# script sourced it (tests), else a plain "skip:" line (bench/run, examples/demo.sh).
 netns_need_root() {
 	if [ "$(id -u)" != 0 ]; then
-		echo "skip: needs root for network namespaces"
-		exit 77
+		_netns_skip "needs root for network namespaces"
 	fi
 	if ! command -v ip >/dev/null; then
-		echo "skip: needs iproute2 (ip)"
-		exit 77
+		_netns_skip "needs iproute2 (ip)"
 	fi
+}
+
+_netns_skip() {
+	if declare -F skip >/dev/null; then
+		skip "$1"
+	fi
+	echo "skip: $1"
+	exit 77
 }
 
 # _netns_add NAME: a namespace with lo up, remembered for teardown.

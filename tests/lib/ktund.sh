@@ -1,20 +1,26 @@
 # shellcheck shell=bash
-# common.sh — shared set-up of the pair tests: a ktund client in an "edge" namespace and a
-# ktund server in an "origin" namespace, joined by a veth link (tests/netns.sh).
+# ktund.sh — ktund daemons for the tests: a ktund client in an "edge" namespace and a ktund
+# server in an "origin" namespace, joined by a veth link (netns.sh), with a throwaway PKI
+# (pki.sh), a work directory, ktunctl, counters and log waits. Sources result.sh (pass, fail,
+# skip, ...) and netns.sh.
 #
 #   app (edge ns) -> 127.0.0.1:$EDGE_PORT  ktund client  --TLS-->  $ORIGIN_IP:$TLS_PORT  ktund server
 #        -> 127.0.0.1:$ORIGIN_PORT  origin (origin ns)
 #
 # Source it from a test after `set -euo pipefail`, then call pair_init.
-PAIR_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-: "${KTUN_SRCDIR:=$(cd "$PAIR_DIR/../.." && pwd)}"
+KTUN_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+: "${KTUN_SRCDIR:=$(cd "$KTUN_LIB/../.." && pwd)}"
 : "${KTUND:=$KTUN_SRCDIR/build/daemon/ktund}"
 : "${KTUNCTL:=$KTUN_SRCDIR/build/tools/ktunctl}"
-# shellcheck source=../netns.sh
-. "$KTUN_SRCDIR/tests/netns.sh"
+# shellcheck source=result.sh
+. "$KTUN_LIB/result.sh"
+# shellcheck source=netns.sh
+. "$KTUN_LIB/netns.sh"
 
-PAIRTOOL=$PAIR_DIR/pairtool.py
-TEST_NAME=$(basename "$0" .sh)
+# shellcheck disable=SC2034 # for the scripts that source this
+PAIRTOOL=$KTUN_LIB/pairtool.py
+# shellcheck disable=SC2034
+ORIGIN_TOOL=$KTUN_LIB/origin.py
 TLS_PORT=8443
 ORIGIN_PORT=8080
 EDGE_PORT=9000
@@ -24,33 +30,10 @@ SERVER_LOG=
 CLIENT_LOG=
 _starts=0
 
-say() { echo "$TEST_NAME: $*"; }
-
-pass() {
-	say "PASS${1:+: $1}"
-	exit 0
-}
-
-fail() {
-	say "FAIL: $*"
-	dump_logs
-	exit 1
-}
-
-skip() {
-	say "skip: $*"
-	exit 77
-}
-
-need_cmd() {
-	local c
-	for c in "$@"; do
-		command -v "$c" >/dev/null || skip "needs $c"
-	done
-}
-
+# dump_logs: the tail of every log in the work dir (fail does it, on_fail below).
 dump_logs() {
 	local f
+	[ -n "${WORK:-}" ] || return 0
 	for f in "$WORK"/*.log; do
 		[ -s "$f" ] || continue
 		echo "----- $(basename "$f") (last 40 lines)"
@@ -58,6 +41,7 @@ dump_logs() {
 	done
 	echo "-----"
 }
+on_fail dump_logs
 
 # pair_init: skip unless root, make the work dir, namespaces and PKI.
 pair_init() {
@@ -88,10 +72,10 @@ _pair_cleanup() {
 	fi
 }
 
-# make_pki DIR: the test PKI (tests/pki.sh): ca.pem, server*, client*.
+# make_pki DIR: the test PKI (tests/lib/pki.sh): ca.pem, server*, client*.
 make_pki() {
-	"$KTUN_SRCDIR/tests/pki.sh" "$1" >/dev/null 2>&1 || fail "tests/pki.sh $1 failed"
-	[ -s "$1/server-chain.pem" ] && [ -s "$1/client-chain.pem" ] || fail "tests/pki.sh left no server/client chains"
+	"$KTUN_LIB/pki.sh" "$1" >/dev/null 2>&1 || fail "tests/lib/pki.sh $1 failed"
+	[ -s "$1/server-chain.pem" ] && [ -s "$1/client-chain.pem" ] || fail "tests/lib/pki.sh left no server/client chains"
 }
 
 # wait_log FILE REGEX [TIMEOUT_S]: wait until an (extended) regex appears in FILE.

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# common.sh — set-up of the eBPF redirector tests (tests/bpf/*.sh), on top of the pair tests'
-# (tests/pair/common.sh: namespaces, PKI, ktund server in the origin namespace).
+# bpflib.sh — set-up of the eBPF redirector tests (tests/bpf/*.sh), on top of tests/lib/ktund.sh
+# (namespaces, PKI, ktund server in the origin namespace).
 #
 #   app ns (routed tests) --> edge ns: ktund client + the redirector --TLS--> origin ns: ktund
 #   server -> 127.0.0.1:80 peer_origin.py, which also listens on 192.0.2.2 / 2001:db8:1::2
@@ -12,8 +12,8 @@
 # namespaces. All are removed at exit, whatever happens. ktund client runs inside the cgroup,
 # as it would under a root attach, so its own connects face the hooks too (no loops).
 BPF_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../pair/common.sh
-. "$BPF_DIR/../pair/common.sh"
+# shellcheck source=../lib/ktund.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/ktund.sh"
 
 PEER_ORIGIN=$BPF_DIR/peer_origin.py
 CG=
@@ -121,7 +121,7 @@ expect_peer() {
 	shift 3
 	got=$(fetch "$url" "$@" 2>&1) || fail "$url ($why): curl failed: $got"
 	[ "$got" = "peer=$want" ] || fail "$url ($why): origin saw '$got', want 'peer=$want'"
-	say "ok: $url $why (origin saw $want)"
+	ok "$url $why (origin saw $want)"
 }
 
 # The far ktund's address as the origin sees it, and the edge's own addresses.
@@ -150,7 +150,7 @@ expect_ktls() {
 	local tx
 	tx=$(ip netns exec "$NS_EDGE" awk '$1 == "TlsCurrTxSw" { print $2 }' /proc/net/tls_stat)
 	[ "${tx:-0}" -gt 0 ] || fail "TlsCurrTxSw is ${tx:-absent} in the edge namespace"
-	say "ok: kernel TLS: $(grep -o 'datapath=[a-z]*' <<<"$1"), $(grep -o 'ulp=.*rx=sw' <<<"$1"), TlsCurrTxSw $tx"
+	ok "kernel TLS: $(grep -o 'datapath=[a-z]*' <<<"$1"), $(grep -o 'ulp=.*rx=sw' <<<"$1"), TlsCurrTxSw $tx"
 }
 
 # no_bpf_left: nothing of ours stays attached to the cgroup.

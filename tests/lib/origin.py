@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Plaintext origins for ktun's server-mode integration tests (tests/integration/server-*.sh).
+"""Plaintext origins for ktun's tests: the server-mode integration tests (srvlib.sh),
+socket-activation and valgrind-cycle.
 
   origin.py echo ADDR LOG    echo each connection's bytes back until it half-closes, then close
   origin.py line ADDR LOG    echo up to the first newline, then half-close and read to EOF: the

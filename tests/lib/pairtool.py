@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Origins and clients for ktun's pair tests (tests/pair/*.sh).
+"""Origins and clients for ktun's shell tests (tests/pair, integration, robust).
 
 Servers listen on 127.0.0.1:PORT (the origin namespace's loopback); clients connect to HOST PORT
 (the edge ktund's plaintext listener, or the origin ktund directly for garbage). Every client
