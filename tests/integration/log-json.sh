@@ -4,8 +4,9 @@
 # of the same event: a start-up error, ready, then, serving, an accepted handshake and its
 # close from a client whose CN holds a quote, a backslash, a control byte and UTF-8 (cert_text
 # writes them \xHH: the JSON id is that same text), and a reject (untrusted CA). The same
-# connections against a text-format ktund give the values the JSON fields must equal. Runs in
-# a network namespace of its own (loopback only), so needs root.
+# connections against a text-format ktund give the values the JSON fields must equal. With
+# stderr the journal, each object comes after its "<N>" priority. Runs in a network namespace
+# of its own (loopback only), so needs root.
 set -u
 [ "$(id -u)" = 0 ] || { echo "skip: needs root (a network namespace of its own)"; exit 77; }
 for c in unshare certtool gnutls-cli openssl python3; do
@@ -15,7 +16,6 @@ done
 
 if [ "${1:-}" = inner ]; then
 	work=$2 pki=$2/pki failed=0
-	ok() { echo "ok: $*"; }
 	fail() { echo "FAIL: $*"; failed=1; }
 	ip link set lo up
 
@@ -39,12 +39,17 @@ if [ "${1:-}" = inner ]; then
 		wait_for "$log" 'ready' || fail "$log: no ready line"
 		connect "$port" client-odd
 		connect "$port" client-foreign
-		wait_for "$log" 'close' && wait_for "$log" 'reject' || fail "$log: no close or reject line"
+		if ! wait_for "$log" 'close' || ! wait_for "$log" 'reject'; then
+			fail "$log: no close or reject line"
+		fi
 		kill "$pid"; wait "$pid"
 	}
 
 	serve "$work/text.log" 8443
 	serve "$work/json.log" 8444 --log-format json
+	# stderr the journal (JOURNAL_STREAM its DEV:INODE): "<N>" goes before each object.
+	: >"$work/journal.log"
+	JOURNAL_STREAM=$(stat -c '%d:%i' "$work/journal.log") serve "$work/journal.log" 8445 --log-format json
 	printf '[global]\nlog-format = json\ncontrol = %s\n[t]\nmode = server\nlisten = 127.0.0.1:1\n' \
 		"$work/ctl-ini.sock" >"$work/ini.conf"
 	printf 'target = 127.0.0.1:9\ncacert = %s/no-such-ca.pem\ncert = %s/server-chain.pem\nkey = %s/server.key\nallow-all = yes\n' \
@@ -106,6 +111,12 @@ if hs:
           f"handshake: hostile CN as cert_text's \\xHH: {hs[0]['id']}")
 rj = [o for o in js if o.get("msg") == "reject"]
 check(bool(rj) and rj[0].get("reason") == "untrusted", "reject: reason=untrusted")
+
+levels = {"error": 3, "warning": 4, "notice": 5, "info": 6}
+jl = open(f"{work}/journal.log", "rb").read().decode("ascii").splitlines()
+pri = [re.fullmatch(r"<([3-7])>(\{.*\})", l) for l in jl]
+check(len(jl) >= 4 and all(m and levels.get(json.loads(m[2])["level"]) == int(m[1]) for m in pri),
+      f"journal: each line <N> then the object, N its level: {jl[:2]}")
 
 ini = objects(f"{work}/ini.log")
 check(any(o["level"] == "error" and "no-such-ca.pem" in o["msg"] and o.get("tunnel") == "t"
