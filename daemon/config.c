@@ -13,7 +13,7 @@
 #define TIMEOUT_MAX (7 * 24 * 3600)
 
 enum opt_type {
-	OPT_STRING, OPT_UINT, OPT_BOOL, OPT_POLICY, OPT_MODE, OPT_LOGLEVEL, OPT_KTLS, OPT_CIPHERS,
+	OPT_STRING, OPT_UINT, OPT_BOOL, OPT_POLICY, OPT_MODE, OPT_LOGLEVEL, OPT_LOGFORMAT, OPT_KTLS, OPT_CIPHERS,
 	OPT_TLS_VERSION, OPT_REDIRECT, OPT_MARK, OPT_DAYS, OPT_CRL_STALE,
 };
 
@@ -33,6 +33,7 @@ static const struct option_def options[] = {
 	{ "control", OPT_STRING, true, G(control_path), 0, 0 },
 	{ "user", OPT_STRING, true, G(user), 0, 0 },
 	{ "log-level", OPT_LOGLEVEL, true, G(log_level), 0, 0 },
+	{ "log-format", OPT_LOGFORMAT, true, G(log_format), 0, 0 },
 	{ "drain-timeout", OPT_UINT, true, G(drain_timeout), 0, TIMEOUT_MAX },
 	{ "watch-files", OPT_BOOL, true, G(watch_files), 0, 0 },
 	{ "sandbox", OPT_BOOL, true, G(sandbox), 0, 0 },
@@ -182,6 +183,7 @@ void config_init(struct ktun_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->workers = cpus > 0 ? (unsigned)cpus : 1;
 	cfg->log_level = LOG_INFO;
+	cfg->log_format = LOG_FORMAT_TEXT;
 	cfg->drain_timeout = 30;
 	cfg->watch_files = true;
 	cfg->sandbox = true;
@@ -473,6 +475,14 @@ static int set_typed(const struct option_def *o, void *base, const char *key, co
 		level = value ? log_level_parse(value) : -1;
 		if (level < 0) {
 			snprintf(err, errlen, "log-level must be debug, info, notice, warning or error");
+			return -EINVAL;
+		}
+		*(int *)field = level;
+		return 0;
+	case OPT_LOGFORMAT:
+		level = value ? log_format_parse(value) : -1;
+		if (level < 0) {
+			snprintf(err, errlen, "log-format must be text or json");
 			return -EINVAL;
 		}
 		*(int *)field = level;

@@ -64,6 +64,7 @@ struct ktun_config {
 	char *control_path;
 	char *user;        /* drop to this user once listeners are bound */
 	int log_level;
+	int log_format;    /* enum log_format */
 	unsigned drain_timeout;
 	char *config_file; /* set when loaded from --config; reload re-reads it */
 	bool watch_files;  /* reload when a certificate, key, CA, CRL or the file changes */

@@ -12,6 +12,7 @@
 #include <gnutls/gnutls.h>
 
 #include "log.h"
+#include "log_json.h"
 
 static const char *const level_names[] = {
 	[LOG_ERR] = "error", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
@@ -23,6 +24,7 @@ static const char *const level_names[] = {
 #define GNUTLS_TRACE_LEVEL 2
 
 static int max_level = LOG_INFO;
+static enum log_format format = LOG_FORMAT_TEXT;
 static bool gnutls_routed;
 
 static pthread_once_t journal_once = PTHREAD_ONCE_INIT;
@@ -34,6 +36,20 @@ int log_level_parse(const char *name)
 		if (level_names[i] && !strcmp(name, level_names[i]))
 			return (int)i;
 	return -1;
+}
+
+int log_format_parse(const char *name)
+{
+	if (!strcmp(name, "text"))
+		return LOG_FORMAT_TEXT;
+	if (!strcmp(name, "json"))
+		return LOG_FORMAT_JSON;
+	return -1;
+}
+
+void log_set_format(enum log_format f)
+{
+	format = f;
 }
 
 static void gnutls_line(int level, const char *text)
@@ -103,21 +119,30 @@ static void journal_check(void)
 
 void log_msg(int level, const char *fmt, ...)
 {
-	char line[2048];
+	char text[2048], line[LOG_JSON_MAX(sizeof(text)) + 8];
 	va_list ap;
-	int n;
+	int n, len;
 
 	if (!log_enabled(level) || level < 0 ||
 	    level >= (int)(sizeof(level_names) / sizeof(level_names[0])) || !level_names[level])
 		return;
 	pthread_once(&journal_once, journal_check);
-	n = to_journal ? snprintf(line, sizeof(line), "<%d>", level) : 0;
-	n += snprintf(line + n, sizeof(line) - (size_t)n, "ktund: %s: ", level_names[level]);
 	va_start(ap, fmt);
-	n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	len = vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	if (n > (int)sizeof(line) - 2)
-		n = (int)sizeof(line) - 2;
+	if (len < 0)
+		return;
+	if (len > (int)sizeof(text) - 1)
+		len = (int)sizeof(text) - 1;
+	n = to_journal ? snprintf(line, sizeof(line), "<%d>", level) : 0;
+	if (format == LOG_FORMAT_JSON) {
+		/* line holds LOG_JSON_MAX(sizeof(text)) after the prefix: it always fits. */
+		n += log_json_line(level_names[level], text, (size_t)len, line + n,
+				   sizeof(line) - 1 - (size_t)n);
+	} else {
+		n += snprintf(line + n, sizeof(line) - (size_t)n, "ktund: %s: %.*s", level_names[level],
+			      len, text);
+	}
 	line[n++] = '\n';
 	/* One write per line, so that lines from several threads never interleave; a short or
 	 * failed write is not retried. stderr is blocking: a stalled reader (journald) would

@@ -11,6 +11,11 @@
 
 /* The syslog priority named error, warning, notice, info or debug; -1 for any other name. */
 int log_level_parse(const char *name);
+enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
+/* LOG_FORMAT_TEXT for "text", LOG_FORMAT_JSON for "json"; -1 for any other name. */
+int log_format_parse(const char *name);
+/* json: each line one JSON object (log_json.h) instead of "ktund: LEVEL: text". */
+void log_set_format(enum log_format f);
 /* At LOG_DEBUG, GnuTLS's own log joins ours (as debug lines); below, it stays off. */
 void log_set_level(int level);
 bool log_enabled(int level);

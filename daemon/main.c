@@ -275,6 +275,7 @@ int main(int argc, char **argv)
 		return mode == CLI_EXIT_OK ? EXIT_SUCCESS : EXIT_CONFIG;
 	}
 	log_set_level(k.cfg.log_level);
+	log_set_format((enum log_format)k.cfg.log_format);
 	k.n_workers = k.cfg.workers;
 	if (config_validate(&k.cfg, err, sizeof(err)) < 0) {
 		log_err("%s", err);

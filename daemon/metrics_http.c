@@ -9,11 +9,12 @@
 #include <microhttpd.h>
 
 #include "daemon.h"
+#include "health.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
 
-/* GET /metrics over HTTP for Prometheus, served by libmicrohttpd on a thread of its own. The
+/* GET /metrics over HTTP for Prometheus, and GET /healthz for probes (health.h), served by libmicrohttpd on a thread of its own. The
  * socket is bound here, before privileges are dropped, and handed to libmicrohttpd. */
 
 /* A scrape takes milliseconds, so idle or slow (slowloris) clients are what fills the slots:
@@ -50,7 +51,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **req_cls)
 {
-	static char not_found[] = "only /metrics is here\n";
+	static char not_found[] = "only /metrics and /healthz are here\n";
 	static char not_allowed[] = "GET only\n";
 	char *body = NULL;
 	size_t len = 0;
@@ -60,6 +61,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", not_allowed,
 			     sizeof(not_allowed) - 1, MHD_RESPMEM_PERSISTENT);
+	if (!strcmp(url, "/healthz")) {
+		char health[128];
+		unsigned status = health_write(cls, time(NULL), health, sizeof(health));
+
+		return reply(conn, status, "application/json", health, strlen(health),
+			     MHD_RESPMEM_MUST_COPY);
+	}
 	if (strcmp(url, "/metrics"))
 		return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", not_found,
 			     sizeof(not_found) - 1, MHD_RESPMEM_PERSISTENT);
@@ -145,7 +153,7 @@ int metrics_http_start(struct ktun *k)
 		close(fd);
 		return -EIO;
 	}
-	log_notice("metrics on http://%s/metrics", addr);
+	log_notice("metrics on http://%s/metrics, health on http://%s/healthz", addr, addr);
 	return 0;
 }
 

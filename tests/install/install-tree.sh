@@ -3,7 +3,7 @@
 # everything where the README's Install section says: ktund and ktunctl, the man pages, the
 # unit (running the installed ktund) and its socket unit, modules-load.d and sysusers.d entries, and the
 # documentation (every docs/*.md) with the example configuration and the redirector drop-in;
-# ktund(8) names the unit directory.
+# ktund(8) names the unit directory; ktunctl's default control socket is the installed unit's.
 # The paths come from meson (tests/install/meson.build), absolute, as installed.
 set -euo pipefail
 # shellcheck source=../lib/result.sh
@@ -56,6 +56,25 @@ if [ -f "$dest$UNITDIR/ktund.service" ]; then
 fi
 if [ -x "$dest$SBINDIR/ktund" ] && ! "$dest$SBINDIR/ktund" --version | grep -q '^ktund '; then
 	not_ok "the installed ktund does not run"
+fi
+# ktunctl with no --control reaches the ktund of the installed unit: both binaries default to
+# one socket, in the unit's RuntimeDirectory= (the one directory under /run the unit lets the
+# ktun user create it in), and neither the unit nor the example configuration moves it.
+unit=$dest$UNITDIR/ktund.service
+if [ -x "$dest$SBINDIR/ktund" ] && [ -x "$dest$SBINDIR/ktunctl" ] && [ -f "$unit" ]; then
+	ktund_sock=$("$dest$SBINDIR/ktund" --help | sed -n 's/.*--control PATH (\([^)]*\)).*/\1/p')
+	ktunctl_sock=$("$dest$SBINDIR/ktunctl" --help 2>&1 | sed -n 's/.*, else \(\/[^ ]*\)\.$/\1/p')
+	rundir=$(sed -n 's/^RuntimeDirectory=\([^ ]*\)$/\1/p' "$unit")
+	conf_sock=$(sed -n 's/^control *= *//p' "$dest$DOCDIR/ktun.conf")
+	if [ -z "$ktund_sock" ] || [ "$ktund_sock" != "$ktunctl_sock" ]; then
+		not_ok "ktund's default control socket '$ktund_sock' is not ktunctl's '$ktunctl_sock'"
+	elif [ "${ktund_sock%/*}" != "/run/$rundir" ]; then
+		not_ok "the default control socket $ktund_sock is not in the unit's RuntimeDirectory=$rundir"
+	elif grep -E '^ExecStart=' "$unit" | grep -q -- '--control'; then
+		not_ok "the unit gives ktund a --control of its own, which ktunctl does not know: $(grep '^ExecStart=' "$unit")"
+	elif [ -n "$conf_sock" ] && [ "$conf_sock" != "$ktund_sock" ]; then
+		not_ok "the example configuration's control = $conf_sock is not ktunctl's default $ktund_sock"
+	fi
 fi
 [ "$RESULT_FAILURES" = 0 ] || { echo "installed:" >&2; (cd "$dest" && find . -type f | sort) >&2; }
 finish "meson install put $(cd "$dest" && find . -type f | wc -l) files in place"

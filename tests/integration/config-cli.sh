@@ -7,7 +7,8 @@
 #   no-mode, unknown-mode, unknown-option, unknown-option-suggest, unknown-option-last,
 #   missing-value, empty-value,
 #   unexpected-argument, missing-required, config-with-mode, verify-all, allow-in-client,
-#   server-without-allow, bad-number, bad-log-level, bad-ktls, bad-ciphers, bad-tls-version,
+#   server-without-allow, bad-number, bad-log-level, bad-log-format, bad-ktls, bad-ciphers,
+#   bad-tls-version,
 #   public-listen (0.0.0.0, [::], a LAN address)          exit 2 with a message naming it
 #   public-listen-unsafe, check                           --check exits 0, "configuration ok"
 #   control-dir-missing, listen-in-use                    runtime failures exit 1
@@ -95,6 +96,7 @@ expect server-without-allow 2 '\[server\] a server needs at least one allow-\* r
 	server --listen 127.0.0.1:8443 --target 127.0.0.1:8080 "${SERVER_FILES[@]}"
 expect bad-number 2 "'handshake-timeout' must be a whole number from 1" "${client_ok[@]}" --handshake-timeout 0
 expect bad-log-level 2 'log-level must be debug, info, notice, warning or error' "${client_ok[@]}" --log-level loud
+expect bad-log-format 2 'log-format must be text or json' "${client_ok[@]}" --log-format xml
 expect bad-ktls 2 'ktls must be auto, required or off' "${client_ok[@]}" --ktls maybe
 expect bad-ciphers 2 'ciphers: a list of AES-128-GCM' "${client_ok[@]}" --ciphers RC4-MD5
 expect bad-tls-version 2 "'tls-min' must be 1.2 or 1.3" "${client_ok[@]}" --tls-min 1.1

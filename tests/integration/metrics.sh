@@ -5,7 +5,9 @@
 # histogram, certificate expiry of the own leaf and the CA; every sample has a TYPE line and a
 # number; a CA subject with a comma and quotes (RFC 4514 escapes them with '\', ktund writes
 # '\' and '"' as \xHH) is a well-formed label with the backslashes doubled. Other paths
-# answer 404, other methods 405, and the address is bound before "ready".
+# answer 404, other methods 405, and the address is bound before "ready". GET /healthz says
+# ready (200), draining after SIGTERM with a connection held (503) and an own certificate
+# that expired while serving (503, certificates_valid false), as JSON.
 # Idle or slow clients cannot keep a scrape from being answered (metrics_idle.py).
 set -euo pipefail
 . "$(dirname "$0")/srvlib.sh"
@@ -101,6 +103,56 @@ case_http_errors() {
 	[ "$code" = 405 ] || fail "POST /metrics: $code, want 405"
 }
 
+# health_want CODE STATUS VALID: GET /healthz answers CODE with that body for one tunnel.
+health_want() {
+	local out code body
+	out=$(scrape -w '\n%{http_code} %{content_type}' "http://$METRICS/healthz") || fail "GET /healthz failed"
+	code=$(tail -n 1 <<<"$out")
+	body=$(head -n -1 <<<"$out")
+	[ "$code" = "$1 application/json" ] || fail "GET /healthz: '$code', want '$1 application/json' ($body)"
+	python3 -c 'import json, sys; assert json.loads(sys.argv[1]) == {"status": sys.argv[2],
+		"tunnels": 1, "certificates_valid": sys.argv[3] == "true"}' "$body" "$2" "$3" ||
+		fail "GET /healthz: $body, want status $2, tunnels 1, certificates_valid $3"
+	note "$1 $body"
+}
+
+# /healthz: 200 ready while serving; 503 draining once SIGTERM has come while a connection
+# holds the drain; 503 with certificates_valid false once the own certificate has expired.
+case_healthz() {
+	local held end
+	use_origin line
+	srv_start --metrics-listen "$METRICS"
+	health_want 200 ready true
+	ossl_cmd client
+	"${OSSL[@]}" < <(sleep 15) >/dev/null 2>&1 &
+	held=$!
+	track $held
+	want_stat conns_open 1
+	kill -TERM "$SERVER_PID"
+	wait_n 'draining' 1
+	health_want 503 draining true
+	kill "$held"
+	wait_daemon_exit "$SERVER_PID" server 10
+	# The next server binds the same ports: once the exited one's sockets are gone.
+	for _ in $(seq 50); do
+		ip netns exec "$NS_ORIGIN" ss -Hltn "( sport = :$TLS_PORT or sport = :${METRICS#*:} )" |
+			grep -q . || break
+		sleep 0.1
+	done
+	# ktund refuses an own certificate already expired, so this one ends while it serves.
+	end=$(($(date +%s) + 10))
+	printf '%s\n' 'cn = "origin.test"' 'dns_name = "origin.test"' tls_www_server signing_key \
+		"expiration_date = \"$(date -u -d "@$end" '+%Y-%m-%d %H:%M:%S') UTC\"" >"$WORK/short.tmpl"
+	certtool --generate-privkey --key-type ecdsa --curve secp256r1 --outfile "$PKI/short.key" 2>/dev/null
+	certtool --generate-certificate --load-privkey "$PKI/short.key" --load-ca-certificate "$PKI/inter.pem" \
+		--load-ca-privkey "$PKI/inter.key" --template "$WORK/short.tmpl" --outfile "$PKI/short.pem" 2>/dev/null
+	cat "$PKI/short.pem" "$PKI/inter.pem" >"$PKI/short-chain.pem"
+	SERVER_CERT=$PKI/short-chain.pem SERVER_KEY=$PKI/short.key srv_start --metrics-listen "$METRICS"
+	health_want 200 ready true
+	while [ "$(date +%s)" -le "$end" ]; do sleep 0.5; done
+	health_want 503 ready false
+}
+
 # Idle and slowloris clients cannot starve a scrape: 64 held connections from 8 addresses (half
 # of them with a partial request) while a scrape from another address answers; a 9th and 10th
 # from one address are closed at once, counted, and logged once; all of them are closed after
@@ -133,6 +185,7 @@ run_case "counters, histogram and expiry after one accepted and one refused hand
 run_case "the exposition is well formed" case_format
 run_case "ktunctl metrics says what GET /metrics says" case_ktunctl_same
 run_case "404 for other paths, 405 for other methods" case_http_errors
+run_case "/healthz: ready 200, draining 503, own certificate expired while serving 503" case_healthz
 run_case "idle and slow clients: scrapes still answer, idle connections are closed" case_idle_clients
 run_case "a bad metrics-listen address is a configuration error" case_bad_address
 srv_finish
