@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "addr.h"
 #include "conn.h"
 #include "log.h"
+#include "peers.h"
 #include "ring.h"
 #include "tunnel.h"
 #include "tunnel_ctx.h"
@@ -401,6 +403,14 @@ enum verdict conn_close(struct conn *c, enum reason reason)
 		}
 		stat_add(&st->reject[reason], 1);
 		log_reject(c);
+		peers_rejected(c->t->name, c->cert.id, time(NULL));
+	} else if (c->version) {
+		/* It completed its handshake (handshake_done counted it). */
+		bool server = c->ctx->mode == MODE_SERVER;
+		uint64_t p2t = __atomic_load_n(&c->bytes_p2t, __ATOMIC_RELAXED);
+		uint64_t t2p = __atomic_load_n(&c->bytes_t2p, __ATOMIC_RELAXED);
+
+		peers_closed(c->t->name, c->cert.id, server ? t2p : p2t, server ? p2t : t2p, time(NULL));
 	}
 	stat_add(&st->close[reason], 1);
 	log_close(c, rejected);

@@ -6,6 +6,7 @@
 
 #include "addr.h"
 #include "log.h"
+#include "peers.h"
 #include "phase.h"
 #include "pkcs11.h"
 #include "tls_io.h"
@@ -108,6 +109,7 @@ static enum verdict handshake_done(struct conn *c)
 		 "sha256=%s rule=\"%s\"", c->t->name,
 		 addr_format((const struct sockaddr *)&c->peer, c->peerlen, addr), conn_dst_text(c, dst),
 		 c->cert.id, c->version, c->cipher, c->cert.serial, c->cert.issuer, c->cert.sha256, rule);
+	peers_connected(c->t->name, c->cert.id, time(NULL));
 	return VERDICT_NEXT;
 }
 

@@ -15,7 +15,8 @@
 # - Audit lines name what a SPIFFE SVID (empty subject, one critical URI SAN) presented: its
 #   handshake line the URI, serial, issuer, SHA-256 and the allow-uri rule that let it in; its
 #   close line and `ktunctl conns` the URI, not id="-"; a policy-denied reject the URI,
-#   serial, issuer and SHA-256 (certtool's figures for the certificate).
+#   serial, issuer and SHA-256 (certtool's figures for the certificate). `ktunctl peers`
+#   counts it under its URI: the connection and its bytes, then the refusal.
 # Case functions run indirectly (run_case) and take no arguments from the script:
 # shellcheck disable=SC2317,SC2119
 set -euo pipefail
@@ -240,7 +241,7 @@ has() {
 }
 
 case_audit() {
-	local hs cl rj conns serial fp issuer='issuer="CN=ktun test intermediate CA"'
+	local hs cl rj conns peers serial fp issuer='issuer="CN=ktun test intermediate CA"'
 	local rule='spiffe://ktun.test/ns/edge/sa/*'
 	serial=$(cert_serial "$PKI/client-svid.pem")
 	fp=$(cert_sha256 "$PKI/client-svid.pem")
@@ -264,14 +265,19 @@ case_audit() {
 		" sha256=$fp " "rule=\"allow-uri:$rule\""
 	has "close line" "$cl" "id=\"$SVID_URI\" up="
 	has "ktunctl conns" "$conns" "id=\"$SVID_URI\""
+	peers=$("$KTUNCTL" --control "$WORK/server.sock" peers)
+	has "ktunctl peers" "$peers" "tunnel=server id=\"$SVID_URI\" connections=1 rejects=0 up=5 down=3 last_seen="
 	note "handshake: ${hs#*\] }"
 	note "close: ${cl#*\] }"
+	note "peers: $peers"
 	rules --allow-uri 'spiffe://ktun.test/ns/other/sa/*'
 	denied client-svid
 	rj=$(last_line '\] reject ')
 	has "reject line" "$rj" 'reason=policy-denied detail="' "id=\"$SVID_URI\" serial=$serial " \
 		"$issuer" " sha256=$fp"
 	has "close line of the reject" "$(last_line '\] close ')" "id=\"$SVID_URI\" up=0"
+	has "ktunctl peers after the reject" "$("$KTUNCTL" --control "$WORK/server.sock" peers)" \
+		"tunnel=server id=\"$SVID_URI\" connections=0 rejects=1 up=0 down=0 last_seen="
 	note "reject: ${rj#*\] }"
 	srv_stop
 }
