@@ -16,7 +16,8 @@
 #   handshake line the URI, serial, issuer, SHA-256 and the allow-uri rule that let it in; its
 #   close line and `ktunctl conns` the URI, not id="-"; a policy-denied reject the URI,
 #   serial, issuer and SHA-256 (certtool's figures for the certificate). `ktunctl peers`
-#   counts it under its URI: the connection and its bytes, then the refusal.
+#   counts it under its URI: the connection and its bytes, then the refusal. An SVID whose
+#   URI holds '"' and ESC is named by it escaped (\xHH), adding no field of its own.
 # Case functions run indirectly (run_case) and take no arguments from the script:
 # shellcheck disable=SC2317,SC2119
 set -euo pipefail
@@ -76,6 +77,8 @@ odd_leaf client-two '/CN=admin/CN=edge-client/OU=edge' dns:edge.test "uri:$ADMIN
 # A SPIFFE X.509-SVID: no subject, its one name a URI SAN.
 SVID_URI=spiffe://ktun.test/ns/edge/sa/svid
 SAN_CRITICAL=1 odd_leaf client-svid '/' "uri:$SVID_URI"
+# One whose URI, the name it is logged by, holds a quote and an escape sequence.
+SAN_CRITICAL=1 odd_leaf client-svid-ctl '/' 'uri:spiffe://ktun.test/x" rule="allow-all\x1b[31m'
 
 # rules ARGS...: a fresh server with --proxy-protocol whose only policy is ARGS, and the
 # parsing origin. c counts the connections it has closed.
@@ -278,6 +281,11 @@ case_audit() {
 	has "close line of the reject" "$(last_line '\] close ')" "id=\"$SVID_URI\" up=0"
 	has "ktunctl peers after the reject" "$("$KTUNCTL" --control "$WORK/server.sock" peers)" \
 		"tunnel=server id=\"$SVID_URI\" connections=0 rejects=1 up=0 down=0 last_seen="
+	note "reject: ${rj#*\] }"
+	denied client-svid-ctl
+	rj=$(last_line '\] reject ')
+	has "reject line of a hostile URI" "$rj" 'id="spiffe://ktun.test/x\x22 rule=\x22allow-all\x1b[31m" serial='
+	! grep -q $'\x1b' "$SERVER_LOG" || bad "an escape character reached the log: $(grep -a $'\x1b' "$SERVER_LOG" | cat -A)"
 	note "reject: ${rj#*\] }"
 	srv_stop
 }
