@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "addr.h"
 #include "conn.h"
 #include "log.h"
+#include "peers.h"
 #include "ring.h"
 #include "tunnel.h"
 #include "tunnel_ctx.h"
@@ -149,7 +151,7 @@ struct conn *conn_new(struct worker *w, struct tunnel *t, int fd, const struct s
 		c->dstlen = dstlen;
 	}
 	c->id = __atomic_add_fetch(&next_conn_id, 1, __ATOMIC_RELAXED);
-	snprintf(c->identity, sizeof(c->identity), "-");
+	peer_cert_describe(NULL, NULL, &c->cert);
 	conn_link(c);
 	__atomic_fetch_add(&t->live, 1, __ATOMIC_RELAXED);
 	if (conn_alloc_buffers(c) < 0) {
@@ -269,7 +271,7 @@ static void log_close(const struct conn *c, bool rejected)
 
 	log_info("[%s] close peer=%s%s id=\"%s\" up=%llu down=%llu dur=%lld.%03lld reason=%s%s%s%s",
 		 c->t->name, addr_format((const struct sockaddr *)&c->peer, c->peerlen, addr),
-		 conn_dst_text(c, dst), c->identity, (unsigned long long)(server ? c->bytes_t2p : c->bytes_p2t),
+		 conn_dst_text(c, dst), c->cert.id, (unsigned long long)(server ? c->bytes_t2p : c->bytes_p2t),
 		 (unsigned long long)(server ? c->bytes_p2t : c->bytes_t2p),
 		 (long long)(ms / 1000), (long long)(ms % 1000), reason_name(c->reason),
 		 detail ? " detail=\"" : "", detail ? c->detail : "", detail ? "\"" : "");
@@ -279,9 +281,19 @@ static void log_reject(const struct conn *c)
 {
 	char addr[ADDR_TEXT_MAX];
 
-	log_warn("[%s] reject peer=%s reason=%s detail=\"%s\"", c->t->name,
-		 addr_format((const struct sockaddr *)&c->peer, c->peerlen, addr),
-		 reason_name(c->reason), c->detail[0] ? c->detail : c->verdict.detail);
+	const struct peer_cert *pc = &c->cert;
+
+	/* What was presented, verified or not: the operator needs to know whom they refused. */
+	if (pc->present)
+		log_warn("[%s] reject peer=%s reason=%s detail=\"%s\" id=\"%s\" serial=%s issuer=\"%s\" "
+			 "sha256=%s", c->t->name,
+			 addr_format((const struct sockaddr *)&c->peer, c->peerlen, addr),
+			 reason_name(c->reason), c->detail[0] ? c->detail : c->verdict.detail, pc->id,
+			 pc->serial, pc->issuer, pc->sha256);
+	else
+		log_warn("[%s] reject peer=%s reason=%s detail=\"%s\"", c->t->name,
+			 addr_format((const struct sockaddr *)&c->peer, c->peerlen, addr),
+			 reason_name(c->reason), c->detail[0] ? c->detail : c->verdict.detail);
 }
 
 /* Best effort, never blocking: an alert or close_notify that GnuTLS queued, so the peer
@@ -382,8 +394,23 @@ enum verdict conn_close(struct conn *c, enum reason reason)
 	__atomic_store_n(&c->state, CONN_CLOSING, __ATOMIC_RELAXED);
 	c->reason = reason;
 	if (rejected) {
+		/* A refused handshake never reached handshake_done: name what the peer presented
+		 * on the reject and close lines all the same. */
+		if (!c->cert.present && c->session) {
+			pthread_mutex_lock(&c->w->conns_lock);
+			verify_peer_cert(c->session, &c->cert);
+			pthread_mutex_unlock(&c->w->conns_lock);
+		}
 		stat_add(&st->reject[reason], 1);
 		log_reject(c);
+		peers_rejected(c->t->name, c->cert.id, time(NULL));
+	} else if (c->version) {
+		/* It completed its handshake (handshake_done counted it). */
+		bool server = c->ctx->mode == MODE_SERVER;
+		uint64_t p2t = __atomic_load_n(&c->bytes_p2t, __ATOMIC_RELAXED);
+		uint64_t t2p = __atomic_load_n(&c->bytes_t2p, __ATOMIC_RELAXED);
+
+		peers_closed(c->t->name, c->cert.id, server ? t2p : p2t, server ? p2t : t2p, time(NULL));
 	}
 	stat_add(&st->close[reason], 1);
 	log_close(c, rejected);

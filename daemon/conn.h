@@ -12,6 +12,7 @@
 
 #include "addr.h"
 #include "buf.h"
+#include "peer_cert.h"
 #include "reason.h"
 #include "tls_hs_walk.h"
 #include "tls_record.h"
@@ -86,8 +87,8 @@ struct conn {
 	socklen_t peerlen;
 	struct sockaddr_storage dst; /* client mode: where a steered connection was going */
 	socklen_t dstlen;            /* 0: it came to the listener itself */
-	char identity[256];   /* set once, under the worker's conns_lock */
-	const char *version, *cipher; /* static names from GnuTLS, set with identity */
+	struct peer_cert cert; /* the peer's leaf: set once, under the worker's conns_lock */
+	const char *version, *cipher; /* static names from GnuTLS, set with cert */
 	char detail[192];
 } __attribute__((aligned(USER_DATA_ALIGN)));
 

@@ -49,7 +49,7 @@ static void report_conn(FILE *out, const struct conn *c, int64_t now_ms)
 		"datapath=%s up=%llu down=%llu age=%lld.%03lld",
 		(unsigned long long)c->id, c->t->name, state_names[state],
 		addr_format((const struct sockaddr *)&c->peer, c->peerlen, peer), conn_dst_text(c, dst),
-		c->identity,
+		c->cert.id,
 		c->version ? c->version : "-", c->cipher ? c->cipher : "-",
 		state < CONN_STREAMING ? "-" : __atomic_load_n(&c->ktls, __ATOMIC_RELAXED) ? "ktls" : "userspace",
 		(unsigned long long)(server ? t2p : p2t), (unsigned long long)(server ? p2t : t2p),

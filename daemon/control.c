@@ -20,6 +20,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "paths.h"
+#include "peers.h"
 #include "redirect.h"
 
 int control_make_dir(const char *path)
@@ -188,6 +189,12 @@ static void write_conns(struct ktun *k, const char *args, FILE *out)
 		fprintf(out, "error: out of memory\n");
 }
 
+static void write_peers(struct ktun *k, const char *args, FILE *out)
+{
+	if (peers_report(out) == -ENOMEM)
+		fprintf(out, "error: out of memory\n");
+}
+
 /* A command is its first word; only "redirect" takes arguments (the rest of the line). */
 static const struct {
 	const char *name;
@@ -196,6 +203,7 @@ static const struct {
 } commands[] = {
 	{ "status", write_status, false },
 	{ "conns", write_conns, false },
+	{ "peers", write_peers, false },
 	{ "reload", do_reload, false },
 	{ "metrics", write_metrics, false },
 	{ "redirect", redirect_control, true },

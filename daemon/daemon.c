@@ -10,6 +10,7 @@
 #include "paths.h"
 #include "pkcs11.h"
 #include "redirect.h"
+#include "reload_diff.h"
 #include "service.h"
 #include "watch.h"
 
@@ -115,9 +116,14 @@ int daemon_reload(struct ktun *k, char *err, size_t errlen)
 				 "keeping the previous ones", src->tunnels[i].name);
 	}
 	for (size_t i = 0; i < k->n_tunnels && built; i++) {
-		if (rc == 0)
+		if (rc == 0) {
+			char what[POLICY_VALUE_MAX];
+
+			/* The main thread swaps contexts: its read of the old one needs no lock. */
+			reload_diff(k->tunnels[i].ctx, built[i], what, sizeof(what));
+			log_notice("[%s] reload: %s", k->tunnels[i].name, what);
 			tunnel_swap_ctx(&k->tunnels[i], built[i]);
-		else
+		} else
 			tunnel_ctx_put(built[i]);
 	}
 	free(built);
@@ -131,10 +137,13 @@ int daemon_reload(struct ktun *k, char *err, size_t errlen)
 	}
 	config_free(&next);
 	if (rc == 0) {
+		__atomic_add_fetch(&k->reloads_ok, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&k->loaded_at, (long long)time(NULL), __ATOMIC_RELAXED);
 		log_notice("reload ok: %zu tunnel(s) use the new certificates for new connections",
 			   k->n_tunnels);
 		daemon_check_expiry(k);
 	} else {
+		__atomic_add_fetch(&k->reloads_failed, 1, __ATOMIC_RELAXED);
 		log_err("reload failed: %s", err);
 	}
 	service_reloaded(k, rc == 0);

@@ -32,6 +32,10 @@ struct ktun {
 	unsigned workers_alive;  /* atomic */
 	struct redirect *redirect; /* the eBPF redirector; NULL when not configured */
 	time_t revocation_due;     /* wall clock: a CRL's or staple's next warning; -1 none */
+	/* For the metrics threads (atomic; written by the main thread): reloads by outcome, and
+	 * when the certificates in force were loaded (at start, or by the last good reload). */
+	unsigned long reloads_ok, reloads_failed;
+	long long loaded_at;
 };
 
 /* Re-reads certificates, keys, CA, CRL and (with --config) the file; swaps in only a fully

@@ -10,6 +10,19 @@
 #include "file_read.h"
 #include "log.h"
 
+static void serial_text(gnutls_x509_crt_t crt, char *buf, size_t len)
+{
+	unsigned char bin[20];
+	size_t size = sizeof(bin), at = 0;
+
+	snprintf(buf, len, "-");
+	/* Longer than RFC 5280's 20 octets: none of ours, and "-" says it could not be read. */
+	if (gnutls_x509_crt_get_serial(crt, bin, &size) < 0)
+		return;
+	for (size_t i = 0; i < size && at + 3 <= len; i++)
+		at += (size_t)snprintf(buf + at, len - at, "%02x", bin[i]);
+}
+
 static int add_cert(struct expiry_set *set, const char *role, gnutls_x509_crt_t crt)
 {
 	struct cert_expiry *certs = realloc(set->certs, (set->n + 1) * sizeof(*certs));
@@ -20,22 +33,27 @@ static int add_cert(struct expiry_set *set, const char *role, gnutls_x509_crt_t 
 	certs[set->n] = (struct cert_expiry){ .role = role,
 					      .not_after = gnutls_x509_crt_get_expiration_time(crt) };
 	dn_text(crt, certs[set->n].subject, sizeof(certs[set->n].subject));
+	serial_text(crt, certs[set->n].serial, sizeof(certs[set->n].serial));
 	set->n++;
 	return 0;
 }
 
+/* The leaf and every certificate sent with it: an intermediate that ends takes the leaf
+ * with it, so it is watched as closely. */
 static int load_own(struct expiry_set *set, gnutls_certificate_credentials_t creds)
 {
 	gnutls_datum_t raw;
 	gnutls_x509_crt_t crt;
-	int rc;
+	int rc = 0;
 
-	if (gnutls_certificate_get_crt_raw(creds, 0, 0, &raw) < 0 || gnutls_x509_crt_init(&crt) < 0)
-		return -EINVAL;
-	rc = gnutls_x509_crt_import(crt, &raw, GNUTLS_X509_FMT_DER) == 0 ? add_cert(set, "own", crt)
-									 : -EINVAL;
-	gnutls_x509_crt_deinit(crt);
-	return rc;
+	for (unsigned i = 0; rc == 0 && gnutls_certificate_get_crt_raw(creds, 0, i, &raw) == 0; i++) {
+		if (gnutls_x509_crt_init(&crt) < 0)
+			return -ENOMEM;
+		rc = gnutls_x509_crt_import(crt, &raw, GNUTLS_X509_FMT_DER) == 0
+			     ? add_cert(set, i ? "own-chain" : "own", crt) : -EINVAL;
+		gnutls_x509_crt_deinit(crt);
+	}
+	return set->n ? rc : -EINVAL;
 }
 
 static int load_cas(struct expiry_set *set, const char *cacert)
@@ -117,11 +135,13 @@ unsigned expiry_check(struct expiry_set *set, const char *tunnel, time_t now, co
 		c->warned = crossed;
 		warnings++;
 		if (left <= 0)
-			log_warn("[%s] %s certificate \"%s\" has expired: %s", tunnel, c->role, c->subject,
-				 c->role[0] == 'o' ? "peers will refuse it" : "peers it issued are refused");
+			log_warn("[%s] %s certificate \"%s\" has expired: %s serial=%s", tunnel, c->role,
+				 c->subject,
+				 c->role[0] == 'o' ? "peers will refuse it" : "peers it issued are refused",
+				 c->serial);
 		else
-			log_warn("[%s] %s certificate \"%s\" expires in %lld days %lld hours", tunnel,
-				 c->role, c->subject, left / 86400, left % 86400 / 3600);
+			log_warn("[%s] %s certificate \"%s\" expires in %lld days %lld hours serial=%s",
+				 tunnel, c->role, c->subject, left / 86400, left % 86400 / 3600, c->serial);
 	}
 	return warnings;
 }

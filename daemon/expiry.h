@@ -12,8 +12,11 @@
 #define EXPIRY_THRESHOLDS_MAX 8
 
 struct cert_expiry {
-	const char *role;   /* "own" (the leaf we present) or "ca" (one of cacert's) */
+	/* "own" (the leaf we present), "own-chain" (an intermediate we send with it: peers
+	 * refuse the leaf once it ends too) or "ca" (one of cacert's) */
+	const char *role;
 	char subject[160];  /* subject DN, quotes and control bytes escaped (dn_text) */
+	char serial[44];    /* lowercase hex, as certtool -i prints it; "-" if unreadable */
 	time_t not_after;
 	unsigned warned;    /* thresholds already warned about; main thread only */
 };
@@ -23,7 +26,8 @@ struct expiry_set {
 	size_t n;
 };
 
-/* Reads the own leaf from creds and every certificate of the CA bundle at cacert. Returns 0 or
+/* Reads the own leaf and the chain sent with it from creds (certs[0] is the leaf, the chain
+ * follows) and every certificate of the CA bundle at cacert. Returns 0 or
  * a negative errno (logged). */
 int expiry_load(struct expiry_set *set, const char *tunnel, gnutls_certificate_credentials_t creds,
 		const char *cacert);

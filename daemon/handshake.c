@@ -6,6 +6,7 @@
 
 #include "addr.h"
 #include "log.h"
+#include "peers.h"
 #include "phase.h"
 #include "pkcs11.h"
 #include "tls_io.h"
@@ -91,18 +92,24 @@ static uint64_t handshake_us(const struct conn *c)
 
 static enum verdict handshake_done(struct conn *c)
 {
-	char addr[ADDR_TEXT_MAX], dst[ADDR_TEXT_MAX + 5];
+	const struct tunnel_ctx *ctx = c->ctx;
+	char addr[ADDR_TEXT_MAX], dst[ADDR_TEXT_MAX + 5], rule[POLICY_VALUE_MAX + 40];
 
 	pthread_mutex_lock(&c->w->conns_lock);
-	verify_peer_identity(c->session, c->identity, sizeof(c->identity));
+	verify_peer_cert(c->session, &c->cert);
 	c->version = tls_version_name(gnutls_protocol_get_version(c->session));
 	c->cipher = tls_cipher_name(gnutls_cipher_get(c->session));
 	pthread_mutex_unlock(&c->w->conns_lock);
 	stat_add(&conn_stats(c)->handshakes_ok, 1);
 	stat_handshake(conn_stats(c), handshake_us(c));
-	log_info("[%s] handshake peer=%s%s id=\"%s\" version=%s cipher=%s", c->t->name,
+	peer_cert_rule(&ctx->policy, &c->verdict.match, ctx->mode == MODE_SERVER, ctx->server_name,
+		       rule, sizeof(rule));
+	/* The audit line: who, as whom (the leaf and the rule that let it in), over what. */
+	log_info("[%s] handshake peer=%s%s id=\"%s\" version=%s cipher=%s serial=%s issuer=\"%s\" "
+		 "sha256=%s rule=\"%s\"", c->t->name,
 		 addr_format((const struct sockaddr *)&c->peer, c->peerlen, addr), conn_dst_text(c, dst),
-		 c->identity, c->version, c->cipher);
+		 c->cert.id, c->version, c->cipher, c->cert.serial, c->cert.issuer, c->cert.sha256, rule);
+	peers_connected(c->t->name, c->cert.id, time(NULL));
 	return VERDICT_NEXT;
 }
 

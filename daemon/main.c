@@ -287,6 +287,7 @@ int main(int argc, char **argv)
 		status = EXIT_CONFIG;
 		goto out;
 	}
+	__atomic_store_n(&k.loaded_at, (long long)time(NULL), __ATOMIC_RELAXED);
 	if (mode == CLI_CHECK) {
 		daemon_check_expiry(&k);
 		printf("configuration ok: %zu tunnel(s)\n", k.n_tunnels);

@@ -105,7 +105,8 @@ static void cert_expiry(FILE *out, struct ktun *k)
 	time_t now = time(NULL);
 
 	header(out, "ktund_certificate_expiry_seconds", "gauge",
-	       "Seconds until a certificate ends (negative: expired): the own leaf and each CA.");
+	       "Seconds until a certificate ends (negative: expired): the own leaf, the chain "
+	       "sent with it, and each CA.");
 	for (size_t i = 0; i < k->n_tunnels; i++) {
 		struct tunnel_ctx *ctx = tunnel_acquire_ctx(&k->tunnels[i]);
 
@@ -113,10 +114,45 @@ static void cert_expiry(FILE *out, struct ktun *k)
 			fprintf(out, "ktund_certificate_expiry_seconds{tunnel=\"%s\",role=\"%s\","
 				"subject=\"", k->tunnels[i].name, ctx->expiry.certs[c].role);
 			put_subject(out, ctx->expiry.certs[c].subject);
-			fprintf(out, "\"} %lld\n", (long long)(ctx->expiry.certs[c].not_after - now));
+			fprintf(out, "\",serial=\"%s\"} %lld\n", ctx->expiry.certs[c].serial,
+				(long long)(ctx->expiry.certs[c].not_after - now));
 		}
 		tunnel_ctx_put(ctx);
 	}
+}
+
+/* The leaf each tunnel presents to new connections: after a reload, whether the new one
+ * took. Its serial as a label, the value always 1 (the info-metric convention). */
+static void cert_info(FILE *out, struct ktun *k)
+{
+	header(out, "ktund_certificate_info", "gauge",
+	       "The certificate a tunnel presents to new connections: serial and notAfter (UTC).");
+	for (size_t i = 0; i < k->n_tunnels; i++) {
+		struct tunnel_ctx *ctx = tunnel_acquire_ctx(&k->tunnels[i]);
+		struct tm tm;
+
+		if (ctx->expiry.n && gmtime_r(&ctx->expiry.certs[0].not_after, &tm))
+			fprintf(out, "ktund_certificate_info{tunnel=\"%s\",serial=\"%s\","
+				"not_after=\"%04d-%02d-%02dT%02d:%02d:%02dZ\"} 1\n", k->tunnels[i].name,
+				ctx->expiry.certs[0].serial, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+				tm.tm_hour, tm.tm_min, tm.tm_sec);
+		tunnel_ctx_put(ctx);
+	}
+}
+
+static void reloads(FILE *out, struct ktun *k)
+{
+	header(out, "ktund_reloads_total", "counter",
+	       "Reloads (SIGHUP, ktunctl reload, watched files) by result: ok, or failed and "
+	       "kept the previous certificates.");
+	fprintf(out, "ktund_reloads_total{result=\"ok\"} %lu\n"
+		"ktund_reloads_total{result=\"failed\"} %lu\n",
+		__atomic_load_n(&k->reloads_ok, __ATOMIC_RELAXED),
+		__atomic_load_n(&k->reloads_failed, __ATOMIC_RELAXED));
+	header(out, "ktund_last_reload_timestamp_seconds", "gauge",
+	       "When the certificates in force were loaded: at start, or by the last successful reload.");
+	fprintf(out, "ktund_last_reload_timestamp_seconds %lld\n",
+		__atomic_load_n(&k->loaded_at, __ATOMIC_RELAXED));
 }
 
 /* Only tunnels with an ocsp-staple whose response has a nextUpdate. */
@@ -207,6 +243,8 @@ int metrics_write(struct ktun *k, FILE *out)
 	fprintf(out, "ktund_metrics_refused_total %llu\n", __atomic_load_n(&refused, __ATOMIC_RELAXED));
 	histogram(out, k, sums);
 	cert_expiry(out, k);
+	cert_info(out, k);
+	reloads(out, k);
 	ocsp_expiry(out, k);
 	crl_expiry(out, k);
 	free(sums);

@@ -425,6 +425,7 @@ bool policy_match(const struct policy *p, gnutls_x509_crt_t crt, struct policy_m
 		if (rule_matches(&p->rules[i], crt, m)) {
 			m->matched = true;
 			m->kind = p->rules[i].kind;
+			m->rule = i;
 			return true;
 		}
 	}

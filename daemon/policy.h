@@ -48,6 +48,7 @@ void policy_free(struct policy *p);
 struct policy_match {
 	bool matched;
 	enum policy_kind kind;
+	size_t rule; /* its index in the policy, for the audit line (peer_cert_rule) */
 	char value[POLICY_VALUE_MAX];
 };
 

@@ -6,7 +6,6 @@
 
 #include "cert_check.h"
 #include "tunnel_ctx.h"
-#include "dn_text.h"
 #include "verify.h"
 
 /* Most specific first: a revoked, expired certificate is reported as revoked. */
@@ -347,17 +346,12 @@ void verify_peer_facts(gnutls_session_t session, struct peer_facts *f)
 	gnutls_x509_crt_deinit(leaf);
 }
 
-void verify_peer_identity(gnutls_session_t session, char *buf, size_t len)
+void verify_peer_cert(gnutls_session_t session, struct peer_cert *pc)
 {
+	const struct peer_verdict *v = gnutls_session_get_ptr(session);
 	const gnutls_datum_t *chain;
 	unsigned n = 0;
-	gnutls_x509_crt_t leaf;
 
-	snprintf(buf, len, "-");
 	chain = gnutls_certificate_get_peers(session, &n);
-	if (!chain || !n || gnutls_x509_crt_init(&leaf) < 0)
-		return;
-	if (gnutls_x509_crt_import(leaf, &chain[0], GNUTLS_X509_FMT_DER) == 0)
-		dn_text(leaf, buf, len);
-	gnutls_x509_crt_deinit(leaf);
+	peer_cert_from_der(chain && n ? &chain[0] : NULL, &v->match, pc);
 }

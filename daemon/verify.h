@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <gnutls/gnutls.h>
 
+#include "peer_cert.h"
 #include "policy.h"
 #include "reason.h"
 
@@ -39,7 +40,8 @@ struct peer_facts {
 };
 
 void verify_peer_facts(gnutls_session_t session, struct peer_facts *f);
-/* The peer leaf's subject DN (RFC 4514), or "-" if there is none. */
-void verify_peer_identity(gnutls_session_t session, char *buf, size_t len);
+/* What the peer's leaf says about who it is (peer_cert.h), with the name the policy matched;
+ * on a refusal too, from the certificate it presented, verified or not. */
+void verify_peer_cert(gnutls_session_t session, struct peer_cert *pc);
 
 #endif

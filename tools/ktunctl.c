@@ -22,6 +22,8 @@ static const struct {
 } commands[] = {
 	{ "status", "counters of every tunnel, one 'tunnel.counter value' per line" },
 	{ "conns", "live connections: peer identity, cipher, data path, bytes, age, kernel TLS state" },
+	{ "peers", "per peer identity: connections, refused handshakes, bytes, last seen (at most\n"
+		   "           1024 identities; the rest on one overflow line)" },
 	{ "metrics", "every counter, the handshake-duration histogram and certificate expiry, in\n"
 		     "           Prometheus's text format (also over HTTP with metrics-listen)" },
 	{ "reload", "reload certificates, keys, CA and CRL (like SIGHUP)" },

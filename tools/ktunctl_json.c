@@ -155,7 +155,7 @@ int ktunctl_print_json(FILE *out, const char *command, char *answer, bool failed
 			!strncmp(answer, "error: ", 7) ? answer + 7 : answer));
 	} else if (!strcmp(command, "status")) {
 		doc = status_json(answer);
-	} else if (!strcmp(command, "conns")) {
+	} else if (!strcmp(command, "conns") || !strcmp(command, "peers")) {
 		doc = conns_json(answer);
 	} else if (!strcmp(command, "metrics")) {
 		doc = metrics_json(answer);

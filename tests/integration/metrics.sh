@@ -9,6 +9,11 @@
 # ready (200), draining after SIGTERM with a connection held (503) and an own certificate
 # that expired while serving (503, certificates_valid false), as JSON.
 # Idle or slow clients cannot keep a scrape from being answered (metrics_idle.py).
+# Reloads: ktund_reloads_total{result} and ktund_last_reload_timestamp_seconds after a reload
+# that changes nothing, one to a new certificate and key, and one that fails (a broken key);
+# ktund_certificate_info names the leaf in force by serial (certtool's), before and after;
+# the intermediate sent with the leaf has its expiry line (role="own-chain"), by serial; each
+# reload logs what it changed. promtool checks the scrape where it is installed.
 set -euo pipefail
 . "$(dirname "$0")/srvlib.sh"
 need_cmd curl
@@ -53,13 +58,13 @@ case_counts() {
 	! ctl server status | grep -q wrong-name ||
 		fail "a server tunnel's status lists wrong-name"
 	# The own leaf is valid for a year from today, the root CA for ten.
-	awk '/^ktund_certificate_expiry_seconds\{.*role="own",subject="CN=origin.test"\}/ {
+	awk '/^ktund_certificate_expiry_seconds\{.*role="own",subject="CN=origin.test",serial="[0-9a-f]+"\}/ {
 		exit !($2 > 360 * 86400 && $2 <= 366 * 86400) }' <<<"$m" ||
 		fail "own certificate expiry wrong: $(grep role=.own <<<"$m")"
-	grep -q '^ktund_certificate_expiry_seconds{tunnel="server",role="ca",subject="CN=ktun test root CA"} ' <<<"$m" ||
+	grep -q '^ktund_certificate_expiry_seconds{tunnel="server",role="ca",subject="CN=ktun test root CA",serial="[0-9a-f]*"} ' <<<"$m" ||
 		fail "no expiry line for the CA"
 	# GnuTLS: CN=ktun\, \"odd\" CA; dn_text: \ and " as \x5c, \x22; the label: \ doubled.
-	grep -qF 'role="ca",subject="CN=ktun\\x5c, \\x5c\\x22odd\\x5c\\x22 CA"} ' <<<"$m" ||
+	grep -qF 'role="ca",subject="CN=ktun\\x5c, \\x5c\\x22odd\\x5c\\x22 CA",serial="' <<<"$m" ||
 		fail "the odd CA's label: $(grep -F 'odd' <<<"$m")"
 	grep -qF 'ktund_crl_next_update_seconds{tunnel="server",issuer="CN=ktun\\x5c, \\x5c\\x22odd\\x5c\\x22 CA"} ' <<<"$m" ||
 		fail "the odd CA's CRL label: $(grep -F 'crl_next' <<<"$m")"
@@ -181,11 +186,77 @@ case_bad_address() {
 		fail "a bad metrics-listen: exit $rc, $(cat "$WORK/bad.err")"
 }
 
+serial_of() { certtool -i --infile "$1" 2>/dev/null | awk '/Serial Number \(hex\):/ { print $4 }'; }
+# metric NAME{LABELS}: its value in the last scrape M ("" if absent).
+metric() { awk -v k="$1" 'index($0, k " ") == 1 { print $2 }' <<<"$M"; }
+
+# promtool_check: promtool's own lint of the last scrape, where promtool is installed.
+promtool_check() {
+	command -v promtool >/dev/null || return 0
+	promtool check metrics <<<"$M" >"$WORK/promtool.out" 2>&1 || fail "promtool: $(cat "$WORK/promtool.out")"
+}
+
+case_reload() {
+	local old new inter t0 t1 line
+	old=$(serial_of "$PKI/server.pem")
+	new=$(serial_of "$PKI/server-p384.pem")
+	inter=$(serial_of "$PKI/inter.pem")
+	mkdir -p "$WORK/rl"
+	cp "$PKI/server-chain.pem" "$WORK/rl/chain.pem"
+	cp "$PKI/server.key" "$WORK/rl/key.pem"
+	use_origin line
+	SERVER_CERT=$WORK/rl/chain.pem SERVER_KEY=$WORK/rl/key.pem \
+		srv_start --metrics-listen "$METRICS" --watch-files=no
+	M=$(scrape "http://$METRICS/metrics") || fail "GET /metrics failed"
+	promtool_check
+	[ "$(metric 'ktund_reloads_total{result="ok"}')" = 0 ] && [ "$(metric 'ktund_reloads_total{result="failed"}')" = 0 ] ||
+		fail "before any reload: $(grep reloads_total <<<"$M")"
+	[ "$(grep -c '^ktund_certificate_info{tunnel="server",serial="'"$old"'",not_after="[0-9T:-]*Z"} 1$' <<<"$M")" = 1 ] ||
+		fail "want the leaf $old in ktund_certificate_info: $(grep certificate_info <<<"$M")"
+	grep -q '^ktund_certificate_expiry_seconds{tunnel="server",role="own-chain",subject="CN=ktun test intermediate CA",serial="'"$inter"'"} [0-9]' <<<"$M" ||
+		fail "no expiry line for the intermediate $inter: $(grep expiry_seconds <<<"$M")"
+	t0=$(metric ktund_last_reload_timestamp_seconds)
+	[ -n "$t0" ] || fail "no ktund_last_reload_timestamp_seconds"
+	sleep 1.1
+	ctl server reload >/dev/null || fail "ktunctl reload (nothing changed) failed"
+	wait_n '\[server\] reload: nothing changed$' 1
+	cp "$PKI/server-p384-chain.pem" "$WORK/rl/chain.pem"
+	cp "$PKI/server-p384.key" "$WORK/rl/key.pem"
+	ctl server reload >/dev/null || fail "ktunctl reload (new certificate) failed"
+	wait_n '\[server\] reload: cert serial=' 1
+	line=$(last_line '\[server\] reload: cert')
+	grep -qE "reload: cert serial=$old->$new not_after=[0-9T:-]+Z, key changed\$" <<<"$line" ||
+		fail "reload line: $line"
+	M=$(scrape "http://$METRICS/metrics") || fail "GET /metrics failed"
+	promtool_check
+	t1=$(metric ktund_last_reload_timestamp_seconds)
+	[ "$(metric 'ktund_reloads_total{result="ok"}')" = 2 ] && [ "$(metric 'ktund_reloads_total{result="failed"}')" = 0 ] ||
+		fail "after two good reloads: $(grep reloads_total <<<"$M")"
+	[ "$t1" -gt "$t0" ] || fail "last reload timestamp $t0 -> $t1 after a good reload"
+	grep -q '^ktund_certificate_info{tunnel="server",serial="'"$new"'",' <<<"$M" ||
+		fail "want the new leaf $new in ktund_certificate_info: $(grep certificate_info <<<"$M")"
+	# A key that does not load: the reload fails and the new leaf stays in force.
+	echo broken >"$WORK/rl/key.pem"
+	! ctl server reload >/dev/null 2>&1 || fail "a reload with a broken key succeeded"
+	wait_n 'reload failed' 1
+	M=$(scrape "http://$METRICS/metrics") || fail "GET /metrics failed"
+	promtool_check
+	[ "$(metric 'ktund_reloads_total{result="ok"}')" = 2 ] && [ "$(metric 'ktund_reloads_total{result="failed"}')" = 1 ] ||
+		fail "after a failed reload: $(grep reloads_total <<<"$M")"
+	[ "$(metric ktund_last_reload_timestamp_seconds)" = "$t1" ] || fail "a failed reload moved the timestamp"
+	grep -q '^ktund_certificate_info{tunnel="server",serial="'"$new"'",' <<<"$M" ||
+		fail "after a failed reload: $(grep certificate_info <<<"$M")"
+	note "$line"
+	note "$(grep -E '^ktund_(reloads_total|last_reload|certificate_info)' <<<"$M" | tr '\n' ' ')"
+	command -v promtool >/dev/null && note "promtool check metrics: ok" || note "promtool not installed: not run"
+}
+
 run_case "counters, histogram and expiry after one accepted and one refused handshake" case_counts
 run_case "the exposition is well formed" case_format
 run_case "ktunctl metrics says what GET /metrics says" case_ktunctl_same
 run_case "404 for other paths, 405 for other methods" case_http_errors
 run_case "/healthz: ready 200, draining 503, own certificate expired while serving 503" case_healthz
+run_case "reloads counted by result, the leaf in force and the intermediate's expiry by serial" case_reload
 run_case "idle and slow clients: scrapes still answer, idle connections are closed" case_idle_clients
 run_case "a bad metrics-listen address is a configuration error" case_bad_address
 srv_finish

@@ -12,6 +12,12 @@
 # - The PROXY v2 CN and URI TLVs name what the policy matched: a leaf with CNs "admin" and
 #   "edge-client" let in by --allow-cn edge-client is edge-client to the origin; let in by a
 #   rule of another kind, a leaf with several CNs (URIs) has none named, one with one has it.
+# - Audit lines name what a SPIFFE SVID (empty subject, one critical URI SAN) presented: its
+#   handshake line the URI, serial, issuer, SHA-256 and the allow-uri rule that let it in; its
+#   close line and `ktunctl conns` the URI, not id="-"; a policy-denied reject the URI,
+#   serial, issuer and SHA-256 (certtool's figures for the certificate). `ktunctl peers`
+#   counts it under its URI: the connection and its bytes, then the refusal. An SVID whose
+#   URI holds '"' and ESC is named by it escaped (\xHH), adding no field of its own.
 # Case functions run indirectly (run_case) and take no arguments from the script:
 # shellcheck disable=SC2317,SC2119
 set -euo pipefail
@@ -42,8 +48,10 @@ odd_leaf() {
 	shift 2
 	openssl ecparam -name prime256v1 -genkey -noout -out "$PKI/$name.key"
 	openssl req -new -utf8 -key "$PKI/$name.key" -subj "$subj" -out "$WORK/$name.csr"
+	# An empty subject needs a critical subjectAltName (RFC 5280 4.2.1.6).
 	printf '%s\n' 'basicConstraints = critical, CA:FALSE' 'keyUsage = critical, digitalSignature' \
-		'extendedKeyUsage = clientAuth' "subjectAltName = DER:$(san_der "$@")" >"$WORK/$name.ext"
+		'extendedKeyUsage = clientAuth' \
+		"subjectAltName = ${SAN_CRITICAL:+critical, }DER:$(san_der "$@")" >"$WORK/$name.ext"
 	openssl x509 -req -in "$WORK/$name.csr" -CA "$PKI/inter.pem" -CAkey "$PKI/inter.key" \
 		-set_serial "0x$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" -days 30 \
 		-extfile "$WORK/$name.ext" -out "$PKI/$name.pem" 2>/dev/null
@@ -66,6 +74,11 @@ odd_leaf client-pct '/CN=edge-client/OU=edge' 'uri:spiffe://ktun.test/ns/a%2Fb/s
 odd_leaf client-empty '/CN=edge-client/OU=edge' 'uri:spiffe://ktun.test/ns//sa/client'
 odd_leaf client-query '/CN=edge-client/OU=edge' 'uri:spiffe://ktun.test/ns/edge/sa/client?x=1'
 odd_leaf client-two '/CN=admin/CN=edge-client/OU=edge' dns:edge.test "uri:$ADMIN_URI" "uri:$EDGE_URI"
+# A SPIFFE X.509-SVID: no subject, its one name a URI SAN.
+SVID_URI=spiffe://ktun.test/ns/edge/sa/svid
+SAN_CRITICAL=1 odd_leaf client-svid '/' "uri:$SVID_URI"
+# One whose URI, the name it is logged by, holds a quote and an escape sequence.
+SAN_CRITICAL=1 odd_leaf client-svid-ctl '/' 'uri:spiffe://ktun.test/x" rule="allow-all\x1b[31m'
 
 # rules ARGS...: a fresh server with --proxy-protocol whose only policy is ARGS, and the
 # parsing origin. c counts the connections it has closed.
@@ -217,9 +230,70 @@ case_spiffe() {
 	note "--allow-uri 'https://ktun.test/*': exit 2: $(head -n 1 "$WORK/refused.out")"
 }
 
+# The certificate's serial and SHA-256 as certtool (GnuTLS) prints them, lowercase hex.
+cert_serial() { certtool -i --infile "$1" 2>/dev/null | awk '/Serial Number \(hex\):/ { print $4 }'; }
+cert_sha256() { certtool --fingerprint --hash sha256 --infile "$1" 2>/dev/null | tr -d ':\n' | tr 'A-F' 'a-f'; }
+
+# has WHAT LINE TEXT...: LINE holds every TEXT.
+has() {
+	local what=$1 line=$2 t
+	shift 2
+	for t in "$@"; do
+		grep -qF -- "$t" <<<"$line" || fail "$what: no '$t' in: $line"
+	done
+}
+
+case_audit() {
+	local hs cl rj conns peers serial fp issuer='issuer="CN=ktun test intermediate CA"'
+	local rule='spiffe://ktun.test/ns/edge/sa/*'
+	serial=$(cert_serial "$PKI/client-svid.pem")
+	fp=$(cert_sha256 "$PKI/client-svid.pem")
+	[ -n "$serial" ] && [ ${#fp} = 64 ] || fail "certtool: serial '$serial', sha256 '$fp'"
+	pp_origin_start
+	rules --allow-cn nobody --allow-uri "$rule"
+	# Held open (no payload yet) to see it in ktunctl conns.
+	ossl_cmd client-svid
+	mkfifo "$WORK/hold-svid"
+	"${OSSL[@]}" <"$WORK/hold-svid" >"$WORK/peer.out" 2>"$WORK/peer.err" &
+	track $!
+	exec 9>"$WORK/hold-svid"
+	wait_n '\] handshake ' 1
+	conns=$("$KTUNCTL" --control "$WORK/server.sock" conns)
+	printf 'held\n' >&9
+	exec 9>&-
+	wait_n '\] close ' 1
+	hs=$(last_line '\] handshake ')
+	cl=$(last_line '\] close ')
+	has "handshake line" "$hs" "id=\"$SVID_URI\" version=" " serial=$serial " "$issuer" \
+		" sha256=$fp " "rule=\"allow-uri:$rule\""
+	has "close line" "$cl" "id=\"$SVID_URI\" up="
+	has "ktunctl conns" "$conns" "id=\"$SVID_URI\""
+	peers=$("$KTUNCTL" --control "$WORK/server.sock" peers)
+	has "ktunctl peers" "$peers" "tunnel=server id=\"$SVID_URI\" connections=1 rejects=0 up=5 down=3 last_seen="
+	note "handshake: ${hs#*\] }"
+	note "close: ${cl#*\] }"
+	note "peers: $peers"
+	rules --allow-uri 'spiffe://ktun.test/ns/other/sa/*'
+	denied client-svid
+	rj=$(last_line '\] reject ')
+	has "reject line" "$rj" 'reason=policy-denied detail="' "id=\"$SVID_URI\" serial=$serial " \
+		"$issuer" " sha256=$fp"
+	has "close line of the reject" "$(last_line '\] close ')" "id=\"$SVID_URI\" up=0"
+	has "ktunctl peers after the reject" "$("$KTUNCTL" --control "$WORK/server.sock" peers)" \
+		"tunnel=server id=\"$SVID_URI\" connections=0 rejects=1 up=0 down=0 last_seen="
+	note "reject: ${rj#*\] }"
+	denied client-svid-ctl
+	rj=$(last_line '\] reject ')
+	has "reject line of a hostile URI" "$rj" 'id="spiffe://ktun.test/x\x22 rule=\x22allow-all\x1b[31m" serial='
+	! grep -q $'\x1b' "$SERVER_LOG" || fail "an escape character reached the log: $(grep -a $'\x1b' "$SERVER_LOG" | cat -A)"
+	note "reject: ${rj#*\] }"
+	srv_stop
+}
+
 run_case "a NUL in a DNS or URI SAN matches no rule and is not sent to the origin" case_nul
 run_case "control characters in the subject and a URI: no match, escaped in logs, not sent" case_control
 run_case "C1 controls and bytes that are no UTF-8: no match, escaped in logs, not sent" case_c1
 run_case "'*' in --allow-uri admits SPIFFE IDs only: not '..', '%2F', empty segments, '?'" case_spiffe
+run_case "a SPIFFE SVID's audit lines name its URI, serial, issuer, SHA-256 and rule" case_audit
 run_case "the origin is told the CN / URI the policy matched, or the only one, never a guess" case_identity
 srv_finish

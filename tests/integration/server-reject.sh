@@ -39,8 +39,9 @@ refused() {
 		grep -Eq "Received alert \[($alert)\]" "$WORK/peer.log" ||
 			fail "$tool $who TLS$ver: want TLS alert $alert: $(grep -m1 -i alert "$WORK/peer.log")"
 	fi
-	wait_n "\\] reject peer=[^ ]+ reason=$reason detail=\"[^\"]+\"\$" "$k"
-	wait_n "\\] close peer=[^ ]+ id=\"-\" up=0 down=0 dur=[0-9.]+ reason=$reason\$" "$k"
+	# A presented certificate is named after the detail (id, serial, issuer, sha256).
+	wait_n "\\] reject peer=[^ ]+ reason=$reason detail=\"[^\"]+\"( id=\"[^\"]*\" serial=[0-9a-f.]+ issuer=\"[^\"]*\" sha256=[0-9a-f]{64})?\$" "$k"
+	wait_n "\\] close peer=[^ ]+ id=\"[^\"]*\" up=0 down=0 dur=[0-9.]+ reason=$reason\$" "$k"
 	[ "$(nlines '\] reject ')" = "$k" ] || fail "want $k reject lines, all reason=$reason: $(grep '\] reject ' "$SERVER_LOG")"
 	[ "$(nlines '\] close ')" = "$k" ] || fail "want $k close lines: $(grep '\] close ' "$SERVER_LOG")"
 	want_stat "reject.$reason" "$k"

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef KTUN_RELOAD_DIFF_H
+#define KTUN_RELOAD_DIFF_H
+
+#include <stddef.h>
+
+struct tunnel_ctx;
+
+/* What a reload changes for one tunnel, for its log line: "cert serial=OLD->NEW
+ * not_after=..., key, ca, crl, ocsp-staple changed", those that differ, or "nothing
+ * changed". The certificates are compared by serial, subject and notAfter, the key by its
+ * public key's ID, a CRL by issuer and nextUpdate (a CRL reissued with the same nextUpdate
+ * is not seen), the staple by its nextUpdate. */
+void reload_diff(const struct tunnel_ctx *old, const struct tunnel_ctx *new, char *buf, size_t len);
+
+#endif
