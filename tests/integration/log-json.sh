@@ -80,7 +80,7 @@ def objects(path):
 def text_fields(line):
     # The text line's pairs, as ktund writes them: key=bare or key="quoted, no raw quote".
     return dict((m[0], m[1] if m[1] is not None and m[2] == "" else m[2])
-                for m in re.findall(r' ([a-z_]+)=(?:"([^"]*)"|([^ ]*))', line))
+                for m in re.findall(r' ([a-z_][a-z0-9_]*)=(?:"([^"]*)"|([^ ]*))', line))
 
 js = objects(f"{work}/json.log")
 text = open(f"{work}/text.log", encoding="latin-1").read().splitlines()
