@@ -1,7 +1,8 @@
 #!/bin/bash
 # pair-origin-down: failures propagate as resets, never as a clean EOF.
 #  1. nothing listens at the server's target: an app connecting through the pair sees its
-#     connection reset (python ConnectionResetError; curl exit 56), the server logs
+#     connection reset (python ConnectionResetError; curl exit 56, or 7 if the reset beats
+#     curl's own connect), the server logs
 #     reason=target-unreachable.
 #  2. the origin's ktund itself is down: the client ktund logs reason=target-unreachable and the
 #     app again sees a reset.
@@ -18,7 +19,14 @@ out=$(in_edge timeout 30 python3 "$PAIRTOOL" expect-reset 127.0.0.1 "$EDGE_PORT"
 ok "python client saw: $out"
 rc=0
 err=$(in_edge curl -sS --max-time 20 -o /dev/null "http://127.0.0.1:$EDGE_PORT/" 2>&1) || rc=$?
-[ $rc = 56 ] && grep -qi reset <<<"$err" || fail "curl through the pair, origin down: want exit 56 (reset), got $rc: $err"
+# Exit 56 (reset while receiving). On a loaded machine the reset can reach curl before it sees
+# its own connect complete, which curl reports as exit 7: a failed connection too. What must
+# never happen is a clean end (exit 0, or 52 for an empty reply).
+case $rc in
+56) grep -qi reset <<<"$err" || fail "curl exit 56 without a reset: $err" ;;
+7) grep -q "Couldn't connect" <<<"$err" || fail "curl exit 7 for another reason: $err" ;;
+*) fail "curl through the pair, origin down: want a reset (exit 56, or 7), got $rc: $err" ;;
+esac
 ok "curl exit $rc: $err"
 wait_log "$SERVER_LOG" 'close .*reason=target-unreachable' 10 ||
 	fail "server did not log reason=target-unreachable"
