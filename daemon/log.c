@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <gnutls/gnutls.h>
 
 #include "log.h"
@@ -117,9 +118,24 @@ static void journal_check(void)
 	to_journal = log_is_journal_stream(getenv("JOURNAL_STREAM"), STDERR_FILENO);
 }
 
+/* RFC 3339 in UTC with milliseconds, for lines that journald does not stamp itself. Returns
+ * the length written (LOG_TIME_LEN), or 0 if the clock cannot be read. */
+#define LOG_TIME_LEN 24 /* 2026-12-03T04:40:00.123Z */
+_Static_assert(LOG_TIME_LEN <= LOG_JSON_TIME_MAX, "a time fits a JSON line");
+static int format_time(char *out, size_t cap)
+{
+	struct timespec now;
+	struct tm tm;
+
+	if (clock_gettime(CLOCK_REALTIME, &now) < 0 || !gmtime_r(&now.tv_sec, &tm) ||
+	    strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm) != 19)
+		return 0;
+	return 19 + snprintf(out + 19, cap - 19, ".%03uZ", (unsigned)(now.tv_nsec / 1000000) % 1000u);
+}
+
 void log_msg(int level, const char *fmt, ...)
 {
-	char text[2048], line[LOG_JSON_MAX(sizeof(text)) + 8];
+	char text[2048], line[LOG_JSON_MAX(sizeof(text)) + 8], stamp[LOG_TIME_LEN + 1] = "";
 	va_list ap;
 	int n, len;
 
@@ -134,14 +150,17 @@ void log_msg(int level, const char *fmt, ...)
 		return;
 	if (len > (int)sizeof(text) - 1)
 		len = (int)sizeof(text) - 1;
-	n = to_journal ? snprintf(line, sizeof(line), "<%d>", level) : 0;
+	if (to_journal)
+		n = snprintf(line, sizeof(line), "<%d>", level);
+	else
+		n = 0, format_time(stamp, sizeof(stamp));
 	if (format == LOG_FORMAT_JSON) {
 		/* line holds LOG_JSON_MAX(sizeof(text)) after the prefix: it always fits. */
-		n += log_json_line(level_names[level], text, (size_t)len, line + n,
+		n += log_json_line(level_names[level], stamp, text, (size_t)len, line + n,
 				   sizeof(line) - 1 - (size_t)n);
 	} else {
-		n += snprintf(line + n, sizeof(line) - (size_t)n, "ktund: %s: %.*s", level_names[level],
-			      len, text);
+		n += snprintf(line + n, sizeof(line) - (size_t)n, "%s%sktund: %s: %.*s", stamp,
+			      *stamp ? " " : "", level_names[level], len, text);
 	}
 	line[n++] = '\n';
 	/* One write per line, so that lines from several threads never interleave; a short or

@@ -131,7 +131,8 @@ static bool next_token(const char *s, size_t len, size_t *pos, struct token *t)
 	return true;
 }
 
-int log_json_line(const char *level, const char *text, size_t len, char *out, size_t cap)
+int log_json_line(const char *level, const char *time, const char *text, size_t len, char *out,
+		  size_t cap)
 {
 	struct jbuf b = { .p = out, .cap = cap };
 	const char *close = len && text[0] == '[' ? memchr(text, ']', len) : NULL;
@@ -139,7 +140,13 @@ int log_json_line(const char *level, const char *text, size_t len, char *out, si
 	struct token t;
 	bool first = true;
 
-	put_str(&b, "{\"level\":\"");
+	put_str(&b, "{");
+	if (*time) {
+		put_str(&b, "\"time\":\"");
+		put_escaped(&b, time, strlen(time));
+		put_str(&b, "\",");
+	}
+	put_str(&b, "\"level\":\"");
 	put_escaped(&b, level, strlen(level));
 	put_str(&b, "\"");
 	/* "[name] " starts a tunnel's lines; the name never holds ']' (an INI section name). */

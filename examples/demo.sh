@@ -151,7 +151,7 @@ step "an edge without a client certificate is refused (openssl s_client straight
 in_edge timeout 10 openssl s_client -connect "$ORIGIN_IP:8443" -servername origin.test -CAfile "$P/ca.pem" \
 	</dev/null >/dev/null 2>&1 || true
 for i in $(seq 30); do grep -q 'reject ' "$D/origin-ktund.log" && break; sleep 0.1; done
-echo "   origin's ktund: $(grep -m1 'reject ' "$D/origin-ktund.log" | sed 's/^ktund: //')"
+echo "   origin's ktund: $(grep -m1 'reject ' "$D/origin-ktund.log" | sed 's/^.*ktund: //')"
 
 iperf() { # label HOST PORT [-R] -> Mbit/s received
 	in_edge timeout $((SECS + 20)) iperf3 -c "$2" -p "$3" -t "$SECS" -J "${@:4}" >"$D/iperf-$1.json" 2>&1 ||
@@ -185,7 +185,7 @@ c_status=$("$KTUNCTL" --control "$D/edge.sock" status)
 s_dp=$(awk '$1 == "http.datapath" { print $2 }' <<<"$s_status")
 c_dp=$(awk '$1 == "http.datapath" { print $2 }' <<<"$c_status")
 why=$(grep -m1 -o 'kernel TLS [^:]*: [^)]*)' "$D/origin-ktund.log" || true)
-s_close=$(grep -m1 '\[http\] close .*reason=done' "$D/origin-ktund.log" | sed 's/^ktund: info: //' || true)
+s_close=$(grep -m1 '\[http\] close .*reason=done' "$D/origin-ktund.log" | sed 's/^.*ktund: info: //' || true)
 pct=$(python3 -c "print(round(100 * $tun_up / $plain_up) if $plain_up else '-')")
 
 cat <<EOF

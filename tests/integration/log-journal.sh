@@ -1,13 +1,13 @@
 #!/bin/bash
 # ktund whose stderr is the journal (JOURNAL_STREAM = DEV:INODE of its fd 2, as systemd sets
 # it) starts every line with "<N>", its syslog priority (error <3>, warning <4>, notice <5>,
-# info <6>), so journald files each line at its level (sd-daemon(3)); with JOURNAL_STREAM
-# naming another file the lines are unprefixed. Real lines of a real ktund: a start-up error,
+# info <6>), so journald files each line at its level (sd-daemon(3)), and no timestamp (journald
+# adds its own); with JOURNAL_STREAM naming another file each line starts with its UTC time instead. Real lines of a real ktund: a start-up error,
 # then, serving, a refused handshake (warning) and an accepted one (info). Runs in a network
 # namespace of its own (loopback only), so needs root.
 set -u
-# shellcheck source=../lib/result.sh
-. "$(dirname "${BASH_SOURCE[0]}")/../lib/result.sh"
+# shellcheck source=../lib/ktund.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/ktund.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (a network namespace of its own)"
 need_cmd unshare certtool gnutls-cli stat
 : "${KTUND:?}" "${KTUN_SRCDIR:?}"
@@ -24,14 +24,6 @@ if [ "${1:-}" = inner ]; then
 			--cert "$pki/server-chain.pem" --key "$pki/server.key" --cacert "$4" \
 			--allow-all --control "$work/ctl-$3.sock" 2>>"$1" &
 	}
-	connect() { # PORT NAME
-		timeout 10 gnutls-cli --x509cafile "$pki/ca.pem" --x509certfile "$pki/$2-chain.pem" \
-			--x509keyfile "$pki/$2.key" -p "$1" localhost </dev/null >/dev/null 2>&1
-	}
-	wait_for() { # FILE PATTERN
-		for _ in $(seq 100); do grep -q -- "$2" "$1" && return 0; sleep 0.1; done
-		return 1
-	}
 
 	log=$work/error.log
 	server "$log" "$(journal_of "$log")" 8443 "$work/no-such-ca.pem"
@@ -42,12 +34,12 @@ if [ "${1:-}" = inner ]; then
 	log=$work/serve.log
 	server "$log" "$(journal_of "$log")" 8443 "$pki/ca.pem"
 	pid=$!
-	if wait_for "$log" '^<5>ktund: notice: ready$'; then ok "notice line: <5>"
+	if wait_log "$log" '^<5>ktund: notice: ready$'; then ok "notice line: <5>"
 	else not_ok "no '<5>ktund: notice: ready' line"; fi
-	connect 8443 client-foreign
-	connect 8443 client
-	wait_for "$log" '^<6>ktund: info: \[server\] close .*id="CN=edge-client' &&
-		wait_for "$log" '^<4>ktund: warning: \[server\] reject '
+	gnutls_client "$pki" client-foreign 8443
+	gnutls_client "$pki" client 8443
+	wait_log "$log" '^<6>ktund: info: \[server\] close .*id="CN=edge-client' &&
+		wait_log "$log" '^<4>ktund: warning: \[server\] reject '
 	if grep -q '^<4>ktund: warning: \[server\] reject ' "$log"; then ok "warning line: <4>"
 	else not_ok "no '<4>ktund: warning: [server] reject' line"; fi
 	if grep -q '^<6>ktund: info: \[server\] handshake ' "$log"; then ok "info line: <6>"
@@ -62,8 +54,10 @@ if [ "${1:-}" = inner ]; then
 	: >"$log"
 	server "$log" "$(journal_of "$work/other")" 8444 "$pki/ca.pem"
 	pid=$!
-	if wait_for "$log" '^ktund: notice: ready$' && ! grep -q '^<' "$log"; then
-		ok "JOURNAL_STREAM naming another file: lines as before"
+	# Not the journal, which stamps lines itself: each line starts with its UTC time.
+	stamp='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z '
+	if wait_log "$log" "^${stamp}ktund: notice: ready\$" && ! grep -Evq "^${stamp}ktund: " "$log"; then
+		ok "JOURNAL_STREAM naming another file: no priority, each line timestamped"
 	else not_ok "JOURNAL_STREAM naming another file:"; cat "$log"; fi
 	kill "$pid"; wait "$pid"
 	finish "with stderr the journal, each line starts with its syslog priority"

@@ -1,15 +1,16 @@
 #!/bin/bash
 # log-json: with --log-format json (or log-format = json in [global]) every stderr line of a
 # real ktund is one JSON object (python3 json) of ASCII, with the same fields as the text line
-# of the same event: a start-up error, ready, then, serving, an accepted handshake and its
+# of the same event (and its "time", as the text line starts with it, except for the journal,
+# which stamps lines itself): a start-up error, ready, then, serving, an accepted handshake and its
 # close from a client whose CN holds a quote, a backslash, a control byte and UTF-8 (cert_text
 # writes them \xHH: the JSON id is that same text), and a reject (untrusted CA). The same
 # connections against a text-format ktund give the values the JSON fields must equal. With
 # stderr the journal, each object comes after its "<N>" priority. Runs in a network namespace
 # of its own (loopback only), so needs root.
 set -u
-# shellcheck source=../lib/result.sh
-. "$(dirname "${BASH_SOURCE[0]}")/../lib/result.sh"
+# shellcheck source=../lib/ktund.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/ktund.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (a network namespace of its own)"
 need_cmd unshare certtool gnutls-cli openssl python3
 : "${KTUND:?}" "${KTUN_SRCDIR:?}"
@@ -18,14 +19,6 @@ if [ "${1:-}" = inner ]; then
 	work=$2 pki=$2/pki
 	ip link set lo up
 
-	connect() { # PORT NAME
-		timeout 10 gnutls-cli --x509cafile "$pki/ca.pem" --x509certfile "$pki/$2-chain.pem" \
-			--x509keyfile "$pki/$2.key" -p "$1" localhost </dev/null >/dev/null 2>&1
-	}
-	wait_for() { # FILE PATTERN
-		for _ in $(seq 100); do grep -q -- "$2" "$1" && return 0; sleep 0.1; done
-		return 1
-	}
 	# serve LOGFILE PORT ARGS...: a server, the hostile and the foreign client, stopped once
 	# the close and the reject are logged. The target is a closed port: the close says so.
 	serve() {
@@ -35,10 +28,10 @@ if [ "${1:-}" = inner ]; then
 			--cert "$pki/server-chain.pem" --key "$pki/server.key" --cacert "$pki/ca.pem" \
 			--allow-all --control "$work/ctl-$port.sock" "$@" 2>"$log" &
 		pid=$!
-		wait_for "$log" 'ready' || not_ok "$log: no ready line"
-		connect "$port" client-odd
-		connect "$port" client-foreign
-		if ! wait_for "$log" 'close' || ! wait_for "$log" 'reject'; then
+		wait_log "$log" 'ready' || not_ok "$log: no ready line"
+		gnutls_client "$pki" client-odd "$port"
+		gnutls_client "$pki" client-foreign "$port"
+		if ! wait_log "$log" 'close' || ! wait_log "$log" 'reject'; then
 			not_ok "$log: no close or reject line"
 		fi
 		kill "$pid"; wait "$pid"
@@ -77,6 +70,8 @@ def objects(path):
             check(False, f"{path}: not a JSON object of ASCII ({e}): {raw!r}")
     return out
 
+STAMP = r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)"
+
 def text_fields(line):
     # The text line's pairs, as ktund writes them: key=bare or key="quoted, no raw quote".
     return dict((m[0], m[1] if m[1] is not None and m[2] == "" else m[2])
@@ -85,11 +80,14 @@ def text_fields(line):
 js = objects(f"{work}/json.log")
 text = open(f"{work}/text.log", encoding="latin-1").read().splitlines()
 check(len(js) == len(text) and len(js) >= 4, f"{len(js)} JSON lines, {len(text)} text lines")
-check({"level": "notice", "msg": "ready"} in js, "ready: {level: notice, msg: ready}")
+check(any({k: v for k, v in o.items() if k != "time"} == {"level": "notice", "msg": "ready"}
+          for o in js), "ready: {time, level: notice, msg: ready}")
 for i, (o, t) in enumerate(zip(js, text)):
-    m = re.match(r"ktund: ([a-z]+): (?:\[([^]]*)\] )?", t)
-    check(m is not None and o["level"] == m[1] and o.get("tunnel") == m[2],
+    m = re.match(STAMP + r" ktund: ([a-z]+): (?:\[([^]]*)\] )?", t)
+    check(m is not None and o["level"] == m[2] and o.get("tunnel") == m[3],
           f"line {i + 1}: level and tunnel as the text line's: {o}")
+    check(re.fullmatch(STAMP, o.get("time", "")) is not None,
+          f"line {i + 1}: a UTC time as the text line has: {o.get('time')}")
 for kind, level in (("handshake", "info"), ("close", "info"), ("reject", "warning")):
     j = [o for o in js if o.get("msg") == kind]
     t = [l for l in text if f"[server] {kind} " in l]
@@ -99,7 +97,7 @@ for kind, level in (("handshake", "info"), ("close", "info"), ("reject", "warnin
         check(o["level"] == level and o.get("tunnel") == "server", f"{kind}: level {level}, tunnel server")
         # The peer's port and the duration differ between the runs; the rest is the same.
         peer = o.pop("peer", "")
-        got = {k: v for k, v in o.items() if k not in ("level", "tunnel", "msg", "dur")}
+        got = {k: v for k, v in o.items() if k not in ("time", "level", "tunnel", "msg", "dur")}
         want = {k: v for k, v in want.items() if k not in ("peer", "dur")}
         check(got == want and re.fullmatch(r"127\.0\.0\.1:\d+", peer) is not None and
               (kind != "close" or re.fullmatch(r"\d+\.\d{3}", o.get("dur", ""))),
@@ -114,8 +112,9 @@ check(bool(rj) and rj[0].get("reason") == "untrusted", "reject: reason=untrusted
 levels = {"error": 3, "warning": 4, "notice": 5, "info": 6}
 jl = open(f"{work}/journal.log", "rb").read().decode("ascii").splitlines()
 pri = [re.fullmatch(r"<([3-7])>(\{.*\})", l) for l in jl]
-check(len(jl) >= 4 and all(m and levels.get(json.loads(m[2])["level"]) == int(m[1]) for m in pri),
-      f"journal: each line <N> then the object, N its level: {jl[:2]}")
+check(len(jl) >= 4 and all(m and levels.get(json.loads(m[2])["level"]) == int(m[1]) and
+                           "time" not in json.loads(m[2]) for m in pri),
+      f"journal: each line <N> then the object, N its level, no time (journald's own): {jl[:2]}")
 
 ini = objects(f"{work}/ini.log")
 check(any(o["level"] == "error" and "no-such-ca.pem" in o["msg"] and o.get("tunnel") == "t"

@@ -25,7 +25,7 @@ for who in server client; do
 	log=$([ $who = server ] && echo "$SERVER_LOG" || echo "$CLIENT_LOG")
 	n=$(grep -cE '\] close peer=.* reason=reset( |$)' "$log" || true)
 	[ "$n" = $aborted ] || fail "$who: want $aborted close lines with reason=reset, got $n"
-	ok "$who: e.g. $(grep -m1 -E '\] close peer=.* reason=reset' "$log" | sed 's/^ktund: info: //')"
+	ok "$who: e.g. $(grep -m1 -E '\] close peer=.* reason=reset' "$log" | sed 's/^.*ktund: info: //')"
 done
 wait_fds "$SERVER_PID" "$fd_s" 10 || fail "server: $(fds "$SERVER_PID") fds afterwards, $fd_s before"
 wait_fds "$CLIENT_PID" "$fd_c" 10 || fail "client: $(fds "$CLIENT_PID") fds afterwards, $fd_c before"

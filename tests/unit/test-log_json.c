@@ -12,7 +12,7 @@
 static void check_line(const char *level, const char *text, const char *want)
 {
 	char out[LOG_JSON_MAX(512)];
-	int n = log_json_line(level, text, strlen(text), out, sizeof(out));
+	int n = log_json_line(level, "", text, strlen(text), out, sizeof(out));
 
 	CHECK(n >= 0);
 	if (n < 0)
@@ -70,21 +70,35 @@ static void test_escaping(void)
 
 static void test_room(void)
 {
-	char text[512], out[LOG_JSON_MAX(sizeof(text))];
+	char text[512], out[LOG_JSON_MAX(sizeof(text))], time[LOG_JSON_TIME_MAX + 1];
 
 	/* The worst line: every byte escaped to six. */
 	memset(text, 0x01, sizeof(text));
 	memcpy(text, "k=", 2);
-	CHECK(log_json_line("warning", text, sizeof(text), out, sizeof(out)) > 0);
+	CHECK(log_json_line("warning", "", text, sizeof(text), out, sizeof(out)) > 0);
 	memset(text, '"', sizeof(text));
-	CHECK(log_json_line("warning", text, sizeof(text), out, sizeof(out)) > 0);
+	CHECK(log_json_line("warning", "", text, sizeof(text), out, sizeof(out)) > 0);
 	for (size_t i = 0; i + 3 <= sizeof(text); i += 3)
 		memcpy(text + i, "a= ", 3);
-	CHECK(log_json_line("warning", text, sizeof(text), out, sizeof(out)) > 0);
+	CHECK(log_json_line("warning", "", text, sizeof(text), out, sizeof(out)) > 0);
 	/* Too little room: refused, not cut into invalid JSON. */
-	CHECK(log_json_line("info", "ready", 5, out, 10) == -ENOSPC);
-	CHECK(log_json_line("info", "ready", 5, out, 29) == -ENOSPC);
-	CHECK(log_json_line("info", "ready", 5, out, 30) == 30);
+	CHECK(log_json_line("info", "", "ready", 5, out, 10) == -ENOSPC);
+	CHECK(log_json_line("info", "", "ready", 5, out, 29) == -ENOSPC);
+	CHECK(log_json_line("info", "", "ready", 5, out, 30) == 30);
+	/* The worst line with the longest time still fits. */
+	memset(text, '"', sizeof(text));
+	memset(time, '"', LOG_JSON_TIME_MAX);
+	time[LOG_JSON_TIME_MAX] = '\0';
+	CHECK(log_json_line("warning", time, text, sizeof(text), out, sizeof(out)) > 0);
+}
+
+static void test_time(void)
+{
+	char out[128];
+	const char *want = "{\"time\":\"2026-12-03T04:40:00.123Z\",\"level\":\"notice\",\"msg\":\"ready\"}";
+	int n = log_json_line("notice", "2026-12-03T04:40:00.123Z", "ready", 5, out, sizeof(out));
+
+	CHECK(n == (int)strlen(want) && !memcmp(out, want, strlen(want)));
 }
 
 int main(void)
@@ -92,5 +106,6 @@ int main(void)
 	test_fields();
 	test_escaping();
 	test_room();
+	test_time();
 	return check_result();
 }
