@@ -22,6 +22,7 @@ static const char usage[] =
 	"\n"
 	"Tunnel options:  --crl FILE  --crl-stale warn|refuse (warn)\n"
 	"                 --ocsp-staple FILE (DER OCSP response for the own certificate)\n"
+	"                 --ocsp-fetch (fetch it from the certificate's OCSP responder)\n"
 	"                 --require-ocsp (refuse a peer that staples no valid response)\n"
 	"                 --handshake-timeout SEC (10)  --connect-timeout SEC (10)\n"
 	"                 --idle-timeout SEC (300, 0 = none)  --max-connections N (10000)\n"

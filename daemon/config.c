@@ -53,6 +53,7 @@ static const struct option_def options[] = {
 	{ "crl-stale", OPT_CRL_STALE, false, T(crl_stale), 0, 0 },
 	{ "ocsp-staple", OPT_STRING, false, T(ocsp_staple), 0, 0 },
 	{ "require-ocsp", OPT_BOOL, false, T(require_ocsp), 0, 0 },
+	{ "ocsp-fetch", OPT_BOOL, false, T(ocsp_fetch), 0, 0 },
 	{ "server-name", OPT_STRING, false, T(server_name), 0, 0 },
 	{ "handshake-timeout", OPT_UINT, false, T(handshake_timeout), 1, TIMEOUT_MAX },
 	{ "connect-timeout", OPT_UINT, false, T(connect_timeout), 1, TIMEOUT_MAX },

@@ -41,6 +41,7 @@ struct tunnel_config {
 	enum crl_stale_mode crl_stale;
 	char *ocsp_staple;  /* DER OCSP response for the own leaf, stapled for peers that ask */
 	bool require_ocsp;  /* refuse a peer without a valid stapled OCSP response */
+	bool ocsp_fetch;    /* fetch the own OCSP response from the certificate's responder */
 	struct policy policy;
 	bool has_allow, has_verify; /* which policy options were given */
 	unsigned handshake_timeout, connect_timeout, idle_timeout, max_connections;

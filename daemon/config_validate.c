@@ -75,8 +75,13 @@ static int check_ocsp(const struct tunnel_config *t, char *err, size_t errlen)
 {
 	const char *why = NULL;
 
-	if (t->mode == MODE_CLIENT && t->ocsp_staple && t->tls_max < 3)
+	if (t->ocsp_staple && t->ocsp_fetch)
+		why = "ocsp-staple and ocsp-fetch are both set: the staple comes from a file or is "
+		      "fetched, pick one";
+	else if (t->mode == MODE_CLIENT && t->ocsp_staple && t->tls_max < 3)
 		why = "ocsp-staple in client mode needs tls-max 1.3: a TLS 1.2 client cannot staple";
+	else if (t->mode == MODE_CLIENT && t->ocsp_fetch && t->tls_max < 3)
+		why = "ocsp-fetch in client mode needs tls-max 1.3: a TLS 1.2 client cannot staple";
 	else if (t->mode == MODE_SERVER && t->require_ocsp && t->tls_max < 3)
 		why = "require-ocsp in server mode needs tls-max 1.3: TLS 1.2 clients cannot staple";
 	if (why) {

@@ -7,6 +7,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "ocsp_fetch.h"
 #include "paths.h"
 #include "pkcs11.h"
 #include "redirect.h"
@@ -122,11 +123,16 @@ int daemon_reload(struct ktun *k, char *err, size_t errlen)
 			/* The main thread swaps contexts: its read of the old one needs no lock. */
 			reload_diff(k->tunnels[i].ctx, built[i], what, sizeof(what));
 			log_notice("[%s] reload: %s", k->tunnels[i].name, what);
+			/* The same certificate and responder: its fetched staple stays in force. */
+			if (ocsp_request_same(&k->tunnels[i].ctx->ocsp_request, &built[i]->ocsp_request))
+				ocsp_store_carry(&built[i]->ocsp_fetched, &k->tunnels[i].ctx->ocsp_fetched);
 			tunnel_swap_ctx(&k->tunnels[i], built[i]);
 		} else
 			tunnel_ctx_put(built[i]);
 	}
 	free(built);
+	if (rc == 0)
+		ocsp_fetch_kick();
 	/* Whatever the outcome, the files as they are now are the baseline: a broken file is
 	 * not reloaded again until it changes. */
 	if (k->watch)

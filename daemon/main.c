@@ -20,6 +20,7 @@
 #include "listen_probe.h"
 #include "log.h"
 #include "metrics.h"
+#include "ocsp_fetch.h"
 #include "privs.h"
 #include "sandbox.h"
 #include "service.h"
@@ -237,8 +238,9 @@ static int block_signals(void)
 
 static void teardown(struct ktun *k, int sfd, int control_fd)
 {
-	/* Its thread reads the tunnels: stop it before anything goes. */
+	/* Their threads read the tunnels: stop them before anything goes. */
 	metrics_http_stop(k);
+	ocsp_fetch_stop();
 	if (k->workers) {
 		if (__atomic_load_n(&k->workers_alive, __ATOMIC_ACQUIRE))
 			set_phase(k, PHASE_STOPPING);
@@ -314,7 +316,7 @@ int main(int argc, char **argv)
 		goto out;
 	/* Threads inherit Landlock from the thread that starts them: confine first. */
 	if (sandbox_files_apply(&k) < 0 || metrics_http_start(&k) < 0 || start_workers(&k) < 0 ||
-	    sandbox_syscalls_apply(&k) < 0)
+	    ocsp_fetch_start(&k) < 0 || sandbox_syscalls_apply(&k) < 0)
 		goto out;
 	announce(&k);
 	daemon_check_expiry(&k);

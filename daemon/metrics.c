@@ -155,7 +155,21 @@ static void reloads(FILE *out, struct ktun *k)
 		__atomic_load_n(&k->loaded_at, __ATOMIC_RELAXED));
 }
 
-/* Only tunnels with an ocsp-staple whose response has a nextUpdate. */
+/* When the staple in force goes stale: (time_t)-1 if there is none or it never does. */
+static time_t staple_next_update(struct tunnel_ctx *ctx)
+{
+	time_t t;
+
+	if (ctx->ocsp.path)
+		return ctx->ocsp.next_update;
+	if (!ctx->ocsp_request.url)
+		return (time_t)-1;
+	t = ocsp_store_next_update(&ctx->ocsp_fetched);
+	return t == 0 ? (time_t)-1 : t;
+}
+
+/* Only tunnels with an ocsp-staple or a fetched response that has a nextUpdate; fetches only
+ * for tunnels with ocsp-fetch. */
 static void ocsp_expiry(FILE *out, struct ktun *k)
 {
 	time_t now = time(NULL);
@@ -164,11 +178,27 @@ static void ocsp_expiry(FILE *out, struct ktun *k)
 	       "Seconds until the stapled OCSP response's nextUpdate (negative: stale, not stapled).");
 	for (size_t i = 0; i < k->n_tunnels; i++) {
 		struct tunnel_ctx *ctx = tunnel_acquire_ctx(&k->tunnels[i]);
+		time_t next_update = staple_next_update(ctx);
 
-		if (ctx->ocsp.path && ctx->ocsp.next_update != (time_t)-1)
+		if (next_update != (time_t)-1)
 			fprintf(out, "ktund_ocsp_staple_expiry_seconds{tunnel=\"%s\"} %lld\n",
-				k->tunnels[i].name, (long long)(ctx->ocsp.next_update - now));
+				k->tunnels[i].name, (long long)(next_update - now));
 		tunnel_ctx_put(ctx);
+	}
+	header(out, "ktund_ocsp_fetches_total", "counter",
+	       "ocsp-fetch: fetches of the own OCSP response, by result (ok: checked and stapled).");
+	for (size_t i = 0; i < k->n_tunnels; i++) {
+		struct tunnel_ctx *ctx = tunnel_acquire_ctx(&k->tunnels[i]);
+		bool fetching = ctx->ocsp_request.url;
+
+		tunnel_ctx_put(ctx);
+		if (fetching)
+			fprintf(out, "ktund_ocsp_fetches_total{tunnel=\"%s\",result=\"ok\"} %lu\n"
+				"ktund_ocsp_fetches_total{tunnel=\"%s\",result=\"failed\"} %lu\n",
+				k->tunnels[i].name,
+				__atomic_load_n(&k->tunnels[i].ocsp_fetched, __ATOMIC_RELAXED),
+				k->tunnels[i].name,
+				__atomic_load_n(&k->tunnels[i].ocsp_fetch_failed, __ATOMIC_RELAXED));
 	}
 }
 

@@ -55,6 +55,34 @@ static const char *check_signer(gnutls_ocsp_resp_t resp, gnutls_certificate_cred
 	return why;
 }
 
+const char *ocsp_response_check(const gnutls_datum_t *der, gnutls_certificate_credentials_t creds,
+				gnutls_x509_crt_t leaf, struct ocsp_facts *f)
+{
+	const char *why = NULL;
+	gnutls_ocsp_resp_t resp;
+	time_t revoked_at;
+	unsigned revocation_reason;
+	int rc = gnutls_ocsp_resp_init(&resp);
+
+	if (rc < 0)
+		return "out of memory";
+	rc = gnutls_ocsp_resp_import2(resp, der, GNUTLS_X509_FMT_DER);
+	if (rc == 0 && gnutls_ocsp_resp_get_status(resp) != GNUTLS_OCSP_RESP_SUCCESSFUL)
+		rc = GNUTLS_E_OCSP_RESPONSE_ERROR;
+	if (rc == 0)
+		rc = gnutls_ocsp_resp_get_single(resp, 0, NULL, NULL, NULL, NULL, &f->cert_status,
+						 &f->this_update, &f->next_update, &revoked_at,
+						 &revocation_reason);
+	if (rc < 0)
+		why = "not a successful DER OCSP response";
+	else if (leaf && gnutls_ocsp_resp_check_crt(resp, 0, leaf) != 0)
+		why = "it is about another certificate";
+	else
+		why = check_signer(resp, creds);
+	gnutls_ocsp_resp_deinit(resp);
+	return why;
+}
+
 /* What ktund needs to know of a response itself: that the responder answered and is one the
  * issuer trusts, what it says of the certificate and when it goes stale. Whether it is for our
  * certificate is GnuTLS's check when it is stapled (and the peer's when it arrives). */
@@ -62,33 +90,15 @@ static int parse_response(const char *tunnel, const char *path, const gnutls_dat
 			  gnutls_certificate_credentials_t creds, unsigned *cert_status,
 			  time_t *next_update)
 {
-	const char *bad_signer = NULL;
-	gnutls_ocsp_resp_t resp;
-	time_t this_update, revoked_at;
-	unsigned revocation_reason;
-	int rc = gnutls_ocsp_resp_init(&resp);
+	struct ocsp_facts f;
+	const char *why = ocsp_response_check(der, creds, NULL, &f);
 
-	if (rc < 0)
-		return -ENOMEM; /* the caller says so */
-	rc = gnutls_ocsp_resp_import2(resp, der, GNUTLS_X509_FMT_DER);
-	if (rc == 0 && gnutls_ocsp_resp_get_status(resp) != GNUTLS_OCSP_RESP_SUCCESSFUL)
-		rc = GNUTLS_E_OCSP_RESPONSE_ERROR;
-	if (rc == 0)
-		rc = gnutls_ocsp_resp_get_single(resp, 0, NULL, NULL, NULL, NULL, cert_status,
-						 &this_update, next_update, &revoked_at,
-						 &revocation_reason);
-	if (rc == 0)
-		bad_signer = check_signer(resp, creds);
-	gnutls_ocsp_resp_deinit(resp);
-	if (bad_signer) {
-		log_err("[%s] ocsp-staple %s is not trusted: %s", tunnel, path, bad_signer);
+	if (why) {
+		log_err("[%s] ocsp-staple %s is not usable: %s", tunnel, path, why);
 		return -EINVAL;
 	}
-	if (rc < 0) {
-		log_err("[%s] ocsp-staple %s: not a successful DER OCSP response: %s", tunnel, path,
-			gnutls_strerror(rc));
-		return -EINVAL;
-	}
+	*cert_status = f.cert_status;
+	*next_update = f.next_update;
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <time.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 
 /* A tunnel's own OCSP response (ocsp-staple): read with the certificate on every (re)load,
  * handed to GnuTLS, which staples it for peers that ask, and watched like a certificate's
@@ -18,6 +19,18 @@ struct ocsp_staple {
 	time_t next_update; /* (time_t)-1: the response has none, so it never goes stale */
 	unsigned warned;    /* 1: within a day, 2: expired; main thread only */
 };
+
+/* What a response says of the one certificate it is about. */
+struct ocsp_facts {
+	unsigned cert_status;            /* GNUTLS_OCSP_CERT_GOOD, _REVOKED or _UNKNOWN */
+	time_t this_update, next_update; /* next_update (time_t)-1: none */
+};
+
+/* Whether der is a successful OCSP response signed by the issuer of creds' own certificate
+ * (among cacert and the own chain) or by a responder it delegated to, and, if leaf is given,
+ * about leaf. NULL and *f filled, or why not (a static text). */
+const char *ocsp_response_check(const gnutls_datum_t *der, gnutls_certificate_credentials_t creds,
+				gnutls_x509_crt_t leaf, struct ocsp_facts *f);
 
 /* Reads the DER response at path for the first certificate of creds, whose CA and chain must be
  * loaded. A response for another certificate, one signed by neither the certificate's issuer

@@ -29,6 +29,8 @@ struct tunnel {
 	struct tunnel_stats *stats; /* one per worker */
 	/* atomic: how often a CRL or the OCSP staple was found past its nextUpdate */
 	unsigned long stale_crl, stale_ocsp;
+	/* atomic: ocsp-fetch's fetches by outcome (ocsp_fetch.c) */
+	unsigned long ocsp_fetched, ocsp_fetch_failed;
 };
 
 int tunnel_init(struct tunnel *t, const struct tunnel_config *cfg, struct tunnel_ctx *ctx,

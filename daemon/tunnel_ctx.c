@@ -268,6 +268,27 @@ static int load_ocsp_staple(struct tunnel_ctx *ctx, const struct tunnel_config *
 	return ocsp_staple_load(&ctx->ocsp, cfg->name, cfg->ocsp_staple, ctx->creds, time(NULL));
 }
 
+/* ocsp-fetch: the request is built here, so that a certificate without a responder or
+ * issuer is a load error (at start, in --check and on reload), not a failing thread. */
+static int prepare_ocsp_fetch(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
+{
+	char why[256];
+	int rc;
+
+	if (!cfg->ocsp_fetch)
+		return 0;
+	rc = ocsp_request_build(&ctx->ocsp_request, ctx->creds, why, sizeof(why));
+	if (rc < 0) {
+		log_err("[%s] ocsp-fetch: %s", cfg->name, why);
+		return rc;
+	}
+	if (ocsp_store_init(&ctx->ocsp_fetched, ctx->creds) < 0) {
+		log_err("[%s] ocsp-fetch: GnuTLS refuses a stapling callback", cfg->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int init_gnutls_objects(struct tunnel_ctx *ctx, const struct tunnel_config *cfg,
 			       const struct ktls_support *kernel)
 {
@@ -333,6 +354,9 @@ static void tunnel_ctx_free(struct tunnel_ctx *ctx)
 	policy_free(&ctx->policy);
 	expiry_free(&ctx->expiry);
 	ocsp_staple_free(&ctx->ocsp);
+	if (ctx->ocsp_request.url)
+		ocsp_store_destroy(&ctx->ocsp_fetched);
+	ocsp_request_free(&ctx->ocsp_request);
 	crl_free(&ctx->crl);
 	free(ctx);
 }
@@ -360,6 +384,8 @@ int tunnel_ctx_new(const struct tunnel_config *cfg, const struct ktls_support *k
 		rc = load_crl(ctx, cfg);
 	if (rc == 0)
 		rc = load_ocsp_staple(ctx, cfg);
+	if (rc == 0)
+		rc = prepare_ocsp_fetch(ctx, cfg);
 	if (rc < 0)
 		goto fail;
 	*out = ctx;

@@ -10,6 +10,8 @@
 #include "expiry.h"
 #include "ktls.h"
 #include "ocsp.h"
+#include "ocsp_request.h"
+#include "ocsp_store.h"
 
 /* Everything a new connection of one tunnel needs, loaded from files and immutable once
  * built. Reload builds a new one and swaps it in; connections keep a reference to the one
@@ -33,6 +35,9 @@ struct tunnel_ctx {
 	bool pkcs11_key;      /* key is a pkcs11: URI: handshakes call into a module (pkcs11.h) */
 	struct expiry_set expiry; /* own leaf and CAs; warned flags change on the main thread */
 	struct ocsp_staple ocsp;  /* ocsp-staple; warned flags change on the main thread */
+	/* ocsp-fetch (url NULL: off): what to ask, and the response the fetch thread keeps */
+	struct ocsp_request ocsp_request;
+	struct ocsp_store ocsp_fetched;
 	struct crl_set crl;       /* crl; warned flags change on the main thread */
 };
 

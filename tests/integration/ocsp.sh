@@ -242,7 +242,7 @@ start_server --ocsp-staple "$WORK/rogue/ocsp.der"
 cp "$O/server-by-leaf.der" "$WORK/rogue/ocsp.der"
 if ctl server reload >"$WORK/ctl.out" 2>&1; then
 	not_ok "reload-rogue: the reload took a staple signed by a leaf: $(cat "$WORK/ctl.out")"
-elif ! grep -q "ocsp-staple $WORK/rogue/ocsp.der is not trusted: its signer was not delegated" "$SERVER_LOG"; then
+elif ! grep -q "ocsp-staple $WORK/rogue/ocsp.der is not usable: its signer was not delegated" "$SERVER_LOG"; then
 	not_ok "reload-rogue: no error naming the untrusted signer: $(grep -E 'error' "$SERVER_LOG" | tr '\n' ' ')"
 else
 	s_client_status
@@ -285,9 +285,9 @@ refused_config() {
 }
 refused_config refuse-mismatch "ocsp-staple $O/client-good.der: The OCSP response provided doesn't match" \
 	server --allow-all --ocsp-staple "$O/client-good.der"
-refused_config refuse-leaf-signer "ocsp-staple $O/server-by-leaf.der is not trusted: its signer was not delegated by the issuer" \
+refused_config refuse-leaf-signer "ocsp-staple $O/server-by-leaf.der is not usable: its signer was not delegated by the issuer" \
 	server --allow-all --ocsp-staple "$O/server-by-leaf.der"
-refused_config refuse-foreign-signer "ocsp-staple $O/server-by-foreign.der is not trusted: its signer is neither the issuer nor delegated by it" \
+refused_config refuse-foreign-signer "ocsp-staple $O/server-by-foreign.der is not usable: its signer is neither the issuer nor delegated by it" \
 	server --allow-all --ocsp-staple "$O/server-by-foreign.der"
 refused_config refuse-client-tls12 "ocsp-staple in client mode needs tls-max 1.3" \
 	client --server-name origin.test --ocsp-staple "$O/server-good.der" --tls-max 1.2

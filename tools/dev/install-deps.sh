@@ -5,7 +5,7 @@ set -eu
 
 BUILD_PKGS="meson ninja-build pkg-config gcc clang llvm libgnutls28-dev libp11-kit-dev liburing-dev
   libnl-3-dev libnl-genl-3-dev libnl-route-3-dev libbpf-dev bpftool libinih-dev libmicrohttpd-dev
-  libsystemd-dev libjson-c-dev libseccomp-dev scdoc libp11-kit-dev"
+  libsystemd-dev libjson-c-dev libseccomp-dev scdoc libp11-kit-dev libcurl4-gnutls-dev"
 TEST_PKGS="gnutls-bin openssl curl iperf3 nginx-light stunnel4 iproute2 procps
   python3 socat ncat valgrind man-db"
 # tests/integration/ocsp.sh dates a stale OCSP response in the past (faketime around
