@@ -7,7 +7,7 @@
 #                     a ktund client --require-ocsp carries data, ktund_ocsp_fetches_total ok >= 1
 #   refresh           the responses last 1 minute (-nmin 1): a second fetch comes halfway
 #   responder-down    the responder stopped: the next fetch fails, is logged and counted, and the
-#                     last good response is still stapled
+#                     last good response is still stapled, also after a reload (reload-carries)
 #   revoked           a responder that says the certificate is revoked: nothing is stapled (a
 #                     require-ocsp client is refused with ocsp-missing), warning, counted
 #   garbage           a responder that answers 200 with junk, with 100 KB, with a good response
@@ -137,6 +137,10 @@ if [ "${m:-0}" -ge 1 ]; then ok "responder-down: ktund_ocsp_fetches_total{result
 else not_ok "responder-down: ktund_ocsp_fetches_total{result=\"failed\"} is '${m:-absent}'"; fi
 if stapled_good; then ok "responder-down: the last good response is still stapled"
 else not_ok "responder-down: no staple after one failed fetch: $(grep -iE -m3 'ocsp|status' "$WORK/sc.out" | tr '\n' ' ')"; fi
+# A reload that keeps the certificate keeps its fetched staple (the responder is still down).
+ctl server reload >/dev/null || not_ok "reload-carries: ktunctl reload failed"
+if stapled_good; then ok "reload-carries: the fetched staple survives a reload"
+else not_ok "reload-carries: no staple after a reload: $(grep -iE -m3 'ocsp|status' "$WORK/sc.out" | tr '\n' ' ')"; fi
 stop_server
 
 # ---------------------------------------------------------------- revoked
