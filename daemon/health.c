@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <json-c/json.h>
 
 #include "daemon.h"
 #include "expiry.h"
 #include "health.h"
+#include "target_probe.h"
 #include "tunnel.h"
 #include "tunnel_ctx.h"
 
@@ -26,12 +29,43 @@ static bool own_certificates_valid(struct ktun *k, time_t now)
 	return valid;
 }
 
-unsigned health_write(struct ktun *k, time_t now, char *buf, size_t len)
+static void add_targets(struct ktun *k, struct json_object *root, bool *all_up)
+{
+	struct target_state *st = calloc(k->n_tunnels, sizeof(*st));
+	struct json_object *list = json_object_new_array();
+
+	*all_up = st && target_probe(k, st, k->n_tunnels) == 0;
+	for (size_t i = 0; st && i < k->n_tunnels; i++) {
+		struct json_object *t = json_object_new_object();
+
+		json_object_object_add(t, "tunnel", json_object_new_string(k->tunnels[i].name));
+		if (st[i].fixed) {
+			json_object_object_add(t, "target", json_object_new_string(st[i].target));
+			json_object_object_add(t, "reachable", json_object_new_boolean(st[i].reachable));
+			if (!st[i].reachable)
+				json_object_object_add(t, "error", json_object_new_string(st[i].error));
+		}
+		json_object_array_add(list, t);
+	}
+	free(st);
+	json_object_object_add(root, "targets", list);
+	json_object_object_add(root, "targets_reachable", json_object_new_boolean(*all_up));
+}
+
+unsigned health_write(struct ktun *k, time_t now, bool targets, char **body)
 {
 	bool running = __atomic_load_n(&k->phase, __ATOMIC_ACQUIRE) == PHASE_RUNNING;
-	bool valid = own_certificates_valid(k, now);
+	bool valid = own_certificates_valid(k, now), reachable = true;
+	struct json_object *root = json_object_new_object();
 
-	snprintf(buf, len, "{\"status\":\"%s\",\"tunnels\":%zu,\"certificates_valid\":%s}\n",
-		 running ? "ready" : "draining", k->n_tunnels, valid ? "true" : "false");
-	return running && valid ? 200 : 503;
+	json_object_object_add(root, "status", json_object_new_string(running ? "ready" : "draining"));
+	json_object_object_add(root, "tunnels", json_object_new_int64((int64_t)k->n_tunnels));
+	json_object_object_add(root, "certificates_valid", json_object_new_boolean(valid));
+	if (targets)
+		add_targets(k, root, &reachable);
+	*body = NULL;
+	if (asprintf(body, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN)) < 0)
+		*body = NULL;
+	json_object_put(root);
+	return running && valid && reachable ? 200 : 503;
 }

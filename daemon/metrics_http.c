@@ -62,11 +62,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", not_allowed,
 			     sizeof(not_allowed) - 1, MHD_RESPMEM_PERSISTENT);
 	if (!strcmp(url, "/healthz")) {
-		char health[128];
-		unsigned status = health_write(cls, time(NULL), health, sizeof(health));
+		const char *targets = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "targets");
+		unsigned status = health_write(cls, time(NULL), targets && !strcmp(targets, "1"), &body);
 
-		return reply(conn, status, "application/json", health, strlen(health),
-			     MHD_RESPMEM_MUST_COPY);
+		if (!body)
+			return MHD_NO;
+		return reply(conn, status, "application/json", body, strlen(body),
+			     MHD_RESPMEM_MUST_FREE);
 	}
 	if (strcmp(url, "/metrics"))
 		return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", not_found,

@@ -7,7 +7,8 @@
 # '\' and '"' as \xHH) is a well-formed label with the backslashes doubled. Other paths
 # answer 404, other methods 405, and the address is bound before "ready". GET /healthz says
 # ready (200), draining after SIGTERM with a connection held (503) and an own certificate
-# that expired while serving (503, certificates_valid false), as JSON.
+# that expired while serving (503, certificates_valid false), as JSON; with ?targets=1 also
+# whether the target accepts a connection (503 when not), probed at most once per 5 s.
 # Idle or slow clients cannot keep a scrape from being answered (metrics_idle.py).
 # Reloads: ktund_reloads_total{result} and ktund_last_reload_timestamp_seconds after a reload
 # that changes nothing, one to a new certificate and key, and one that fails (a broken key);
@@ -158,6 +159,45 @@ case_healthz() {
 	health_want 503 ready false
 }
 
+# healthz_targets CODE REACHABLE ERROR: GET /healthz?targets=1 answers CODE, the one tunnel's
+# target 127.0.0.1:$ORIGIN_PORT reachable or not (ERROR: the error it must give, or "").
+healthz_targets() {
+	local out code body
+	out=$(scrape -w '\n%{http_code}' "http://$METRICS/healthz?targets=1") || fail "GET /healthz?targets=1 failed"
+	code=$(tail -n 1 <<<"$out")
+	body=$(head -n -1 <<<"$out")
+	[ "$code" = "$1" ] || fail "GET /healthz?targets=1: $code, want $1 ($body)"
+	python3 -c 'import json, sys
+h = json.loads(sys.argv[1]); up = sys.argv[3] == "true"
+t = {"tunnel": "server", "target": "127.0.0.1:" + sys.argv[2], "reachable": up}
+if not up: t["error"] = sys.argv[4]
+assert h == {"status": "ready", "tunnels": 1, "certificates_valid": True, "targets": [t],
+             "targets_reachable": up}, h' "$body" "$ORIGIN_PORT" "$2" "${3:-}" ||
+		fail "GET /healthz?targets=1: $body, want target reachable $2 ${3:+($3)}"
+	note "$1 $body"
+}
+
+# /healthz?targets=1: each tunnel's target probed with a TCP connect: 200 while the origin
+# listens, 503 with its error once it is gone. One round of probes answers for 5 s: three
+# GETs make one connection to the origin. Plain /healthz probes nothing.
+case_healthz_targets() {
+	local n
+	use_origin line
+	srv_start --metrics-listen "$METRICS"
+	health_want 200 ready true
+	[ "$(wc -l <"$ACCEPTS")" = 0 ] || fail "plain /healthz connected to the origin"
+	healthz_targets 200 true
+	healthz_targets 200 true
+	healthz_targets 200 true
+	n=$(wc -l <"$ACCEPTS")
+	[ "$n" = 1 ] || fail "three GET /healthz?targets=1 within 5 s made $n connections to the origin, want 1"
+	kill "$ORIGIN_PID"
+	_origin_now=
+	sleep 5.5 # past the round's 5 s
+	healthz_targets 503 false "Connection refused"
+	health_want 200 ready true
+}
+
 # Idle and slowloris clients cannot starve a scrape: 64 held connections from 8 addresses (half
 # of them with a partial request) while a scrape from another address answers; a 9th and 10th
 # from one address are closed at once, counted, and logged once; all of them are closed after
@@ -256,6 +296,7 @@ run_case "the exposition is well formed" case_format
 run_case "ktunctl metrics says what GET /metrics says" case_ktunctl_same
 run_case "404 for other paths, 405 for other methods" case_http_errors
 run_case "/healthz: ready 200, draining 503, own certificate expired while serving 503" case_healthz
+run_case "/healthz?targets=1: the target probed, 200 up, 503 down, one round per 5 s" case_healthz_targets
 run_case "reloads counted by result, the leaf in force and the intermediate's expiry by serial" case_reload
 run_case "idle and slow clients: scrapes still answer, idle connections are closed" case_idle_clients
 run_case "a bad metrics-listen address is a configuration error" case_bad_address
