@@ -35,6 +35,7 @@ static const char usage[] =
 	"                 --drain-timeout SEC (30)\n"
 	"                 --watch-files=yes|no (yes)  --sandbox=yes|no (yes)\n"
 	"                 --expiry-warn DAYS,... (30,7,1)  --metrics-listen HOST:PORT\n"
+	"                 --metrics-identities N (0: no per-identity series)\n"
 	"eBPF redirector: --bpf-cgroup PATH|none (cgroup2 root)  --redirect-interface IF\n"
 	"                 --redirect-mark N (0x4b54)  --bpf-pin-dir DIR (/sys/fs/bpf/ktun)\n"
 	"                 --help  --version\n"

@@ -9,6 +9,7 @@
 #include "ciphers.h"
 #include "config.h"
 #include "log.h"
+#include "peers.h"
 
 #define TIMEOUT_MAX (7 * 24 * 3600)
 
@@ -39,6 +40,7 @@ static const struct option_def options[] = {
 	{ "sandbox", OPT_BOOL, true, G(sandbox), 0, 0 },
 	{ "expiry-warn", OPT_DAYS, true, G(expiry_warn), 1, 3650 },
 	{ "metrics-listen", OPT_STRING, true, G(metrics_listen), 0, 0 },
+	{ "metrics-identities", OPT_UINT, true, G(metrics_identities), 0, PEERS_MAX },
 	{ "bpf-pin-dir", OPT_STRING, true, G(bpf_pin_dir), 0, 0 },
 	{ "bpf-cgroup", OPT_STRING, true, G(bpf_cgroup), 0, 0 },
 	{ "redirect-interface", OPT_STRING, true, G(redirect_interface), 0, 0 },

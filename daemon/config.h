@@ -72,6 +72,7 @@ struct ktun_config {
 	bool sandbox;      /* Landlock and seccomp once serving */
 	struct expiry_warn expiry_warn;
 	char *metrics_listen;          /* HOST:PORT serving GET /metrics; NULL: none */
+	unsigned metrics_identities;   /* per-identity series for this many identities; 0: none */
 	struct ktun_addr metrics_addr; /* filled by config_validate() */
 	/* Set by a reload: the running configuration. A listen, target or metrics-listen whose
 	 * text is unchanged but no longer resolves (DNS down, a resolver file the sandbox does

@@ -55,6 +55,12 @@ static int check_same_shape(const struct ktun *k, const struct ktun_config *next
 				 c->name);
 			return -EINVAL;
 		}
+		/* Its thread starts before the sandbox, which then forbids starting threads. */
+		if (c->ocsp_fetch && !ocsp_fetch_running()) {
+			snprintf(err, errlen, "[%s] ocsp-fetch turned on: restart ktund for that",
+				 c->name);
+			return -EINVAL;
+		}
 	}
 	return 0;
 }

@@ -7,6 +7,7 @@
 
 #include "daemon.h"
 #include "metrics.h"
+#include "peers.h"
 #include "tunnel.h"
 #include "tunnel_ctx.h"
 
@@ -231,6 +232,53 @@ static void crl_expiry(FILE *out, struct ktun *k)
 			k->tunnels[i].name, __atomic_load_n(&k->tunnels[i].stale_ocsp, __ATOMIC_RELAXED));
 }
 
+/* metrics-identities: series per peer identity for the first N seen (ktunctl peers has up to
+ * PEERS_MAX), so that the operator, not the peers, bounds the number of series. */
+static void identities(FILE *out, struct ktun *k)
+{
+	unsigned max = k->cfg.metrics_identities;
+	struct peer_sample *p = max ? calloc(max, sizeof(*p)) : NULL;
+	size_t n = 0, known = 0;
+	static const struct {
+		const char *name, *type, *help;
+	} series[] = {
+		{ "ktund_peer_handshakes_total", "counter", "Handshakes completed, by peer identity." },
+		{ "ktund_peer_rejects_total", "counter", "Handshakes refused, by peer identity." },
+		{ "ktund_peer_bytes_total", "counter",
+		  "Payload bytes of closed connections, by peer identity and direction." },
+		{ "ktund_peer_last_seen_timestamp_seconds", "gauge", "When a peer identity was last seen." },
+	};
+
+	if (!max)
+		return;
+	if (p)
+		n = peers_snapshot(p, max, &known);
+	for (size_t s = 0; s < sizeof(series) / sizeof(series[0]); s++) {
+		header(out, series[s].name, series[s].type, series[s].help);
+		for (size_t i = 0; i < n; i++) {
+			fprintf(out, "%s{tunnel=\"%s\",id=\"", series[s].name, p[i].tunnel);
+			put_subject(out, p[i].id);
+			if (s == 0)
+				fprintf(out, "\"} %llu\n", (unsigned long long)p[i].connections);
+			else if (s == 1)
+				fprintf(out, "\"} %llu\n", (unsigned long long)p[i].rejects);
+			else if (s == 2) {
+				fprintf(out, "\",direction=\"up\"} %llu\n", (unsigned long long)p[i].up);
+				fprintf(out, "%s{tunnel=\"%s\",id=\"", series[s].name, p[i].tunnel);
+				put_subject(out, p[i].id);
+				fprintf(out, "\",direction=\"down\"} %llu\n", (unsigned long long)p[i].down);
+			} else
+				fprintf(out, "\"} %lld\n", (long long)p[i].last_seen);
+		}
+	}
+	header(out, "ktund_peer_identities", "gauge",
+	       "Peer identities kept (ktunctl peers), by whether they have series here "
+	       "(metrics-identities is the cap).");
+	fprintf(out, "ktund_peer_identities{exported=\"yes\"} %zu\n"
+		"ktund_peer_identities{exported=\"no\"} %zu\n", n, known - n);
+	free(p);
+}
+
 /* Kept here, not in metrics_http.c which counts them: the text is written from here, and
  * the HTTP side only calls in. */
 static unsigned long long refused; /* atomic: added to by libmicrohttpd's thread */
@@ -277,6 +325,7 @@ int metrics_write(struct ktun *k, FILE *out)
 	reloads(out, k);
 	ocsp_expiry(out, k);
 	crl_expiry(out, k);
+	identities(out, k);
 	free(sums);
 	return 0;
 }

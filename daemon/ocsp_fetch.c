@@ -339,6 +339,11 @@ void ocsp_fetch_kick(void)
 	pthread_mutex_unlock(&fetcher.lock);
 }
 
+bool ocsp_fetch_running(void)
+{
+	return fetcher.running;
+}
+
 void ocsp_fetch_stop(void)
 {
 	if (!fetcher.running)

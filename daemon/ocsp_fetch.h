@@ -2,6 +2,8 @@
 #ifndef KTUN_OCSP_FETCH_H
 #define KTUN_OCSP_FETCH_H
 
+#include <stdbool.h>
+
 struct ktun;
 
 /* ocsp-fetch: one thread fetches each such tunnel's OCSP response from the responder its
@@ -16,6 +18,8 @@ struct ktun;
 int ocsp_fetch_start(struct ktun *k);
 /* After a reload: new contexts fetch at once unless they carried a response over. */
 void ocsp_fetch_kick(void);
+/* Whether the thread runs (a reload cannot start it). */
+bool ocsp_fetch_running(void);
 /* Stops the thread, aborting a transfer in progress. */
 void ocsp_fetch_stop(void);
 

@@ -15,6 +15,7 @@
 
 struct peer_row {
 	bool used;
+	unsigned seq;           /* order first seen: 0, 1, ... */
 	char tunnel[TUNNEL_NAME_MAX];
 	char id[256];
 	uint64_t connections, rejects, up, down;
@@ -60,6 +61,7 @@ static struct peer_row *find(const char *tunnel, const char *id)
 		return &overflow;
 	}
 	rows[i].used = true;
+	rows[i].seq = (unsigned)n_rows;
 	snprintf(rows[i].tunnel, sizeof(rows[i].tunnel), "%s", tunnel);
 	snprintf(rows[i].id, sizeof(rows[i].id), "%s", id);
 	n_rows++;
@@ -134,6 +136,29 @@ int peers_report(FILE *out)
 		rc = -EIO;
 	free(text);
 	return rc;
+}
+
+size_t peers_snapshot(struct peer_sample *out, size_t max, size_t *known)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&lock);
+	*known = n_rows;
+	for (size_t i = 0; rows && i < SLOTS && n < max; i++) {
+		if (!rows[i].used || rows[i].seq >= max)
+			continue;
+		snprintf(out[n].tunnel, sizeof(out[n].tunnel), "%s", rows[i].tunnel);
+		snprintf(out[n].id, sizeof(out[n].id), "%s", rows[i].id);
+		out[n].first_seen = rows[i].seq;
+		out[n].connections = rows[i].connections;
+		out[n].rejects = rows[i].rejects;
+		out[n].up = rows[i].up;
+		out[n].down = rows[i].down;
+		out[n].last_seen = rows[i].last_seen;
+		n++;
+	}
+	pthread_mutex_unlock(&lock);
+	return n;
 }
 
 void peers_reset(void)

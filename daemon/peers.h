@@ -2,9 +2,12 @@
 #ifndef KTUN_PEERS_H
 #define KTUN_PEERS_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
+
+#include "config.h"
 
 /* `ktunctl peers`: per tunnel and peer identity (the audit lines' id, peer_cert.h), the
  * connections that completed a handshake, the handshakes refused, payload bytes and when it
@@ -25,6 +28,18 @@ void peers_closed(const char *tunnel, const char *id, uint64_t up, uint64_t down
  * connections=N rejects=N up=N down=N" (events: handshakes, rejects and closes of
  * identities not kept). Returns 0 or a negative errno. */
 int peers_report(FILE *out);
+/* One identity's counts, copied out for the metrics (metrics-identities). */
+struct peer_sample {
+	char tunnel[TUNNEL_NAME_MAX];
+	char id[256];
+	unsigned first_seen; /* 0 for the first identity seen, 1 for the next, ... */
+	uint64_t connections, rejects, up, down;
+	time_t last_seen;
+};
+
+/* Copies the first max identities seen (by first_seen, in no particular order) into out;
+ * *known is how many are kept in all. Returns how many were copied. */
+size_t peers_snapshot(struct peer_sample *out, size_t max, size_t *known);
 /* Forgets everything: for the unit test. */
 void peers_reset(void);
 

@@ -14,7 +14,8 @@
 # that changes nothing, one to a new certificate and key, and one that fails (a broken key);
 # ktund_certificate_info names the leaf in force by serial (certtool's), before and after;
 # the intermediate sent with the leaf has its expiry line (role="own-chain"), by serial; each
-# reload logs what it changed. promtool checks the scrape where it is installed.
+# reload logs what it changed. metrics-identities N: per-identity series for the first N
+# identities, the others counted. promtool checks the scrape where it is installed.
 set -euo pipefail
 . "$(dirname "$0")/srvlib.sh"
 need_cmd curl
@@ -70,6 +71,40 @@ case_counts() {
 	grep -qF 'ktund_crl_next_update_seconds{tunnel="server",issuer="CN=ktun\\x5c, \\x5c\\x22odd\\x5c\\x22 CA"} ' <<<"$m" ||
 		fail "the odd CA's CRL label: $(grep -F 'crl_next' <<<"$m")"
 	note "$(grep -c '^ktund_' <<<"$m") samples; own cert: $(grep -o 'role="own".*' <<<"$m")"
+}
+
+# metrics-identities 2: per-identity series for the first two identities seen (one accepted,
+# "-" refused without a certificate); the third (refused: OU other) is kept by ktunctl peers
+# but has no series, and ktund_peer_identities says so. Without the option: no such series.
+case_identities() {
+	local m id
+	use_origin line
+	srv_start --metrics-listen "$METRICS" --metrics-identities 2
+	ossl client x$'\n' || fail "the accepted client failed: $(cat "$WORK/peer.err")"
+	ossl none x || true
+	ossl client-wrongou x || true
+	wait_n 'reject .*reason=policy-denied' 1
+	want_stat conns_open 0
+	m=$(scrape "http://$METRICS/metrics") || fail "GET /metrics failed"
+	id=$(ctl server peers | awk -F'"' '/connections=1 / { print $2; exit }')
+	[ -n "$id" ] || fail "ktunctl peers shows no accepted identity: $(ctl server peers)"
+	for want in "ktund_peer_handshakes_total{tunnel=\"server\",id=\"$id\"} 1" \
+		'ktund_peer_rejects_total{tunnel="server",id="-"} 1' \
+		"ktund_peer_bytes_total{tunnel=\"server\",id=\"$id\",direction=\"up\"} 2" \
+		'ktund_peer_identities{exported="yes"} 2' \
+		'ktund_peer_identities{exported="no"} 1'; do
+		grep -qxF "$want" <<<"$m" || fail "no line '$want' in /metrics: $(grep '^ktund_peer' <<<"$m")"
+	done
+	grep -q "^ktund_peer_last_seen_timestamp_seconds{tunnel=\"server\",id=\"-\"} [0-9]" <<<"$m" ||
+		fail "no last-seen series for id -"
+	! grep -q 'OU=other' <<<"$m" || fail "the third identity has series beyond the cap"
+	[ "$(ctl server peers | grep -c '^tunnel=')" = 3 ] || fail "ktunctl peers should keep all 3"
+	srv_stop
+	srv_start --metrics-listen "$METRICS"
+	ossl client x$'\n' || fail "the accepted client failed"
+	m=$(scrape "http://$METRICS/metrics") || fail "GET /metrics failed"
+	! grep -q '^ktund_peer' <<<"$m" || fail "per-identity series without metrics-identities"
+	note "$(grep -c '^ktund_peer' <<<"$m") peer lines without the option; id $id"
 }
 
 # Every sample: a name that has a TYPE line, optional labels, a number.
@@ -178,8 +213,8 @@ assert h == {"status": "ready", "tunnels": 1, "certificates_valid": True, "targe
 }
 
 # /healthz?targets=1: each tunnel's target probed with a TCP connect: 200 while the origin
-# listens, 503 with its error once it is gone. One round of probes answers for 5 s: three
-# GETs make one connection to the origin. Plain /healthz probes nothing.
+# listens, 503 with its error once it is gone. One round of probes answers for 5 s: four
+# GETs, three of them at once right after the first, make one connection to the origin. Plain /healthz probes nothing.
 case_healthz_targets() {
 	local n
 	use_origin line
@@ -187,10 +222,12 @@ case_healthz_targets() {
 	health_want 200 ready true
 	[ "$(wc -l <"$ACCEPTS")" = 0 ] || fail "plain /healthz connected to the origin"
 	healthz_targets 200 true
-	healthz_targets 200 true
-	healthz_targets 200 true
+	# Three more at once: the round above answers them all.
+	local pids=()
+	for _ in 1 2 3; do scrape -o /dev/null "http://$METRICS/healthz?targets=1" & pids+=($!); done
+	wait "${pids[@]}"
 	n=$(wc -l <"$ACCEPTS")
-	[ "$n" = 1 ] || fail "three GET /healthz?targets=1 within 5 s made $n connections to the origin, want 1"
+	[ "$n" = 1 ] || fail "four GET /healthz?targets=1 made $n connections to the origin, want 1"
 	kill "$ORIGIN_PID"
 	_origin_now=
 	sleep 5.5 # past the round's 5 s
@@ -297,6 +334,7 @@ run_case "ktunctl metrics says what GET /metrics says" case_ktunctl_same
 run_case "404 for other paths, 405 for other methods" case_http_errors
 run_case "/healthz: ready 200, draining 503, own certificate expired while serving 503" case_healthz
 run_case "/healthz?targets=1: the target probed, 200 up, 503 down, one round per 5 s" case_healthz_targets
+run_case "metrics-identities: series for the first N identities, the rest counted" case_identities
 run_case "reloads counted by result, the leaf in force and the intermediate's expiry by serial" case_reload
 run_case "idle and slow clients: scrapes still answer, idle connections are closed" case_idle_clients
 run_case "a bad metrics-listen address is a configuration error" case_bad_address
