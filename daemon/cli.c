@@ -54,10 +54,37 @@ static enum cli_result __attribute__((format(printf, 1, 2))) bad(const char *fmt
 	return CLI_USAGE;
 }
 
+/* Whether argv[first..at) sets key already, as --key, --key=... (values are skipped by
+ * looking only at arguments that start with "--" and not at one right after a --key that
+ * takes a value). */
+static bool given_before(char **argv, int first, int at, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (int j = first; j < at; j++) {
+		const char *a = argv[j];
+
+		if (strncmp(a, "--", 2))
+			continue;
+		if (!strncmp(a + 2, key, n) && (a[2 + n] == '\0' || a[2 + n] == '='))
+			return true;
+		/* --key VALUE: VALUE may itself look like an option; skip it. */
+		if (!strchr(a, '=') && j + 1 < at) {
+			char k[64];
+
+			snprintf(k, sizeof(k), "%s", a + 2);
+			if (config_option_exists(k) && !config_option_is_flag(k))
+				j++;
+		}
+	}
+	return false;
+}
+
 static enum cli_result parse_options(int argc, char **argv, int i, struct ktun_config *cfg,
 				     struct tunnel_config *tunnel, bool *check)
 {
 	char err[CONFIG_ERR_MAX];
+	int first = i;
 
 	for (; i < argc; i++) {
 		char key[64];
@@ -89,6 +116,9 @@ static enum cli_result parse_options(int argc, char **argv, int i, struct ktun_c
 				return bad("unknown option '--%s': did you mean '--%s'?", key, near);
 			return bad("unknown option '--%s'", key);
 		}
+		if (!config_option_repeats(key) && given_before(argv, first, i, key))
+			return bad("option '--%s' is given twice: keep one (only --allow-*, --verify-* "
+				   "and --redirect may repeat)", key);
 		if (!value && !config_option_is_flag(key)) {
 			if (++i >= argc)
 				return bad("option '--%s' needs a value", key);

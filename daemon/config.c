@@ -102,6 +102,13 @@ static bool option_repeats(const struct option_def *o)
 	return o->type == OPT_POLICY || o->type == OPT_REDIRECT;
 }
 
+bool config_option_repeats(const char *key)
+{
+	const struct option_def *o = option_find(key);
+
+	return o && option_repeats(o);
+}
+
 int config_key_seen(struct ktun_config *cfg, struct tunnel_config *tunnel, const char *key,
 		    int line)
 {

@@ -111,6 +111,9 @@ const char *config_option_at(size_t i, bool *prefix);
 /* The known option closest to an unknown key (a typo), or NULL if none is close. The text
  * stays valid until the next call. */
 const char *config_suggest(const char *key);
+/* Whether key adds a rule each time it is given (allow-*, verify-*, redirect) rather than
+ * being set once. */
+bool config_option_repeats(const char *key);
 /* Notes that key was set at line of the --config file (tunnel NULL: [global]). Returns 0, or
  * the line it was set at before if it is one that is set once: only allow-*, verify-* and
  * redirect add a rule each time. */

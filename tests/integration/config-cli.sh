@@ -5,7 +5,8 @@
 #   help, help-short, help-in-mode, version               exit 0, usage / version on stdout
 #   help-options          every option of daemon/config.c's table is in --help
 #   no-mode, unknown-mode, unknown-option, unknown-option-suggest, unknown-option-last,
-#   missing-value, empty-value,
+#   duplicate-option, duplicate-flag (an option set once given twice: the second would
+#   silently win), missing-value, empty-value,
 #   unexpected-argument, missing-required, config-with-mode, verify-all, allow-in-client,
 #   server-without-allow, bad-number, bad-log-level, bad-log-format, bad-ktls, bad-ciphers,
 #   bad-tls-version,
@@ -85,6 +86,8 @@ expect unknown-option-suggest 2 "ktund: unknown option '--listne': did you mean 
 	client --listne 127.0.0.1:9000
 # Last on the line, an unknown option must still be called unknown, not "needs a value".
 expect unknown-option-last 2 "ktund: unknown option '--frobnicate'" "${client_ok[@]}" --frobnicate
+expect duplicate-option 2 "ktund: option '--target' is given twice: keep one" "${client_ok[@]}" --target 192.0.2.9:8443
+expect duplicate-flag 2 "ktund: option '--sandbox' is given twice" "${client_ok[@]}" --sandbox=no --sandbox
 expect missing-value 2 "ktund: option '--target' needs a value" client --listen 127.0.0.1:9000 --target
 expect empty-value 2 "ktund: 'listen' needs a value" client --listen= --target 192.0.2.2:8443
 expect unexpected-argument 2 "ktund: unexpected argument 'extra'" "${client_ok[@]}" extra

@@ -185,7 +185,7 @@ case_stale_warn() {
 
 case_stale_refuse() {
 	use_origin line
-	srv_start --allow-all --cacert "$C/two-cas.pem" --crl "$C/stale.pem" --crl-stale refuse
+	SERVER_CACERT=$C/two-cas.pem srv_start --allow-all --crl "$C/stale.pem" --crl-stale refuse
 	grep -q "past its nextUpdate .*the peers that CA issued are refused" "$SERVER_LOG" ||
 		fail "no warning about refusing: $(grep -i crl "$SERVER_LOG")"
 	refused_as client crl-stale

@@ -83,7 +83,7 @@ case_dropped_daemon_reloads() {
 	# removing the socket at exit needs write access there.
 	mkdir -p "$WORK/run" && chown nobody "$WORK/run"
 	SERVER_CERT=$WORK/nb/server-chain.pem SERVER_KEY=$WORK/nb/server.key \
-		srv_start --user nobody --control "$WORK/run/server.sock"
+		SERVER_CONTROL=$WORK/run/server.sock srv_start --user nobody
 	grep -q 'running as user nobody' "$SERVER_LOG" || fail "did not drop to nobody"
 	old=$(served_serial)
 	new=$(reissue "$WORK/nb")

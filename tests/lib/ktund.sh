@@ -106,7 +106,8 @@ wait_port() {
 }
 
 # start_server [EXTRA ARGS...]: ktund server in the origin namespace; waits for "ready".
-# SERVER_TARGET (default 127.0.0.1:$ORIGIN_PORT), SERVER_CERT, SERVER_KEY, SERVER_LISTEN
+# SERVER_TARGET (default 127.0.0.1:$ORIGIN_PORT), SERVER_CERT, SERVER_KEY, SERVER_CACERT,
+# SERVER_CONTROL, SERVER_LISTEN
 # (default $ORIGIN_IP:$TLS_PORT) override; SERVER_ALLOW_DEFAULT=0 leaves out the default
 # --allow-ou edge, so the allow-* rules among the EXTRA ARGS are the whole policy.
 start_server() {
@@ -117,7 +118,8 @@ start_server() {
 	ip netns exec "$NS_ORIGIN" "$KTUND" server --listen "${SERVER_LISTEN:-$ORIGIN_IP:$TLS_PORT}" \
 		--target "${SERVER_TARGET:-127.0.0.1:$ORIGIN_PORT}" \
 		--cert "${SERVER_CERT:-$PKI/server-chain.pem}" --key "${SERVER_KEY:-$PKI/server.key}" \
-		--cacert "$PKI/ca.pem" "${allow[@]}" --control "$WORK/server.sock" "$@" \
+		--cacert "${SERVER_CACERT:-$PKI/ca.pem}" "${allow[@]}" \
+		--control "${SERVER_CONTROL:-$WORK/server.sock}" "$@" \
 		2>"$SERVER_LOG" &
 	SERVER_PID=$!
 	_wait_ready "$SERVER_PID" "$SERVER_LOG" server
