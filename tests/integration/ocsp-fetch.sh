@@ -13,7 +13,8 @@
 #   garbage           a responder that answers 200 with junk, with 100 KB, with a good response
 #                     about another certificate, or with one signed by a foreign CA: refused
 #   refusals          a certificate without an OCSP responder, or ocsp-fetch with ocsp-staple:
-#                     ktund does not start, exit 2, and says why
+#                     ktund does not start, exit 2, and says why; a reload that turns
+#                     ocsp-fetch on is refused (restart ktund), and the daemon serves on
 # shellcheck disable=SC2119 # tests/lib/ktund.sh functions take optional arguments; none needed here
 set -euo pipefail
 . "$(dirname "$0")/client-common.sh"
@@ -192,5 +193,32 @@ refused no-aia 'ocsp-fetch: the certificate names no OCSP responder' \
 	--cert "$PKI/server-noaia-chain.pem" --key "$PKI/server-noaia.key" --ocsp-fetch
 refused with-staple 'ocsp-staple and ocsp-fetch are both set' \
 	--cert "$SERVER_CERT" --key "$SERVER_KEY" --ocsp-fetch --ocsp-staple "$SERVER_CERT"
+
+# A reload cannot turn ocsp-fetch on: its thread starts before the sandbox, which then
+# forbids new threads. The reload fails and says to restart; the daemon keeps serving.
+cat >"$WORK/turn-on.conf" <<CONF
+[global]
+control = $WORK/server.sock
+[server]
+mode = server
+listen = $ORIGIN_IP:$TLS_PORT
+target = 127.0.0.1:$ORIGIN_PORT
+cert = $SERVER_CERT
+key = $SERVER_KEY
+cacert = $PKI/ca.pem
+allow-ou = edge
+CONF
+_starts=$((_starts + 1)) SERVER_LOG=$WORK/server-conf.log
+ip netns exec "$NS_ORIGIN" "$KTUND" --config "$WORK/turn-on.conf" --watch-files=no 2>"$SERVER_LOG" &
+SERVER_PID=$!
+wait_log "$SERVER_LOG" 'ktund: notice: ready' 10 || fail "the --config server did not start"
+echo "ocsp-fetch = yes" >>"$WORK/turn-on.conf"
+out=$(ctl server reload 2>&1) || true
+if grep -q 'ocsp-fetch turned on: restart ktund for that' <<<"$out" && kill -0 "$SERVER_PID"; then
+	ok "reload-turn-on: refused: $out"
+else
+	not_ok "reload-turn-on: $out"
+fi
+stop_server
 
 finish "ocsp-fetch: the own staple fetched, refreshed, kept on failure, refused when bad"
