@@ -300,6 +300,9 @@ def app_main(args):
     host, _, port = args[0].rpartition(":")
     try:
         s = socket.create_connection((host.strip("[]"), int(port)), timeout=10)
+    except ConnectionResetError:
+        print("reset")  # a listener that resets at once can beat the connect's return
+        return 3
     except OSError as e:
         print("connect failed: %s" % e)
         return 5
