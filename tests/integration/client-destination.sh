@@ -15,8 +15,10 @@
 #                     the application, intact and first
 #   refused-403/502   the application is reset; reason=destination-refused, the status and the
 #                     reason phrase escaped (a quote, a backslash, UTF-8) in the close line
-#   malformed, too-long, closed-mid-answer, no-answer (handshake-timeout 2)
-#                     the application is reset; reason=bad-answer with why
+#   malformed, too-long, closed-mid-answer, closed, no-answer (handshake-timeout 2)
+#                     the application is reset; reason=bad-answer with why; a record that
+#                     does not decrypt: tls-error, on a reject line (a TLS 1.3 refusal comes then)
+#   app-reset         the application resets while the answer is awaited: reason=reset
 #   no-destination    destination = original and a connection made to the listener itself:
 #                     reset at once, reason=no-destination, the relay never sees it
 #   counters          each reason counted in ktunctl status under its tunnel
@@ -36,14 +38,14 @@ ip -n "$NS_ORIGIN" addr add 2001:db8:9::1/128 dev lo nodad
 bg_origin python3 "$RELAY" origin 203.0.113.1:7000 203.0.113.2:7000 "[2001:db8:9::1]:7000" 127.0.0.1:7000
 wait_port "$NS_ORIGIN" 7000 || fail "origins did not start"
 
-modes=(ok wait-data split early status-403 status-502 garbage long close-mid silent)
+modes=(ok wait-data split early status-403 status-502 garbage long close-mid silent close tls-garbage)
 relay_args=()
 for i in "${!modes[@]}"; do
 	relay_args+=("$((8443 + i)):${modes[i]}")
 done
 bg_origin python3 "$RELAY" relay --cert "$PKI/server-chain.pem" --key "$PKI/server.key" \
 	--ca "$PKI/ca.pem" --log "$RLOG" --host "$ORIGIN_IP" "${relay_args[@]}"
-wait_port "$NS_ORIGIN" 8452 || fail "connect_relay.py did not start"
+wait_port "$NS_ORIGIN" 8454 || fail "connect_relay.py did not start"
 
 # tunnel NAME PORT RELAYPORT DESTINATION [EXTRA LINE]: one client tunnel's section.
 tunnel() {
@@ -77,6 +79,9 @@ EOF
 	tunnel closemid 9012 8451 203.0.113.1:7000
 	tunnel silent 9013 8452 203.0.113.1:7000 "handshake-timeout = 2"
 	tunnel orig 9014 8443 original
+	tunnel closed 9015 8453 203.0.113.1:7000
+	tunnel tlsgarbage 9016 8454 203.0.113.1:7000
+	tunnel appreset 9017 8452 203.0.113.1:7000
 } >"$WORK/client.ini"
 
 CLIENT_LOG=$WORK/client.log
@@ -148,7 +153,29 @@ case_bad() {
 	refused 9010 garbage bad-answer 'the status code is not three digits' &&
 		refused 9011 long bad-answer 'longer than 4096 bytes' &&
 		refused 9012 closemid bad-answer 'the relay closed in the middle of its answer' &&
-		refused 9013 silent bad-answer 'no answer to the CONNECT request within 2 s'
+		refused 9013 silent bad-answer 'no answer to the CONNECT request within 2 s' &&
+		refused 9015 closed bad-answer 'the relay closed without answering' &&
+		case_tls_garbage
+}
+
+# A TLS 1.3 client learns of a refusal by the server only after its own Finished, so a TLS
+# failure before any data came is a refusal, on a reject line (conn.c), also while the answer
+# is awaited.
+case_tls_garbage() {
+	app 9016 "x"
+	[ "$RC" = 3 ] || { not_ok "tlsgarbage: want a reset (exit 3), got exit $RC: $OUT"; return 1; }
+	wait_log "$CLIENT_LOG" '\[tlsgarbage\] reject peer=[^ ]+ reason=tls-error detail="reading the CONNECT answer: ' 5 ||
+		{ not_ok "tlsgarbage: no reject line: $(grep '\[tlsgarbage\]' "$CLIENT_LOG")"; return 1; }
+	ok "tlsgarbage: a record that does not decrypt: application reset, reject reason=tls-error"
+}
+
+# The application resets while the answer is awaited: that is the end of it, as when streaming.
+case_app_reset() {
+	ip netns exec "$NS_EDGE" python3 "$RELAY" app 127.0.0.1:9017 "x" --reset >/dev/null ||
+		{ not_ok "app --reset failed"; return 1; }
+	wait_log "$CLIENT_LOG" '\[appreset\] close .* reason=reset detail="plain recv: ' 5 ||
+		{ not_ok "no close line reason=reset: $(grep '\[appreset\]' "$CLIENT_LOG")"; return 1; }
+	ok "the application's reset during the wait ends the connection (reason=reset)"
 }
 
 case_no_destination() {
@@ -164,7 +191,8 @@ case_no_destination() {
 case_counters() {
 	local t r
 	for spec in "r403 destination-refused" "r502 destination-refused" "garbage bad-answer" \
-		"long bad-answer" "closemid bad-answer" "silent bad-answer" "orig no-destination" "v4a done"; do
+		"long bad-answer" "closemid bad-answer" "silent bad-answer" "orig no-destination" "v4a done" \
+		"closed bad-answer" "tlsgarbage tls-error" "appreset reset"; do
 		read -r t r <<<"$spec"
 		[ "$(ctl client status | awk -v k="$t.close.$r" '$1 == k {print $2}')" = 1 ] ||
 			{ not_ok "$t.close.$r is not 1: $(ctl client status | grep "^$t.close")"; return 1; }
@@ -200,6 +228,7 @@ run_case split case_split
 run_case answer+origin case_merged
 run_case refused case_refused
 run_case malformed case_bad
+run_case app-reset case_app_reset
 run_case no-destination case_no_destination
 run_case counters case_counters
 run_case validation case_validation

@@ -17,12 +17,15 @@ client-destination.sh, tests/bpf/bpf-destination.sh), with its origins and an ap
         early       connects, waits for the origin's first bytes and sends them in the same
                     TLS record as the 200 head, relays
         close-mid   sends part of a 200 head, then close_notify and close
+        close       close_notify and close without a byte of answer
+        tls-garbage writes a record that no key opens (bad MAC) into the TCP stream
         silent      never answers; holds the connection until the peer closes
   connect_relay.py origin ADDR:PORT ...
       on each connection: "banner ADDR:PORT peer=IP\\n", then echoes until end of stream
-  connect_relay.py app HOST:PORT [TEXT]
+  connect_relay.py app HOST:PORT [TEXT [--reset]]
       connects, sends TEXT (with a newline), reads until end of stream or 10 s, prints what
-      it got (repr); exit 0 at a clean end, 3 when reset, 4 on time-out, 5 if it cannot connect
+      it got (repr); exit 0 at a clean end, 3 when reset, 4 on time-out, 5 if it cannot connect.
+      With --reset it resets the connection right after sending TEXT instead (exit 0).
 
 Runs the TLS side with MemoryBIOs, so that each write is exactly one TLS record and the two
 directions never share an SSL object across threads.
@@ -30,6 +33,7 @@ directions never share an SSL object across threads.
 import select
 import socket
 import ssl
+import struct
 import sys
 import threading
 import time
@@ -195,6 +199,13 @@ def serve(conn, ctx, port, mode, logpath):
             tls.write(b"HTTP/1.1 200 Conn")
             tls.close_notify()
             return
+        if mode == "close":
+            tls.close_notify()
+            return
+        if mode == "tls-garbage":
+            tls.sock.sendall(b"\x17\x03\x03\x00\x20" + b"\x55" * 32)
+            time.sleep(1)
+            return
         if mode == "silent":
             while tls.receive(30):
                 pass
@@ -307,6 +318,12 @@ def app_main(args):
         print("connect failed: %s" % e)
         return 5
     got = b""
+    if len(args) > 2 and args[2] == "--reset":
+        s.sendall(args[1].encode() + b"\n")
+        time.sleep(0.5)  # not a timing assert: only so the bytes go before the reset
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+        return 0
     try:
         if len(args) > 1:
             s.sendall(args[1].encode() + b"\n")
