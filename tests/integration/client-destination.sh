@@ -23,6 +23,9 @@
 #                     reset at once, reason=no-destination, the relay never sees it
 #   counters          each reason counted in ktunctl status under its tunnel
 #   validation        destination on a server, a bad HOST:PORT: refused at start (exit 2)
+# KTUN_DEST_KTLS=required (in the kTLS guest: KTUN_VM_ENV="KTUND KTUNCTL KTUN_SRCDIR KTUN_DEST_KTLS"
+# tests/vm/run --share build -- tests/integration/client-destination.sh) gives every tunnel
+# ktls = required: the hand-over after the answer must put each accepted flow on kernel TLS.
 set -euo pipefail
 . "$(dirname "$0")/client-common.sh"
 pair_init
@@ -60,6 +63,7 @@ key = $PKI/client.key
 cacert = $PKI/ca.pem
 destination = $4
 ${5:-}
+${KTUN_DEST_KTLS:+ktls = $KTUN_DEST_KTLS}
 
 EOF
 }
@@ -125,6 +129,17 @@ case_fixed() {
 			{ not_ok "$name: no close line with dst=$dst reason=done: $(grep "\[$name\]" "$CLIENT_LOG")"; return 1; }
 		ok "$name: reached $banner through CONNECT $dst"
 	done
+}
+
+# In the kTLS guest: the flows that streamed did so on kernel TLS.
+case_ktls() {
+	local t
+	[ -n "${KTUN_DEST_KTLS:-}" ] || return 0
+	for t in v4a v6 early split merged; do
+		[ "$(ctl client status | awk -v k="$t.conns_ktls" '$1 == k {print $2}')" = 1 ] ||
+			{ not_ok "$t: not on kTLS: $(ctl client status | grep "^$t\.\(conns\|datapath\)")"; return 1; }
+	done
+	ok "every answered flow handed over to kernel TLS"
 }
 
 case_early_bytes() {
@@ -231,6 +246,7 @@ run_case malformed case_bad
 run_case app-reset case_app_reset
 run_case no-destination case_no_destination
 run_case counters case_counters
+run_case ktls case_ktls
 run_case validation case_validation
 stop_daemon "$CLIENT_PID" client
 CLIENT_PID=
