@@ -20,6 +20,7 @@ client-destination.sh, tests/bpf/bpf-destination.sh), with its origins and an ap
         close       close_notify and close without a byte of answer
         tls-garbage writes a record that no key opens (bad MAC) into the TCP stream
         silent      never answers; holds the connection until the peer closes
+        fixed=H:P   no CONNECT: relays to H:P (a tunnel without destination, for comparison)
   connect_relay.py origin ADDR:PORT ...
       on each connection: "banner ADDR:PORT peer=IP\\n", then echoes until end of stream
   connect_relay.py app HOST:PORT [TEXT [--reset]]
@@ -178,6 +179,10 @@ def serve(conn, ctx, port, mode, logpath):
     origin = None
     try:
         tls.handshake()
+        if mode.startswith("fixed="):
+            origin = dial(mode[6:])
+            relay(tls, origin, tls.read_available())
+            return
         authority, fields, rest = read_head(tls)
         log(logpath, "request port=%d mode=%s authority=%s host=%s forwarded=%s" %
             (port, mode, authority, fields.get("host", "-"), fields.get("forwarded", "-")))
