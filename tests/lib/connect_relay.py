@@ -138,7 +138,9 @@ def read_head(tls):
 
 def dial(authority):
     host, _, port = authority.rpartition(":")
-    return socket.create_connection((host.strip("[]"), int(port)), timeout=5)
+    s = socket.create_connection((host.strip("[]"), int(port)), timeout=5)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
 
 
 def relay(tls, origin, pending=b""):
@@ -275,6 +277,9 @@ def relay_main(args):
         ready, _, _ = select.select(list(socks), [], [])
         for s in ready:
             conn, _ = s.accept()
+            # Each write is one TLS record, sent now: Nagle would hold a record behind the
+            # previous one's ACK (a delayed ACK, 40 ms).
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             port, mode = socks[s]
             threading.Thread(target=serve, args=(conn, ctx, port, mode, opts["--log"]),
                              daemon=True).start()
