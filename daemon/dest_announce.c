@@ -177,7 +177,9 @@ static enum verdict announce_begin(struct conn *c)
 		return VERDICT_NEXT;
 	if (ctx->destination_mode == DESTINATION_FIXED)
 		memcpy(authority, ctx->destination_authority, sizeof(authority));
-	else if (!c->dstlen || connect_authority_from_addr(&c->dst, c->dstlen, authority) < 0)
+	else if (connect_authority_from_addr(&c->dst, c->dstlen, authority) < 0)
+		/* The listener refuses a connection without one (listener.c); origdst.c only
+		 * gives IP addresses. Kept so that no request can go out naming nothing. */
 		return conn_closef(c, REASON_NO_DESTINATION, "no original destination to send");
 	len = connect_request_format(request, sizeof(request), authority, &c->peer, c->peerlen);
 	if (len < 0)
