@@ -8,7 +8,8 @@
 # own bytes echoed; the relay got CONNECT <that address> with Forwarded: for= the
 # application's address; ktund logs dst= that address on its handshake and close lines. A
 # connection made to the listener itself is reset and counted as no-destination, and never
-# reaches the relay.
+# reaches the relay. In the kTLS guest (KTUN_BPF_EXPECT_KTLS=1, --ktls required) the flows must
+# be handed over to kernel TLS after the answer.
 set -euo pipefail
 . "$(dirname "$0")/bpflib.sh"
 bpf_init
@@ -43,6 +44,10 @@ for dst in 203.0.113.1:7000 203.0.113.2:7000 "[2001:db8:9::1]:7000"; do
 	ok "$dst: steered, sent in CONNECT, reached its own origin"
 done
 [ "$(stat_of client redirected_local)" = 3 ] || fail "redirected_local is not 3: $(ctl client status | grep redirect)"
+if [ -n "${KTUN_BPF_EXPECT_KTLS:-}" ]; then
+	[ "$(stat_of client conns_ktls)" = 3 ] || fail "not all 3 flows on kTLS: $(ctl client status | grep conns_)"
+	ok "kernel TLS: all 3 flows handed over after the CONNECT answer"
+fi
 
 # Made to the listener itself: nothing to name.
 rc=0
