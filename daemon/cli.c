@@ -14,6 +14,7 @@ static const char usage[] =
 	"               [--server-name NAME] [--verify-uri U | --verify-fingerprint sha256:HEX\n"
 	"               | --verify-cn N | --verify-ou N | --verify-dns N | --verify-serial DN/HEX]...\n"
 	"               [--redirect A.B.C.D[/N]:PORT[-PORT] | --redirect [IPV6[/N]]:PORT[-PORT]]...\n"
+	"               [--destination original|HOST:PORT] (CONNECT to it through the far side)\n"
 	"  ktund --config FILE [--check]\n"
 	"\n"
 	"Server mode accepts mutual TLS and forwards plaintext to --target; client mode accepts\n"

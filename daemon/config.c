@@ -69,6 +69,7 @@ static const struct option_def options[] = {
 	{ "tls-min", OPT_TLS_VERSION, false, T(tls_min), 0, 0 },
 	{ "tls-max", OPT_TLS_VERSION, false, T(tls_max), 0, 0 },
 	{ "redirect", OPT_REDIRECT, false, 0, 0, 0 },
+	{ "destination", OPT_STRING, false, T(destination), 0, 0 },
 	{ "allow-", OPT_POLICY, false, 0, MODE_SERVER, 0 },
 	{ "verify-", OPT_POLICY, false, 0, MODE_CLIENT, 0 },
 };
@@ -212,6 +213,7 @@ static void tunnel_config_free(struct tunnel_config *t)
 	free(t->ocsp_staple);
 	free(t->server_name);
 	free(t->redirects);
+	free(t->destination);
 	policy_free(&t->policy);
 }
 

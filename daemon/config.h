@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "addr.h"
+#include "connect_request.h"
 #include "expiry.h"
 #include "policy.h"
 #include "redirect_rule.h"
@@ -23,6 +24,9 @@ struct expiry_warn {
 
 /* A CRL past its nextUpdate: warn (and go on applying it), or refuse its CA's peers too. */
 enum crl_stale_mode { CRL_STALE_WARN, CRL_STALE_REFUSE };
+
+/* Client mode: what the CONNECT request names (dest_announce.c); none sends no request. */
+enum destination_mode { DESTINATION_NONE, DESTINATION_ORIGINAL, DESTINATION_FIXED };
 
 /* Kernel TLS: use it where possible, insist on it, or never use it. */
 enum ktls_mode { KTLS_AUTO, KTLS_REQUIRED, KTLS_OFF };
@@ -52,8 +56,11 @@ struct tunnel_config {
 	unsigned tls_min, tls_max; /* 2 = TLS 1.2, 3 = TLS 1.3 */
 	struct redirect_rule *redirects; /* client mode: destinations steered into this tunnel */
 	size_t n_redirects;
+	char *destination; /* client: "original" or HOST:PORT, sent in a CONNECT request */
 	/* Filled by config_validate(). */
 	struct ktun_addr listen_addr, target_addr;
+	enum destination_mode destination_mode;
+	char destination_authority[CONNECT_AUTHORITY_MAX]; /* DESTINATION_FIXED: as sent */
 	/* Where each option was set in the --config file, so that an error about what it names
 	 * (a certificate, say) points at the line to change: 0 if not set there. */
 	const char *config_file;

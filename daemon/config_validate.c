@@ -203,6 +203,33 @@ static int check_redirects(const struct ktun_config *cfg, size_t i, size_t *tota
 	return 0;
 }
 
+/* destination: a client's, "original" (from the redirector) or a HOST:PORT checked here
+ * and resolved by the relay, never by us (the name may only resolve beyond the tunnel). */
+static int check_destination(struct tunnel_config *t, char *err, size_t errlen)
+{
+	char why[128];
+
+	t->destination_mode = DESTINATION_NONE;
+	if (!t->destination)
+		return 0;
+	if (t->mode != MODE_CLIENT) {
+		snprintf(err, errlen, "[%s] destination is a client-mode option: it names where the "
+			 "far side connects", t->name);
+		return -EINVAL;
+	}
+	if (!strcmp(t->destination, "original")) {
+		t->destination_mode = DESTINATION_ORIGINAL;
+		return 0;
+	}
+	if (connect_authority_parse(t->destination, t->destination_authority, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "[%s] destination '%s': %s (or 'original')", t->name,
+			 t->destination, why);
+		return -EINVAL;
+	}
+	t->destination_mode = DESTINATION_FIXED;
+	return 0;
+}
+
 static int check_unique(const struct ktun_config *cfg, size_t i, char *err, size_t errlen)
 {
 	const struct tunnel_config *t = &cfg->tunnels[i];
@@ -266,6 +293,8 @@ int config_validate(struct ktun_config *cfg, char *err, size_t errlen)
 			rc = check_addresses(cfg, t, err, errlen);
 		if (!rc)
 			rc = check_unique(cfg, i, err, errlen);
+		if (!rc)
+			rc = check_destination(t, err, errlen);
 		if (!rc)
 			rc = check_redirects(cfg, i, &redirects, err, errlen);
 		if (rc)

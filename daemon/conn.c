@@ -249,13 +249,15 @@ enum verdict conn_end_if_done(struct conn *c)
 	return VERDICT_AGAIN;
 }
 
-const char *conn_dst_text(const struct conn *c, char buf[static ADDR_TEXT_MAX + 5])
+const char *conn_dst_text(const struct conn *c, char buf[static CONN_DST_TEXT_MAX])
 {
 	char addr[ADDR_TEXT_MAX];
 
 	buf[0] = '\0';
-	if (c->dstlen)
-		snprintf(buf, ADDR_TEXT_MAX + 5, " dst=%s",
+	if (c->ctx->mode == MODE_CLIENT && c->ctx->destination_mode == DESTINATION_FIXED)
+		snprintf(buf, CONN_DST_TEXT_MAX, " dst=%s", c->ctx->destination_authority);
+	else if (c->dstlen)
+		snprintf(buf, CONN_DST_TEXT_MAX, " dst=%s",
 			 addr_format((const struct sockaddr *)&c->dst, c->dstlen, addr));
 	return buf;
 }
@@ -263,7 +265,7 @@ const char *conn_dst_text(const struct conn *c, char buf[static ADDR_TEXT_MAX + 
 static void log_close(const struct conn *c, bool rejected)
 {
 	bool server = c->ctx->mode == MODE_SERVER;
-	char addr[ADDR_TEXT_MAX], dst[ADDR_TEXT_MAX + 5];
+	char addr[ADDR_TEXT_MAX], dst[CONN_DST_TEXT_MAX];
 	int64_t ms = c->w->now_ms - c->started_ms;
 
 	/* Rejections carry their detail on the reject line; other failures carry it here. */
@@ -426,7 +428,12 @@ void conn_check_timers(struct conn *c)
 {
 	int64_t now = c->w->now_ms;
 
-	if (c->state == CONN_HANDSHAKE && now >= c->deadline_ms)
+	/* A client past its handshake waits for the answer to its CONNECT (dest_announce.c):
+	 * the far side was verified, so this is no refusal of it. */
+	if (c->state == CONN_HANDSHAKE && c->version && now >= c->deadline_ms)
+		conn_closef(c, REASON_BAD_ANSWER, "no answer to the CONNECT request within %u s",
+			    c->ctx->handshake_timeout_ms / 1000);
+	else if (c->state == CONN_HANDSHAKE && now >= c->deadline_ms)
 		conn_closef(c, REASON_HANDSHAKE_TIMEOUT, "no complete handshake within %u s",
 			    c->ctx->handshake_timeout_ms / 1000);
 	else if (c->state == CONN_HANDOVER && now >= c->deadline_ms)

@@ -12,6 +12,7 @@
 
 #include "addr.h"
 #include "buf.h"
+#include "connect_request.h"
 #include "peer_cert.h"
 #include "reason.h"
 #include "tls_hs_walk.h"
@@ -87,6 +88,9 @@ struct conn {
 	socklen_t peerlen;
 	struct sockaddr_storage dst; /* client mode: where a steered connection was going */
 	socklen_t dstlen;            /* 0: it came to the listener itself */
+	/* client destination (dest_announce.c): the relay's answer head is complete, the
+	 * application's end of stream came during the phase, a cancel of its recv is out */
+	bool dest_answered, dest_plain_eof, dest_cancelling;
 	struct peer_cert cert; /* the peer's leaf: set once, under the worker's conns_lock */
 	const char *version, *cipher; /* static names from GnuTLS, set with cert */
 	char detail[192];
@@ -114,8 +118,10 @@ enum verdict conn_fail_io(struct conn *c, const char *what, int res);
 void conn_free(struct conn *c);
 /* Enforces the handshake deadline and the idle timeout; called once a second. */
 void conn_check_timers(struct conn *c);
-/* " dst=ADDR" for the log and ktunctl conns, or "" for a connection made to the listener. */
-const char *conn_dst_text(const struct conn *c, char buf[static ADDR_TEXT_MAX + 5]);
+/* " dst=ADDR" for the log and ktunctl conns, or "" for a connection made to the listener;
+ * a client tunnel with a fixed destination: " dst=HOST:PORT", what its CONNECT names. */
+#define CONN_DST_TEXT_MAX (CONNECT_AUTHORITY_MAX + 5)
+const char *conn_dst_text(const struct conn *c, char buf[static CONN_DST_TEXT_MAX]);
 
 /* For the phase files */
 void conn_submit(struct conn *c, struct io_uring_sqe *sqe, enum op op);

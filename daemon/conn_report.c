@@ -43,7 +43,7 @@ static void report_conn(FILE *out, const struct conn *c, int64_t now_ms)
 	uint64_t t2p = __atomic_load_n(&c->bytes_t2p, __ATOMIC_RELAXED);
 	enum conn_state state = __atomic_load_n(&c->state, __ATOMIC_RELAXED);
 	int64_t age = now_ms - c->started_ms;
-	char peer[ADDR_TEXT_MAX], dst[ADDR_TEXT_MAX + 5];
+	char peer[ADDR_TEXT_MAX], dst[CONN_DST_TEXT_MAX];
 
 	fprintf(out, "conn=%llu tunnel=%s state=%s peer=%s%s id=\"%s\" version=%s cipher=%s "
 		"datapath=%s up=%llu down=%llu age=%lld.%03lld",

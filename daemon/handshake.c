@@ -93,7 +93,7 @@ static uint64_t handshake_us(const struct conn *c)
 static enum verdict handshake_done(struct conn *c)
 {
 	const struct tunnel_ctx *ctx = c->ctx;
-	char addr[ADDR_TEXT_MAX], dst[ADDR_TEXT_MAX + 5], rule[POLICY_VALUE_MAX + 40];
+	char addr[ADDR_TEXT_MAX], dst[CONN_DST_TEXT_MAX], rule[POLICY_VALUE_MAX + 40];
 
 	pthread_mutex_lock(&c->w->conns_lock);
 	verify_peer_cert(c->session, &c->cert);

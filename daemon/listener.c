@@ -140,7 +140,11 @@ static bool serve_held(struct listener *l)
 	l->held_fd = -1;
 	__atomic_fetch_sub(&l->t->waiting, 1, __ATOMIC_RELAXED);
 	c = conn_new(l->w, l->t, fd, &l->peer, l->peerlen, l->dstlen ? &l->dst : NULL, l->dstlen);
-	if (c)
+	if (c && c->ctx->destination_mode == DESTINATION_ORIGINAL && !c->dstlen)
+		/* Nothing to name in its CONNECT request: refused before any far connection. */
+		conn_closef(c, REASON_NO_DESTINATION, "destination = original, and the connection "
+			    "came to the listener itself");
+	else if (c)
 		phase_start(c);
 	return true;
 }

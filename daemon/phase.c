@@ -12,12 +12,13 @@
  * hand-over wanted, say) moves it on again in the same call.
  */
 
-#define STEPS 4
+#define STEPS 5
 #define STREAM NULL /* the last step: pump_ktls_phase or pump_phase */
 
 static const struct phase *const sequence[][STEPS] = {
 	[MODE_SERVER] = { &handshake_phase, &connect_phase, &ktls_handover_phase, STREAM },
-	[MODE_CLIENT] = { &connect_phase, &handshake_phase, &ktls_handover_phase, STREAM },
+	[MODE_CLIENT] = { &connect_phase, &handshake_phase, &dest_announce_phase,
+			  &ktls_handover_phase, STREAM },
 };
 
 static const struct phase *phase_at(const struct conn *c, unsigned step)
@@ -39,7 +40,7 @@ static void phase_enter(struct conn *c, unsigned step)
 static void run(struct conn *c, enum verdict v)
 {
 	while (v == VERDICT_NEXT && c->state != CONN_CLOSING) {
-		if (c->step + 1 >= STEPS) {
+		if (sequence[c->ctx->mode][c->step] == STREAM) {
 			/* Streaming ends by closing: a NEXT from it is a bug, which must not
 			 * leave the connection without an owner. */
 			log_err("[%s] the %s phase ended without closing", c->t->name, c->phase->name);

@@ -25,6 +25,7 @@ struct phase {
 
 extern const struct phase handshake_phase;     /* handshake.c */
 extern const struct phase connect_phase;       /* connect.c */
+extern const struct phase dest_announce_phase; /* dest_announce.c: client, CONNECT to a destination */
 extern const struct phase ktls_handover_phase; /* ktls_handover.c */
 extern const struct phase pump_phase;          /* pump.c: GnuTLS records in userspace */
 extern const struct phase pump_ktls_phase;     /* pump_ktls.c: the kernel's records, splice */

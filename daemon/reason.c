@@ -43,6 +43,14 @@ static const struct {
 	[REASON_BAD_CERTIFICATE] = { "bad-certificate", true, true, false },
 	/* crl-stale = refuse: the CRL of a CA in the peer's chain is past its nextUpdate. */
 	[REASON_CRL_STALE] = { "crl-stale", true, true, false },
+	/* destination = original, and the connection came to the listener itself: there is
+	 * nothing to name in the CONNECT request. */
+	[REASON_NO_DESTINATION] = { "no-destination", true, false, true },
+	/* The relay answered the CONNECT request with a status other than 2xx. */
+	[REASON_DESTINATION_REFUSED] = { "destination-refused", true, false, true },
+	/* The relay's answer is no HTTP/1.x answer head of at most 4096 bytes, or it ended
+	 * before the head did. */
+	[REASON_BAD_ANSWER] = { "bad-answer", true, false, true },
 };
 
 const char *reason_name(enum reason r)

@@ -34,6 +34,9 @@ enum reason {
 	REASON_OCSP_INVALID,
 	REASON_BAD_CERTIFICATE,
 	REASON_CRL_STALE,
+	REASON_NO_DESTINATION,      /* client destination (dest_announce.c) */
+	REASON_DESTINATION_REFUSED, /* client destination */
+	REASON_BAD_ANSWER,          /* client destination */
 	REASON_MAX,
 };
 

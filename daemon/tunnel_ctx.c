@@ -336,6 +336,8 @@ static void copy_settings(struct tunnel_ctx *ctx, const struct tunnel_config *cf
 	ctx->max_connections = cfg->max_connections;
 	ctx->ktls = cfg->ktls;
 	ctx->proxy_protocol = cfg->proxy_protocol;
+	ctx->destination_mode = cfg->destination_mode;
+	memcpy(ctx->destination_authority, cfg->destination_authority, sizeof(ctx->destination_authority));
 	ctx->require_ocsp = cfg->require_ocsp;
 	ctx->pkcs11_key = path_is_pkcs11(cfg->key);
 }

@@ -30,6 +30,8 @@ struct tunnel_ctx {
 	unsigned max_connections;
 	enum ktls_mode ktls;  /* as configured */
 	bool proxy_protocol;
+	enum destination_mode destination_mode; /* client: the CONNECT request (dest_announce.c) */
+	char destination_authority[CONNECT_AUTHORITY_MAX]; /* DESTINATION_FIXED */
 	bool require_ocsp;    /* refuse a peer without a valid stapled OCSP response */
 	bool ktls_wanted;     /* the kernel has kTLS and the mode is not off */
 	bool pkcs11_key;      /* key is a pkcs11: URI: handshakes call into a module (pkcs11.h) */

@@ -142,6 +142,7 @@ static const struct string_option {
 	{ "cacert", false, offsetof(struct tunnel_config, cacert) },
 	{ "crl", false, offsetof(struct tunnel_config, crl) },
 	{ "server-name", false, offsetof(struct tunnel_config, server_name) },
+	{ "destination", false, offsetof(struct tunnel_config, destination) },
 };
 
 static void test_string_options(void)
@@ -445,6 +446,35 @@ static void test_validate_good(void)
 	CHECK(s->target_addr.len > 0 && addr_is_local(&s->target_addr));
 	CHECK(c->listen_addr.len > 0 && c->target_addr.len > 0);
 	CHECK_STR(c->target_addr.host, "192.0.2.10");
+}
+
+/* destination: a client's, "original" or HOST:PORT checked (not resolved) at start. */
+static void test_validate_destination(void)
+{
+	struct tunnel_config *c;
+
+	reset();
+	c = add_client("cli", "127.0.0.1:8080");
+	CHECK(validate() == 0);
+	CHECK(c->destination_mode == DESTINATION_NONE);
+	must_set(c, "destination", "original");
+	CHECK(validate() == 0);
+	CHECK(c->destination_mode == DESTINATION_ORIGINAL);
+	must_set(c, "destination", "db.never-resolved.invalid:5432");
+	CHECK(validate() == 0);
+	CHECK(c->destination_mode == DESTINATION_FIXED);
+	CHECK_STR(c->destination_authority, "db.never-resolved.invalid:5432");
+	must_set(c, "destination", "[2001:DB8::1]:80");
+	CHECK(validate() == 0);
+	CHECK_STR(c->destination_authority, "[2001:db8::1]:80");
+	must_set(c, "destination", "db.internal");
+	check_invalid("[cli] destination 'db.internal': not HOST:PORT (or 'original')");
+	must_set(c, "destination", "Original");
+	check_invalid("destination 'Original'");
+
+	reset();
+	must_set(add_server("srv", "0.0.0.0:9443", NULL), "destination", "original");
+	check_invalid("[srv] destination is a client-mode option");
 }
 
 /* A reload whose target name no longer resolves keeps the running tunnel's address when the
@@ -1003,6 +1033,7 @@ int main(void)
 	RUN(test_validate_server_name_client_only);
 	RUN(test_validate_server_name_length);
 	RUN(test_validate_unique);
+	RUN(test_validate_destination);
 
 	make_tmpdir();
 	RUN(test_load_good_file);

@@ -11,6 +11,7 @@ static const char *const contract_reasons[] = {
 	"peer-closed", "target-unreachable", "connect-timeout", "idle-timeout", "reset",
 	"truncated", "drain-timeout", "shutdown", "io-error", "ocsp-missing", "ocsp-invalid",
 	"bad-certificate",
+	"no-destination", "destination-refused", "bad-answer", /* client destination */
 };
 
 /* The reasons that refuse a peer during the handshake: they appear on `reject` lines. */
@@ -89,10 +90,27 @@ static void test_possible(void)
 	CHECK(reason_possible(REASON_WRONG_NAME, false));
 	for (int r = REASON_DONE; r < REASON_MAX; r++) {
 		CHECK(reason_possible((enum reason)r, false));
-		if (r != REASON_WRONG_NAME)
+		if (r != REASON_WRONG_NAME && r != REASON_NO_DESTINATION &&
+		    r != REASON_DESTINATION_REFUSED && r != REASON_BAD_ANSWER)
 			CHECK(reason_possible((enum reason)r, true));
 	}
 	CHECK(!reason_possible(REASON_MAX, false));
+}
+
+/* A client tunnel's destination (dest_announce.c): the application's connection is reset,
+ * and the far side's refusal is not the handshake's, so no reject line; a server never
+ * gives these, so its status leaves them out. */
+static void test_destination_reasons(void)
+{
+	const enum reason client_only[] = { REASON_NO_DESTINATION, REASON_DESTINATION_REFUSED,
+					    REASON_BAD_ANSWER };
+
+	for (size_t i = 0; i < N(client_only); i++) {
+		CHECK(reason_resets(client_only[i]));
+		CHECK(!reason_is_reject(client_only[i]));
+		CHECK(reason_possible(client_only[i], false));
+		CHECK(!reason_possible(client_only[i], true));
+	}
 }
 
 int main(void)
@@ -103,5 +121,6 @@ int main(void)
 	RUN(test_handshake_rejects);
 	RUN(test_resets);
 	RUN(test_possible);
+	RUN(test_destination_reasons);
 	return check_result();
 }
