@@ -4,8 +4,10 @@
  * are as before. */
 #include <fcntl.h>
 #include <inttypes.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -75,9 +77,10 @@ static int child_lines(const char *path, bool match)
 	return 0;
 }
 
-static void check_lines(bool match, const char *want)
+/* The lines of a child logging with JOURNAL_STREAM naming its stderr (match) or not. */
+static void child_output(bool match, char *got, size_t len)
 {
-	char path[] = "/tmp/test-log-XXXXXX", got[512];
+	char path[] = "/tmp/test-log-XXXXXX";
 	int fd = mkstemp(path), status = -1;
 	ssize_t n;
 	pid_t pid;
@@ -92,11 +95,18 @@ static void check_lines(bool match, const char *want)
 		_exit(child_lines(path, match));
 	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
 	      WEXITSTATUS(status) == 0);
-	n = pread(fd, got, sizeof(got) - 1, 0);
+	n = pread(fd, got, len - 1, 0);
 	got[n > 0 ? n : 0] = '\0';
-	CHECK_STR(got, want);
 	close(fd);
 	unlink(path);
+}
+
+static void check_lines(bool match, const char *want)
+{
+	char got[512];
+
+	child_output(match, got, sizeof(got));
+	CHECK_STR(got, want);
 }
 
 static void test_prefix_when_journal(void)
@@ -105,10 +115,23 @@ static void test_prefix_when_journal(void)
 			  "<6>ktund: info: i\n");
 }
 
+/* Not the journal, which stamps lines itself: each line starts with the UTC time. */
 static void test_plain_otherwise(void)
 {
-	check_lines(false, "ktund: error: e 1\nktund: warning: w\nktund: notice: n\n"
-			   "ktund: info: i\n");
+	static const char pattern[] =
+		"^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z ktund: "
+		"(error: e 1|warning: w|notice: n|info: i)\n){4}$";
+	char got[512];
+	regex_t re;
+
+	child_output(false, got, sizeof(got));
+	CHECK(regcomp(&re, pattern, REG_EXTENDED) == 0);
+	if (regexec(&re, got, 0, NULL, 0) != 0) {
+		fprintf(stderr, "got: %s", got);
+		CHECK(!"four lines, each timestamped");
+	}
+	CHECK(strstr(got, "error: e 1\n") < strstr(got, "info: i\n"));
+	regfree(&re);
 }
 
 int main(void)
