@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "addr.h"
+#include "dest_rule.h"
 #include "expiry.h"
 #include "policy.h"
 #include "redirect_rule.h"
@@ -51,8 +52,11 @@ struct tunnel_config {
 	unsigned tls_min, tls_max; /* 2 = TLS 1.2, 3 = TLS 1.3 */
 	struct redirect_rule *redirects; /* client mode: destinations steered into this tunnel */
 	size_t n_redirects;
+	struct dest_rule *dests;  /* server, target = from-client: allow-destination rules */
+	size_t n_dests;
 	/* Filled by config_validate(). */
 	struct ktun_addr listen_addr, target_addr;
+	bool from_client; /* target = from-client: each connection's CONNECT request names it */
 	/* Where each option was set in the --config file, so that an error about what it names
 	 * (a certificate, say) points at the line to change: 0 if not set there. */
 	const char *config_file;

@@ -138,7 +138,7 @@ struct conn *conn_new(struct worker *w, struct tunnel *t, int fd, const struct s
 	}
 	*c = (struct conn){ .w = w, .t = t, .tls_fd = -1, .plain_fd = -1,
 			    .pipes = { { -1, -1 }, { -1, -1 } }, .pull_limit = SIZE_MAX,
-			    .peer = *peer, .peerlen = peerlen, .started_ms = w->now_ms,
+			    .peer = *peer, .peerlen = peerlen, .started_ms = w->now_ms, .dest_rule = -1,
 			    .active_ms = w->now_ms };
 	if (t->mode == MODE_SERVER)
 		c->tls_fd = fd;
@@ -338,12 +338,15 @@ static void close_sockets_for(struct conn *c, enum conn_state was)
 		if (was == CONN_STREAMING && !c->bye_queued && c->session)
 			gnutls_bye(c->session, GNUTLS_SHUT_WR);
 		send_queued_records(c);
+		if (c->answered)
+			discard_pending_input(c->tls_fd); /* as below: keep the answer from a reset */
 		return;
 	}
 	set_linger_zero(c->plain_fd);
-	if (was == CONN_HANDSHAKE && c->session && c->tls_fd >= 0) {
-		/* A refused TLS peer gets the alert and a normal close, so it can read why.
-		 * Unread input would turn the close into a reset that destroys the alert. */
+	if ((was == CONN_HANDSHAKE || c->answered) && c->session && c->tls_fd >= 0) {
+		/* A refused TLS peer gets the alert (a refused CONNECT request its HTTP answer)
+		 * and a normal close, so it can read why. Unread input would turn the close
+		 * into a reset that destroys the alert. */
 		send_queued_records(c);
 		discard_pending_input(c->tls_fd);
 		return;
@@ -429,6 +432,9 @@ void conn_check_timers(struct conn *c)
 	if (c->state == CONN_HANDSHAKE && now >= c->deadline_ms)
 		conn_closef(c, REASON_HANDSHAKE_TIMEOUT, "no complete handshake within %u s",
 			    c->ctx->handshake_timeout_ms / 1000);
+	else if (c->state == CONN_REQUEST && now >= c->deadline_ms)
+		conn_closef(c, REASON_HANDSHAKE_TIMEOUT, "no complete CONNECT request within %u s "
+			    "of the handshake's start", c->ctx->handshake_timeout_ms / 1000);
 	else if (c->state == CONN_HANDOVER && now >= c->deadline_ms)
 		conn_closef(c, REASON_HANDSHAKE_TIMEOUT,
 			    "peer stalled inside a record at the kTLS hand-over");

@@ -131,6 +131,7 @@ static void announce(const struct ktun *k)
 			   config_mode_name(t->mode),
 			   addr_format((const struct sockaddr *)&t->listen.ss, t->listen.len, l),
 			   t->inherited ? " (inherited socket)" : "",
+			   t->ctx->from_client ? "from-client" :
 			   addr_format((const struct sockaddr *)&t->ctx->target.ss, t->ctx->target.len, tg),
 			   t->ctx->ktls_wanted ? "ktls" : "userspace");
 	}

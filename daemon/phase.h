@@ -24,6 +24,7 @@ struct phase {
 };
 
 extern const struct phase handshake_phase;     /* handshake.c */
+extern const struct phase dest_request_phase;  /* dest_request.c: server, target = from-client */
 extern const struct phase connect_phase;       /* connect.c */
 extern const struct phase ktls_handover_phase; /* ktls_handover.c */
 extern const struct phase pump_phase;          /* pump.c: GnuTLS records in userspace */

@@ -43,6 +43,12 @@ static const struct {
 	[REASON_BAD_CERTIFICATE] = { "bad-certificate", true, true, false },
 	/* crl-stale = refuse: the CRL of a CA in the peer's chain is past its nextUpdate. */
 	[REASON_CRL_STALE] = { "crl-stale", true, true, false },
+	/* target = from-client: the CONNECT request names a destination no allow-destination
+	 * rule gives this peer, or the server's own listener. Answered 403, then close_notify. */
+	[REASON_DESTINATION_DENIED] = { "destination-denied", false, false, false },
+	/* target = from-client: the first bytes are no well-formed CONNECT request head within
+	 * 4096 bytes. Answered 400, then close_notify. */
+	[REASON_BAD_REQUEST] = { "bad-request", false, false, false },
 };
 
 const char *reason_name(enum reason r)

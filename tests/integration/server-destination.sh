@@ -1,0 +1,169 @@
+#!/bin/bash
+# server-destination: `target = from-client` (issue 13, server side). The peer names its
+# destination in an HTTP/1.1 CONNECT request inside the TLS session; the server checks it
+# against the allow-destination rules for this peer, connects, answers 200 and relays, or
+# answers 4xx/5xx and ends the session with close_notify. Real peers: curl --proxytunnel with
+# a client certificate, and connect_client.py for what curl cannot send. Origins on several
+# addresses of the origin namespace's loopback.
+set -euo pipefail
+# shellcheck source=../lib/ktund.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/ktund.sh"
+need_cmd curl
+pair_init
+HERE=$(cd "$(dirname "$0")" && pwd)
+
+A=10.9.0.1 B=10.9.0.2 C=10.9.0.3 V6=fd00:9::1
+ip -n "$NS_ORIGIN" addr add $A/32 dev lo
+ip -n "$NS_ORIGIN" addr add $B/32 dev lo
+ip -n "$NS_ORIGIN" addr add $C/32 dev lo
+ip -n "$NS_ORIGIN" -6 addr add $V6/128 dev lo nodad
+for o in "$A:8080 a" "$B:8080 b" "$C:8080 c" "[$V6]:8080 v6"; do
+	set -- $o
+	ip netns exec "$NS_ORIGIN" python3 "$ORIGIN_TOOL" http "$1" "$WORK/origin-$2.accepts" \
+		>>"$WORK/origin.log" 2>&1 &
+done
+ip netns exec "$NS_ORIGIN" python3 "$ORIGIN_TOOL" echo "$A:7" "$WORK/origin-echo.accepts" \
+	>>"$WORK/origin.log" 2>&1 &
+for p in 8080 7; do wait_port "$NS_ORIGIN" $p || fail "origins did not start"; done
+
+accepts() { [ -f "$WORK/origin-$1.accepts" ] && wc -l <"$WORK/origin-$1.accepts" || echo 0; }
+
+# via_curl CERT URL: curl through the server as an HTTPS proxy; prints "EXIT CODE BODYLEN".
+via_curl() {
+	local cert=() out rc=0
+	[ "$1" != none ] && cert=(--proxy-cert "$PKI/$1-chain.pem" --proxy-key "$PKI/$1.key")
+	out=$(in_edge curl -sS --max-time 10 --proxytunnel --proxy "https://origin.test:$TLS_PORT" \
+		--resolve "origin.test:$TLS_PORT:$ORIGIN_IP" --proxy-cacert "$PKI/ca.pem" "${cert[@]}" \
+		-o "$WORK/body" -w '%{http_connect} %{http_code}' "$2" 2>"$WORK/curl.err") || rc=$?
+	echo "$rc $out $(wc -c <"$WORK/body" 2>/dev/null || echo 0)"
+}
+
+# raw CERT ARGS...: connect_client.py from the edge host.
+raw() {
+	local cert=$1
+	shift
+	in_edge python3 "$HERE/connect_client.py" "$ORIGIN_IP" "$TLS_PORT" "$PKI" "$cert" "$@"
+}
+
+SERVER_TARGET=from-client SERVER_ALLOW_DEFAULT=0 start_server --allow-cn edge-client \
+	--handshake-timeout 3 --connect-timeout 3 \
+	--allow-destination "$A/32:8080" --allow-destination "[$V6/128]:8080" \
+	--allow-destination "$B/32:8080 ou=edge" --allow-destination "$A/32:7-9" \
+	--allow-destination "$ORIGIN_IP/32:8443" --allow-destination "127.0.0.1/32:8080"
+grep -q "target from-client" "$SERVER_LOG" || not_ok "the listening line does not say target from-client"
+
+# 1. curl reaches an allowed destination, IPv4 and IPv6, through one tunnel.
+r=$(via_curl client "http://$A:8080/")
+[ "$r" = "0 200 200 1088" ] && [ "$(accepts a)" = 1 ] && ok "curl: $A:8080 served ($r)" ||
+	not_ok "curl to $A:8080: '$r', $(cat "$WORK/curl.err")"
+r=$(via_curl client "http://[$V6]:8080/")
+[ "$r" = "0 200 200 1088" ] && [ "$(accepts v6)" = 1 ] && ok "curl: [$V6]:8080 served" ||
+	not_ok "curl to [$V6]:8080: '$r', $(cat "$WORK/curl.err")"
+wait_log "$SERVER_LOG" "close peer=$EDGE_IP:[0-9]+ dst=\[$V6\]:8080 id=.* reason=done" 5 &&
+	ok "the close line names the destination" || not_ok "no close line with dst=[$V6]:8080"
+
+# 2. A destination no rule covers: 403, counted, the origin never sees it.
+r=$(via_curl client "http://$C:8080/")
+[[ $r == "56 403 "* ]] && [ "$(accepts c)" = 0 ] && ok "curl: $C:8080 refused with 403" ||
+	not_ok "curl to $C:8080: '$r', $(cat "$WORK/curl.err")"
+wait_stat server close.destination-denied 1 5 && ok "close.destination-denied counted" ||
+	not_ok "close.destination-denied is $(stat_of server close.destination-denied)"
+grep -q "reason=destination-denied detail=\"dst=$C:8080: no allow-destination rule" "$SERVER_LOG" &&
+	ok "the close line says why" || not_ok "no destination-denied close line for $C"
+
+# 3. curl without a certificate is refused at the handshake.
+r=$(via_curl none "http://$A:8080/")
+[[ $r != "0 "* ]] && wait_log "$SERVER_LOG" "reject peer=$EDGE_IP:[0-9]+ reason=no-client-cert" 5 &&
+	ok "curl without a certificate: refused at the handshake" ||
+	not_ok "curl without a certificate: '$r'"
+
+# 4. Identity-scoped rule: OU=edge reaches $B, OU=other (admitted by allow-cn) does not.
+r=$(via_curl client "http://$B:8080/")
+[ "$r" = "0 200 200 1088" ] && ok "ou=edge reaches the ou=edge rule's $B" || not_ok "ou=edge to $B: '$r'"
+r=$(via_curl client-wrongou "http://$B:8080/")
+[[ $r == "56 403 "* ]] && [ "$(accepts b)" = 1 ] && ok "ou=other gets 403 for $B" ||
+	not_ok "ou=other to $B: '$r'"
+r=$(via_curl client-wrongou "http://$A:8080/")
+[ "$r" = "0 200 200 1088" ] && ok "ou=other still reaches the unscoped $A" || not_ok "ou=other to $A: '$r'"
+
+# 5. Malformed, oversized and slow requests.
+expect_raw() { # NAME WANT-PREFIX WANT-END(regex) ARGS...
+	local name=$1 want=$2 end=$3 got
+	shift 3
+	got=$(raw client "$@" 2>&1) || true
+	[[ $got == "$want"* ]] && [[ ${got##* } =~ ^($end)$ ]] && ok "$name: ${got:0:60}... $end" || not_ok "$name: got '$got'"
+}
+H400='HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'
+expect_raw "GET instead of CONNECT" "$H400" close_notify --record 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'
+expect_raw "absolute-form" "$H400" close_notify \
+	--record "CONNECT http://$A:8080/ HTTP/1.1\r\nHost: $A:8080\r\n\r\n"
+expect_raw "obs-fold" "$H400" close_notify \
+	--record "CONNECT $A:8080 HTTP/1.1\r\nHost: $A:8080\r\nX: a\r\n b\r\n\r\n"
+expect_raw "NUL in a field" "$H400" close_notify --record "CONNECT $A:8080 HTTP/1.1\r\nX: a\x00b\r\n\r\n"
+expect_raw "duplicate Forwarded" "$H400" close_notify --record "CONNECT $A:8080 HTTP/1.1\r\nHost: $A:8080\r\nForwarded: for=1.2.3.4\r\nForwarded: for=1.2.3.5\r\n\r\n"
+big=$(printf 'X: %04000d\\r\\n' 0)
+expect_raw "oversized head (4 KiB + 2 records)" "$H400" close_notify \
+	--record "CONNECT $A:8080 HTTP/1.1\r\nHost: $A:8080\r\n" --record "$big" --record "$big"
+grep -q 'reason=bad-request detail="request head longer than 4096 bytes"' "$SERVER_LOG" &&
+	ok "oversized: logged as such" || not_ok "no bad-request line for the oversized head"
+expect_raw "slow request (handshake timeout 3 s)" "" 'reset|eof' --wait 15 \
+	--record "CONNECT $A:8080 HTTP/1.1\r\n"
+grep -q 'reason=handshake-timeout detail="no complete CONNECT request within 3 s' "$SERVER_LOG" &&
+	ok "slow: closed by the handshake deadline" || not_ok "no handshake-timeout close for the slow request"
+[ "$(stat_of server close.bad-request)" = 6 ] && ok "close.bad-request counts 6" ||
+	not_ok "close.bad-request is $(stat_of server close.bad-request), want 6"
+
+# 6. Bytes after the head go to the origin: in the same record, in later records, and a
+# second CONNECT (pipelined) is data, not a request. The echo origin answers and waits for
+# our half-close, which never comes: the read ends by its own timeout.
+H200='HTTP/1.1 200 Connection established\r\n\r\n'
+expect_raw "request and data in one record" "${H200}ping\n" timeout --wait 2 \
+	--record "CONNECT $A:7 HTTP/1.1\r\nHost: $A:7\r\n\r\nping\n"
+expect_raw "head cut over records, data after" "${H200}pong\n" timeout --wait 2 \
+	--record "CONNECT $A:7 HTTP/1.1\r\nHo" --record "st: $A:7\r\n\r\n" --record 'pong\n'
+expect_raw "pipelined CONNECT is the application's" \
+	"${H200}CONNECT $C:8080 HTTP/1.1\r\nHost: $C:8080\r\n\r\n" timeout --wait 2 \
+	--record "CONNECT $A:7 HTTP/1.1\r\nHost: $A:7\r\n\r\nCONNECT $C:8080 HTTP/1.1\r\nHost: $C:8080\r\n\r\n"
+
+# 7. ktunctl conns shows the destination of a live connection, in text and JSON.
+raw client --hold 3 --wait 4 --record "CONNECT $A:7 HTTP/1.1\r\nHost: $A:7\r\n\r\n" >/dev/null 2>&1 &
+held=$!
+for _ in $(seq 30); do ctl server conns | grep -q "dst=$A:7" && break; sleep 0.1; done
+ctl server conns | grep -q "peer=$EDGE_IP:[0-9]* dst=$A:7 " && ok "ktunctl conns: dst=$A:7" ||
+	not_ok "ktunctl conns: $(ctl server conns)"
+ctl server --json conns 2>/dev/null | grep -q "\"dst\": *\"$A:7\"" && ok "ktunctl conns --json: dst" ||
+	not_ok "ktunctl conns --json: $(ctl server --json conns 2>&1 | head -3)"
+wait $held || true
+
+# 8. No loops, no names, unreachable origins.
+H403='HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'
+expect_raw "the server's own listener" "$H403" close_notify \
+	--record "CONNECT $ORIGIN_IP:$TLS_PORT HTTP/1.1\r\nHost: $ORIGIN_IP:$TLS_PORT\r\n\r\n"
+grep -q "detail=\"dst=$ORIGIN_IP:$TLS_PORT: one of this server's own listeners" "$SERVER_LOG" &&
+	ok "loop: refused as the own listener" || not_ok "no loop refusal logged"
+expect_raw "closed port: 502" 'HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n' \
+	close_notify --record "CONNECT $A:8 HTTP/1.1\r\nHost: $A:8\r\n\r\n"
+wait_stat server close.target-unreachable 1 5 && ok "close.target-unreachable counted" ||
+	not_ok "close.target-unreachable is $(stat_of server close.target-unreachable)"
+stop_pair
+
+# 9. PROXY v2: the origin sees the Forwarded source, or the edge host without one.
+bg_origin python3 "$HERE/pp_origin.py" 8080 "$WORK/pp.json"
+wait_port "$NS_ORIGIN" 8080 || fail "pp_origin did not start"
+SERVER_TARGET=from-client SERVER_ALLOW_DEFAULT=0 start_server --allow-cn edge-client \
+	--proxy-protocol --allow-destination "127.0.0.1/32:8080"
+raw client --wait 5 --record "CONNECT 127.0.0.1:8080 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nForwarded: for=\"198.51.100.7:4242\"\r\n\r\nline one\n" >/dev/null || true
+raw client --wait 5 --record "CONNECT 127.0.0.1:8080 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nForwarded: for=\"[2001:db8:2::7]:4243\"\r\n\r\nline two\n" >/dev/null || true
+raw client --wait 5 --record "CONNECT 127.0.0.1:8080 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\nline three\n" >/dev/null || true
+wait_log "$WORK/pp.json" 'line three' 5 || true
+python3 - "$WORK/pp.json" "$EDGE_IP" <<'PY' && ok "PROXY v2 source: Forwarded, else the edge host" || not_ok "PROXY v2: $(cat "$WORK/pp.json")"
+import json, sys
+rows = {json.loads(l)["payload"]: json.loads(l) for l in open(sys.argv[1])}
+one, two, three = rows["line one\n"], rows["line two\n"], rows["line three\n"]
+assert one["src"] == "198.51.100.7:4242" and one["dst"] == "127.0.0.1:8080", one
+assert two["fam"] == 0x21 and "2001:db8:2::7" in two["src"], two
+assert three["src"].startswith(sys.argv[2] + ":"), three
+assert one["ssl_22"] == "edge-client", one
+PY
+stop_pair
+finish
