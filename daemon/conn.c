@@ -206,6 +206,12 @@ void conn_sqe_reserve(struct conn *c, unsigned n)
 	ring_reserve(&c->w->ring, n);
 }
 
+void conn_op_started(struct conn *c, enum op op)
+{
+	c->inflight++;
+	c->ops |= OP_BIT(op);
+}
+
 void conn_submit(struct conn *c, struct io_uring_sqe *sqe, enum op op)
 {
 	io_uring_sqe_set_data64(sqe, user_data_pack(c, op));
@@ -363,7 +369,7 @@ static void cancel_ops(struct conn *c)
 	for (enum op op = 0; op < OP_MAX; op++) {
 		struct io_uring_sqe *sqe;
 
-		if (!(ops & OP_BIT(op)))
+		if (!(ops & OP_BIT(op)) || op == OP_RESOLVE) /* no SQE: the resolver answers */
 			continue;
 		sqe = conn_sqe(c);
 		io_uring_prep_cancel64(sqe, user_data_pack(c, op), 0);

@@ -21,6 +21,7 @@
 
 struct worker;
 struct phase;
+struct resolve_req;
 struct tunnel;
 struct tunnel_ctx;
 
@@ -93,6 +94,7 @@ struct conn {
 	socklen_t fwdlen;            /* 0: it named none */
 	int dest_rule;               /* server, from-client: the allow-destination rule, or -1 */
 	bool answered;               /* an HTTP refusal is queued in tls_out: close, not reset */
+	struct resolve_req *resolving; /* the name lookup in flight (OP_RESOLVE), or NULL */
 	struct peer_cert cert; /* the peer's leaf: set once, under the worker's conns_lock */
 	const char *version, *cipher; /* static names from GnuTLS, set with cert */
 	char detail[192];
@@ -125,6 +127,8 @@ const char *conn_dst_text(const struct conn *c, char buf[static ADDR_TEXT_MAX + 
 
 /* For the phase files */
 void conn_submit(struct conn *c, struct io_uring_sqe *sqe, enum op op);
+/* Accounts an operation that completes without an SQE (OP_RESOLVE) as in flight. */
+void conn_op_started(struct conn *c, enum op op);
 /* Accounts a completed operation; a closed connection whose last one it was goes to the
  * worker's list to free. */
 void conn_op_done(struct conn *c, enum op op);

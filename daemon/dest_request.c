@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -10,6 +12,7 @@
 #include "connect_request.h"
 #include "daemon.h"
 #include "phase.h"
+#include "resolver.h"
 #include "tls_io.h"
 #include "tunnel.h"
 #include "tunnel_ctx.h"
@@ -127,34 +130,96 @@ static int rule_for(const struct conn *c, const struct sockaddr_storage *dst)
 	return rule;
 }
 
+/* dst is allowed: the connect phase goes there. Forwarded's source goes to the PROXY header. */
+static enum verdict allow(struct conn *c, const struct sockaddr_storage *dst, socklen_t len, int rule)
+{
+	pthread_mutex_lock(&c->w->conns_lock);
+	c->dst = *dst;
+	c->dstlen = len;
+	pthread_mutex_unlock(&c->w->conns_lock);
+	c->dest_rule = rule;
+	return VERDICT_NEXT;
+}
+
+/* Why dst may not be had, or NULL if it may (with *rule set). */
+static const char *check(const struct conn *c, const struct sockaddr_storage *dst, socklen_t len,
+			 int *rule)
+{
+	*rule = rule_for(c, dst);
+	if (*rule < 0)
+		return "no allow-destination rule gives it to this peer";
+	if (is_own_listener(c, dst, len))
+		return "one of this server's own listeners (a loop)";
+	return NULL;
+}
+
+/* A name's addresses, in the resolver's order: the first that passes check() is taken. */
+static enum verdict on_resolved(struct conn *c, int res)
+{
+	struct resolve_req *req = c->resolving;
+	char list[3 * ADDR_TEXT_MAX] = "", addr[ADDR_TEXT_MAX];
+	const char *why = "no address";
+
+	if (res < 0)
+		return refuse(c, 502, REASON_TARGET_UNREACHABLE, "dst=%s:%u: %s", req->host, req->port,
+			      gai_strerror(req->gai));
+	for (size_t i = 0; i < req->n; i++) {
+		int rule;
+
+		addr_unmap(&req->addrs[i], &req->lens[i]);
+		why = check(c, &req->addrs[i], req->lens[i], &rule);
+		if (!why)
+			return allow(c, &req->addrs[i], req->lens[i], rule);
+		if (strlen(list) + ADDR_TEXT_MAX + 2 < sizeof(list))
+			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? " " : "",
+				 addr_format((const struct sockaddr *)&req->addrs[i], req->lens[i], addr));
+	}
+	return refuse(c, 403, REASON_DESTINATION_DENIED, "dst=%s:%u (%s): %s", req->host, req->port,
+		      list, why);
+}
+
+/* A name goes to the resolver thread; the worker goes on with other connections. */
+static enum verdict resolve(struct conn *c, const struct connect_request *req)
+{
+	struct resolve_req *r = calloc(1, sizeof(*r));
+	int rc;
+
+	if (!r)
+		return refuse(c, 502, REASON_TARGET_UNREACHABLE, "dst=%s:%u: out of memory",
+			      req->host, req->port);
+	*r = (struct resolve_req){ .c = c, .worker = c->w->id, .port = req->port };
+	memcpy(r->host, req->host, sizeof(r->host));
+	rc = resolver_submit(r);
+	if (rc < 0) {
+		free(r);
+		return refuse(c, 502, REASON_TARGET_UNREACHABLE, "dst=%s:%u: no name resolver "
+			      "(target = from-client came by a reload: restart ktund)",
+			      req->host, req->port);
+	}
+	c->resolving = r;
+	conn_op_started(c, OP_RESOLVE);
+	return VERDICT_AGAIN;
+}
+
 /* The request is whole: decide on its destination. */
 static enum verdict decide(struct conn *c, struct connect_request *req)
 {
 	char addr[ADDR_TEXT_MAX];
+	const char *why;
 	int rule;
 
-	if (!req->host_is_literal)
-		return refuse(c, 403, REASON_DESTINATION_DENIED, "dst=%s:%u: names are not resolved "
-			      "on this server, ask for an address", req->host, req->port);
-	addr_unmap(&req->dst, &req->dstlen);
-	addr_format((const struct sockaddr *)&req->dst, req->dstlen, addr);
-	rule = rule_for(c, &req->dst);
-	if (rule < 0)
-		return refuse(c, 403, REASON_DESTINATION_DENIED,
-			      "dst=%s: no allow-destination rule gives it to this peer", addr);
-	if (is_own_listener(c, &req->dst, req->dstlen))
-		return refuse(c, 403, REASON_DESTINATION_DENIED,
-			      "dst=%s: one of this server's own listeners (a loop)", addr);
-	pthread_mutex_lock(&c->w->conns_lock);
-	c->dst = req->dst;
-	c->dstlen = req->dstlen;
-	pthread_mutex_unlock(&c->w->conns_lock);
-	c->dest_rule = rule;
 	c->fwd = req->src;
 	c->fwdlen = req->srclen;
 	if (c->fwdlen)
 		addr_unmap(&c->fwd, &c->fwdlen);
-	return VERDICT_NEXT;
+	if (!req->host_is_literal)
+		return resolve(c, req);
+	addr_unmap(&req->dst, &req->dstlen);
+	why = check(c, &req->dst, req->dstlen, &rule);
+	if (why)
+		return refuse(c, 403, REASON_DESTINATION_DENIED, "dst=%s: %s",
+			      addr_format((const struct sockaddr *)&req->dst, req->dstlen, addr), why);
+	return allow(c, &req->dst, req->dstlen, rule);
 }
 
 /* The rest of the record that ended the head is the application's: take it now, as GnuTLS
@@ -253,5 +318,6 @@ const struct phase dest_request_phase = {
 	.on = {
 		[OP_TLS_RECV] = on_tls_recv,
 		[OP_TLS_SEND] = on_tls_send, /* the handshake's last flight, a session ticket */
+		[OP_RESOLVE] = on_resolved,
 	},
 };

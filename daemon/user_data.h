@@ -35,6 +35,7 @@ enum op {
 	OP_T2P_OUT_POLL,
 	OP_CLOSE_NOTIFY,      /* sendmsg of a close_notify alert record on the kTLS socket */
 	OP_CONTROL_RECV,      /* recvmsg of a non-data record from the kTLS socket */
+	OP_RESOLVE,           /* no SQE: a name lookup of resolver.c, completed by resolve_done.c */
 	OP_MAX,
 };
 

@@ -135,12 +135,16 @@ ctl server --json conns 2>/dev/null | grep -q "\"dst\": *\"$A:7\"" && ok "ktunct
 	not_ok "ktunctl conns --json: $(ctl server --json conns 2>&1 | head -3)"
 wait $held || true
 
-# 8. No loops, no names, unreachable origins.
+# 8. No loops, names resolved on the server must pass the same rules, unreachable origins.
 H403='HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'
 expect_raw "the server's own listener" "$H403" close_notify \
 	--record "CONNECT $ORIGIN_IP:$TLS_PORT HTTP/1.1\r\nHost: $ORIGIN_IP:$TLS_PORT\r\n\r\n"
 grep -q "detail=\"dst=$ORIGIN_IP:$TLS_PORT: one of this server's own listeners" "$SERVER_LOG" &&
 	ok "loop: refused as the own listener" || not_ok "no loop refusal logged"
+expect_raw "a name that resolves to denied addresses" "$H403" close_notify \
+	--record "CONNECT localhost:9 HTTP/1.1\r\nHost: localhost:9\r\n\r\n"
+grep -q 'reason=destination-denied detail="dst=localhost:9 (.*127.0.0.1:9.*): no allow-destination rule' "$SERVER_LOG" &&
+	ok "the name's addresses are named in the close line" || not_ok "no destination-denied line for localhost:9"
 expect_raw "closed port: 502" 'HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\nContent-Length: 0\r\n\r\n' \
 	close_notify --record "CONNECT $A:8 HTTP/1.1\r\nHost: $A:8\r\n\r\n"
 wait_stat server close.target-unreachable 1 5 && ok "close.target-unreachable counted" ||
@@ -155,11 +159,14 @@ SERVER_TARGET=from-client SERVER_ALLOW_DEFAULT=0 start_server --allow-cn edge-cl
 raw client --wait 5 --record "CONNECT 127.0.0.1:8080 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nForwarded: for=\"198.51.100.7:4242\"\r\n\r\nline one\n" >/dev/null || true
 raw client --wait 5 --record "CONNECT 127.0.0.1:8080 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nForwarded: for=\"[2001:db8:2::7]:4243\"\r\n\r\nline two\n" >/dev/null || true
 raw client --wait 5 --record "CONNECT 127.0.0.1:8080 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\nline three\n" >/dev/null || true
-wait_log "$WORK/pp.json" 'line three' 5 || true
-python3 - "$WORK/pp.json" "$EDGE_IP" <<'PY' && ok "PROXY v2 source: Forwarded, else the edge host" || not_ok "PROXY v2: $(cat "$WORK/pp.json")"
+# A name, resolved on the server (hosts file: ::1 and 127.0.0.1); only 127.0.0.1 is allowed.
+raw client --wait 5 --record "CONNECT localhost:8080 HTTP/1.1\r\nHost: localhost:8080\r\n\r\nline four\n" >/dev/null || true
+wait_log "$WORK/pp.json" 'line four' 5 || true
+python3 - "$WORK/pp.json" "$EDGE_IP" <<'PY' && ok "PROXY v2 source: Forwarded, else the edge host; a name resolved to an allowed address" || not_ok "PROXY v2: $(cat "$WORK/pp.json")"
 import json, sys
 rows = {json.loads(l)["payload"]: json.loads(l) for l in open(sys.argv[1])}
 one, two, three = rows["line one\n"], rows["line two\n"], rows["line three\n"]
+assert rows["line four\n"]["dst"] == "127.0.0.1:8080", rows["line four\n"]
 assert one["src"] == "198.51.100.7:4242" and one["dst"] == "127.0.0.1:8080", one
 assert two["fam"] == 0x21 and "2001:db8:2::7" in two["src"], two
 assert three["src"].startswith(sys.argv[2] + ":"), three
