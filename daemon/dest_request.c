@@ -138,6 +138,7 @@ static enum verdict allow(struct conn *c, const struct sockaddr_storage *dst, so
 	c->dstlen = len;
 	pthread_mutex_unlock(&c->w->conns_lock);
 	c->dest_rule = rule;
+	__atomic_add_fetch(&c->ctx->dests[rule].allowed, 1, __ATOMIC_RELAXED);
 	return VERDICT_NEXT;
 }
 

@@ -67,6 +67,7 @@ int dest_rule_parse(const char *value, struct dest_rule *out, char *err, size_t 
 int dest_rule_copy(struct dest_rule *dst, const struct dest_rule *src)
 {
 	*dst = *src;
+	dst->allowed = 0;
 	return policy_copy(&dst->who, &src->who);
 }
 

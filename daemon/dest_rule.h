@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <gnutls/x509.h>
 
@@ -27,6 +28,9 @@ struct dest_rule {
 	struct redirect_rule net;
 	struct policy who;  /* empty: any peer the tunnel admitted */
 	char text[DEST_RULE_TEXT_MAX]; /* canonical, for logs and metric labels */
+	/* atomic: connections this rule let through, in a tunnel context's life (a reload
+	 * starts a new count: a metric series per rule, not per address) */
+	uint64_t allowed;
 };
 
 /* Returns 0 or -EINVAL/-ENOMEM with the reason in err. */

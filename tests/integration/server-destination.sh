@@ -26,6 +26,44 @@ ip netns exec "$NS_ORIGIN" python3 "$ORIGIN_TOOL" echo "$A:7" "$WORK/origin-echo
 	>>"$WORK/origin.log" 2>&1 &
 for p in 8080 7; do wait_port "$NS_ORIGIN" $p || fail "origins did not start"; done
 
+# 0. Configuration: an INI file with identity-scoped rules checks; what is missing or misplaced
+# stops start-up with exit 2 and a message.
+ini() { # extra lines for the [gw] section
+	printf '[global]\ncontrol = %s\n[gw]\nmode = server\nlisten = 127.0.0.1:9443\n' "$WORK/c.sock"
+	printf 'cert = %s\nkey = %s\ncacert = %s\nallow-ou = edge\n' "$PKI/server-chain.pem" \
+		"$PKI/server.key" "$PKI/ca.pem"
+	printf '%s\n' "$@"
+}
+check_conf() { # NAME WANT-EXIT WANT-TEXT LINES...
+	local name=$1 want=$2 text=$3 out rc=0
+	shift 3
+	ini "$@" >"$WORK/gw.conf"
+	out=$("$KTUND" --config "$WORK/gw.conf" --check 2>&1) || rc=$?
+	[ "$rc" = "$want" ] && [[ $out == *"$text"* ]] && ok "config $name: exit $rc" ||
+		not_ok "config $name: exit $rc, want $want and '$text': $out"
+}
+check_conf "scoped rules" 0 "configuration ok" "target = from-client" \
+	"allow-destination = 10.1.0.0/16:443" "allow-destination = 10.2.0.0/16:5432 ou=db-client" \
+	"allow-destination = [2001:db8::/32]:80-81 uri=spiffe://ktun.test/ns/edge/sa/*" \
+	"allow-destination = 10.3.0.0/16:22 cn=Edge Gateway, Inc."
+check_conf "from-client without rules" 2 "needs at least one allow-destination" "target = from-client"
+check_conf "rules without from-client" 2 "allow-destination needs target = from-client" \
+	"target = 127.0.0.1:80" "allow-destination = 10.1.0.0/16:443"
+check_conf "unknown identity kind" 2 "want one KIND=VALUE" "target = from-client" \
+	"allow-destination = 10.1.0.0/16:443 team=blue"
+check_conf "allow-all as a scope" 2 "want one KIND=VALUE" "target = from-client" \
+	"allow-destination = 10.1.0.0/16:443 all=yes"
+check_conf "host bits set" 2 "allow-destination '10.1.0.1/16:443'" "target = from-client" \
+	"allow-destination = 10.1.0.1/16:443"
+check_conf "bad fingerprint scope" 2 "allow-destination '10.1.0.0/16:443 fingerprint=sha256:zz'" \
+	"target = from-client" "allow-destination = 10.1.0.0/16:443 fingerprint=sha256:zz"
+check_conf "duplicate rule" 2 "given twice" "target = from-client" \
+	"allow-destination = 10.1.0.0/16:443" "allow-destination = 10.1.0.0/16:443"
+out=$("$KTUND" client --listen 127.0.0.1:9000 --target from-client --cert "$PKI/client-chain.pem" \
+	--key "$PKI/client.key" --cacert "$PKI/ca.pem" --allow-destination 10.0.0.0/8:80 2>&1) && rc=0 || rc=$?
+[ "$rc" = 2 ] && [[ $out == *"from-client is a server-mode option"* ]] &&
+	ok "client mode refuses target from-client" || not_ok "client from-client: exit $rc: $out"
+
 accepts() { [ -f "$WORK/origin-$1.accepts" ] && wc -l <"$WORK/origin-$1.accepts" || echo 0; }
 
 # via_curl CERT URL: curl through the server as an HTTPS proxy; prints "EXIT CODE BODYLEN".
@@ -49,7 +87,8 @@ SERVER_TARGET=from-client SERVER_ALLOW_DEFAULT=0 start_server --allow-cn edge-cl
 	--handshake-timeout 3 --connect-timeout 3 \
 	--allow-destination "$A/32:8080" --allow-destination "[$V6/128]:8080" \
 	--allow-destination "$B/32:8080 ou=edge" --allow-destination "$A/32:7-9" \
-	--allow-destination "$ORIGIN_IP/32:8443" --allow-destination "127.0.0.1/32:8080"
+	--allow-destination "$ORIGIN_IP/32:8443" --allow-destination "127.0.0.1/32:8080" \
+	--metrics-listen 127.0.0.1:9101
 grep -q "target from-client" "$SERVER_LOG" || not_ok "the listening line does not say target from-client"
 
 # 1. curl reaches an allowed destination, IPv4 and IPv6, through one tunnel.
@@ -61,6 +100,12 @@ r=$(via_curl client "http://[$V6]:8080/")
 	not_ok "curl to [$V6]:8080: '$r', $(cat "$WORK/curl.err")"
 wait_log "$SERVER_LOG" "close peer=$EDGE_IP:[0-9]+ dst=\[$V6\]:8080 id=.* reason=done" 5 &&
 	ok "the close line names the destination" || not_ok "no close line with dst=[$V6]:8080"
+
+m=$(in_origin curl -sS --max-time 5 http://127.0.0.1:9101/metrics 2>&1 || true)
+grep -Eq "^ktund_destination_connections_total\{tunnel=\"server\",rule=\"10.9.0.1(/32)?:8080\"\} 1$" <<<"$m" &&
+	grep -Eq "^ktund_destination_connections_total\{tunnel=\"server\",rule=\"10.9.0.2(/32)?:8080 ou=edge\"\} 0$" <<<"$m" &&
+	ok "metrics: one series per allow-destination rule" ||
+	not_ok "metrics: $(grep destination <<<"$m")"
 
 # 2. A destination no rule covers: 403, counted, the origin never sees it.
 r=$(via_curl client "http://$C:8080/")
