@@ -51,15 +51,25 @@ static enum verdict refuse(struct conn *c, int status, enum reason reason, const
 	return conn_close(c, reason);
 }
 
-/* Whether a connection to sa would come back to this host: the kernel picks a local
- * address itself as the source of a route to it. A UDP connect sends nothing. */
+static bool sa_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return IN_LOOPBACK(ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr));
+	return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+}
+
+/* Whether a connection to sa would come back to this host: all of loopback, and an address
+ * the kernel picks itself as the source of a route to it. A UDP connect sends nothing. */
 static bool addr_is_this_host(const struct sockaddr *sa, socklen_t len)
 {
 	struct sockaddr_storage src;
 	socklen_t srclen = sizeof(src);
-	int fd = socket(sa->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	bool ours = false;
+	int fd;
 
+	if (sa_loopback(sa))
+		return true;
+	fd = socket(sa->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return false;
 	if (connect(fd, sa, len) == 0 && getsockname(fd, (struct sockaddr *)&src, &srclen) == 0) {
@@ -309,7 +319,8 @@ static enum verdict on_tls_send(struct conn *c, int res)
 	res = tls_io_sent(c, res);
 	if (res < 0)
 		return conn_close(c, REASON_PEER_CLOSED);
-	return res ? VERDICT_AGAIN : request_step(c);
+	/* While a name is looked up the request has been read: nothing to step. */
+	return res || c->resolving ? VERDICT_AGAIN : request_step(c);
 }
 
 const struct phase dest_request_phase = {

@@ -199,8 +199,14 @@ stop_pair
 # 9. PROXY v2: the origin sees the Forwarded source, or the edge host without one.
 bg_origin python3 "$HERE/pp_origin.py" 8080 "$WORK/pp.json"
 wait_port "$NS_ORIGIN" 8080 || fail "pp_origin did not start"
-SERVER_TARGET=from-client SERVER_ALLOW_DEFAULT=0 start_server --allow-cn edge-client \
-	--proxy-protocol --allow-destination "127.0.0.1/32:8080"
+# A wildcard listener: every local address with its port is a loop (127.0.0.5 included).
+SERVER_LISTEN="0.0.0.0:$TLS_PORT" SERVER_TARGET=from-client SERVER_ALLOW_DEFAULT=0 start_server \
+	--allow-cn edge-client --proxy-protocol --allow-destination "127.0.0.1/32:8080" \
+	--allow-destination "127.0.0.0/8:$TLS_PORT"
+expect_raw "a local address of a wildcard listener" "$H403" close_notify \
+	--record "CONNECT 127.0.0.5:$TLS_PORT HTTP/1.1\r\nHost: 127.0.0.5:$TLS_PORT\r\n\r\n"
+grep -q "detail=\"dst=127.0.0.5:$TLS_PORT: one of this server's own listeners" "$SERVER_LOG" &&
+	ok "loop: a wildcard listener's local address refused" || not_ok "no loop refusal for 127.0.0.5"
 raw client --wait 5 --record "CONNECT 127.0.0.1:8080 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nForwarded: for=\"198.51.100.7:4242\"\r\n\r\nline one\n" >/dev/null || true
 raw client --wait 5 --record "CONNECT 127.0.0.1:8080 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nForwarded: for=\"[2001:db8:2::7]:4243\"\r\n\r\nline two\n" >/dev/null || true
 raw client --wait 5 --record "CONNECT 127.0.0.1:8080 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\nline three\n" >/dev/null || true
