@@ -54,7 +54,7 @@ static enum verdict refuse(struct conn *c, int status, enum reason reason, const
 static bool sa_loopback(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET)
-		return IN_LOOPBACK(ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr));
+		return ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24 == IN_LOOPBACKNET;
 	return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
 }
 
