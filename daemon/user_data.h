@@ -19,6 +19,7 @@ enum op {
 	OP_CONNECT,           /* struct conn, from here on */
 	OP_CONNECT_TIMEOUT,   /* the link timeout of OP_CONNECT */
 	OP_CANCEL,            /* a cancel submitted by conn_close */
+	OP_RESOLVE,           /* no SQE: a name lookup of resolver.c, completed by resolve_done.c */
 	/* the userspace TLS and plain I/O (handshake, hand-over, userspace pump) */
 	OP_TLS_RECV,
 	OP_TLS_SEND,
@@ -35,7 +36,6 @@ enum op {
 	OP_T2P_OUT_POLL,
 	OP_CLOSE_NOTIFY,      /* sendmsg of a close_notify alert record on the kTLS socket */
 	OP_CONTROL_RECV,      /* recvmsg of a non-data record from the kTLS socket */
-	OP_RESOLVE,           /* no SQE: a name lookup of resolver.c, completed by resolve_done.c */
 	OP_MAX,
 };
 
