@@ -10,7 +10,7 @@ static const char *const contract_reasons[] = {
 	"wrong-name", "bad-purpose", "policy-denied", "tls-error", "handshake-timeout",
 	"peer-closed", "target-unreachable", "connect-timeout", "idle-timeout", "reset",
 	"truncated", "drain-timeout", "shutdown", "io-error", "ocsp-missing", "ocsp-invalid",
-	"bad-certificate",
+	"bad-certificate", "destination-denied", "bad-request",
 };
 
 /* The reasons that refuse a peer during the handshake: they appear on `reject` lines. */
@@ -95,6 +95,19 @@ static void test_possible(void)
 	CHECK(!reason_possible(REASON_MAX, false));
 }
 
+/* A from-client server answers these with an HTTP status and close_notify after the
+ * handshake: a reset would destroy the answer, and the handshake itself succeeded. */
+static void test_answered_refusals(void)
+{
+	static const enum reason answered[] = { REASON_DESTINATION_DENIED, REASON_BAD_REQUEST };
+
+	for (size_t i = 0; i < N(answered); i++) {
+		CHECK(!reason_resets(answered[i]));
+		CHECK(!reason_is_reject(answered[i]));
+		CHECK(reason_possible(answered[i], true));
+	}
+}
+
 int main(void)
 {
 	RUN(test_names_present_and_unique);
@@ -103,5 +116,6 @@ int main(void)
 	RUN(test_handshake_rejects);
 	RUN(test_resets);
 	RUN(test_possible);
+	RUN(test_answered_refusals);
 	return check_result();
 }
