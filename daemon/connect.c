@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 
 #include "addr.h"
-#include "connect_request.h"
+#include "http_answer.h"
 #include "phase.h"
 #include "plain_io.h"
 #include "proxy_v2.h"
@@ -20,28 +20,21 @@
  * accepted side, so the application sees its connection fail instead of a clean close (see
  * peers.md on istio#60955). */
 
-/* Closes c for reason; a from-client peer gets the HTTP answer for it first, then
- * close_notify (conn_close sends both, then closes rather than resets the TLS side). */
+/* Closes c for reason: a from-client peer gets the HTTP answer for it first. */
 static enum verdict refuse(struct conn *c, int status, enum reason reason, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 static enum verdict refuse(struct conn *c, int status, enum reason reason, const char *fmt, ...)
 {
-	char answer[128];
-	size_t len;
+	char detail[sizeof(c->detail)];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	if (c->ctx->from_client) {
-		len = connect_answer(status, answer);
-		if (gnutls_record_send(c->session, answer, len) == (ssize_t)len)
-			gnutls_bye(c->session, GNUTLS_SHUT_WR);
-		c->bye_queued = true;
-		c->answered = true;
-	}
-	return conn_close(c, reason);
+	if (c->ctx->from_client)
+		return http_answer_refuse(c, status, reason, "%s", detail);
+	return conn_closef(c, reason, "%s", detail);
 }
 
 static enum verdict connect_begin(struct conn *c)
@@ -147,14 +140,10 @@ static int send_proxy_header(struct conn *c)
  * head (in plain_out) to the origin, after the PROXY header, before anything else. */
 static enum verdict accept_request(struct conn *c)
 {
-	char answer[128];
-	size_t len = connect_answer(200, answer);
-	ssize_t sent = gnutls_record_send(c->session, answer, len);
+	int rc = http_answer_ok(c);
 
-	if (sent != (ssize_t)len)
-		return tls_io_close(c, REASON_IO_ERROR, sent < 0 ? (int)sent : GNUTLS_E_INTERNAL_ERROR,
-				    "200 answer: ");
-	tls_io_flush(c);
+	if (rc < 0)
+		return tls_io_close(c, REASON_IO_ERROR, rc, "200 answer: ");
 	if (!buf_used(&c->plain_out))
 		return VERDICT_NEXT;
 	plain_io_flush(c);

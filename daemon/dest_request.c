@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <netdb.h>
-#include <stdarg.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +10,7 @@
 #include "addr.h"
 #include "connect_request.h"
 #include "daemon.h"
+#include "http_answer.h"
 #include "phase.h"
 #include "resolver.h"
 #include "tls_io.h"
@@ -28,28 +28,6 @@
  * head stays in plain_out, for the origin before anything else. Other tunnels pass at once.
  * The handshake's deadline still runs: it bounds a slow request.
  */
-
-/* Queues the HTTP refusal and close_notify, and ends c once they are out. */
-static enum verdict refuse(struct conn *c, int status, enum reason reason, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static enum verdict refuse(struct conn *c, int status, enum reason reason, const char *fmt, ...)
-{
-	char answer[128];
-	size_t len = connect_answer(status, answer);
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(c->detail, sizeof(c->detail), fmt, ap);
-	va_end(ap);
-	/* Into tls_out, which conn_close sends without blocking; GnuTLS returns an error only
-	 * for a broken session, and then the peer learns from the close. */
-	if (gnutls_record_send(c->session, answer, len) == (ssize_t)len)
-		gnutls_bye(c->session, GNUTLS_SHUT_WR);
-	c->bye_queued = true;
-	c->answered = true;
-	return conn_close(c, reason);
-}
 
 static bool sa_loopback(const struct sockaddr *sa)
 {
@@ -140,8 +118,9 @@ static int rule_for(const struct conn *c, const struct sockaddr_storage *dst)
 	return rule;
 }
 
-/* dst is allowed: the connect phase goes there. Forwarded's source goes to the PROXY header. */
-static enum verdict allow(struct conn *c, const struct sockaddr_storage *dst, socklen_t len, int rule)
+/* dst is allowed by rule: the connect phase goes there. */
+static enum verdict allow(struct conn *c, const struct sockaddr_storage *dst, socklen_t len,
+			  int rule)
 {
 	pthread_mutex_lock(&c->w->conns_lock);
 	c->dst = *dst;
@@ -172,8 +151,8 @@ static enum verdict on_resolved(struct conn *c, int res)
 	const char *why = "no address";
 
 	if (res < 0)
-		return refuse(c, 502, REASON_TARGET_UNREACHABLE, "dst=%s:%u: %s", req->host, req->port,
-			      gai_strerror(req->gai));
+		return http_answer_refuse(c, 502, REASON_TARGET_UNREACHABLE, "dst=%s:%u: %s",
+					  req->host, req->port, gai_strerror(req->gai));
 	for (size_t i = 0; i < req->n; i++) {
 		int rule;
 
@@ -185,8 +164,8 @@ static enum verdict on_resolved(struct conn *c, int res)
 			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? " " : "",
 				 addr_format((const struct sockaddr *)&req->addrs[i], req->lens[i], addr));
 	}
-	return refuse(c, 403, REASON_DESTINATION_DENIED, "dst=%s:%u (%s): %s", req->host, req->port,
-		      list, why);
+	return http_answer_refuse(c, 403, REASON_DESTINATION_DENIED, "dst=%s:%u (%s): %s",
+				  req->host, req->port, list, why);
 }
 
 /* A name goes to the resolver thread; the worker goes on with other connections. */
@@ -196,16 +175,16 @@ static enum verdict resolve(struct conn *c, const struct connect_request *req)
 	int rc;
 
 	if (!r)
-		return refuse(c, 502, REASON_TARGET_UNREACHABLE, "dst=%s:%u: out of memory",
-			      req->host, req->port);
+		return http_answer_refuse(c, 502, REASON_TARGET_UNREACHABLE,
+					  "dst=%s:%u: out of memory", req->host, req->port);
 	*r = (struct resolve_req){ .c = c, .worker = c->w->id, .port = req->port };
 	memcpy(r->host, req->host, sizeof(r->host));
 	rc = resolver_submit(r);
 	if (rc < 0) {
 		free(r);
-		return refuse(c, 502, REASON_TARGET_UNREACHABLE, "dst=%s:%u: no name resolver "
-			      "(target = from-client came by a reload: restart ktund)",
-			      req->host, req->port);
+		return http_answer_refuse(c, 502, REASON_TARGET_UNREACHABLE,
+					  "dst=%s:%u: no name resolver (target = from-client came "
+					  "by a reload: restart ktund)", req->host, req->port);
 	}
 	c->resolving = r;
 	conn_op_started(c, OP_RESOLVE);
@@ -228,8 +207,9 @@ static enum verdict decide(struct conn *c, struct connect_request *req)
 	addr_unmap(&req->dst, &req->dstlen);
 	why = check(c, &req->dst, req->dstlen, &rule);
 	if (why)
-		return refuse(c, 403, REASON_DESTINATION_DENIED, "dst=%s: %s",
-			      addr_format((const struct sockaddr *)&req->dst, req->dstlen, addr), why);
+		return http_answer_refuse(c, 403, REASON_DESTINATION_DENIED, "dst=%s: %s",
+					  addr_format((const struct sockaddr *)&req->dst, req->dstlen,
+						      addr), why);
 	return allow(c, &req->dst, req->dstlen, rule);
 }
 
@@ -283,7 +263,7 @@ static enum verdict request_step(struct conn *c)
 			if (rc > 0)
 				return parsed(c, &req, rc);
 			if (rc < 0)
-				return refuse(c, 400, REASON_BAD_REQUEST, "%s", why);
+				return http_answer_refuse(c, 400, REASON_BAD_REQUEST, "%s", why);
 			continue;
 		}
 		if (n == 0 || n == GNUTLS_E_PREMATURE_TERMINATION)
