@@ -166,6 +166,9 @@ expect_raw "request and data in one record" "${H200}ping\n" timeout --wait 2 \
 	--record "CONNECT $A:7 HTTP/1.1\r\nHost: $A:7\r\n\r\nping\n"
 expect_raw "head cut over records, data after" "${H200}pong\n" timeout --wait 2 \
 	--record "CONNECT $A:7 HTTP/1.1\r\nHo" --record "st: $A:7\r\n\r\n" --record 'pong\n'
+expect_raw "TLS 1.2: request and data in one record" "${H200}ping\n" timeout --wait 2 --tls12 \
+	--record "CONNECT $A:7 HTTP/1.1\r\nHost: $A:7\r\n\r\nping\n"
+expect_raw "TLS 1.2: a refusal" "$H400" close_notify --tls12 --record 'GET / HTTP/1.1\r\n\r\n'
 expect_raw "pipelined CONNECT is the application's" \
 	"${H200}CONNECT $C:8080 HTTP/1.1\r\nHost: $C:8080\r\n\r\n" timeout --wait 2 \
 	--record "CONNECT $A:7 HTTP/1.1\r\nHost: $A:7\r\n\r\nCONNECT $C:8080 HTTP/1.1\r\nHost: $C:8080\r\n\r\n"
