@@ -10,6 +10,7 @@ static const char usage[] =
 	"  ktund server --listen HOST:PORT --target HOST:PORT --cert FILE --key FILE --cacert FILE\n"
 	"               [--crl FILE] (--allow-all | --allow-cn N | --allow-ou N | --allow-dns N\n"
 	"               | --allow-uri U | --allow-fingerprint sha256:HEX | --allow-serial DN/HEX)...\n"
+	"               [--target from-client (--allow-destination CIDR:PORT[-PORT])...]\n"
 	"  ktund client --listen HOST:PORT --target HOST:PORT --cert FILE --key FILE --cacert FILE\n"
 	"               [--server-name NAME] [--verify-uri U | --verify-fingerprint sha256:HEX\n"
 	"               | --verify-cn N | --verify-ou N | --verify-dns N | --verify-serial DN/HEX]...\n"

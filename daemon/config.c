@@ -16,6 +16,7 @@
 enum opt_type {
 	OPT_STRING, OPT_UINT, OPT_BOOL, OPT_POLICY, OPT_MODE, OPT_LOGLEVEL, OPT_LOGFORMAT, OPT_KTLS, OPT_CIPHERS,
 	OPT_TLS_VERSION, OPT_REDIRECT, OPT_MARK, OPT_DAYS, OPT_CRL_STALE,
+	OPT_DEST,
 };
 
 struct option_def {
@@ -70,6 +71,7 @@ static const struct option_def options[] = {
 	{ "tls-max", OPT_TLS_VERSION, false, T(tls_max), 0, 0 },
 	{ "redirect", OPT_REDIRECT, false, 0, 0, 0 },
 	{ "destination", OPT_STRING, false, T(destination), 0, 0 },
+	{ "allow-destination", OPT_DEST, false, 0, 0, 0 },
 	{ "allow-", OPT_POLICY, false, 0, MODE_SERVER, 0 },
 	{ "verify-", OPT_POLICY, false, 0, MODE_CLIENT, 0 },
 };
@@ -100,7 +102,7 @@ const char *config_option_at(size_t i, bool *prefix)
 /* Rules add up; every other option is set once, and a second setting would replace the first. */
 static bool option_repeats(const struct option_def *o)
 {
-	return o->type == OPT_POLICY || o->type == OPT_REDIRECT;
+	return o->type == OPT_POLICY || o->type == OPT_REDIRECT || o->type == OPT_DEST;
 }
 
 bool config_option_repeats(const char *key)
@@ -214,6 +216,9 @@ static void tunnel_config_free(struct tunnel_config *t)
 	free(t->server_name);
 	free(t->redirects);
 	free(t->destination);
+	for (size_t i = 0; i < t->n_dests; i++)
+		dest_rule_free(&t->dests[i]);
+	free(t->dests);
 	policy_free(&t->policy);
 }
 
@@ -390,6 +395,35 @@ static int add_redirect(struct tunnel_config *t, const char *value, char *err, s
 	return 0;
 }
 
+/* allow-destination = CIDR:PORT[-PORT] [KIND=VALUE], repeatable: each line adds a rule. */
+static int add_dest(struct tunnel_config *t, const char *value, char *err, size_t errlen)
+{
+	struct dest_rule rule, *grown;
+	int rc;
+
+	if (t->n_dests == DEST_RULES_MAX) {
+		snprintf(err, errlen, "more than %d allow-destination rules", DEST_RULES_MAX);
+		return -EINVAL;
+	}
+	rc = dest_rule_parse(value, &rule, err, errlen);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < t->n_dests; i++)
+		if (!strcmp(t->dests[i].text, rule.text)) {
+			snprintf(err, errlen, "allow-destination '%s' is given twice", rule.text);
+			dest_rule_free(&rule);
+			return -EINVAL;
+		}
+	grown = realloc(t->dests, (t->n_dests + 1) * sizeof(*grown));
+	if (!grown) {
+		dest_rule_free(&rule);
+		return -ENOMEM;
+	}
+	t->dests = grown;
+	t->dests[t->n_dests++] = rule;
+	return 0;
+}
+
 /* A firewall mark: decimal or 0x hex, not 0 (the mark must select the policy route). */
 /* "30,7,1": days before a certificate's end at which to warn, kept in descending order. */
 static int parse_days(const struct option_def *o, const char *value, struct expiry_warn *out,
@@ -457,6 +491,8 @@ static int set_typed(const struct option_def *o, void *base, const char *key, co
 		return parse_ciphers(value, field, err, errlen);
 	case OPT_REDIRECT:
 		return add_redirect(base, value, err, errlen);
+	case OPT_DEST:
+		return add_dest(base, value, err, errlen);
 	case OPT_MARK:
 		return parse_mark(value, field, err, errlen);
 	case OPT_DAYS:

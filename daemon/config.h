@@ -7,6 +7,7 @@
 
 #include "addr.h"
 #include "connect_request.h"
+#include "dest_rule.h"
 #include "expiry.h"
 #include "policy.h"
 #include "redirect_rule.h"
@@ -57,10 +58,13 @@ struct tunnel_config {
 	struct redirect_rule *redirects; /* client mode: destinations steered into this tunnel */
 	size_t n_redirects;
 	char *destination; /* client: "original" or HOST:PORT, sent in a CONNECT request */
+	struct dest_rule *dests;  /* server, target = from-client: allow-destination rules */
+	size_t n_dests;
 	/* Filled by config_validate(). */
 	struct ktun_addr listen_addr, target_addr;
 	enum destination_mode destination_mode;
 	char destination_authority[CONNECT_AUTHORITY_MAX]; /* DESTINATION_FIXED: as sent */
+	bool from_client; /* target = from-client: each connection's CONNECT request names it */
 	/* Where each option was set in the --config file, so that an error about what it names
 	 * (a certificate, say) points at the line to change: 0 if not set there. */
 	const char *config_file;

@@ -140,12 +140,35 @@ static int check_addresses(const struct ktun_config *cfg, struct tunnel_config *
 			    err, errlen);
 	if (rc < 0)
 		return rc;
+	if (t->from_client)
+		return 0; /* each connection's CONNECT request names its own target */
 	rc = parse_endpoint(cfg, t, "target", t->target, server, t->unsafe_target, &t->target_addr,
 			    err, errlen);
 	if (rc < 0)
 		return rc;
 	if (!server && !t->server_name && !t->target_addr.host[0]) {
 		snprintf(err, errlen, "[%s] cannot verify a server without a name", t->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* target = from-client lets an authenticated peer pick where the server connects: only the
+ * allow-destination rules fence it, so there must be some, and they mean nothing elsewhere. */
+static int check_destinations(struct tunnel_config *t, char *err, size_t errlen)
+{
+	t->from_client = t->target && !strcmp(t->target, "from-client");
+	if (t->from_client && t->mode != MODE_SERVER) {
+		snprintf(err, errlen, "[%s] target = from-client is a server-mode option", t->name);
+		return -EINVAL;
+	}
+	if (t->from_client && !t->n_dests) {
+		snprintf(err, errlen, "[%s] target = from-client needs at least one allow-destination "
+			 "rule (CIDR:PORT[-PORT]): no destination is allowed implicitly", t->name);
+		return -EINVAL;
+	}
+	if (!t->from_client && t->n_dests) {
+		snprintf(err, errlen, "[%s] allow-destination needs target = from-client", t->name);
 		return -EINVAL;
 	}
 	return 0;
@@ -289,6 +312,8 @@ int config_validate(struct ktun_config *cfg, char *err, size_t errlen)
 			rc = check_policy(t, err, errlen);
 		if (!rc)
 			rc = check_ocsp(t, err, errlen);
+		if (!rc)
+			rc = check_destinations(t, err, errlen);
 		if (!rc)
 			rc = check_addresses(cfg, t, err, errlen);
 		if (!rc)

@@ -138,7 +138,7 @@ struct conn *conn_new(struct worker *w, struct tunnel *t, int fd, const struct s
 	}
 	*c = (struct conn){ .w = w, .t = t, .tls_fd = -1, .plain_fd = -1,
 			    .pipes = { { -1, -1 }, { -1, -1 } }, .pull_limit = SIZE_MAX,
-			    .peer = *peer, .peerlen = peerlen, .started_ms = w->now_ms,
+			    .peer = *peer, .peerlen = peerlen, .started_ms = w->now_ms, .dest_rule = -1,
 			    .active_ms = w->now_ms };
 	if (t->mode == MODE_SERVER)
 		c->tls_fd = fd;
@@ -204,6 +204,12 @@ struct io_uring_sqe *conn_sqe(struct conn *c)
 void conn_sqe_reserve(struct conn *c, unsigned n)
 {
 	ring_reserve(&c->w->ring, n);
+}
+
+void conn_op_started(struct conn *c, enum op op)
+{
+	c->inflight++;
+	c->ops |= OP_BIT(op);
 }
 
 void conn_submit(struct conn *c, struct io_uring_sqe *sqe, enum op op)
@@ -340,12 +346,15 @@ static void close_sockets_for(struct conn *c, enum conn_state was)
 		if (was == CONN_STREAMING && !c->bye_queued && c->session)
 			gnutls_bye(c->session, GNUTLS_SHUT_WR);
 		send_queued_records(c);
+		if (c->answered)
+			discard_pending_input(c->tls_fd); /* as below: keep the answer from a reset */
 		return;
 	}
 	set_linger_zero(c->plain_fd);
-	if (was == CONN_HANDSHAKE && c->session && c->tls_fd >= 0) {
-		/* A refused TLS peer gets the alert and a normal close, so it can read why.
-		 * Unread input would turn the close into a reset that destroys the alert. */
+	if ((was == CONN_HANDSHAKE || c->answered) && c->session && c->tls_fd >= 0) {
+		/* A refused TLS peer gets the alert (a refused CONNECT request its HTTP answer)
+		 * and a normal close, so it can read why. Unread input would turn the close
+		 * into a reset that destroys the alert. */
 		send_queued_records(c);
 		discard_pending_input(c->tls_fd);
 		return;
@@ -362,7 +371,7 @@ static void cancel_ops(struct conn *c)
 	for (enum op op = 0; op < OP_MAX; op++) {
 		struct io_uring_sqe *sqe;
 
-		if (!(ops & OP_BIT(op)))
+		if (!(ops & OP_BIT(op)) || op == OP_RESOLVE) /* no SQE: the resolver answers */
 			continue;
 		sqe = conn_sqe(c);
 		io_uring_prep_cancel64(sqe, user_data_pack(c, op), 0);
@@ -436,6 +445,9 @@ void conn_check_timers(struct conn *c)
 	else if (c->state == CONN_HANDSHAKE && now >= c->deadline_ms)
 		conn_closef(c, REASON_HANDSHAKE_TIMEOUT, "no complete handshake within %u s",
 			    c->ctx->handshake_timeout_ms / 1000);
+	else if (c->state == CONN_REQUEST && now >= c->deadline_ms)
+		conn_closef(c, REASON_HANDSHAKE_TIMEOUT, "no complete CONNECT request within %u s "
+			    "of the handshake's start", c->ctx->handshake_timeout_ms / 1000);
 	else if (c->state == CONN_HANDOVER && now >= c->deadline_ms)
 		conn_closef(c, REASON_HANDSHAKE_TIMEOUT,
 			    "peer stalled inside a record at the kTLS hand-over");

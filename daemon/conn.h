@@ -22,6 +22,7 @@
 
 struct worker;
 struct phase;
+struct resolve_req;
 struct tunnel;
 struct tunnel_ctx;
 
@@ -29,13 +30,15 @@ struct tunnel_ctx;
  * One tunnelled connection: an accepted socket and the socket ktund opened for it. The TLS
  * side carries records, the plain side carries plaintext. Its phases, in the order phase.c
  * runs them:
- *   server: accept(TLS) -> HANDSHAKE -> CONNECTING(target) -> HANDOVER -> STREAMING -> CLOSING
+ *   server: accept(TLS) -> HANDSHAKE -> REQUEST -> CONNECTING(target) -> HANDOVER -> STREAMING -> CLOSING
+ *           (REQUEST reads the CONNECT request of a target = from-client tunnel, else passes)
  *   client: accept(plain) -> CONNECTING(far ktund) -> HANDSHAKE -> HANDOVER -> STREAMING -> CLOSING
  * Owned by one worker. At most one operation per I/O slot (OPS_* below) is in flight.
  * CLOSING waits for every operation to complete (after cancelling them); the worker frees the
  * connection after the completion batch in which the last one came back.
  */
-enum conn_state { CONN_CONNECTING, CONN_HANDSHAKE, CONN_HANDOVER, CONN_STREAMING, CONN_CLOSING };
+enum conn_state { CONN_CONNECTING, CONN_HANDSHAKE, CONN_REQUEST, CONN_HANDOVER, CONN_STREAMING,
+		  CONN_CLOSING };
 
 /* What a phase's handler leaves the connection in: waiting for more completions, done with
  * the phase (phase.c begins the next), or closed. */
@@ -86,11 +89,16 @@ struct conn {
 	struct record_msg rx_msg, tx_msg;
 	struct sockaddr_storage peer;
 	socklen_t peerlen;
-	struct sockaddr_storage dst; /* client mode: where a steered connection was going */
-	socklen_t dstlen;            /* 0: it came to the listener itself */
+	struct sockaddr_storage dst; /* client mode: where a steered connection was going; */
+	socklen_t dstlen;            /* server, from-client: the allowed destination. 0: none */
 	/* client destination (dest_announce.c): the relay's answer head is complete, the
 	 * application's end of stream came during the phase, a cancel of its recv is out */
 	bool dest_answered, dest_plain_eof, dest_cancelling;
+	struct sockaddr_storage fwd; /* server, from-client: the request's Forwarded for= */
+	socklen_t fwdlen;            /* 0: it named none */
+	int dest_rule;               /* server, from-client: the allow-destination rule, or -1 */
+	bool answered;               /* an HTTP refusal is queued in tls_out: close, not reset */
+	struct resolve_req *resolving; /* the name lookup in flight (OP_RESOLVE), or NULL */
 	struct peer_cert cert; /* the peer's leaf: set once, under the worker's conns_lock */
 	const char *version, *cipher; /* static names from GnuTLS, set with cert */
 	char detail[192];
@@ -125,6 +133,8 @@ const char *conn_dst_text(const struct conn *c, char buf[static CONN_DST_TEXT_MA
 
 /* For the phase files */
 void conn_submit(struct conn *c, struct io_uring_sqe *sqe, enum op op);
+/* Accounts an operation that completes without an SQE (OP_RESOLVE) as in flight. */
+void conn_op_started(struct conn *c, enum op op);
 /* Accounts a completed operation; a closed connection whose last one it was goes to the
  * worker's list to free. */
 void conn_op_done(struct conn *c, enum op op);

@@ -18,6 +18,7 @@
 
 static const char *const state_names[] = {
 	[CONN_CONNECTING] = "connecting", [CONN_HANDSHAKE] = "handshake",
+	[CONN_REQUEST] = "request",
 	[CONN_HANDOVER] = "handover", [CONN_STREAMING] = "streaming", [CONN_CLOSING] = "closing",
 };
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stdarg.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -7,7 +8,9 @@
 #include <sys/socket.h>
 
 #include "addr.h"
+#include "http_answer.h"
 #include "phase.h"
+#include "plain_io.h"
 #include "proxy_v2.h"
 #include "tls_io.h"
 #include "tunnel_ctx.h"
@@ -17,16 +20,35 @@
  * accepted side, so the application sees its connection fail instead of a clean close (see
  * peers.md on istio#60955). */
 
+/* Closes c for reason: a from-client peer gets the HTTP answer for it first. */
+static enum verdict refuse(struct conn *c, int status, enum reason reason, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static enum verdict refuse(struct conn *c, int status, enum reason reason, const char *fmt, ...)
+{
+	char detail[sizeof(c->detail)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	if (c->ctx->from_client)
+		return http_answer_refuse(c, status, reason, "%s", detail);
+	return conn_closef(c, reason, "%s", detail);
+}
+
 static enum verdict connect_begin(struct conn *c)
 {
-	const struct ktun_addr *target = &c->ctx->target;
+	/* target = from-client: where the CONNECT request asked, as dest_request.c allowed. */
+	const struct sockaddr_storage *target = c->ctx->from_client ? &c->dst : &c->ctx->target.ss;
+	socklen_t len = c->ctx->from_client ? c->dstlen : c->ctx->target.len;
 	struct io_uring_sqe *sqe;
 	int fd;
 
-	fd = socket(target->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(target->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return conn_closef(c, REASON_TARGET_UNREACHABLE, "socket: %s", strerror(errno));
-	if (target->ss.ss_family != AF_UNIX)
+		return refuse(c, 502, REASON_TARGET_UNREACHABLE, "socket: %s", strerror(errno));
+	if (target->ss_family != AF_UNIX)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 	if (c->ctx->mode == MODE_SERVER)
 		c->plain_fd = fd;
@@ -36,7 +58,7 @@ static enum verdict connect_begin(struct conn *c)
 
 	conn_sqe_reserve(c, 2);
 	sqe = conn_sqe(c);
-	io_uring_prep_connect(sqe, fd, (const struct sockaddr *)&target->ss, target->len);
+	io_uring_prep_connect(sqe, fd, (const struct sockaddr *)target, len);
 	sqe->flags |= IOSQE_IO_LINK;
 	conn_submit(c, sqe, OP_CONNECT);
 	sqe = conn_sqe(c);
@@ -58,22 +80,48 @@ static const char *tls_version_text(gnutls_session_t s)
 	}
 }
 
+/* An IPv4 address as IPv4-mapped IPv6 (::ffff:a.b.c.d), for a PROXY header whose other
+ * address is IPv6: the header carries two addresses of one family. */
+static void map_v4(struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in sin;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	if (ss->ss_family != AF_INET)
+		return;
+	memcpy(&sin, ss, sizeof(sin));
+	memset(ss, 0, sizeof(*ss));
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = sin.sin_port;
+	sin6->sin6_addr.s6_addr[10] = sin6->sin6_addr.s6_addr[11] = 0xff;
+	memcpy(&sin6->sin6_addr.s6_addr[12], &sin.sin_addr, 4);
+	*len = sizeof(*sin6);
+}
+
 /* The PROXY v2 header, first on the target connection: a few hundred bytes into an empty
- * socket buffer, so one non-blocking send takes it whole or the connection is broken. */
+ * socket buffer, so one non-blocking send takes it whole or the connection is broken.
+ * from-client: the source is the original client the request's Forwarded names (else the
+ * edge host), the destination the one it asked for. */
 static int send_proxy_header(struct conn *c)
 {
-	struct sockaddr_storage src = c->peer, dst;
-	socklen_t srclen = c->peerlen, dstlen = sizeof(dst);
+	struct sockaddr_storage src = c->fwdlen ? c->fwd : c->peer, dst = c->dst;
+	socklen_t srclen = c->fwdlen ? c->fwdlen : c->peerlen, dstlen = sizeof(dst);
 	uint8_t header[PROXY_V2_MAX];
 	struct peer_facts facts;
 	ssize_t sent;
 	int len;
 
-	if (getsockname(c->tls_fd, (struct sockaddr *)&dst, &dstlen) < 0)
+	if (c->ctx->from_client)
+		dstlen = c->dstlen;
+	else if (getsockname(c->tls_fd, (struct sockaddr *)&dst, &dstlen) < 0)
 		return -errno;
 	/* A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d: say what they are. */
 	addr_unmap(&src, &srclen);
 	addr_unmap(&dst, &dstlen);
+	if (src.ss_family != dst.ss_family) {
+		map_v4(&src, &srclen);
+		map_v4(&dst, &dstlen);
+	}
 	verify_peer_facts(c->session, &facts);
 	len = proxy_v2_encode(header, sizeof(header), &(struct proxy_v2_info){
 		.src = (struct sockaddr *)&src, .dst = (struct sockaddr *)&dst,
@@ -88,19 +136,43 @@ static int send_proxy_header(struct conn *c)
 	return sent == len ? 0 : -EAGAIN;
 }
 
+/* target = from-client: the 200 goes to the peer, and the bytes that followed its request
+ * head (in plain_out) to the origin, after the PROXY header, before anything else. */
+static enum verdict accept_request(struct conn *c)
+{
+	int rc = http_answer_ok(c);
+
+	if (rc < 0)
+		return tls_io_close(c, REASON_IO_ERROR, rc, "200 answer: ");
+	if (!buf_used(&c->plain_out))
+		return VERDICT_NEXT;
+	plain_io_flush(c);
+	return VERDICT_AGAIN;
+}
+
 static enum verdict on_connect(struct conn *c, int res)
 {
 	if (res == -ECANCELED)
-		return conn_closef(c, REASON_CONNECT_TIMEOUT, "no connection within %u s",
-				   c->ctx->connect_timeout_ms / 1000);
+		return refuse(c, 504, REASON_CONNECT_TIMEOUT, "no connection within %u s",
+			      c->ctx->connect_timeout_ms / 1000);
 	if (res < 0)
-		return conn_closef(c, REASON_TARGET_UNREACHABLE, "connect: %s", strerror(-res));
+		return refuse(c, 502, REASON_TARGET_UNREACHABLE, "connect: %s", strerror(-res));
 	if (c->ctx->mode == MODE_SERVER && c->ctx->proxy_protocol) {
 		res = send_proxy_header(c);
 		if (res < 0)
 			return conn_closef(c, REASON_IO_ERROR, "PROXY header: %s", strerror(-res));
 	}
+	if (c->ctx->from_client)
+		return accept_request(c);
 	return VERDICT_NEXT;
+}
+
+static enum verdict on_plain_send(struct conn *c, int res)
+{
+	res = plain_io_sent(c, res);
+	if (res < 0)
+		return conn_fail_io(c, "send to the origin", res);
+	return res ? VERDICT_AGAIN : VERDICT_NEXT;
 }
 
 const struct phase connect_phase = {
@@ -109,6 +181,7 @@ const struct phase connect_phase = {
 	.begin = connect_begin,
 	.on = {
 		[OP_CONNECT] = on_connect,
-		[OP_TLS_SEND] = tls_io_on_send, /* server: the handshake's last flight */
+		[OP_TLS_SEND] = tls_io_on_send, /* server: the handshake's last flight, a 200 */
+		[OP_PLAIN_SEND] = on_plain_send, /* from-client: what followed the request head */
 	},
 };

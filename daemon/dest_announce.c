@@ -169,7 +169,7 @@ static enum verdict announce_step(struct conn *c)
 static enum verdict announce_begin(struct conn *c)
 {
 	const struct tunnel_ctx *ctx = c->ctx;
-	char authority[CONNECT_AUTHORITY_MAX], request[CONNECT_REQUEST_MAX];
+	char authority[CONNECT_AUTHORITY_MAX], request[CONNECT_REQUEST_OUT_MAX];
 	ssize_t sent;
 	int len;
 

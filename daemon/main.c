@@ -26,6 +26,7 @@
 #include "service.h"
 #include "watch.h"
 #include "redirect.h"
+#include "resolver.h"
 #include "worker.h"
 
 /*
@@ -132,6 +133,7 @@ static void announce(const struct ktun *k)
 			   config_mode_name(t->mode),
 			   addr_format((const struct sockaddr *)&t->listen.ss, t->listen.len, l),
 			   t->inherited ? " (inherited socket)" : "",
+			   t->ctx->from_client ? "from-client" :
 			   addr_format((const struct sockaddr *)&t->ctx->target.ss, t->ctx->target.len, tg),
 			   t->ctx->ktls_wanted ? "ktls" : "userspace");
 	}
@@ -222,6 +224,27 @@ static void serve(struct ktun *k, int sfd, int control_fd)
 	}
 }
 
+/* The name lookups of target = from-client tunnels (resolver.h): a thread of its own, which
+ * must exist before seccomp refuses new threads. Without such a tunnel at start none runs,
+ * and a reload that adds one has names refused until a restart (dest_request.c says so). */
+static int start_resolver(struct ktun *k)
+{
+	int fds[k->n_workers];
+	bool wanted = false;
+	int rc;
+
+	for (size_t i = 0; i < k->n_tunnels; i++)
+		wanted |= k->cfg.tunnels[i].from_client;
+	if (!wanted)
+		return 0;
+	for (unsigned i = 0; i < k->n_workers; i++)
+		fds[i] = k->workers[i].event_fd;
+	rc = resolver_start(fds, k->n_workers);
+	if (rc < 0)
+		log_err("name resolver thread: %s", strerror(-rc));
+	return rc;
+}
+
 static int block_signals(void)
 {
 	sigset_t set;
@@ -251,6 +274,7 @@ static void teardown(struct ktun *k, int sfd, int control_fd)
 		}
 		free(k->workers);
 	}
+	resolver_stop(); /* after the workers: their connections may wait for it */
 	redirect_stop(k);
 	for (size_t i = 0; k->tunnels && i < k->n_tunnels; i++)
 		if (k->tunnels[i].ctx)
@@ -316,7 +340,7 @@ int main(int argc, char **argv)
 		goto out;
 	/* Threads inherit Landlock from the thread that starts them: confine first. */
 	if (sandbox_files_apply(&k) < 0 || metrics_http_start(&k) < 0 || start_workers(&k) < 0 ||
-	    ocsp_fetch_start(&k) < 0 || sandbox_syscalls_apply(&k) < 0)
+	    ocsp_fetch_start(&k) < 0 || start_resolver(&k) < 0 || sandbox_syscalls_apply(&k) < 0)
 		goto out;
 	announce(&k);
 	daemon_check_expiry(&k);

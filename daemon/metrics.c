@@ -141,6 +141,38 @@ static void cert_info(FILE *out, struct ktun *k)
 	}
 }
 
+/* A label value: '\\' and '"' escaped (allow-destination rules may name a CN holding them;
+ * policy.c refuses control characters). */
+static void put_label(FILE *out, const char *text)
+{
+	for (; *text; text++) {
+		if (*text == '\\' || *text == '"')
+			fputc('\\', out);
+		fputc(*text, out);
+	}
+}
+
+/* target = from-client: connections each allow-destination rule let through, one series
+ * per rule as written (bounded by DEST_RULES_MAX), never per address. */
+static void destinations(FILE *out, struct ktun *k)
+{
+	header(out, "ktund_destination_connections_total", "counter",
+	       "target = from-client: CONNECT requests allowed, by the allow-destination rule that "
+	       "allowed them (counted since start or the last reload).");
+	for (size_t i = 0; i < k->n_tunnels; i++) {
+		struct tunnel_ctx *ctx = tunnel_acquire_ctx(&k->tunnels[i]);
+
+		for (size_t r = 0; r < ctx->n_dests; r++) {
+			fprintf(out, "ktund_destination_connections_total{tunnel=\"%s\",rule=\"",
+				k->tunnels[i].name);
+			put_label(out, ctx->dests[r].text);
+			fprintf(out, "\"} %llu\n", (unsigned long long)__atomic_load_n(
+				&ctx->dests[r].allowed, __ATOMIC_RELAXED));
+		}
+		tunnel_ctx_put(ctx);
+	}
+}
+
 static void reloads(FILE *out, struct ktun *k)
 {
 	header(out, "ktund_reloads_total", "counter",
@@ -322,6 +354,7 @@ int metrics_write(struct ktun *k, FILE *out)
 	histogram(out, k, sums);
 	cert_expiry(out, k);
 	cert_info(out, k);
+	destinations(out, k);
 	reloads(out, k);
 	ocsp_expiry(out, k);
 	crl_expiry(out, k);

@@ -16,7 +16,8 @@
 #define STREAM NULL /* the last step: pump_ktls_phase or pump_phase */
 
 static const struct phase *const sequence[][STEPS] = {
-	[MODE_SERVER] = { &handshake_phase, &connect_phase, &ktls_handover_phase, STREAM },
+	[MODE_SERVER] = { &handshake_phase, &dest_request_phase, &connect_phase, &ktls_handover_phase,
+			  STREAM },
 	[MODE_CLIENT] = { &connect_phase, &handshake_phase, &dest_announce_phase,
 			  &ktls_handover_phase, STREAM },
 };

@@ -24,6 +24,7 @@ struct phase {
 };
 
 extern const struct phase handshake_phase;     /* handshake.c */
+extern const struct phase dest_request_phase;  /* dest_request.c: server, target = from-client */
 extern const struct phase connect_phase;       /* connect.c */
 extern const struct phase dest_announce_phase; /* dest_announce.c: client, CONNECT to a destination */
 extern const struct phase ktls_handover_phase; /* ktls_handover.c */

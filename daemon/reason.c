@@ -51,6 +51,12 @@ static const struct {
 	/* The relay's answer is no HTTP/1.x answer head of at most 4096 bytes, or it ended
 	 * before the head did. */
 	[REASON_BAD_ANSWER] = { "bad-answer", true, false, true },
+	/* target = from-client: the CONNECT request names a destination no allow-destination
+	 * rule gives this peer, or the server's own listener. Answered 403, then close_notify. */
+	[REASON_DESTINATION_DENIED] = { "destination-denied", false, false, false },
+	/* target = from-client: the first bytes are no well-formed CONNECT request head within
+	 * 4096 bytes. Answered 400, then close_notify. */
+	[REASON_BAD_REQUEST] = { "bad-request", false, false, false },
 };
 
 const char *reason_name(enum reason r)

@@ -37,6 +37,8 @@ enum reason {
 	REASON_NO_DESTINATION,      /* client destination (dest_announce.c) */
 	REASON_DESTINATION_REFUSED, /* client destination */
 	REASON_BAD_ANSWER,          /* client destination */
+	REASON_DESTINATION_DENIED,
+	REASON_BAD_REQUEST,
 	REASON_MAX,
 };
 

@@ -354,6 +354,9 @@ static void tunnel_ctx_free(struct tunnel_ctx *ctx)
 	if (ctx->priority)
 		gnutls_priority_deinit(ctx->priority);
 	policy_free(&ctx->policy);
+	for (size_t i = 0; i < ctx->n_dests; i++)
+		dest_rule_free(&ctx->dests[i]);
+	free(ctx->dests);
 	expiry_free(&ctx->expiry);
 	ocsp_staple_free(&ctx->ocsp);
 	if (ctx->ocsp_request.url)
@@ -361,6 +364,20 @@ static void tunnel_ctx_free(struct tunnel_ctx *ctx)
 	ocsp_request_free(&ctx->ocsp_request);
 	crl_free(&ctx->crl);
 	free(ctx);
+}
+
+static int copy_dests(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
+{
+	ctx->from_client = cfg->from_client;
+	if (!cfg->n_dests)
+		return 0;
+	ctx->dests = calloc(cfg->n_dests, sizeof(*ctx->dests));
+	if (!ctx->dests)
+		return -ENOMEM;
+	for (; ctx->n_dests < cfg->n_dests; ctx->n_dests++)
+		if (dest_rule_copy(&ctx->dests[ctx->n_dests], &cfg->dests[ctx->n_dests]) < 0)
+			return -ENOMEM;
+	return 0;
 }
 
 int tunnel_ctx_new(const struct tunnel_config *cfg, const struct ktls_support *kernel,
@@ -373,7 +390,7 @@ int tunnel_ctx_new(const struct tunnel_config *cfg, const struct ktls_support *k
 		goto fail;
 	ctx->refs = 1;
 	copy_settings(ctx, cfg);
-	if (policy_copy(&ctx->policy, &cfg->policy) < 0)
+	if (policy_copy(&ctx->policy, &cfg->policy) < 0 || copy_dests(ctx, cfg) < 0)
 		goto fail;
 	rc = init_gnutls_objects(ctx, cfg, kernel);
 	if (rc < 0)

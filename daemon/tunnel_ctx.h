@@ -26,6 +26,9 @@ struct tunnel_ctx {
 	char server_name[ADDR_HOST_MAX]; /* client mode: the name the server must prove */
 	bool server_name_is_ip;          /* then it is checked against IP SANs and not sent as SNI */
 	struct ktun_addr target;
+	bool from_client;         /* target = from-client: the CONNECT request names it */
+	struct dest_rule *dests;  /* its allow-destination rules */
+	size_t n_dests;
 	unsigned handshake_timeout_ms, connect_timeout_ms, idle_timeout_ms;
 	unsigned max_connections;
 	enum ktls_mode ktls;  /* as configured */

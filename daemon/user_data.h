@@ -19,6 +19,7 @@ enum op {
 	OP_CONNECT,           /* struct conn, from here on */
 	OP_CONNECT_TIMEOUT,   /* the link timeout of OP_CONNECT */
 	OP_CANCEL,            /* a cancel submitted by conn_close */
+	OP_RESOLVE,           /* no SQE: a name lookup of resolver.c, completed by resolve_done.c */
 	/* the userspace TLS and plain I/O (handshake, hand-over, userspace pump) */
 	OP_TLS_RECV,
 	OP_TLS_SEND,

@@ -10,6 +10,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "phase.h"
+#include "resolve_done.h"
 #include "ring.h"
 #include "tunnel.h"
 #include "worker.h"
@@ -200,6 +201,7 @@ static void on_event(struct worker *w)
 	}
 	if (phase == PHASE_STOPPING)
 		close_all(w, REASON_SHUTDOWN);
+	resolve_done(w); /* the resolver wakes us through the same eventfd */
 	listener_serve_held(w);
 	arm_event_read(w);
 }

@@ -24,6 +24,12 @@ while True:
             r["src"] = socket.inet_ntoa(body[0:4]) + ":%d" % struct.unpack("!H", body[8:10])
             r["dst"] = socket.inet_ntoa(body[4:8]) + ":%d" % struct.unpack("!H", body[10:12])
             tlvs = body[12:]
+        elif fam == 0x21:
+            r["src"] = "[%s]:%d" % (socket.inet_ntop(socket.AF_INET6, body[0:16]),
+                                    struct.unpack("!H", body[32:34])[0])
+            r["dst"] = "[%s]:%d" % (socket.inet_ntop(socket.AF_INET6, body[16:32]),
+                                    struct.unpack("!H", body[34:36])[0])
+            tlvs = body[36:]
         while len(tlvs) >= 3:
             t, l = tlvs[0], struct.unpack("!H", tlvs[1:3])[0]
             v, tlvs = tlvs[3:3 + l], tlvs[3 + l:]

@@ -12,6 +12,7 @@ static const char *const contract_reasons[] = {
 	"truncated", "drain-timeout", "shutdown", "io-error", "ocsp-missing", "ocsp-invalid",
 	"bad-certificate",
 	"no-destination", "destination-refused", "bad-answer", /* client destination */
+	"destination-denied", "bad-request",                   /* server, from-client */
 };
 
 /* The reasons that refuse a peer during the handshake: they appear on `reject` lines. */
@@ -113,6 +114,19 @@ static void test_destination_reasons(void)
 	}
 }
 
+/* A from-client server answers these with an HTTP status and close_notify after the
+ * handshake: a reset would destroy the answer, and the handshake itself succeeded. */
+static void test_answered_refusals(void)
+{
+	static const enum reason answered[] = { REASON_DESTINATION_DENIED, REASON_BAD_REQUEST };
+
+	for (size_t i = 0; i < N(answered); i++) {
+		CHECK(!reason_resets(answered[i]));
+		CHECK(!reason_is_reject(answered[i]));
+		CHECK(reason_possible(answered[i], true));
+	}
+}
+
 int main(void)
 {
 	RUN(test_names_present_and_unique);
@@ -122,5 +136,6 @@ int main(void)
 	RUN(test_resets);
 	RUN(test_possible);
 	RUN(test_destination_reasons);
+	RUN(test_answered_refusals);
 	return check_result();
 }

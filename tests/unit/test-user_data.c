@@ -54,7 +54,8 @@ static void slots_partition_the_connection_ops(void)
 	/* Every data operation has a slot; the connect and the bookkeeping ops have none. */
 	for (enum op op = OP_TLS_RECV; op < OP_MAX; op++)
 		CHECK(seen & OP_BIT(op));
-	CHECK(!(seen & (OP_BIT(OP_CONNECT) | OP_BIT(OP_CONNECT_TIMEOUT) | OP_BIT(OP_CANCEL))));
+	CHECK(!(seen & (OP_BIT(OP_CONNECT) | OP_BIT(OP_CONNECT_TIMEOUT) | OP_BIT(OP_CANCEL) |
+			OP_BIT(OP_RESOLVE))));
 }
 
 int main(void)
