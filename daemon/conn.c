@@ -223,10 +223,27 @@ static void conn_retire(struct conn *c)
 	c->w->closed = c;
 }
 
+void conn_submit_quiet(struct conn *c, struct io_uring_sqe *sqe, enum op op)
+{
+	sqe->flags |= IOSQE_IO_HARDLINK | IOSQE_CQE_SKIP_SUCCESS;
+	conn_submit(c, sqe, op);
+	c->quiet++;
+}
+
+/* A chain's operations run and complete in order, so when its tail completes every quiet one
+ * before it has too; those that posted nothing succeeded and are done now. */
 void conn_op_done(struct conn *c, enum op op)
 {
 	c->inflight--;
 	c->ops &= ~OP_BIT(op);
+	if (op == OP_QUIET) {
+		c->quiet--;
+	} else if (op == OP_QUIET_TAIL) {
+		c->quiet_ok = c->quiet;
+		c->inflight -= c->quiet;
+		c->quiet = 0;
+		c->ops &= ~OP_BIT(OP_QUIET);
+	}
 	if (c->state == CONN_CLOSING && !c->inflight)
 		conn_retire(c);
 }

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <linux/tls.h>
 
+#include "log.h"
 #include "phase.h"
 #include "plain_io.h"
 #include "tls_names.h"
@@ -25,9 +27,25 @@
  * which TCP's splice read and the send side go by); on EAGAIN a POLL_ADD (an OP_*_POLL of
  * the same slot) waits for the socket without a thread, and the splice is issued again when
  * it fires.
+ *
+ * Each completion costs a trip through io_uring_enter and a wake-up of the worker, so the
+ * splices of a direction go as one chain (IOSQE_IO_HARDLINK: the next runs whatever the one
+ * before returned, on the same io-wq thread):
+ *   plain -> kTLS: one splice in, the splice out linked behind it; two completions per pipe.
+ *   kTLS -> plain: a splice out of a kTLS socket returns at most one record (Linux 6.12), so
+ *   up to CHAIN_MAX one-record splices in, quiet (IOSQE_CQE_SKIP_SUCCESS: a splice that moves
+ *   a whole 16 KiB record posts nothing), then the splice out: one completion per chain while
+ *   whole records flow. A short, failed or EAGAIN splice in posts its result, and the chain
+ *   goes on (a later one finds the socket as empty, or the same non-data record, and says so
+ *   quickly); what ended the reading is acted on once the pipe has drained.
+ * A pipe that a splice filled grows once to PIPE_BULK (F_SETPIPE_SZ), so idle and small
+ * connections keep the default pipe; where the kernel refuses (fs.pipe-max-size, the user's
+ * fs.pipe-user-pages-soft) the connection goes on with the pipe it has.
  */
 
-#define SPLICE_CHUNK (64 * 1024)
+#define PIPE_BULK (256 * 1024)
+#define CHAIN_MAX (PIPE_BULK / TLS_MAX_PLAINTEXT)
+#define SPLICE_FLAGS (SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
 /* Half of GnuTLS's own rekey point (2^24 records): the count is an upper bound, and this
  * kernel cannot rekey in place, so the connection ends cleanly before the AEAD limit. */
 #define TX_RECORD_LIMIT (1ull << 23)
@@ -36,8 +54,27 @@ static void splice_between(struct conn *c, int from, int to, size_t len, enum op
 {
 	struct io_uring_sqe *sqe = conn_sqe(c);
 
-	io_uring_prep_splice(sqe, from, -1, to, -1, (unsigned)len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	io_uring_prep_splice(sqe, from, -1, to, -1, (unsigned)len, SPLICE_FLAGS);
 	conn_submit(c, sqe, op);
+}
+
+static void pipe_grow(struct conn *c, int d)
+{
+	static bool logged;
+	int cap;
+
+	if (c->pipe_grow_tried[d] || c->pipe_cap[d] >= PIPE_BULK)
+		return;
+	c->pipe_grow_tried[d] = true;
+	cap = fcntl(c->pipes[d][1], F_SETPIPE_SZ, PIPE_BULK);
+	if (cap > 0) {
+		c->pipe_cap[d] = (size_t)cap;
+		return;
+	}
+	if (!__atomic_exchange_n(&logged, true, __ATOMIC_RELAXED))
+		log_notice("[%s] cannot grow a kTLS pipe to %d KiB (%m): such connections splice at "
+			   "most %zu KiB at a time (see fs.pipe-user-pages-soft)", c->t->name,
+			   PIPE_BULK / 1024, c->pipe_cap[d] / 1024);
 }
 
 static enum verdict poll_for(struct conn *c, int fd, unsigned events, enum op poll_op)
@@ -62,11 +99,24 @@ static void send_close_notify(struct conn *c)
 	conn_submit(c, sqe, OP_CLOSE_NOTIFY);
 }
 
+/* The splice out goes linked behind the splice in, unless the kTLS side is still busy. */
 static void p2t_splice_in(struct conn *c)
 {
+	size_t cap = c->pipe_cap[P2T];
+	struct io_uring_sqe *sqe;
+
 	if (conn_busy(c, OPS_PLAIN_RX) || c->piped[P2T] || c->plain_rd_eof || c->bye_queued)
 		return;
-	splice_between(c, c->plain_fd, c->pipes[P2T][1], SPLICE_CHUNK, OP_P2T_SPLICE_IN);
+	c->p2t_linked = !conn_busy(c, OPS_TLS_TX);
+	conn_sqe_reserve(c, 2);
+	sqe = conn_sqe(c);
+	io_uring_prep_splice(sqe, c->plain_fd, -1, c->pipes[P2T][1], -1, (unsigned)cap, SPLICE_FLAGS);
+	if (c->p2t_linked)
+		sqe->flags |= IOSQE_IO_HARDLINK;
+	conn_submit(c, sqe, OP_P2T_SPLICE_IN);
+	c->p2t_stop = 1;
+	if (c->p2t_linked)
+		splice_between(c, c->pipes[P2T][0], c->tls_fd, cap, OP_P2T_SPLICE_OUT);
 }
 
 static void p2t_splice_out(struct conn *c)
@@ -76,7 +126,8 @@ static void p2t_splice_out(struct conn *c)
 	splice_between(c, c->pipes[P2T][0], c->tls_fd, c->piped[P2T], OP_P2T_SPLICE_OUT);
 }
 
-static enum verdict p2t_in_done(struct conn *c, int res)
+/* What the splice in returned, acted on once nothing of it is in flight. */
+static enum verdict p2t_after_in(struct conn *c, int res)
 {
 	if (res == -EAGAIN)
 		return poll_for(c, c->plain_fd, POLLIN, OP_P2T_IN_POLL);
@@ -88,13 +139,31 @@ static enum verdict p2t_in_done(struct conn *c, int res)
 			send_close_notify(c);
 		return VERDICT_AGAIN;
 	}
-	c->piped[P2T] += (size_t)res;
 	p2t_splice_out(c);
+	return VERDICT_AGAIN;
+}
+
+static enum verdict p2t_in_done(struct conn *c, int res)
+{
+	if (res > 0) {
+		c->piped[P2T] += (size_t)res;
+		if ((size_t)res >= c->pipe_cap[P2T])
+			pipe_grow(c, P2T);
+	}
+	if (!c->p2t_linked)
+		return p2t_after_in(c, res);
+	if (res <= 0)
+		c->p2t_stop = res; /* the linked splice out finds the pipe empty */
 	return VERDICT_AGAIN;
 }
 
 static enum verdict p2t_out_done(struct conn *c, int res)
 {
+	bool linked = c->p2t_linked;
+
+	c->p2t_linked = false;
+	if (linked && c->p2t_stop <= 0 && res == -EAGAIN)
+		return p2t_after_in(c, c->p2t_stop);
 	if (res == -EAGAIN)
 		return poll_for(c, c->tls_fd, POLLOUT, OP_P2T_OUT_POLL);
 	if (res <= 0)
@@ -131,12 +200,29 @@ static enum verdict close_notify_done(struct conn *c, int res)
 
 /* kernel TLS -> plain */
 
+/* A chain of t2p_burst one-record splices in, then the splice out (see the top). */
 static void t2p_splice_in(struct conn *c)
 {
-	if (conn_busy(c, OPS_TLS_RX) || c->piped[T2P] || c->close_notify_seen ||
-	    buf_used(&c->plain_out))
+	unsigned max = (unsigned)(c->pipe_cap[T2P] / TLS_MAX_PLAINTEXT), k = c->t2p_burst;
+
+	if (c->t2p_chain || conn_busy(c, OPS_TLS_RX | OPS_PLAIN_TX) || c->piped[T2P] ||
+	    c->close_notify_seen || buf_used(&c->plain_out))
 		return;
-	splice_between(c, c->tls_fd, c->pipes[T2P][1], SPLICE_CHUNK, OP_T2P_SPLICE_IN);
+	if (max > CHAIN_MAX)
+		max = CHAIN_MAX;
+	k = k < 1 ? 1 : k > max ? max : k;
+	conn_sqe_reserve(c, k + 1);
+	for (unsigned i = 0; i < k; i++) {
+		struct io_uring_sqe *sqe = conn_sqe(c);
+
+		io_uring_prep_splice(sqe, c->tls_fd, -1, c->pipes[T2P][1], -1, TLS_MAX_PLAINTEXT,
+				     SPLICE_FLAGS);
+		conn_submit_quiet(c, sqe, OP_T2P_SPLICE_IN);
+	}
+	c->t2p_chain = k;
+	c->t2p_stop = 1;
+	splice_between(c, c->pipes[T2P][0], c->plain_fd, (size_t)k * TLS_MAX_PLAINTEXT,
+		       OP_T2P_SPLICE_OUT);
 }
 
 static void t2p_splice_out(struct conn *c)
@@ -170,22 +256,53 @@ static enum verdict rx_error(struct conn *c, int res)
 	return conn_fail_io(c, "kTLS recv", res);
 }
 
+/* A splice in of the chain that did not move a whole record. Its result is kept for when the
+ * pipe has drained: the last EAGAIN, EINVAL or 0 (a later one sees the newer state), but the
+ * first real error. */
 static enum verdict t2p_in_done(struct conn *c, int res)
 {
-	if (res == -EAGAIN)
+	if (res > 0)
+		c->piped[T2P] += (size_t)res;
+	else if (c->t2p_stop > 0 || c->t2p_stop == 0 || c->t2p_stop == -EAGAIN ||
+		 c->t2p_stop == -EINVAL)
+		c->t2p_stop = res;
+	return VERDICT_AGAIN;
+}
+
+/* The pipe is empty: what ended the last chain's reading decides what comes next. */
+static enum verdict t2p_after_read(struct conn *c)
+{
+	int stop = c->t2p_stop;
+
+	c->t2p_stop = 1;
+	if (stop > 0) {
+		t2p_splice_in(c);
+		return VERDICT_AGAIN;
+	}
+	if (stop == -EAGAIN)
 		return poll_for(c, c->tls_fd, POLLIN, OP_T2P_IN_POLL);
-	if (res == -EINVAL)
+	if (stop == -EINVAL)
 		return receive_control_record(c, 0);
 	/* The end of the stream, or an empty data record (allowed, and padding-only in TLS 1.3),
 	 * which splice consumes and reports as 0 too. recvmsg tells them apart without waiting:
 	 * see control_recv_done. */
-	if (res == 0)
+	if (stop == 0)
 		return receive_control_record(c, MSG_DONTWAIT);
-	if (res < 0)
-		return rx_error(c, res);
-	c->piped[T2P] += (size_t)res;
-	t2p_splice_out(c);
-	return VERDICT_AGAIN;
+	return rx_error(c, stop);
+}
+
+/* The chain is over: its quiet splices that posted nothing moved a whole record each
+ * (conn_op_done counted them). The next chain asks for twice as many records after one
+ * that was whole, and one more than came otherwise. */
+static void t2p_chain_done(struct conn *c)
+{
+	unsigned whole = c->quiet_ok, max = (unsigned)(c->pipe_cap[T2P] / TLS_MAX_PLAINTEXT);
+
+	c->piped[T2P] += (size_t)whole * TLS_MAX_PLAINTEXT;
+	if (whole == c->t2p_chain && whole >= max)
+		pipe_grow(c, T2P);
+	c->t2p_burst = whole == c->t2p_chain ? 2 * whole : whole + 1;
+	c->t2p_chain = 0;
 }
 
 static enum verdict on_alert(struct conn *c, const uint8_t *body, int len)
@@ -255,17 +372,22 @@ static enum verdict control_recv_done(struct conn *c, int res)
 
 static enum verdict t2p_out_done(struct conn *c, int res)
 {
+	if (c->t2p_chain) {
+		t2p_chain_done(c);
+		if (res == -EAGAIN && !c->piped[T2P])
+			return t2p_after_read(c); /* nothing came in, so nothing to send */
+	}
 	if (res == -EAGAIN)
 		return poll_for(c, c->plain_fd, POLLOUT, OP_T2P_OUT_POLL);
 	if (res <= 0)
 		return conn_fail_io(c, "plain send", res);
 	conn_count_bytes(c, false, (size_t)res, false);
 	c->piped[T2P] -= (size_t)res;
-	if (c->piped[T2P])
+	if (c->piped[T2P]) {
 		t2p_splice_out(c);
-	else
-		t2p_splice_in(c);
-	return VERDICT_AGAIN;
+		return VERDICT_AGAIN;
+	}
+	return t2p_after_read(c);
 }
 
 /* The data a control-record recvmsg returned, sent from plain_out. */
@@ -329,6 +451,8 @@ static enum verdict t2p_out_ready(struct conn *c, int res)
 static enum verdict pump_ktls_begin(struct conn *c)
 {
 	stat_add(&conn_stats(c)->conns_ktls, 1);
+	c->t2p_burst = 1;
+	c->t2p_stop = c->p2t_stop = 1;
 	p2t_splice_in(c);
 	t2p_splice_in(c);
 	return VERDICT_AGAIN;
