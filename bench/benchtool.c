@@ -12,9 +12,15 @@
  *   benchtool idle HOST PORT N SIZE          opens N connections (at most 64 opening at once),
  *                                            one round trip on each, prints "ready N" and holds
  *                                            them until stdin ends; exits non-zero on any error
- *   benchtool sink PORT                      reads each connection to its end, then answers with
- *                                            the byte count (8 bytes) and closes
+ *   benchtool sink PORT                      reads each connection to its end (a process each, so
+ *                                            streams run at once), then answers with the byte
+ *                                            count (8 bytes) and closes
  *   benchtool send HOST PORT BYTES           sends BYTES, half-closes, checks the sink's count;
+ *                                            prints JSON: bytes, seconds
+ *   benchtool ktls-floor BYTES               the kernel's own floor for a kTLS tunnel: BYTES
+ *                                            through one kernel TLS connection on loopback, no
+ *                                            handshake (TCP_ULP "tls", TLS_TX on one end, TLS_RX
+ *                                            on the other, one static AES-128-GCM key, TLS 1.3);
  *                                            prints JSON: bytes, seconds
  *
  * Round trips are whole: a reply counts when all SIZE bytes came back.
@@ -33,7 +39,13 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <linux/tls.h>
+
+#ifndef SOL_TLS
+#define SOL_TLS 282
+#endif
 #include <unistd.h>
 
 static void die(const char *what)
@@ -188,19 +200,97 @@ static _Noreturn void sink_server(const char *port)
 	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 }, sizeof(int));
 	if (bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(ls, 64) < 0)
 		die("bind/listen");
-	for (;;) { /* one transfer at a time is all bench/run needs */
+	signal(SIGCHLD, SIG_IGN); /* no zombies */
+	for (;;) {
 		int fd = accept(ls, NULL, NULL);
 		uint64_t total = 0;
 		ssize_t r;
 
 		if (fd < 0)
 			continue;
+		if (fork() != 0) { /* the parent (or a failed fork: serve it here) */
+			close(fd);
+			continue;
+		}
+		close(ls);
 		while ((r = recv(fd, buf, sizeof(buf), 0)) > 0)
 			total += (uint64_t)r;
 		if (r == 0)
 			send(fd, &total, sizeof(total), MSG_NOSIGNAL);
-		close(fd);
+		_exit(0);
 	}
+}
+
+/* ---------- the kernel TLS floor ---------- */
+
+static void ktls_key(int fd, int dir)
+{
+	struct tls12_crypto_info_aes_gcm_128 ci = { .info = { .version = TLS_1_3_VERSION,
+							       .cipher_type = TLS_CIPHER_AES_GCM_128 } };
+
+	memset(ci.key, 0x4b, sizeof(ci.key));
+	memset(ci.salt, 0x53, sizeof(ci.salt));
+	memset(ci.iv, 0x49, sizeof(ci.iv));
+	/* rec_seq 0 on both ends, so the receiver expects what the sender numbers */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")) < 0)
+		die("TCP_ULP tls");
+	if (setsockopt(fd, SOL_TLS, dir, &ci, sizeof(ci)) < 0)
+		die(dir == TLS_TX ? "TLS_TX" : "TLS_RX");
+}
+
+static int ktls_floor(uint64_t n)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), tx, rx, st;
+	static char buf[1 << 18];
+	uint64_t got = 0;
+	double t0;
+	pid_t pid;
+	ssize_t r;
+
+	if (ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(ls, 1) < 0 ||
+	    getsockname(ls, (struct sockaddr *)&sa, &len) < 0)
+		die("listen");
+	tx = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (tx < 0 || connect(tx, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		die("connect");
+	rx = accept(ls, NULL, NULL);
+	if (rx < 0)
+		die("accept");
+	ktls_key(tx, TLS_TX);
+	ktls_key(rx, TLS_RX);
+	t0 = now_s();
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		uint64_t left = n;
+
+		close(rx);
+		memset(buf, 's', sizeof(buf));
+		while (left) {
+			size_t k = left < (1 << 16) ? (size_t)left : (1 << 16);
+
+			if (io_all(tx, buf, k, 1) < 0)
+				die("kTLS send");
+			left -= k;
+		}
+		close(tx);
+		_exit(0);
+	}
+	close(tx);
+	while ((r = recv(rx, buf, sizeof(buf), 0)) > 0)
+		got += (uint64_t)r;
+	if (r < 0)
+		die("kTLS recv");
+	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || got != n) {
+		fprintf(stderr, "benchtool ktls-floor: sent %llu bytes, got %llu\n", (unsigned long long)n,
+			(unsigned long long)got);
+		return 1;
+	}
+	printf("{\"bytes\": %llu, \"secs\": %.3f}\n", (unsigned long long)n, now_s() - t0);
+	return 0;
 }
 
 static int send_bytes(const char *host, const char *port, uint64_t n)
@@ -475,6 +565,8 @@ int main(int argc, char **argv)
 		echo_server(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "sink"))
 		sink_server(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "ktls-floor"))
+		return ktls_floor(strtoull(argv[2], NULL, 10));
 	if (argc == 5 && !strcmp(argv[1], "send"))
 		return send_bytes(argv[2], argv[3], strtoull(argv[4], NULL, 10));
 	if (argc == 6 && !strcmp(argv[1], "rr"))
