@@ -227,23 +227,30 @@ void conn_submit_quiet(struct conn *c, struct io_uring_sqe *sqe, enum op op)
 {
 	sqe->flags |= IOSQE_IO_HARDLINK | IOSQE_CQE_SKIP_SUCCESS;
 	conn_submit(c, sqe, op);
-	c->quiet++;
+	c->quiet[op == OP_T2P_SPLICE_IN]++;
 }
 
-/* A chain's operations run and complete in order, so when its tail completes every quiet one
- * before it has too; those that posted nothing succeeded and are done now. */
+/* A chain's operations run and complete in order, so when its splice out completes every quiet
+ * splice in before it has too; those that posted nothing succeeded and are done now. */
+static void quiet_done(struct conn *c, enum op op)
+{
+	int d = op == OP_T2P_SPLICE_IN || op == OP_T2P_SPLICE_OUT;
+
+	if (op == OP_P2T_SPLICE_IN || op == OP_T2P_SPLICE_IN) {
+		c->quiet[d]--;
+	} else if (op == OP_P2T_SPLICE_OUT || op == OP_T2P_SPLICE_OUT) {
+		c->quiet_ok[d] = c->quiet[d];
+		c->inflight -= c->quiet[d];
+		c->quiet[d] = 0;
+		c->ops &= ~OP_BIT(d ? OP_T2P_SPLICE_IN : OP_P2T_SPLICE_IN);
+	}
+}
+
 void conn_op_done(struct conn *c, enum op op)
 {
 	c->inflight--;
 	c->ops &= ~OP_BIT(op);
-	if (op == OP_QUIET) {
-		c->quiet--;
-	} else if (op == OP_QUIET_TAIL) {
-		c->quiet_ok = c->quiet;
-		c->inflight -= c->quiet;
-		c->quiet = 0;
-		c->ops &= ~OP_BIT(OP_QUIET);
-	}
+	quiet_done(c, op);
 	if (c->state == CONN_CLOSING && !c->inflight)
 		conn_retire(c);
 }

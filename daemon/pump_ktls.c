@@ -4,7 +4,9 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
 #include <linux/tls.h>
 
 #include "log.h"
@@ -99,24 +101,27 @@ static void send_close_notify(struct conn *c)
 	conn_submit(c, sqe, OP_CLOSE_NOTIFY);
 }
 
-/* The splice out goes linked behind the splice in, unless the kTLS side is still busy. */
+/* The splice in, quiet, asks for what the socket holds (SIOCINQ; the whole pipe when that is
+ * nothing, so that the end of the stream or an error is heard of), so it usually moves all it
+ * asked for and posts nothing; the splice out goes linked behind it. */
 static void p2t_splice_in(struct conn *c)
 {
-	size_t cap = c->pipe_cap[P2T];
+	size_t cap = c->pipe_cap[P2T], len = cap;
 	struct io_uring_sqe *sqe;
+	int inq;
 
-	if (conn_busy(c, OPS_PLAIN_RX) || c->piped[P2T] || c->plain_rd_eof || c->bye_queued)
+	if (c->p2t_asked || conn_busy(c, OPS_PLAIN_RX | OPS_TLS_TX) || c->piped[P2T] ||
+	    c->plain_rd_eof || c->bye_queued)
 		return;
-	c->p2t_linked = !conn_busy(c, OPS_TLS_TX);
+	if (ioctl(c->plain_fd, SIOCINQ, &inq) == 0 && inq > 0 && (size_t)inq < cap)
+		len = (size_t)inq;
 	conn_sqe_reserve(c, 2);
 	sqe = conn_sqe(c);
-	io_uring_prep_splice(sqe, c->plain_fd, -1, c->pipes[P2T][1], -1, (unsigned)cap, SPLICE_FLAGS);
-	if (c->p2t_linked)
-		sqe->flags |= IOSQE_IO_HARDLINK;
-	conn_submit(c, sqe, OP_P2T_SPLICE_IN);
-	c->p2t_stop = 1;
-	if (c->p2t_linked)
-		splice_between(c, c->pipes[P2T][0], c->tls_fd, cap, OP_P2T_SPLICE_OUT);
+	io_uring_prep_splice(sqe, c->plain_fd, -1, c->pipes[P2T][1], -1, (unsigned)len, SPLICE_FLAGS);
+	conn_submit_quiet(c, sqe, OP_P2T_SPLICE_IN);
+	c->p2t_asked = len;
+	c->stop[P2T] = 1;
+	splice_between(c, c->pipes[P2T][0], c->tls_fd, cap, OP_P2T_SPLICE_OUT);
 }
 
 static void p2t_splice_out(struct conn *c)
@@ -126,9 +131,13 @@ static void p2t_splice_out(struct conn *c)
 	splice_between(c, c->pipes[P2T][0], c->tls_fd, c->piped[P2T], OP_P2T_SPLICE_OUT);
 }
 
-/* What the splice in returned, acted on once nothing of it is in flight. */
+/* What ended the splice in's reading, acted on once the pipe is empty. */
 static enum verdict p2t_after_in(struct conn *c, int res)
 {
+	if (res > 0) {
+		p2t_splice_in(c);
+		return VERDICT_AGAIN;
+	}
 	if (res == -EAGAIN)
 		return poll_for(c, c->plain_fd, POLLIN, OP_P2T_IN_POLL);
 	if (res < 0)
@@ -139,31 +148,41 @@ static enum verdict p2t_after_in(struct conn *c, int res)
 			send_close_notify(c);
 		return VERDICT_AGAIN;
 	}
-	p2t_splice_out(c);
+	return conn_fail_io(c, "plain splice", res);
+}
+
+/* The quiet splice in moved less than it asked for (or failed). */
+static enum verdict p2t_in_done(struct conn *c, int res)
+{
+	if (res > 0)
+		c->piped[P2T] += (size_t)res;
+	else
+		c->stop[P2T] = res; /* the linked splice out finds the pipe empty */
 	return VERDICT_AGAIN;
 }
 
-static enum verdict p2t_in_done(struct conn *c, int res)
+/* The chain is over: a splice in that posted nothing moved all it asked for. */
+static void p2t_chain_done(struct conn *c)
 {
-	if (res > 0) {
-		c->piped[P2T] += (size_t)res;
-		if ((size_t)res >= c->pipe_cap[P2T])
+	if (c->quiet_ok[P2T]) {
+		c->piped[P2T] += c->p2t_asked;
+		if (c->p2t_asked >= c->pipe_cap[P2T])
 			pipe_grow(c, P2T);
 	}
-	if (!c->p2t_linked)
-		return p2t_after_in(c, res);
-	if (res <= 0)
-		c->p2t_stop = res; /* the linked splice out finds the pipe empty */
-	return VERDICT_AGAIN;
+	c->p2t_asked = 0;
 }
 
 static enum verdict p2t_out_done(struct conn *c, int res)
 {
-	bool linked = c->p2t_linked;
+	if (c->p2t_asked) {
+		p2t_chain_done(c);
+		if (res == -EAGAIN && !c->piped[P2T]) {
+			int stop = c->stop[P2T];
 
-	c->p2t_linked = false;
-	if (linked && c->p2t_stop <= 0 && res == -EAGAIN)
-		return p2t_after_in(c, c->p2t_stop);
+			c->stop[P2T] = 1;
+			return p2t_after_in(c, stop);
+		}
+	}
 	if (res == -EAGAIN)
 		return poll_for(c, c->tls_fd, POLLOUT, OP_P2T_OUT_POLL);
 	if (res <= 0)
@@ -220,7 +239,7 @@ static void t2p_splice_in(struct conn *c)
 		conn_submit_quiet(c, sqe, OP_T2P_SPLICE_IN);
 	}
 	c->t2p_chain = k;
-	c->t2p_stop = 1;
+	c->stop[T2P] = 1;
 	splice_between(c, c->pipes[T2P][0], c->plain_fd, (size_t)k * TLS_MAX_PLAINTEXT,
 		       OP_T2P_SPLICE_OUT);
 }
@@ -263,18 +282,18 @@ static enum verdict t2p_in_done(struct conn *c, int res)
 {
 	if (res > 0)
 		c->piped[T2P] += (size_t)res;
-	else if (c->t2p_stop > 0 || c->t2p_stop == 0 || c->t2p_stop == -EAGAIN ||
-		 c->t2p_stop == -EINVAL)
-		c->t2p_stop = res;
+	else if (c->stop[T2P] > 0 || c->stop[T2P] == 0 || c->stop[T2P] == -EAGAIN ||
+		 c->stop[T2P] == -EINVAL)
+		c->stop[T2P] = res;
 	return VERDICT_AGAIN;
 }
 
 /* The pipe is empty: what ended the last chain's reading decides what comes next. */
 static enum verdict t2p_after_read(struct conn *c)
 {
-	int stop = c->t2p_stop;
+	int stop = c->stop[T2P];
 
-	c->t2p_stop = 1;
+	c->stop[T2P] = 1;
 	if (stop > 0) {
 		t2p_splice_in(c);
 		return VERDICT_AGAIN;
@@ -296,7 +315,7 @@ static enum verdict t2p_after_read(struct conn *c)
  * that was whole, and one more than came otherwise. */
 static void t2p_chain_done(struct conn *c)
 {
-	unsigned whole = c->quiet_ok, max = (unsigned)(c->pipe_cap[T2P] / TLS_MAX_PLAINTEXT);
+	unsigned whole = c->quiet_ok[T2P], max = (unsigned)(c->pipe_cap[T2P] / TLS_MAX_PLAINTEXT);
 
 	c->piped[T2P] += (size_t)whole * TLS_MAX_PLAINTEXT;
 	if (whole == c->t2p_chain && whole >= max)
@@ -452,7 +471,7 @@ static enum verdict pump_ktls_begin(struct conn *c)
 {
 	stat_add(&conn_stats(c)->conns_ktls, 1);
 	c->t2p_burst = 1;
-	c->t2p_stop = c->p2t_stop = 1;
+	c->stop[P2T] = c->stop[T2P] = 1;
 	p2t_splice_in(c);
 	t2p_splice_in(c);
 	return VERDICT_AGAIN;
