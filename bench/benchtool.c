@@ -15,14 +15,17 @@
  *   benchtool sink PORT                      reads each connection to its end (a process each, so
  *                                            streams run at once), then answers with the byte
  *                                            count (8 bytes) and closes
- *   benchtool send HOST PORT BYTES           sends BYTES, half-closes, checks the sink's count;
- *                                            prints JSON: bytes, seconds
- *   benchtool ktls-floor BYTES               the kernel's own floor for a kTLS tunnel: BYTES
+ *   benchtool send HOST PORT BYTES [N]       sends BYTES, half-closes, checks the sink's count;
+ *                                            with N, N connections at once (BYTES/N each, a
+ *                                            process each); prints JSON: bytes, seconds
+ *   benchtool ktls-floor BYTES [N [copy]]    the kernel's own floor for a kTLS tunnel: BYTES
  *                                            through one kernel TLS connection on loopback, no
  *                                            handshake (TCP_ULP "tls", TLS_TX on one end, TLS_RX
  *                                            on the other, one static AES-128-GCM key, TLS 1.3;
- *                                            256 KiB sends, receives with TLS_RX_EXPECT_NO_PAD);
- *                                            prints JSON: bytes, seconds
+ *                                            sends by vmsplice + splice, receives into a 256 KiB
+ *                                            buffer with TLS_RX_EXPECT_NO_PAD: no copy either end;
+ *                                            N connections at once as for send; "copy": plain
+ *                                            send() and recv() instead); prints JSON
  *
  * Round trips are whole: a reply counts when all SIZE bytes came back.
  */
@@ -40,6 +43,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <linux/tls.h>
@@ -239,8 +243,57 @@ static void ktls_key(int fd, int dir)
 		die(dir == TLS_TX ? "TLS_TX" : "TLS_RX");
 }
 
-static int ktls_floor(uint64_t n)
+/* The sender's cheapest path: the buffer's pages go into a pipe by reference (vmsplice) and
+ * from there into the kTLS socket, which encrypts them without copying the plaintext first. */
+static int ktls_floor_send(int tx, uint64_t n)
 {
+	static char page_buf[1 << 16] __attribute__((aligned(4096)));
+	int p[2];
+
+	memset(page_buf, 's', sizeof(page_buf));
+	if (pipe(p) < 0)
+		die("pipe");
+	while (n) {
+		struct iovec iov = { page_buf, n < sizeof(page_buf) ? (size_t)n : sizeof(page_buf) };
+		ssize_t in = vmsplice(p[1], &iov, 1, 0);
+
+		if (in <= 0)
+			die("vmsplice");
+		for (ssize_t left = in; left > 0;) {
+			ssize_t out = splice(p[0], NULL, tx, NULL, (size_t)left, SPLICE_F_MOVE);
+
+			if (out <= 0)
+				die("splice into kTLS");
+			left -= out;
+		}
+		n -= (uint64_t)in;
+	}
+	close(tx);
+	return 0;
+}
+
+/* The plain way: send() copies the plaintext in, recv() decrypts into the kernel's buffer and
+ * copies out. */
+static int ktls_floor_copy_send(int tx, uint64_t n)
+{
+	static char sbuf[1 << 16];
+
+	memset(sbuf, 's', sizeof(sbuf));
+	while (n) {
+		size_t k = n < sizeof(sbuf) ? (size_t)n : sizeof(sbuf);
+
+		if (io_all(tx, sbuf, k, 1) < 0)
+			die("kTLS send");
+		n -= k;
+	}
+	close(tx);
+	return 0;
+}
+
+static int ktls_floor(const char *mode, const char *unused_b, uint64_t n)
+{
+	int copy = mode && !strcmp(mode, "copy");
+
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t len = sizeof(sa);
 	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), tx, rx, st;
@@ -253,6 +306,7 @@ static int ktls_floor(uint64_t n)
 	if (ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(ls, 1) < 0 ||
 	    getsockname(ls, (struct sockaddr *)&sa, &len) < 0)
 		die("listen");
+	(void)unused_b;
 	tx = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (tx < 0 || connect(tx, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		die("connect");
@@ -262,26 +316,15 @@ static int ktls_floor(uint64_t n)
 	ktls_key(tx, TLS_TX);
 	ktls_key(rx, TLS_RX);
 	/* The receiver's fastest path (Linux 6.0+): records decrypted straight into buf. */
-	if (setsockopt(rx, SOL_TLS, TLS_RX_EXPECT_NO_PAD, &(int){ 1 }, sizeof(int)) < 0)
+	if (!copy && setsockopt(rx, SOL_TLS, TLS_RX_EXPECT_NO_PAD, &(int){ 1 }, sizeof(int)) < 0)
 		fprintf(stderr, "benchtool ktls-floor: TLS_RX_EXPECT_NO_PAD: %s (going on)\n", strerror(errno));
 	t0 = now_s();
 	pid = fork();
 	if (pid < 0)
 		die("fork");
 	if (pid == 0) {
-		uint64_t left = n;
-
 		close(rx);
-		memset(buf, 's', sizeof(buf));
-		while (left) {
-			size_t k = left < sizeof(buf) ? (size_t)left : sizeof(buf);
-
-			if (io_all(tx, buf, k, 1) < 0)
-				die("kTLS send");
-			left -= k;
-		}
-		close(tx);
-		_exit(0);
+		_exit(copy ? ktls_floor_copy_send(tx, n) : ktls_floor_send(tx, n));
 	}
 	close(tx);
 	while ((r = recv(rx, buf, sizeof(buf), 0)) > 0)
@@ -324,6 +367,35 @@ static int send_bytes(const char *host, const char *port, uint64_t n)
 		return 1;
 	}
 	printf("{\"bytes\": %llu, \"secs\": %.3f}\n", (unsigned long long)n, now_s() - t0);
+	return 0;
+}
+
+/* run(a, b, bytes / n) in n processes at once; one JSON line for all of them. */
+static int in_parallel(int (*run)(const char *, const char *, uint64_t), const char *a, const char *b,
+		       uint64_t bytes, int n)
+{
+	double t0 = now_s();
+	int failed = 0, st;
+
+	if (n < 1)
+		n = 1;
+	for (int i = 0; i < n; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			die("fork");
+		if (pid == 0) {
+			if (!freopen("/dev/null", "w", stdout))
+				_exit(1);
+			_exit(run(a, b, bytes / (uint64_t)n));
+		}
+	}
+	while (wait(&st) > 0)
+		failed |= !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+	if (failed)
+		return 1;
+	printf("{\"bytes\": %llu, \"secs\": %.3f, \"streams\": %d}\n",
+	       (unsigned long long)(bytes / (uint64_t)n * (uint64_t)n), now_s() - t0, n);
 	return 0;
 }
 
@@ -569,10 +641,12 @@ int main(int argc, char **argv)
 		echo_server(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "sink"))
 		sink_server(argv[2]);
-	if (argc == 3 && !strcmp(argv[1], "ktls-floor"))
-		return ktls_floor(strtoull(argv[2], NULL, 10));
-	if (argc == 5 && !strcmp(argv[1], "send"))
-		return send_bytes(argv[2], argv[3], strtoull(argv[4], NULL, 10));
+	if (argc >= 3 && argc <= 5 && !strcmp(argv[1], "ktls-floor"))
+		return in_parallel(ktls_floor, argc == 5 ? argv[4] : NULL, NULL,
+				   strtoull(argv[2], NULL, 10), argc >= 4 ? atoi(argv[3]) : 1);
+	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "send"))
+		return in_parallel(send_bytes, argv[2], argv[3], strtoull(argv[4], NULL, 10),
+				   argc == 6 ? atoi(argv[5]) : 1);
 	if (argc == 6 && !strcmp(argv[1], "rr"))
 		return rr(argv[2], argv[3], atol(argv[4]), (size_t)atol(argv[5]));
 	if (argc == 7 && !strcmp(argv[1], "conns"))
