@@ -225,13 +225,14 @@ static void conn_retire(struct conn *c)
 
 void conn_submit_quiet(struct conn *c, struct io_uring_sqe *sqe, enum op op)
 {
-	sqe->flags |= IOSQE_IO_HARDLINK | IOSQE_CQE_SKIP_SUCCESS;
+	sqe->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
 	conn_submit(c, sqe, op);
 	c->quiet[op == OP_T2P_SPLICE_IN]++;
 }
 
-/* A chain's operations run and complete in order, so when its splice out completes every quiet
- * splice in before it has too; those that posted nothing succeeded and are done now. */
+/* A chain's operations run and complete in order (or are cancelled together when one fails),
+ * so when its splice out completes every quiet splice in before it has too; those that posted
+ * nothing succeeded and are done now. */
 static void quiet_done(struct conn *c, enum op op)
 {
 	int d = op == OP_T2P_SPLICE_IN || op == OP_T2P_SPLICE_OUT;

@@ -132,9 +132,10 @@ void conn_submit(struct conn *c, struct io_uring_sqe *sqe, enum op op);
  * worker's list to free. */
 void conn_op_done(struct conn *c, enum op op);
 /* Submits sqe (an OP_P2T_SPLICE_IN or OP_T2P_SPLICE_IN) as a quiet link of a chain:
- * IOSQE_CQE_SKIP_SUCCESS and IOSQE_IO_HARDLINK, so it completes only if it fails (for a splice:
- * moves less than asked) and the chain goes on regardless. The chain must end with the
- * direction's splice out, which completes loudly; then quiet_ok says how many succeeded. */
+ * IOSQE_CQE_SKIP_SUCCESS and IOSQE_IO_LINK, so it completes only if it fails (for a splice:
+ * moves less than asked), and then the rest of the chain completes with -ECANCELED. The chain
+ * must end with the direction's splice out, which completes loudly; then quiet_ok says how many
+ * succeeded. */
 void conn_submit_quiet(struct conn *c, struct io_uring_sqe *sqe, enum op op);
 /* Payload bytes moved in one direction (p2t: plain to TLS). */
 void conn_count_bytes(struct conn *c, bool p2t, size_t n, bool via_userspace);

@@ -31,15 +31,17 @@
  * it fires.
  *
  * Each completion costs a trip through io_uring_enter and a wake-up of the worker, so the
- * splices of a direction go as one chain (IOSQE_IO_HARDLINK: the next runs whatever the one
- * before returned, on the same io-wq thread):
- *   plain -> kTLS: one splice in, the splice out linked behind it; two completions per pipe.
+ * splices of a direction go as one chain (IOSQE_IO_LINK), the splices in quiet
+ * (IOSQE_CQE_SKIP_SUCCESS: one that moves all it asked for posts nothing), the splice out last:
+ *   plain -> kTLS: one splice in asking for what the socket holds (SIOCINQ), then the splice
+ *   out; one completion per pipe-full.
  *   kTLS -> plain: a splice out of a kTLS socket returns at most one record (Linux 6.12), so
- *   up to CHAIN_MAX one-record splices in, quiet (IOSQE_CQE_SKIP_SUCCESS: a splice that moves
- *   a whole 16 KiB record posts nothing), then the splice out: one completion per chain while
- *   whole records flow. A short, failed or EAGAIN splice in posts its result, and the chain
- *   goes on (a later one finds the socket as empty, or the same non-data record, and says so
- *   quickly); what ended the reading is acted on once the pipe has drained.
+ *   up to CHAIN_MAX one-record (16 KiB) splices in, then the splice out: one completion per
+ *   chain while whole records flow.
+ * A splice in that moves less (a short record, EAGAIN, a non-data record, the end) posts its
+ * result and the kernel cancels the rest of the chain (-ECANCELED, no splice run); what it
+ * moved is sent by a splice out of its own, and what ended the reading is acted on once the
+ * pipe has drained.
  * A pipe that a splice filled grows once to PIPE_BULK (F_SETPIPE_SZ), so idle and small
  * connections keep the default pipe; where the kernel refuses (fs.pipe-max-size, the user's
  * fs.pipe-user-pages-soft) the connection goes on with the pipe it has.
@@ -157,7 +159,7 @@ static enum verdict p2t_in_done(struct conn *c, int res)
 	if (res > 0)
 		c->piped[P2T] += (size_t)res;
 	else
-		c->stop[P2T] = res; /* the linked splice out finds the pipe empty */
+		c->stop[P2T] = res; /* and the linked splice out is cancelled */
 	return VERDICT_AGAIN;
 }
 
@@ -176,11 +178,15 @@ static enum verdict p2t_out_done(struct conn *c, int res)
 {
 	if (c->p2t_asked) {
 		p2t_chain_done(c);
-		if (res == -EAGAIN && !c->piped[P2T]) {
+		if ((res == -EAGAIN || res == -ECANCELED) && !c->piped[P2T]) {
 			int stop = c->stop[P2T];
 
 			c->stop[P2T] = 1;
 			return p2t_after_in(c, stop);
+		}
+		if (res == -ECANCELED) { /* a short splice in broke the chain */
+			p2t_splice_out(c);
+			return VERDICT_AGAIN;
 		}
 	}
 	if (res == -EAGAIN)
@@ -275,11 +281,12 @@ static enum verdict rx_error(struct conn *c, int res)
 	return conn_fail_io(c, "kTLS recv", res);
 }
 
-/* A splice in of the chain that did not move a whole record. Its result is kept for when the
- * pipe has drained: the last EAGAIN, EINVAL or 0 (a later one sees the newer state), but the
- * first real error. */
+/* A splice in of the chain that did not move a whole record, or one cancelled behind it. Its
+ * result is kept for when the pipe has drained. */
 static enum verdict t2p_in_done(struct conn *c, int res)
 {
+	if (res == -ECANCELED)
+		return VERDICT_AGAIN;
 	if (res > 0)
 		c->piped[T2P] += (size_t)res;
 	else if (c->stop[T2P] > 0 || c->stop[T2P] == 0 || c->stop[T2P] == -EAGAIN ||
@@ -393,8 +400,12 @@ static enum verdict t2p_out_done(struct conn *c, int res)
 {
 	if (c->t2p_chain) {
 		t2p_chain_done(c);
-		if (res == -EAGAIN && !c->piped[T2P])
+		if ((res == -EAGAIN || res == -ECANCELED) && !c->piped[T2P])
 			return t2p_after_read(c); /* nothing came in, so nothing to send */
+		if (res == -ECANCELED) { /* the chain broke: send what came */
+			t2p_splice_out(c);
+			return VERDICT_AGAIN;
+		}
 	}
 	if (res == -EAGAIN)
 		return poll_for(c, c->plain_fd, POLLOUT, OP_T2P_OUT_POLL);
