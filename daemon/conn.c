@@ -230,15 +230,19 @@ void conn_submit_quiet(struct conn *c, struct io_uring_sqe *sqe, enum op op)
 	c->quiet[op == OP_T2P_SPLICE_IN]++;
 }
 
-/* A chain's operations run and complete in order (or are cancelled together when one fails),
- * so when its splice out completes every quiet splice in before it has too; those that posted
- * nothing succeeded and are done now. */
+/* A chain's operations run in order. When its splice out completes, every quiet splice in
+ * before it has succeeded, posting nothing. When a quiet one fails instead, the kernel cancels
+ * the rest of the chain, splice out included, and posts nothing for them either
+ * (REQ_F_SKIP_LINK_CQES): that completion ends the whole chain. */
 static void quiet_done(struct conn *c, enum op op)
 {
 	int d = op == OP_T2P_SPLICE_IN || op == OP_T2P_SPLICE_OUT;
 
 	if (op == OP_P2T_SPLICE_IN || op == OP_T2P_SPLICE_IN) {
-		c->quiet[d]--;
+		c->quiet_ok[d] = 0; /* unknown: the pump asks the pipe */
+		c->inflight -= c->quiet[d]; /* the other quiet ones and the splice out */
+		c->quiet[d] = 0;
+		c->ops &= ~OP_BIT(d ? OP_T2P_SPLICE_OUT : OP_P2T_SPLICE_OUT);
 	} else if (op == OP_P2T_SPLICE_OUT || op == OP_T2P_SPLICE_OUT) {
 		c->quiet_ok[d] = c->quiet[d];
 		c->inflight -= c->quiet[d];

@@ -85,7 +85,7 @@ struct conn {
 	unsigned t2p_burst;   /* records to splice in the next chain */
 	unsigned t2p_chain;   /* records asked for by the chain in flight, 0 if none */
 	size_t p2t_asked;     /* bytes the P2T chain in flight asked of the plain socket, 0 if none */
-	int stop[2];          /* what ended a chain's reading: 1 (nothing), 0, -errno */
+	int t2p_stop;         /* what ended a T2P chain's reading: 1 (nothing), 0, -errno */
 	bool pipe_grow_tried[2];
 	size_t pull_limit;    /* tls_io hands GnuTLS nothing past this offset of tls_in */
 	bool pull_starved;    /* tls_io had nothing to give: GnuTLS needs more from the peer */
@@ -133,9 +133,9 @@ void conn_submit(struct conn *c, struct io_uring_sqe *sqe, enum op op);
 void conn_op_done(struct conn *c, enum op op);
 /* Submits sqe (an OP_P2T_SPLICE_IN or OP_T2P_SPLICE_IN) as a quiet link of a chain:
  * IOSQE_CQE_SKIP_SUCCESS and IOSQE_IO_LINK, so it completes only if it fails (for a splice:
- * moves less than asked), and then the rest of the chain completes with -ECANCELED. The chain
- * must end with the direction's splice out, which completes loudly; then quiet_ok says how many
- * succeeded. */
+ * moves less than asked), and then the rest of the chain is cancelled without completions: its
+ * completion ends the chain. The chain must end with the direction's splice out, which
+ * completes only when every quiet one succeeded (quiet_ok says how many). */
 void conn_submit_quiet(struct conn *c, struct io_uring_sqe *sqe, enum op op);
 /* Payload bytes moved in one direction (p2t: plain to TLS). */
 void conn_count_bytes(struct conn *c, bool p2t, size_t n, bool via_userspace);

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <linux/sockios.h>
@@ -39,16 +40,30 @@
  *   up to CHAIN_MAX one-record (16 KiB) splices in, then the splice out: one completion per
  *   chain while whole records flow.
  * A splice in that moves less (a short record, EAGAIN, a non-data record, the end) posts its
- * result and the kernel cancels the rest of the chain (-ECANCELED, no splice run); what it
- * moved is sent by a splice out of its own, and what ended the reading is acted on once the
- * pipe has drained.
+ * result and the kernel cancels the rest of the chain silently (a quiet request's failure
+ * skips its links' completions); what the chain moved (FIONREAD of the pipe) is sent by a
+ * splice out of its own, and what ended the reading is acted on once the pipe has drained.
  * A pipe that a splice filled grows once to PIPE_BULK (F_SETPIPE_SZ), so idle and small
  * connections keep the default pipe; where the kernel refuses (fs.pipe-max-size, the user's
  * fs.pipe-user-pages-soft) the connection goes on with the pipe it has.
  */
 
 #define PIPE_BULK (256 * 1024)
-#define CHAIN_MAX (PIPE_BULK / TLS_MAX_PLAINTEXT)
+#define CHAIN_MAX 16
+/* Linux 6.12's tls_sw_splice_read consumes a whole record even when the pipe took only part of
+ * it (it accounts what it asked for, not what it moved): the rest would be lost. So a chain
+ * asks for no more records than the pipe has slots for, counting each record at its worst:
+ * 16 KiB + 1 (TLS 1.3's inner type) in order-0 pages, 5 slots. */
+#define SLOTS_PER_RECORD 5
+
+/* Records a T2P chain may ask for: whole ones only, however the kernel lays them out. */
+static unsigned chain_max(const struct conn *c)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t n = c->pipe_cap[T2P] / (size_t)(page > 0 ? page : 4096) / SLOTS_PER_RECORD;
+
+	return n < 1 ? 1 : n > CHAIN_MAX ? CHAIN_MAX : (unsigned)n;
+}
 #define SPLICE_FLAGS (SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
 /* Half of GnuTLS's own rekey point (2^24 records): the count is an upper bound, and this
  * kernel cannot rekey in place, so the connection ends cleanly before the AEAD limit. */
@@ -122,7 +137,6 @@ static void p2t_splice_in(struct conn *c)
 	io_uring_prep_splice(sqe, c->plain_fd, -1, c->pipes[P2T][1], -1, (unsigned)len, SPLICE_FLAGS);
 	conn_submit_quiet(c, sqe, OP_P2T_SPLICE_IN);
 	c->p2t_asked = len;
-	c->stop[P2T] = 1;
 	splice_between(c, c->pipes[P2T][0], c->tls_fd, cap, OP_P2T_SPLICE_OUT);
 }
 
@@ -153,42 +167,31 @@ static enum verdict p2t_after_in(struct conn *c, int res)
 	return conn_fail_io(c, "plain splice", res);
 }
 
-/* The quiet splice in moved less than it asked for (or failed). */
+/* The quiet splice in moved less than it asked for (or failed), and the kernel cancelled the
+ * splice out linked behind it. */
 static enum verdict p2t_in_done(struct conn *c, int res)
 {
-	if (res > 0)
-		c->piped[P2T] += (size_t)res;
-	else
-		c->stop[P2T] = res; /* and the linked splice out is cancelled */
+	c->p2t_asked = 0;
+	if (res <= 0)
+		return p2t_after_in(c, res);
+	c->piped[P2T] += (size_t)res;
+	p2t_splice_out(c);
 	return VERDICT_AGAIN;
 }
 
-/* The chain is over: a splice in that posted nothing moved all it asked for. */
+/* The chain got to its splice out: the splice in moved all it asked for. */
 static void p2t_chain_done(struct conn *c)
 {
-	if (c->quiet_ok[P2T]) {
-		c->piped[P2T] += c->p2t_asked;
-		if (c->p2t_asked >= c->pipe_cap[P2T])
-			pipe_grow(c, P2T);
-	}
+	c->piped[P2T] += c->p2t_asked;
+	if (c->p2t_asked >= c->pipe_cap[P2T])
+		pipe_grow(c, P2T);
 	c->p2t_asked = 0;
 }
 
 static enum verdict p2t_out_done(struct conn *c, int res)
 {
-	if (c->p2t_asked) {
+	if (c->p2t_asked)
 		p2t_chain_done(c);
-		if ((res == -EAGAIN || res == -ECANCELED) && !c->piped[P2T]) {
-			int stop = c->stop[P2T];
-
-			c->stop[P2T] = 1;
-			return p2t_after_in(c, stop);
-		}
-		if (res == -ECANCELED) { /* a short splice in broke the chain */
-			p2t_splice_out(c);
-			return VERDICT_AGAIN;
-		}
-	}
 	if (res == -EAGAIN)
 		return poll_for(c, c->tls_fd, POLLOUT, OP_P2T_OUT_POLL);
 	if (res <= 0)
@@ -228,13 +231,11 @@ static enum verdict close_notify_done(struct conn *c, int res)
 /* A chain of t2p_burst one-record splices in, then the splice out (see the top). */
 static void t2p_splice_in(struct conn *c)
 {
-	unsigned max = (unsigned)(c->pipe_cap[T2P] / TLS_MAX_PLAINTEXT), k = c->t2p_burst;
+	unsigned max = chain_max(c), k = c->t2p_burst;
 
 	if (c->t2p_chain || conn_busy(c, OPS_TLS_RX | OPS_PLAIN_TX) || c->piped[T2P] ||
 	    c->close_notify_seen || buf_used(&c->plain_out))
 		return;
-	if (max > CHAIN_MAX)
-		max = CHAIN_MAX;
 	k = k < 1 ? 1 : k > max ? max : k;
 	conn_sqe_reserve(c, k + 1);
 	for (unsigned i = 0; i < k; i++) {
@@ -245,7 +246,7 @@ static void t2p_splice_in(struct conn *c)
 		conn_submit_quiet(c, sqe, OP_T2P_SPLICE_IN);
 	}
 	c->t2p_chain = k;
-	c->stop[T2P] = 1;
+	c->t2p_stop = 1;
 	splice_between(c, c->pipes[T2P][0], c->plain_fd, (size_t)k * TLS_MAX_PLAINTEXT,
 		       OP_T2P_SPLICE_OUT);
 }
@@ -281,26 +282,33 @@ static enum verdict rx_error(struct conn *c, int res)
 	return conn_fail_io(c, "kTLS recv", res);
 }
 
-/* A splice in of the chain that did not move a whole record, or one cancelled behind it. Its
- * result is kept for when the pipe has drained. */
+static enum verdict t2p_after_read(struct conn *c);
+
+/* A splice in of the chain did not move a whole record: the chain ended there, the rest of it
+ * cancelled. The records before it are in the pipe; its result waits for the pipe to drain. */
 static enum verdict t2p_in_done(struct conn *c, int res)
 {
-	if (res == -ECANCELED)
-		return VERDICT_AGAIN;
-	if (res > 0)
-		c->piped[T2P] += (size_t)res;
-	else if (c->stop[T2P] > 0 || c->stop[T2P] == 0 || c->stop[T2P] == -EAGAIN ||
-		 c->stop[T2P] == -EINVAL)
-		c->stop[T2P] = res;
+	int queued = 0;
+
+	if (ioctl(c->pipes[T2P][0], FIONREAD, &queued) < 0)
+		return conn_fail_io(c, "pipe FIONREAD", -errno);
+	c->piped[T2P] = (size_t)queued;
+	c->t2p_burst = (unsigned)((c->piped[T2P] - (res > 0 ? (size_t)res : 0)) / TLS_MAX_PLAINTEXT) + 1;
+	c->t2p_chain = 0;
+	if (res <= 0)
+		c->t2p_stop = res;
+	if (!c->piped[T2P])
+		return t2p_after_read(c);
+	t2p_splice_out(c);
 	return VERDICT_AGAIN;
 }
 
 /* The pipe is empty: what ended the last chain's reading decides what comes next. */
 static enum verdict t2p_after_read(struct conn *c)
 {
-	int stop = c->stop[T2P];
+	int stop = c->t2p_stop;
 
-	c->stop[T2P] = 1;
+	c->t2p_stop = 1;
 	if (stop > 0) {
 		t2p_splice_in(c);
 		return VERDICT_AGAIN;
@@ -317,17 +325,16 @@ static enum verdict t2p_after_read(struct conn *c)
 	return rx_error(c, stop);
 }
 
-/* The chain is over: its quiet splices that posted nothing moved a whole record each
- * (conn_op_done counted them). The next chain asks for twice as many records after one
- * that was whole, and one more than came otherwise. */
+/* The chain got to its splice out: each splice in moved a whole record. The next chain asks
+ * for twice as many (a chain that broke asks for one more than came: t2p_in_done). */
 static void t2p_chain_done(struct conn *c)
 {
-	unsigned whole = c->quiet_ok[T2P], max = (unsigned)(c->pipe_cap[T2P] / TLS_MAX_PLAINTEXT);
+	unsigned whole = c->quiet_ok[T2P], max = chain_max(c);
 
 	c->piped[T2P] += (size_t)whole * TLS_MAX_PLAINTEXT;
-	if (whole == c->t2p_chain && whole >= max)
+	if (whole >= max)
 		pipe_grow(c, T2P);
-	c->t2p_burst = whole == c->t2p_chain ? 2 * whole : whole + 1;
+	c->t2p_burst = 2 * whole;
 	c->t2p_chain = 0;
 }
 
@@ -398,15 +405,8 @@ static enum verdict control_recv_done(struct conn *c, int res)
 
 static enum verdict t2p_out_done(struct conn *c, int res)
 {
-	if (c->t2p_chain) {
+	if (c->t2p_chain)
 		t2p_chain_done(c);
-		if ((res == -EAGAIN || res == -ECANCELED) && !c->piped[T2P])
-			return t2p_after_read(c); /* nothing came in, so nothing to send */
-		if (res == -ECANCELED) { /* the chain broke: send what came */
-			t2p_splice_out(c);
-			return VERDICT_AGAIN;
-		}
-	}
 	if (res == -EAGAIN)
 		return poll_for(c, c->plain_fd, POLLOUT, OP_T2P_OUT_POLL);
 	if (res <= 0)
@@ -482,7 +482,7 @@ static enum verdict pump_ktls_begin(struct conn *c)
 {
 	stat_add(&conn_stats(c)->conns_ktls, 1);
 	c->t2p_burst = 1;
-	c->stop[P2T] = c->stop[T2P] = 1;
+	c->t2p_stop = 1;
 	p2t_splice_in(c);
 	t2p_splice_in(c);
 	return VERDICT_AGAIN;
