@@ -86,7 +86,7 @@ struct conn {
 	unsigned t2p_chain;   /* records asked for by the chain in flight, 0 if none */
 	size_t p2t_asked;     /* bytes the P2T chain in flight asked of the plain socket, 0 if none */
 	int t2p_stop;         /* what ended a T2P chain's reading: 1 (nothing), 0, -errno */
-	bool pipe_grow_tried[2];
+	bool pipe_grow_tried[2]; /* F_SETPIPE_SZ was tried (once per pipe, refused or not) */
 	size_t pull_limit;    /* tls_io hands GnuTLS nothing past this offset of tls_in */
 	bool pull_starved;    /* tls_io had nothing to give: GnuTLS needs more from the peer */
 	uint64_t tx_records;  /* records sent under the kernel's current TX key (upper bound) */

@@ -50,10 +50,11 @@
 
 #define PIPE_BULK (256 * 1024)
 #define CHAIN_MAX 16
+#define SPLICE_FLAGS (SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
 /* Linux 6.12's tls_sw_splice_read consumes a whole record even when the pipe took only part of
  * it (it accounts what it asked for, not what it moved): the rest would be lost. So a chain
  * asks for no more records than the pipe has slots for, counting each record at its worst:
- * 16 KiB + 1 (TLS 1.3's inner type) in order-0 pages, 5 slots. */
+ * 16 KiB in order-0 pages, not starting on a page boundary, 5 slots. */
 #define SLOTS_PER_RECORD 5
 
 /* Records a T2P chain may ask for: whole ones only, however the kernel lays them out. */
@@ -64,7 +65,7 @@ static unsigned chain_max(const struct conn *c)
 
 	return n < 1 ? 1 : n > CHAIN_MAX ? CHAIN_MAX : (unsigned)n;
 }
-#define SPLICE_FLAGS (SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
+
 /* Half of GnuTLS's own rekey point (2^24 records): the count is an upper bound, and this
  * kernel cannot rekey in place, so the connection ends cleanly before the AEAD limit. */
 #define TX_RECORD_LIMIT (1ull << 23)
