@@ -12,10 +12,20 @@
  *   benchtool idle HOST PORT N SIZE          opens N connections (at most 64 opening at once),
  *                                            one round trip on each, prints "ready N" and holds
  *                                            them until stdin ends; exits non-zero on any error
- *   benchtool sink PORT                      reads each connection to its end, then answers with
- *                                            the byte count (8 bytes) and closes
- *   benchtool send HOST PORT BYTES           sends BYTES, half-closes, checks the sink's count;
- *                                            prints JSON: bytes, seconds
+ *   benchtool sink PORT                      reads each connection to its end (a process each, so
+ *                                            streams run at once), then answers with the byte
+ *                                            count (8 bytes) and closes
+ *   benchtool send HOST PORT BYTES [N]       sends BYTES, half-closes, checks the sink's count;
+ *                                            with N, N connections at once (BYTES/N each, a
+ *                                            process each); prints JSON: bytes, seconds
+ *   benchtool ktls-floor BYTES [N [copy]]    the kernel's own floor for a kTLS tunnel: BYTES
+ *                                            through one kernel TLS connection on loopback, no
+ *                                            handshake (TCP_ULP "tls", TLS_TX on one end, TLS_RX
+ *                                            on the other, one static AES-128-GCM key, TLS 1.3;
+ *                                            sends by vmsplice + splice, receives into a 256 KiB
+ *                                            buffer with TLS_RX_EXPECT_NO_PAD: no copy either end;
+ *                                            N connections at once as for send; "copy": plain
+ *                                            send() and recv() instead); prints JSON
  *
  * Round trips are whole: a reply counts when all SIZE bytes came back.
  */
@@ -33,7 +43,14 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <linux/tls.h>
+
+#ifndef SOL_TLS
+#define SOL_TLS 282
+#endif
 #include <unistd.h>
 
 static void die(const char *what)
@@ -188,19 +205,139 @@ static _Noreturn void sink_server(const char *port)
 	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 }, sizeof(int));
 	if (bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(ls, 64) < 0)
 		die("bind/listen");
-	for (;;) { /* one transfer at a time is all bench/run needs */
+	signal(SIGCHLD, SIG_IGN); /* no zombies */
+	for (;;) {
 		int fd = accept(ls, NULL, NULL);
 		uint64_t total = 0;
 		ssize_t r;
 
 		if (fd < 0)
 			continue;
+		if (fork() != 0) { /* the parent (or a failed fork: serve it here) */
+			close(fd);
+			continue;
+		}
+		close(ls);
 		while ((r = recv(fd, buf, sizeof(buf), 0)) > 0)
 			total += (uint64_t)r;
 		if (r == 0)
 			send(fd, &total, sizeof(total), MSG_NOSIGNAL);
-		close(fd);
+		_exit(0);
 	}
+}
+
+/* ---------- the kernel TLS floor ---------- */
+
+static void ktls_key(int fd, int dir)
+{
+	struct tls12_crypto_info_aes_gcm_128 ci = { .info = { .version = TLS_1_3_VERSION,
+							       .cipher_type = TLS_CIPHER_AES_GCM_128 } };
+
+	memset(ci.key, 0x4b, sizeof(ci.key));
+	memset(ci.salt, 0x53, sizeof(ci.salt));
+	memset(ci.iv, 0x49, sizeof(ci.iv));
+	/* rec_seq 0 on both ends, so the receiver expects what the sender numbers */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_ULP, "tls", sizeof("tls")) < 0)
+		die("TCP_ULP tls");
+	if (setsockopt(fd, SOL_TLS, dir, &ci, sizeof(ci)) < 0)
+		die(dir == TLS_TX ? "TLS_TX" : "TLS_RX");
+}
+
+/* The sender's cheapest path: the buffer's pages go into a pipe by reference (vmsplice) and
+ * from there into the kTLS socket, which encrypts them without copying the plaintext first. */
+static int ktls_floor_send(int tx, uint64_t n)
+{
+	static char page_buf[1 << 16] __attribute__((aligned(4096)));
+	int p[2];
+
+	memset(page_buf, 's', sizeof(page_buf));
+	if (pipe(p) < 0)
+		die("pipe");
+	while (n) {
+		struct iovec iov = { page_buf, n < sizeof(page_buf) ? (size_t)n : sizeof(page_buf) };
+		ssize_t in = vmsplice(p[1], &iov, 1, 0);
+
+		if (in <= 0)
+			die("vmsplice");
+		for (ssize_t left = in; left > 0;) {
+			ssize_t out = splice(p[0], NULL, tx, NULL, (size_t)left, SPLICE_F_MOVE);
+
+			if (out <= 0)
+				die("splice into kTLS");
+			left -= out;
+		}
+		n -= (uint64_t)in;
+	}
+	close(tx);
+	return 0;
+}
+
+/* The plain way: send() copies the plaintext in, recv() decrypts into the kernel's buffer and
+ * copies out. */
+static int ktls_floor_copy_send(int tx, uint64_t n)
+{
+	static char sbuf[1 << 16];
+
+	memset(sbuf, 's', sizeof(sbuf));
+	while (n) {
+		size_t k = n < sizeof(sbuf) ? (size_t)n : sizeof(sbuf);
+
+		if (io_all(tx, sbuf, k, 1) < 0)
+			die("kTLS send");
+		n -= k;
+	}
+	close(tx);
+	return 0;
+}
+
+static int ktls_floor(const char *mode, const char *unused_b, uint64_t n)
+{
+	int copy = mode && !strcmp(mode, "copy");
+
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), tx, rx, st;
+	static char buf[1 << 18];
+	uint64_t got = 0;
+	double t0;
+	pid_t pid;
+	ssize_t r;
+
+	if (ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(ls, 1) < 0 ||
+	    getsockname(ls, (struct sockaddr *)&sa, &len) < 0)
+		die("listen");
+	(void)unused_b;
+	tx = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (tx < 0 || connect(tx, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		die("connect");
+	rx = accept(ls, NULL, NULL);
+	if (rx < 0)
+		die("accept");
+	ktls_key(tx, TLS_TX);
+	ktls_key(rx, TLS_RX);
+	/* The receiver's fastest path (Linux 6.0+): records decrypted straight into buf. */
+	if (!copy && setsockopt(rx, SOL_TLS, TLS_RX_EXPECT_NO_PAD, &(int){ 1 }, sizeof(int)) < 0)
+		fprintf(stderr, "benchtool ktls-floor: TLS_RX_EXPECT_NO_PAD: %s (going on)\n", strerror(errno));
+	t0 = now_s();
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		close(rx);
+		_exit(copy ? ktls_floor_copy_send(tx, n) : ktls_floor_send(tx, n));
+	}
+	close(tx);
+	while ((r = recv(rx, buf, sizeof(buf), 0)) > 0)
+		got += (uint64_t)r;
+	if (r < 0)
+		die("kTLS recv");
+	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || got != n) {
+		fprintf(stderr, "benchtool ktls-floor: sent %llu bytes, got %llu\n", (unsigned long long)n,
+			(unsigned long long)got);
+		return 1;
+	}
+	printf("{\"bytes\": %llu, \"secs\": %.3f}\n", (unsigned long long)n, now_s() - t0);
+	return 0;
 }
 
 static int send_bytes(const char *host, const char *port, uint64_t n)
@@ -230,6 +367,35 @@ static int send_bytes(const char *host, const char *port, uint64_t n)
 		return 1;
 	}
 	printf("{\"bytes\": %llu, \"secs\": %.3f}\n", (unsigned long long)n, now_s() - t0);
+	return 0;
+}
+
+/* run(a, b, bytes / n) in n processes at once; one JSON line for all of them. */
+static int in_parallel(int (*run)(const char *, const char *, uint64_t), const char *a, const char *b,
+		       uint64_t bytes, int n)
+{
+	double t0 = now_s();
+	int failed = 0, st;
+
+	if (n < 1)
+		n = 1;
+	for (int i = 0; i < n; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			die("fork");
+		if (pid == 0) {
+			if (!freopen("/dev/null", "w", stdout))
+				_exit(1);
+			_exit(run(a, b, bytes / (uint64_t)n));
+		}
+	}
+	while (wait(&st) > 0)
+		failed |= !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+	if (failed)
+		return 1;
+	printf("{\"bytes\": %llu, \"secs\": %.3f, \"streams\": %d}\n",
+	       (unsigned long long)(bytes / (uint64_t)n * (uint64_t)n), now_s() - t0, n);
 	return 0;
 }
 
@@ -475,8 +641,12 @@ int main(int argc, char **argv)
 		echo_server(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "sink"))
 		sink_server(argv[2]);
-	if (argc == 5 && !strcmp(argv[1], "send"))
-		return send_bytes(argv[2], argv[3], strtoull(argv[4], NULL, 10));
+	if (argc >= 3 && argc <= 5 && !strcmp(argv[1], "ktls-floor"))
+		return in_parallel(ktls_floor, argc == 5 ? argv[4] : NULL, NULL,
+				   strtoull(argv[2], NULL, 10), argc >= 4 ? atoi(argv[3]) : 1);
+	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "send"))
+		return in_parallel(send_bytes, argv[2], argv[3], strtoull(argv[4], NULL, 10),
+				   argc == 6 ? atoi(argv[5]) : 1);
 	if (argc == 6 && !strcmp(argv[1], "rr"))
 		return rr(argv[2], argv[3], atol(argv[4]), (size_t)atol(argv[5]));
 	if (argc == 7 && !strcmp(argv[1], "conns"))

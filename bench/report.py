@@ -17,7 +17,9 @@ import sys
 
 CONFIGS = ["tcp", "ktund", "stunnel"]
 NAMES = {"tcp": "plain TCP", "ktund": "ktund pair (userspace)", "stunnel": "stunnel4 pair",
-         "ktls": "ktund pair (kTLS)"}
+         "ktls": "ktund pair (kTLS)", "hop": "plain TCP hop (loopback)",
+         "floor": "bare kernel TLS connection (loopback, zero-copy)",
+         "floor-copy": "bare kernel TLS connection (loopback, send/recv)"}
 GIB = float(1 << 30)
 
 
@@ -252,6 +254,66 @@ def strace_counts(path):
     return counts
 
 
+def busy_s(before, after, tck):
+    """Two /proc/stat "cpu" lines -> CPU seconds spent busy (not idle, not iowait) between."""
+    a, b = [int(x) for x in before.split()[1:]], [int(x) for x in after.split()[1:]]
+    d = [y - x for x, y in zip(a, b)]
+    return (sum(d) - d[3] - d[4]) / tck
+
+
+def vm_timed(raw, enters):
+    """Timed runs (no tracer) -> rows per config and stream count, medians over rounds."""
+    runs = {}
+    for r in raw:
+        if r["test"] == "timed":
+            runs.setdefault((r["config"], r["streams"]), []).append(r)
+    rows = {}
+    for (cfg, n), rs in runs.items():
+        gib = rs[0]["bytes"] / GIB
+        dcpu = [sum(r["cpu_s"].values()) / gib for r in rs if r["cpu_s"]]
+        rows[(cfg, n)] = {
+            "config": cfg, "name": NAMES[cfg], "streams": n, "bytes": rs[0]["bytes"], "rounds": len(rs),
+            "wall_s": median([r["wall_s"] for r in rs]), "wall_s_all": [r["wall_s"] for r in rs],
+            "mbyte_per_s": median([r["bytes"] / r["wall_s"] / 1e6 for r in rs]),
+            "guest_cpu_s_per_gib": median([busy_s(*r["cpu_stat"], r["clk_tck"]) / gib for r in rs]),
+            "daemon_cpu_s_per_gib": median(dcpu) if dcpu else None,
+            "ctxt_per_gib": median([r["ctxt"] / gib for r in rs]),
+            "io_uring_enter_per_gib": enters.get((cfg, n)),
+        }
+    for n in sorted({n for _, n in rows}):
+        hop = rows.get(("hop", n))
+        floors = [rows[(f, n)]["wall_s"] for f in ("floor", "floor-copy") if (f, n) in rows]
+        if not hop or not floors:
+            continue
+        pair_floor = min(floors) + 2 * hop["wall_s"]
+        for cfg in ("ktls", "ktund", "stunnel"):
+            if (cfg, n) in rows:
+                rows[(cfg, n)]["floor_s"] = round(pair_floor, 3)
+                rows[(cfg, n)]["floor_over_time"] = round(pair_floor / rows[(cfg, n)]["wall_s"], 3)
+    return [rows[k] for k in sorted(rows, key=lambda k: (k[1], ["hop", "floor", "floor-copy", "ktls", "ktund", "stunnel"].index(k[0])))]
+
+
+def vm_timed_md(trows, guest):
+    def f(v, d=0):
+        return "—" if v is None else f"{v:,.{d}f}"
+    md = ["", f"Timed runs (no tracer; medians of {max((r['rounds'] for r in trows), default=0)} rounds, configurations "
+          f"rotating each round) in the guest: kernel {guest.get('kernel', '?')}, {guest.get('vcpus', '?')} vCPU under "
+          f"qemu TCG; host load average at the start {guest.get('host_load') or '?'}. The floor of a pair is the bare kernel "
+          "TLS connection (the faster of its two ways) plus two plain hops, measured in the same run; floor ÷ time is the pair's efficiency "
+          "against it. Emulation caveat: qemu's AES-GCM through the kernel's AVX code runs at about 0.63× "
+          "nettle's, so kTLS against the userspace pair in the guest handicaps kTLS; compare each pair with "
+          "the floor, not with each other.", "",
+          "| path | streams | time | MB/s | floor ÷ time | guest CPU s/GiB | daemons CPU s/GiB | context switches/GiB | "
+          "io_uring_enter/GiB (client, server) |", "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in trows:
+        e = r["io_uring_enter_per_gib"]
+        md.append(f"| {r['name']} | {r['streams']} | {r['wall_s']:.2f} s | {r['mbyte_per_s']:.1f} | "
+                  f"{f(r.get('floor_over_time'), 2) if r.get('floor_over_time') else '—'} | "
+                  f"{r['guest_cpu_s_per_gib']:.1f} | {f(r['daemon_cpu_s_per_gib'], 1)} | {f(r['ctxt_per_gib'])} | "
+                  f"{'—' if e is None else f'{e[0]:,}, {e[1]:,}'} |")
+    return md
+
+
 def vm(d):
     raw = load(os.path.join(d, "vm-raw.jsonl"))
     rows = []
@@ -259,7 +321,8 @@ def vm(d):
         if r["test"] != "count":
             continue
         gib = r["bytes"] / GIB
-        row = {"config": r["config"], "name": NAMES[r["config"]], "payload_bytes": r["bytes"], "wall_s": r["wall_s"]}
+        row = {"config": r["config"], "name": NAMES[r["config"]], "streams": r.get("streams", 1),
+               "payload_bytes": r["bytes"], "wall_s": r["wall_s"]}
         for i, side in enumerate(("client", "server")):
             sc = strace_counts(os.path.join(d, r["strace"][i]))
             total = sc.pop("total", sum(sc.values()))
@@ -282,25 +345,33 @@ def vm(d):
             tb, ta = r["tls_stat_before"][i], r["tls_stat_after"][i]
             row["tls_stat_delta"][side] = {k: ta[k] - tb.get(k, 0) for k in ta if ta[k] != tb.get(k, 0)}
         rows.append(row)
-    json.dump({"configs": rows}, open(os.path.join(d, "vm-results.json"), "w"), indent=1)
+    enters = {(r["config"], r["streams"]): [r[s]["by_syscall_per_gib"].get("io_uring_enter", 0)
+                                            for s in ("client", "server")] for r in rows}
+    guest = next((r for r in raw if r["test"] == "guest"), {})
+    trows = vm_timed(raw, enters)
+    json.dump({"configs": rows, "timed": trows, "guest": guest}, open(os.path.join(d, "vm-results.json"), "w"),
+              indent=1)
 
     def top(per, n=4):
         return ", ".join(f"{k} {v:,}" for k, v in list(per.items())[:n])
 
-    md = ["| path | daemon | syscalls per GiB | of which io_uring_enter | top syscalls per GiB | "
-          "payload bytes through userspace per GiB |", "|---|---|---:|---:|---|---:|"]
+    md = ["Counted runs (strace -c -f attached to each daemon):", "",
+          "| path | streams | daemon | syscalls per GiB | of which io_uring_enter | top syscalls per GiB | "
+          "payload bytes through userspace per GiB |", "|---|---:|---|---:|---:|---|---:|"]
     for row in rows:
         for side in ("client", "server"):
             s = row[side]
-            md.append(f"| {row['name']} | {side} | {s['syscalls_per_gib']:,} | "
+            md.append(f"| {row['name']} | {row['streams']} | {side} | {s['syscalls_per_gib']:,} | "
                       f"{s['by_syscall_per_gib'].get('io_uring_enter', 0):,} | {top(s['by_syscall_per_gib'])} | "
                       f"{s['payload_userspace_per_gib']:,} |")
     md.append("")
-    md.append("Payload per run: " + ", ".join(f"{r['name']} {r['payload_bytes'] >> 20} MiB in {r['wall_s']} s"
+    md.append("Payload per counted run: " + ", ".join(f"{r['name']} ({r['streams']}) {r['payload_bytes'] >> 20} MiB in {r['wall_s']} s"
                                              for r in rows) + ". /proc/net/tls_stat deltas: " +
               "; ".join(f"{r['name']} {side}: " + (", ".join(f"{k} +{v}" for k, v in r["tls_stat_delta"][side].items())
                                                      or "none")
                         for r in rows for side in ("client", "server")) + ".")
+    if trows:
+        md += vm_timed_md(trows, guest)
     open(os.path.join(d, "vm-results.md"), "w").write("\n".join(md) + "\n")
 
 

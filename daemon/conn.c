@@ -229,10 +229,39 @@ static void conn_retire(struct conn *c)
 	c->w->closed = c;
 }
 
+void conn_submit_quiet(struct conn *c, struct io_uring_sqe *sqe, enum op op)
+{
+	sqe->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
+	conn_submit(c, sqe, op);
+	c->quiet[op == OP_T2P_SPLICE_IN]++;
+}
+
+/* A chain's operations run in order. When its splice out completes, every quiet splice in
+ * before it has succeeded, posting nothing. When a quiet one fails instead, the kernel cancels
+ * the rest of the chain, splice out included, and posts nothing for them either
+ * (REQ_F_SKIP_LINK_CQES): that completion ends the whole chain. */
+static void quiet_done(struct conn *c, enum op op)
+{
+	int d = op == OP_T2P_SPLICE_IN || op == OP_T2P_SPLICE_OUT;
+
+	if (op == OP_P2T_SPLICE_IN || op == OP_T2P_SPLICE_IN) {
+		c->quiet_ok[d] = 0; /* unknown: the pump asks the pipe */
+		c->inflight -= c->quiet[d]; /* the other quiet ones and the splice out */
+		c->quiet[d] = 0;
+		c->ops &= ~OP_BIT(d ? OP_T2P_SPLICE_OUT : OP_P2T_SPLICE_OUT);
+	} else if (op == OP_P2T_SPLICE_OUT || op == OP_T2P_SPLICE_OUT) {
+		c->quiet_ok[d] = c->quiet[d];
+		c->inflight -= c->quiet[d];
+		c->quiet[d] = 0;
+		c->ops &= ~OP_BIT(d ? OP_T2P_SPLICE_IN : OP_P2T_SPLICE_IN);
+	}
+}
+
 void conn_op_done(struct conn *c, enum op op)
 {
 	c->inflight--;
 	c->ops &= ~OP_BIT(op);
+	quiet_done(c, op);
 	if (c->state == CONN_CLOSING && !c->inflight)
 		conn_retire(c);
 }

@@ -49,6 +49,7 @@ enum { P2T, T2P }; /* the two directions: plain to TLS, TLS to plain */
 /* The four I/O slots: the operations that may use each, of which one at a time is in flight. */
 #define OPS_TLS_RX (OP_BIT(OP_TLS_RECV) | OP_BIT(OP_T2P_SPLICE_IN) | OP_BIT(OP_T2P_IN_POLL) | \
 		    OP_BIT(OP_CONTROL_RECV))
+
 #define OPS_TLS_TX (OP_BIT(OP_TLS_SEND) | OP_BIT(OP_P2T_SPLICE_OUT) | OP_BIT(OP_P2T_OUT_POLL) | \
 		    OP_BIT(OP_CLOSE_NOTIFY))
 #define OPS_PLAIN_RX (OP_BIT(OP_PLAIN_RECV) | OP_BIT(OP_P2T_SPLICE_IN) | OP_BIT(OP_P2T_IN_POLL))
@@ -82,6 +83,14 @@ struct conn {
 	bool ktls;            /* both directions are in the kernel */
 	int pipes[2][2];      /* per direction: read end, write end; -1 until kTLS starts */
 	size_t piped[2];      /* bytes waiting in each pipe */
+	size_t pipe_cap[2];   /* each pipe's capacity (F_SETPIPE_SZ grows it for bulk data) */
+	unsigned quiet[2];    /* per direction: quiet splices in flight not heard of */
+	unsigned quiet_ok[2]; /* of the direction's last chain: the quiet splices that succeeded */
+	unsigned t2p_burst;   /* records to splice in the next chain */
+	unsigned t2p_chain;   /* records asked for by the chain in flight, 0 if none */
+	size_t p2t_asked;     /* bytes the P2T chain in flight asked of the plain socket, 0 if none */
+	int t2p_stop;         /* what ended a T2P chain's reading: 1 (nothing), 0, -errno */
+	bool pipe_grow_tried[2]; /* F_SETPIPE_SZ was tried (once per pipe, refused or not) */
 	size_t pull_limit;    /* tls_io hands GnuTLS nothing past this offset of tls_in */
 	bool pull_starved;    /* tls_io had nothing to give: GnuTLS needs more from the peer */
 	uint64_t tx_records;  /* records sent under the kernel's current TX key (upper bound) */
@@ -138,6 +147,12 @@ void conn_op_started(struct conn *c, enum op op);
 /* Accounts a completed operation; a closed connection whose last one it was goes to the
  * worker's list to free. */
 void conn_op_done(struct conn *c, enum op op);
+/* Submits sqe (an OP_P2T_SPLICE_IN or OP_T2P_SPLICE_IN) as a quiet link of a chain:
+ * IOSQE_CQE_SKIP_SUCCESS and IOSQE_IO_LINK, so it completes only if it fails (for a splice:
+ * moves less than asked), and then the rest of the chain is cancelled without completions: its
+ * completion ends the chain. The chain must end with the direction's splice out, which
+ * completes only when every quiet one succeeded (quiet_ok says how many). */
+void conn_submit_quiet(struct conn *c, struct io_uring_sqe *sqe, enum op op);
 /* Payload bytes moved in one direction (p2t: plain to TLS). */
 void conn_count_bytes(struct conn *c, bool p2t, size_t n, bool via_userspace);
 /* Closes c as done once both directions have ended; else VERDICT_AGAIN. */

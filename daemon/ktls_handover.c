@@ -70,9 +70,15 @@ static enum verdict stay_in_userspace(struct conn *c, const char *why)
 
 static int open_pipes(struct conn *c)
 {
-	for (int d = 0; d < 2; d++)
+	for (int d = 0; d < 2; d++) {
+		int cap;
+
 		if (pipe2(c->pipes[d], O_CLOEXEC) < 0)
 			return -errno;
+		/* Usually 64 KiB; less once the user is over fs.pipe-user-pages-soft. */
+		cap = fcntl(c->pipes[d][1], F_GETPIPE_SZ);
+		c->pipe_cap[d] = cap > 0 ? (size_t)cap : 4096;
+	}
 	return 0;
 }
 

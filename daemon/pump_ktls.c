@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>
 #include <linux/tls.h>
 
+#include "log.h"
 #include "phase.h"
 #include "plain_io.h"
 #include "tls_names.h"
@@ -25,9 +30,42 @@
  * which TCP's splice read and the send side go by); on EAGAIN a POLL_ADD (an OP_*_POLL of
  * the same slot) waits for the socket without a thread, and the splice is issued again when
  * it fires.
+ *
+ * Each completion costs a trip through io_uring_enter and a wake-up of the worker, so the
+ * splices of a direction go as one chain (IOSQE_IO_LINK), the splices in quiet
+ * (IOSQE_CQE_SKIP_SUCCESS: one that moves all it asked for posts nothing), the splice out last:
+ *   plain -> kTLS: one splice in asking for what the socket holds (SIOCINQ), then the splice
+ *   out; one completion per pipe-full.
+ *   kTLS -> plain: a splice out of a kTLS socket returns at most one record (Linux 6.12), so
+ *   up to CHAIN_MAX one-record (16 KiB) splices in, then the splice out: one completion per
+ *   chain while whole records flow.
+ * A splice in that moves less (a short record, EAGAIN, a non-data record, the end) posts its
+ * result and the kernel cancels the rest of the chain silently (a quiet request's failure
+ * skips its links' completions); what the chain moved (FIONREAD of the pipe) is sent by a
+ * splice out of its own, and what ended the reading is acted on once the pipe has drained.
+ * A pipe that a splice filled grows once to PIPE_BULK (F_SETPIPE_SZ), so idle and small
+ * connections keep the default pipe; where the kernel refuses (fs.pipe-max-size, the user's
+ * fs.pipe-user-pages-soft) the connection goes on with the pipe it has.
  */
 
-#define SPLICE_CHUNK (64 * 1024)
+#define PIPE_BULK (256 * 1024)
+#define CHAIN_MAX 16
+#define SPLICE_FLAGS (SPLICE_F_MOVE | SPLICE_F_NONBLOCK)
+/* Linux 6.12's tls_sw_splice_read consumes a whole record even when the pipe took only part of
+ * it (it accounts what it asked for, not what it moved): the rest would be lost. So a chain
+ * asks for no more records than the pipe has slots for, counting each record at its worst:
+ * 16 KiB in order-0 pages, not starting on a page boundary, 5 slots. */
+#define SLOTS_PER_RECORD 5
+
+/* Records a T2P chain may ask for: whole ones only, however the kernel lays them out. */
+static unsigned chain_max(const struct conn *c)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t n = c->pipe_cap[T2P] / (size_t)(page > 0 ? page : 4096) / SLOTS_PER_RECORD;
+
+	return n < 1 ? 1 : n > CHAIN_MAX ? CHAIN_MAX : (unsigned)n;
+}
+
 /* Half of GnuTLS's own rekey point (2^24 records): the count is an upper bound, and this
  * kernel cannot rekey in place, so the connection ends cleanly before the AEAD limit. */
 #define TX_RECORD_LIMIT (1ull << 23)
@@ -36,8 +74,27 @@ static void splice_between(struct conn *c, int from, int to, size_t len, enum op
 {
 	struct io_uring_sqe *sqe = conn_sqe(c);
 
-	io_uring_prep_splice(sqe, from, -1, to, -1, (unsigned)len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	io_uring_prep_splice(sqe, from, -1, to, -1, (unsigned)len, SPLICE_FLAGS);
 	conn_submit(c, sqe, op);
+}
+
+static void pipe_grow(struct conn *c, int d)
+{
+	static bool logged;
+	int cap;
+
+	if (c->pipe_grow_tried[d] || c->pipe_cap[d] >= PIPE_BULK)
+		return;
+	c->pipe_grow_tried[d] = true;
+	cap = fcntl(c->pipes[d][1], F_SETPIPE_SZ, PIPE_BULK);
+	if (cap > 0) {
+		c->pipe_cap[d] = (size_t)cap;
+		return;
+	}
+	if (!__atomic_exchange_n(&logged, true, __ATOMIC_RELAXED))
+		log_notice("[%s] cannot grow a kTLS pipe to %d KiB (%m): such connections splice at "
+			   "most %zu KiB at a time (see fs.pipe-user-pages-soft)", c->t->name,
+			   PIPE_BULK / 1024, c->pipe_cap[d] / 1024);
 }
 
 static enum verdict poll_for(struct conn *c, int fd, unsigned events, enum op poll_op)
@@ -62,11 +119,26 @@ static void send_close_notify(struct conn *c)
 	conn_submit(c, sqe, OP_CLOSE_NOTIFY);
 }
 
+/* The splice in, quiet, asks for what the socket holds (SIOCINQ; the whole pipe when that is
+ * nothing, so that the end of the stream or an error is heard of), so it usually moves all it
+ * asked for and posts nothing; the splice out goes linked behind it. */
 static void p2t_splice_in(struct conn *c)
 {
-	if (conn_busy(c, OPS_PLAIN_RX) || c->piped[P2T] || c->plain_rd_eof || c->bye_queued)
+	size_t cap = c->pipe_cap[P2T], len = cap;
+	struct io_uring_sqe *sqe;
+	int inq;
+
+	if (c->p2t_asked || conn_busy(c, OPS_PLAIN_RX | OPS_TLS_TX) || c->piped[P2T] ||
+	    c->plain_rd_eof || c->bye_queued)
 		return;
-	splice_between(c, c->plain_fd, c->pipes[P2T][1], SPLICE_CHUNK, OP_P2T_SPLICE_IN);
+	if (ioctl(c->plain_fd, SIOCINQ, &inq) == 0 && inq > 0 && (size_t)inq < cap)
+		len = (size_t)inq;
+	conn_sqe_reserve(c, 2);
+	sqe = conn_sqe(c);
+	io_uring_prep_splice(sqe, c->plain_fd, -1, c->pipes[P2T][1], -1, (unsigned)len, SPLICE_FLAGS);
+	conn_submit_quiet(c, sqe, OP_P2T_SPLICE_IN);
+	c->p2t_asked = len;
+	splice_between(c, c->pipes[P2T][0], c->tls_fd, cap, OP_P2T_SPLICE_OUT);
 }
 
 static void p2t_splice_out(struct conn *c)
@@ -76,8 +148,13 @@ static void p2t_splice_out(struct conn *c)
 	splice_between(c, c->pipes[P2T][0], c->tls_fd, c->piped[P2T], OP_P2T_SPLICE_OUT);
 }
 
-static enum verdict p2t_in_done(struct conn *c, int res)
+/* What ended the splice in's reading, acted on once the pipe is empty. */
+static enum verdict p2t_after_in(struct conn *c, int res)
 {
+	if (res > 0) {
+		p2t_splice_in(c);
+		return VERDICT_AGAIN;
+	}
 	if (res == -EAGAIN)
 		return poll_for(c, c->plain_fd, POLLIN, OP_P2T_IN_POLL);
 	if (res < 0)
@@ -88,13 +165,34 @@ static enum verdict p2t_in_done(struct conn *c, int res)
 			send_close_notify(c);
 		return VERDICT_AGAIN;
 	}
+	return conn_fail_io(c, "plain splice", res);
+}
+
+/* The quiet splice in moved less than it asked for (or failed), and the kernel cancelled the
+ * splice out linked behind it. */
+static enum verdict p2t_in_done(struct conn *c, int res)
+{
+	c->p2t_asked = 0;
+	if (res <= 0)
+		return p2t_after_in(c, res);
 	c->piped[P2T] += (size_t)res;
 	p2t_splice_out(c);
 	return VERDICT_AGAIN;
 }
 
+/* The chain got to its splice out: the splice in moved all it asked for. */
+static void p2t_chain_done(struct conn *c)
+{
+	c->piped[P2T] += c->p2t_asked;
+	if (c->p2t_asked >= c->pipe_cap[P2T])
+		pipe_grow(c, P2T);
+	c->p2t_asked = 0;
+}
+
 static enum verdict p2t_out_done(struct conn *c, int res)
 {
+	if (c->p2t_asked)
+		p2t_chain_done(c);
 	if (res == -EAGAIN)
 		return poll_for(c, c->tls_fd, POLLOUT, OP_P2T_OUT_POLL);
 	if (res <= 0)
@@ -131,12 +229,27 @@ static enum verdict close_notify_done(struct conn *c, int res)
 
 /* kernel TLS -> plain */
 
+/* A chain of t2p_burst one-record splices in, then the splice out (see the top). */
 static void t2p_splice_in(struct conn *c)
 {
-	if (conn_busy(c, OPS_TLS_RX) || c->piped[T2P] || c->close_notify_seen ||
-	    buf_used(&c->plain_out))
+	unsigned max = chain_max(c), k = c->t2p_burst;
+
+	if (c->t2p_chain || conn_busy(c, OPS_TLS_RX | OPS_PLAIN_TX) || c->piped[T2P] ||
+	    c->close_notify_seen || buf_used(&c->plain_out))
 		return;
-	splice_between(c, c->tls_fd, c->pipes[T2P][1], SPLICE_CHUNK, OP_T2P_SPLICE_IN);
+	k = k < 1 ? 1 : k > max ? max : k;
+	conn_sqe_reserve(c, k + 1);
+	for (unsigned i = 0; i < k; i++) {
+		struct io_uring_sqe *sqe = conn_sqe(c);
+
+		io_uring_prep_splice(sqe, c->tls_fd, -1, c->pipes[T2P][1], -1, TLS_MAX_PLAINTEXT,
+				     SPLICE_FLAGS);
+		conn_submit_quiet(c, sqe, OP_T2P_SPLICE_IN);
+	}
+	c->t2p_chain = k;
+	c->t2p_stop = 1;
+	splice_between(c, c->pipes[T2P][0], c->plain_fd, (size_t)k * TLS_MAX_PLAINTEXT,
+		       OP_T2P_SPLICE_OUT);
 }
 
 static void t2p_splice_out(struct conn *c)
@@ -170,22 +283,60 @@ static enum verdict rx_error(struct conn *c, int res)
 	return conn_fail_io(c, "kTLS recv", res);
 }
 
+static enum verdict t2p_after_read(struct conn *c);
+
+/* A splice in of the chain did not move a whole record: the chain ended there, the rest of it
+ * cancelled. The records before it are in the pipe; its result waits for the pipe to drain. */
 static enum verdict t2p_in_done(struct conn *c, int res)
 {
-	if (res == -EAGAIN)
+	int queued = 0;
+
+	if (ioctl(c->pipes[T2P][0], FIONREAD, &queued) < 0)
+		return conn_fail_io(c, "pipe FIONREAD", -errno);
+	c->piped[T2P] = (size_t)queued;
+	c->t2p_burst = (unsigned)((c->piped[T2P] - (res > 0 ? (size_t)res : 0)) / TLS_MAX_PLAINTEXT) + 1;
+	c->t2p_chain = 0;
+	if (res <= 0)
+		c->t2p_stop = res;
+	if (!c->piped[T2P])
+		return t2p_after_read(c);
+	t2p_splice_out(c);
+	return VERDICT_AGAIN;
+}
+
+/* The pipe is empty: what ended the last chain's reading decides what comes next. */
+static enum verdict t2p_after_read(struct conn *c)
+{
+	int stop = c->t2p_stop;
+
+	c->t2p_stop = 1;
+	if (stop > 0) {
+		t2p_splice_in(c);
+		return VERDICT_AGAIN;
+	}
+	if (stop == -EAGAIN)
 		return poll_for(c, c->tls_fd, POLLIN, OP_T2P_IN_POLL);
-	if (res == -EINVAL)
+	if (stop == -EINVAL)
 		return receive_control_record(c, 0);
 	/* The end of the stream, or an empty data record (allowed, and padding-only in TLS 1.3),
 	 * which splice consumes and reports as 0 too. recvmsg tells them apart without waiting:
 	 * see control_recv_done. */
-	if (res == 0)
+	if (stop == 0)
 		return receive_control_record(c, MSG_DONTWAIT);
-	if (res < 0)
-		return rx_error(c, res);
-	c->piped[T2P] += (size_t)res;
-	t2p_splice_out(c);
-	return VERDICT_AGAIN;
+	return rx_error(c, stop);
+}
+
+/* The chain got to its splice out: each splice in moved a whole record. The next chain asks
+ * for twice as many (a chain that broke asks for one more than came: t2p_in_done). */
+static void t2p_chain_done(struct conn *c)
+{
+	unsigned whole = c->quiet_ok[T2P], max = chain_max(c);
+
+	c->piped[T2P] += (size_t)whole * TLS_MAX_PLAINTEXT;
+	if (whole >= max)
+		pipe_grow(c, T2P);
+	c->t2p_burst = 2 * whole;
+	c->t2p_chain = 0;
 }
 
 static enum verdict on_alert(struct conn *c, const uint8_t *body, int len)
@@ -255,17 +406,19 @@ static enum verdict control_recv_done(struct conn *c, int res)
 
 static enum verdict t2p_out_done(struct conn *c, int res)
 {
+	if (c->t2p_chain)
+		t2p_chain_done(c);
 	if (res == -EAGAIN)
 		return poll_for(c, c->plain_fd, POLLOUT, OP_T2P_OUT_POLL);
 	if (res <= 0)
 		return conn_fail_io(c, "plain send", res);
 	conn_count_bytes(c, false, (size_t)res, false);
 	c->piped[T2P] -= (size_t)res;
-	if (c->piped[T2P])
+	if (c->piped[T2P]) {
 		t2p_splice_out(c);
-	else
-		t2p_splice_in(c);
-	return VERDICT_AGAIN;
+		return VERDICT_AGAIN;
+	}
+	return t2p_after_read(c);
 }
 
 /* The data a control-record recvmsg returned, sent from plain_out. */
@@ -329,6 +482,8 @@ static enum verdict t2p_out_ready(struct conn *c, int res)
 static enum verdict pump_ktls_begin(struct conn *c)
 {
 	stat_add(&conn_stats(c)->conns_ktls, 1);
+	c->t2p_burst = 1;
+	c->t2p_stop = 1;
 	p2t_splice_in(c);
 	t2p_splice_in(c);
 	return VERDICT_AGAIN;

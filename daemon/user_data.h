@@ -28,7 +28,7 @@ enum op {
 	/* kernel TLS: splices through the two pipes, and a POLL_ADD for each after EAGAIN */
 	OP_P2T_SPLICE_IN,     /* plain socket -> pipe */
 	OP_P2T_SPLICE_OUT,    /* pipe -> kTLS socket */
-	OP_T2P_SPLICE_IN,     /* kTLS socket -> pipe */
+	OP_T2P_SPLICE_IN,     /* kTLS socket -> pipe: one record, quiet (conn_submit_quiet) */
 	OP_T2P_SPLICE_OUT,    /* pipe -> plain socket */
 	OP_P2T_IN_POLL,
 	OP_P2T_OUT_POLL,

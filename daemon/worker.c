@@ -53,7 +53,8 @@ static int ring_restrict(struct io_uring *ring)
 		res[i] = (struct io_uring_restriction){ .opcode = IORING_RESTRICTION_SQE_OP,
 							.sqe_op = ops[i] };
 	res[sizeof(ops)] = (struct io_uring_restriction){
-		.opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED, .sqe_flags = IOSQE_IO_LINK };
+		.opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED,
+		.sqe_flags = IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS };
 	/* Debian's liburing 2.3 declares io_uring_register_restrictions() but does not export
 	 * it: the generic io_uring_register() does the same. */
 	rc = io_uring_register(ring->ring_fd, IORING_REGISTER_RESTRICTIONS, res,
