@@ -110,6 +110,7 @@ void conn_free(struct conn *c)
 	for (int d = 0; d < 2; d++)
 		for (int e = 0; e < 2; e++)
 			close_fd(&c->pipes[d][e]);
+	tls13_rec_clear(&c->rec);
 	if (c->session)
 		gnutls_deinit(c->session);
 	tunnel_ctx_put(c->ctx);
