@@ -58,6 +58,14 @@ static int seal_pending(struct conn *c)
 	struct buf *in = &c->plain_in, *out = &c->tls_out;
 
 	buf_compact(out); /* no send in flight: encrypt_pending waits for it */
+	if (c->rec.gnutls_owes && buf_used(in)) {
+		size_t n = buf_used(in) < TLS_MAX_PLAINTEXT ? buf_used(in) : TLS_MAX_PLAINTEXT;
+		ssize_t sent = tls13_rec_send_via_gnutls(&c->rec, c->session, in->data + in->off, n);
+
+		if (sent < 0)
+			return -EPROTO;
+		in->off += (size_t)sent;
+	}
 	while (buf_used(in)) {
 		size_t n = buf_used(in) < TLS_MAX_PLAINTEXT ? buf_used(in) : TLS_MAX_PLAINTEXT;
 		ssize_t w;
@@ -181,6 +189,7 @@ static enum verdict decrypt_available(struct conn *c)
 			/* GnuTLS gets exactly that record: it reads a record's exact length, so
 			 * it holds no ciphertext of ours when it returns. */
 			c->pull_limit = c->tls_in.off + give;
+			c->rec.gnutls_owes = true;
 			rec_give_back(c);
 		}
 		c->pull_starved = false;

@@ -95,6 +95,20 @@ int tls13_rec_give_back(const struct tls13_rec *r, gnutls_session_t s)
 	return gnutls_record_set_state(s, 0, seq) < 0 ? -EPROTO : 0;
 }
 
+ssize_t tls13_rec_send_via_gnutls(struct tls13_rec *r, gnutls_session_t s, const uint8_t *p, size_t n)
+{
+	ssize_t sent;
+
+	if (tls13_rec_give_back(r, s) < 0)
+		return GNUTLS_E_INTERNAL_ERROR;
+	sent = gnutls_record_send(s, p, n);
+	if (dir_load(&r->wr, s, false) < 0)
+		return GNUTLS_E_INTERNAL_ERROR;
+	if (sent >= 0)
+		r->gnutls_owes = false;
+	return sent;
+}
+
 int tls13_rec_rekey(struct tls13_rec *r, gnutls_session_t s)
 {
 	int rc = tls13_rec_give_back(r, s);

@@ -41,6 +41,9 @@ struct tls13_dir {
 
 struct tls13_rec {
 	struct tls13_dir rd, wr;
+	/* GnuTLS has read a record since it last wrote one: a KeyUpdate asking for ours makes it
+	 * owe one, which it sends before the next record it writes (not at once). */
+	bool gnutls_owes;
 };
 
 /* What tls13_open found at the head of the ciphertext. */
@@ -61,6 +64,9 @@ int tls13_dir_set(struct tls13_dir *d, gnutls_cipher_algorithm_t cipher, const g
 int tls13_rec_load(struct tls13_rec *r, gnutls_session_t s);
 /* Gives s our sequence numbers, so that GnuTLS can take the next record either way. */
 int tls13_rec_give_back(const struct tls13_rec *r, gnutls_session_t s);
+/* Sends p[0, n) (n <= 2^14) through GnuTLS's own record layer, with whatever GnuTLS owes
+ * ahead of it, and takes its write state back. GnuTLS's result (bytes sent or its error). */
+ssize_t tls13_rec_send_via_gnutls(struct tls13_rec *r, gnutls_session_t s, const uint8_t *p, size_t n);
 /* GnuTLS sends a KeyUpdate (through s's push function) and we take its new write key. */
 int tls13_rec_rekey(struct tls13_rec *r, gnutls_session_t s);
 void tls13_rec_clear(struct tls13_rec *r);
