@@ -54,6 +54,11 @@ static void kat_one(gnutls_cipher_algorithm_t alg, unsigned keylen, const uint8_
 	n = tls13_seal(&d, (const uint8_t *)kat_text, sizeof(kat_text) - 1, rec);
 	CHECK(n == (ssize_t)wlen && !memcmp(rec, want, wlen));
 	CHECK(d.seq == KAT_SEQ + 1);
+	{ /* more than a record may carry */
+		static uint8_t big[16385], big_rec[16385 + TLS13_OVERHEAD];
+
+		CHECK(tls13_seal(&d, big, sizeof(big), big_rec) == -EINVAL && d.seq == KAT_SEQ + 1);
+	}
 	set_dir(&d, alg, keylen, KAT_SEQ);
 	CHECK(tls13_open(&d, want, wlen, out, sizeof(out), &used, &plain) == TLS13_DATA);
 	CHECK(used == wlen && plain == sizeof(kat_text) - 1 && !memcmp(out, kat_text, plain));
@@ -121,8 +126,8 @@ static void not_ours(void)
 	gnutls_aead_cipher_deinit(d.aead);
 }
 
-/* Inner types and plaintext sizes GnuTLS must see: sealed by hand under the KAT key. */
-static size_t seal_inner(const uint8_t *inner, size_t n, uint8_t *rec)
+/* Records GnuTLS must see, sealed by hand under the KAT key: outer type, sequence number. */
+static size_t seal_as(uint8_t outer, uint64_t seq, const uint8_t *inner, size_t n, uint8_t *rec)
 {
 	gnutls_aead_cipher_hd_t h;
 	gnutls_datum_t key = { (unsigned char *)key32, 16 };
@@ -131,12 +136,61 @@ static size_t seal_inner(const uint8_t *inner, size_t n, uint8_t *rec)
 
 	memcpy(nonce, iv12, 12);
 	for (int i = 0; i < 8; i++)
-		nonce[4 + i] ^= (uint8_t)(KAT_SEQ >> (56 - 8 * i));
-	rec[0] = 23, rec[1] = 3, rec[2] = 3, rec[3] = (uint8_t)(clen >> 8), rec[4] = (uint8_t)clen;
+		nonce[4 + i] ^= (uint8_t)(seq >> (56 - 8 * i));
+	rec[0] = outer, rec[1] = 3, rec[2] = 3, rec[3] = (uint8_t)(clen >> 8), rec[4] = (uint8_t)clen;
 	CHECK(gnutls_aead_cipher_init(&h, GNUTLS_CIPHER_AES_128_GCM, &key) == 0);
 	CHECK(gnutls_aead_cipher_encrypt(h, nonce, 12, rec, 5, TLS13_TAG, inner, n, rec + 5, &clen) == 0);
 	gnutls_aead_cipher_deinit(h);
 	return 5 + clen;
+}
+
+static size_t seal_inner(const uint8_t *inner, size_t n, uint8_t *rec)
+{
+	return seal_as(23, KAT_SEQ, inner, n, rec);
+}
+
+/* Authentic records that are still not ours: another outer type or version, the last
+ * sequence number (GnuTLS's to refuse: it must not wrap). */
+static void authentic_not_ours(void)
+{
+	static const uint8_t inner[] = "data\x17";
+	struct tls13_dir d = { 0 };
+	uint8_t rec[64], out[64];
+	size_t n, used, plain;
+
+	set_dir(&d, GNUTLS_CIPHER_AES_128_GCM, 16, KAT_SEQ);
+	n = seal_inner(inner, sizeof(inner) - 1, rec);
+	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_DATA && plain == 4);
+	d.seq = KAT_SEQ;
+	n = seal_as(22, KAT_SEQ, inner, sizeof(inner) - 1, rec);
+	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_GNUTLS && used == n);
+	n = seal_as(23, KAT_SEQ, inner, sizeof(inner) - 1, rec);
+	rec[2] = 1; /* TLS 1.0's version in the header: the tag covers it, so seal again */
+	{
+		gnutls_aead_cipher_hd_t h;
+		gnutls_datum_t key = { (unsigned char *)key32, 16 };
+		uint8_t nonce[12];
+		size_t clen = sizeof(inner) - 1 + TLS13_TAG;
+
+		memcpy(nonce, iv12, 12);
+		for (int i = 0; i < 8; i++)
+			nonce[4 + i] ^= (uint8_t)(KAT_SEQ >> (56 - 8 * i));
+		CHECK(gnutls_aead_cipher_init(&h, GNUTLS_CIPHER_AES_128_GCM, &key) == 0);
+		CHECK(gnutls_aead_cipher_encrypt(h, nonce, 12, rec, 5, TLS13_TAG, inner, sizeof(inner) - 1,
+						 rec + 5, &clen) == 0);
+		gnutls_aead_cipher_deinit(h);
+	}
+	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_GNUTLS && used == n);
+	d.seq = UINT64_MAX;
+	n = seal_as(23, UINT64_MAX, inner, sizeof(inner) - 1, rec);
+	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_GNUTLS && used == n);
+	CHECK(d.seq == UINT64_MAX);
+	/* Shorter than a tag. */
+	d.seq = KAT_SEQ;
+	rec[0] = 23, rec[1] = 3, rec[2] = 3, rec[3] = 0, rec[4] = TLS13_TAG - 1;
+	CHECK(tls13_open(&d, rec, 5 + TLS13_TAG - 1, out, sizeof(out), &used, &plain) == TLS13_GNUTLS);
+	CHECK(used == 5 + TLS13_TAG - 1);
+	gnutls_aead_cipher_deinit(d.aead);
 }
 
 static void inner_types(void)
@@ -427,6 +481,7 @@ int main(void)
 	RUN(padding_stripped);
 	RUN(not_ours);
 	RUN(inner_types);
+	RUN(authentic_not_ours);
 	RUN(with_gnutls_aes128);
 	RUN(with_gnutls_chacha);
 	RUN(close_notify_to_gnutls);
