@@ -52,6 +52,13 @@ static void rec_take_back(struct conn *c)
 		c->rec_on = false;
 }
 
+/* Our cipher contexts again, if conn_check_timers parked them while c was idle. */
+static void rec_unpark(struct conn *c)
+{
+	if (c->rec_on && tls13_rec_parked(&c->rec))
+		rec_take_back(c);
+}
+
 /* Seals all of plain_in into tls_out as records of our own; negative errno on failure. */
 static int seal_pending(struct conn *c)
 {
@@ -93,6 +100,7 @@ static enum verdict encrypt_pending(struct conn *c)
 	/* Encrypt only into an idle tls_out: one chunk in flight bounds the memory per direction. */
 	if (conn_busy(c, OPS_TLS_TX) || c->tls_wr_shut)
 		return VERDICT_AGAIN;
+	rec_unpark(c);
 	if (c->rec_on) {
 		int rc = seal_pending(c);
 
@@ -177,6 +185,7 @@ static enum verdict decrypt_available(struct conn *c)
 
 	if (conn_busy(c, OPS_PLAIN_TX) || c->plain_wr_shut)
 		return VERDICT_AGAIN;
+	rec_unpark(c);
 	out->off = out->len = 0;
 	while (buf_room(out) && !c->close_notify_seen) {
 		size_t before = c->tls_in.off, give = SIZE_MAX;

@@ -88,11 +88,19 @@ int tls13_rec_give_back(const struct tls13_rec *r, gnutls_session_t s)
 {
 	uint8_t seq[8];
 
+	if (!r->rd.aead || !r->wr.aead)
+		return 0;
 	put_be64(seq, r->rd.seq);
 	if (gnutls_record_set_state(s, 1, seq) < 0)
 		return -EPROTO;
 	put_be64(seq, r->wr.seq);
 	return gnutls_record_set_state(s, 0, seq) < 0 ? -EPROTO : 0;
+}
+
+void tls13_rec_park(struct tls13_rec *r, gnutls_session_t s)
+{
+	if (tls13_rec_give_back(r, s) == 0)
+		tls13_rec_clear(r);
 }
 
 ssize_t tls13_rec_send_via_gnutls(struct tls13_rec *r, gnutls_session_t s, const uint8_t *p, size_t n)

@@ -62,8 +62,16 @@ int tls13_dir_set(struct tls13_dir *d, gnutls_cipher_algorithm_t cipher, const g
 		  const uint8_t iv[TLS13_NONCE], uint64_t seq);
 /* Both directions from s's current keys and sequence numbers. 0 or -errno (r cleared). */
 int tls13_rec_load(struct tls13_rec *r, gnutls_session_t s);
-/* Gives s our sequence numbers, so that GnuTLS can take the next record either way. */
+/* Gives s our sequence numbers, so that GnuTLS can take the next record either way. Nothing
+ * to give while r is parked (GnuTLS holds the state then). */
 int tls13_rec_give_back(const struct tls13_rec *r, gnutls_session_t s);
+/* Gives s our sequence numbers and frees our cipher contexts, which an idle connection need
+ * not keep (GnuTLS has its own); tls13_rec_load takes them up again. */
+void tls13_rec_park(struct tls13_rec *r, gnutls_session_t s);
+static inline bool tls13_rec_parked(const struct tls13_rec *r)
+{
+	return !r->rd.aead;
+}
 /* Sends p[0, n) (n <= 2^14) through GnuTLS's own record layer, with whatever GnuTLS owes
  * ahead of it, and takes its write state back. GnuTLS's result (bytes sent or its error). */
 ssize_t tls13_rec_send_via_gnutls(struct tls13_rec *r, gnutls_session_t s, const uint8_t *p, size_t n);
