@@ -5,7 +5,10 @@
 # through ktund server to an echo origin: the lines after the KeyUpdate must arrive (ktund took
 # GnuTLS's new read key) and come back, and s_client must receive ktund's own KeyUpdate (GnuTLS
 # owed it and sent it before its next record, under the old key) before their echo. Then the same
-# with a KeyUpdate that asks for nothing ("k"). The close line must say up=N down=N reason=done.
+# with a KeyUpdate that asks for nothing ("k"), and once more with the connection idle for 3 s
+# before the KeyUpdate, so that ktund has parked its cipher contexts (after 2 s) and must take
+# them up again, at the sequence numbers GnuTLS held meanwhile. The close line must say
+# up=N down=N reason=done.
 # The stdin lines are paced (sleep) only so that s_client reads each command on its own.
 # Case functions run indirectly (run_case) and take no arguments from the script:
 # shellcheck disable=SC2317,SC2119
@@ -14,9 +17,10 @@ set -euo pipefail
 srv_init
 ID='id="CN=edge-client,OU=edge"'
 
-# key_update LETTER WANT_REPLY: one s_client session with the KeyUpdate command LETTER.
+# key_update LETTER WANT_REPLY [IDLE]: one s_client session with the KeyUpdate command LETTER,
+# idle for IDLE seconds (default 1) after the first line.
 key_update() {
-	local letter=$1 want_reply=$2 cl replies
+	local letter=$1 want_reply=$2 idle=${3:-1} cl replies
 	use_origin echo
 	srv_start
 	ossl_cmd client
@@ -25,7 +29,7 @@ key_update() {
 	unset 'OSSL[${#OSSL[@]}-1]'
 	{
 		printf 'before the update\n'
-		sleep 1
+		sleep "$idle"
 		printf '%s\n' "$letter"
 		sleep 1
 		printf 'after the update, one\n'
@@ -50,4 +54,5 @@ key_update() {
 
 run_case "openssl s_client KeyUpdate asking for ktund's (K)" key_update K 1
 run_case "openssl s_client KeyUpdate asking for nothing (k)" key_update k 0
+run_case "openssl s_client KeyUpdate (K) after 3 s idle (parked)" key_update K 1 3
 srv_finish
