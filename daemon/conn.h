@@ -17,6 +17,7 @@
 #include "reason.h"
 #include "tls_hs_walk.h"
 #include "tls_record.h"
+#include "tls13_rec.h"
 #include "user_data.h"
 #include "verify.h"
 
@@ -75,6 +76,9 @@ struct conn {
 	bool tls_rd_eof, plain_rd_eof;  /* the socket returned end of file */
 	bool close_notify_seen, bye_queued;
 	bool tls_wr_shut, plain_wr_shut;
+	/* userspace pump (pump.c): TLS 1.3 records of our own (tls13_rec.c) while rec_on */
+	bool rec_on;
+	struct tls13_rec rec;
 	int64_t started_ms, deadline_ms, active_ms;
 	struct timespec hs_started; /* for the handshake-duration histogram */
 	uint64_t bytes_p2t, bytes_t2p; /* atomic stores: ktunctl conns reads them */

@@ -6,6 +6,7 @@
 
 #include "phase.h"
 #include "plain_io.h"
+#include "tls13_rec.h"
 #include "tls_io.h"
 #include "tunnel.h"
 #include "tunnel_ctx.h"
@@ -34,6 +35,64 @@ static void plain_receive(struct conn *c)
 
 /* plain -> TLS */
 
+/* Calls GnuTLS (fn) on c's session with our records' state handed over and taken back
+ * after: GnuTLS may have read a record, sent one (a KeyUpdate reply, close_notify) or
+ * changed keys. A session whose state cannot be taken back stays with GnuTLS. */
+static void rec_give_back(struct conn *c)
+{
+	if (c->rec_on && tls13_rec_give_back(&c->rec, c->session) < 0) {
+		tls13_rec_clear(&c->rec);
+		c->rec_on = false;
+	}
+}
+
+static void rec_take_back(struct conn *c)
+{
+	if (c->rec_on && tls13_rec_load(&c->rec, c->session) < 0)
+		c->rec_on = false;
+}
+
+/* Our cipher contexts again, if conn_check_timers parked them while c was idle. */
+static void rec_unpark(struct conn *c)
+{
+	if (c->rec_on && tls13_rec_parked(&c->rec))
+		rec_take_back(c);
+}
+
+/* Seals all of plain_in into tls_out as records of our own; negative errno on failure. */
+static int seal_pending(struct conn *c)
+{
+	struct buf *in = &c->plain_in, *out = &c->tls_out;
+
+	buf_compact(out); /* no send in flight: encrypt_pending waits for it */
+	if (c->rec.gnutls_owes && buf_used(in)) {
+		size_t n = buf_used(in) < TLS_MAX_PLAINTEXT ? buf_used(in) : TLS_MAX_PLAINTEXT;
+		ssize_t sent = tls13_rec_send_via_gnutls(&c->rec, c->session, in->data + in->off, n);
+
+		if (sent < 0)
+			return -EPROTO;
+		in->off += (size_t)sent;
+	}
+	while (buf_used(in)) {
+		size_t n = buf_used(in) < TLS_MAX_PLAINTEXT ? buf_used(in) : TLS_MAX_PLAINTEXT;
+		ssize_t w;
+
+		if (buf_room(out) < n + TLS13_OVERHEAD)
+			return -ENOBUFS; /* tls_out holds a whole chunk's records: a broken invariant */
+		w = tls13_seal(&c->rec.wr, in->data + in->off, n, out->data + out->len);
+		if (w == -EKEYEXPIRED) {
+			if (tls13_rec_rekey(&c->rec, c->session) < 0)
+				return -EPROTO;
+			continue;
+		}
+		if (w < 0)
+			return (int)w;
+		out->len += (size_t)w;
+		in->off += n;
+	}
+	return 0;
+}
+
 static enum verdict encrypt_pending(struct conn *c)
 {
 	struct buf *in = &c->plain_in;
@@ -41,6 +100,13 @@ static enum verdict encrypt_pending(struct conn *c)
 	/* Encrypt only into an idle tls_out: one chunk in flight bounds the memory per direction. */
 	if (conn_busy(c, OPS_TLS_TX) || c->tls_wr_shut)
 		return VERDICT_AGAIN;
+	rec_unpark(c);
+	if (c->rec_on) {
+		int rc = seal_pending(c);
+
+		if (rc < 0)
+			return conn_closef(c, REASON_IO_ERROR, "encrypt: %s", strerror(-rc));
+	}
 	while (buf_used(in)) {
 		ssize_t n = gnutls_record_send(c->session, in->data + in->off, buf_used(in));
 
@@ -49,7 +115,9 @@ static enum verdict encrypt_pending(struct conn *c)
 		in->off += (size_t)n;
 	}
 	if (c->plain_rd_eof && !c->bye_queued) {
+		rec_give_back(c);
 		gnutls_bye(c->session, GNUTLS_SHUT_WR);
+		rec_take_back(c);
 		c->bye_queued = true;
 	}
 	tls_io_flush(c);
@@ -85,18 +153,58 @@ static enum verdict on_tls_send(struct conn *c, int res)
 
 /* TLS -> plain */
 
+/* Opens the records at the head of tls_in into plain_out while they are ours. Returns the
+ * bytes (a whole record, or 0: whatever GnuTLS holds already) GnuTLS must read next, or
+ * SIZE_MAX when nothing can be done before more input or more room. */
+static size_t open_records(struct conn *c)
+{
+	struct buf *in = &c->tls_in, *out = &c->plain_out;
+
+	if (gnutls_record_check_pending(c->session))
+		return 0;
+	for (;;) {
+		size_t used, plain;
+
+		switch (tls13_open(&c->rec.rd, in->data + in->off, buf_used(in), out->data + out->len,
+				   buf_room(out), &used, &plain)) {
+		case TLS13_DATA:
+			in->off += used;
+			out->len += plain;
+			break;
+		case TLS13_GNUTLS:
+			return used;
+		default:
+			return SIZE_MAX;
+		}
+	}
+}
+
 static enum verdict decrypt_available(struct conn *c)
 {
 	struct buf *out = &c->plain_out;
 
 	if (conn_busy(c, OPS_PLAIN_TX) || c->plain_wr_shut)
 		return VERDICT_AGAIN;
+	rec_unpark(c);
 	out->off = out->len = 0;
 	while (buf_room(out) && !c->close_notify_seen) {
+		size_t before = c->tls_in.off, give = SIZE_MAX;
 		ssize_t n;
 
+		if (c->rec_on) {
+			give = open_records(c);
+			if (give == SIZE_MAX)
+				break;
+			/* GnuTLS gets exactly that record: it reads a record's exact length, so
+			 * it holds no ciphertext of ours when it returns. */
+			c->pull_limit = c->tls_in.off + give;
+			c->rec.gnutls_owes = true;
+			rec_give_back(c);
+		}
 		c->pull_starved = false;
 		n = gnutls_record_recv(c->session, out->data + out->len, buf_room(out));
+		c->pull_limit = SIZE_MAX;
+		rec_take_back(c);
 		if (n > 0) {
 			out->len += (size_t)n;
 		} else if (n == 0) {
@@ -105,8 +213,9 @@ static enum verdict decrypt_available(struct conn *c)
 			/* GnuTLS also says AGAIN after it handled a post-handshake message (a
 			 * session ticket, a KeyUpdate), while the records that followed may sit
 			 * read but undecrypted in its buffer. Only an empty transport ends the
-			 * round: the peer may send nothing more until it gets an answer. */
-			if (c->pull_starved)
+			 * round: the peer may send nothing more until it gets an answer. With
+			 * our records, GnuTLS had the one record it was given. */
+			if (give != SIZE_MAX ? c->tls_in.off == before : c->pull_starved)
 				break;
 		} else if (n == GNUTLS_E_PREMATURE_TERMINATION) {
 			return conn_closef(c, REASON_TRUNCATED, "TLS peer ended without close_notify");
@@ -114,6 +223,14 @@ static enum verdict decrypt_available(struct conn *c)
 			return tls_io_close(c, REASON_TLS_ERROR, (int)n, "decrypt: ");
 		}
 		/* Non-fatal (a warning alert, a refused renegotiation request): keep reading. */
+	}
+	if (c->rec_on && !buf_used(out) && c->tls_rd_eof && !c->close_notify_seen) {
+		/* The peer ended inside a record (or between records without close_notify):
+		 * GnuTLS says which. */
+		c->pull_limit = SIZE_MAX;
+		rec_give_back(c);
+		c->rec_on = false;
+		return decrypt_available(c);
 	}
 	tls_io_flush(c); /* a KeyUpdate reply, if reading produced one */
 	if (buf_used(out)) {
@@ -147,6 +264,10 @@ static enum verdict on_plain_send(struct conn *c, int res)
 static enum verdict pump_begin(struct conn *c)
 {
 	stat_add(&conn_stats(c)->conns_userspace, 1);
+	/* Our own records only from a record boundary that GnuTLS holds nothing beyond: it
+	 * reads records by their exact length, and the handshake and the hand-over end at one. */
+	c->rec_on = tls13_rec_eligible(c->session) && !gnutls_record_check_pending(c->session) &&
+		    tls13_rec_load(&c->rec, c->session) == 0;
 	plain_receive(c);
 	/* Records the peer sent together with its last handshake flight are already in tls_in. */
 	return decrypt_available(c);

@@ -73,7 +73,7 @@ static void fuzz_authority(const uint8_t *data, size_t size)
 {
 	char *text = fuzz_strndup(data + 1, size - 1);
 	char out[CONNECT_AUTHORITY_MAX], again[CONNECT_AUTHORITY_MAX], err[128];
-	char request[CONNECT_REQUEST_MAX];
+	char request[CONNECT_REQUEST_OUT_MAX];
 
 	if (connect_authority_parse(text, out, err, sizeof(err)) == 0) {
 		if (connect_authority_parse(out, again, err, sizeof(err)) != 0 || strcmp(out, again))
