@@ -84,13 +84,17 @@ case_odd_files() {
 
 case_start() {
 	local rc args opt
+	local cert cacert
 	for args in "--cert /dev/zero" "--cacert $WORK/fifo"; do
-		rc=0
-		# shellcheck disable=SC2086 # two words: the option and its file
+		rc=0 cert=$PKI/server-chain.pem cacert=$PKI/ca.pem
+		case $args in
+		--cert*) cert=${args#* } ;;
+		--cacert*) cacert=${args#* } ;;
+		esac
 		ip netns exec "$NS_ORIGIN" timeout 10 "$KTUND" server --listen "$ORIGIN_IP:$TLS_PORT" \
-			--target "127.0.0.1:$ORIGIN_PORT" --cert "$PKI/server-chain.pem" \
-			--key "$PKI/server.key" --cacert "$PKI/ca.pem" --allow-ou edge \
-			--control "$WORK/server.sock" $args 2>"$WORK/start.log" || rc=$?
+			--target "127.0.0.1:$ORIGIN_PORT" --cert "$cert" \
+			--key "$PKI/server.key" --cacert "$cacert" --allow-ou edge \
+			--control "$WORK/server.sock" 2>"$WORK/start.log" || rc=$?
 		[ "$rc" = 2 ] || fail "ktund server $args: exit $rc, want 2 within 10 s: $(cat "$WORK/start.log")"
 		opt=${args%% *}
 		grep -qE "error: \[server\] ${opt#--} ${args#* }: not a regular file" "$WORK/start.log" ||
