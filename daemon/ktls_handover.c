@@ -128,6 +128,13 @@ static enum verdict switch_to_kernel(struct conn *c)
 	rc = open_pipes(c);
 	if (rc == 0)
 		rc = ktls_attach(c->tls_fd);
+	if (rc == -ENOTCONN) {
+		/* The kernel takes the ULP only on an ESTABLISHED socket: the peer's FIN (its
+		 * half-close, e.g. right after a CONNECT and its bytes) is queued and not read
+		 * yet. As for an EOF already read (handover_step), the userspace path ends it. */
+		close_pipes(c);
+		return VERDICT_NEXT;
+	}
 	if (rc == 0)
 		rc = ktls_install(c->tls_fd, c->session, false);
 	if (rc < 0) {

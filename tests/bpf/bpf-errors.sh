@@ -31,7 +31,7 @@ stop_gw() {
 }
 
 # 1. No such cgroup.
-start_gw --redirect 192.0.2.0/24:80 --bpf-cgroup "$WORK/no-such-cgroup"
+GW_CGROUP=$WORK/no-such-cgroup start_gw --redirect 192.0.2.0/24:80
 one_error "redirect: local connects unavailable: bpf-cgroup $WORK/no-such-cgroup: No such file or directory"
 [ "$(stat_of client redirect_local)" = unavailable ] || fail "redirect_local is $(stat_of client redirect_local)"
 serves_listener "no such cgroup"
@@ -39,7 +39,7 @@ expect_peer "http://$ORIGIN_IP/" "$EDGE_IP" "no such cgroup: not steered"
 stop_gw
 
 # 2. Not a cgroup2 directory.
-start_gw --redirect 192.0.2.0/24:80 --bpf-cgroup "$WORK"
+GW_CGROUP=$WORK start_gw --redirect 192.0.2.0/24:80
 one_error "bpf-cgroup $WORK is not a cgroup2 directory"
 [ "$(stat_of client redirect_local)" = unavailable ] || fail "redirect_local is $(stat_of client redirect_local)"
 serves_listener "not a cgroup2 directory"

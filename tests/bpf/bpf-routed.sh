@@ -23,7 +23,7 @@ ip -n "$NS_ORIGIN" route add 198.51.100.0/24 via "$EDGE_IP"
 ip -n "$NS_ORIGIN" -6 route add 2001:db8:2::/64 via "$EDGE_IP6"
 
 start_far
-start_gw --bpf-cgroup none --redirect-interface ve-app --redirect-mark "$MARK" \
+GW_CGROUP=none start_gw --redirect-interface ve-app --redirect-mark "$MARK" \
 	--redirect 192.0.2.0/24:80 --redirect "[2001:db8:1::/64]:80"
 wait_stat client redirect_routed attached 1 || fail "tc program not attached: $(ctl client status | grep redirect)"
 [ "$(stat_of client redirect_local)" = off ] || fail "bpf-cgroup none, yet: $(stat_of client redirect_local)"

@@ -78,14 +78,16 @@ read -ra KTUND_ARGS <<<"${KTUN_BPF_KTUND_ARGS:-}"
 
 # start_gw [EXTRA ARGS...]: ktund client in the edge namespace and the test's cgroup, with
 # the redirector on that cgroup and pin dir; listens on 127.0.0.1:$EDGE_PORT; waits for ready.
+# CLIENT_CERT, CLIENT_KEY override the client's certificate and key (as for start_client),
+# GW_CGROUP the cgroup the connect hooks attach to (default the test's; "none": no local hooks).
 start_gw() {
 	local sn=(--server-name origin.test "${KTUND_ARGS[@]}")
 	_starts=$((_starts + 1))
 	CLIENT_LOG=$WORK/client-$_starts.log
 	: >"$CLIENT_LOG"
 	bash -c "$_IN_CG" "$CG" "$NS_EDGE" "$KTUND" client --listen "127.0.0.1:$EDGE_PORT" --target "$ORIGIN_IP:$TLS_PORT" "${sn[@]}" \
-		--cert "$PKI/client-chain.pem" --key "$PKI/client.key" --cacert "$PKI/ca.pem" \
-		--control "$WORK/client.sock" --bpf-cgroup "$CG" --bpf-pin-dir "$PIN" "$@" \
+		--cert "${CLIENT_CERT:-$PKI/client-chain.pem}" --key "${CLIENT_KEY:-$PKI/client.key}" \
+		--cacert "$PKI/ca.pem" --control "$WORK/client.sock" --bpf-cgroup "${GW_CGROUP:-$CG}" --bpf-pin-dir "$PIN" "$@" \
 		2>"$CLIENT_LOG" &
 	CLIENT_PID=$!
 	_wait_ready "$CLIENT_PID" "$CLIENT_LOG" client

@@ -26,11 +26,13 @@ client-destination.sh, tests/bpf/bpf-destination.sh), with its origins and an ap
   connect_relay.py app HOST:PORT [TEXT [--reset]]
       connects, sends TEXT (with a newline), reads until end of stream or 10 s, prints what
       it got (repr); exit 0 at a clean end, 3 when reset, 4 on time-out, 5 if it cannot connect.
-      With --reset it resets the connection right after sending TEXT instead (exit 0).
+      With --reset it resets the connection right after sending TEXT instead (exit 0); with
+      --echo-first it half-closes only once TEXT came back (the tunnel is streaming by then).
 
 Runs the TLS side with MemoryBIOs, so that each write is exactly one TLS record and the two
 directions never share an SSL object across threads.
 """
+import errno
 import select
 import socket
 import ssl
@@ -337,6 +339,12 @@ def app_main(args):
     try:
         if len(args) > 1:
             s.sendall(args[1].encode() + b"\n")
+            if len(args) > 2 and args[2] == "--echo-first":
+                while not got.endswith(args[1].encode() + b"\n"):
+                    data = s.recv(65536)
+                    if not data:
+                        break
+                    got += data
             s.shutdown(socket.SHUT_WR)
         while True:
             data = s.recv(65536)
@@ -351,6 +359,13 @@ def app_main(args):
         print(repr(got))
         print("timeout")
         return 4
+    except OSError as e:
+        # A reset that beats our shutdown(): the socket is no longer connected.
+        if e.errno != errno.ENOTCONN:
+            raise
+        print(repr(got))
+        print("reset")
+        return 3
     print(repr(got))
     return 0
 
