@@ -47,7 +47,7 @@ stop_gw
 
 # 3. Pin directory off any bpf filesystem: no maps, so no rules to list either.
 mkdir "$WORK/plain"
-start_gw --redirect 192.0.2.0/24:80 --bpf-pin-dir "$WORK/plain/ktun"
+GW_PIN=$WORK/plain/ktun start_gw --redirect 192.0.2.0/24:80
 one_error "bpf-pin-dir $WORK/plain/ktun is not on a bpf filesystem"
 [ ! -e "$WORK/plain/ktun" ] || fail "ktund made $WORK/plain/ktun anyway"
 [ "$(stat_of client redirect_local)" = unavailable ] || fail "redirect_local is $(stat_of client redirect_local)"

@@ -79,7 +79,8 @@ read -ra KTUND_ARGS <<<"${KTUN_BPF_KTUND_ARGS:-}"
 # start_gw [EXTRA ARGS...]: ktund client in the edge namespace and the test's cgroup, with
 # the redirector on that cgroup and pin dir; listens on 127.0.0.1:$EDGE_PORT; waits for ready.
 # CLIENT_CERT, CLIENT_KEY override the client's certificate and key (as for start_client),
-# GW_CGROUP the cgroup the connect hooks attach to (default the test's; "none": no local hooks).
+# GW_CGROUP the cgroup the connect hooks attach to (default the test's; "none": no local hooks),
+# GW_PIN the pin directory (default $PIN).
 start_gw() {
 	local sn=(--server-name origin.test "${KTUND_ARGS[@]}")
 	_starts=$((_starts + 1))
@@ -87,7 +88,7 @@ start_gw() {
 	: >"$CLIENT_LOG"
 	bash -c "$_IN_CG" "$CG" "$NS_EDGE" "$KTUND" client --listen "127.0.0.1:$EDGE_PORT" --target "$ORIGIN_IP:$TLS_PORT" "${sn[@]}" \
 		--cert "${CLIENT_CERT:-$PKI/client-chain.pem}" --key "${CLIENT_KEY:-$PKI/client.key}" \
-		--cacert "$PKI/ca.pem" --control "$WORK/client.sock" --bpf-cgroup "${GW_CGROUP:-$CG}" --bpf-pin-dir "$PIN" "$@" \
+		--cacert "$PKI/ca.pem" --control "$WORK/client.sock" --bpf-cgroup "${GW_CGROUP:-$CG}" --bpf-pin-dir "${GW_PIN:-$PIN}" "$@" \
 		2>"$CLIENT_LOG" &
 	CLIENT_PID=$!
 	_wait_ready "$CLIENT_PID" "$CLIENT_LOG" client
