@@ -114,6 +114,12 @@ ssize_t tls13_rec_send_via_gnutls(struct tls13_rec *r, gnutls_session_t s, const
 		return GNUTLS_E_INTERNAL_ERROR;
 	if (sent >= 0)
 		r->gnutls_owes = false;
+	/* GnuTLS sends at most the peer's record limit (max_fragment_length, record_size_limit)
+	 * per call; it offers no call that says the send limit itself. */
+	if (sent >= 0 && (size_t)sent < n)
+		r->peer_limits = true;
+	else if (n == TLS13_MAX_PLAINTEXT && sent == (ssize_t)n)
+		r->full_size_ok = true;
 	return sent;
 }
 
@@ -156,7 +162,7 @@ ssize_t tls13_seal(struct tls13_dir *d, const uint8_t *p, size_t n, uint8_t *out
 	giovec_t iov[2] = { { (void *)p, n }, { (void *)&type, 1 } };
 	uint8_t iv[TLS13_NONCE];
 
-	if (n > 16384 || !d->aead)
+	if (n > TLS13_MAX_PLAINTEXT || !d->aead)
 		return -EINVAL;
 	if (d->seq >= TLS13_REKEY_RECORDS)
 		return -EKEYEXPIRED;
@@ -191,9 +197,11 @@ enum tls13_open_result tls13_open(struct tls13_dir *d, const uint8_t *in, size_t
 	if (avail < HEADER)
 		return TLS13_NEED_INPUT;
 	body = (size_t)in[3] << 8 | in[4];
-	if (body > TLS13_MAX_CIPHERTEXT) {
-		*used = HEADER; /* GnuTLS refuses it on the header: record_overflow */
-		return TLS13_GNUTLS;
+	/* RFC 8446 5.2/5.4: TLSInnerPlaintext (the body less the tag) is at most 2^14 + 1
+	 * bytes, whatever the outer type; the length alone says so, before any decryption. */
+	if (body > TLS13_MAX_INNER + TLS13_TAG) {
+		*used = HEADER;
+		return TLS13_OVERFLOW;
 	}
 	if (avail - HEADER < body)
 		return TLS13_NEED_INPUT;
@@ -214,7 +222,7 @@ enum tls13_open_result tls13_open(struct tls13_dir *d, const uint8_t *in, size_t
 				       out, &n) < 0 || n != body - TLS13_TAG)
 		return TLS13_GNUTLS;
 	n = strip_padding(out, n, &type);
-	if (type != TYPE_DATA || n > 16384)
+	if (type != TYPE_DATA)
 		return TLS13_GNUTLS;
 	d->seq++;
 	*plain = n;

@@ -26,6 +26,9 @@
 #define TLS13_TAG 16
 #define TLS13_NONCE 12
 #define TLS13_MAX_CIPHERTEXT (16384 + 256) /* RFC 8446 5.2 */
+#define TLS13_MAX_PLAINTEXT 16384
+/* TLSInnerPlaintext: content, type and padding (RFC 8446 5.4). */
+#define TLS13_MAX_INNER (TLS13_MAX_PLAINTEXT + 1)
 /* Header, inner content type and tag around a record's plaintext. */
 #define TLS13_OVERHEAD (5 + 1 + TLS13_TAG)
 /* Records sealed under one key before we ask GnuTLS for a KeyUpdate: RFC 8446 5.5 allows
@@ -44,6 +47,10 @@ struct tls13_rec {
 	/* GnuTLS has read a record since it last wrote one: a KeyUpdate asking for ours makes it
 	 * owe one, which it sends before the next record it writes (not at once). */
 	bool gnutls_owes;
+	/* What GnuTLS's own sends showed of the peer's record limit: our records are always up
+	 * to 2^14 bytes, so they wait until a full-size send went through GnuTLS whole, and
+	 * never start if a send came back short. */
+	bool full_size_ok, peer_limits;
 };
 
 /* What tls13_open found at the head of the ciphertext. */
@@ -51,8 +58,8 @@ enum tls13_open_result {
 	TLS13_DATA,       /* an application-data record, decrypted: *used and *plain are set */
 	TLS13_NEED_INPUT, /* the record is not all there yet */
 	TLS13_NEED_ROOM,  /* the record's plaintext may not fit the room given */
-	TLS13_GNUTLS,     /* GnuTLS must handle the next *used bytes (a whole record, or a
-			   * header whose length no record may have) */
+	TLS13_GNUTLS,     /* GnuTLS must handle the next *used bytes (a whole record) */
+	TLS13_OVERFLOW,   /* a header whose length no record may have: record_overflow */
 };
 
 /* Whether s negotiated a version and cipher these records handle. */
