@@ -293,6 +293,9 @@ static enum verdict pump_begin(struct conn *c)
 	 * reads records by their exact length, and the handshake and the hand-over end at one. */
 	c->rec_on = tls13_rec_eligible(c->session) && !gnutls_record_check_pending(c->session) &&
 		    tls13_rec_load(&c->rec, c->session) == 0;
+	/* GnuTLS may have read a KeyUpdate asking for ours with the last handshake flight
+	 * (ktls_handover's early records): its reply must go before our first record. */
+	c->rec.gnutls_owes = c->rec_on;
 	plain_receive(c);
 	/* Records the peer sent together with its last handshake flight are already in tls_in. */
 	return decrypt_available(c);
