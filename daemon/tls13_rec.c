@@ -4,6 +4,7 @@
 
 #include "tls13_rec.h"
 
+#define TYPE_HANDSHAKE 22
 #define TYPE_DATA 23
 #define HEADER 5
 
@@ -21,17 +22,26 @@ bool tls13_rec_eligible(gnutls_session_t s)
 	}
 }
 
+/* The cipher state only: where the handshake stands outlives a key load or a park. */
 static void dir_clear(struct tls13_dir *d)
 {
 	if (d->aead)
 		gnutls_aead_cipher_deinit(d->aead);
-	explicit_bzero(d, sizeof(*d));
+	d->aead = NULL;
+	explicit_bzero(d->iv, sizeof(d->iv));
+	d->seq = 0;
 }
 
 void tls13_rec_clear(struct tls13_rec *r)
 {
 	dir_clear(&r->rd);
 	dir_clear(&r->wr);
+	r->rd.hs = r->wr.hs = (struct tls13_hs){ 0 };
+}
+
+static void dir_park(struct tls13_dir *d)
+{
+	dir_clear(d);
 }
 
 int tls13_dir_set(struct tls13_dir *d, gnutls_cipher_algorithm_t cipher, const gnutls_datum_t *key,
@@ -99,8 +109,10 @@ int tls13_rec_give_back(const struct tls13_rec *r, gnutls_session_t s)
 
 void tls13_rec_park(struct tls13_rec *r, gnutls_session_t s)
 {
-	if (tls13_rec_give_back(r, s) == 0)
-		tls13_rec_clear(r);
+	if (tls13_rec_give_back(r, s) == 0) {
+		dir_park(&r->rd);
+		dir_park(&r->wr);
+	}
 }
 
 ssize_t tls13_rec_send_via_gnutls(struct tls13_rec *r, gnutls_session_t s, const uint8_t *p, size_t n)
@@ -187,6 +199,31 @@ static size_t strip_padding(const uint8_t *p, size_t n, uint8_t *type)
 	return n ? n - 1 : 0;
 }
 
+static bool hs_split(const struct tls13_hs *h)
+{
+	return h->body_left || h->hdr_len || h->empty_seen;
+}
+
+/* Follows the handshake messages' 4-byte headers through one handshake record's content. */
+static void hs_walk(struct tls13_hs *h, const uint8_t *p, size_t n)
+{
+	h->empty_seen = n == 0;
+	while (n) {
+		if (h->body_left) {
+			size_t take = n < h->body_left ? n : h->body_left;
+
+			h->body_left -= (uint32_t)take;
+			p += take, n -= take;
+			continue;
+		}
+		h->hdr[h->hdr_len++] = *p++, n--;
+		if (h->hdr_len == sizeof(h->hdr)) {
+			h->body_left = (uint32_t)h->hdr[1] << 16 | (uint32_t)h->hdr[2] << 8 | h->hdr[3];
+			h->hdr_len = 0;
+		}
+	}
+}
+
 enum tls13_open_result tls13_open(struct tls13_dir *d, const uint8_t *in, size_t avail, uint8_t *out,
 				  size_t room, size_t *used, size_t *plain)
 {
@@ -222,7 +259,9 @@ enum tls13_open_result tls13_open(struct tls13_dir *d, const uint8_t *in, size_t
 				       out, &n) < 0 || n != body - TLS13_TAG)
 		return TLS13_GNUTLS;
 	n = strip_padding(out, n, &type);
-	if (type != TYPE_DATA)
+	if (type == TYPE_HANDSHAKE)
+		hs_walk(&d->hs, out, n);
+	if (type != TYPE_DATA || hs_split(&d->hs))
 		return TLS13_GNUTLS;
 	d->seq++;
 	*plain = n;

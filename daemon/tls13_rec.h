@@ -35,11 +35,23 @@
  * AES-GCM 2^24.5 full-size records per key. */
 #define TLS13_REKEY_RECORDS ((uint64_t)1 << 24)
 
+/* Where the peer's handshake messages stand (RFC 8446 5.1: no other record may come
+ * between the records of one message, and a handshake record is never empty). */
+struct tls13_hs {
+	uint32_t body_left; /* bytes of the current message's body still to come */
+	uint8_t hdr_len;    /* bytes of the next message's 4-byte header seen */
+	uint8_t hdr[4];
+	bool empty_seen;    /* an empty handshake record: GnuTLS's to refuse */
+};
+
 /* One direction's key, static IV and next sequence number. */
 struct tls13_dir {
 	gnutls_aead_cipher_hd_t aead; /* NULL: not set */
 	uint8_t iv[TLS13_NONCE];
 	uint64_t seq;
+	/* Read side: while a handshake message is split (or after an empty one), every record
+	 * goes to GnuTLS, which refuses what may not come between. Kept across key loads. */
+	struct tls13_hs hs;
 };
 
 struct tls13_rec {

@@ -193,6 +193,45 @@ static void authentic_not_ours(void)
 	gnutls_aead_cipher_deinit(d.aead);
 }
 
+/* RFC 8446 5.1: nothing may come between the records of a split handshake message, and a
+ * handshake record is never empty; GnuTLS refuses both, so such records are all its own. */
+static void hs_split(void)
+{
+	static const uint8_t ku_head[] = { 24, 0, 0, 1, 22 }, ku_tail[] = { 0, 22 }, data[] = "x\x17";
+	static const uint8_t ku_whole[] = { 24, 0, 0, 1, 0, 22 }, empty[] = { 22 };
+	struct tls13_dir d = { 0 };
+	uint8_t rec[64], out[64];
+	size_t n, used, plain;
+
+	set_dir(&d, GNUTLS_CIPHER_AES_128_GCM, 16, KAT_SEQ);
+	/* The first 4 bytes of a KeyUpdate, a data record, the last byte. */
+	n = seal_as(23, d.seq, ku_head, sizeof(ku_head), rec);
+	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_GNUTLS);
+	d.seq++; /* GnuTLS read it */
+	n = seal_as(23, d.seq, data, 2, rec);
+	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_GNUTLS && plain == 0);
+	CHECK(d.seq == KAT_SEQ + 1);
+	d.seq++;
+	n = seal_as(23, d.seq, ku_tail, sizeof(ku_tail), rec);
+	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_GNUTLS);
+	d.seq++;
+	n = seal_as(23, d.seq, data, 2, rec); /* on a message boundary again: ours */
+	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_DATA && plain == 1);
+	/* A whole message in one record leaves the data after it ours. */
+	n = seal_as(23, d.seq, ku_whole, sizeof(ku_whole), rec);
+	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_GNUTLS);
+	d.seq++;
+	n = seal_as(23, d.seq, data, 2, rec);
+	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_DATA && plain == 1);
+	/* An empty handshake record: the data after it is GnuTLS's (to refuse). */
+	n = seal_as(23, d.seq, empty, sizeof(empty), rec);
+	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_GNUTLS);
+	d.seq++;
+	n = seal_as(23, d.seq, data, 2, rec);
+	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_GNUTLS && plain == 0);
+	gnutls_aead_cipher_deinit(d.aead);
+}
+
 static void inner_types(void)
 {
 	static uint8_t inner[16384 + 256], rec[16384 + 256 + 5], out[16384 + 256];
@@ -206,6 +245,7 @@ static void inner_types(void)
 	inner[3] = 22; /* a handshake message (a ticket, a KeyUpdate) */
 	n = seal_inner(inner, 40, rec);
 	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_GNUTLS && used == n);
+	d.hs = (struct tls13_hs){ 0 }; /* three zero bytes: a header cut short, see hs_split */
 	inner[3] = 21; /* an alert */
 	n = seal_inner(inner, 4, rec);
 	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_GNUTLS);
@@ -535,6 +575,7 @@ int main(void)
 	RUN(padding_stripped);
 	RUN(not_ours);
 	RUN(inner_types);
+	RUN(hs_split);
 	RUN(authentic_not_ours);
 	RUN(with_gnutls_aes128);
 	RUN(with_gnutls_chacha);
