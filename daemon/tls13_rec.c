@@ -183,8 +183,11 @@ ssize_t tls13_seal(struct tls13_dir *d, const uint8_t *p, size_t n, uint8_t *out
 	/* encryptv writes the ciphertext and tag after the header, the type byte joining the
 	 * plaintext's last block there: the plaintext itself is not copied. */
 	if (gnutls_aead_cipher_encryptv(d->aead, iv, sizeof(iv), &aad, 1, TLS13_TAG, iov, 2, out + HEADER,
-					&clen) < 0 || clen != body)
+					&clen) < 0 || clen != body) {
+		explicit_bzero(iv, sizeof(iv));
 		return -EIO;
+	}
+	explicit_bzero(iv, sizeof(iv));
 	d->seq++;
 	return (ssize_t)(HEADER + body);
 }
@@ -229,6 +232,7 @@ enum tls13_open_result tls13_open(struct tls13_dir *d, const uint8_t *in, size_t
 {
 	size_t body, n;
 	uint8_t iv[TLS13_NONCE], type;
+	bool ok;
 
 	*used = *plain = 0;
 	if (avail < HEADER)
@@ -255,14 +259,21 @@ enum tls13_open_result tls13_open(struct tls13_dir *d, const uint8_t *in, size_t
 	nonce(d, iv);
 	n = room;
 	/* A bad tag goes to GnuTLS too, which fails the same way (bad_record_mac). */
-	if (gnutls_aead_cipher_decrypt(d->aead, iv, sizeof(iv), in, HEADER, TLS13_TAG, in + HEADER, body,
-				       out, &n) < 0 || n != body - TLS13_TAG)
+	ok = gnutls_aead_cipher_decrypt(d->aead, iv, sizeof(iv), in, HEADER, TLS13_TAG, in + HEADER, body,
+					out, &n) == 0 && n == body - TLS13_TAG;
+	explicit_bzero(iv, sizeof(iv));
+	if (ok) {
+		n = strip_padding(out, n, &type);
+		if (type == TYPE_HANDSHAKE)
+			hs_walk(&d->hs, out, n);
+		ok = type == TYPE_DATA && !hs_split(&d->hs);
+	}
+	if (!ok) {
+		/* Not delivered, but plaintext all the same (GCM writes it before it checks the
+		 * tag; a handshake message, an alert): none of it stays in the plain buffer. */
+		explicit_bzero(out, body - TLS13_TAG);
 		return TLS13_GNUTLS;
-	n = strip_padding(out, n, &type);
-	if (type == TYPE_HANDSHAKE)
-		hs_walk(&d->hs, out, n);
-	if (type != TYPE_DATA || hs_split(&d->hs))
-		return TLS13_GNUTLS;
+	}
 	d->seq++;
 	*plain = n;
 	return TLS13_DATA;

@@ -228,7 +228,15 @@ static void hs_split(void)
 	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_GNUTLS);
 	d.seq++;
 	n = seal_as(23, d.seq, data, 2, rec);
+	memset(out, 0xee, sizeof(out));
 	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_GNUTLS && plain == 0);
+	CHECK(out[0] == 0 && out[1] == 0); /* its plaintext wiped */
+	/* A bad tag: what the cipher wrote before checking it is wiped too. */
+	n = seal_as(23, d.seq, data, 2, rec);
+	rec[n - 1] ^= 1;
+	memset(out, 0xee, sizeof(out));
+	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_GNUTLS);
+	CHECK(out[0] == 0 && out[1] == 0 && out[2] == 0xee);
 	gnutls_aead_cipher_deinit(d.aead);
 }
 
