@@ -65,13 +65,21 @@ static int seal_pending(struct conn *c)
 	struct buf *in = &c->plain_in, *out = &c->tls_out;
 
 	buf_compact(out); /* no send in flight: encrypt_pending waits for it */
-	if (c->rec.gnutls_owes && buf_used(in)) {
+	/* Through GnuTLS while it owes a record, and until GnuTLS has shown that the peer takes
+	 * records of 2^14 bytes (a short send: the peer limits them, and keeps GnuTLS's). */
+	while (buf_used(in) && (c->rec.gnutls_owes || !c->rec.full_size_ok)) {
 		size_t n = buf_used(in) < TLS_MAX_PLAINTEXT ? buf_used(in) : TLS_MAX_PLAINTEXT;
 		ssize_t sent = tls13_rec_send_via_gnutls(&c->rec, c->session, in->data + in->off, n);
 
 		if (sent < 0)
 			return -EPROTO;
 		in->off += (size_t)sent;
+		if (c->rec.peer_limits) {
+			rec_give_back(c);
+			tls13_rec_clear(&c->rec);
+			c->rec_on = false;
+			return 0;
+		}
 	}
 	while (buf_used(in)) {
 		size_t n = buf_used(in) < TLS_MAX_PLAINTEXT ? buf_used(in) : TLS_MAX_PLAINTEXT;
@@ -153,9 +161,12 @@ static enum verdict on_tls_send(struct conn *c, int res)
 
 /* TLS -> plain */
 
+#define OPEN_OVERFLOW (SIZE_MAX - 1)
+
 /* Opens the records at the head of tls_in into plain_out while they are ours. Returns the
- * bytes (a whole record, or 0: whatever GnuTLS holds already) GnuTLS must read next, or
- * SIZE_MAX when nothing can be done before more input or more room. */
+ * bytes (a whole record, or 0: whatever GnuTLS holds already) GnuTLS must read next,
+ * SIZE_MAX when nothing can be done before more input or more room, or OPEN_OVERFLOW for a
+ * header no record may have. */
 static size_t open_records(struct conn *c)
 {
 	struct buf *in = &c->tls_in, *out = &c->plain_out;
@@ -173,10 +184,22 @@ static size_t open_records(struct conn *c)
 			break;
 		case TLS13_GNUTLS:
 			return used;
+		case TLS13_OVERFLOW:
+			return OPEN_OVERFLOW;
 		default:
 			return SIZE_MAX;
 		}
 	}
+}
+
+/* A record longer than TLS 1.3 allows: refused here rather than left to GnuTLS's header
+ * check, with the alert GnuTLS would send. */
+static enum verdict refuse_overflow(struct conn *c)
+{
+	rec_give_back(c);
+	gnutls_alert_send(c->session, GNUTLS_AL_FATAL, GNUTLS_A_RECORD_OVERFLOW);
+	tls_io_flush(c);
+	return conn_closef(c, REASON_TLS_ERROR, "decrypt: record_overflow (a record longer than 2^14 + 1 + tag)");
 }
 
 static enum verdict decrypt_available(struct conn *c)
@@ -193,6 +216,8 @@ static enum verdict decrypt_available(struct conn *c)
 
 		if (c->rec_on) {
 			give = open_records(c);
+			if (give == OPEN_OVERFLOW)
+				return refuse_overflow(c);
 			if (give == SIZE_MAX)
 				break;
 			/* GnuTLS gets exactly that record: it reads a record's exact length, so
@@ -268,6 +293,9 @@ static enum verdict pump_begin(struct conn *c)
 	 * reads records by their exact length, and the handshake and the hand-over end at one. */
 	c->rec_on = tls13_rec_eligible(c->session) && !gnutls_record_check_pending(c->session) &&
 		    tls13_rec_load(&c->rec, c->session) == 0;
+	/* GnuTLS may have read a KeyUpdate asking for ours with the last handshake flight
+	 * (ktls_handover's early records): its reply must go before our first record. */
+	c->rec.gnutls_owes = c->rec_on;
 	plain_receive(c);
 	/* Records the peer sent together with its last handshake flight are already in tls_in. */
 	return decrypt_available(c);

@@ -4,6 +4,7 @@
 
 #include "tls13_rec.h"
 
+#define TYPE_HANDSHAKE 22
 #define TYPE_DATA 23
 #define HEADER 5
 
@@ -21,17 +22,26 @@ bool tls13_rec_eligible(gnutls_session_t s)
 	}
 }
 
+/* The cipher state only: where the handshake stands outlives a key load or a park. */
 static void dir_clear(struct tls13_dir *d)
 {
 	if (d->aead)
 		gnutls_aead_cipher_deinit(d->aead);
-	explicit_bzero(d, sizeof(*d));
+	d->aead = NULL;
+	explicit_bzero(d->iv, sizeof(d->iv));
+	d->seq = 0;
 }
 
 void tls13_rec_clear(struct tls13_rec *r)
 {
 	dir_clear(&r->rd);
 	dir_clear(&r->wr);
+	r->rd.hs = r->wr.hs = (struct tls13_hs){ 0 };
+}
+
+static void dir_park(struct tls13_dir *d)
+{
+	dir_clear(d);
 }
 
 int tls13_dir_set(struct tls13_dir *d, gnutls_cipher_algorithm_t cipher, const gnutls_datum_t *key,
@@ -99,8 +109,10 @@ int tls13_rec_give_back(const struct tls13_rec *r, gnutls_session_t s)
 
 void tls13_rec_park(struct tls13_rec *r, gnutls_session_t s)
 {
-	if (tls13_rec_give_back(r, s) == 0)
-		tls13_rec_clear(r);
+	if (tls13_rec_give_back(r, s) == 0) {
+		dir_park(&r->rd);
+		dir_park(&r->wr);
+	}
 }
 
 ssize_t tls13_rec_send_via_gnutls(struct tls13_rec *r, gnutls_session_t s, const uint8_t *p, size_t n)
@@ -114,6 +126,12 @@ ssize_t tls13_rec_send_via_gnutls(struct tls13_rec *r, gnutls_session_t s, const
 		return GNUTLS_E_INTERNAL_ERROR;
 	if (sent >= 0)
 		r->gnutls_owes = false;
+	/* GnuTLS sends at most the peer's record limit (max_fragment_length, record_size_limit)
+	 * per call; it offers no call that says the send limit itself. */
+	if (sent >= 0 && (size_t)sent < n)
+		r->peer_limits = true;
+	else if (n == TLS13_MAX_PLAINTEXT && sent == (ssize_t)n)
+		r->full_size_ok = true;
 	return sent;
 }
 
@@ -156,7 +174,7 @@ ssize_t tls13_seal(struct tls13_dir *d, const uint8_t *p, size_t n, uint8_t *out
 	giovec_t iov[2] = { { (void *)p, n }, { (void *)&type, 1 } };
 	uint8_t iv[TLS13_NONCE];
 
-	if (n > 16384 || !d->aead)
+	if (n > TLS13_MAX_PLAINTEXT || !d->aead)
 		return -EINVAL;
 	if (d->seq >= TLS13_REKEY_RECORDS)
 		return -EKEYEXPIRED;
@@ -165,8 +183,11 @@ ssize_t tls13_seal(struct tls13_dir *d, const uint8_t *p, size_t n, uint8_t *out
 	/* encryptv writes the ciphertext and tag after the header, the type byte joining the
 	 * plaintext's last block there: the plaintext itself is not copied. */
 	if (gnutls_aead_cipher_encryptv(d->aead, iv, sizeof(iv), &aad, 1, TLS13_TAG, iov, 2, out + HEADER,
-					&clen) < 0 || clen != body)
+					&clen) < 0 || clen != body) {
+		explicit_bzero(iv, sizeof(iv));
 		return -EIO;
+	}
+	explicit_bzero(iv, sizeof(iv));
 	d->seq++;
 	return (ssize_t)(HEADER + body);
 }
@@ -181,19 +202,47 @@ static size_t strip_padding(const uint8_t *p, size_t n, uint8_t *type)
 	return n ? n - 1 : 0;
 }
 
+static bool hs_split(const struct tls13_hs *h)
+{
+	return h->body_left || h->hdr_len || h->empty_seen;
+}
+
+/* Follows the handshake messages' 4-byte headers through one handshake record's content. */
+static void hs_walk(struct tls13_hs *h, const uint8_t *p, size_t n)
+{
+	h->empty_seen = n == 0;
+	while (n) {
+		if (h->body_left) {
+			size_t take = n < h->body_left ? n : h->body_left;
+
+			h->body_left -= (uint32_t)take;
+			p += take, n -= take;
+			continue;
+		}
+		h->hdr[h->hdr_len++] = *p++, n--;
+		if (h->hdr_len == sizeof(h->hdr)) {
+			h->body_left = (uint32_t)h->hdr[1] << 16 | (uint32_t)h->hdr[2] << 8 | h->hdr[3];
+			h->hdr_len = 0;
+		}
+	}
+}
+
 enum tls13_open_result tls13_open(struct tls13_dir *d, const uint8_t *in, size_t avail, uint8_t *out,
 				  size_t room, size_t *used, size_t *plain)
 {
 	size_t body, n;
 	uint8_t iv[TLS13_NONCE], type;
+	bool ok;
 
 	*used = *plain = 0;
 	if (avail < HEADER)
 		return TLS13_NEED_INPUT;
 	body = (size_t)in[3] << 8 | in[4];
-	if (body > TLS13_MAX_CIPHERTEXT) {
-		*used = HEADER; /* GnuTLS refuses it on the header: record_overflow */
-		return TLS13_GNUTLS;
+	/* RFC 8446 5.2/5.4: TLSInnerPlaintext (the body less the tag) is at most 2^14 + 1
+	 * bytes, whatever the outer type; the length alone says so, before any decryption. */
+	if (body > TLS13_MAX_INNER + TLS13_TAG) {
+		*used = HEADER;
+		return TLS13_OVERFLOW;
 	}
 	if (avail - HEADER < body)
 		return TLS13_NEED_INPUT;
@@ -210,12 +259,21 @@ enum tls13_open_result tls13_open(struct tls13_dir *d, const uint8_t *in, size_t
 	nonce(d, iv);
 	n = room;
 	/* A bad tag goes to GnuTLS too, which fails the same way (bad_record_mac). */
-	if (gnutls_aead_cipher_decrypt(d->aead, iv, sizeof(iv), in, HEADER, TLS13_TAG, in + HEADER, body,
-				       out, &n) < 0 || n != body - TLS13_TAG)
+	ok = gnutls_aead_cipher_decrypt(d->aead, iv, sizeof(iv), in, HEADER, TLS13_TAG, in + HEADER, body,
+					out, &n) == 0 && n == body - TLS13_TAG;
+	explicit_bzero(iv, sizeof(iv));
+	if (ok) {
+		n = strip_padding(out, n, &type);
+		if (type == TYPE_HANDSHAKE)
+			hs_walk(&d->hs, out, n);
+		ok = type == TYPE_DATA && !hs_split(&d->hs);
+	}
+	if (!ok) {
+		/* Not delivered, but plaintext all the same (GCM writes it before it checks the
+		 * tag; a handshake message, an alert): none of it stays in the plain buffer. */
+		explicit_bzero(out, body - TLS13_TAG);
 		return TLS13_GNUTLS;
-	n = strip_padding(out, n, &type);
-	if (type != TYPE_DATA || n > 16384)
-		return TLS13_GNUTLS;
+	}
 	d->seq++;
 	*plain = n;
 	return TLS13_DATA;

@@ -26,17 +26,32 @@
 #define TLS13_TAG 16
 #define TLS13_NONCE 12
 #define TLS13_MAX_CIPHERTEXT (16384 + 256) /* RFC 8446 5.2 */
+#define TLS13_MAX_PLAINTEXT 16384
+/* TLSInnerPlaintext: content, type and padding (RFC 8446 5.4). */
+#define TLS13_MAX_INNER (TLS13_MAX_PLAINTEXT + 1)
 /* Header, inner content type and tag around a record's plaintext. */
 #define TLS13_OVERHEAD (5 + 1 + TLS13_TAG)
 /* Records sealed under one key before we ask GnuTLS for a KeyUpdate: RFC 8446 5.5 allows
  * AES-GCM 2^24.5 full-size records per key. */
 #define TLS13_REKEY_RECORDS ((uint64_t)1 << 24)
 
+/* Where the peer's handshake messages stand (RFC 8446 5.1: no other record may come
+ * between the records of one message, and a handshake record is never empty). */
+struct tls13_hs {
+	uint32_t body_left; /* bytes of the current message's body still to come */
+	uint8_t hdr_len;    /* bytes of the next message's 4-byte header seen */
+	uint8_t hdr[4];
+	bool empty_seen;    /* an empty handshake record: GnuTLS's to refuse */
+};
+
 /* One direction's key, static IV and next sequence number. */
 struct tls13_dir {
 	gnutls_aead_cipher_hd_t aead; /* NULL: not set */
 	uint8_t iv[TLS13_NONCE];
 	uint64_t seq;
+	/* Read side: while a handshake message is split (or after an empty one), every record
+	 * goes to GnuTLS, which refuses what may not come between. Kept across key loads. */
+	struct tls13_hs hs;
 };
 
 struct tls13_rec {
@@ -44,6 +59,10 @@ struct tls13_rec {
 	/* GnuTLS has read a record since it last wrote one: a KeyUpdate asking for ours makes it
 	 * owe one, which it sends before the next record it writes (not at once). */
 	bool gnutls_owes;
+	/* What GnuTLS's own sends showed of the peer's record limit: our records are always up
+	 * to 2^14 bytes, so they wait until a full-size send went through GnuTLS whole, and
+	 * never start if a send came back short. */
+	bool full_size_ok, peer_limits;
 };
 
 /* What tls13_open found at the head of the ciphertext. */
@@ -51,8 +70,8 @@ enum tls13_open_result {
 	TLS13_DATA,       /* an application-data record, decrypted: *used and *plain are set */
 	TLS13_NEED_INPUT, /* the record is not all there yet */
 	TLS13_NEED_ROOM,  /* the record's plaintext may not fit the room given */
-	TLS13_GNUTLS,     /* GnuTLS must handle the next *used bytes (a whole record, or a
-			   * header whose length no record may have) */
+	TLS13_GNUTLS,     /* GnuTLS must handle the next *used bytes (a whole record) */
+	TLS13_OVERFLOW,   /* a header whose length no record may have: record_overflow */
 };
 
 /* Whether s negotiated a version and cipher these records handle. */

@@ -74,6 +74,9 @@ static void sealed(const uint8_t *data, size_t size)
 	if (flip && pos % len != 3 && pos % len != 4) {
 		if (r == TLS13_DATA) /* a forgery opened */
 			abort();
+	} else if (!flip && n > TLS13_MAX_INNER && cut >= 5) {
+		if (r != TLS13_OVERFLOW || used != 5) /* too long an inner plaintext */
+			abort();
 	} else if (!flip && cut < len) {
 		if (r != TLS13_NEED_INPUT)
 			abort();

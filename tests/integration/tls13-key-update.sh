@@ -9,6 +9,7 @@
 # before the KeyUpdate, so that ktund has parked its cipher contexts (after 2 s) and must take
 # them up again, at the sequence numbers GnuTLS held meanwhile. The close line must say
 # up=N down=N reason=done.
+# Before those, two clients that limit the records they take to 512 bytes (record_limit).
 # The stdin lines are paced (sleep) only so that s_client reads each command on its own.
 # Case functions run indirectly (run_case) and take no arguments from the script:
 # shellcheck disable=SC2317,SC2119
@@ -52,6 +53,47 @@ key_update() {
 	srv_stop
 }
 
+# record_limit TOOL: 20000 bytes (200 lines of 99 Z) echoed through a ktund server to a client
+# that takes records of at most 512 bytes (openssl -maxfraglen 512: max_fragment_length;
+# gnutls-cli --recordsize=512: record_size_limit). ktund's records must keep to the limit
+# (records of its own are up to 2^14 bytes: the peer fails them, "data length too long").
+record_limit() {
+	local tool=$1 echoed
+	use_origin echo
+	srv_start
+	printf "$(printf 'Z%.0s' {1..99})"'\n%.0s' {1..200} >"$WORK/z.in"
+	if [ "$tool" = openssl ]; then
+		ossl_cmd client
+		unset 'OSSL[${#OSSL[@]}-1]' # no -quiet: s_client ends at the end of stdin
+		{ cat "$WORK/z.in"; sleep 2; } | "${OSSL[@]}" -tls1_3 -maxfraglen 512 \
+			>"$WORK/peer.out" 2>"$WORK/peer.err" || true
+	else
+		{ cat "$WORK/z.in"; sleep 2; } | gtls client - --recordsize=512 || true
+	fi
+	echoed=$(grep -Ecx 'Z{99}' "$WORK/peer.out" || true)
+	wait_n '\] close ' 1
+	cl=$(last_line '\] close ')
+	if [ "$tool" = openssl ]; then
+		[ "$echoed" = 200 ] || fail "$tool: $echoed of 200 lines echoed: $(tail -n 3 "$WORK/peer.err")"
+		grep -Fq " up=20000 down=20000 " <<<"$cl" || fail "want up=20000 down=20000: $cl"
+	else
+		# gnutls-cli sends only what one gnutls_record_send takes of each stdin read (511
+		# bytes here), so not all 20000 bytes leave it: whatever did must all come back.
+		local up zs
+		up=$(grep -Eo ' up=[0-9]+' <<<"$cl" | cut -d= -f2)
+		zs=$(tr -cd 'Z\n' <"$WORK/peer.out" | wc -c)
+		[ "$up" -ge 1024 ] || fail "$tool: only $up bytes left gnutls-cli: $(tail -n 3 "$WORK/peer.log")"
+		grep -Fq " up=$up down=$up " <<<"$cl" || fail "want down=up: $cl"
+		[ "$zs" = "$up" ] ||
+			fail "$tool: $zs bytes of the $up sent came back: $(tail -n 3 "$WORK/peer.log")"
+	fi
+	grep -Eq 'reason=done$' <<<"$cl" || fail "close reason is not done: $cl"
+	note "${cl#*\] }"
+	srv_stop
+}
+
+run_case "openssl s_client -maxfraglen 512: ktund's records keep to it" record_limit openssl
+run_case "gnutls-cli --recordsize=512: ktund's records keep to it" record_limit gnutls
 run_case "openssl s_client KeyUpdate asking for ktund's (K)" key_update K 1
 run_case "openssl s_client KeyUpdate asking for nothing (k)" key_update k 0
 run_case "openssl s_client KeyUpdate (K) after 3 s idle (parked)" key_update K 1 3

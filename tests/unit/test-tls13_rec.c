@@ -109,11 +109,11 @@ static void not_ours(void)
 	      TLS13_NEED_INPUT);
 	CHECK(tls13_open(&d, kat_aes128, sizeof(kat_aes128), out, 0x22 - 17, &used, &plain) == TLS13_NEED_ROOM);
 	CHECK(used == 0 && d.seq == KAT_SEQ);
-	/* Too long for any record: GnuTLS refuses the header alone. */
+	/* Too long for any record: refused on the header alone. */
 	memcpy(rec, kat_aes128, sizeof(rec));
 	rec[3] = (TLS13_MAX_CIPHERTEXT + 1) >> 8;
 	rec[4] = (TLS13_MAX_CIPHERTEXT + 1) & 0xff;
-	CHECK(tls13_open(&d, rec, sizeof(rec), out, sizeof(out), &used, &plain) == TLS13_GNUTLS);
+	CHECK(tls13_open(&d, rec, sizeof(rec), out, sizeof(out), &used, &plain) == TLS13_OVERFLOW);
 	CHECK(used == 5);
 	/* No room for a type byte beside the tag. */
 	rec[3] = 0;
@@ -193,9 +193,56 @@ static void authentic_not_ours(void)
 	gnutls_aead_cipher_deinit(d.aead);
 }
 
+/* RFC 8446 5.1: nothing may come between the records of a split handshake message, and a
+ * handshake record is never empty; GnuTLS refuses both, so such records are all its own. */
+static void hs_split(void)
+{
+	static const uint8_t ku_head[] = { 24, 0, 0, 1, 22 }, ku_tail[] = { 0, 22 }, data[] = "x\x17";
+	static const uint8_t ku_whole[] = { 24, 0, 0, 1, 0, 22 }, empty[] = { 22 };
+	struct tls13_dir d = { 0 };
+	uint8_t rec[64], out[64];
+	size_t n, used, plain;
+
+	set_dir(&d, GNUTLS_CIPHER_AES_128_GCM, 16, KAT_SEQ);
+	/* The first 4 bytes of a KeyUpdate, a data record, the last byte. */
+	n = seal_as(23, d.seq, ku_head, sizeof(ku_head), rec);
+	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_GNUTLS);
+	d.seq++; /* GnuTLS read it */
+	n = seal_as(23, d.seq, data, 2, rec);
+	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_GNUTLS && plain == 0);
+	CHECK(d.seq == KAT_SEQ + 1);
+	d.seq++;
+	n = seal_as(23, d.seq, ku_tail, sizeof(ku_tail), rec);
+	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_GNUTLS);
+	d.seq++;
+	n = seal_as(23, d.seq, data, 2, rec); /* on a message boundary again: ours */
+	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_DATA && plain == 1);
+	/* A whole message in one record leaves the data after it ours. */
+	n = seal_as(23, d.seq, ku_whole, sizeof(ku_whole), rec);
+	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_GNUTLS);
+	d.seq++;
+	n = seal_as(23, d.seq, data, 2, rec);
+	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_DATA && plain == 1);
+	/* An empty handshake record: the data after it is GnuTLS's (to refuse). */
+	n = seal_as(23, d.seq, empty, sizeof(empty), rec);
+	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_GNUTLS);
+	d.seq++;
+	n = seal_as(23, d.seq, data, 2, rec);
+	memset(out, 0xee, sizeof(out));
+	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_GNUTLS && plain == 0);
+	CHECK(out[0] == 0 && out[1] == 0); /* its plaintext wiped */
+	/* A bad tag: what the cipher wrote before checking it is wiped too. */
+	n = seal_as(23, d.seq, data, 2, rec);
+	rec[n - 1] ^= 1;
+	memset(out, 0xee, sizeof(out));
+	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_GNUTLS);
+	CHECK(out[0] == 0 && out[1] == 0 && out[2] == 0xee);
+	gnutls_aead_cipher_deinit(d.aead);
+}
+
 static void inner_types(void)
 {
-	static uint8_t inner[16384 + 2], rec[16384 + 64], out[16384 + 64];
+	static uint8_t inner[16384 + 256], rec[16384 + 256 + 5], out[16384 + 256];
 	struct tls13_dir d = { 0 };
 	size_t n, used, plain;
 
@@ -206,6 +253,7 @@ static void inner_types(void)
 	inner[3] = 22; /* a handshake message (a ticket, a KeyUpdate) */
 	n = seal_inner(inner, 40, rec);
 	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_GNUTLS && used == n);
+	d.hs = (struct tls13_hs){ 0 }; /* three zero bytes: a header cut short, see hs_split */
 	inner[3] = 21; /* an alert */
 	n = seal_inner(inner, 4, rec);
 	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_GNUTLS);
@@ -214,10 +262,20 @@ static void inner_types(void)
 	n = seal_inner(inner, 16385, rec);
 	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_DATA && plain == 16384);
 	d.seq = KAT_SEQ;
-	inner[16384] = 'x'; /* one byte more: record_overflow, GnuTLS's to say */
+	inner[16384] = 'x'; /* one byte more: record_overflow, on the header alone */
 	inner[16385] = 23;
 	n = seal_inner(inner, 16386, rec);
-	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_GNUTLS && d.seq == KAT_SEQ);
+	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_OVERFLOW && d.seq == KAT_SEQ);
+	CHECK(used == 5);
+	/* Authentic, within 2^14 + 256 (RFC 8446's ciphertext bound) but with 2^14 + 1 bytes of
+	 * content and type before 238 bytes of padding: still too long an inner plaintext. */
+	memset(inner + 16386, 0, 238);
+	n = seal_inner(inner, 16386 + 238, rec);
+	CHECK(n == 5 + 16384 + 256);
+	CHECK(tls13_open(&d, rec, n, out, sizeof(out), &used, &plain) == TLS13_OVERFLOW && d.seq == KAT_SEQ);
+	/* Longer than any record: refused by us, not left to GnuTLS. */
+	rec[3] = 0x41, rec[4] = 0x01; /* 2^14 + 256 + 1 */
+	CHECK(tls13_open(&d, rec, 5, out, sizeof(out), &used, &plain) == TLS13_OVERFLOW && used == 5);
 	gnutls_aead_cipher_deinit(d.aead);
 }
 
@@ -228,6 +286,7 @@ struct pipe {
 	size_t off, len;
 };
 static struct pipe to_server, to_client;
+static uint16_t client_record_limit; /* record_size_limit the client asks for; 0: none */
 
 static ssize_t mem_push(gnutls_transport_ptr_t p, const void *data, size_t n)
 {
@@ -300,6 +359,8 @@ static int handshake(struct pair *p, const char *cipher)
 	p->server = session(GNUTLS_SERVER | GNUTLS_NO_TICKETS, cipher, &to_server, &to_client);
 	gnutls_credentials_set(p->client, GNUTLS_CRD_PSK, p->ccred);
 	gnutls_credentials_set(p->server, GNUTLS_CRD_PSK, p->scred);
+	if (client_record_limit)
+		CHECK(gnutls_record_set_max_recv_size(p->client, client_record_limit) == 0);
 	for (int i = 0; i < 20 && (rc < 0 || sc < 0); i++) {
 		if (rc < 0)
 			rc = gnutls_handshake(p->client);
@@ -486,16 +547,48 @@ static void not_eligible(void)
 	pair_free(&p);
 }
 
+/* A client that limits the records it takes (record_size_limit 512): GnuTLS's send comes
+ * back short, which says the server's records of our own (up to 2^14) would break the
+ * limit; without a limit a full-size send goes through whole. */
+static void record_size_limit(void)
+{
+	static uint8_t data[16384];
+	struct tls13_rec r = { 0 };
+	struct pair p;
+
+	client_record_limit = 512;
+	if (handshake(&p, "AES-128-GCM") == 0) {
+		CHECK(tls13_rec_load(&r, p.server) == 0 && !r.full_size_ok && !r.peer_limits);
+		CHECK(tls13_rec_send_via_gnutls(&r, p.server, data, 100) == 100);
+		CHECK(!r.full_size_ok && !r.peer_limits); /* nothing known yet */
+		CHECK(tls13_rec_send_via_gnutls(&r, p.server, data, sizeof(data)) < (ssize_t)sizeof(data));
+		CHECK(r.peer_limits && !r.full_size_ok);
+		tls13_rec_clear(&r);
+		pair_free(&p);
+	}
+	client_record_limit = 0;
+	r = (struct tls13_rec){ 0 };
+	if (handshake(&p, "AES-128-GCM") == 0) {
+		CHECK(tls13_rec_load(&r, p.server) == 0);
+		CHECK(tls13_rec_send_via_gnutls(&r, p.server, data, sizeof(data)) == (ssize_t)sizeof(data));
+		CHECK(r.full_size_ok && !r.peer_limits);
+		tls13_rec_clear(&r);
+		pair_free(&p);
+	}
+}
+
 int main(void)
 {
 	RUN(known_answers);
 	RUN(padding_stripped);
 	RUN(not_ours);
 	RUN(inner_types);
+	RUN(hs_split);
 	RUN(authentic_not_ours);
 	RUN(with_gnutls_aes128);
 	RUN(with_gnutls_chacha);
 	RUN(close_notify_to_gnutls);
 	RUN(not_eligible);
+	RUN(record_size_limit);
 	return check_result();
 }
