@@ -88,7 +88,7 @@ SERVER_TARGET=from-client SERVER_ALLOW_DEFAULT=0 start_server --allow-cn edge-cl
 	--allow-destination "$A/32:8080" --allow-destination "[$V6/128]:8080" \
 	--allow-destination "$B/32:8080 ou=edge" --allow-destination "$A/32:7-9" \
 	--allow-destination "$ORIGIN_IP/32:8443" --allow-destination "127.0.0.1/32:8080" \
-	--metrics-listen 127.0.0.1:9101
+	--allow-destination "127.0.0.1/32:9101" --metrics-listen 127.0.0.1:9101
 grep -q "target from-client" "$SERVER_LOG" || not_ok "the listening line does not say target from-client"
 
 # 1. curl reaches an allowed destination, IPv4 and IPv6, through one tunnel.
@@ -189,6 +189,11 @@ expect_raw "the server's own listener" "$H403" close_notify \
 	--record "CONNECT $ORIGIN_IP:$TLS_PORT HTTP/1.1\r\nHost: $ORIGIN_IP:$TLS_PORT\r\n\r\n"
 grep -q "detail=\"dst=$ORIGIN_IP:$TLS_PORT: one of this server's own listeners" "$SERVER_LOG" &&
 	ok "loop: refused as the own listener" || not_ok "no loop refusal logged"
+# The metrics and health listener is one of ours too, even where a rule covers it.
+expect_raw "the metrics listener" "$H403" close_notify \
+	--record "CONNECT 127.0.0.1:9101 HTTP/1.1\r\nHost: 127.0.0.1:9101\r\n\r\nGET /metrics HTTP/1.0\r\n\r\n"
+grep -q "detail=\"dst=127.0.0.1:9101: one of this server's own listeners" "$SERVER_LOG" &&
+	ok "loop: the metrics listener refused" || not_ok "no own-listener refusal for the metrics listener"
 expect_raw "a name that resolves to denied addresses" "$H403" close_notify \
 	--record "CONNECT localhost:9 HTTP/1.1\r\nHost: localhost:9\r\n\r\n"
 grep -q 'reason=destination-denied detail="dst=localhost:9 (.*127.0.0.1:9.*): no allow-destination rule' "$SERVER_LOG" &&
@@ -202,14 +207,21 @@ stop_pair
 # 9. PROXY v2: the origin sees the Forwarded source, or the edge host without one.
 bg_origin python3 "$HERE/pp_origin.py" 8080 "$WORK/pp.json"
 wait_port "$NS_ORIGIN" 8080 || fail "pp_origin did not start"
-# A wildcard listener: every local address with its port is a loop (127.0.0.5 included).
+# A wildcard listener: every local address with its port is a loop (127.0.0.5 included, and
+# a secondary address, whose route's source is the primary one).
+ip -n "$NS_ORIGIN" addr add 10.9.1.5/24 dev lo
+ip -n "$NS_ORIGIN" addr add 10.9.1.6/24 dev lo
 SERVER_LISTEN="0.0.0.0:$TLS_PORT" SERVER_TARGET=from-client SERVER_ALLOW_DEFAULT=0 start_server \
 	--allow-cn edge-client --proxy-protocol --allow-destination "127.0.0.1/32:8080" \
-	--allow-destination "127.0.0.0/8:$TLS_PORT"
+	--allow-destination "127.0.0.0/8:$TLS_PORT" --allow-destination "10.9.1.0/24:$TLS_PORT"
 expect_raw "a local address of a wildcard listener" "$H403" close_notify \
 	--record "CONNECT 127.0.0.5:$TLS_PORT HTTP/1.1\r\nHost: 127.0.0.5:$TLS_PORT\r\n\r\n"
 grep -q "detail=\"dst=127.0.0.5:$TLS_PORT: one of this server's own listeners" "$SERVER_LOG" &&
 	ok "loop: a wildcard listener's local address refused" || not_ok "no loop refusal for 127.0.0.5"
+expect_raw "a secondary address of a wildcard listener" "$H403" close_notify \
+	--record "CONNECT 10.9.1.6:$TLS_PORT HTTP/1.1\r\nHost: 10.9.1.6:$TLS_PORT\r\n\r\n"
+grep -q "detail=\"dst=10.9.1.6:$TLS_PORT: one of this server's own listeners" "$SERVER_LOG" &&
+	ok "loop: a secondary address refused" || not_ok "no loop refusal for the secondary 10.9.1.6"
 raw client --wait 5 --record "CONNECT 127.0.0.1:8080 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nForwarded: for=\"198.51.100.7:4242\"\r\n\r\nline one\n" >/dev/null || true
 raw client --wait 5 --record "CONNECT 127.0.0.1:8080 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nForwarded: for=\"[2001:db8:2::7]:4243\"\r\n\r\nline two\n" >/dev/null || true
 raw client --wait 5 --record "CONNECT 127.0.0.1:8080 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\nline three\n" >/dev/null || true
