@@ -129,10 +129,32 @@ static enum verdict allow(struct conn *c, const struct sockaddr_storage *dst, so
 	return VERDICT_NEXT;
 }
 
+/* Addresses no rule gives: the unspecified one reaches this host's wildcard services, and
+ * multicast or broadcast ones are not one destination. */
+static const char *never_allowed(const struct sockaddr_storage *dst)
+{
+	if (sa_unspecified(dst))
+		return "the unspecified address (it reaches this host)";
+	if (dst->ss_family == AF_INET6)
+		return IN6_IS_ADDR_MULTICAST(&((const struct sockaddr_in6 *)dst)->sin6_addr)
+			       ? "a multicast address" : NULL;
+	if (IN_MULTICAST(ntohl(((const struct sockaddr_in *)dst)->sin_addr.s_addr)))
+		return "a multicast address";
+	/* 255.255.255.255 and every subnet's broadcast address, as the kernel routes them. */
+	if (local_route_type((const struct sockaddr *)dst) == RTN_BROADCAST)
+		return "a broadcast address";
+	return NULL;
+}
+
 /* Why dst may not be had, or NULL if it may (with *rule set). */
 static const char *check(const struct conn *c, const struct sockaddr_storage *dst, socklen_t len,
 			 int *rule)
 {
+	const char *never = never_allowed(dst);
+
+	*rule = -1;
+	if (never)
+		return never;
 	*rule = rule_for(c, dst);
 	if (*rule < 0)
 		return "no allow-destination rule gives it to this peer";

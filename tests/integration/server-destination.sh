@@ -213,7 +213,9 @@ ip -n "$NS_ORIGIN" addr add 10.9.1.5/24 dev lo
 ip -n "$NS_ORIGIN" addr add 10.9.1.6/24 dev lo
 SERVER_LISTEN="0.0.0.0:$TLS_PORT" SERVER_TARGET=from-client SERVER_ALLOW_DEFAULT=0 start_server \
 	--allow-cn edge-client --proxy-protocol --allow-destination "127.0.0.1/32:8080" \
-	--allow-destination "127.0.0.0/8:$TLS_PORT" --allow-destination "10.9.1.0/24:$TLS_PORT"
+	--allow-destination "127.0.0.0/8:$TLS_PORT" --allow-destination "10.9.1.0/24:$TLS_PORT" \
+	--allow-destination "0.0.0.0/0:8081" --allow-destination "[::/128]:8081" \
+	--allow-destination "[ff00::/8]:8081"
 expect_raw "a local address of a wildcard listener" "$H403" close_notify \
 	--record "CONNECT 127.0.0.5:$TLS_PORT HTTP/1.1\r\nHost: 127.0.0.5:$TLS_PORT\r\n\r\n"
 grep -q "detail=\"dst=127.0.0.5:$TLS_PORT: one of this server's own listeners" "$SERVER_LOG" &&
@@ -222,6 +224,21 @@ expect_raw "a secondary address of a wildcard listener" "$H403" close_notify \
 	--record "CONNECT 10.9.1.6:$TLS_PORT HTTP/1.1\r\nHost: 10.9.1.6:$TLS_PORT\r\n\r\n"
 grep -q "detail=\"dst=10.9.1.6:$TLS_PORT: one of this server's own listeners" "$SERVER_LOG" &&
 	ok "loop: a secondary address refused" || not_ok "no loop refusal for the secondary 10.9.1.6"
+# Never a destination, whatever the rules say: unspecified (it reaches this host), multicast,
+# broadcast (all-ones and a subnet's).
+ip netns exec "$NS_ORIGIN" python3 "$ORIGIN_TOOL" http "0.0.0.0:8081" "$WORK/origin-any.accepts" \
+	>>"$WORK/origin.log" 2>&1 &
+wait_port "$NS_ORIGIN" 8081 || fail "the 8081 origin did not start"
+for d in "0.0.0.0:8081 unspecified" "[::]:8081 unspecified" "224.0.0.1:8081 multicast" \
+	"[ff02::1]:8081 multicast" "255.255.255.255:8081 broadcast" "10.9.1.255:8081 broadcast"; do
+	set -- $d
+	expect_raw "never a destination: $1" "$H403" close_notify \
+		--record "CONNECT $1 HTTP/1.1\r\nHost: $1\r\n\r\n"
+	grep -F "detail=\"dst=$1: " "$SERVER_LOG" | grep -q "$2" && ok "$1 refused as $2" ||
+		not_ok "no $2 refusal logged for $1"
+done
+[ "$(accepts any)" = 0 ] && ok "the origin on 0.0.0.0:8081 was never reached" ||
+	not_ok "the origin on 0.0.0.0:8081 was reached $(accepts any) times"
 raw client --wait 5 --record "CONNECT 127.0.0.1:8080 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nForwarded: for=\"198.51.100.7:4242\"\r\n\r\nline one\n" >/dev/null || true
 raw client --wait 5 --record "CONNECT 127.0.0.1:8080 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nForwarded: for=\"[2001:db8:2::7]:4243\"\r\n\r\nline two\n" >/dev/null || true
 raw client --wait 5 --record "CONNECT 127.0.0.1:8080 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\nline three\n" >/dev/null || true
