@@ -51,6 +51,8 @@ check_conf "rules without from-client" 2 "allow-destination needs target = from-
 	"target = 127.0.0.1:80" "allow-destination = 10.1.0.0/16:443"
 check_conf "unknown identity kind" 2 "want one KIND=VALUE" "target = from-client" \
 	"allow-destination = 10.1.0.0/16:443 team=blue"
+check_conf "two identity terms in one rule" 2 "second identity term 'cn='" "target = from-client" \
+	"allow-destination = 10.1.0.0/16:443 ou=edge cn=nobody"
 check_conf "allow-all as a scope" 2 "want one KIND=VALUE" "target = from-client" \
 	"allow-destination = 10.1.0.0/16:443 all=yes"
 check_conf "host bits set" 2 "allow-destination '10.1.0.1/16:443'" "target = from-client" \
