@@ -191,6 +191,11 @@ expect_raw "the server's own listener" "$H403" close_notify \
 	--record "CONNECT $ORIGIN_IP:$TLS_PORT HTTP/1.1\r\nHost: $ORIGIN_IP:$TLS_PORT\r\n\r\n"
 grep -q "detail=\"dst=$ORIGIN_IP:$TLS_PORT: one of this server's own listeners" "$SERVER_LOG" &&
 	ok "loop: refused as the own listener" || not_ok "no loop refusal logged"
+# A host glibc would read as a number (0x0a090001 is $A, allowed): 400, never looked up.
+expect_raw "a hexadecimal host" "$H400" close_notify \
+	--record "CONNECT 0x0a090001:8080 HTTP/1.1\r\nHost: 0x0a090001:8080\r\n\r\n"
+grep -q 'reason=bad-request detail="host reads as an IPv4 address in a form other than dotted decimal' \
+	"$SERVER_LOG" && ok "a hexadecimal host: refused as such" || not_ok "no bad-request line for 0x0a090001"
 # The metrics and health listener is one of ours too, even where a rule covers it.
 expect_raw "the metrics listener" "$H403" close_notify \
 	--record "CONNECT 127.0.0.1:9101 HTTP/1.1\r\nHost: 127.0.0.1:9101\r\n\r\nGET /metrics HTTP/1.0\r\n\r\n"
