@@ -140,8 +140,10 @@ static const char *never_allowed(const struct sockaddr_storage *dst)
 			       ? "a multicast address" : NULL;
 	if (IN_MULTICAST(ntohl(((const struct sockaddr_in *)dst)->sin_addr.s_addr)))
 		return "a multicast address";
-	/* 255.255.255.255 and every subnet's broadcast address, as the kernel routes them. */
-	if (local_route_type((const struct sockaddr *)dst) == RTN_BROADCAST)
+	/* 255.255.255.255 (routed only where a route covers it), and every subnet's broadcast
+	 * address, as the kernel routes them. */
+	if (((const struct sockaddr_in *)dst)->sin_addr.s_addr == htonl(INADDR_BROADCAST) ||
+	    local_route_type((const struct sockaddr *)dst) == RTN_BROADCAST)
 		return "a broadcast address";
 	return NULL;
 }
