@@ -14,6 +14,7 @@
 #include "conn.h"
 #include "log.h"
 #include "peers.h"
+#include "resolver.h"
 #include "ring.h"
 #include "tunnel.h"
 #include "tunnel_ctx.h"
@@ -405,8 +406,12 @@ static void cancel_ops(struct conn *c)
 	for (enum op op = 0; op < OP_MAX; op++) {
 		struct io_uring_sqe *sqe;
 
-		if (!(ops & OP_BIT(op)) || op == OP_RESOLVE) /* no SQE: the resolver answers */
+		if (!(ops & OP_BIT(op)))
 			continue;
+		if (op == OP_RESOLVE) { /* no SQE: the resolver answers, at once if still queued */
+			resolver_cancel(c->resolving);
+			continue;
+		}
 		sqe = conn_sqe(c);
 		io_uring_prep_cancel64(sqe, user_data_pack(c, op), 0);
 		conn_submit(c, sqe, OP_CANCEL);
@@ -478,6 +483,10 @@ void conn_check_timers(struct conn *c)
 			    c->ctx->handshake_timeout_ms / 1000);
 	else if (c->state == CONN_HANDSHAKE && now >= c->deadline_ms)
 		conn_closef(c, REASON_HANDSHAKE_TIMEOUT, "no complete handshake within %u s",
+			    c->ctx->handshake_timeout_ms / 1000);
+	else if (c->state == CONN_REQUEST && now >= c->deadline_ms && c->resolving)
+		conn_closef(c, REASON_CONNECT_TIMEOUT, "name lookup of %s took longer than %u s "
+			    "(with the request, from the handshake's start)", c->resolving->host,
 			    c->ctx->handshake_timeout_ms / 1000);
 	else if (c->state == CONN_REQUEST && now >= c->deadline_ms)
 		conn_closef(c, REASON_HANDSHAKE_TIMEOUT, "no complete CONNECT request within %u s "

@@ -445,6 +445,7 @@ size_t connect_answer_head(int status, char buf[static 128])
 	case 400: phrase = "Bad Request"; break;
 	case 403: phrase = "Forbidden"; break;
 	case 502: phrase = "Bad Gateway"; break;
+	case 503: phrase = "Service Unavailable"; break;
 	case 504: phrase = "Gateway Timeout"; break;
 	default: status = 500; phrase = "Internal Server Error"; break;
 	}

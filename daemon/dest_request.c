@@ -202,6 +202,12 @@ static enum verdict resolve(struct conn *c, const struct connect_request *req)
 	*r = (struct resolve_req){ .c = c, .worker = c->w->id, .port = req->port };
 	memcpy(r->host, req->host, sizeof(r->host));
 	rc = resolver_submit(r);
+	if (rc == -EBUSY) {
+		free(r);
+		return http_answer_refuse(c, 503, REASON_RESOLVER_BUSY, "dst=%s:%u: %u name lookups "
+					  "already wait (the most the resolver holds)", req->host,
+					  req->port, RESOLVE_PENDING_MAX);
+	}
 	if (rc < 0) {
 		free(r);
 		return http_answer_refuse(c, 502, REASON_TARGET_UNREACHABLE,

@@ -263,4 +263,34 @@ assert three["src"].startswith(sys.argv[2] + ":"), three
 assert one["ssl_22"] == "edge-client", one
 PY
 stop_pair
+
+# 10. The resolver under a name server that never answers (each lookup: 2 s): at most 64
+# lookups wait, the next name is answered 503 (resolver-busy); a connection whose deadline
+# passes while its lookup waits is closed saying so, and its queued lookup is dropped, so a
+# later client's name does not wait behind them.
+printf 'nameserver 127.0.0.1\noptions timeout:2 attempts:1\n' >"$WORK/resolv.conf"
+ip netns exec "$NS_ORIGIN" python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 53))
+while True:
+    s.recvfrom(2048); print("query", flush=True)' >"$WORK/dns.queries" 2>&1 &
+printf '#!/bin/bash\nexec unshare -m bash -c %q %q "$@"\n' \
+	"mount --bind $WORK/resolv.conf /etc/resolv.conf && exec \"\$0\" \"\$@\"" "$KTUND" \
+	>"$WORK/ktund-resolv"
+chmod +x "$WORK/ktund-resolv"
+KTUND="$WORK/ktund-resolv" SERVER_TARGET=from-client SERVER_ALLOW_DEFAULT=0 start_server \
+	--allow-cn edge-client --handshake-timeout 4 --allow-destination "0.0.0.0/0:80"
+flood=$(in_edge python3 "$HERE/resolver_flood.py" "$ORIGIN_IP" "$TLS_PORT" "$PKI" client 65 --wait 30 2>&1) || true
+note "65 slow names: $(tr '\n' ';' <<<"$flood")"
+grep -q "^1 HTTP/1.1_503_Service_Unavailable close_notify$" <<<"$flood" &&
+	ok "the 65th name lookup is refused with 503" || not_ok "no single 503 among 65 slow names: $flood"
+wait_stat server close.resolver-busy 1 5 && ok "close.resolver-busy counted" ||
+	not_ok "close.resolver-busy is $(stat_of server close.resolver-busy)"
+grep -q 'detail="name lookup of slow[0-9]*.example took longer than 4 s' "$SERVER_LOG" &&
+	ok "a lookup past the deadline is named in the close line" ||
+	not_ok "no 'name lookup of ... took longer' close line"
+expect_raw "a name after the flood is looked up, not queued behind it" "$H403" close_notify --wait 10 \
+	--record "CONNECT localhost:9 HTTP/1.1\r\nHost: localhost:9\r\n\r\n"
+note "DNS queries the server sent: $(grep -c query "$WORK/dns.queries" || true)"
+stop_pair
 finish
