@@ -123,8 +123,8 @@ static enum verdict allow(struct conn *c, const struct sockaddr_storage *dst, so
 	pthread_mutex_lock(&c->w->conns_lock);
 	c->dst = *dst;
 	c->dstlen = len;
+	c->dest_rule = rule; /* ktunctl conns reads both under the lock */
 	pthread_mutex_unlock(&c->w->conns_lock);
-	c->dest_rule = rule;
 	__atomic_add_fetch(&c->ctx->dests[rule].allowed, 1, __ATOMIC_RELAXED);
 	return VERDICT_NEXT;
 }

@@ -100,7 +100,7 @@ r=$(via_curl client "http://$A:8080/")
 r=$(via_curl client "http://[$V6]:8080/")
 [ "$r" = "0 200 200 1088" ] && [ "$(accepts v6)" = 1 ] && ok "curl: [$V6]:8080 served" ||
 	not_ok "curl to [$V6]:8080: '$r', $(cat "$WORK/curl.err")"
-wait_log "$SERVER_LOG" "close peer=$EDGE_IP:[0-9]+ dst=\[$V6\]:8080 id=.* reason=done" 5 &&
+wait_log "$SERVER_LOG" "close peer=$EDGE_IP:[0-9]+ dst=\[$V6\]:8080 id=.* reason=done rule=\"\[$V6(/128)?\]:8080\"$" 5 &&
 	ok "the close line names the destination" || not_ok "no close line with dst=[$V6]:8080"
 
 m=$(in_origin curl -sS --max-time 5 http://127.0.0.1:9101/metrics 2>&1 || true)
@@ -130,6 +130,9 @@ r=$(via_curl client "http://$B:8080/")
 r=$(via_curl client-wrongou "http://$B:8080/")
 [[ $r == "56 403 "* ]] && [ "$(accepts b)" = 1 ] && ok "ou=other gets 403 for $B" ||
 	not_ok "ou=other to $B: '$r'"
+grep -Eq "close peer=$EDGE_IP:[0-9]+ dst=$B:8080 id=\"[^\"]*OU=edge\" .* rule=\"$B(/32)?:8080 ou=edge\"$" "$SERVER_LOG" &&
+	ok "the close line names the rule that gave the destination" ||
+	not_ok "no close line with rule=\"$B:8080 ou=edge\""
 r=$(via_curl client-wrongou "http://$A:8080/")
 [ "$r" = "0 200 200 1088" ] && ok "ou=other still reaches the unscoped $A" || not_ok "ou=other to $A: '$r'"
 
@@ -179,9 +182,12 @@ expect_raw "pipelined CONNECT is the application's" \
 raw client --hold 3 --wait 4 --record "CONNECT $A:7 HTTP/1.1\r\nHost: $A:7\r\n\r\n" >/dev/null 2>&1 &
 held=$!
 for _ in $(seq 30); do ctl server conns | grep -q "dst=$A:7" && break; sleep 0.1; done
-ctl server conns | grep -q "peer=$EDGE_IP:[0-9]* dst=$A:7 " && ok "ktunctl conns: dst=$A:7" ||
+ctl server conns | grep -Eq "peer=$EDGE_IP:[0-9]* dst=$A:7 .* rule=\"$A(/32)?:7-9\"$" &&
+	ok "ktunctl conns: dst=$A:7 and its rule" ||
 	not_ok "ktunctl conns: $(ctl server conns)"
-ctl server --json conns 2>/dev/null | grep -q "\"dst\": *\"$A:7\"" && ok "ktunctl conns --json: dst" ||
+ctl server --json conns 2>/dev/null | grep -q "\"dst\": *\"$A:7\"" &&
+	ctl server --json conns 2>/dev/null | grep -Eq "\"rule\": *\"$A(/32)?:7-9\"" &&
+	ok "ktunctl conns --json: dst and rule" ||
 	not_ok "ktunctl conns --json: $(ctl server --json conns 2>&1 | head -3)"
 wait $held || true
 
