@@ -182,7 +182,7 @@ expect_raw "pipelined CONNECT is the application's" \
 raw client --hold 3 --wait 4 --record "CONNECT $A:7 HTTP/1.1\r\nHost: $A:7\r\n\r\n" >/dev/null 2>&1 &
 held=$!
 for _ in $(seq 30); do ctl server conns | grep -q "dst=$A:7" && break; sleep 0.1; done
-ctl server conns | grep -Eq "peer=$EDGE_IP:[0-9]* dst=$A:7 .* rule=\"$A(/32)?:7-9\"$" &&
+ctl server conns | grep -Eq "peer=$EDGE_IP:[0-9]* dst=$A:7 .* rule=\"$A(/32)?:7-9\"( |$)" &&
 	ok "ktunctl conns: dst=$A:7 and its rule" ||
 	not_ok "ktunctl conns: $(ctl server conns)"
 ctl server --json conns 2>/dev/null | grep -q "\"dst\": *\"$A:7\"" &&
