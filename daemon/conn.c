@@ -11,9 +11,11 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "cert_text.h"
 #include "conn.h"
 #include "log.h"
 #include "peers.h"
+#include "resolver.h"
 #include "ring.h"
 #include "tunnel.h"
 #include "tunnel_ctx.h"
@@ -302,21 +304,39 @@ const char *conn_dst_text(const struct conn *c, char buf[static CONN_DST_TEXT_MA
 	return buf;
 }
 
+const char *conn_rule_text(const struct conn *c, char buf[static CONN_RULE_TEXT_MAX])
+{
+	static const char key[] = " rule=\"";
+	const char *text;
+
+	buf[0] = '\0';
+	if (!c->dstlen || c->dest_rule < 0 || (size_t)c->dest_rule >= c->ctx->n_dests)
+		return buf;
+	/* The operator's text, but a '"' in a cn= value would still end the value. */
+	text = c->ctx->dests[c->dest_rule].text;
+	memcpy(buf, key, sizeof(key));
+	cert_text_escape(text, strlen(text), buf + sizeof(key) - 1,
+			 CONN_RULE_TEXT_MAX - sizeof(key) - 1);
+	strcat(buf, "\"");
+	return buf;
+}
+
 static void log_close(const struct conn *c, bool rejected)
 {
 	bool server = c->ctx->mode == MODE_SERVER;
-	char addr[ADDR_TEXT_MAX], dst[CONN_DST_TEXT_MAX];
+	char addr[ADDR_TEXT_MAX], dst[CONN_DST_TEXT_MAX], rule[CONN_RULE_TEXT_MAX];
 	int64_t ms = c->w->now_ms - c->started_ms;
 
 	/* Rejections carry their detail on the reject line; other failures carry it here. */
 	bool detail = c->detail[0] && c->reason != REASON_DONE && !rejected;
 
-	log_info("[%s] close peer=%s%s id=\"%s\" up=%llu down=%llu dur=%lld.%03lld reason=%s%s%s%s",
+	log_info("[%s] close peer=%s%s id=\"%s\" up=%llu down=%llu dur=%lld.%03lld reason=%s%s%s%s%s",
 		 c->t->name, addr_format((const struct sockaddr *)&c->peer, c->peerlen, addr),
 		 conn_dst_text(c, dst), c->cert.id, (unsigned long long)(server ? c->bytes_t2p : c->bytes_p2t),
 		 (unsigned long long)(server ? c->bytes_p2t : c->bytes_t2p),
 		 (long long)(ms / 1000), (long long)(ms % 1000), reason_name(c->reason),
-		 detail ? " detail=\"" : "", detail ? c->detail : "", detail ? "\"" : "");
+		 detail ? " detail=\"" : "", detail ? c->detail : "", detail ? "\"" : "",
+		 conn_rule_text(c, rule));
 }
 
 static void log_reject(const struct conn *c)
@@ -410,8 +430,12 @@ static void cancel_ops(struct conn *c)
 	for (enum op op = 0; op < OP_MAX; op++) {
 		struct io_uring_sqe *sqe;
 
-		if (!(ops & OP_BIT(op)) || op == OP_RESOLVE) /* no SQE: the resolver answers */
+		if (!(ops & OP_BIT(op)))
 			continue;
+		if (op == OP_RESOLVE) { /* no SQE: the resolver answers, at once if still queued */
+			resolver_cancel(c->resolving);
+			continue;
+		}
 		sqe = conn_sqe(c);
 		io_uring_prep_cancel64(sqe, user_data_pack(c, op), 0);
 		conn_submit(c, sqe, OP_CANCEL);
@@ -483,6 +507,10 @@ void conn_check_timers(struct conn *c)
 			    c->ctx->handshake_timeout_ms / 1000);
 	else if (c->state == CONN_HANDSHAKE && now >= c->deadline_ms)
 		conn_closef(c, REASON_HANDSHAKE_TIMEOUT, "no complete handshake within %u s",
+			    c->ctx->handshake_timeout_ms / 1000);
+	else if (c->state == CONN_REQUEST && now >= c->deadline_ms && c->resolving)
+		conn_closef(c, REASON_CONNECT_TIMEOUT, "name lookup of %s took longer than %u s "
+			    "(with the request, from the handshake's start)", c->resolving->host,
 			    c->ctx->handshake_timeout_ms / 1000);
 	else if (c->state == CONN_REQUEST && now >= c->deadline_ms)
 		conn_closef(c, REASON_HANDSHAKE_TIMEOUT, "no complete CONNECT request within %u s "

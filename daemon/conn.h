@@ -13,6 +13,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "connect_request.h"
+#include "dest_rule.h"
 #include "peer_cert.h"
 #include "reason.h"
 #include "tls_hs_walk.h"
@@ -143,6 +144,10 @@ void conn_check_timers(struct conn *c);
  * a client tunnel with a fixed destination: " dst=HOST:PORT", what its CONNECT names. */
 #define CONN_DST_TEXT_MAX (CONNECT_AUTHORITY_MAX + 5)
 const char *conn_dst_text(const struct conn *c, char buf[static CONN_DST_TEXT_MAX]);
+/* ' rule="TEXT"' for a destination an allow-destination rule gave (server, from-client), the
+ * rule's text escaped (up to 4 bytes each), else "". A field for the end of a line. */
+#define CONN_RULE_TEXT_MAX (4 * DEST_RULE_TEXT_MAX + 10)
+const char *conn_rule_text(const struct conn *c, char buf[static CONN_RULE_TEXT_MAX]);
 
 /* For the phase files */
 void conn_submit(struct conn *c, struct io_uring_sqe *sqe, enum op op);

@@ -44,7 +44,7 @@ static void report_conn(FILE *out, const struct conn *c, int64_t now_ms)
 	uint64_t t2p = __atomic_load_n(&c->bytes_t2p, __ATOMIC_RELAXED);
 	enum conn_state state = __atomic_load_n(&c->state, __ATOMIC_RELAXED);
 	int64_t age = now_ms - c->started_ms;
-	char peer[ADDR_TEXT_MAX], dst[CONN_DST_TEXT_MAX];
+	char peer[ADDR_TEXT_MAX], dst[CONN_DST_TEXT_MAX], rule[CONN_RULE_TEXT_MAX];
 
 	fprintf(out, "conn=%llu tunnel=%s state=%s peer=%s%s id=\"%s\" version=%s cipher=%s "
 		"datapath=%s up=%llu down=%llu age=%lld.%03lld",
@@ -58,6 +58,7 @@ static void report_conn(FILE *out, const struct conn *c, int64_t now_ms)
 	/* The TLS socket's ends, so ktunctl can find it in the kernel's socket diagnostics. */
 	report_sockname(out, "tls_local", c->tls_fd, true);
 	report_sockname(out, "tls_remote", c->tls_fd, false);
+	fputs(conn_rule_text(c, rule), out);
 	fputc('\n', out);
 }
 

@@ -173,6 +173,11 @@ static int parse_authority(struct text t, struct connect_request *out, char *err
 		out->host_is_literal = true;
 	} else if (parse_ip(host, AF_INET, out->port, &out->dst, &out->dstlen)) {
 		out->host_is_literal = true;
+	} else if (inet_aton(out->host, &(struct in_addr){ 0 })) {
+		/* glibc's resolver would read it as an address (hex, octal, short forms): one
+		 * address, one spelling, the one rules and logs use. */
+		return fail(err, errlen, -EINVAL, "host reads as an IPv4 address in a form other "
+			    "than dotted decimal (write it as a.b.c.d)");
 	} else if (!valid_name(host)) {
 		return fail(err, errlen, -EINVAL, "host is neither an IP address nor a DNS name");
 	}
@@ -440,6 +445,7 @@ size_t connect_answer_head(int status, char buf[static 128])
 	case 400: phrase = "Bad Request"; break;
 	case 403: phrase = "Forbidden"; break;
 	case 502: phrase = "Bad Gateway"; break;
+	case 503: phrase = "Service Unavailable"; break;
 	case 504: phrase = "Gateway Timeout"; break;
 	default: status = 500; phrase = "Internal Server Error"; break;
 	}

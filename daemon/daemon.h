@@ -23,6 +23,9 @@ struct ktun {
 	struct file_watch *watch; /* NULL: reload on SIGHUP and ktunctl reload only */
 	struct MHD_Daemon *metrics_http; /* NULL: no metrics-listen */
 	int metrics_fd;                  /* bound, until libmicrohttpd takes it */
+	/* Where the metrics listener is bound (ss_family 0: none); set before the workers start,
+	 * never changed (a reload keeps the listener), so workers read it for the loop guard. */
+	struct ktun_addr metrics_bound;
 	struct tunnel *tunnels;
 	size_t n_tunnels;
 	struct worker *workers;

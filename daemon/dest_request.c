@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <linux/rtnetlink.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "connect_request.h"
 #include "daemon.h"
 #include "http_answer.h"
+#include "local_route.h"
 #include "phase.h"
 #include "resolver.h"
 #include "tls_io.h"
@@ -36,30 +38,19 @@ static bool sa_loopback(const struct sockaddr *sa)
 	return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
 }
 
-/* Whether a connection to sa would come back to this host: all of loopback, and an address
- * the kernel picks itself as the source of a route to it. A UDP connect sends nothing. */
-static bool addr_is_this_host(const struct sockaddr *sa, socklen_t len)
+/* Whether a connection to sa would come back to this host: all of loopback, and any address
+ * the kernel routes locally (local_route.c). Fails closed: an unanswered query counts as this
+ * host. */
+static bool addr_is_this_host(const struct sockaddr *sa)
 {
-	struct sockaddr_storage src;
-	socklen_t srclen = sizeof(src);
-	bool ours = false;
-	int fd;
+	int type;
 
 	if (sa_loopback(sa))
 		return true;
-	fd = socket(sa->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+	type = local_route_type(sa);
+	if (type == -ENETUNREACH || type == -EHOSTUNREACH)
 		return false;
-	if (connect(fd, sa, len) == 0 && getsockname(fd, (struct sockaddr *)&src, &srclen) == 0) {
-		if (sa->sa_family == AF_INET)
-			ours = ((const struct sockaddr_in *)sa)->sin_addr.s_addr ==
-			       ((struct sockaddr_in *)&src)->sin_addr.s_addr;
-		else
-			ours = !memcmp(&((const struct sockaddr_in6 *)sa)->sin6_addr,
-				       &((struct sockaddr_in6 *)&src)->sin6_addr, sizeof(struct in6_addr));
-	}
-	close(fd);
-	return ours;
+	return type < 0 || type == RTN_LOCAL;
 }
 
 static uint16_t sa_port(const struct sockaddr_storage *ss)
@@ -75,30 +66,37 @@ static bool sa_unspecified(const struct sockaddr_storage *ss)
 	return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
 }
 
-/* A destination that is one of this daemon's listeners would loop back into it. A listener
- * on a wildcard address takes every local address (a dual-stack one IPv4's too). */
+/* Whether dst reaches the listener l. One on a wildcard address takes every local address (a
+ * dual-stack one IPv4's too). */
+static bool reaches(const struct ktun_addr *listener, const struct sockaddr_storage *dst,
+		    socklen_t len)
+{
+	struct sockaddr_storage l = listener->ss;
+	socklen_t llen = listener->len;
+
+	if (l.ss_family != AF_INET && l.ss_family != AF_INET6)
+		return false;
+	addr_unmap(&l, &llen);
+	if (sa_port(&l) != sa_port(dst))
+		return false;
+	if (sa_unspecified(dst))
+		return true;
+	if (sa_unspecified(&l) && (l.ss_family == dst->ss_family || l.ss_family == AF_INET6) &&
+	    addr_is_this_host((const struct sockaddr *)dst))
+		return true;
+	return llen == len && !memcmp(&l, dst, len);
+}
+
+/* A destination that is one of this daemon's listeners would loop back into it (a tunnel's)
+ * or hand out what only the operator's network should see (the metrics and health one). */
 static bool is_own_listener(const struct conn *c, const struct sockaddr_storage *dst, socklen_t len)
 {
 	const struct ktun *k = c->w->k;
 
-	for (size_t i = 0; i < k->n_tunnels; i++) {
-		struct sockaddr_storage l = k->tunnels[i].listen.ss;
-		socklen_t llen = k->tunnels[i].listen.len;
-
-		if (l.ss_family != AF_INET && l.ss_family != AF_INET6)
-			continue;
-		addr_unmap(&l, &llen);
-		if (sa_port(&l) != sa_port(dst))
-			continue;
-		if (sa_unspecified(dst))
+	for (size_t i = 0; i < k->n_tunnels; i++)
+		if (reaches(&k->tunnels[i].listen, dst, len))
 			return true;
-		if (sa_unspecified(&l) && (l.ss_family == dst->ss_family || l.ss_family == AF_INET6) &&
-		    addr_is_this_host((const struct sockaddr *)dst, len))
-			return true;
-		if (llen == len && !memcmp(&l, dst, len))
-			return true;
-	}
-	return false;
+	return reaches(&k->metrics_bound, dst, len);
 }
 
 /* The first allow-destination rule that gives dst to this peer, or -1. */
@@ -125,16 +123,40 @@ static enum verdict allow(struct conn *c, const struct sockaddr_storage *dst, so
 	pthread_mutex_lock(&c->w->conns_lock);
 	c->dst = *dst;
 	c->dstlen = len;
+	c->dest_rule = rule; /* ktunctl conns reads both under the lock */
 	pthread_mutex_unlock(&c->w->conns_lock);
-	c->dest_rule = rule;
 	__atomic_add_fetch(&c->ctx->dests[rule].allowed, 1, __ATOMIC_RELAXED);
 	return VERDICT_NEXT;
+}
+
+/* Addresses no rule gives: the unspecified one reaches this host's wildcard services, and
+ * multicast or broadcast ones are not one destination. */
+static const char *never_allowed(const struct sockaddr_storage *dst)
+{
+	if (sa_unspecified(dst))
+		return "the unspecified address (it reaches this host)";
+	if (dst->ss_family == AF_INET6)
+		return IN6_IS_ADDR_MULTICAST(&((const struct sockaddr_in6 *)dst)->sin6_addr)
+			       ? "a multicast address" : NULL;
+	if (IN_MULTICAST(ntohl(((const struct sockaddr_in *)dst)->sin_addr.s_addr)))
+		return "a multicast address";
+	/* 255.255.255.255 (routed only where a route covers it), and every subnet's broadcast
+	 * address, as the kernel routes them. */
+	if (((const struct sockaddr_in *)dst)->sin_addr.s_addr == htonl(INADDR_BROADCAST) ||
+	    local_route_type((const struct sockaddr *)dst) == RTN_BROADCAST)
+		return "a broadcast address";
+	return NULL;
 }
 
 /* Why dst may not be had, or NULL if it may (with *rule set). */
 static const char *check(const struct conn *c, const struct sockaddr_storage *dst, socklen_t len,
 			 int *rule)
 {
+	const char *never = never_allowed(dst);
+
+	*rule = -1;
+	if (never)
+		return never;
 	*rule = rule_for(c, dst);
 	if (*rule < 0)
 		return "no allow-destination rule gives it to this peer";
@@ -180,6 +202,12 @@ static enum verdict resolve(struct conn *c, const struct connect_request *req)
 	*r = (struct resolve_req){ .c = c, .worker = c->w->id, .port = req->port };
 	memcpy(r->host, req->host, sizeof(r->host));
 	rc = resolver_submit(r);
+	if (rc == -EBUSY) {
+		free(r);
+		return http_answer_refuse(c, 503, REASON_RESOLVER_BUSY, "dst=%s:%u: %u name lookups "
+					  "already wait (the most the resolver holds)", req->host,
+					  req->port, RESOLVE_PENDING_MAX);
+	}
 	if (rc < 0) {
 		free(r);
 		return http_answer_refuse(c, 502, REASON_TARGET_UNREACHABLE,

@@ -9,10 +9,30 @@
 
 /* Pure parsing and matching over the configuration; no state of its own. */
 
+/* The start of a second identity term in a value (" KIND=" with a known KIND), or NULL:
+ * several terms on one line would otherwise be read as one value and never match. */
+static const char *second_term(const char *value, char name[16])
+{
+	for (const char *p = strchr(value, ' '); p; p = strchr(p + 1, ' ')) {
+		const char *word = p + strspn(p, " ");
+		const char *eq = strchr(word, '=');
+		size_t n = eq ? (size_t)(eq - word) : 0;
+
+		if (!n || n >= 16 || memchr(word, ' ', n))
+			continue;
+		memcpy(name, word, n);
+		name[n] = '\0';
+		if (policy_kind_parse(name) >= 0)
+			return word;
+	}
+	return NULL;
+}
+
 int dest_rule_parse(const char *value, struct dest_rule *out, char *err, size_t errlen)
 {
 	char net[REDIRECT_RULE_TEXT_MAX], canon[REDIRECT_RULE_TEXT_MAX], why[512];
 	const char *space, *eq;
+	char name[16];
 	size_t len;
 	int kind, rc;
 
@@ -43,8 +63,6 @@ int dest_rule_parse(const char *value, struct dest_rule *out, char *err, size_t 
 	eq = strchr(space, '=');
 	kind = -1;
 	if (eq && eq - space < 16) {
-		char name[16];
-
 		memcpy(name, space, (size_t)(eq - space));
 		name[eq - space] = '\0';
 		kind = policy_kind_parse(name);
@@ -52,6 +70,11 @@ int dest_rule_parse(const char *value, struct dest_rule *out, char *err, size_t 
 	if (kind < 0 || kind == POLICY_ALL) {
 		snprintf(err, errlen, "allow-destination '%s': after the destination, want one "
 			 "KIND=VALUE with KIND cn, ou, dns, uri, fingerprint or serial", value);
+		return -EINVAL;
+	}
+	if (second_term(eq + 1, name)) {
+		snprintf(err, errlen, "allow-destination '%s': a second identity term '%s=' in one "
+			 "rule (one KIND=VALUE per rule: write a rule for each identity)", value, name);
 		return -EINVAL;
 	}
 	rc = policy_add(&out->who, (enum policy_kind)kind, eq + 1, why, sizeof(why));

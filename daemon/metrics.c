@@ -7,6 +7,7 @@
 
 #include "daemon.h"
 #include "metrics.h"
+#include "prom_label.h"
 #include "peers.h"
 #include "tunnel.h"
 #include "tunnel_ctx.h"
@@ -141,17 +142,6 @@ static void cert_info(FILE *out, struct ktun *k)
 	}
 }
 
-/* A label value: '\\' and '"' escaped (allow-destination rules may name a CN holding them;
- * policy.c refuses control characters). */
-static void put_label(FILE *out, const char *text)
-{
-	for (; *text; text++) {
-		if (*text == '\\' || *text == '"')
-			fputc('\\', out);
-		fputc(*text, out);
-	}
-}
-
 /* target = from-client: connections each allow-destination rule let through, one series
  * per rule as written (bounded by DEST_RULES_MAX), never per address. */
 static void destinations(FILE *out, struct ktun *k)
@@ -165,7 +155,7 @@ static void destinations(FILE *out, struct ktun *k)
 		for (size_t r = 0; r < ctx->n_dests; r++) {
 			fprintf(out, "ktund_destination_connections_total{tunnel=\"%s\",rule=\"",
 				k->tunnels[i].name);
-			put_label(out, ctx->dests[r].text);
+			prom_label_put(out, ctx->dests[r].text);
 			fprintf(out, "\"} %llu\n", (unsigned long long)__atomic_load_n(
 				&ctx->dests[r].allowed, __ATOMIC_RELAXED));
 		}

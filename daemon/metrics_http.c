@@ -127,6 +127,7 @@ int metrics_http_bind(struct ktun *k)
 			strerror(-k->metrics_fd));
 		return k->metrics_fd;
 	}
+	k->metrics_bound = k->cfg.metrics_addr;
 	return 0;
 }
 

@@ -57,6 +57,9 @@ static const struct {
 	/* target = from-client: the first bytes are no well-formed CONNECT request head within
 	 * 4096 bytes. Answered 400, then close_notify. */
 	[REASON_BAD_REQUEST] = { "bad-request", false, false, false },
+	/* target = from-client: a name to look up while RESOLVE_PENDING_MAX lookups already
+	 * wait. Answered 503, then close_notify. */
+	[REASON_RESOLVER_BUSY] = { "resolver-busy", false, false, false },
 };
 
 const char *reason_name(enum reason r)

@@ -39,6 +39,7 @@ enum reason {
 	REASON_BAD_ANSWER,          /* client destination */
 	REASON_DESTINATION_DENIED,
 	REASON_BAD_REQUEST,
+	REASON_RESOLVER_BUSY,
 	REASON_MAX,
 };
 

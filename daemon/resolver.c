@@ -19,6 +19,7 @@ static struct {
 	pthread_t thread;
 	bool running, stopping;
 	struct resolve_req *queue, **queue_tail;
+	unsigned pending; /* queued or being looked up */
 	struct resolve_req **done; /* per worker, newest first */
 	int *event_fds;
 	unsigned workers;
@@ -44,17 +45,55 @@ static void lookup(struct resolve_req *req)
 	freeaddrinfo(res);
 }
 
-static void answer(struct resolve_req *req)
+/* Under R.lock. */
+static void answer_locked(struct resolve_req *req)
+{
+	R.pending--;
+	req->next = R.done[req->worker];
+	R.done[req->worker] = req;
+}
+
+static void wake_worker(unsigned worker)
 {
 	uint64_t one = 1;
 
-	pthread_mutex_lock(&R.lock);
-	req->next = R.done[req->worker];
-	R.done[req->worker] = req;
-	pthread_mutex_unlock(&R.lock);
 	/* An eventfd write fails only when its counter would overflow: it is then readable. */
-	if (write(R.event_fds[req->worker], &one, sizeof(one)) < 0)
+	if (write(R.event_fds[worker], &one, sizeof(one)) < 0)
 		return;
+}
+
+static void answer(struct resolve_req *req)
+{
+	unsigned worker = req->worker;
+
+	pthread_mutex_lock(&R.lock);
+	answer_locked(req);
+	pthread_mutex_unlock(&R.lock);
+	wake_worker(worker);
+}
+
+void resolver_cancel(struct resolve_req *req)
+{
+	struct resolve_req **p;
+	unsigned worker = req->worker;
+	bool queued = false;
+
+	pthread_mutex_lock(&R.lock);
+	for (p = &R.queue; *p; p = &(*p)->next) { /* at most RESOLVE_PENDING_MAX */
+		if (*p != req)
+			continue;
+		*p = req->next;
+		if (R.queue_tail == &req->next)
+			R.queue_tail = p;
+		req->gai = EAI_CANCELED;
+		req->n = 0;
+		answer_locked(req);
+		queued = true;
+		break;
+	}
+	pthread_mutex_unlock(&R.lock);
+	if (queued)
+		wake_worker(worker);
 }
 
 static void *resolver_main(void *arg)
@@ -141,6 +180,11 @@ int resolver_submit(struct resolve_req *req)
 		return -ENOTSUP;
 	req->next = NULL;
 	pthread_mutex_lock(&R.lock);
+	if (R.pending >= RESOLVE_PENDING_MAX) {
+		pthread_mutex_unlock(&R.lock);
+		return -EBUSY;
+	}
+	R.pending++;
 	*R.queue_tail = req;
 	R.queue_tail = &req->next;
 	pthread_cond_signal(&R.wake);

@@ -16,6 +16,9 @@
  */
 
 #define RESOLVE_ADDRS_MAX 8
+/* Lookups queued or running at once, all tunnels together: one slow name server cannot make
+ * the queue (and the connections behind it) grow without bound. */
+#define RESOLVE_PENDING_MAX 64
 #define RESOLVE_HOST_MAX 254
 
 struct conn;
@@ -36,8 +39,13 @@ struct resolve_req {
 int resolver_start(const int *event_fds, unsigned workers);
 /* Stops and joins the thread once no worker runs; requests still queued are dropped. */
 void resolver_stop(void);
-/* Queues req (filled: c, worker, host, port). -ENOTSUP if the resolver was not started. */
+/* Queues req (filled: c, worker, host, port). -ENOTSUP if the resolver was not started,
+ * -EBUSY if RESOLVE_PENDING_MAX lookups are pending. */
 int resolver_submit(struct resolve_req *req);
+/* Its connection closed: a req still queued is answered at once (gai EAI_CANCELED) without
+ * a lookup, so the connection need not wait for the lookups ahead of it; one being looked up
+ * is answered when that ends. The worker frees req after it is answered, as always. */
+void resolver_cancel(struct resolve_req *req);
 /* The answered requests of worker i, oldest first; the caller owns them. */
 struct resolve_req *resolver_take_done(unsigned worker);
 

@@ -51,6 +51,8 @@ check_conf "rules without from-client" 2 "allow-destination needs target = from-
 	"target = 127.0.0.1:80" "allow-destination = 10.1.0.0/16:443"
 check_conf "unknown identity kind" 2 "want one KIND=VALUE" "target = from-client" \
 	"allow-destination = 10.1.0.0/16:443 team=blue"
+check_conf "two identity terms in one rule" 2 "second identity term 'cn='" "target = from-client" \
+	"allow-destination = 10.1.0.0/16:443 ou=edge cn=nobody"
 check_conf "allow-all as a scope" 2 "want one KIND=VALUE" "target = from-client" \
 	"allow-destination = 10.1.0.0/16:443 all=yes"
 check_conf "host bits set" 2 "allow-destination '10.1.0.1/16:443'" "target = from-client" \
@@ -88,7 +90,7 @@ SERVER_TARGET=from-client SERVER_ALLOW_DEFAULT=0 start_server --allow-cn edge-cl
 	--allow-destination "$A/32:8080" --allow-destination "[$V6/128]:8080" \
 	--allow-destination "$B/32:8080 ou=edge" --allow-destination "$A/32:7-9" \
 	--allow-destination "$ORIGIN_IP/32:8443" --allow-destination "127.0.0.1/32:8080" \
-	--metrics-listen 127.0.0.1:9101
+	--allow-destination "127.0.0.1/32:9101" --metrics-listen 127.0.0.1:9101
 grep -q "target from-client" "$SERVER_LOG" || not_ok "the listening line does not say target from-client"
 
 # 1. curl reaches an allowed destination, IPv4 and IPv6, through one tunnel.
@@ -98,7 +100,7 @@ r=$(via_curl client "http://$A:8080/")
 r=$(via_curl client "http://[$V6]:8080/")
 [ "$r" = "0 200 200 1088" ] && [ "$(accepts v6)" = 1 ] && ok "curl: [$V6]:8080 served" ||
 	not_ok "curl to [$V6]:8080: '$r', $(cat "$WORK/curl.err")"
-wait_log "$SERVER_LOG" "close peer=$EDGE_IP:[0-9]+ dst=\[$V6\]:8080 id=.* reason=done" 5 &&
+wait_log "$SERVER_LOG" "close peer=$EDGE_IP:[0-9]+ dst=\[$V6\]:8080 id=.* reason=done rule=\"\[$V6(/128)?\]:8080\"$" 5 &&
 	ok "the close line names the destination" || not_ok "no close line with dst=[$V6]:8080"
 
 m=$(in_origin curl -sS --max-time 5 http://127.0.0.1:9101/metrics 2>&1 || true)
@@ -128,6 +130,9 @@ r=$(via_curl client "http://$B:8080/")
 r=$(via_curl client-wrongou "http://$B:8080/")
 [[ $r == "56 403 "* ]] && [ "$(accepts b)" = 1 ] && ok "ou=other gets 403 for $B" ||
 	not_ok "ou=other to $B: '$r'"
+grep -Eq "close peer=$EDGE_IP:[0-9]+ dst=$B:8080 id=\"[^\"]*OU=edge\" .* rule=\"$B(/32)?:8080 ou=edge\"$" "$SERVER_LOG" &&
+	ok "the close line names the rule that gave the destination" ||
+	not_ok "no close line with rule=\"$B:8080 ou=edge\""
 r=$(via_curl client-wrongou "http://$A:8080/")
 [ "$r" = "0 200 200 1088" ] && ok "ou=other still reaches the unscoped $A" || not_ok "ou=other to $A: '$r'"
 
@@ -177,9 +182,12 @@ expect_raw "pipelined CONNECT is the application's" \
 raw client --hold 3 --wait 4 --record "CONNECT $A:7 HTTP/1.1\r\nHost: $A:7\r\n\r\n" >/dev/null 2>&1 &
 held=$!
 for _ in $(seq 30); do ctl server conns | grep -q "dst=$A:7" && break; sleep 0.1; done
-ctl server conns | grep -q "peer=$EDGE_IP:[0-9]* dst=$A:7 " && ok "ktunctl conns: dst=$A:7" ||
+ctl server conns | grep -Eq "peer=$EDGE_IP:[0-9]* dst=$A:7 .* rule=\"$A(/32)?:7-9\"( |$)" &&
+	ok "ktunctl conns: dst=$A:7 and its rule" ||
 	not_ok "ktunctl conns: $(ctl server conns)"
-ctl server --json conns 2>/dev/null | grep -q "\"dst\": *\"$A:7\"" && ok "ktunctl conns --json: dst" ||
+ctl server --json conns 2>/dev/null | grep -q "\"dst\": *\"$A:7\"" &&
+	ctl server --json conns 2>/dev/null | grep -Eq "\"rule\": *\"$A(/32)?:7-9\"" &&
+	ok "ktunctl conns --json: dst and rule" ||
 	not_ok "ktunctl conns --json: $(ctl server --json conns 2>&1 | head -3)"
 wait $held || true
 
@@ -189,6 +197,16 @@ expect_raw "the server's own listener" "$H403" close_notify \
 	--record "CONNECT $ORIGIN_IP:$TLS_PORT HTTP/1.1\r\nHost: $ORIGIN_IP:$TLS_PORT\r\n\r\n"
 grep -q "detail=\"dst=$ORIGIN_IP:$TLS_PORT: one of this server's own listeners" "$SERVER_LOG" &&
 	ok "loop: refused as the own listener" || not_ok "no loop refusal logged"
+# A host glibc would read as a number (0x0a090001 is $A, allowed): 400, never looked up.
+expect_raw "a hexadecimal host" "$H400" close_notify \
+	--record "CONNECT 0x0a090001:8080 HTTP/1.1\r\nHost: 0x0a090001:8080\r\n\r\n"
+grep -q 'reason=bad-request detail="host reads as an IPv4 address in a form other than dotted decimal' \
+	"$SERVER_LOG" && ok "a hexadecimal host: refused as such" || not_ok "no bad-request line for 0x0a090001"
+# The metrics and health listener is one of ours too, even where a rule covers it.
+expect_raw "the metrics listener" "$H403" close_notify \
+	--record "CONNECT 127.0.0.1:9101 HTTP/1.1\r\nHost: 127.0.0.1:9101\r\n\r\nGET /metrics HTTP/1.0\r\n\r\n"
+grep -q "detail=\"dst=127.0.0.1:9101: one of this server's own listeners" "$SERVER_LOG" &&
+	ok "loop: the metrics listener refused" || not_ok "no own-listener refusal for the metrics listener"
 expect_raw "a name that resolves to denied addresses" "$H403" close_notify \
 	--record "CONNECT localhost:9 HTTP/1.1\r\nHost: localhost:9\r\n\r\n"
 grep -q 'reason=destination-denied detail="dst=localhost:9 (.*127.0.0.1:9.*): no allow-destination rule' "$SERVER_LOG" &&
@@ -202,14 +220,38 @@ stop_pair
 # 9. PROXY v2: the origin sees the Forwarded source, or the edge host without one.
 bg_origin python3 "$HERE/pp_origin.py" 8080 "$WORK/pp.json"
 wait_port "$NS_ORIGIN" 8080 || fail "pp_origin did not start"
-# A wildcard listener: every local address with its port is a loop (127.0.0.5 included).
+# A wildcard listener: every local address with its port is a loop (127.0.0.5 included, and
+# a secondary address, whose route's source is the primary one).
+ip -n "$NS_ORIGIN" addr add 10.9.1.5/24 dev lo
+ip -n "$NS_ORIGIN" addr add 10.9.1.6/24 dev lo
 SERVER_LISTEN="0.0.0.0:$TLS_PORT" SERVER_TARGET=from-client SERVER_ALLOW_DEFAULT=0 start_server \
 	--allow-cn edge-client --proxy-protocol --allow-destination "127.0.0.1/32:8080" \
-	--allow-destination "127.0.0.0/8:$TLS_PORT"
+	--allow-destination "127.0.0.0/8:$TLS_PORT" --allow-destination "10.9.1.0/24:$TLS_PORT" \
+	--allow-destination "0.0.0.0/0:8081" --allow-destination "[::/128]:8081" \
+	--allow-destination "[ff00::/8]:8081"
 expect_raw "a local address of a wildcard listener" "$H403" close_notify \
 	--record "CONNECT 127.0.0.5:$TLS_PORT HTTP/1.1\r\nHost: 127.0.0.5:$TLS_PORT\r\n\r\n"
 grep -q "detail=\"dst=127.0.0.5:$TLS_PORT: one of this server's own listeners" "$SERVER_LOG" &&
 	ok "loop: a wildcard listener's local address refused" || not_ok "no loop refusal for 127.0.0.5"
+expect_raw "a secondary address of a wildcard listener" "$H403" close_notify \
+	--record "CONNECT 10.9.1.6:$TLS_PORT HTTP/1.1\r\nHost: 10.9.1.6:$TLS_PORT\r\n\r\n"
+grep -q "detail=\"dst=10.9.1.6:$TLS_PORT: one of this server's own listeners" "$SERVER_LOG" &&
+	ok "loop: a secondary address refused" || not_ok "no loop refusal for the secondary 10.9.1.6"
+# Never a destination, whatever the rules say: unspecified (it reaches this host), multicast,
+# broadcast (all-ones and a subnet's).
+ip netns exec "$NS_ORIGIN" python3 "$ORIGIN_TOOL" http "0.0.0.0:8081" "$WORK/origin-any.accepts" \
+	>>"$WORK/origin.log" 2>&1 &
+wait_port "$NS_ORIGIN" 8081 || fail "the 8081 origin did not start"
+for d in "0.0.0.0:8081 unspecified" "[::]:8081 unspecified" "224.0.0.1:8081 multicast" \
+	"[ff02::1]:8081 multicast" "255.255.255.255:8081 broadcast" "10.9.1.255:8081 broadcast"; do
+	set -- $d
+	expect_raw "never a destination: $1" "$H403" close_notify \
+		--record "CONNECT $1 HTTP/1.1\r\nHost: $1\r\n\r\n"
+	grep -F "detail=\"dst=$1: " "$SERVER_LOG" | grep -q "$2" && ok "$1 refused as $2" ||
+		not_ok "no $2 refusal logged for $1"
+done
+[ "$(accepts any)" = 0 ] && ok "the origin on 0.0.0.0:8081 was never reached" ||
+	not_ok "the origin on 0.0.0.0:8081 was reached $(accepts any) times"
 raw client --wait 5 --record "CONNECT 127.0.0.1:8080 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nForwarded: for=\"198.51.100.7:4242\"\r\n\r\nline one\n" >/dev/null || true
 raw client --wait 5 --record "CONNECT 127.0.0.1:8080 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nForwarded: for=\"[2001:db8:2::7]:4243\"\r\n\r\nline two\n" >/dev/null || true
 raw client --wait 5 --record "CONNECT 127.0.0.1:8080 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\nline three\n" >/dev/null || true
@@ -226,5 +268,35 @@ assert two["fam"] == 0x21 and "2001:db8:2::7" in two["src"], two
 assert three["src"].startswith(sys.argv[2] + ":"), three
 assert one["ssl_22"] == "edge-client", one
 PY
+stop_pair
+
+# 10. The resolver under a name server that never answers (each lookup: 2 s): at most 64
+# lookups wait, the next name is answered 503 (resolver-busy); a connection whose deadline
+# passes while its lookup waits is closed saying so, and its queued lookup is dropped, so a
+# later client's name does not wait behind them.
+printf 'nameserver 127.0.0.1\noptions timeout:2 attempts:1\n' >"$WORK/resolv.conf"
+ip netns exec "$NS_ORIGIN" python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 53))
+while True:
+    s.recvfrom(2048); print("query", flush=True)' >"$WORK/dns.queries" 2>&1 &
+printf '#!/bin/bash\nexec unshare -m bash -c %q %q "$@"\n' \
+	"mount --bind $WORK/resolv.conf /etc/resolv.conf && exec \"\$0\" \"\$@\"" "$KTUND" \
+	>"$WORK/ktund-resolv"
+chmod +x "$WORK/ktund-resolv"
+KTUND="$WORK/ktund-resolv" SERVER_TARGET=from-client SERVER_ALLOW_DEFAULT=0 start_server \
+	--allow-cn edge-client --handshake-timeout 4 --allow-destination "0.0.0.0/0:80"
+flood=$(in_edge python3 "$HERE/resolver_flood.py" "$ORIGIN_IP" "$TLS_PORT" "$PKI" client 65 --wait 30 2>&1) || true
+note "65 slow names: $(tr '\n' ';' <<<"$flood")"
+grep -q "^1 HTTP/1.1_503_Service_Unavailable close_notify$" <<<"$flood" &&
+	ok "the 65th name lookup is refused with 503" || not_ok "no single 503 among 65 slow names: $flood"
+wait_stat server close.resolver-busy 1 5 && ok "close.resolver-busy counted" ||
+	not_ok "close.resolver-busy is $(stat_of server close.resolver-busy)"
+grep -q 'detail="name lookup of slow[0-9]*.example took longer than 4 s' "$SERVER_LOG" &&
+	ok "a lookup past the deadline is named in the close line" ||
+	not_ok "no 'name lookup of ... took longer' close line"
+expect_raw "a name after the flood is looked up, not queued behind it" "$H403" close_notify --wait 10 \
+	--record "CONNECT localhost:9 HTTP/1.1\r\nHost: localhost:9\r\n\r\n"
+note "DNS queries the server sent: $(grep -c query "$WORK/dns.queries" || true)"
 stop_pair
 finish

@@ -91,6 +91,22 @@ static void refused(const char *text, int want, const char *why)
 	CHECK_CONTAINS(err, why);
 }
 
+/* Names glibc's resolver would read as a number (inet_aton's hex, octal and short forms):
+ * the address must be written in the one way the rules and logs read it. */
+static void test_numeric_names(void)
+{
+	struct connect_request r;
+	char err[160];
+
+	refused("CONNECT 0x0a4d0006:80 HTTP/1.0\r\n\r\n", -EINVAL, "dotted decimal");
+	refused("CONNECT 127.0.0.0x1:80 HTTP/1.0\r\n\r\n", -EINVAL, "dotted decimal");
+	refused("CONNECT 0x7f.1:80 HTTP/1.0\r\n\r\n", -EINVAL, "dotted decimal");
+	refused("CONNECT 0XA.0.0.1:80 HTTP/1.0\r\n\r\n", -EINVAL, "dotted decimal");
+	/* A name that merely starts like one is still a name. */
+	CHECK(parse("CONNECT 0x.example:80 HTTP/1.0\r\n\r\n", &r, err) > 0 && !r.host_is_literal);
+	CHECK(parse("CONNECT 0xcafe.example:80 HTTP/1.0\r\n\r\n", &r, err) > 0);
+}
+
 static void test_refused(void)
 {
 	refused("GET / HTTP/1.1\r\n\r\n", -EINVAL, "method");
@@ -107,8 +123,8 @@ static void test_refused(void)
 	refused("CONNECT 2001:db8::1:80 HTTP/1.1\r\n\r\n", -EINVAL, "neither");
 	refused("CONNECT [2001:db8::g]:80 HTTP/1.1\r\n\r\n", -EINVAL, "IPv6");
 	refused("CONNECT [fe80::1%eth0]:80 HTTP/1.1\r\n\r\n", -EINVAL, "IPv6");
-	refused("CONNECT 010.1.1.1:80 HTTP/1.1\r\n\r\n", -EINVAL, "neither");
-	refused("CONNECT 1.2.3:80 HTTP/1.1\r\n\r\n", -EINVAL, "neither");
+	refused("CONNECT 010.1.1.1:80 HTTP/1.1\r\n\r\n", -EINVAL, "dotted decimal");
+	refused("CONNECT 1.2.3:80 HTTP/1.1\r\n\r\n", -EINVAL, "dotted decimal");
 	refused("CONNECT a_b.example:80 HTTP/1.1\r\n\r\n", -EINVAL, "neither");
 	refused("CONNECT a.example:80 HTTP/2\r\n\r\n", -EINVAL, "HTTP/1.1");
 	refused("CONNECT a.example:80  HTTP/1.1\r\n\r\n", -EINVAL, "");
@@ -179,6 +195,7 @@ int main(void)
 	test_v6_and_curl();
 	test_incomplete();
 	test_refused();
+	test_numeric_names();
 	test_nul_and_size();
 	test_answer();
 	return check_result();

@@ -77,6 +77,9 @@ static void test_syntax(void)
 	CHECK(r.who.n == 1 && r.who.rules[0].kind == POLICY_OU);
 	CHECK_STR(r.who.rules[0].value, "db client");
 	dest_rule_free(&r);
+	/* Not a kind: part of the value. */
+	CHECK(dest_rule_parse("10.0.0.0/8:80 cn=Edge Gateway, Inc. x=y", &r, err, sizeof(err)) == 0);
+	dest_rule_free(&r);
 	refused("", "needs CIDR");
 	refused("10.0.0.1/8:80", "10.0.0.1/8:80");
 	refused("10.0.0.0/8", "10.0.0.0/8");
@@ -85,6 +88,10 @@ static void test_syntax(void)
 	refused("10.0.0.0/8:80 team=blue", "KIND=VALUE");
 	refused("10.0.0.0/8:80 all=yes", "KIND=VALUE");
 	refused("10.0.0.0/8:80 ou", "KIND=VALUE");
+	/* One identity term per rule: a second is not folded into the first's value. */
+	refused("10.0.0.0/8:80 ou=edge cn=nobody", "second identity term 'cn='");
+	refused("10.0.0.0/8:80 cn=Edge  serial=01", "second identity term 'serial='");
+	refused("10.0.0.0/8:80 dns=a.example uri=spiffe://x/y", "second identity term 'uri='");
 	refused("10.0.0.0/8:80 fingerprint=sha256:12", "fingerprint");
 	refused("10.0.0.0/8:80 uri=https://*.example/", "uri");
 }

@@ -12,7 +12,7 @@ static const char *const contract_reasons[] = {
 	"truncated", "drain-timeout", "shutdown", "io-error", "ocsp-missing", "ocsp-invalid",
 	"bad-certificate",
 	"no-destination", "destination-refused", "bad-answer", /* client destination */
-	"destination-denied", "bad-request",                   /* server, from-client */
+	"destination-denied", "bad-request", "resolver-busy",  /* server, from-client */
 };
 
 /* The reasons that refuse a peer during the handshake: they appear on `reject` lines. */

@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""resolver_flood.py HOST PORT PKI CERTNAME N [--wait S]
+
+For server-destination.sh: N mutual-TLS connections to a `target = from-client` ktund server,
+each sending CONNECT slowI.example:80 at once (names a DNS server that never answers keeps
+in the resolver), then reads every answer until the server ends the session or --wait S
+pass. Prints one line per distinct outcome: COUNT, the status line (or "-") and how the
+session ended ("close_notify", "eof", "reset", "timeout", "tls-error").
+"""
+import argparse
+import collections
+import socket
+import ssl
+import time
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("host")
+    ap.add_argument("port", type=int)
+    ap.add_argument("pki")
+    ap.add_argument("cert")
+    ap.add_argument("n", type=int)
+    ap.add_argument("--wait", type=float, default=20)
+    a = ap.parse_args()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(a.pki + "/ca.pem")
+    ctx.load_cert_chain(a.pki + "/" + a.cert + "-chain.pem", a.pki + "/" + a.cert + ".key")
+    conns = []
+    for i in range(a.n):
+        raw = socket.create_connection((a.host, a.port), timeout=a.wait)
+        s = ctx.wrap_socket(raw, server_hostname="origin.test", suppress_ragged_eofs=False)
+        host = "slow%d.example:80" % i
+        s.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (host, host)).encode())
+        conns.append(s)
+    end = time.monotonic() + a.wait
+    seen = collections.Counter()
+    for s in conns:
+        got, how = b"", "timeout"
+        try:
+            s.settimeout(max(0.1, end - time.monotonic()))
+            while True:
+                b = s.recv(4096)
+                if not b:
+                    how = "close_notify"
+                    break
+                got += b
+        except ssl.SSLEOFError:
+            how = "eof"
+        except ConnectionResetError:
+            how = "reset"
+        except (socket.timeout, TimeoutError):
+            how = "timeout"
+        except ssl.SSLError:
+            how = "tls-error"
+        line = got.split(b"\r\n", 1)[0].decode("latin-1") if got else "-"
+        seen[(line, how)] += 1
+        s.close()
+    for (line, how), n in sorted(seen.items()):
+        print("%d %s %s" % (n, line.replace(" ", "_"), how))
+
+
+if __name__ == "__main__":
+    main()
