@@ -49,11 +49,15 @@ void ocsp_store_destroy(struct ocsp_store *s)
 
 int ocsp_store_put(struct ocsp_store *s, const gnutls_datum_t *der, time_t next_update)
 {
-	unsigned char *copy = gnutls_malloc(der->size);
+	unsigned char *copy = NULL;
 
-	if (!copy)
-		return -ENOMEM;
-	memcpy(copy, der->data, der->size);
+	/* An empty one clears the store: nothing is stapled. */
+	if (der->size) {
+		copy = gnutls_malloc(der->size);
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, der->data, der->size);
+	}
 	pthread_mutex_lock(&s->lock);
 	gnutls_free(s->der.data);
 	s->der.data = copy;

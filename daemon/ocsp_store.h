@@ -23,7 +23,8 @@ struct ocsp_store {
 /* Makes creds staple what the store holds. Returns 0 or a negative errno. */
 int ocsp_store_init(struct ocsp_store *s, gnutls_certificate_credentials_t creds);
 void ocsp_store_destroy(struct ocsp_store *s);
-/* Replaces the response (copied). Returns 0 or -ENOMEM, which leaves the old one. */
+/* Replaces the response (copied; an empty der clears it). Returns 0 or -ENOMEM, which leaves
+ * the old one. */
 int ocsp_store_put(struct ocsp_store *s, const gnutls_datum_t *der, time_t next_update);
 /* The held response's nextUpdate: (time_t)-1 if it has none, 0 if there is no response. */
 time_t ocsp_store_next_update(struct ocsp_store *s);
