@@ -18,21 +18,16 @@
 # shellcheck disable=SC2119 # tests/lib/ktund.sh functions take optional arguments; none needed here
 set -euo pipefail
 . "$(dirname "$0")/client-common.sh"
+# shellcheck source=../lib/ocsp.sh
+. "$KTUN_LIB/ocsp.sh"
 pair_init
 
 RPORT=8888
 issue_server server-aia inter 'cn = "origin.test"' 'dns_name = "origin.test"' \
 	"ocsp_uri = \"http://localhost:$RPORT/\""
 issue_server server-noaia inter 'cn = "origin.test"' 'dns_name = "origin.test"'
-serial_of() { openssl x509 -in "$PKI/$1.pem" -noout -serial | cut -d= -f2; }
 # index V|R: openssl ca's index.txt naming server-aia valid or revoked (in 2024).
-index() {
-	local revoked=
-	[ "$1" = R ] && revoked=240101000000Z
-	printf '%s\t300101000000Z\t%s\t%s\tunknown\t%s\n' "$1" "$revoked" "$(serial_of server-aia)" \
-		"$(openssl x509 -in "$PKI/server-aia.pem" -noout -subject -nameopt compat | sed 's/^subject=//')" \
-		>"$PKI/index-$1.txt"
-}
+index() { ocsp_index_line "$1" server-aia >"$PKI/index-$1.txt"; }
 index V
 index R
 
@@ -64,11 +59,8 @@ http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()' "$RP
 	RESPONDER_PID=$!
 	wait_port "$NS_ORIGIN" "$RPORT" || fail "the fixed responder did not start"
 }
-# respond NAME SIGNER OUT: a response about NAME.pem signed by SIGNER (openssl ocsp -respout).
-respond() {
-	(cd "$PKI" && openssl ocsp -index index-V.txt -CA inter.pem -rsigner "$2.pem" -rkey "$2.key" 		-issuer inter.pem -cert "$1.pem" -respout "$3" -ndays 1) >"$WORK/respond.log" 2>&1 ||
-		fail "openssl ocsp could not answer: $(cat "$WORK/respond.log")"
-}
+# respond NAME SIGNER OUT: a response about NAME.pem signed by SIGNER, valid a day.
+respond() { ocsp_respond index-V.txt "$2" "$1" "$3" -ndays 1; }
 stop_responder() {
 	[ -n "$RESPONDER_PID" ] || return 0
 	kill "$RESPONDER_PID" 2>/dev/null || true
@@ -77,20 +69,6 @@ stop_responder() {
 }
 on_exit stop_responder
 
-s_client_status() {
-	echo Q | in_edge timeout 10 openssl s_client -connect "$ORIGIN_IP:$TLS_PORT" -status \
-		-servername origin.test -CAfile "$PKI/ca.pem" -cert "$PKI/client.pem" \
-		-key "$PKI/client.key" -cert_chain "$PKI/inter.pem" >"$WORK/sc.out" 2>&1 || true
-}
-stapled_good() {
-	s_client_status
-	grep -q 'OCSP Response Status: successful' "$WORK/sc.out" && grep -q 'Cert Status: good' "$WORK/sc.out"
-}
-metric() { ctl "$2" metrics | awk -v n="$1" -v l="$3" 'index($0, n "{") == 1 && index($0, l) { print $2 }'; }
-stop_server() {
-	[ -n "$SERVER_PID" ] && stop_daemon "$SERVER_PID" server
-	SERVER_PID=
-}
 fetches() { grep -c 'ocsp-fetch: stapling the response of' "$SERVER_LOG" || true; }
 
 bg_origin python3 "$ORIGIN_TOOL" echo "127.0.0.1:$ORIGIN_PORT" "$WORK/accepts"
@@ -114,8 +92,7 @@ m=$(metric ktund_ocsp_staple_expiry_seconds server tunnel)
 if [ -n "$m" ] && [ "$m" -gt 0 ] && [ "$m" -le 60 ]; then ok "fetch-good: staple expiry metric $m s"
 else not_ok "fetch-good: ktund_ocsp_staple_expiry_seconds is '${m:-absent}', want 1..60"; fi
 start_client --require-ocsp
-data_out=$(app echo "$APP_ADDR" 1000) && ok "fetch-good: require-ocsp client: $data_out" ||
-	not_ok "fetch-good: require-ocsp client got no data through: $data_out"
+data_through "fetch-good: require-ocsp client"
 stop_client
 
 # A 1-minute response is fetched again halfway (30 s).

@@ -33,35 +33,25 @@
 # shellcheck disable=SC2119 # tests/lib/ktund.sh functions take optional arguments; none needed here
 set -euo pipefail
 . "$(dirname "$0")/client-common.sh"
+# shellcheck source=../lib/ocsp.sh
+. "$KTUN_LIB/ocsp.sh"
 need_cmd faketime
 pair_init
 
 # ---------------------------------------------------------------- the responder's data
 issue_server server-revoked inter 'cn = "origin.test"' 'dns_name = "origin.test"'
-serial_of() { openssl x509 -in "$PKI/$1.pem" -noout -serial | cut -d= -f2; }
-# index_line V|R NAME: one certificate in openssl ca's index.txt format (revoked in 2024).
-index_line() {
-	local revoked=
-	[ "$1" = R ] && revoked=240101000000Z
-	printf '%s\t300101000000Z\t%s\t%s\tunknown\t%s\n' "$1" "$revoked" "$(serial_of "$2")" \
-		"$(openssl x509 -in "$PKI/$2.pem" -noout -subject -nameopt compat | sed 's/^subject=//')"
-}
 {
-	index_line V server
-	index_line V client
-	index_line R server-revoked
+	ocsp_index_line V server
+	ocsp_index_line V client
+	ocsp_index_line R server-revoked
 } >"$PKI/index.txt"
 
-# respond NAME OUT [ARGS...]: the intermediate's answer about NAME.pem into OUT (DER), made at
-# the time $AT says (faketime) if set, signed by $RSIGNER (default inter).
+# respond NAME OUT [ARGS...]: the intermediate's answer about NAME.pem into OUT, signed by
+# $RSIGNER (default inter); $AT dates it (tests/lib/ocsp.sh).
 respond() {
-	local name=$1 out=$2 at=()
+	local name=$1 out=$2
 	shift 2
-	[ -z "${AT:-}" ] || at=(faketime "$AT")
-	(cd "$PKI" && "${at[@]}" openssl ocsp -index index.txt -CA inter.pem -rsigner "${RSIGNER:-inter}.pem" \
-		-rkey "${RSIGNER:-inter}.key" -issuer inter.pem -cert "$name.pem" -respout "$out" "$@") \
-		>"$WORK/ocsp-gen.log" 2>&1 ||
-		fail "openssl ocsp could not answer for $name: $(cat "$WORK/ocsp-gen.log")"
+	ocsp_respond index.txt "${RSIGNER:-inter}" "$name" "$out" "$@"
 }
 O=$WORK/ocsp
 mkdir -p "$O"
@@ -86,39 +76,12 @@ RSIGNER=foreign-responder respond server "$O/server-by-foreign.der" -ndays 7
 ocsptool -j -S "$O/server-stale.der" 2>/dev/null | grep -q 'Next Update:.*2020' ||
 	fail "the stale response is not dated 2020: $(ocsptool -j -S "$O/server-stale.der" 2>&1 | grep Update)"
 
-# ---------------------------------------------------------------- helpers
-# s_client_status: openssl s_client -status against the ktund server; its report in $WORK/sc.out.
-s_client_status() {
-	echo Q | in_edge timeout 10 openssl s_client -connect "$ORIGIN_IP:$TLS_PORT" -status \
-		-servername origin.test -CAfile "$PKI/ca.pem" -cert "$PKI/client.pem" \
-		-key "$PKI/client.key" -cert_chain "$PKI/inter.pem" >"$WORK/sc.out" 2>&1 || true
-}
-
-# metric NAME DAEMON: the value of NAME{tunnel=...} from ktunctl metrics ("" if absent).
-metric() { ctl "$2" metrics | awk -v n="$1" 'index($1, n "{") == 1 { print $2 }'; }
-
-stop_server() {
-	[ -n "$SERVER_PID" ] && stop_daemon "$SERVER_PID" server
-	SERVER_PID=
-}
-
-# data_through LABEL: 1000 bytes through the running ktund client and server to the echo origin.
-data_through() {
-	local out
-	if out=$(app echo "$APP_ADDR" 1000); then
-		ok "$1: $out"
-	else
-		not_ok "$1: no data through: $out"
-	fi
-}
-
 bg_origin python3 "$ORIGIN_TOOL" echo "127.0.0.1:$ORIGIN_PORT" "$WORK/accepts"
 wait_port "$NS_ORIGIN" "$ORIGIN_PORT" || fail "origin did not start"
 
 # ---------------------------------------------------------------- cases
 start_server --ocsp-staple "$O/server-good.der"
-s_client_status
-if grep -q 'OCSP Response Status: successful' "$WORK/sc.out" && grep -q 'Cert Status: good' "$WORK/sc.out"; then
+if stapled_good; then
 	ok "staple-s_client: $(grep -m1 -o 'OCSP Response Status: [a-z]*' "$WORK/sc.out"), $(grep -m1 -o 'Cert Status: [a-z]*' "$WORK/sc.out")"
 else
 	not_ok "staple-s_client: s_client -status saw no good staple: $(grep -iE -m3 'ocsp|status' "$WORK/sc.out" | tr '\n' ' ')"

@@ -198,12 +198,17 @@ wait_daemon_exit() {
 	[ "$rc" = 0 ] || fail "ktund $name exited with status $rc after SIGTERM (want 0)"
 }
 
+# stop_server: the running ktund server (if any) must exit 0 on SIGTERM.
+stop_server() {
+	[ -n "$SERVER_PID" ] && stop_daemon "$SERVER_PID" server
+	SERVER_PID=
+}
+
 # stop_pair: stop both daemons, each must exit 0.
 stop_pair() {
 	[ -n "$CLIENT_PID" ] && stop_daemon "$CLIENT_PID" client
 	CLIENT_PID=
-	[ -n "$SERVER_PID" ] && stop_daemon "$SERVER_PID" server
-	SERVER_PID=
+	stop_server
 }
 
 # bg_origin CMD...: run CMD in the origin namespace in the background, logged to origin.log.
