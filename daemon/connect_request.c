@@ -57,17 +57,16 @@ static bool text_is_nocase(struct text t, const char *s)
 	return t.n == strlen(s) && !strncasecmp(t.p, s, t.n);
 }
 
-/* Decimal 0-65535 without sign or leading zero; *port set on success. */
-static bool parse_port(struct text t, uint16_t *port)
+bool connect_port_parse(const char *p, size_t n, uint16_t *port)
 {
 	unsigned v = 0;
 
-	if (!t.n || t.n > 5 || (t.p[0] == '0' && t.n > 1))
+	if (!n || n > 5 || (p[0] == '0' && n > 1))
 		return false;
-	for (size_t i = 0; i < t.n; i++) {
-		if (!is_digit((unsigned char)t.p[i]))
+	for (size_t i = 0; i < n; i++) {
+		if (!is_digit((unsigned char)p[i]))
 			return false;
-		v = v * 10 + (unsigned)(t.p[i] - '0');
+		v = v * 10 + (unsigned)(p[i] - '0');
 	}
 	if (v > 65535)
 		return false;
@@ -140,6 +139,28 @@ static bool valid_name(struct text t)
 	return true;
 }
 
+int connect_host_parse(const char *p, size_t n, uint16_t port, struct sockaddr_storage *dst,
+		       socklen_t *dstlen, char *err, size_t errlen)
+{
+	struct text host = { p, n };
+	char text[CONNECT_HOST_MAX];
+
+	if (n >= sizeof(text))
+		return fail(err, errlen, -EINVAL, "host longer than 253 characters");
+	if (parse_ip(host, AF_INET, port, dst, dstlen))
+		return 1;
+	memcpy(text, p, n);
+	text[n] = '\0';
+	/* glibc's resolver would read it as an address (hex, octal, short forms): one address,
+	 * one spelling, the one rules and logs use. */
+	if (inet_aton(text, &(struct in_addr){ 0 }))
+		return fail(err, errlen, -EINVAL, "host reads as an IPv4 address in a form other "
+			    "than dotted decimal (write it as a.b.c.d)");
+	if (!valid_name(host))
+		return fail(err, errlen, -EINVAL, "host is neither an IP address nor a DNS name");
+	return 0;
+}
+
 /* authority-form: host ":" port, host a name, an IPv4 address or "[" IPv6 "]". */
 static int parse_authority(struct text t, struct connect_request *out, char *err, size_t errlen)
 {
@@ -161,7 +182,7 @@ static int parse_authority(struct text t, struct connect_request *out, char *err
 		host = (struct text){ t.p, (size_t)(colon - t.p) };
 	}
 	port = (struct text){ colon + 1, t.n - (size_t)(colon + 1 - t.p) };
-	if (!parse_port(port, &out->port) || !out->port)
+	if (!connect_port_parse(port.p, port.n, &out->port) || !out->port)
 		return fail(err, errlen, -EINVAL, "bad port in the authority");
 	if (host.n >= sizeof(out->host))
 		return fail(err, errlen, -EINVAL, "host longer than 253 characters");
@@ -171,15 +192,13 @@ static int parse_authority(struct text t, struct connect_request *out, char *err
 		if (!parse_ip(host, AF_INET6, out->port, &out->dst, &out->dstlen))
 			return fail(err, errlen, -EINVAL, "bad IPv6 address in the authority");
 		out->host_is_literal = true;
-	} else if (parse_ip(host, AF_INET, out->port, &out->dst, &out->dstlen)) {
-		out->host_is_literal = true;
-	} else if (inet_aton(out->host, &(struct in_addr){ 0 })) {
-		/* glibc's resolver would read it as an address (hex, octal, short forms): one
-		 * address, one spelling, the one rules and logs use. */
-		return fail(err, errlen, -EINVAL, "host reads as an IPv4 address in a form other "
-			    "than dotted decimal (write it as a.b.c.d)");
-	} else if (!valid_name(host)) {
-		return fail(err, errlen, -EINVAL, "host is neither an IP address nor a DNS name");
+	} else {
+		int rc = connect_host_parse(host.p, host.n, out->port, &out->dst, &out->dstlen, err,
+					    errlen);
+
+		if (rc < 0)
+			return rc;
+		out->host_is_literal = rc == 1;
 	}
 	return 0;
 }
@@ -214,7 +233,7 @@ static int parse_node(struct text v, struct connect_request *out, char *err, siz
 			port = (struct text){ colon + 1, v.n - host.n - 1 };
 		}
 	}
-	if (port.p && !(port.n && port.p[0] == '_') && !parse_port(port, &portnum))
+	if (port.p && !(port.n && port.p[0] == '_') && !connect_port_parse(port.p, port.n, &portnum))
 		return fail(err, errlen, -EINVAL, "Forwarded: bad port in for=");
 	if (!parse_ip(host, family, portnum, &out->src, &out->srclen))
 		return fail(err, errlen, -EINVAL, "Forwarded: for= is not an IP address");

@@ -40,6 +40,16 @@ struct connect_request {
 int connect_request_parse(const uint8_t *data, size_t len, struct connect_request *out, char *err,
 			  size_t errlen);
 
+/* Decimal 0-65535 in p[0, n), without sign or leading zero: the port of an authority or of a
+ * Forwarded node, and of a destination in the configuration. */
+bool connect_port_parse(const char *p, size_t n, uint16_t *port);
+/* The host of an authority outside brackets, p[0, n): 1 for a dotted-decimal IPv4 address
+ * (*dst and *dstlen set, with port), 0 for a DNS name; -EINVAL with err set for anything else,
+ * an IPv4 address in another form (0x7f.1, 010.1.1.1) among them, which resolvers read
+ * differently. The one check of the server's parser and of a client's configuration. */
+int connect_host_parse(const char *p, size_t n, uint16_t port, struct sockaddr_storage *dst,
+		       socklen_t *dstlen, char *err, size_t errlen);
+
 /* The answer head for status (200, 400, 403, 502, 504), with Connection: close for a
  * refusal. Returns its length (< 128). */
 size_t connect_answer_head(int status, char buf[static 128]);

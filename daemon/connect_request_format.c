@@ -4,7 +4,6 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
@@ -16,42 +15,14 @@ static int invalid(char *err, size_t errlen, const char *why)
 	return -EINVAL;
 }
 
-/* RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens. */
-static bool is_dns_name(const char *s, size_t len)
-{
-	size_t label = 0;
-
-	if (!len || len > 253)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (c == '.') {
-			if (!label || s[i - 1] == '-')
-				return false;
-			label = 0;
-			continue;
-		}
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      (c == '-' && label)))
-			return false;
-		if (++label > 63)
-			return false;
-	}
-	return label && s[len - 1] != '-';
-}
-
+/* The port after the authority's last colon, as the server's parser reads it (connect_request.c). */
 static int parse_port(const char *s, unsigned *port)
 {
-	unsigned long v;
-	char *end;
+	uint16_t v;
 
-	if (*s < '0' || *s > '9' || strlen(s) > 5)
+	if (!connect_port_parse(s, strlen(s), &v) || !v)
 		return -EINVAL;
-	v = strtoul(s, &end, 10);
-	if (*end || v < 1 || v > 65535)
-		return -EINVAL;
-	*port = (unsigned)v;
+	*port = v;
 	return 0;
 }
 
@@ -86,9 +57,11 @@ int connect_authority_parse(const char *text, char out[static CONNECT_AUTHORITY_
 		return invalid(err, errlen, "not HOST:PORT");
 	if (memchr(text, ':', (size_t)(colon - text)))
 		return invalid(err, errlen, "an IPv6 address goes in brackets: [IPV6]:PORT");
-	/* A dotted quad is a valid host name too; either way it is sent as written. */
-	if (!is_dns_name(text, (size_t)(colon - text)))
-		return invalid(err, errlen, "the host is neither a DNS name nor an IP address");
+	/* What a ktund server would refuse is refused here, at start; the host is sent as
+	 * written. */
+	if (connect_host_parse(text, (size_t)(colon - text), 0, &(struct sockaddr_storage){ 0 },
+			       &(socklen_t){ 0 }, err, errlen) < 0)
+		return -EINVAL;
 	if (parse_port(colon + 1, &port) < 0)
 		return invalid(err, errlen, "the port is not a number from 1 to 65535");
 	snprintf(out, CONNECT_AUTHORITY_MAX, "%.*s:%u", (int)(colon - text), text, port);

@@ -4,7 +4,8 @@
  * "not yet"; once the bytes are refused no longer input is accepted; a head never claims more
  * bytes than it was given or than CONNECT_ANSWER_MAX; the reason phrase is NUL-terminated
  * text (no control byte but HTAB) within its buffer. An input starting with 'A' instead goes
- * to connect_authority_parse: what it accepts must read back as itself and fit a request. */
+ * to connect_authority_parse: what it accepts must read back as itself and fit a request that
+ * a ktund server's parser (connect_request_parse) takes whole, naming the same port. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,13 +75,20 @@ static void fuzz_authority(const uint8_t *data, size_t size)
 	char *text = fuzz_strndup(data + 1, size - 1);
 	char out[CONNECT_AUTHORITY_MAX], again[CONNECT_AUTHORITY_MAX], err[128];
 	char request[CONNECT_REQUEST_OUT_MAX];
+	struct connect_request r;
+	int n;
 
 	if (connect_authority_parse(text, out, err, sizeof(err)) == 0) {
 		if (connect_authority_parse(out, again, err, sizeof(err)) != 0 || strcmp(out, again))
 			abort();
 		if (strpbrk(out, " \r\n\"\t"))
 			abort();
-		if (connect_request_format(request, sizeof(request), out, NULL, 0) <= 0)
+		n = connect_request_format(request, sizeof(request), out, NULL, 0);
+		if (n <= 0)
+			abort();
+		/* One check of host and port on both sides: what a client sends, a server reads. */
+		if (connect_request_parse((const uint8_t *)request, (size_t)n, &r, err, sizeof(err)) != n ||
+		    r.port != strtoul(strrchr(out, ':') + 1, NULL, 10))
 			abort();
 	} else if (!err[0]) {
 		abort();

@@ -221,7 +221,7 @@ case_validation() {
 		--key "$PKI/server.key" --cacert "$PKI/ca.pem" --allow-all --destination original --check 2>&1) || rc=$?
 	[ "$rc" = 2 ] && grep -q 'destination is a client-mode option' <<<"$out" ||
 		{ not_ok "a server with destination: exit $rc: $out"; return 1; }
-	for bad in "db.internal" "2001:db8::1:80" "h:0" "-h:80" "[::1%lo]:80"; do
+	for bad in "db.internal" "2001:db8::1:80" "h:0" "h:0443" "-h:80" "0x7f.1:80" "[::1%lo]:80"; do
 		rc=0
 		out=$("$KTUND" client --listen 127.0.0.1:1 --target 127.0.0.1:2 --server-name x \
 			--cert "$PKI/client-chain.pem" --key "$PKI/client.key" --cacert "$PKI/ca.pem" \

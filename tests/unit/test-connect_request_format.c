@@ -52,6 +52,13 @@ static void test_authority(void)
 	expect_refused("h\r\nX-y:80", "host");
 	expect_refused("h\r\nX: y:80", "brackets"); /* refused all the same */
 	expect_refused("h/x:80", "host");
+	/* The server's parser (connect_request.c) refuses these, so the configuration does. */
+	expect_refused("h:0443", "port");
+	expect_refused("1.2.3:80", "dotted decimal");
+	expect_refused("0x7f.1:80", "dotted decimal");
+	expect_refused("010.1.1.1:80", "dotted decimal");
+	expect_refused("999.1.1.1:80", "host");
+	expect_refused("a.123:80", "host");
 	memset(long_name, 'a', 64);
 	memcpy(long_name + 64, ":80", 4);
 	expect_refused(long_name, "host"); /* a 64-character label */
