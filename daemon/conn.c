@@ -397,13 +397,8 @@ static void close_sockets_for(struct conn *c, enum conn_state was)
 			send_ktls_close_notify(c);
 			return;
 		}
-		if (was == CONN_STREAMING && !c->bye_queued && c->session) {
-			/* GnuTLS writes the close_notify: it must have the sequence numbers our
-			 * own records moved on (parking hands them back). */
-			if (c->rec_on && !tls13_rec_parked(&c->rec))
-				tls13_rec_park(&c->rec, c->session);
-			gnutls_bye(c->session, GNUTLS_SHUT_WR);
-		}
+		if (was == CONN_STREAMING && !c->bye_queued && c->session)
+			tls13_rec_bye(&c->rec, c->session, false);
 		send_queued_records(c);
 		if (c->answered)
 			discard_pending_input(c->tls_fd); /* as below: keep the answer from a reset */

@@ -46,6 +46,15 @@ static void rec_give_back(struct conn *c)
 	}
 }
 
+/* GnuTLS's records from here on: it gets our state, and our cipher contexts go (a cleared
+ * rec is what tls13_rec_bye and the idle park take as "not ours"). */
+static void rec_stop(struct conn *c)
+{
+	rec_give_back(c);
+	tls13_rec_clear(&c->rec);
+	c->rec_on = false;
+}
+
 static void rec_take_back(struct conn *c)
 {
 	if (c->rec_on && tls13_rec_load(&c->rec, c->session) < 0)
@@ -75,9 +84,7 @@ static int seal_pending(struct conn *c)
 			return -EPROTO;
 		in->off += (size_t)sent;
 		if (c->rec.peer_limits) {
-			rec_give_back(c);
-			tls13_rec_clear(&c->rec);
-			c->rec_on = false;
+			rec_stop(c);
 			return 0;
 		}
 	}
@@ -123,9 +130,8 @@ static enum verdict encrypt_pending(struct conn *c)
 		in->off += (size_t)n;
 	}
 	if (c->plain_rd_eof && !c->bye_queued) {
-		rec_give_back(c);
-		gnutls_bye(c->session, GNUTLS_SHUT_WR);
-		rec_take_back(c);
+		if (tls13_rec_bye(&c->rec, c->session, true) < 0)
+			c->rec_on = false;
 		c->bye_queued = true;
 	}
 	tls_io_flush(c);
@@ -253,8 +259,7 @@ static enum verdict decrypt_available(struct conn *c)
 		/* The peer ended inside a record (or between records without close_notify):
 		 * GnuTLS says which. */
 		c->pull_limit = SIZE_MAX;
-		rec_give_back(c);
-		c->rec_on = false;
+		rec_stop(c);
 		return decrypt_available(c);
 	}
 	tls_io_flush(c); /* a KeyUpdate reply, if reading produced one */

@@ -115,6 +115,26 @@ void tls13_rec_park(struct tls13_rec *r, gnutls_session_t s)
 	}
 }
 
+int tls13_rec_bye(struct tls13_rec *r, gnutls_session_t s, bool resume)
+{
+	bool ours = !tls13_rec_parked(r);
+	int rc = 0;
+
+	if (ours && tls13_rec_give_back(r, s) < 0) {
+		tls13_rec_clear(r);
+		ours = false;
+		rc = -EPROTO;
+	}
+	gnutls_bye(s, GNUTLS_SHUT_WR);
+	if (!ours)
+		return rc;
+	if (resume)
+		return tls13_rec_load(r, s);
+	dir_park(&r->rd);
+	dir_park(&r->wr);
+	return 0;
+}
+
 ssize_t tls13_rec_send_via_gnutls(struct tls13_rec *r, gnutls_session_t s, const uint8_t *p, size_t n)
 {
 	ssize_t sent;

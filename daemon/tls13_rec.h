@@ -91,6 +91,12 @@ static inline bool tls13_rec_parked(const struct tls13_rec *r)
 {
 	return !r->rd.aead;
 }
+/* GnuTLS writes a close_notify (gnutls_bye, GNUTLS_SHUT_WR), under the sequence number our
+ * records moved on: ours are handed back first, then taken up again (resume: the connection
+ * still reads) or parked (it ends). With r parked or cleared, GnuTLS's state is the one, and
+ * only the close_notify is written. 0, or -errno when our records can no longer be used (r
+ * cleared): GnuTLS's own carry on. */
+int tls13_rec_bye(struct tls13_rec *r, gnutls_session_t s, bool resume);
 /* Sends p[0, n) (n <= 2^14) through GnuTLS's own record layer, with whatever GnuTLS owes
  * ahead of it, and takes its write state back. GnuTLS's result (bytes sent or its error). */
 ssize_t tls13_rec_send_via_gnutls(struct tls13_rec *r, gnutls_session_t s, const uint8_t *p, size_t n);

@@ -537,6 +537,48 @@ static void close_notify_to_gnutls(void)
 	pair_free(&p);
 }
 
+/* close_notify after records of our own (tls13_rec_bye): GnuTLS writes it under the sequence
+ * number ours moved on, or the peer could not open it; a connection that still reads takes
+ * our records up again after it, one that ends is left parked. */
+static void bye_after_ours(bool resume)
+{
+	static uint8_t data[100], rec[100 + TLS13_OVERHEAD], out[200];
+	struct tls13_rec r = { 0 };
+	struct pair p;
+	ssize_t n;
+	int err;
+
+	if (handshake(&p, "AES-128-GCM") < 0)
+		return;
+	CHECK(tls13_rec_load(&r, p.client) == 0);
+	n = tls13_seal(&r.wr, data, sizeof(data), rec);
+	mem_push(&to_server, rec, (size_t)n);
+	CHECK(gnutls_record_recv(p.server, out, sizeof(out)) == sizeof(data));
+	CHECK(tls13_rec_bye(&r, p.client, resume) == 0);
+	CHECK(gnutls_record_recv(p.server, out, sizeof(out)) == 0); /* the close_notify, opened */
+	if (resume) {
+		CHECK(!tls13_rec_parked(&r) && r.wr.seq == 2);
+		CHECK(gnutls_record_send(p.server, data, 10) == 10);
+		CHECK(client_read(&p, &r, out, sizeof(out), &err) == 10 && err == 0);
+	} else {
+		CHECK(tls13_rec_parked(&r));
+		CHECK(tls13_rec_bye(&r, p.client, false) == 0); /* parked: GnuTLS's state alone */
+		CHECK(tls13_rec_parked(&r));
+	}
+	tls13_rec_clear(&r);
+	pair_free(&p);
+}
+
+static void bye_resuming(void)
+{
+	bye_after_ours(true);
+}
+
+static void bye_ending(void)
+{
+	bye_after_ours(false);
+}
+
 static void not_eligible(void)
 {
 	struct pair p;
@@ -588,6 +630,8 @@ int main(void)
 	RUN(with_gnutls_aes128);
 	RUN(with_gnutls_chacha);
 	RUN(close_notify_to_gnutls);
+	RUN(bye_resuming);
+	RUN(bye_ending);
 	RUN(not_eligible);
 	RUN(record_size_limit);
 	return check_result();
