@@ -16,16 +16,8 @@ bpf_init
 
 RELAY=$KTUN_LIB/connect_relay.py
 RLOG=$WORK/relay-requests.log
-: >"$RLOG"
-for a in 203.0.113.1/32 203.0.113.2/32; do
-	ip -n "$NS_ORIGIN" addr add "$a" dev lo
-done
-ip -n "$NS_ORIGIN" addr add 2001:db8:9::1/128 dev lo nodad
-bg_origin python3 "$RELAY" origin 203.0.113.1:7000 203.0.113.2:7000 "[2001:db8:9::1]:7000"
-wait_port "$NS_ORIGIN" 7000 || fail "origins did not start"
-bg_origin python3 "$RELAY" relay --cert "$PKI/server-chain.pem" --key "$PKI/server.key" \
-	--ca "$PKI/ca.pem" --log "$RLOG" --host "$ORIGIN_IP" "$TLS_PORT:ok"
-wait_port "$NS_ORIGIN" "$TLS_PORT" || fail "connect_relay.py did not start"
+relay_origins 203.0.113.1:7000 203.0.113.2:7000 "[2001:db8:9::1]:7000"
+relay_start "$RLOG" "$TLS_PORT:ok"
 
 start_gw --destination original --redirect 203.0.113.0/24:7000 --redirect "[2001:db8:9::/64]:7000"
 wait_stat client redirect_local attached 1 || fail "connect hooks not attached: $(ctl client status | grep redirect)"

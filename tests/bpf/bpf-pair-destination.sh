@@ -25,12 +25,7 @@ set -euo pipefail
 bpf_init
 
 RELAY=$KTUN_LIB/connect_relay.py
-for a in 203.0.113.1/32 203.0.113.2/32 203.0.113.200/32; do
-	ip -n "$NS_ORIGIN" addr add "$a" dev lo
-done
-ip -n "$NS_ORIGIN" addr add 2001:db8:9::1/128 dev lo nodad
-bg_origin python3 "$RELAY" origin 203.0.113.1:7000 203.0.113.2:7000 203.0.113.200:7000 "[2001:db8:9::1]:7000"
-wait_port "$NS_ORIGIN" 7000 || fail "origins did not start"
+relay_origins 203.0.113.1:7000 203.0.113.2:7000 203.0.113.200:7000 "[2001:db8:9::1]:7000"
 SERVER_TARGET=from-client start_server --allow-ou other "${KTUND_ARGS[@]}" \
 	--allow-destination "203.0.113.0/25:7000 ou=edge" \
 	--allow-destination "[2001:db8:9::/64]:7000 ou=edge" \

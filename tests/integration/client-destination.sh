@@ -32,23 +32,14 @@ pair_init
 
 RELAY=$KTUN_LIB/connect_relay.py
 RLOG=$WORK/relay-requests.log
-: >"$RLOG"
-
-for a in 203.0.113.1/32 203.0.113.2/32; do
-	ip -n "$NS_ORIGIN" addr add "$a" dev lo
-done
-ip -n "$NS_ORIGIN" addr add 2001:db8:9::1/128 dev lo nodad
-bg_origin python3 "$RELAY" origin 203.0.113.1:7000 203.0.113.2:7000 "[2001:db8:9::1]:7000" 127.0.0.1:7000
-wait_port "$NS_ORIGIN" 7000 || fail "origins did not start"
+relay_origins 203.0.113.1:7000 203.0.113.2:7000 "[2001:db8:9::1]:7000" 127.0.0.1:7000
 
 modes=(ok wait-data split early status-403 status-502 garbage long close-mid silent close tls-garbage)
 relay_args=()
 for i in "${!modes[@]}"; do
 	relay_args+=("$((8443 + i)):${modes[i]}")
 done
-bg_origin python3 "$RELAY" relay --cert "$PKI/server-chain.pem" --key "$PKI/server.key" \
-	--ca "$PKI/ca.pem" --log "$RLOG" --host "$ORIGIN_IP" "${relay_args[@]}"
-wait_port "$NS_ORIGIN" 8454 || fail "connect_relay.py did not start"
+relay_start "$RLOG" "${relay_args[@]}"
 
 # tunnel NAME PORT RELAYPORT DESTINATION [EXTRA LINE]: one client tunnel's section.
 tunnel() {

@@ -13,17 +13,12 @@ pair_init
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 A=10.9.0.1 B=10.9.0.2 C=10.9.0.3 V6=fd00:9::1
-ip -n "$NS_ORIGIN" addr add $A/32 dev lo
-ip -n "$NS_ORIGIN" addr add $B/32 dev lo
-ip -n "$NS_ORIGIN" addr add $C/32 dev lo
-ip -n "$NS_ORIGIN" -6 addr add $V6/128 dev lo nodad
+origin_addrs $A/32 $B/32 $C/32 $V6/128
 for o in "$A:8080 a" "$B:8080 b" "$C:8080 c" "[$V6]:8080 v6"; do
 	set -- $o
-	ip netns exec "$NS_ORIGIN" python3 "$ORIGIN_TOOL" http "$1" "$WORK/origin-$2.accepts" \
-		>>"$WORK/origin.log" 2>&1 &
+	bg_origin python3 "$ORIGIN_TOOL" http "$1" "$WORK/origin-$2.accepts"
 done
-ip netns exec "$NS_ORIGIN" python3 "$ORIGIN_TOOL" echo "$A:7" "$WORK/origin-echo.accepts" \
-	>>"$WORK/origin.log" 2>&1 &
+bg_origin python3 "$ORIGIN_TOOL" echo "$A:7" "$WORK/origin-echo.accepts"
 for p in 8080 7; do wait_port "$NS_ORIGIN" $p || fail "origins did not start"; done
 
 # 0. Configuration: an INI file with identity-scoped rules checks; what is missing or misplaced
@@ -222,8 +217,7 @@ bg_origin python3 "$HERE/pp_origin.py" 8080 "$WORK/pp.json"
 wait_port "$NS_ORIGIN" 8080 || fail "pp_origin did not start"
 # A wildcard listener: every local address with its port is a loop (127.0.0.5 included, and
 # a secondary address, whose route's source is the primary one).
-ip -n "$NS_ORIGIN" addr add 10.9.1.5/24 dev lo
-ip -n "$NS_ORIGIN" addr add 10.9.1.6/24 dev lo
+origin_addrs 10.9.1.5/24 10.9.1.6/24
 SERVER_LISTEN="0.0.0.0:$TLS_PORT" SERVER_TARGET=from-client SERVER_ALLOW_DEFAULT=0 start_server \
 	--allow-cn edge-client --proxy-protocol --allow-destination "127.0.0.1/32:8080" \
 	--allow-destination "127.0.0.0/8:$TLS_PORT" --allow-destination "10.9.1.0/24:$TLS_PORT" \
@@ -239,8 +233,7 @@ grep -q "detail=\"dst=10.9.1.6:$TLS_PORT: one of this server's own listeners" "$
 	ok "loop: a secondary address refused" || not_ok "no loop refusal for the secondary 10.9.1.6"
 # Never a destination, whatever the rules say: unspecified (it reaches this host), multicast,
 # broadcast (all-ones and a subnet's).
-ip netns exec "$NS_ORIGIN" python3 "$ORIGIN_TOOL" http "0.0.0.0:8081" "$WORK/origin-any.accepts" \
-	>>"$WORK/origin.log" 2>&1 &
+bg_origin python3 "$ORIGIN_TOOL" http "0.0.0.0:8081" "$WORK/origin-any.accepts"
 wait_port "$NS_ORIGIN" 8081 || fail "the 8081 origin did not start"
 for d in "0.0.0.0:8081 unspecified" "[::]:8081 unspecified" "224.0.0.1:8081 multicast" \
 	"[ff02::1]:8081 multicast" "255.255.255.255:8081 broadcast" "10.9.1.255:8081 broadcast"; do

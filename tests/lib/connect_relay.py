@@ -41,6 +41,8 @@ import sys
 import threading
 import time
 
+from origin import echo, listen
+
 HEAD_MAX = 4096
 
 
@@ -270,11 +272,7 @@ def relay_main(args):
     ctx.verify_mode = ssl.CERT_REQUIRED
     socks = {}
     for port, mode in listens:
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind((opts["--host"], port))
-        s.listen(64)
-        socks[s] = (port, mode)
+        socks[listen("%s:%d" % (opts["--host"], port), 64)] = (port, mode)
     while True:
         ready, _, _ = select.select(list(socks), [], [])
         for s in ready:
@@ -290,28 +288,14 @@ def relay_main(args):
 def origin_conn(conn, name, peer):
     try:
         conn.sendall(b"banner %s peer=%s\n" % (name.encode(), peer.encode()))
-        while True:
-            data = conn.recv(65536)
-            if not data:
-                break
-            conn.sendall(data)
-        conn.shutdown(socket.SHUT_WR)
     except OSError:
-        pass
-    finally:
         conn.close()
+        return
+    echo(conn)
 
 
 def origin_main(args):
-    socks = {}
-    for addr in args:
-        host, _, port = addr.rpartition(":")
-        host = host.strip("[]")
-        s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind((host, int(port)))
-        s.listen(64)
-        socks[s] = addr
+    socks = {listen(addr, 64): addr for addr in args}
     while True:
         ready, _, _ = select.select(list(socks), [], [])
         for s in ready:

@@ -217,5 +217,48 @@ bg_origin() {
 	ORIGIN_PID=$!
 }
 
+# origin_addrs ADDR/PREFIX...: more addresses on the origin namespace's loopback (IPv6 ones
+# usable at once: nodad).
+origin_addrs() {
+	local a
+	for a; do
+		case $a in
+		*:*) ip -n "$NS_ORIGIN" addr add "$a" dev lo nodad ;;
+		*) ip -n "$NS_ORIGIN" addr add "$a" dev lo ;;
+		esac
+	done
+}
+
+# relay_origins HOST:PORT...: tests/lib/connect_relay.py origins (a banner naming the address,
+# then an echo) in the origin namespace, each address added to its loopback (127.0.0.1 is
+# there); waits until the first one's port listens. For the destination tests.
+relay_origins() {
+	local a host
+	for a; do
+		host=${a%:*}
+		host=${host#[}
+		host=${host%]}
+		case $host in
+		127.0.0.1) ;;
+		*:*) origin_addrs "$host/128" ;;
+		*) origin_addrs "$host/32" ;;
+		esac
+	done
+	bg_origin python3 "$KTUN_LIB/connect_relay.py" origin "$@"
+	wait_port "$NS_ORIGIN" "${1##*:}" || fail "origins did not start"
+}
+
+# relay_start LOG PORT:MODE...: tests/lib/connect_relay.py's mTLS CONNECT relay on $ORIGIN_IP
+# in the origin namespace (server-chain.pem, clients chaining to ca.pem), its requests logged
+# to LOG (emptied first); waits until the last PORT listens.
+relay_start() {
+	local log=$1 last=${*: -1}
+	shift
+	: >"$log"
+	bg_origin python3 "$KTUN_LIB/connect_relay.py" relay --cert "$PKI/server-chain.pem" \
+		--key "$PKI/server.key" --ca "$PKI/ca.pem" --log "$log" --host "$ORIGIN_IP" "$@"
+	wait_port "$NS_ORIGIN" "${last%%:*}" || fail "connect_relay.py did not start"
+}
+
 # close_lines LOG: the close lines of a daemon log.
 close_lines() { grep -E '\] close ' "$1" || true; }

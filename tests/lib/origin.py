@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Plaintext origins for ktun's tests: the server-mode integration tests (srvlib.sh),
-socket-activation and valgrind-cycle.
+socket-activation and valgrind-cycle; connect_relay.py takes listen() and echo() from here.
 
   origin.py echo ADDR LOG    echo each connection's bytes back until it half-closes, then close
   origin.py line ADDR LOG    echo up to the first newline, then half-close and read to EOF: the
@@ -18,7 +18,9 @@ import sys
 import threading
 
 
-def listen(addr):
+def listen(addr, backlog=128):
+    """A listening socket on ADDR (HOST:PORT, [IPV6]:PORT or unix:/path); connect_relay.py's
+    relays and origins listen through it too."""
     if addr.startswith("unix:"):
         path = addr[5:]
         try:
@@ -33,7 +35,7 @@ def listen(addr):
         s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind((host, int(port)))
-    s.listen(128)
+    s.listen(backlog)
     return s
 
 
@@ -51,6 +53,17 @@ def echo(c):
         c.close()
 
 
+def read_until(c, marker):
+    """What c sends until marker came, or until its end (then without marker)."""
+    got = b""
+    while marker not in got:
+        b = c.recv(65536)
+        if not b:
+            break
+        got += b
+    return got
+
+
 def drain(c):
     while c.recv(65536):
         pass
@@ -58,13 +71,7 @@ def drain(c):
 
 def line(c):
     try:
-        got = b""
-        while b"\n" not in got:
-            b = c.recv(65536)
-            if not b:
-                break
-            got += b
-        c.sendall(got)
+        c.sendall(read_until(c, b"\n"))
         c.shutdown(socket.SHUT_WR)
         drain(c)
     except OSError:
@@ -78,12 +85,8 @@ PAGE = b"ktun origin page\n" * 64
 
 def http(c):
     try:
-        got = b""
-        while b"\r\n\r\n" not in got:
-            b = c.recv(65536)
-            if not b:
-                return
-            got += b
+        if b"\r\n\r\n" not in read_until(c, b"\r\n\r\n"):
+            return
         c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
                   b"Connection: close\r\n\r\n" % len(PAGE) + PAGE)
         c.shutdown(socket.SHUT_WR)

@@ -16,11 +16,7 @@ set -euo pipefail
 pair_init
 
 RELAY=$KTUN_LIB/connect_relay.py
-for a in 203.0.113.1/32 203.0.113.2/32; do
-	ip -n "$NS_ORIGIN" addr add "$a" dev lo
-done
-bg_origin python3 "$RELAY" origin 203.0.113.1:7000 203.0.113.2:7000
-wait_port "$NS_ORIGIN" 7000 || fail "origins did not start"
+relay_origins 203.0.113.1:7000 203.0.113.2:7000
 SERVER_TARGET=from-client start_server --allow-destination 203.0.113.1/32:7000
 
 # through DESTINATION TEXT: a client tunnel to DESTINATION, the application's exchange;
