@@ -4,6 +4,7 @@
     report.py host DIR   raw.jsonl + machine.json -> results.json, results.md, throughput.png, latency.png
     report.py vm DIR     vm-raw.jsonl + strace-*.txt -> vm-results.json, vm-results.md
     report.py profile DIR  raw.jsonl + perf-*.txt -> profile.json, profile.md
+    report.py wan DIR    wan-raw.jsonl -> wan-results.json, wan-results.md, wan-ttfb.png, wan-bulk.png
 
 Every figure is the median over rounds (the spread is kept in the JSON). Ratios are value
 divided by the reference's value, whatever the direction of "better".
@@ -498,8 +499,171 @@ def profile(d):
     open(os.path.join(d, "profile.md"), "w").write("\n".join(md) + "\n")
 
 
+WAN_TTFB = ["tcp", "ktund-cold", "ktund-resumed", "ktund-pool", "stunnel-cached"]
+WAN_NAMES = {"tcp": "direct TCP", "ktund-cold": "ktund pair, cold (full handshakes)",
+             "ktund-resumed": "ktund pair, resumed", "ktund-pool": "ktund pair, warm pool",
+             "stunnel-cached": "stunnel4 pair, session cache on", "ktund": "ktund pair", "stunnel": "stunnel4 pair"}
+# (numerator, denominator, goal or None): issue 14's goals are pool/direct <= 0.6, resumed/cold <= 0.8
+WAN_RATIOS = [("ktund-pool", "tcp", 0.6), ("ktund-resumed", "ktund-cold", 0.8), ("ktund-cold", "tcp", None),
+              ("ktund-cold", "stunnel-cached", None), ("ktund-resumed", "stunnel-cached", None),
+              ("ktund-pool", "stunnel-cached", None), ("stunnel-cached", "tcp", None)]
+
+
+def wan_ttfb(raw):
+    out = {}
+    for r in raw:
+        if r["test"] != "ttfb":
+            continue
+        c = r["config"]
+        if "na" in r:
+            out[c] = {"na": r["na"]}
+            continue
+        j = r["result"]
+        x = {k: j.get(k) for k in ("count", "ok", "errors", "first_error", "first_us", "mean_us", "min_us",
+                                   "p50_us", "p90_us", "p99_us", "max_us")}
+        x["exit"] = r.get("exit")
+        for k in ("handshakes", "resumed", "ktls_tx_sessions", "pool"):
+            if k in r:
+                x[k] = r[k]
+        if r.get("cpu_s_before") and r.get("cpu_s_after"):
+            conns = j["count"] + j["warm"]
+            x["cpu_ms_per_conn"] = round(1000 * (sum(r["cpu_s_after"]) - sum(r["cpu_s_before"])) / conns, 2)
+        x["samples_us"] = j.get("samples_us", [])
+        out[c] = x
+    return out
+
+
+def wan_netem(raw):
+    before = next((r["qdisc"] for r in raw if r["test"] == "netem_before"), {})
+    after = next((r["qdisc"] for r in raw if r["test"] == "netem_after"), {})
+    res = {}
+    for dev, a in after.items():
+        b = before.get(dev, {"sent_pkts": 0, "dropped": 0})
+        sent, drop = a["sent_pkts"] - b["sent_pkts"], a["dropped"] - b["dropped"]
+        res[dev] = {"sent_pkts": sent, "dropped": drop,
+                    "drop_pct": round(100 * drop / (sent + drop), 3) if sent + drop else None}
+    return res
+
+
+def wan(d):
+    raw = load(os.path.join(d, "wan-raw.jsonl"))
+    setup = next(r for r in raw if r["test"] == "wan")
+    ttfb = wan_ttfb(raw)
+    bulk = {r["config"]: ({"failed": r["failed"]} if "failed" in r else
+                          {"mbit_s": round(r["result"]["bps"] / 1e6, 2), "retransmits": r["result"]["retransmits"],
+                           "bytes": r["result"]["bytes"]}) for r in raw if r["test"] == "bulk"}
+    p50 = {c: x.get("p50_us") for c, x in ttfb.items()}
+    p99 = {c: x.get("p99_us") for c, x in ttfb.items()}
+    ratios = [{"of": a, "to": b, "goal_at_most": g, "p50": ratio(p50.get(a), p50.get(b)),
+               "p99": ratio(p99.get(a), p99.get(b)),
+               "na": ttfb.get(a, {}).get("na") or ttfb.get(b, {}).get("na")} for a, b, g in WAN_RATIOS]
+    mb = {c: x.get("mbit_s") for c, x in bulk.items()}
+    bulk_ratios = {"ktund/tcp": ratio(mb.get("ktund"), mb.get("tcp")),
+                   "ktund/stunnel": ratio(mb.get("ktund"), mb.get("stunnel"))}
+    netem = wan_netem(raw)
+    res = {"setup": setup, "ttfb": ttfb, "ttfb_ratios": ratios, "bulk": bulk, "bulk_ratios": bulk_ratios,
+           "netem": netem, "names": WAN_NAMES}
+    json.dump(res, open(os.path.join(d, "wan-results.json"), "w"), indent=1)
+
+    ms = lambda us: "—" if us is None else f"{us / 1000:.1f} ms"
+    md = [f"WAN link in the guest: kernel {setup['kernel']}, {setup['vcpus']} vCPU under qemu TCG; netem "
+          f"{setup['delay_ms_each_way']} ms and {setup['loss_each_way']} loss each way (40 ms round trip); "
+          f"{setup['requests']} timed connections per variant after one warm-up; {setup['ktund_version']}; "
+          f"{setup['stunnel']}; host load {setup.get('host_load') or '?'}.",
+          "Loss measured at the router: " + ", ".join(
+              f"{dev} {x['dropped']} of {x['sent_pkts'] + x['dropped']} packets ({x['drop_pct']} %)"
+              for dev, x in netem.items()) + ".", "",
+          "Time to first byte of a 64-byte request on a new connection (connect() to the first reply byte):", "",
+          "| variant | p50 | p90 | p99 | max | connections ok / errors | handshakes (resumed) | daemon CPU per connection |",
+          "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for c in WAN_TTFB:
+        x = ttfb.get(c)
+        if x is None:
+            md.append(f"| {WAN_NAMES[c]} | not run | | | | | | |")
+            continue
+        if "na" in x:
+            md.append(f"| {WAN_NAMES[c]} | n/a ({x['na']}) | | | | | | |")
+            continue
+        hs = f"{x['handshakes']} ({x['resumed']})" if "handshakes" in x else "—"
+        cpu = f"{x['cpu_ms_per_conn']:.1f} ms" if "cpu_ms_per_conn" in x else "—"
+        md.append(f"| {WAN_NAMES[c]} | {ms(x['p50_us'])} | {ms(x['p90_us'])} | {ms(x['p99_us'])} | "
+                  f"{ms(x['max_us'])} | {x['ok']} / {x['errors']} | {hs} | {cpu} |")
+    for c in WAN_TTFB:
+        x = ttfb.get(c, {})
+        if x.get("errors"):
+            md.append(f"\n{WAN_NAMES[c]}: {x['errors']} failed connections, the first: {x['first_error']}.")
+        if x.get("pool"):
+            md.append(f"\n{WAN_NAMES[c]}: the client's pool counters: " +
+                      ", ".join(f"{k} {v}" for k, v in x["pool"].items()) + ".")
+    md += ["", "| ratio (time to first byte) | p50 | p99 | goal |", "|---|---:|---:|---:|"]
+    for r in ratios:
+        name = f"{WAN_NAMES[r['of']]} ÷ {WAN_NAMES[r['to']]}"
+        goal = f"≤ {r['goal_at_most']}" if r["goal_at_most"] else ""
+        if r["na"]:
+            md.append(f"| {name} | n/a ({r['na']}) | | {goal} |")
+        else:
+            f2 = lambda v: "—" if v is None else f"{v:.2f}×"
+            md.append(f"| {name} | {f2(r['p50'])} | {f2(r['p99'])} | {goal} |")
+    md += ["", "Bulk throughput over the same link (iperf3 upload, one stream, "
+           f"{setup['bulk_secs']} s):", "", "| path | Mbit/s | retransmits |", "|---|---:|---:|"]
+    for c in ("tcp", "ktund", "stunnel"):
+        x = bulk.get(c)
+        if x is None or "failed" in x:
+            md.append(f"| {WAN_NAMES[c]} | {'not run' if x is None else x['failed']} | |")
+        else:
+            md.append(f"| {WAN_NAMES[c]} | {x['mbit_s']:.1f} | {x['retransmits']} |")
+    md.append("")
+    md.append("ktund ÷ TCP " + (f"{bulk_ratios['ktund/tcp']:.2f}×" if bulk_ratios["ktund/tcp"] else "—") +
+              ", ktund ÷ stunnel " + (f"{bulk_ratios['ktund/stunnel']:.2f}×" if bulk_ratios["ktund/stunnel"] else "—") +
+              ". Under TCG the daemons' CPU, not the link, bounds the tunnels' throughput.")
+    open(os.path.join(d, "wan-results.md"), "w").write("\n".join(md) + "\n")
+    wan_plots(d, ttfb, bulk, setup)
+
+
+def wan_plots(d, ttfb, bulk, setup):
+    have = [c for c in WAN_TTFB if ttfb.get(c, {}).get("samples_us")]
+    with open(os.path.join(d, "wan-ttfb.dat"), "w") as f:
+        for c in have:
+            s = ttfb[c]["samples_us"]
+            f.write(f"# {c}\n")
+            for i, us in enumerate(s):
+                f.write(f"{us / 1000:.3f} {100 * (i + 1) / len(s):.2f}\n")
+            f.write("\n\n")
+    bars = [c for c in ("tcp", "ktund", "stunnel") if "mbit_s" in bulk.get(c, {})]
+    with open(os.path.join(d, "wan-bulk.dat"), "w") as f:
+        for i, c in enumerate(bars):
+            f.write(f'{i} "{WAN_NAMES[c]}" {bulk[c]["mbit_s"]}\n')
+    title = (f"{setup['delay_ms_each_way']} ms + {setup['loss_each_way']} loss each way (netem), "
+             f"kernel {setup['kernel']} under qemu TCG")
+    plot = ", \\\n     ".join(f'"{d}/wan-ttfb.dat" index {i} using 1:2 with steps lw 2 title "{WAN_NAMES[c]}"'
+                              for i, c in enumerate(have))
+    gp = f"""
+set terminal pngcairo size 900,560 font ",11"
+set output "{d}/wan-ttfb.png"
+set title "Time to first byte of a new connection over a 40 ms link (CDF)\\n{title}" noenhanced
+set xlabel "connect() to first reply byte (ms)"
+set ylabel "percentile"
+set yrange [0:100]
+set key bottom right
+set grid
+{"plot " + plot if plot else "set label 'no samples' at graph 0.4,0.5; plot [0:1] NaN notitle"}
+set output "{d}/wan-bulk.png"
+set title "Bulk throughput over the same link (iperf3, one stream)\\n{title}" noenhanced
+set style fill solid 0.6
+set boxwidth 0.6
+set xlabel ""
+set ylabel "Mbit/s"
+set yrange [0:*]
+set xrange [-0.6:{max(len(bars), 1) - 0.4}]
+unset key
+{f'plot "{d}/wan-bulk.dat" using 1:3:xtic(2) with boxes' if bars else "plot [0:1] NaN notitle"}
+"""
+    open(os.path.join(d, "wan-plots.gp"), "w").write(gp)
+    subprocess.run(["gnuplot", os.path.join(d, "wan-plots.gp")], check=True)
+
+
 if __name__ == "__main__":
-    modes = {"host": host, "vm": vm, "profile": profile}
+    modes = {"host": host, "vm": vm, "profile": profile, "wan": wan}
     if len(sys.argv) != 3 or sys.argv[1] not in modes:
-        sys.exit("usage: report.py host|vm|profile DIR")
+        sys.exit("usage: report.py host|vm|profile|wan DIR")
     modes[sys.argv[1]](sys.argv[2])

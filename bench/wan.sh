@@ -1,0 +1,359 @@
+#!/bin/bash
+# bench/wan.sh — the half of `bench/run --wan` that runs inside the 6.12 guest (it has sch_netem;
+# the host kernel may not). Not meant to be started by hand: bench/run --wan passes
+#
+#   KTUND KTUNCTL BENCHTOOL (paths)  WAN_OUT (results directory, shared with the host)
+#   WAN_REQUESTS (timed connections per variant)  WAN_BULK_SECS (iperf3 -t)
+#
+# Three network namespaces: edge (the app, ktund client, stunnel client), wan (a router) and
+# origin (ktund server, stunnel server, benchtool echo, iperf3 -s):
+#
+#   edge 192.0.2.1 --- 192.0.2.254 wan 203.0.113.254 --- 203.0.113.1 origin
+#                      netem 20 ms + 0.1 % loss on each of the router's two egress interfaces
+#
+# so every packet between edge and origin is delayed 20 ms each way (40 ms round trip) and
+# 0.1 % are lost in each direction, while the daemons' own hosts have plain qdiscs.
+#
+# Time to first byte (benchtool ttfb: connect() -> first byte of the 64-byte echo, sequential
+# new connections, the first one not counted) for: tcp (the app straight to the origin across
+# the link), ktund-cold (resumption off), ktund-resumed (resumption on: the second and later
+# connections resume), ktund-pool (a warm pool of 4 on the client), stunnel-cached (stunnel4
+# with its default session cache). Each variant gets freshly started daemons. A variant whose
+# ktund option is missing from this ktund (probed in `ktund --help`) is recorded as n/a with
+# the reason. Then bulk throughput (iperf3 upload, one stream) through tcp, ktund, stunnel.
+# Records go to WAN_OUT/wan-raw.jsonl; bench/report.py wan turns them into tables and plots.
+set -euo pipefail
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+: "${KTUND:?}" "${KTUNCTL:?}" "${BENCHTOOL:?}" "${WAN_OUT:?}"
+N=${WAN_REQUESTS:-200}
+BULK_SECS=${WAN_BULK_SECS:-5}
+POOL=4
+DELAY_MS=20 LOSS=0.1%
+RAW=$WAN_OUT/wan-raw.jsonl
+: >"$RAW"
+
+say() { printf '[wan %s] %s\n' "$(date +%T)" "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+json_rec() { printf '%s\n' "$1" >>"$RAW"; }
+
+# shellcheck source=../tests/lib/netns.sh
+. "$SRC/tests/lib/netns.sh"
+W=$(mktemp -d "${TMPDIR:-/tmp}/ktun-wan.XXXXXX")
+P=$W/pki
+EDGE=192.0.2.1 ORIGIN=203.0.113.1
+
+# ---------------------------------------------------------------- the link
+netns_need_root
+_netns_trap
+on_exit 'rm -rf "$W"'
+id=$$-$((RANDOM % 10000))
+NS_EDGE=ktun-edge-$id NS_WAN=ktun-wan-$id NS_ORIGIN=ktun-origin-$id
+for ns in "$NS_EDGE" "$NS_WAN" "$NS_ORIGIN"; do _netns_add "$ns"; done
+_netns_link "$NS_EDGE" ve-wan "$EDGE" 2001:db8:1::1 "$NS_WAN" vw-edge 192.0.2.254 2001:db8:1::fe
+_netns_link "$NS_ORIGIN" vo-wan "$ORIGIN" 2001:db8:3::1 "$NS_WAN" vw-origin 203.0.113.254 2001:db8:3::fe
+ip -n "$NS_EDGE" route add default via 192.0.2.254
+ip -n "$NS_ORIGIN" route add default via 203.0.113.254
+ip netns exec "$NS_WAN" sysctl -qw net.ipv4.ip_forward=1
+for ns in "$NS_EDGE" "$NS_ORIGIN"; do
+	ip netns exec "$ns" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="1024 65000"
+done
+# One packet per skb on every interface of the path (gso_max_segs 1): netem drops whole skbs,
+# and a 64 KiB TSO skb lost at once would make 0.1 % of skbs a far smaller share of packets
+# lost in bursts (measured: 7 drops in 70k segments with TSO on).
+for l in "$NS_EDGE ve-wan" "$NS_WAN vw-edge" "$NS_WAN vw-origin" "$NS_ORIGIN vo-wan"; do
+	read -r ns dev <<<"$l"
+	ip -n "$ns" link set dev "$dev" gso_max_segs 1 || die "ip link set $dev gso_max_segs 1 failed"
+done
+# limit: room for a bandwidth-delay product of queued packets, so that netem itself drops nothing
+for dev in vw-edge vw-origin; do
+	ip netns exec "$NS_WAN" tc qdisc add dev $dev root netem delay ${DELAY_MS}ms loss $LOSS limit 100000 ||
+		die "tc netem on $dev failed (no sch_netem in this kernel?)"
+done
+in_edge() { ip netns exec "$NS_EDGE" "$@"; }
+in_origin() { ip netns exec "$NS_ORIGIN" "$@"; }
+netem_json() { # the router's qdisc counters: sent packets and drops per interface
+	ip netns exec "$NS_WAN" tc -s qdisc show | awk '
+		/^qdisc netem/ { dev = $5 }
+		/Sent/ && dev { printf "%s\"%s\": {\"sent_pkts\": %s, \"dropped\": %s}", n++ ? ", " : "", dev, $4, substr($7, 1, length($7) - 1); dev = "" }'
+}
+
+wait_port() { # NS PORT
+	local i
+	for ((i = 0; i < 100; i++)); do
+		ip netns exec "$1" ss -Htln "sport = :$2" | grep -q . && return 0
+		sleep 0.1
+	done
+	die "nothing listens on port $2 in $1"
+}
+
+"$SRC/tests/lib/pki.sh" "$P" >/dev/null 2>&1 || die "tests/lib/pki.sh failed"
+in_origin "$BENCHTOOL" echo 7000 >"$W/echo.log" 2>&1 &
+in_origin iperf3 -s -p 5201 >"$W/iperf3-s.log" 2>&1 &
+wait_port "$NS_ORIGIN" 7000
+wait_port "$NS_ORIGIN" 5201
+
+# ---------------------------------------------------------------- ktund
+# What this ktund offers: the options of issue 14 may not exist yet (other branches).
+HELP=$("$KTUND" --help 2>&1 || true)
+has_opt() { grep -q -- "--$1\b" <<<"$HELP"; }
+
+# where SIDE KEY VALUE VARIANT -> "tunnel" or "global": which section of the VARIANT's ktund
+# config takes KEY (ktund --check decides); empty when neither does.
+where() {
+	local side=$1 kv="$2 = $3" v=$4 f=$W/probe.conf sec
+	for sec in tunnel global; do
+		{
+			printf '[global]\ncontrol = %s/probe.sock\n' "$W"
+			[ $sec = global ] && printf '%s\n' "$kv"
+			tunnel_conf "$side" probe 0 "$v"
+			[ $sec = tunnel ] && printf '%s\n' "$kv"
+		} >"$f"
+		"$KTUND" --config "$f" --check >/dev/null 2>&1 && { echo $sec; return 0; }
+	done
+	echo ""
+}
+
+# tunnel_conf SIDE NAME PORTDIGIT VARIANT: one tunnel section; ttfb tunnels end in 0, bulk in 1.
+tunnel_conf() {
+	local side=$1 name=$2 d=$3 variant=$4
+	if [ "$side" = client ]; then
+		printf '\n[%s]\nmode = client\nlisten = 127.0.0.1:710%s\ntarget = %s:844%s\n' "$name" "$d" "$ORIGIN" "$d"
+		printf 'server-name = origin.test\ncert = %s\nkey = %s\n' "$P/client-chain.pem" "$P/client.key"
+		if [ "$variant" = pool ] && [ "$d" = 0 ]; then
+			printf 'destination = 127.0.0.1:7000\n'
+		fi
+	else
+		printf '\n[%s]\nmode = server\nlisten = %s:844%s\nallow-ou = edge\n' "$name" "$ORIGIN" "$d"
+		printf 'cert = %s\nkey = %s\n' "$P/server-chain.pem" "$P/server.key"
+		if [ "$variant" = pool ] && [ "$d" = 0 ]; then
+			printf 'target = from-client\nallow-destination = 127.0.0.1:7000\n'
+		else
+			printf 'target = 127.0.0.1:%s\n' "$([ "$d" = 1 ] && echo 5201 || echo 7000)"
+		fi
+	fi
+	printf 'cacert = %s\n' "$P/ca.pem"
+}
+
+# The option lines a variant adds, per side and section (filled in by plan_variants).
+declare -A EXTRA
+NA=() # variant -> why it cannot run, as "variant:why" entries
+plan_variants() {
+	local side w
+	for side in client server; do
+		for w in tunnel global; do
+			EXTRA[cold-$side-$w]= EXTRA[resumed-$side-$w]= EXTRA[pool-$side-$w]=
+		done
+	done
+	if has_opt resumption; then
+		for side in client server; do
+			w=$(where $side resumption no cold)
+			[ -n "$w" ] && EXTRA[cold-$side-$w]="resumption = no" EXTRA[resumed-$side-$w]="resumption = yes"
+		done
+		[ -n "${EXTRA[cold-server-tunnel]}${EXTRA[cold-server-global]}" ] ||
+			NA+=("resumed:ktund --help lists --resumption but no config section takes resumption = no")
+	else
+		NA+=("resumed:ktund has no --resumption")
+	fi
+	if has_opt pool; then
+		w=$(where client pool $POOL pool)
+		if [ -n "$w" ]; then
+			EXTRA[pool-client-$w]="pool = $POOL"
+		else
+			NA+=("pool:ktund --help lists --pool but no config section takes pool = $POOL")
+		fi
+	else
+		NA+=("pool:ktund has no --pool")
+	fi
+}
+
+ktund_conf() { # SIDE VARIANT
+	local side=$1 v=$2
+	printf '[global]\ncontrol = %s/ktund-%s.sock\ndrain-timeout = 2\n' "$W" "$side"
+	[ -n "${EXTRA[$v-$side-global]}" ] && printf '%s\n' "${EXTRA[$v-$side-global]}"
+	tunnel_conf "$side" ttfb 0 "$v"
+	[ -n "${EXTRA[$v-$side-tunnel]}" ] && printf '%s\n' "${EXTRA[$v-$side-tunnel]}"
+	tunnel_conf "$side" bulk 1 "$v"
+	[ -n "${EXTRA[$v-$side-tunnel]}" ] && printf '%s\n' "${EXTRA[$v-$side-tunnel]}"
+	return 0
+}
+
+KC_PID= KS_PID= SC_PID= SS_PID=
+start_ktund() { # VARIANT
+	local side ns pid i log
+	for side in server client; do
+		ktund_conf $side "$1" >"$W/ktund-$side-$1.conf"
+		ns=$NS_ORIGIN
+		[ $side = client ] && ns=$NS_EDGE
+		log=$W/ktund-$side-$1.log
+		ip netns exec "$ns" "$KTUND" --config "$W/ktund-$side-$1.conf" 2>"$log" &
+		pid=$!
+		for ((i = 0; i < 300; i++)); do
+			grep -qs 'ktund: notice: ready' "$log" && break
+			kill -0 $pid 2>/dev/null || { tail "$log" >&2; die "ktund $side ($1) exited"; }
+			sleep 0.1
+		done
+		if [ $side = client ]; then KC_PID=$pid; else KS_PID=$pid; fi
+	done
+	wait_port "$NS_EDGE" 7100
+}
+
+stunnel_conf() { # SIDE: the ttfb service on 8100 -> 9440, the bulk one on 8101 -> 9441
+	local side=$1 d
+	# info level: "previous session reused" lines count the resumptions
+	printf 'foreground = yes\npid =\nsyslog = no\ndebug = info\noutput = %s\n' "$W/stunnel-$side.log"
+	for d in 0 1; do
+		printf '\n[s%s]\n' $d
+		if [ "$side" = client ]; then
+			printf 'client = yes\naccept = 127.0.0.1:810%s\nconnect = %s:944%s\n' $d "$ORIGIN" $d
+			printf 'cert = %s\nkey = %s\ncheckHost = origin.test\nsni = origin.test\n' \
+				"$P/client-chain.pem" "$P/client.key"
+		else
+			printf 'accept = %s:944%s\nconnect = 127.0.0.1:%s\n' "$ORIGIN" $d "$([ $d = 1 ] && echo 5201 || echo 7000)"
+			printf 'cert = %s\nkey = %s\ncheckHost = edge.test\n' "$P/server-chain.pem" "$P/server.key"
+		fi
+		# The same protocol as the ktund pair; the session cache and tickets stay at
+		# stunnel's defaults (on): this is stunnel as deployed.
+		printf 'CAfile = %s\nverifyChain = yes\nsslVersionMin = TLSv1.3\nsslVersionMax = TLSv1.3\n' "$P/ca.pem"
+		printf 'ciphersuites = TLS_AES_128_GCM_SHA256\ncurves = X25519\n'
+	done
+}
+
+start_stunnel() {
+	local side
+	for side in server client; do
+		stunnel_conf $side >"$W/stunnel-$side.conf"
+		# ip netns exec execs stunnel4 itself: $! is its pid (CPU figures read it)
+		if [ $side = client ]; then
+			ip netns exec "$NS_EDGE" stunnel4 "$W/stunnel-$side.conf" >>"$W/stunnel-$side.out" 2>&1 &
+			SC_PID=$!
+		else
+			ip netns exec "$NS_ORIGIN" stunnel4 "$W/stunnel-$side.conf" >>"$W/stunnel-$side.out" 2>&1 &
+			SS_PID=$!
+		fi
+	done
+	wait_port "$NS_ORIGIN" 9440
+	wait_port "$NS_EDGE" 8100
+}
+
+stop_pid() { # PID: TERM, wait up to 10 s, then KILL
+	local i
+	[ -n "$1" ] || return 0
+	kill -TERM "$1" 2>/dev/null || return 0
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$1" 2>/dev/null || { wait "$1" 2>/dev/null || true; return 0; }
+		sleep 0.1
+	done
+	kill -KILL "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
+stop_daemons() { stop_pid "$KC_PID"; stop_pid "$KS_PID"; stop_pid "$SC_PID"; stop_pid "$SS_PID"; KC_PID= KS_PID= SC_PID= SS_PID=; }
+on_exit stop_daemons
+
+CLK_TCK=$(getconf CLK_TCK)
+cpu_s() { # PID -> utime+stime in seconds
+	local s
+	s=$(<"/proc/$1/stat")
+	s=${s##*) }
+	# shellcheck disable=SC2086
+	set -- $s
+	awk -v t=$((${12} + ${13})) -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t / hz }'
+}
+cpu_pair() { [ -n "$1" ] && printf '[%s, %s]' "$(cpu_s "$1")" "$(cpu_s "$2")" || echo null; }
+
+# The client's ktunctl status lines about its pool (whatever this ktund calls them), as JSON.
+pool_status() {
+	"$KTUNCTL" --control "$W/ktund-client.sock" status 2>/dev/null |
+		awk 'tolower($1) ~ /pool/ { printf "%s\"%s\": %s", n++ ? ", " : "", $1, $2 }'
+}
+
+# Kernel TLS transmit sessions set up so far in the origin namespace (0 without kTLS).
+tls_tx_sw() { in_origin awk '$1 == "TlsTxSw" { n = $2 } END { print n + 0 }' /proc/net/tls_stat 2>/dev/null || echo 0; }
+
+# Waits (up to 30 s) until the client reports a pooled connection ready, when it says so.
+wait_pool() {
+	local i
+	for ((i = 0; i < 300; i++)); do
+		pool_status | grep -Eq '"[^"]*(size|ready|idle)[^"]*": [1-9]' && return 0
+		sleep 0.1
+	done
+	say "note: the client's status names no ready pool connection after 30 s; measuring anyway"
+}
+
+# ---------------------------------------------------------------- measurements
+# ttfb VARIANT: start its daemons, time N connections, record, stop.
+ttfb() {
+	local v=$1 port res rc=0 c0 c1 extra= tls0
+	case $v in
+	tcp) port="$ORIGIN 7000" ;;
+	stunnel-cached) start_stunnel; port="127.0.0.1 8100" ;;
+	ktund-*) start_ktund "${v#ktund-}"; port="127.0.0.1 7100" ;;
+	esac
+	[ "$v" = ktund-pool ] && wait_pool
+	tls0=$(tls_tx_sw)
+	c0=$(cpu_pair "${KC_PID:-$SC_PID}" "${KS_PID:-$SS_PID}")
+	# shellcheck disable=SC2086
+	res=$(in_edge "$BENCHTOOL" ttfb $port "$N" 1 64) || rc=$?
+	c1=$(cpu_pair "${KC_PID:-$SC_PID}" "${KS_PID:-$SS_PID}")
+	[ -n "$res" ] || die "benchtool ttfb through $v printed nothing (exit $rc)"
+	[ $rc = 0 ] || say "warning: $v: $(python3 -c 'import json,sys; print(json.load(sys.stdin).get("first_error"))' <<<"$res")"
+	sleep 1 # the last close and audit lines
+	case $v in
+	ktund-*)
+		extra=$(printf '"handshakes": %d, "resumed": %d, "ktls_tx_sessions": %d, "pool": {%s}' \
+			"$(grep -c '\] handshake ' "$W/ktund-server-${v#ktund-}.log" || true)" \
+			"$(grep -c '\] handshake .*resumed=yes' "$W/ktund-server-${v#ktund-}.log" || true)" \
+			"$(($(tls_tx_sw) - tls0))" \
+			"$(pool_status)")
+		;;
+	stunnel-cached)
+		extra=$(printf '"handshakes": %d, "resumed": %d' \
+			"$(grep -c 'TLS connected: \(new session negotiated\|previous session reused\)' "$W/stunnel-client.log" || true)" \
+			"$(grep -c 'previous session reused' "$W/stunnel-client.log" || true)")
+		;;
+	esac
+	json_rec "$(printf '{"test": "ttfb", "config": "%s", "exit": %d, "result": %s, "cpu_s_before": %s, "cpu_s_after": %s%s}' \
+		"$v" "$rc" "$res" "$c0" "$c1" "${extra:+, $extra}")"
+	say "$v: $(python3 -c 'import json,sys; j=json.load(sys.stdin); print("p50 %s us, p99 %s us, %d errors" % (j.get("p50_us"), j.get("p99_us"), j["errors"]))' <<<"$res")$([ -n "$extra" ] && echo " ($extra)")"
+	stop_daemons
+}
+
+bulk() { # CONFIG
+	local v=$1 port res rc=0
+	case $v in
+	tcp) port="$ORIGIN -p 5201" ;;
+	stunnel) start_stunnel; port="127.0.0.1 -p 8101" ;;
+	ktund) start_ktund cold; port="127.0.0.1 -p 7101" ;;
+	esac
+	# shellcheck disable=SC2086
+	res=$(in_edge iperf3 -c $port -t "$BULK_SECS" -P 1 -J) || rc=$?
+	if [ $rc = 0 ]; then
+		res=$(python3 -c 'import json,sys; e=json.load(sys.stdin)["end"]; s=e["sum_received"]; print(json.dumps({"bytes": s["bytes"], "bps": s["bits_per_second"], "secs": s["seconds"], "retransmits": e["sum_sent"].get("retransmits")}))' <<<"$res")
+		json_rec "{\"test\": \"bulk\", \"config\": \"$v\", \"result\": $res}"
+		say "bulk $v: $(python3 -c 'import json,sys; j=json.load(sys.stdin); print("%.1f Mbit/s, %s retransmits" % (j["bps"] / 1e6, j["retransmits"]))' <<<"$res")"
+	else
+		json_rec "{\"test\": \"bulk\", \"config\": \"$v\", \"failed\": \"iperf3 exit $rc\"}"
+		say "warning: iperf3 through $v failed (exit $rc)"
+	fi
+	stop_daemons
+}
+
+grep -q TlsCurrTxSw /proc/net/tls_stat 2>/dev/null || say "note: this kernel has no kernel TLS: ktund runs on userspace TLS"
+plan_variants
+json_rec "$(printf '{"test": "wan", "kernel": "%s", "vcpus": %d, "delay_ms_each_way": %d, "loss_each_way": "%s", "requests": %d, "pool": %d, "bulk_secs": %d, "ktund_version": "%s", "stunnel": "%s", "host_load": "%s"}' \
+	"$(uname -r)" "$(nproc)" $DELAY_MS "$LOSS" "$N" $POOL "$BULK_SECS" "$("$KTUND" --version 2>&1 | head -1)" \
+	"$(stunnel4 -version 2>&1 | grep -m1 '^stunnel' || true)" "${KTUN_BENCH_HOST_LOAD:-}")"
+json_rec "{\"test\": \"netem_before\", \"qdisc\": {$(netem_json)}}"
+for v in tcp ktund-cold ktund-resumed ktund-pool stunnel-cached; do
+	why=
+	for x in "${NA[@]}"; do [ "ktund-${x%%:*}" = "$v" ] && why=${x#*:}; done
+	if [ -n "$why" ]; then
+		json_rec "{\"test\": \"ttfb\", \"config\": \"$v\", \"na\": \"$why\"}"
+		say "$v: n/a ($why)"
+		continue
+	fi
+	ttfb "$v"
+done
+for v in tcp ktund stunnel; do bulk "$v"; done
+json_rec "{\"test\": \"netem_after\", \"qdisc\": {$(netem_json)}}"
+cp "$W"/ktund-*.conf "$W"/stunnel-*.conf "$WAN_OUT/" 2>/dev/null || true
+say "done"
