@@ -557,8 +557,14 @@ WAN_RATIOS = [("ktund-pool", "tcp", 0.6), ("ktund-resumed", "ktund-cold", 0.8), 
               ("ktund-pool", "stunnel-cached", None), ("stunnel-cached", "tcp", None)]
 
 
+def wan_pct(xs, p):
+    """benchtool's percentile: the sample at floor((n - 1) * p / 100) of the sorted list."""
+    return xs[int((len(xs) - 1) * p / 100.0)] if xs else None
+
+
 def wan_ttfb(raw):
-    out = {}
+    """config -> figures over all its rounds (samples pooled), or {"na": why}."""
+    out, cpu, conns = {}, {}, {}
     for r in raw:
         if r["test"] != "ttfb":
             continue
@@ -567,17 +573,34 @@ def wan_ttfb(raw):
             out[c] = {"na": r["na"]}
             continue
         j = r["result"]
-        x = {k: j.get(k) for k in ("count", "ok", "errors", "first_error", "first_us", "mean_us", "min_us",
-                                   "p50_us", "p90_us", "p99_us", "max_us")}
-        x["exit"] = r.get("exit")
-        for k in ("handshakes", "resumed", "ktls_tx_sessions", "pool"):
+        x = out.setdefault(c, {"rounds": 0, "count": 0, "ok": 0, "errors": 0, "first_error": None,
+                               "first_us": j.get("first_us"), "samples_us": [], "exit": 0})
+        x["rounds"] += 1
+        for k in ("count", "ok", "errors"):
+            x[k] += j[k]
+        x["first_error"] = x["first_error"] or j.get("first_error")
+        x["exit"] = max(x["exit"], r.get("exit") or 0)
+        x["samples_us"] += j.get("samples_us", [])
+        if "ktls_tx_sessions" in r:
+            x["ktls_tx_sessions"] = x.get("ktls_tx_sessions", 0) + r["ktls_tx_sessions"]
+        # counts written into the ttfb record itself (a run of one round)
+        for k in ("handshakes", "resumed", "pool"):
             if k in r:
                 x[k] = r[k]
         if r.get("cpu_s_before") and r.get("cpu_s_after"):
-            conns = j["count"] + j["warm"]
-            x["cpu_ms_per_conn"] = round(1000 * (sum(r["cpu_s_after"]) - sum(r["cpu_s_before"])) / conns, 2)
-        x["samples_us"] = j.get("samples_us", [])
-        out[c] = x
+            cpu[c] = cpu.get(c, 0) + sum(r["cpu_s_after"]) - sum(r["cpu_s_before"])
+            conns[c] = conns.get(c, 0) + j["count"] + j["warm"]
+    for r in raw:
+        if r["test"] == "ttfb_counts" and r["config"] in out:
+            out[r["config"]].update({k: r[k] for k in ("handshakes", "resumed", "pool") if k in r})
+    for c, x in out.items():
+        if "na" in x:
+            continue
+        s = x["samples_us"] = sorted(x["samples_us"])
+        x.update(mean_us=round(sum(s) / len(s), 1) if s else None, min_us=s[0] if s else None,
+                 p50_us=wan_pct(s, 50), p90_us=wan_pct(s, 90), p99_us=wan_pct(s, 99), max_us=s[-1] if s else None)
+        if conns.get(c):
+            x["cpu_ms_per_conn"] = round(1000 * cpu[c] / conns[c], 2)
     return out
 
 
@@ -616,7 +639,8 @@ def wan(d):
     ms = lambda us: "—" if us is None else f"{us / 1000:.1f} ms"
     md = [f"WAN link in the guest: kernel {setup['kernel']}, {setup['vcpus']} vCPU under qemu TCG; netem "
           f"{setup['delay_ms_each_way']} ms and {setup['loss_each_way']} loss each way (40 ms round trip); "
-          f"{setup['requests']} timed connections per variant after one warm-up; {setup['ktund_version']}; "
+          f"{setup['requests']} timed connections per variant, in {setup.get('rounds', 1)} round(s) taking turns, each after "
+          f"one not counted; {setup['ktund_version']} ({setup.get('ktun_commit') or '?'}); "
           f"{setup['stunnel']}; host load {setup.get('host_load') or '?'}.",
           "Loss measured at the router: " + ", ".join(
               f"{dev} {x['dropped']} of {x['sent_pkts'] + x['dropped']} packets ({x['drop_pct']} %)"

@@ -3,7 +3,8 @@
 # the host kernel may not). Not meant to be started by hand: bench/run --wan passes
 #
 #   KTUND KTUNCTL BENCHTOOL (paths)  WAN_OUT (results directory, shared with the host)
-#   WAN_REQUESTS (timed connections per variant)  WAN_BULK_SECS (iperf3 -t)
+#   WAN_REQUESTS (timed connections per variant)  WAN_ROUNDS  WAN_BULK_SECS (iperf3 -t)
+#   KTUN_BENCH_COMMIT, KTUN_BENCH_HOST_LOAD (recorded)
 #
 # Three network namespaces: edge (the app, ktund client, stunnel client), wan (a router) and
 # origin (ktund server, stunnel server, benchtool echo, iperf3 -s):
@@ -15,12 +16,14 @@
 # 0.1 % are lost in each direction, while the daemons' own hosts have plain qdiscs.
 #
 # Time to first byte (benchtool ttfb: connect() -> first byte of the 64-byte echo, sequential
-# new connections, the first one not counted) for: tcp (the app straight to the origin across
-# the link), ktund-cold (resumption off), ktund-resumed (resumption on: the second and later
-# connections resume), ktund-pool (a warm pool of 4 on the client), stunnel-cached (stunnel4
-# with its default session cache). Each variant gets freshly started daemons. A variant whose
-# ktund option is missing from this ktund (probed in `ktund --help`) is recorded as n/a with
-# the reason. Then bulk throughput (iperf3 upload, one stream) through tcp, ktund, stunnel.
+# new connections) for: tcp (the app straight to the origin across the link), ktund-cold
+# (resumption off), ktund-resumed (resumption on: the second and later connections resume),
+# ktund-pool (a warm pool of 4 on the client), stunnel-cached (stunnel4 with its default
+# session cache). Each ktund variant is a daemon pair of its own, all started at once; the
+# variants take turns in WAN_ROUNDS rounds (default 5, the order rotating), WAN_REQUESTS/rounds
+# timed connections each per round after one that is not counted. A variant whose ktund option
+# is missing from this ktund (probed in `ktund --help`) is recorded as n/a with the reason.
+# Then bulk throughput (iperf3 upload, one stream) through tcp, ktund, stunnel.
 # Records go to WAN_OUT/wan-raw.jsonl; bench/report.py wan turns them into tables and plots.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,6 +31,7 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 N=${WAN_REQUESTS:-200}
 BULK_SECS=${WAN_BULK_SECS:-5}
 POOL=4
+ROUNDS=${WAN_ROUNDS:-5}
 DELAY_MS=20 LOSS=0.1%
 RAW=$WAN_OUT/wan-raw.jsonl
 : >"$RAW"
@@ -113,22 +117,27 @@ where() {
 	echo ""
 }
 
-# tunnel_conf SIDE NAME PORTDIGIT VARIANT: one tunnel section; ttfb tunnels end in 0, bulk in 1.
+# Each ktund variant is a pair of its own, all running at once, so that the variants can take
+# turns round by round. Ports: client 127.0.0.1:710D -> server 203.0.113.1:844D, D the
+# variant's digit for its ttfb tunnel, 9 for the bulk tunnel (cold pair only).
+digit() { case $1 in cold) echo 0 ;; resumed) echo 1 ;; pool) echo 2 ;; esac; }
+
+# tunnel_conf SIDE NAME DIGIT VARIANT: one tunnel section.
 tunnel_conf() {
 	local side=$1 name=$2 d=$3 variant=$4
 	if [ "$side" = client ]; then
 		printf '\n[%s]\nmode = client\nlisten = 127.0.0.1:710%s\ntarget = %s:844%s\n' "$name" "$d" "$ORIGIN" "$d"
 		printf 'server-name = origin.test\ncert = %s\nkey = %s\n' "$P/client-chain.pem" "$P/client.key"
-		if [ "$variant" = pool ] && [ "$d" = 0 ]; then
+		if [ "$variant" = pool ] && [ "$d" != 9 ]; then
 			printf 'destination = 127.0.0.1:7000\n'
 		fi
 	else
 		printf '\n[%s]\nmode = server\nlisten = %s:844%s\nallow-ou = edge\n' "$name" "$ORIGIN" "$d"
 		printf 'cert = %s\nkey = %s\n' "$P/server-chain.pem" "$P/server.key"
-		if [ "$variant" = pool ] && [ "$d" = 0 ]; then
+		if [ "$variant" = pool ] && [ "$d" != 9 ]; then
 			printf 'target = from-client\nallow-destination = 127.0.0.1:7000\n'
 		else
-			printf 'target = 127.0.0.1:%s\n' "$([ "$d" = 1 ] && echo 5201 || echo 7000)"
+			printf 'target = 127.0.0.1:%s\n' "$([ "$d" = 9 ] && echo 5201 || echo 7000)"
 		fi
 	fi
 	printf 'cacert = %s\n' "$P/ca.pem"
@@ -168,16 +177,19 @@ plan_variants() {
 
 ktund_conf() { # SIDE VARIANT
 	local side=$1 v=$2
-	printf '[global]\ncontrol = %s/ktund-%s.sock\ndrain-timeout = 2\n' "$W" "$side"
+	printf '[global]\ncontrol = %s/ktund-%s-%s.sock\ndrain-timeout = 2\n' "$W" "$side" "$v"
 	[ -n "${EXTRA[$v-$side-global]}" ] && printf '%s\n' "${EXTRA[$v-$side-global]}"
-	tunnel_conf "$side" ttfb 0 "$v"
+	tunnel_conf "$side" ttfb "$(digit "$v")" "$v"
 	[ -n "${EXTRA[$v-$side-tunnel]}" ] && printf '%s\n' "${EXTRA[$v-$side-tunnel]}"
-	tunnel_conf "$side" bulk 1 "$v"
-	[ -n "${EXTRA[$v-$side-tunnel]}" ] && printf '%s\n' "${EXTRA[$v-$side-tunnel]}"
+	if [ "$v" = cold ]; then
+		tunnel_conf "$side" bulk 9 "$v"
+		[ -n "${EXTRA[$v-$side-tunnel]}" ] && printf '%s\n' "${EXTRA[$v-$side-tunnel]}"
+	fi
 	return 0
 }
 
-KC_PID= KS_PID= SC_PID= SS_PID=
+declare -A KC KS # variant -> the client's and the server's pid
+SC_PID='' SS_PID=''
 start_ktund() { # VARIANT
 	local side ns pid i log
 	for side in server client; do
@@ -192,9 +204,9 @@ start_ktund() { # VARIANT
 			kill -0 $pid 2>/dev/null || { tail "$log" >&2; die "ktund $side ($1) exited"; }
 			sleep 0.1
 		done
-		if [ $side = client ]; then KC_PID=$pid; else KS_PID=$pid; fi
+		if [ $side = client ]; then KC[$1]=$pid; else KS[$1]=$pid; fi
 	done
-	wait_port "$NS_EDGE" 7100
+	wait_port "$NS_EDGE" "710$(digit "$1")"
 }
 
 stunnel_conf() { # SIDE: the ttfb service on 8100 -> 9440, the bulk one on 8101 -> 9441
@@ -246,7 +258,13 @@ stop_pid() { # PID: TERM, wait up to 10 s, then KILL
 	kill -KILL "$1" 2>/dev/null || true
 	wait "$1" 2>/dev/null || true
 }
-stop_daemons() { stop_pid "$KC_PID"; stop_pid "$KS_PID"; stop_pid "$SC_PID"; stop_pid "$SS_PID"; KC_PID= KS_PID= SC_PID= SS_PID=; }
+stop_daemons() {
+	local v
+	for v in "${!KC[@]}"; do stop_pid "${KC[$v]}"; stop_pid "${KS[$v]}"; done
+	stop_pid "$SC_PID"
+	stop_pid "$SS_PID"
+	KC=() KS=() SC_PID='' SS_PID=''
+}
 on_exit stop_daemons
 
 CLK_TCK=$(getconf CLK_TCK)
@@ -258,71 +276,89 @@ cpu_s() { # PID -> utime+stime in seconds
 	set -- $s
 	awk -v t=$((${12} + ${13})) -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t / hz }'
 }
-cpu_pair() { [ -n "$1" ] && printf '[%s, %s]' "$(cpu_s "$1")" "$(cpu_s "$2")" || echo null; }
+pids_of() { # VARIANT -> "CLIENT_PID SERVER_PID" (empty for tcp)
+	case $1 in
+	ktund-*) echo "${KC[${1#ktund-}]} ${KS[${1#ktund-}]}" ;;
+	stunnel-cached) echo "$SC_PID $SS_PID" ;;
+	esac
+}
+cpu_pair() { # VARIANT -> [client s, server s] or null
+	local p
+	read -r -a p <<<"$(pids_of "$1")"
+	[ ${#p[@]} = 2 ] && printf '[%s, %s]' "$(cpu_s "${p[0]}")" "$(cpu_s "${p[1]}")" || echo null
+}
+entry() { # VARIANT -> "HOST PORT" where the app connects
+	case $1 in
+	tcp) echo "$ORIGIN 7000" ;;
+	stunnel-cached) echo "127.0.0.1 8100" ;;
+	ktund-*) echo "127.0.0.1 710$(digit "${1#ktund-}")" ;;
+	esac
+}
 
-# The client's ktunctl status lines about its pool (whatever this ktund calls them), as JSON.
+# The pool client's ktunctl status lines about its pool (whatever ktund calls them), as JSON.
 pool_status() {
-	"$KTUNCTL" --control "$W/ktund-client.sock" status 2>/dev/null |
+	"$KTUNCTL" --control "$W/ktund-client-pool.sock" status 2>/dev/null |
 		awk 'tolower($1) ~ /pool/ { printf "%s\"%s\": %s", n++ ? ", " : "", $1, $2 }'
 }
 
 # Kernel TLS transmit sessions set up so far in the origin namespace (0 without kTLS).
 tls_tx_sw() { in_origin awk '$1 == "TlsTxSw" { n = $2 } END { print n + 0 }' /proc/net/tls_stat 2>/dev/null || echo 0; }
 
-# Waits (up to 30 s) until the client reports a pooled connection ready, when it says so.
+# Waits until the pool client reports POOL connections ready (up to 20 s) when its status has
+# such a counter; else gives its refills 3 s. Its handshakes must not run into another
+# variant's turn (one vCPU).
 wait_pool() {
 	local i
-	for ((i = 0; i < 300; i++)); do
-		pool_status | grep -Eq '"[^"]*(size|ready|idle)[^"]*": [1-9]' && return 0
+	for ((i = 0; i < 200; i++)); do
+		pool_status | grep -Eq "\"[^\"]*(size|ready|idle)[^\"]*\": $POOL\b" && return 0
+		[ $i = 10 ] && ! pool_status | grep -Eq '(size|ready|idle)' && { sleep 3; return 0; }
 		sleep 0.1
 	done
-	say "note: the client's status names no ready pool connection after 30 s; measuring anyway"
+	say "note: the pool client has not reported $POOL ready connections after 20 s"
 }
 
 # ---------------------------------------------------------------- measurements
-# ttfb VARIANT: start its daemons, time N connections, record, stop.
+# ttfb ROUND VARIANT COUNT: COUNT timed connections (one more first, not counted).
 ttfb() {
-	local v=$1 port res rc=0 c0 c1 extra= tls0
-	case $v in
-	tcp) port="$ORIGIN 7000" ;;
-	stunnel-cached) start_stunnel; port="127.0.0.1 8100" ;;
-	ktund-*) start_ktund "${v#ktund-}"; port="127.0.0.1 7100" ;;
-	esac
-	[ "$v" = ktund-pool ] && wait_pool
+	local r=$1 v=$2 n=$3 res rc=0 c0 c1 tls0
+	c0=$(cpu_pair "$v")
 	tls0=$(tls_tx_sw)
-	c0=$(cpu_pair "${KC_PID:-$SC_PID}" "${KS_PID:-$SS_PID}")
-	# shellcheck disable=SC2086
-	res=$(in_edge "$BENCHTOOL" ttfb $port "$N" 1 64) || rc=$?
-	c1=$(cpu_pair "${KC_PID:-$SC_PID}" "${KS_PID:-$SS_PID}")
+	# shellcheck disable=SC2046
+	res=$(in_edge "$BENCHTOOL" ttfb $(entry "$v") "$n" 1 64) || rc=$?
+	c1=$(cpu_pair "$v")
 	[ -n "$res" ] || die "benchtool ttfb through $v printed nothing (exit $rc)"
 	[ $rc = 0 ] || say "warning: $v: $(python3 -c 'import json,sys; print(json.load(sys.stdin).get("first_error"))' <<<"$res")"
-	sleep 1 # the last close and audit lines
+	json_rec "$(printf '{"test": "ttfb", "round": %d, "config": "%s", "exit": %d, "result": %s, "cpu_s_before": %s, "cpu_s_after": %s, "ktls_tx_sessions": %d}' \
+		"$r" "$v" "$rc" "$res" "$c0" "$c1" $(($(tls_tx_sw) - tls0)))"
+	say "round $r $v: $(python3 -c 'import json,sys; j=json.load(sys.stdin); print("p50 %s us, p99 %s us, %d errors" % (j.get("p50_us"), j.get("p99_us"), j["errors"]))' <<<"$res")"
+	# the last close, the pool's refills: done before the next variant's turn
+	if [ "$v" = ktund-pool ]; then wait_pool; else sleep 0.5; fi
+}
+
+# counts VARIANT: handshakes and resumptions over the whole run, from the daemons' logs.
+counts() {
+	local v=$1 log
 	case $v in
 	ktund-*)
-		extra=$(printf '"handshakes": %d, "resumed": %d, "ktls_tx_sessions": %d, "pool": {%s}' \
-			"$(grep -c '\] handshake ' "$W/ktund-server-${v#ktund-}.log" || true)" \
-			"$(grep -c '\] handshake .*resumed=yes' "$W/ktund-server-${v#ktund-}.log" || true)" \
-			"$(($(tls_tx_sw) - tls0))" \
-			"$(pool_status)")
+		log=$W/ktund-server-${v#ktund-}.log
+		json_rec "$(printf '{"test": "ttfb_counts", "config": "%s", "handshakes": %d, "resumed": %d, "pool": {%s}}' "$v" \
+			"$(grep -c '\] handshake ' "$log" || true)" "$(grep -c '\] handshake .*resumed=yes' "$log" || true)" \
+			"$([ "$v" = ktund-pool ] && pool_status)")"
 		;;
 	stunnel-cached)
-		extra=$(printf '"handshakes": %d, "resumed": %d' \
-			"$(grep -c 'TLS connected: \(new session negotiated\|previous session reused\)' "$W/stunnel-client.log" || true)" \
-			"$(grep -c 'previous session reused' "$W/stunnel-client.log" || true)")
+		json_rec "$(printf '{"test": "ttfb_counts", "config": "%s", "handshakes": %d, "resumed": %d}' "$v" \
+			"$(grep -c 'TLS connected: ' "$W/stunnel-client.log" || true)" \
+			"$(grep -c 'previous session reused' "$W/stunnel-client.log" || true)")"
 		;;
 	esac
-	json_rec "$(printf '{"test": "ttfb", "config": "%s", "exit": %d, "result": %s, "cpu_s_before": %s, "cpu_s_after": %s%s}' \
-		"$v" "$rc" "$res" "$c0" "$c1" "${extra:+, $extra}")"
-	say "$v: $(python3 -c 'import json,sys; j=json.load(sys.stdin); print("p50 %s us, p99 %s us, %d errors" % (j.get("p50_us"), j.get("p99_us"), j["errors"]))' <<<"$res")$([ -n "$extra" ] && echo " ($extra)")"
-	stop_daemons
 }
 
 bulk() { # CONFIG
 	local v=$1 port res rc=0
 	case $v in
 	tcp) port="$ORIGIN -p 5201" ;;
-	stunnel) start_stunnel; port="127.0.0.1 -p 8101" ;;
-	ktund) start_ktund cold; port="127.0.0.1 -p 7101" ;;
+	stunnel) port="127.0.0.1 -p 8101" ;;
+	ktund) port="127.0.0.1 -p 7109" ;;
 	esac
 	# shellcheck disable=SC2086
 	res=$(in_edge iperf3 -c $port -t "$BULK_SECS" -P 1 -J) || rc=$?
@@ -334,25 +370,42 @@ bulk() { # CONFIG
 		json_rec "{\"test\": \"bulk\", \"config\": \"$v\", \"failed\": \"iperf3 exit $rc\"}"
 		say "warning: iperf3 through $v failed (exit $rc)"
 	fi
-	stop_daemons
+	sleep 0.5
 }
 
 grep -q TlsCurrTxSw /proc/net/tls_stat 2>/dev/null || say "note: this kernel has no kernel TLS: ktund runs on userspace TLS"
 plan_variants
-json_rec "$(printf '{"test": "wan", "kernel": "%s", "vcpus": %d, "delay_ms_each_way": %d, "loss_each_way": "%s", "requests": %d, "pool": %d, "bulk_secs": %d, "ktund_version": "%s", "stunnel": "%s", "host_load": "%s"}' \
-	"$(uname -r)" "$(nproc)" $DELAY_MS "$LOSS" "$N" $POOL "$BULK_SECS" "$("$KTUND" --version 2>&1 | head -1)" \
-	"$(stunnel4 -version 2>&1 | grep -m1 '^stunnel' || true)" "${KTUN_BENCH_HOST_LOAD:-}")"
-json_rec "{\"test\": \"netem_before\", \"qdisc\": {$(netem_json)}}"
-for v in tcp ktund-cold ktund-resumed ktund-pool stunnel-cached; do
+json_rec "$(printf '{"test": "wan", "kernel": "%s", "vcpus": %d, "delay_ms_each_way": %d, "loss_each_way": "%s", "requests": %d, "rounds": %d, "pool": %d, "bulk_secs": %d, "ktund_version": "%s", "ktun_commit": "%s", "stunnel": "%s", "host_load": "%s"}' \
+	"$(uname -r)" "$(nproc)" $DELAY_MS "$LOSS" "$N" "$ROUNDS" $POOL "$BULK_SECS" "$("$KTUND" --version 2>&1 | head -1)" \
+	"${KTUN_BENCH_COMMIT:-}" "$(stunnel4 -version 2>&1 | grep -m1 '^stunnel' || true)" "${KTUN_BENCH_HOST_LOAD:-}")"
+
+# Every variant's daemons up at once; those ktund cannot run recorded as n/a with the reason.
+VARIANTS=(tcp)
+for k in cold resumed pool; do
 	why=
-	for x in "${NA[@]}"; do [ "ktund-${x%%:*}" = "$v" ] && why=${x#*:}; done
+	for x in "${NA[@]}"; do [ "${x%%:*}" = $k ] && why=${x#*:}; done
 	if [ -n "$why" ]; then
-		json_rec "{\"test\": \"ttfb\", \"config\": \"$v\", \"na\": \"$why\"}"
-		say "$v: n/a ($why)"
+		json_rec "{\"test\": \"ttfb\", \"config\": \"ktund-$k\", \"na\": \"$why\"}"
+		say "ktund-$k: n/a ($why)"
 		continue
 	fi
-	ttfb "$v"
+	start_ktund $k
+	VARIANTS+=("ktund-$k")
 done
+start_stunnel
+VARIANTS+=(stunnel-cached)
+[ -n "${KC[pool]:-}" ] && wait_pool
+
+# The variants take turns, the order rotating each round, so that a change in the host's load
+# (the guest's vCPU is a host thread) falls on all of them alike.
+json_rec "{\"test\": \"netem_before\", \"qdisc\": {$(netem_json)}}"
+per=$(((N + ROUNDS - 1) / ROUNDS))
+nv=${#VARIANTS[@]}
+for ((r = 1; r <= ROUNDS; r++)); do
+	k=$(((r - 1) % nv))
+	for v in "${VARIANTS[@]:$k}" "${VARIANTS[@]:0:$k}"; do ttfb "$r" "$v" "$per"; done
+done
+for v in "${VARIANTS[@]}"; do counts "$v"; done
 for v in tcp ktund stunnel; do bulk "$v"; done
 json_rec "{\"test\": \"netem_after\", \"qdisc\": {$(netem_json)}}"
 cp "$W"/ktund-*.conf "$W"/stunnel-*.conf "$WAN_OUT/" 2>/dev/null || true
