@@ -18,6 +18,13 @@
  *   benchtool send HOST PORT BYTES [N]       sends BYTES, half-closes, checks the sink's count;
  *                                            with N, N connections at once (BYTES/N each, a
  *                                            process each); prints JSON: bytes, seconds
+ *   benchtool ttfb HOST PORT N [WARM [SIZE]] time to first byte: WARM + N connections one after the
+ *                                            other (default WARM 1, SIZE 64): connect, send SIZE
+ *                                            bytes, time from connect() to the first byte of the
+ *                                            reply, read the whole echo, check it, close; the
+ *                                            first WARM are not counted. Prints JSON: percentiles
+ *                                            of the N in microseconds, the first connection's
+ *                                            time, errors; exits 1 if any connection failed
  *   benchtool ktls-floor BYTES [N [copy]]    the kernel's own floor for a kTLS tunnel: BYTES
  *                                            through one kernel TLS connection on loopback, no
  *                                            handshake (TCP_ULP "tls", TLS_TX on one end, TLS_RX
@@ -29,7 +36,9 @@
  *
  * Round trips are whole: a reply counts when all SIZE bytes came back.
  */
+#ifndef _GNU_SOURCE /* meson defines it for the whole project; bench/run compiles with plain cc */
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -446,6 +455,126 @@ static int rr(const char *host, const char *port, long count, size_t size)
 	return 0;
 }
 
+/* ---------- time to first byte of a new connection ---------- */
+
+/* A stuck peer must not hang a benchmark run: every blocking call gives up after this. */
+#define TTFB_IO_TIMEOUT_S 30
+
+struct ttfb_err {
+	long count;
+	char first[160];
+};
+
+static void ttfb_fail(struct ttfb_err *e, long i, const char *what, int err)
+{
+	if (!e->count++)
+		snprintf(e->first, sizeof(e->first), "connection %ld: %s%s%s", i, what, err ? ": " : "",
+			 err ? strerror(err) : "");
+}
+
+/* One connection: connect, send out[0..size), time until the first reply byte, read and check
+ * the whole echo. Returns the time to first byte in microseconds, or -1 (e says why). */
+static double ttfb_one(const struct sockaddr_in *sa, const char *out, char *in, size_t size, long i,
+		       struct ttfb_err *e)
+{
+	struct timeval tv = { .tv_sec = TTFB_IO_TIMEOUT_S };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	double t0, first = -1;
+	size_t got = 0;
+
+	if (fd < 0)
+		die("socket");
+	nodelay(fd);
+	/* SO_SNDTIMEO bounds connect() too (EINPROGRESS when it expires). */
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	t0 = now_s();
+	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0) {
+		ttfb_fail(e, i, "connect", errno == EINPROGRESS ? ETIMEDOUT : errno);
+		goto out;
+	}
+	if (io_all(fd, (char *)out, size, 1) < 0) {
+		ttfb_fail(e, i, "send", errno);
+		goto out;
+	}
+	while (got < size) {
+		ssize_t r = recv(fd, in + got, size - got, 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			ttfb_fail(e, i, r ? "recv" : "closed before the whole reply", r ? errno : 0);
+			first = -1;
+			goto out;
+		}
+		if (!got)
+			first = (now_s() - t0) * 1e6;
+		got += (size_t)r;
+	}
+	if (memcmp(in, out, size)) {
+		ttfb_fail(e, i, "the reply differs from the request", 0);
+		first = -1;
+	}
+out:
+	close(fd);
+	return first;
+}
+
+static int ttfb(const char *host, const char *port, long count, long warm, size_t size)
+{
+	struct sockaddr_in sa = addr_of(host, port);
+	struct ttfb_err e = { 0 };
+	double *lat, sum = 0, first_us = -1;
+	char *out, *in;
+	long n = 0;
+
+	if (count < 1 || count > 10000000 || warm < 0 || size < 1 || size > (1 << 20)) {
+		fprintf(stderr, "benchtool ttfb: 1 <= N <= 10^7, WARM >= 0 and 1 <= SIZE <= 1 MiB\n");
+		return 2;
+	}
+	lat = malloc(sizeof(double) * (size_t)count);
+	out = malloc(size);
+	in = malloc(size);
+	if (!lat || !out || !in)
+		die("malloc");
+	for (size_t k = 0; k < size; k++) /* not all one byte, so a misplaced reply shows */
+		out[k] = (char)('a' + k % 26);
+	for (long i = 0; i < warm + count; i++) {
+		double us = ttfb_one(&sa, out, in, size, i, &e);
+
+		if (i == 0)
+			first_us = us;
+		if (us >= 0 && i >= warm) {
+			lat[n++] = us;
+			sum += us;
+		}
+	}
+	printf("{\"count\": %ld, \"warm\": %ld, \"size\": %zu, \"ok\": %ld, \"errors\": %ld, ", count, warm,
+	       size, n, e.count);
+	if (e.count)
+		printf("\"first_error\": \"%s\", ", e.first);
+	if (first_us >= 0)
+		printf("\"first_us\": %.1f, ", first_us);
+	if (n) {
+		qsort(lat, (size_t)n, sizeof(double), cmp_double);
+#define TPCT(p) lat[(long)((double)(n - 1) * (p) / 100.0)]
+		printf("\"mean_us\": %.1f, \"min_us\": %.1f, \"p50_us\": %.1f, \"p90_us\": %.1f, \"p99_us\": %.1f, "
+		       "\"max_us\": %.1f, \"samples_us\": [",
+		       sum / (double)n, lat[0], TPCT(50), TPCT(90), TPCT(99), lat[n - 1]);
+#undef TPCT
+		for (long i = 0; i < n; i++)
+			printf("%s%.1f", i ? ", " : "", lat[i]);
+		printf("]");
+	} else {
+		printf("\"samples_us\": []");
+	}
+	printf("}\n");
+	free(lat);
+	free(out);
+	free(in);
+	return e.count ? 1 : 0;
+}
+
 /* ---------- new connections per second, and idle connections ---------- */
 
 enum slot_state { S_FREE, S_CONNECTING, S_WAITING, S_HELD };
@@ -651,10 +780,13 @@ int main(int argc, char **argv)
 		return rr(argv[2], argv[3], atol(argv[4]), (size_t)atol(argv[5]));
 	if (argc == 7 && !strcmp(argv[1], "conns"))
 		return conns(argv[2], argv[3], atof(argv[4]), atoi(argv[5]), (size_t)atol(argv[6]));
+	if (argc >= 5 && argc <= 7 && !strcmp(argv[1], "ttfb"))
+		return ttfb(argv[2], argv[3], atol(argv[4]), argc >= 6 ? atol(argv[5]) : 1,
+			    argc >= 7 ? (size_t)atol(argv[6]) : 64);
 	if (argc == 6 && !strcmp(argv[1], "idle"))
 		return idle(argv[2], argv[3], atol(argv[4]), (size_t)atol(argv[5]));
 	fprintf(stderr, "usage: benchtool echo PORT | rr HOST PORT COUNT SIZE |\n"
 			"       conns HOST PORT SECS CONC SIZE | idle HOST PORT N SIZE |\n"
-			"       sink PORT | send HOST PORT BYTES\n");
+			"       sink PORT | send HOST PORT BYTES | ttfb HOST PORT N [WARM [SIZE]]\n");
 	return 2;
 }

@@ -4,6 +4,7 @@
     report.py host DIR   raw.jsonl + machine.json -> results.json, results.md, throughput.png, latency.png
     report.py vm DIR     vm-raw.jsonl + strace-*.txt -> vm-results.json, vm-results.md
     report.py profile DIR  raw.jsonl + perf-*.txt -> profile.json, profile.md
+    report.py wan DIR    wan-raw.jsonl -> wan-results.json, wan-results.md, wan-ttfb.png, wan-bulk.png
 
 Every figure is the median over rounds (the spread is kept in the JSON). Ratios are value
 divided by the reference's value, whatever the direction of "better".
@@ -115,8 +116,9 @@ def host(d):
         size = by("rr")[0]["result"]["size"] if by("rr") else 64
         figs.add(f"rr_{label}", f"request/response latency {label}, {size} B", "µs", "lower", s)
 
+    conns = [r for r in by("conns") if "na" not in r]
     s, cpu = {}, {}
-    for r in by("conns"):
+    for r in conns:
         s.setdefault(r["config"], []).append(r["result"]["rate"])
         if r["cpu_s"] and r["result"]["completed"]:
             cpu.setdefault(r["config"], []).append(
@@ -124,7 +126,8 @@ def host(d):
     figs.add("conn_rate", "new mTLS connections/s (ECDSA P-256, 32 at a time)", "conn/s", "higher", s)
     figs.add("cpu_ms_per_conn", "daemon CPU ms per new connection (both ends)", "ms", "lower", cpu,
              ["ktund", "stunnel"])
-    errors = {r["config"]: r["result"]["errors"] for r in by("conns")}
+    errors = {r["config"]: r["result"]["errors"] for r in conns}
+    resumption = host_resumption(raw, s, cpu)
 
     mem_detail = []
     for n in sorted({r["conns"] for r in by("mem")}):
@@ -148,7 +151,7 @@ def host(d):
                            "pss_kib_per_conn": round((r[side]["held_kib"][1] - r[side]["base_kib"][1]) / n, 2),
                            "base_rss_kib": r[side]["base_kib"][0]} for side in ("client", "server")}})
 
-    res = {"machine": machine, "figures": figs.rows, "memory_per_side": mem_detail,
+    res = {"machine": machine, "figures": figs.rows, "resumption": resumption, "memory_per_side": mem_detail,
            "conn_errors": errors, "configs": {c: NAMES[c] for c in CONFIGS}}
     json.dump(res, open(os.path.join(d, "results.json"), "w"), indent=1)
 
@@ -174,6 +177,7 @@ def host(d):
             md.append("")
             md.append(f"{NAMES[x['config']]} could not hold {x['conns']} idle connections: {x['failed']}"
                       + (f" (the {' and '.join(dead)} daemon{'s' if len(dead) > 1 else ''} had died)" if dead else "") + ".")
+    md += host_resumption_md(resumption)
     loads = [r["loadavg"] for r in by("load")]
     if loads:
         md.append("")
@@ -185,6 +189,51 @@ def host(d):
 
     if streams and by("rr"):
         plots(d, streams, tput, by("rr"), m)
+
+
+def host_resumption(raw, rate, cpu):
+    """The connection-rate test with resumption on (ktund-resumed, stunnel-cached) next to the
+    full-handshake one: rate: config -> [conn/s], cpu: config -> [ms per connection]."""
+    na = next((r["na"] for r in raw if r["test"] == "conns" and r["config"] == "ktund-resumed" and "na" in r), None)
+    counted = {}
+    for r in raw:
+        if r["test"] == "resumed":
+            c = counted.setdefault(r["config"], [0, 0])
+            c[0] += r["resumed"]
+            c[1] += r["handshakes"]
+    med = lambda d, c: median(d.get(c, []))
+    out = {"ktund_na": na, "resumed_of_handshakes": counted}
+    for c in ("ktund-resumed", "stunnel-cached", "ktund", "stunnel"):
+        out[c] = {"conn_rate": med(rate, c), "cpu_ms_per_conn": med(cpu, c)}
+    out["ratios"] = {
+        # issue 14's goals: resumed ktund >= 2x stunnel with its cache; resumed CPU <= 1/3 of full
+        "rate_ktund_resumed_to_stunnel_cached": ratio(out["ktund-resumed"]["conn_rate"], out["stunnel-cached"]["conn_rate"]),
+        "cpu_ktund_resumed_to_full": ratio(out["ktund-resumed"]["cpu_ms_per_conn"], out["ktund"]["cpu_ms_per_conn"]),
+        "cpu_stunnel_cached_to_full": ratio(out["stunnel-cached"]["cpu_ms_per_conn"], out["stunnel"]["cpu_ms_per_conn"]),
+        "rate_stunnel_cached_to_full": ratio(out["stunnel-cached"]["conn_rate"], out["stunnel"]["conn_rate"]),
+    }
+    return out
+
+
+def host_resumption_md(x):
+    if x["stunnel-cached"]["conn_rate"] is None and not x["ktund_na"]:
+        return []
+    v = lambda c, k, f: "—" if x[c][k] is None else f.format(x[c][k])
+    r = lambda k: "—" if x["ratios"][k] is None else f"{x['ratios'][k]:.2f}×"
+    kr = f"n/a ({x['ktund_na']})" if x["ktund_na"] else None
+    md = ["", "New connections with resumption on (fresh daemons; ktund `resumption = yes`, stunnel4 with its "
+          "session cache and tickets), next to the full handshakes above:", "",
+          "| figure | ktund resumed | stunnel4 cached | ktund ÷ stunnel | goal |", "|---|---:|---:|---:|---:|",
+          f"| new connections/s (higher is better) | {kr or v('ktund-resumed', 'conn_rate', '{:.0f} conn/s')} | "
+          f"{v('stunnel-cached', 'conn_rate', '{:.0f} conn/s')} | {kr and 'n/a' or r('rate_ktund_resumed_to_stunnel_cached')} | ≥ 2× |",
+          f"| daemon CPU per connection, both ends (lower is better) | {kr or v('ktund-resumed', 'cpu_ms_per_conn', '{:.2f} ms')} | "
+          f"{v('stunnel-cached', 'cpu_ms_per_conn', '{:.2f} ms')} | | |",
+          f"| CPU per resumed ÷ per full connection | {kr and 'n/a' or r('cpu_ktund_resumed_to_full')} | "
+          f"{r('cpu_stunnel_cached_to_full')} | | ktund ≤ 0.33× |"]
+    counts = "; ".join(f"{c}: {a} of {b} handshakes resumed" for c, (a, b) in x["resumed_of_handshakes"].items())
+    if counts:
+        md += ["", f"Counted in the logs: {counts}."]
+    return md
 
 
 def plots(d, streams, tput, rr, m):
@@ -498,8 +547,196 @@ def profile(d):
     open(os.path.join(d, "profile.md"), "w").write("\n".join(md) + "\n")
 
 
+WAN_TTFB = ["tcp", "ktund-cold", "ktund-resumed", "ktund-pool", "stunnel-cached"]
+WAN_NAMES = {"tcp": "direct TCP", "ktund-cold": "ktund pair, cold (full handshakes)",
+             "ktund-resumed": "ktund pair, resumed", "ktund-pool": "ktund pair, warm pool",
+             "stunnel-cached": "stunnel4 pair, session cache on", "ktund": "ktund pair", "stunnel": "stunnel4 pair"}
+# (numerator, denominator, goal or None): issue 14's goals are pool/direct <= 0.6, resumed/cold <= 0.8
+WAN_RATIOS = [("ktund-pool", "tcp", 0.6), ("ktund-resumed", "ktund-cold", 0.8), ("ktund-cold", "tcp", None),
+              ("ktund-cold", "stunnel-cached", None), ("ktund-resumed", "stunnel-cached", None),
+              ("ktund-pool", "stunnel-cached", None), ("stunnel-cached", "tcp", None)]
+
+
+def wan_pct(xs, p):
+    """benchtool's percentile: the sample at floor((n - 1) * p / 100) of the sorted list."""
+    return xs[int((len(xs) - 1) * p / 100.0)] if xs else None
+
+
+def wan_ttfb(raw):
+    """config -> figures over all its rounds (samples pooled), or {"na": why}."""
+    out, cpu, conns = {}, {}, {}
+    for r in raw:
+        if r["test"] != "ttfb":
+            continue
+        c = r["config"]
+        if "na" in r:
+            out[c] = {"na": r["na"]}
+            continue
+        j = r["result"]
+        x = out.setdefault(c, {"rounds": 0, "count": 0, "ok": 0, "errors": 0, "first_error": None,
+                               "first_us": j.get("first_us"), "samples_us": [], "exit": 0})
+        x["rounds"] += 1
+        for k in ("count", "ok", "errors"):
+            x[k] += j[k]
+        x["first_error"] = x["first_error"] or j.get("first_error")
+        x["exit"] = max(x["exit"], r.get("exit") or 0)
+        x["samples_us"] += j.get("samples_us", [])
+        if "ktls_tx_sessions" in r:
+            x["ktls_tx_sessions"] = x.get("ktls_tx_sessions", 0) + r["ktls_tx_sessions"]
+        # counts written into the ttfb record itself (a run of one round)
+        for k in ("handshakes", "resumed", "pool"):
+            if k in r:
+                x[k] = r[k]
+        if r.get("cpu_s_before") and r.get("cpu_s_after"):
+            cpu[c] = cpu.get(c, 0) + sum(r["cpu_s_after"]) - sum(r["cpu_s_before"])
+            conns[c] = conns.get(c, 0) + j["count"] + j["warm"]
+    for r in raw:
+        if r["test"] == "ttfb_counts" and r["config"] in out:
+            out[r["config"]].update({k: r[k] for k in ("handshakes", "resumed", "pool") if k in r})
+    for c, x in out.items():
+        if "na" in x:
+            continue
+        s = x["samples_us"] = sorted(x["samples_us"])
+        x.update(mean_us=round(sum(s) / len(s), 1) if s else None, min_us=s[0] if s else None,
+                 p50_us=wan_pct(s, 50), p90_us=wan_pct(s, 90), p99_us=wan_pct(s, 99), max_us=s[-1] if s else None)
+        if conns.get(c):
+            x["cpu_ms_per_conn"] = round(1000 * cpu[c] / conns[c], 2)
+    return out
+
+
+def wan_netem(raw):
+    before = next((r["qdisc"] for r in raw if r["test"] == "netem_before"), {})
+    after = next((r["qdisc"] for r in raw if r["test"] == "netem_after"), {})
+    res = {}
+    for dev, a in after.items():
+        b = before.get(dev, {"sent_pkts": 0, "dropped": 0})
+        sent, drop = a["sent_pkts"] - b["sent_pkts"], a["dropped"] - b["dropped"]
+        res[dev] = {"sent_pkts": sent, "dropped": drop,
+                    "drop_pct": round(100 * drop / (sent + drop), 3) if sent + drop else None}
+    return res
+
+
+def wan(d):
+    raw = load(os.path.join(d, "wan-raw.jsonl"))
+    setup = next(r for r in raw if r["test"] == "wan")
+    ttfb = wan_ttfb(raw)
+    bulk = {r["config"]: ({"failed": r["failed"]} if "failed" in r else
+                          {"mbit_s": round(r["result"]["bps"] / 1e6, 2), "retransmits": r["result"]["retransmits"],
+                           "bytes": r["result"]["bytes"]}) for r in raw if r["test"] == "bulk"}
+    p50 = {c: x.get("p50_us") for c, x in ttfb.items()}
+    p99 = {c: x.get("p99_us") for c, x in ttfb.items()}
+    ratios = [{"of": a, "to": b, "goal_at_most": g, "p50": ratio(p50.get(a), p50.get(b)),
+               "p99": ratio(p99.get(a), p99.get(b)),
+               "na": ttfb.get(a, {}).get("na") or ttfb.get(b, {}).get("na")} for a, b, g in WAN_RATIOS]
+    mb = {c: x.get("mbit_s") for c, x in bulk.items()}
+    bulk_ratios = {"ktund/tcp": ratio(mb.get("ktund"), mb.get("tcp")),
+                   "ktund/stunnel": ratio(mb.get("ktund"), mb.get("stunnel"))}
+    netem = wan_netem(raw)
+    res = {"setup": setup, "ttfb": ttfb, "ttfb_ratios": ratios, "bulk": bulk, "bulk_ratios": bulk_ratios,
+           "netem": netem, "names": WAN_NAMES}
+    json.dump(res, open(os.path.join(d, "wan-results.json"), "w"), indent=1)
+
+    ms = lambda us: "—" if us is None else f"{us / 1000:.1f} ms"
+    md = [f"WAN link in the guest: kernel {setup['kernel']}, {setup['vcpus']} vCPU under qemu TCG; netem "
+          f"{setup['delay_ms_each_way']} ms and {setup['loss_each_way']} loss each way (40 ms round trip); "
+          f"{setup['requests']} timed connections per variant, in {setup.get('rounds', 1)} round(s) taking turns, each after "
+          f"one not counted; {setup['ktund_version']} ({setup.get('ktun_commit') or '?'}); "
+          f"{setup['stunnel']}; host load {setup.get('host_load') or '?'}.",
+          "Loss measured at the router: " + ", ".join(
+              f"{dev} {x['dropped']} of {x['sent_pkts'] + x['dropped']} packets ({x['drop_pct']} %)"
+              for dev, x in netem.items()) + ".", "",
+          "Time to first byte of a 64-byte request on a new connection (connect() to the first reply byte):", "",
+          "| variant | p50 | p90 | p99 | max | connections ok / errors | handshakes (resumed) | daemon CPU per connection |",
+          "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for c in WAN_TTFB:
+        x = ttfb.get(c)
+        if x is None:
+            md.append(f"| {WAN_NAMES[c]} | not run | | | | | | |")
+            continue
+        if "na" in x:
+            md.append(f"| {WAN_NAMES[c]} | n/a ({x['na']}) | | | | | | |")
+            continue
+        hs = f"{x['handshakes']} ({x['resumed']})" if "handshakes" in x else "—"
+        cpu = f"{x['cpu_ms_per_conn']:.1f} ms" if "cpu_ms_per_conn" in x else "—"
+        md.append(f"| {WAN_NAMES[c]} | {ms(x['p50_us'])} | {ms(x['p90_us'])} | {ms(x['p99_us'])} | "
+                  f"{ms(x['max_us'])} | {x['ok']} / {x['errors']} | {hs} | {cpu} |")
+    for c in WAN_TTFB:
+        x = ttfb.get(c, {})
+        if x.get("errors"):
+            md.append(f"\n{WAN_NAMES[c]}: {x['errors']} failed connections, the first: {x['first_error']}.")
+        if x.get("pool"):
+            md.append(f"\n{WAN_NAMES[c]}: the client's pool counters: " +
+                      ", ".join(f"{k} {v}" for k, v in x["pool"].items()) + ".")
+    md += ["", "| ratio (time to first byte) | p50 | p99 | goal |", "|---|---:|---:|---:|"]
+    for r in ratios:
+        name = f"{WAN_NAMES[r['of']]} ÷ {WAN_NAMES[r['to']]}"
+        goal = f"≤ {r['goal_at_most']}" if r["goal_at_most"] else ""
+        if r["na"]:
+            md.append(f"| {name} | n/a ({r['na']}) | | {goal} |")
+        else:
+            f2 = lambda v: "—" if v is None else f"{v:.2f}×"
+            md.append(f"| {name} | {f2(r['p50'])} | {f2(r['p99'])} | {goal} |")
+    md += ["", "Bulk throughput over the same link (iperf3 upload, one stream, "
+           f"{setup['bulk_secs']} s):", "", "| path | Mbit/s | retransmits |", "|---|---:|---:|"]
+    for c in ("tcp", "ktund", "stunnel"):
+        x = bulk.get(c)
+        if x is None or "failed" in x:
+            md.append(f"| {WAN_NAMES[c]} | {'not run' if x is None else x['failed']} | |")
+        else:
+            md.append(f"| {WAN_NAMES[c]} | {x['mbit_s']:.1f} | {x['retransmits']} |")
+    md.append("")
+    md.append("ktund ÷ TCP " + (f"{bulk_ratios['ktund/tcp']:.2f}×" if bulk_ratios["ktund/tcp"] else "—") +
+              ", ktund ÷ stunnel " + (f"{bulk_ratios['ktund/stunnel']:.2f}×" if bulk_ratios["ktund/stunnel"] else "—") +
+              ". One stream for a few seconds over a lossy link: when the losses fall decides much of"
+              " it, so the spread between runs is wide; the daemons' CPU under TCG bounds the tunnels too.")
+    open(os.path.join(d, "wan-results.md"), "w").write("\n".join(md) + "\n")
+    wan_plots(d, ttfb, bulk, setup)
+
+
+def wan_plots(d, ttfb, bulk, setup):
+    have = [c for c in WAN_TTFB if ttfb.get(c, {}).get("samples_us")]
+    with open(os.path.join(d, "wan-ttfb.dat"), "w") as f:
+        for c in have:
+            s = ttfb[c]["samples_us"]
+            f.write(f"# {c}\n")
+            for i, us in enumerate(s):
+                f.write(f"{us / 1000:.3f} {100 * (i + 1) / len(s):.2f}\n")
+            f.write("\n\n")
+    bars = [c for c in ("tcp", "ktund", "stunnel") if "mbit_s" in bulk.get(c, {})]
+    with open(os.path.join(d, "wan-bulk.dat"), "w") as f:
+        for i, c in enumerate(bars):
+            f.write(f'{i} "{WAN_NAMES[c]}" {bulk[c]["mbit_s"]}\n')
+    title = (f"{setup['delay_ms_each_way']} ms + {setup['loss_each_way']} loss each way (netem), "
+             f"kernel {setup['kernel']} under qemu TCG")
+    plot = ", \\\n     ".join(f'"{d}/wan-ttfb.dat" index {i} using 1:2 with steps lw 2 title "{WAN_NAMES[c]}"'
+                              for i, c in enumerate(have))
+    gp = f"""
+set terminal pngcairo size 900,560 font ",11"
+set output "{d}/wan-ttfb.png"
+set title "Time to first byte of a new connection over a 40 ms link (CDF)\\n{title}" noenhanced
+set xlabel "connect() to first reply byte (ms)"
+set ylabel "percentile"
+set yrange [0:100]
+set key bottom right
+set grid
+{"plot " + plot if plot else "set label 'no samples' at graph 0.4,0.5; plot [0:1] NaN notitle"}
+set output "{d}/wan-bulk.png"
+set title "Bulk throughput over the same link (iperf3, one stream)\\n{title}" noenhanced
+set style fill solid 0.6
+set boxwidth 0.6
+set xlabel ""
+set ylabel "Mbit/s"
+set yrange [0:*]
+set xrange [-0.6:{max(len(bars), 1) - 0.4}]
+unset key
+{f'plot "{d}/wan-bulk.dat" using 1:3:xtic(2) with boxes' if bars else "plot [0:1] NaN notitle"}
+"""
+    open(os.path.join(d, "wan-plots.gp"), "w").write(gp)
+    subprocess.run(["gnuplot", os.path.join(d, "wan-plots.gp")], check=True)
+
+
 if __name__ == "__main__":
-    modes = {"host": host, "vm": vm, "profile": profile}
+    modes = {"host": host, "vm": vm, "profile": profile, "wan": wan}
     if len(sys.argv) != 3 or sys.argv[1] not in modes:
-        sys.exit("usage: report.py host|vm|profile DIR")
+        sys.exit("usage: report.py host|vm|profile|wan DIR")
     modes[sys.argv[1]](sys.argv[2])
