@@ -13,6 +13,8 @@ static const char *const contract_reasons[] = {
 	"bad-certificate",
 	"no-destination", "destination-refused", "bad-answer", /* client destination */
 	"destination-denied", "bad-request", "resolver-busy",  /* server, from-client */
+	"request-timeout",                                    /* server, from-client */
+	"pool-idle", "pool-reload",                           /* client pool */
 };
 
 /* The reasons that refuse a peer during the handshake: they appear on `reject` lines. */
