@@ -14,6 +14,8 @@
 #              as closed and refills
 #   restart    the server killed: discards counted (closed, then failed while it is down),
 #              it comes back: the pool refills and a connection works
+#   drain      SIGTERM to the server: the pooled connections waiting for a request are closed
+#              at once (shutdown), not held until request-timeout or the drain deadline
 #   config     pool without destination: an error naming file:line; pool in a server tunnel
 set -euo pipefail
 # shellcheck source=../lib/ktund.sh
@@ -162,6 +164,17 @@ server
 wait_stat client "pool_size" 2 40 || fail "the pool did not refill after the server came back"
 app back
 ok "server killed: discards counted, the pool refilled once it was back"
+
+# A draining server closes the connections waiting for a request at once (they would hold
+# the drain until request-timeout); the client counts them and backs off.
+wait_stat client pool_size 2 10 || fail "no pool before the server's drain"
+kill -TERM "$SERVER_PID"
+wait_daemon_exit "$SERVER_PID" server 40
+SERVER_PID=
+n=$(grep -c 'reason=shutdown detail="draining, and no request came yet"' "$SERVER_LOG" || true)
+[ "$n" = 2 ] || fail "draining server: $n idle connections closed as shutdown, want 2"
+wait_stat client pool_size 0 10 || fail "the client kept pooled connections to a stopped server"
+ok "a draining server closes the idle pooled connections at once"
 stop_pair
 
 # Configuration: pool needs destination (file:line), and a client tunnel.
