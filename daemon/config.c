@@ -62,6 +62,9 @@ static const struct option_def options[] = {
 	{ "connect-timeout", OPT_UINT, false, T(connect_timeout), 1, TIMEOUT_MAX },
 	{ "idle-timeout", OPT_UINT, false, T(idle_timeout), 0, TIMEOUT_MAX },
 	{ "max-connections", OPT_UINT, false, T(max_connections), 1, 1000000 },
+	{ "request-timeout", OPT_UINT, false, T(request_timeout), 1, TIMEOUT_MAX },
+	{ "pool", OPT_UINT, false, T(pool), 0, POOL_MAX },
+	{ "pool-idle", OPT_UINT, false, T(pool_idle), 1, TIMEOUT_MAX },
 	{ "unsafe-target", OPT_BOOL, false, T(unsafe_target), 0, 0 },
 	{ "unsafe-listen", OPT_BOOL, false, T(unsafe_listen), 0, 0 },
 	{ "proxy-protocol", OPT_BOOL, false, T(proxy_protocol), 0, 0 },
@@ -251,6 +254,8 @@ struct tunnel_config *config_add_tunnel(struct ktun_config *cfg, const char *nam
 	t->handshake_timeout = 10;
 	t->connect_timeout = 10;
 	t->idle_timeout = 300;
+	t->request_timeout = 60;
+	t->pool_idle = 40;
 	t->max_connections = 10000;
 	t->ciphers = TLS_CIPHERS_ALL;
 	t->tls_min = 2;

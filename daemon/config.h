@@ -33,10 +33,11 @@ enum destination_mode { DESTINATION_NONE, DESTINATION_ORIGINAL, DESTINATION_FIXE
 enum ktls_mode { KTLS_AUTO, KTLS_REQUIRED, KTLS_OFF };
 
 #define TUNNEL_NAME_MAX 64
+#define POOL_MAX 1024 /* pool: connections kept ready per tunnel, all workers */
 #define SERVER_NAME_MAX 253 /* characters of a DNS name */
 #define REDIRECT_MARK_DEFAULT 0x4b54 /* "KT" */
 /* At least the options config.c knows (a static assertion there keeps this in step). */
-#define CONFIG_KEYS_MAX 48
+#define CONFIG_KEYS_MAX 56
 
 struct tunnel_config {
 	char name[TUNNEL_NAME_MAX];
@@ -50,6 +51,11 @@ struct tunnel_config {
 	struct policy policy;
 	bool has_allow, has_verify; /* which policy options were given */
 	unsigned handshake_timeout, connect_timeout, idle_timeout, max_connections;
+	/* server, from-client: how long an authenticated connection may wait for the first byte
+	 * of its CONNECT request (a client's warm pool parks connections there) */
+	unsigned request_timeout;
+	unsigned pool;      /* client: established connections kept ready (pool.c), 0: none */
+	unsigned pool_idle; /* client: a pooled connection is replaced before it is this old */
 	bool unsafe_target, unsafe_listen;
 	bool proxy_protocol; /* server: a PROXY v2 header to the target first */
 	enum ktls_mode ktls;

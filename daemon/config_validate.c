@@ -253,6 +253,30 @@ static int check_destination(struct tunnel_config *t, char *err, size_t errlen)
 	return 0;
 }
 
+/* A pooled connection sends nothing until an application takes it; the far server learns it
+ * is in use, and connects to an origin, only from the CONNECT request of a destination. A
+ * fixed-target server would connect at the handshake, for every pooled connection. */
+static int check_pool(struct tunnel_config *t, char *err, size_t errlen)
+{
+	char where[CONFIG_ERR_MAX / 2];
+
+	if (!t->pool)
+		return 0;
+	config_key_where(t, "pool", where, sizeof(where));
+	if (t->mode != MODE_CLIENT) {
+		snprintf(err, errlen, "%s[%s] pool is a client-mode option", where, t->name);
+		return -EINVAL;
+	}
+	if (t->destination_mode == DESTINATION_NONE) {
+		snprintf(err, errlen, "%s[%s] pool = %u needs destination (original or HOST:PORT), "
+			 "and the far ktund target = from-client: a pooled connection must tell the "
+			 "server when it is taken, or the server would connect to its target for "
+			 "every idle one", where, t->name, t->pool);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int check_unique(const struct ktun_config *cfg, size_t i, char *err, size_t errlen)
 {
 	const struct tunnel_config *t = &cfg->tunnels[i];
@@ -320,6 +344,8 @@ int config_validate(struct ktun_config *cfg, char *err, size_t errlen)
 			rc = check_unique(cfg, i, err, errlen);
 		if (!rc)
 			rc = check_destination(t, err, errlen);
+		if (!rc)
+			rc = check_pool(t, err, errlen);
 		if (!rc)
 			rc = check_redirects(cfg, i, &redirects, err, errlen);
 		if (rc)

@@ -123,14 +123,16 @@ void conn_free(struct conn *c)
 	__atomic_fetch_sub(&t->live, 1, __ATOMIC_RELAXED);
 	if (c->tls_in.data)
 		munmap(c->tls_in.data, BUFFERS_SIZE);
+	if (c->slot)
+		slot_return(w, t);
 	free(c);
-	slot_return(w, t);
 }
 
 /* Everything conn_free undoes is set before anything can fail, so that a half-built
- * connection is freed the same way as a closed one. */
-struct conn *conn_new(struct worker *w, struct tunnel *t, int fd, const struct sockaddr_storage *peer,
-		      socklen_t peerlen, const struct sockaddr_storage *dst, socklen_t dstlen)
+ * connection is freed the same way as a closed one. fd < 0: a pooled connection. */
+static struct conn *conn_make(struct worker *w, struct tunnel *t, int fd,
+			      const struct sockaddr_storage *peer, socklen_t peerlen,
+			      const struct sockaddr_storage *dst, socklen_t dstlen)
 {
 	struct conn *c = aligned_alloc(USER_DATA_ALIGN, sizeof(*c));
 	char addr[ADDR_TEXT_MAX];
@@ -138,15 +140,17 @@ struct conn *conn_new(struct worker *w, struct tunnel *t, int fd, const struct s
 	if (!c) {
 		log_err("[%s] out of memory for connection from %s", t->name,
 			addr_format((const struct sockaddr *)peer, peerlen, addr));
-		set_linger_zero(fd);
-		close(fd);
-		slot_return(w, t);
+		if (fd >= 0) {
+			set_linger_zero(fd);
+			close(fd);
+			slot_return(w, t);
+		}
 		return NULL;
 	}
 	*c = (struct conn){ .w = w, .t = t, .tls_fd = -1, .plain_fd = -1,
 			    .pipes = { { -1, -1 }, { -1, -1 } }, .pull_limit = SIZE_MAX,
 			    .peer = *peer, .peerlen = peerlen, .started_ms = w->now_ms, .dest_rule = -1,
-			    .active_ms = w->now_ms };
+			    .active_ms = w->now_ms, .slot = fd >= 0 };
 	if (t->mode == MODE_SERVER)
 		c->tls_fd = fd;
 	else
@@ -168,10 +172,53 @@ struct conn *conn_new(struct worker *w, struct tunnel *t, int fd, const struct s
 		conn_free(c);
 		return NULL;
 	}
-	stat_add(&t->stats[w->id].conns_total, 1);
+	return c;
+}
+
+static void plain_side_setup(struct conn *c, int fd, const struct sockaddr_storage *peer)
+{
+	stat_add(&conn_stats(c)->conns_total, 1);
 	if (peer->ss_family != AF_UNIX)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
+}
+
+struct conn *conn_new(struct worker *w, struct tunnel *t, int fd, const struct sockaddr_storage *peer,
+		      socklen_t peerlen, const struct sockaddr_storage *dst, socklen_t dstlen)
+{
+	struct conn *c = conn_make(w, t, fd, peer, peerlen, dst, dstlen);
+
+	if (c)
+		plain_side_setup(c, fd, peer);
 	return c;
+}
+
+struct conn *conn_new_pooled(struct worker *w, struct tunnel *t)
+{
+	static const struct sockaddr_storage none = { .ss_family = AF_UNSPEC };
+	struct conn *c = conn_make(w, t, -1, &none, 0, NULL, 0);
+
+	if (c) {
+		c->pooled = true;
+		c->pooled_ms = w->now_ms;
+	}
+	return c;
+}
+
+void conn_adopt(struct conn *c, int fd, const struct sockaddr_storage *peer, socklen_t peerlen,
+		const struct sockaddr_storage *dst, socklen_t dstlen)
+{
+	c->plain_fd = fd;
+	c->slot = true;
+	c->pooled = false;
+	c->peer = *peer;
+	c->peerlen = peerlen;
+	if (dst) {
+		c->dst = *dst;
+		c->dstlen = dstlen;
+	}
+	/* The connection's life, for its close line, starts with the application's. */
+	c->started_ms = c->active_ms = c->w->now_ms;
+	plain_side_setup(c, fd, peer);
 }
 
 enum reason conn_error_reason(int err)
@@ -397,7 +444,9 @@ static void close_sockets_for(struct conn *c, enum conn_state was)
 			send_ktls_close_notify(c);
 			return;
 		}
-		if (was == CONN_STREAMING && !c->bye_queued && c->session)
+		/* (REQUEST: a server's request-timeout; POOLED: a client's pool-idle or reload.) */
+		if ((was == CONN_STREAMING || was == CONN_REQUEST || was == CONN_POOLED) &&
+		    !c->bye_queued && c->session)
 			tls13_rec_bye(&c->rec, c->session, false);
 		send_queued_records(c);
 		if (c->answered)
@@ -447,6 +496,8 @@ static bool is_rejection(const struct conn *c, enum reason reason, enum conn_sta
 		return false;
 	if (was == CONN_HANDSHAKE || was == CONN_HANDOVER)
 		return c->session != NULL; /* none: our setup failed, nobody was refused */
+	if (was == CONN_POOLED) /* as streaming before any data: an alert after our Finished */
+		return true;
 	return was == CONN_STREAMING && c->ctx->mode == MODE_CLIENT && c->version &&
 	       !strcmp(c->version, "TLS1.3") && !__atomic_load_n(&c->bytes_t2p, __ATOMIC_RELAXED);
 }
@@ -505,11 +556,17 @@ void conn_check_timers(struct conn *c)
 			    c->ctx->handshake_timeout_ms / 1000);
 	else if (c->state == CONN_REQUEST && now >= c->deadline_ms && c->resolving)
 		conn_closef(c, REASON_CONNECT_TIMEOUT, "name lookup of %s took longer than %u s "
-			    "(with the request, from the handshake's start)", c->resolving->host,
+			    "(with the request, from its first byte)", c->resolving->host,
 			    c->ctx->handshake_timeout_ms / 1000);
+	else if (c->state == CONN_REQUEST && now >= c->deadline_ms && !c->plain_out.len)
+		/* An idle authenticated connection (a client's pooled one nobody took). */
+		conn_closef(c, REASON_REQUEST_TIMEOUT, "no CONNECT request within %u s of the "
+			    "handshake", c->ctx->request_timeout_ms / 1000);
 	else if (c->state == CONN_REQUEST && now >= c->deadline_ms)
 		conn_closef(c, REASON_HANDSHAKE_TIMEOUT, "no complete CONNECT request within %u s "
-			    "of the handshake's start", c->ctx->handshake_timeout_ms / 1000);
+			    "of its first byte", c->ctx->handshake_timeout_ms / 1000);
+	else if (c->state == CONN_POOLED && now - c->pooled_ms >= c->ctx->pool_idle_ms)
+		conn_close(c, REASON_POOL_IDLE);
 	else if (c->state == CONN_HANDOVER && now >= c->deadline_ms)
 		conn_closef(c, REASON_HANDSHAKE_TIMEOUT,
 			    "peer stalled inside a record at the kTLS hand-over");

@@ -34,13 +34,15 @@ struct tunnel_ctx;
  * runs them:
  *   server: accept(TLS) -> HANDSHAKE -> REQUEST -> CONNECTING(target) -> HANDOVER -> STREAMING -> CLOSING
  *           (REQUEST reads the CONNECT request of a target = from-client tunnel, else passes)
- *   client: accept(plain) -> CONNECTING(far ktund) -> HANDSHAKE -> HANDOVER -> STREAMING -> CLOSING
+ *   client: accept(plain) -> CONNECTING(far ktund) -> HANDSHAKE -> [POOLED] -> HANDOVER -> STREAMING -> CLOSING
+ *           (with pool, the worker starts connections without an accepted socket: they wait
+ *           in POOLED until an accepted one joins them, conn_adopt; pool.c)
  * Owned by one worker. At most one operation per I/O slot (OPS_* below) is in flight.
  * CLOSING waits for every operation to complete (after cancelling them); the worker frees the
  * connection after the completion batch in which the last one came back.
  */
-enum conn_state { CONN_CONNECTING, CONN_HANDSHAKE, CONN_REQUEST, CONN_HANDOVER, CONN_STREAMING,
-		  CONN_CLOSING };
+enum conn_state { CONN_CONNECTING, CONN_HANDSHAKE, CONN_REQUEST, CONN_POOLED, CONN_HANDOVER,
+		  CONN_STREAMING, CONN_CLOSING };
 
 /* What a phase's handler leaves the connection in: waiting for more completions, done with
  * the phase (phase.c begins the next), or closed. */
@@ -115,6 +117,12 @@ struct conn {
 	struct resolve_req *resolving; /* the name lookup in flight (OP_RESOLVE), or NULL */
 	struct peer_cert cert; /* the peer's leaf: set once, under the worker's conns_lock */
 	const char *version, *cipher; /* static names from GnuTLS, set with cert */
+	/* client pool (pool.c): made by the pool and not yet taken by an accepted connection;
+	 * ready (in its worker's list, pool_list.c) once established; since when; the list */
+	bool pooled, pool_ready;
+	bool slot; /* holds a max-connections slot (an accepted connection's) */
+	int64_t pooled_ms;
+	struct conn *pool_prev, *pool_next;
 	char detail[192];
 } __attribute__((aligned(USER_DATA_ALIGN)));
 
@@ -123,6 +131,13 @@ struct conn {
  * connection (origdst.c). NULL when out of memory: fd is reset and the slot given back. */
 struct conn *conn_new(struct worker *w, struct tunnel *t, int fd, const struct sockaddr_storage *peer,
 		      socklen_t peerlen, const struct sockaddr_storage *dst, socklen_t dstlen);
+/* A connection the client pool starts (pool.c) on w for client tunnel t: no accepted socket,
+ * no slot under max-connections. NULL when out of memory (logged). */
+struct conn *conn_new_pooled(struct worker *w, struct tunnel *t);
+/* An accepted socket fd, with the slot its accept reserved, joins the pooled connection c,
+ * which from now on serves it as if conn_new had made it. */
+void conn_adopt(struct conn *c, int fd, const struct sockaddr_storage *peer, socklen_t peerlen,
+		const struct sockaddr_storage *dst, socklen_t dstlen);
 /*
  * The single way a connection ends: counts and logs it, tells the peers, cancels what is in
  * flight. The first reason wins; later calls do nothing. c stays valid until the worker's

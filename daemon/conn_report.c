@@ -18,8 +18,8 @@
 
 static const char *const state_names[] = {
 	[CONN_CONNECTING] = "connecting", [CONN_HANDSHAKE] = "handshake",
-	[CONN_REQUEST] = "request",
-	[CONN_HANDOVER] = "handover", [CONN_STREAMING] = "streaming", [CONN_CLOSING] = "closing",
+	[CONN_REQUEST] = "request", [CONN_POOLED] = "pooled", [CONN_HANDOVER] = "handover",
+	[CONN_STREAMING] = "streaming", [CONN_CLOSING] = "closing",
 };
 
 static void report_sockname(FILE *out, const char *key, int fd, bool local)

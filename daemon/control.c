@@ -21,6 +21,7 @@
 #include "metrics.h"
 #include "paths.h"
 #include "peers.h"
+#include "pool_list.h"
 #include "redirect.h"
 
 int control_make_dir(const char *path)
@@ -130,6 +131,17 @@ int control_open(const char *path)
 	return fd;
 }
 
+static void write_pool_status(const struct tunnel *t, const struct tunnel_stats *sum, FILE *out)
+{
+	fprintf(out, "%s.pool_size %llu\n%s.pool_hits %llu\n%s.pool_misses %llu\n", t->name,
+		(unsigned long long)sum->pool_ready, t->name, (unsigned long long)sum->pool_hits,
+		t->name, (unsigned long long)sum->pool_misses);
+	for (int d = 0; d < POOL_DISCARD_MAX; d++)
+		fprintf(out, "%s.pool_discards.%s %llu\n", t->name,
+			pool_discard_name((enum pool_discard)d),
+			(unsigned long long)sum->pool_discards[d]);
+}
+
 static void write_status(struct ktun *k, const char *args, FILE *out)
 {
 	for (size_t i = 0; i < k->n_tunnels; i++) {
@@ -159,6 +171,8 @@ static void write_status(struct ktun *k, const char *args, FILE *out)
 			fprintf(out, "%s.close.%s %llu\n", t->name, reason_name((enum reason)r),
 				(unsigned long long)sum.close[r]);
 		}
+		if (t->mode == MODE_CLIENT)
+			write_pool_status(t, &sum, out);
 		redirect_status_write(k, i, out);
 	}
 }

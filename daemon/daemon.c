@@ -14,6 +14,7 @@
 #include "reload_diff.h"
 #include "service.h"
 #include "watch.h"
+#include "worker.h"
 
 /*
  * Reload: build every tunnel's new context from the files first; swap only when all of them
@@ -137,8 +138,12 @@ int daemon_reload(struct ktun *k, char *err, size_t errlen)
 			tunnel_ctx_put(built[i]);
 	}
 	free(built);
-	if (rc == 0)
+	if (rc == 0) {
 		ocsp_fetch_kick();
+		/* Pooled connections were made with the old contexts: each worker drops its own. */
+		for (unsigned i = 0; i < k->n_workers; i++)
+			worker_notify(&k->workers[i]);
+	}
 	/* Whatever the outcome, the files as they are now are the baseline: a broken file is
 	 * not reloaded again until it changes. */
 	if (k->watch)

@@ -28,7 +28,8 @@
  * not be one of our own listeners; then the connect phase connects there (c->dst) and
  * answers 200. A refusal is answered (400, 403) and ends with close_notify. What follows the
  * head stays in plain_out, for the origin before anything else. Other tunnels pass at once.
- * The handshake's deadline still runs: it bounds a slow request.
+ * Until its first byte the request may take request-timeout (a client's pooled connection
+ * waits here until taken); from its first byte, handshake-timeout bounds a slow request.
  */
 
 static bool sa_loopback(const struct sockaddr *sa)
@@ -285,6 +286,9 @@ static enum verdict request_step(struct conn *c)
 
 		c->pull_starved = false;
 		n = gnutls_record_recv(c->session, in->data + in->len, CONNECT_REQUEST_MAX - in->len);
+		if (n > 0 && !in->len)
+			/* The request has begun: the rest is bounded as a handshake is. */
+			c->deadline_ms = c->w->now_ms + c->ctx->handshake_timeout_ms;
 		if (n > 0) {
 			in->len += (size_t)n;
 			rc = connect_request_parse(in->data, in->len, &req, why, sizeof(why));
@@ -294,6 +298,11 @@ static enum verdict request_step(struct conn *c)
 				return http_answer_refuse(c, 400, REASON_BAD_REQUEST, "%s", why);
 			continue;
 		}
+		if (n == 0 && !in->len)
+			/* A clean end before any request: a client's pooled connection it did not
+			 * need (pool-idle, reload, drain), no malformed request. */
+			return conn_closef(c, REASON_DONE, "closed before a request (an unused "
+					   "pooled connection)");
 		if (n == 0 || n == GNUTLS_E_PREMATURE_TERMINATION)
 			return conn_closef(c, REASON_BAD_REQUEST, "the peer ended the session before "
 					   "a complete CONNECT request (%zu bytes)", in->len);
@@ -310,6 +319,9 @@ static enum verdict request_begin(struct conn *c)
 {
 	if (!c->ctx->from_client)
 		return VERDICT_NEXT;
+	/* An authenticated peer may wait for its request (a client's warm pool): that wait
+	 * has a bound of its own, and max-connections bounds how many wait. */
+	c->deadline_ms = c->w->now_ms + c->ctx->request_timeout_ms;
 	c->plain_out.off = c->plain_out.len = 0;
 	return request_step(c);
 }

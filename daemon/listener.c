@@ -13,6 +13,7 @@
 #include "log.h"
 #include "origdst.h"
 #include "phase.h"
+#include "pool.h"
 #include "ring.h"
 #include "tunnel.h"
 #include "worker.h"
@@ -127,6 +128,17 @@ static void listener_drop_held(struct listener *l)
 	__atomic_fetch_sub(&l->t->waiting, 1, __ATOMIC_RELAXED);
 }
 
+/* destination = original in t's current context: a connection without an original
+ * destination is refused, and must not use up a pooled connection. */
+static bool destination_original(struct tunnel *t)
+{
+	struct tunnel_ctx *ctx = tunnel_acquire_ctx(t);
+	bool original = ctx->destination_mode == DESTINATION_ORIGINAL;
+
+	tunnel_ctx_put(ctx);
+	return original;
+}
+
 /* Serves the held connection if a slot is free; true if the listener may accept again. */
 static bool serve_held(struct listener *l)
 {
@@ -139,6 +151,14 @@ static bool serve_held(struct listener *l)
 		return false;
 	l->held_fd = -1;
 	__atomic_fetch_sub(&l->t->waiting, 1, __ATOMIC_RELAXED);
+	/* A ready pooled connection takes it, unless it would be refused below anyway. */
+	c = l->t->mode == MODE_CLIENT && (l->dstlen || !destination_original(l->t)) ?
+		    pool_take(l->w, l->t) : NULL;
+	if (c) {
+		conn_adopt(c, fd, &l->peer, l->peerlen, l->dstlen ? &l->dst : NULL, l->dstlen);
+		phase_take(c);
+		return true;
+	}
 	c = conn_new(l->w, l->t, fd, &l->peer, l->peerlen, l->dstlen ? &l->dst : NULL, l->dstlen);
 	if (c && c->ctx->destination_mode == DESTINATION_ORIGINAL && !c->dstlen)
 		/* Nothing to name in its CONNECT request: refused before any far connection. */

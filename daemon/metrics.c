@@ -9,6 +9,7 @@
 #include "metrics.h"
 #include "prom_label.h"
 #include "peers.h"
+#include "pool_list.h"
 #include "tunnel.h"
 #include "tunnel_ctx.h"
 
@@ -32,6 +33,37 @@ static void per_tunnel(FILE *out, const struct ktun *k, const struct tunnel_stat
 	for (size_t i = 0; i < k->n_tunnels; i++)
 		fprintf(out, "%s{tunnel=\"%s\"} %llu\n", name, k->tunnels[i].name,
 			(unsigned long long)*(const uint64_t *)((const char *)&sums[i] + offset));
+}
+
+/* The client pools (pool.c), for client tunnels only: a server tunnel has none. */
+static void pool_one(FILE *out, const struct ktun *k, const struct tunnel_stats *sums,
+		     const char *name, const char *type, const char *help, size_t offset)
+{
+	header(out, name, type, help);
+	for (size_t i = 0; i < k->n_tunnels; i++)
+		if (k->tunnels[i].mode == MODE_CLIENT)
+			fprintf(out, "%s{tunnel=\"%s\"} %llu\n", name, k->tunnels[i].name,
+				(unsigned long long)*(const uint64_t *)((const char *)&sums[i] + offset));
+}
+
+static void pools(FILE *out, const struct ktun *k, const struct tunnel_stats *sums)
+{
+	pool_one(out, k, sums, "ktund_pool_size", "gauge",
+		 "Pooled connections established and ready to be taken (pool).",
+		 offsetof(struct tunnel_stats, pool_ready));
+	pool_one(out, k, sums, "ktund_pool_hits_total", "counter",
+		 "Accepted connections that took a ready pooled connection.",
+		 offsetof(struct tunnel_stats, pool_hits));
+	pool_one(out, k, sums, "ktund_pool_misses_total", "counter",
+		 "Accepted connections of a tunnel with a pool that found none ready (connected cold).",
+		 offsetof(struct tunnel_stats, pool_misses));
+	header(out, "ktund_pool_discards_total", "counter",
+	       "Pooled connections closed without being taken, by reason.");
+	for (size_t i = 0; i < k->n_tunnels; i++)
+		for (int d = 0; d < POOL_DISCARD_MAX && k->tunnels[i].mode == MODE_CLIENT; d++)
+			fprintf(out, "ktund_pool_discards_total{tunnel=\"%s\",reason=\"%s\"} %llu\n",
+				k->tunnels[i].name, pool_discard_name((enum pool_discard)d),
+				(unsigned long long)sums[i].pool_discards[d]);
 }
 
 static void by_reason(FILE *out, const struct ktun *k, const struct tunnel_stats *sums, bool rejects)
@@ -342,6 +374,7 @@ int metrics_write(struct ktun *k, FILE *out)
 	       "Connections to metrics-listen closed at once: too many open from their address.");
 	fprintf(out, "ktund_metrics_refused_total %llu\n", __atomic_load_n(&refused, __ATOMIC_RELAXED));
 	histogram(out, k, sums);
+	pools(out, k, sums);
 	cert_expiry(out, k);
 	cert_info(out, k);
 	destinations(out, k);

@@ -12,13 +12,13 @@
  * hand-over wanted, say) moves it on again in the same call.
  */
 
-#define STEPS 5
+#define STEPS 6
 #define STREAM NULL /* the last step: pump_ktls_phase or pump_phase */
 
 static const struct phase *const sequence[][STEPS] = {
 	[MODE_SERVER] = { &handshake_phase, &dest_request_phase, &connect_phase, &ktls_handover_phase,
 			  STREAM },
-	[MODE_CLIENT] = { &connect_phase, &handshake_phase, &dest_announce_phase,
+	[MODE_CLIENT] = { &connect_phase, &handshake_phase, &pool_wait_phase, &dest_announce_phase,
 			  &ktls_handover_phase, STREAM },
 };
 
@@ -57,6 +57,17 @@ void phase_start(struct conn *c)
 {
 	phase_enter(c, 0);
 	run(c, c->phase->begin(c));
+}
+
+void phase_take(struct conn *c)
+{
+	if (c->state != CONN_POOLED) {
+		/* pool.c hands out only ready connections: anything else is a bug. */
+		log_err("[%s] a pooled connection was taken in the %s phase", c->t->name, c->phase->name);
+		conn_close(c, REASON_IO_ERROR);
+		return;
+	}
+	run(c, VERDICT_NEXT);
 }
 
 void phase_on_cqe(struct conn *c, enum op op, int res)

@@ -26,6 +26,7 @@ struct phase {
 extern const struct phase handshake_phase;     /* handshake.c */
 extern const struct phase dest_request_phase;  /* dest_request.c: server, target = from-client */
 extern const struct phase connect_phase;       /* connect.c */
+extern const struct phase pool_wait_phase;     /* pool_wait.c: client, pool: waits to be taken */
 extern const struct phase dest_announce_phase; /* dest_announce.c: client, CONNECT to a destination */
 extern const struct phase ktls_handover_phase; /* ktls_handover.c */
 extern const struct phase pump_phase;          /* pump.c: GnuTLS records in userspace */
@@ -33,6 +34,9 @@ extern const struct phase pump_ktls_phase;     /* pump_ktls.c: the kernel's reco
 
 /* Begins c's first phase (a new connection from conn_new). */
 void phase_start(struct conn *c);
+/* c, a ready pooled connection an accepted socket has just joined (conn_adopt), leaves the
+ * pool phase for the next. */
+void phase_take(struct conn *c);
 /* A completion for c: the bookkeeping, then the current phase's handler for op. */
 void phase_on_cqe(struct conn *c, enum op op, int res);
 

@@ -60,6 +60,14 @@ static const struct {
 	/* target = from-client: a name to look up while RESOLVE_PENDING_MAX lookups already
 	 * wait. Answered 503, then close_notify. */
 	[REASON_RESOLVER_BUSY] = { "resolver-busy", false, false, false },
+	/* target = from-client: an authenticated connection sent no byte of its request within
+	 * request-timeout (a client's pooled connection that nobody took). close_notify. */
+	[REASON_REQUEST_TIMEOUT] = { "request-timeout", false, false, false },
+	/* A pooled connection nobody took within pool-idle, replaced before the server's
+	 * request-timeout ends it. close_notify: the far side sees a clean end. */
+	[REASON_POOL_IDLE] = { "pool-idle", false, false, true },
+	/* A pooled connection made with credentials or settings a reload replaced. */
+	[REASON_POOL_RELOAD] = { "pool-reload", false, false, true },
 };
 
 const char *reason_name(enum reason r)

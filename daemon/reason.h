@@ -40,6 +40,9 @@ enum reason {
 	REASON_DESTINATION_DENIED,
 	REASON_BAD_REQUEST,
 	REASON_RESOLVER_BUSY,
+	REASON_REQUEST_TIMEOUT,     /* server, from-client: no request within request-timeout */
+	REASON_POOL_IDLE,           /* client pool (pool.c): replaced at pool-idle */
+	REASON_POOL_RELOAD,         /* client pool: made under a context a reload replaced */
 	REASON_MAX,
 };
 

@@ -11,6 +11,12 @@
 		      1000000, 2500000, 5000000
 #define HS_BUCKETS 12
 
+/* Why a pooled connection left the client pool untaken (pool.c), as ktund_pool_discards_total's
+ * reason label: replaced at pool-idle, made before a reload, closed or failed at the far end
+ * once ready, failed before it was ready (connect, handshake), closed by a drain or stop. */
+enum pool_discard { POOL_DISCARD_IDLE, POOL_DISCARD_RELOAD, POOL_DISCARD_CLOSED,
+		    POOL_DISCARD_FAILED, POOL_DISCARD_SHUTDOWN, POOL_DISCARD_MAX };
+
 /* Counters of one tunnel on one worker. Each worker writes only its own copy, so updates
  * need no atomic read-modify-write; the control thread sums the copies with relaxed loads. */
 struct tunnel_stats {
@@ -25,11 +31,19 @@ struct tunnel_stats {
 	uint64_t payload_userspace;           /* payload bytes that passed through our buffers */
 	uint64_t hs_buckets[HS_BUCKETS + 1];  /* successful handshakes by duration, last +Inf */
 	uint64_t hs_sum_us;
+	uint64_t pool_ready;                  /* a gauge: this worker's ready pooled connections */
+	uint64_t pool_hits, pool_misses;      /* accepted connections that took one, or found none */
+	uint64_t pool_discards[POOL_DISCARD_MAX];
 } __attribute__((aligned(64)));
 
 static inline void stat_add(uint64_t *counter, uint64_t n)
 {
 	__atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
+static inline void stat_set(uint64_t *gauge, uint64_t v)
+{
+	__atomic_store_n(gauge, v, __ATOMIC_RELAXED);
 }
 
 static inline uint64_t stat_read(const uint64_t *counter)

@@ -333,6 +333,9 @@ static void copy_settings(struct tunnel_ctx *ctx, const struct tunnel_config *cf
 	ctx->handshake_timeout_ms = cfg->handshake_timeout * 1000;
 	ctx->connect_timeout_ms = cfg->connect_timeout * 1000;
 	ctx->idle_timeout_ms = cfg->idle_timeout * 1000;
+	ctx->request_timeout_ms = cfg->request_timeout * 1000;
+	ctx->pool = cfg->pool;
+	ctx->pool_idle_ms = cfg->pool_idle * 1000;
 	ctx->max_connections = cfg->max_connections;
 	ctx->ktls = cfg->ktls;
 	ctx->proxy_protocol = cfg->proxy_protocol;

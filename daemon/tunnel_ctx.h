@@ -30,6 +30,8 @@ struct tunnel_ctx {
 	struct dest_rule *dests;  /* its allow-destination rules */
 	size_t n_dests;
 	unsigned handshake_timeout_ms, connect_timeout_ms, idle_timeout_ms;
+	unsigned request_timeout_ms; /* server, from-client: idle wait for the CONNECT request */
+	unsigned pool, pool_idle_ms; /* client: the warm pool's size (all workers), its refresh age */
 	unsigned max_connections;
 	enum ktls_mode ktls;  /* as configured */
 	bool proxy_protocol;

@@ -10,6 +10,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "phase.h"
+#include "pool.h"
 #include "resolve_done.h"
 #include "ring.h"
 #include "tunnel.h"
@@ -135,6 +136,9 @@ int worker_init(struct worker *w, struct ktun *k, unsigned id)
 	rc = take_listeners(w, k);
 	if (rc < 0)
 		return rc;
+	rc = pool_init(w);
+	if (rc < 0)
+		return rc;
 	w->event_fd = eventfd(0, EFD_CLOEXEC);
 	if (w->event_fd < 0)
 		return -errno;
@@ -148,6 +152,7 @@ void worker_destroy(struct worker *w)
 			if (w->listeners[i].fd >= 0)
 				close(w->listeners[i].fd);
 	free(w->listeners);
+	pool_destroy(w);
 	if (w->event_fd >= 0)
 		close(w->event_fd);
 	pthread_mutex_destroy(&w->conns_lock);
@@ -190,6 +195,15 @@ static void close_all(struct worker *w, enum reason reason)
 	}
 }
 
+/* Draining: a connection that has sent no byte of its CONNECT request (a client's pooled
+ * one) has no application to finish for; it would hold the drain until request-timeout. */
+static void close_idle_requests(struct worker *w)
+{
+	for (struct conn *c = w->conns; c; c = c->next)
+		if (c->state == CONN_REQUEST && !c->plain_out.len && !c->resolving)
+			conn_closef(c, REASON_SHUTDOWN, "draining, and no request came yet");
+}
+
 static void on_event(struct worker *w)
 {
 	unsigned phase = __atomic_load_n(&w->k->phase, __ATOMIC_ACQUIRE);
@@ -199,9 +213,13 @@ static void on_event(struct worker *w)
 		w->drain_deadline_ms = w->now_ms + (int64_t)w->k->cfg.drain_timeout * 1000;
 		for (size_t i = 0; i < w->n_listeners; i++)
 			listener_close(&w->listeners[i]);
+		pool_drain(w); /* they have no application to wait for */
+		close_idle_requests(w);
 	}
 	if (phase == PHASE_STOPPING)
 		close_all(w, REASON_SHUTDOWN);
+	else
+		pool_refresh(w); /* a reload's contexts */
 	resolve_done(w); /* the resolver wakes us through the same eventfd */
 	listener_serve_held(w);
 	arm_event_read(w);
@@ -218,6 +236,7 @@ static void on_tick(struct worker *w)
 	}
 	if (w->draining && w->now_ms >= w->drain_deadline_ms)
 		close_all(w, REASON_DRAIN_TIMEOUT);
+	pool_refresh(w);
 	listener_serve_held(w);
 	for (size_t i = 0; i < w->n_listeners; i++)
 		if (w->listeners[i].paused)
@@ -268,16 +287,21 @@ static void after_batch(struct worker *w)
 {
 	struct conn *c;
 
-	/* A held connection served here may close at once and free a slot again. */
-	while (w->closed || w->slot_freed) {
+	/* A held connection served here may close at once and free a slot again; so may a
+	 * pooled connection started here (its failure backs the refill off: no spin). */
+	while (w->closed || w->slot_freed || w->pool_dirty) {
 		while ((c = w->closed)) {
 			w->closed = c->closed_next;
+			if (c->pooled)
+				pool_forget(c);
 			conn_free(c);
 		}
 		if (w->slot_freed) {
 			w->slot_freed = false;
 			offer_freed_slots(w);
 		}
+		if (w->pool_dirty)
+			pool_fill(w);
 	}
 }
 
@@ -308,6 +332,7 @@ static void *worker_main(void *arg)
 	arm_tick(w);
 	for (size_t i = 0; i < w->n_listeners; i++)
 		listener_arm(&w->listeners[i]);
+	pool_refresh(w);
 	while (!worker_finished(w)) {
 		struct io_uring_cqe *cqe;
 		unsigned head, seen = 0;

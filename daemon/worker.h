@@ -14,6 +14,7 @@
 struct ktun;
 struct conn;
 struct tunnel;
+struct pool;
 
 /* A worker thread owns one io_uring, its listeners and its connections; nothing here is
  * touched by another thread except through the eventfd. */
@@ -31,6 +32,8 @@ struct worker {
 	struct conn *conns;         /* doubly linked, newest first */
 	struct conn *closed;        /* closed, nothing in flight: freed after the batch */
 	bool slot_freed;            /* a connection slot came free in this batch */
+	struct pool *pools;         /* client pools, one per tunnel (pool.c) */
+	bool pool_dirty;            /* a pooled connection was taken or freed: refill */
 	/* Held by the worker only to link or unlink a connection or to publish its identity,
 	 * and by the control thread while it lists connections: never on the data path. */
 	pthread_mutex_t conns_lock;

@@ -74,6 +74,8 @@ static void test_defaults(void)
 	CHECK(t->connect_timeout == 10);
 	CHECK(t->idle_timeout == 300);
 	CHECK(t->max_connections == 10000);
+	CHECK(t->request_timeout == 60);
+	CHECK(t->pool == 0 && t->pool_idle == 40);
 	CHECK(t->ktls == KTLS_AUTO);
 	CHECK(t->ciphers == TLS_CIPHERS_ALL && TLS_CIPHERS_N == 4);
 	CHECK(t->tls_min == 2 && t->tls_max == 3);
@@ -94,6 +96,9 @@ static const struct uint_option {
 	{ "connect-timeout", false, offsetof(struct tunnel_config, connect_timeout), 1, 604800 },
 	{ "idle-timeout", false, offsetof(struct tunnel_config, idle_timeout), 0, 604800 },
 	{ "max-connections", false, offsetof(struct tunnel_config, max_connections), 1, 1000000 },
+	{ "request-timeout", false, offsetof(struct tunnel_config, request_timeout), 1, 604800 },
+	{ "pool", false, offsetof(struct tunnel_config, pool), 0, 1024 },
+	{ "pool-idle", false, offsetof(struct tunnel_config, pool_idle), 1, 604800 },
 };
 
 static void check_uint_option(const struct uint_option *o)
@@ -475,6 +480,28 @@ static void test_validate_destination(void)
 	reset();
 	must_set(add_server("srv", "0.0.0.0:9443", NULL), "destination", "original");
 	check_invalid("[srv] destination is a client-mode option");
+}
+
+/* pool: a client's, with a destination (a pooled connection tells the server it is in use
+ * only by its CONNECT request). */
+static void test_validate_pool(void)
+{
+	struct tunnel_config *c;
+
+	reset();
+	c = add_client("cli", "127.0.0.1:8080");
+	must_set(c, "pool", "0");
+	CHECK(validate() == 0);
+	must_set(c, "pool", "2");
+	check_invalid("[cli] pool = 2 needs destination (original or HOST:PORT)");
+	must_set(c, "destination", "db.internal:5432");
+	CHECK(validate() == 0);
+	must_set(c, "destination", "original");
+	CHECK(validate() == 0);
+
+	reset();
+	must_set(add_server("srv", "0.0.0.0:9443", NULL), "pool", "1");
+	check_invalid("[srv] pool is a client-mode option");
 }
 
 /* A reload whose target name no longer resolves keeps the running tunnel's address when the
@@ -1034,6 +1061,7 @@ int main(void)
 	RUN(test_validate_server_name_length);
 	RUN(test_validate_unique);
 	RUN(test_validate_destination);
+	RUN(test_validate_pool);
 
 	make_tmpdir();
 	RUN(test_load_good_file);

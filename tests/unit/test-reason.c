@@ -13,6 +13,8 @@ static const char *const contract_reasons[] = {
 	"bad-certificate",
 	"no-destination", "destination-refused", "bad-answer", /* client destination */
 	"destination-denied", "bad-request", "resolver-busy",  /* server, from-client */
+	"request-timeout",                                    /* server, from-client */
+	"pool-idle", "pool-reload",                           /* client pool */
 };
 
 /* The reasons that refuse a peer during the handshake: they appear on `reject` lines. */
@@ -92,10 +94,28 @@ static void test_possible(void)
 	for (int r = REASON_DONE; r < REASON_MAX; r++) {
 		CHECK(reason_possible((enum reason)r, false));
 		if (r != REASON_WRONG_NAME && r != REASON_NO_DESTINATION &&
-		    r != REASON_DESTINATION_REFUSED && r != REASON_BAD_ANSWER)
+		    r != REASON_DESTINATION_REFUSED && r != REASON_BAD_ANSWER &&
+		    r != REASON_POOL_IDLE && r != REASON_POOL_RELOAD)
 			CHECK(reason_possible((enum reason)r, true));
 	}
 	CHECK(!reason_possible(REASON_MAX, false));
+}
+
+/* The client pool's own closes (pool.c) are graceful (close_notify, so the far server sees a
+ * clean end, no refusal) and a server has no pool; the server's request-timeout is graceful. */
+static void test_pool_reasons(void)
+{
+	const enum reason pool[] = { REASON_POOL_IDLE, REASON_POOL_RELOAD };
+
+	for (size_t i = 0; i < N(pool); i++) {
+		CHECK(!reason_resets(pool[i]));
+		CHECK(!reason_is_reject(pool[i]));
+		CHECK(reason_possible(pool[i], false));
+		CHECK(!reason_possible(pool[i], true));
+	}
+	CHECK(!reason_resets(REASON_REQUEST_TIMEOUT));
+	CHECK(!reason_is_reject(REASON_REQUEST_TIMEOUT));
+	CHECK(reason_possible(REASON_REQUEST_TIMEOUT, true));
 }
 
 /* A client tunnel's destination (dest_announce.c): the application's connection is reset,
@@ -135,6 +155,7 @@ int main(void)
 	RUN(test_handshake_rejects);
 	RUN(test_resets);
 	RUN(test_possible);
+	RUN(test_pool_reasons);
 	RUN(test_destination_reasons);
 	RUN(test_answered_refusals);
 	return check_result();
