@@ -25,6 +25,8 @@ struct tunnel_stats {
 	uint64_t payload_userspace;           /* payload bytes that passed through our buffers */
 	uint64_t hs_buckets[HS_BUCKETS + 1];  /* successful handshakes by duration, last +Inf */
 	uint64_t hs_sum_us;
+	/* client resumption: a cached ticket offered or none, tickets cached, sessions resumed */
+	uint64_t ticket_hits, ticket_misses, tickets_stored, handshakes_resumed;
 } __attribute__((aligned(64)));
 
 static inline void stat_add(uint64_t *counter, uint64_t n)
