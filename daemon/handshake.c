@@ -29,8 +29,8 @@ static int handshake_hook(gnutls_session_t session, unsigned htype, unsigned whe
 	struct conn *c = (struct conn *)((char *)gnutls_session_get_ptr(session) -
 					 offsetof(struct conn, verdict));
 
-	if (htype == GNUTLS_HANDSHAKE_NEW_SESSION_TICKET && when == GNUTLS_HOOK_POST && incoming)
-		session_ticket_received(c, msg);
+	if (htype == GNUTLS_HANDSHAKE_NEW_SESSION_TICKET && incoming)
+		session_ticket_hook(c, when == GNUTLS_HOOK_POST, msg);
 	return verify_certificate_hook(session, htype, when, incoming, msg);
 }
 

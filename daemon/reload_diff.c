@@ -94,3 +94,13 @@ void reload_diff(const struct tunnel_ctx *old, const struct tunnel_ctx *new, cha
 	if (at < len)
 		snprintf(buf + at, len - at, "%s", at ? " changed" : "nothing changed");
 }
+
+bool reload_keeps_tickets(const struct tunnel_ctx *old, const struct tunnel_ctx *new)
+{
+	unsigned char a[64], b[64];
+	size_t na = key_id(old->creds, a), nb = key_id(new->creds, b);
+
+	return na && na == nb && !memcmp(a, b, na) && same_role(&old->expiry, &new->expiry, true) &&
+	       same_role(&old->expiry, &new->expiry, false) &&
+	       !strcmp(old->ticket_identity, new->ticket_identity);
+}

@@ -33,30 +33,39 @@ void session_ticket_offer(struct conn *c)
 		log_debug("[%s] cached session ticket not usable: %s", c->t->name, gnutls_strerror(rc));
 }
 
-void session_ticket_received(struct conn *c, const gnutls_datum_t *msg)
+/* struct NewSessionTicket starts with uint32 ticket_lifetime (RFC 8446 4.6.1). GnuTLS has
+ * checked nothing yet when this runs: a short message leaves lifetime 0 (not cached), and
+ * GnuTLS then refuses it. */
+static uint32_t ticket_lifetime(const gnutls_datum_t *msg)
+{
+	if (msg->size < 4)
+		return 0;
+	return (uint32_t)msg->data[0] << 24 | (uint32_t)msg->data[1] << 16 |
+	       (uint32_t)msg->data[2] << 8 | msg->data[3];
+}
+
+void session_ticket_hook(struct conn *c, bool post, const gnutls_datum_t *msg)
 {
 	struct tunnel_ctx *ctx = c->ctx;
 	gnutls_datum_t data = { NULL, 0 };
-	uint32_t lifetime;
 	int rc;
 
-	if (ctx->mode != MODE_CLIENT || gnutls_protocol_get_version(c->session) != GNUTLS_TLS1_3 ||
-	    msg->size < 4)
+	if (ctx->mode != MODE_CLIENT || gnutls_protocol_get_version(c->session) != GNUTLS_TLS1_3)
 		return;
-	/* struct NewSessionTicket starts with uint32 ticket_lifetime (RFC 8446 4.6.1); GnuTLS
-	 * has parsed the whole message before this hook runs. */
-	lifetime = (uint32_t)msg->data[0] << 24 | (uint32_t)msg->data[1] << 16 |
-		   (uint32_t)msg->data[2] << 8 | msg->data[3];
-	if (!lifetime)
-		return; /* "do not cache" */
+	if (!post) {
+		c->ticket_lifetime = ticket_lifetime(msg);
+		return;
+	}
+	if (!c->ticket_lifetime)
+		return; /* 0: "do not cache" */
 	rc = gnutls_session_get_data2(c->session, &data);
 	if (rc < 0) {
 		log_debug("[%s] session ticket without resumption data: %s", c->t->name,
 			  gnutls_strerror(rc));
 		return;
 	}
-	rc = ticket_cache_put(&ctx->tickets, ctx->ticket_identity, data.data, data.size, lifetime,
-			      time(NULL));
+	rc = ticket_cache_put(&ctx->tickets, ctx->ticket_identity, data.data, data.size,
+			      c->ticket_lifetime, time(NULL));
 	explicit_bzero(data.data, data.size);
 	gnutls_free(data.data);
 	if (rc < 0) {

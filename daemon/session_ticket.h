@@ -21,9 +21,10 @@ struct conn;
 /* Offers a cached ticket to c's new session (client mode; nothing in server mode). */
 void session_ticket_offer(struct conn *c);
 
-/* GnuTLS has read a NewSessionTicket (its handshake hook, after the message): stores the
- * session's new resumption data under the ticket's lifetime (msg's first four bytes). */
-void session_ticket_received(struct conn *c, const gnutls_datum_t *msg);
+/* GnuTLS's handshake hook on a NewSessionTicket: before GnuTLS parses it (post false),
+ * notes the ticket's lifetime from msg; after (post true; msg has been consumed by then),
+ * stores the session's new resumption data for that long. */
+void session_ticket_hook(struct conn *c, bool post, const gnutls_datum_t *msg);
 
 /* Whether a kTLS connection keeps its GnuTLS session after the hand-over, to read
  * tickets with: client mode until the first one is stored. */
