@@ -78,9 +78,25 @@ void session_ticket_hook(struct conn *c, bool post, const gnutls_datum_t *msg)
 	c->ticket_stored = true;
 }
 
-bool session_ticket_wanted(const struct conn *c)
+/* GnuTLS 3.7.9 takes handshake messages from its caller (gnutls_handshake_write) only in a
+ * session that has a handshake read function, its QUIC interface: without one it answers
+ * GNUTLS_E_INVALID_REQUEST (measured). That function would get the handshake messages the
+ * session sends; on kTLS a client sends none (no KeyUpdate, no post-handshake
+ * authentication), and one would be refused here rather than lost. */
+static int no_handshake_out(gnutls_session_t session, gnutls_record_encryption_level_t level,
+			    gnutls_handshake_description_t htype, const void *data, size_t len)
 {
-	return c->ctx->mode == MODE_CLIENT && !c->ticket_stored;
+	(void)session, (void)level, (void)htype, (void)data, (void)len;
+	return GNUTLS_E_INVALID_REQUEST;
+}
+
+bool session_ticket_keep(struct conn *c)
+{
+	if (c->ctx->mode != MODE_CLIENT || c->ticket_stored ||
+	    gnutls_protocol_get_version(c->session) != GNUTLS_TLS1_3)
+		return false;
+	gnutls_handshake_set_read_function(c->session, no_handshake_out);
+	return true;
 }
 
 int session_ticket_ingest(struct conn *c, const uint8_t *msgs, size_t len)

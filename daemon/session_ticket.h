@@ -26,9 +26,9 @@ void session_ticket_offer(struct conn *c);
  * stores the session's new resumption data for that long. */
 void session_ticket_hook(struct conn *c, bool post, const gnutls_datum_t *msg);
 
-/* Whether a kTLS connection keeps its GnuTLS session after the hand-over, to read
- * tickets with: client mode until the first one is stored. */
-bool session_ticket_wanted(const struct conn *c);
+/* At the kTLS hand-over: whether the connection keeps its GnuTLS session to read tickets
+ * with (client mode, no ticket stored yet); if so, readies it for session_ticket_ingest(). */
+bool session_ticket_keep(struct conn *c);
 
 /* One or more whole handshake messages (header included) from a kTLS handshake record,
  * already known to be NewSessionTickets (tls_hs_walk), given to GnuTLS. Returns 0 or a
