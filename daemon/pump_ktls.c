@@ -378,6 +378,8 @@ static void offer_tickets(struct conn *c, const uint8_t *body, size_t len, bool 
 	if (rc < 0)
 		log_debug("[%s] session ticket after the kTLS hand-over not read: %s", c->t->name,
 			  gnutls_strerror(rc));
+	else if (c->ticket_stored)
+		log_debug("[%s] session ticket after the kTLS hand-over filed", c->t->name);
 	if (rc < 0 || c->ticket_stored)
 		drop_session(c);
 }
