@@ -304,6 +304,7 @@ done
 # kernel hands over by recvmsg; ktund gives them to GnuTLS and files them. The next connection
 # resumes and is on kTLS too.
 section_resume() (
+	RESULT_FAILURES=0
 	openssl s_server -accept 9556 -cert "$P/server.pem" -cert_chain "$P/inter.pem" -key "$P/server.key" \
 		-CAfile "$P/ca.pem" -Verify 1 -verify_return_error -rev -tls1_3 -num_tickets 2 >"$work/sr.log" 2>&1 &
 	sr_pid=$!
@@ -311,7 +312,7 @@ section_resume() (
 	for _ in $(seq 100); do ss -Htln "sport = :9556" | grep -q . && break; sleep 0.2; done
 	start r "$work/r.log" client --listen 127.0.0.1:9003 --target 127.0.0.1:9556 --server-name origin.test \
 		--cert "$P/client-chain.pem" --key "$P/client.key" --cacert "$P/ca.pem" --ktls required \
-		--log-level debug || { not_ok "client did not start"; return 1; }
+		--log-level debug || { not_ok "client did not start"; exit 1; }
 	rev() {
 		python3 -c "
 import socket
@@ -339,6 +340,7 @@ print(s.makefile('rb').readline().decode().strip())" 2>&1
 		grep -E '\] (handshake|close|reject) ' "$work/r.log"
 	fi
 	stop "$r_pid"; stop "$sr_pid"
+	exit "$RESULT_FAILURES"
 )
 
 begin=$SECONDS
