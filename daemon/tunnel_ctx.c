@@ -19,13 +19,16 @@
 #include "verify.h"
 
 /* TLS 1.3 and 1.2 with AEAD ciphers and forward-secret key exchange only. Session tickets
- * are on (TLS 1.3 resumption is PSK with ECDHE, so forward secrecy stays): a client tunnel
- * resumes from its ticket cache (session_ticket.c). X25519 first, as OpenSSL and Go order them: nettle's P-256 costs a handshake about 5 %
- * more instructions (callgrind, a ktund pair, per end); no finite-field groups. */
+ * in TLS 1.3 only (its resumption is PSK with ECDHE, so forward secrecy stays; a TLS 1.2
+ * ticket protects the master secret itself): a client tunnel resumes from its ticket cache
+ * (session_ticket.c). X25519 first, as OpenSSL and Go order them: nettle's P-256 costs a
+ * handshake about 5 % more instructions (callgrind, a ktund pair, per end); no finite-field
+ * groups. */
 static const char priority_format[] =
 	"SECURE128:-VERS-ALL:%s:-CIPHER-ALL:%s:"
 	"-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:"
-	"-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-SECP521R1:+GROUP-X448";
+	"-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-SECP521R1:+GROUP-X448:"
+	"%%NO_TICKETS_TLS12";
 
 /* With kTLS wanted, offer only what the kernel can take over, so no connection has to fall
  * back because of its cipher. Returns the mask over tls_ciphers[] to offer. */
