@@ -5,8 +5,8 @@
 # through ktund), then interop with openssl and gnutls-cli peers with kTLS on one side only,
 # the hand-over with data coalesced with the handshake or split mid-record, and a peer's
 # KeyUpdate on a kernel that cannot rekey.
-#   guest-suite.sh [pairs|idle|counts|interop|pipes|resume|all]   pairs: sections 1, 1b and 1c;
-#   idle: 1b; counts: 1c; interop: 2-6 and 1d; pipes: 1d; resume: 6 (default all)
+#   guest-suite.sh [pairs|idle|counts|interop|pipes|client-resume|all]   pairs: sections 1, 1b and 1c;
+#   idle: 1b; counts: 1c; interop: 2-6 and 1d; pipes: 1d; client-resume: 6 (default all)
 set -uo pipefail
 : "${KTUND:?} ${KTUNCTL:?} ${KTUN_SRCDIR:?}"
 # shellcheck source=../lib/result.sh
@@ -299,11 +299,11 @@ print(s.makefile('rb').readline().decode().strip())" 2>&1)
 done
 }
 
-# 6. Resumption with kTLS (issue 14 §1): ktund client, kTLS required, to openssl s_server
+# 6. Client resumption with kTLS (issue 14 §1): ktund client, kTLS required, to openssl s_server
 # (TLS 1.3, two tickets). The tickets come after the hand-over, as handshake records the
 # kernel hands over by recvmsg; ktund gives them to GnuTLS and files them. The next connection
 # resumes and is on kTLS too.
-section_resume() (
+section_client_resume() (
 	RESULT_FAILURES=0
 	openssl s_server -accept 9556 -cert "$P/server.pem" -cert_chain "$P/inter.pem" -key "$P/server.key" \
 		-CAfile "$P/ca.pem" -Verify 1 -verify_return_error -rev -tls1_3 -num_tickets 2 >"$work/sr.log" 2>&1 &
@@ -324,9 +324,9 @@ print(s.makefile('rb').readline().decode().strip())" 2>&1
 	if [ "$reply" = tsrif ] && [ "$(counter "$work/r.sock" conns_ktls)" = 1 ] &&
 		grep -q 'session ticket after the kTLS hand-over filed' "$work/r.log" &&
 		[ "$(counter "$work/r.sock" ticket_cache_entries)" -ge 1 ]; then
-		ok "resume: first connection on kTLS, its ticket read after the hand-over and filed ($(counter "$work/r.sock" tickets_stored) stored)"
+		ok "client-resume: first connection on kTLS, its ticket read after the hand-over and filed ($(counter "$work/r.sock" tickets_stored) stored)"
 	else
-		not_ok "resume: first connection: reply '$reply', conns_ktls $(counter "$work/r.sock" conns_ktls), tickets_stored $(counter "$work/r.sock" tickets_stored)"
+		not_ok "client-resume: first connection: reply '$reply', conns_ktls $(counter "$work/r.sock" conns_ktls), tickets_stored $(counter "$work/r.sock" tickets_stored)"
 		grep -E 'ticket|handshake|close' "$work/r.log" | grep -v gnutls
 	fi
 	reply=$(rev second)
@@ -334,9 +334,9 @@ print(s.makefile('rb').readline().decode().strip())" 2>&1
 		[ "$(counter "$work/r.sock" handshakes_resumed)" = 1 ] &&
 		grep -E '\] handshake ' "$work/r.log" | tail -n 1 | grep -q ' resumed=yes$' &&
 		[ "$(counter "$work/r.sock" payload_userspace)" = 0 ]; then
-		ok "resume: second connection resumed (resumed=yes) and on kTLS, no payload through ktund"
+		ok "client-resume: second connection resumed (resumed=yes) and on kTLS, no payload through ktund"
 	else
-		not_ok "resume: second connection: reply '$reply', conns_ktls $(counter "$work/r.sock" conns_ktls), resumed $(counter "$work/r.sock" handshakes_resumed), payload_userspace $(counter "$work/r.sock" payload_userspace)"
+		not_ok "client-resume: second connection: reply '$reply', conns_ktls $(counter "$work/r.sock" conns_ktls), resumed $(counter "$work/r.sock" handshakes_resumed), payload_userspace $(counter "$work/r.sock" payload_userspace)"
 		grep -E '\] (handshake|close|reject) ' "$work/r.log"
 	fi
 	stop "$r_pid"; stop "$sr_pid"
@@ -350,14 +350,14 @@ pairs) section_pairs; section_idle || RESULT_FAILURES=$((RESULT_FAILURES + 1))
 idle) section_idle || RESULT_FAILURES=$((RESULT_FAILURES + 1)) ;;
 counts) section_counts || RESULT_FAILURES=$((RESULT_FAILURES + 1)) ;;
 interop) section_interop; section_pipe_fallback || RESULT_FAILURES=$((RESULT_FAILURES + 1))
-	section_resume || RESULT_FAILURES=$((RESULT_FAILURES + 1)) ;;
-resume) section_resume || RESULT_FAILURES=$((RESULT_FAILURES + 1)) ;;
+	section_client_resume || RESULT_FAILURES=$((RESULT_FAILURES + 1)) ;;
+client-resume) section_client_resume || RESULT_FAILURES=$((RESULT_FAILURES + 1)) ;;
 pipes) section_pipe_fallback || RESULT_FAILURES=$((RESULT_FAILURES + 1)) ;;
 all) section_pairs; section_idle || RESULT_FAILURES=$((RESULT_FAILURES + 1))
 	section_counts || RESULT_FAILURES=$((RESULT_FAILURES + 1)); section_interop
 	section_pipe_fallback || RESULT_FAILURES=$((RESULT_FAILURES + 1))
-	section_resume || RESULT_FAILURES=$((RESULT_FAILURES + 1)) ;;
-*) echo "usage: guest-suite.sh [pairs|idle|counts|interop|pipes|resume|all]"; exit 2 ;;
+	section_client_resume || RESULT_FAILURES=$((RESULT_FAILURES + 1)) ;;
+*) echo "usage: guest-suite.sh [pairs|idle|counts|interop|pipes|client-resume|all]"; exit 2 ;;
 esac
 echo "($part: $((SECONDS - begin)) s in the guest)"
 
