@@ -18,7 +18,9 @@ void session_ticket_offer(struct conn *c)
 	size_t len;
 	int rc;
 
-	if (ctx->mode != MODE_CLIENT)
+	/* require-ocsp: a resumed server sends no Certificate message, so it staples nothing
+	 * and the requirement could not be checked. Such a tunnel never resumes. */
+	if (ctx->mode != MODE_CLIENT || ctx->require_ocsp)
 		return;
 	if (ticket_cache_take(&ctx->tickets, ctx->ticket_identity, time(NULL), &data, &len) < 0) {
 		stat_add(&conn_stats(c)->ticket_misses, 1);

@@ -13,6 +13,9 @@
 #   server-new-keys   s_server restarted (new ticket keys) refuses the ticket: full handshake,
 #                     resumed=no, the line comes back, no reject line
 #   metrics           ktund_ticket_cache_entries / _hits_total / _misses_total in /metrics
+#   require-ocsp      a client tunnel with require-ocsp never resumes (a resumed server
+#                     staples nothing): against s_server stapling a good response, the second
+#                     connection is a full handshake too (no ticket offered, resumed=no)
 set -euo pipefail
 . "$(dirname "$0")/client-common.sh"
 pair_init
@@ -118,6 +121,20 @@ if grep -qE '^ktund_ticket_cache_entries\{tunnel="client"\} [0-9]+$' <<<"$m" &&
 else
 	not_ok "metrics: ticket cache series missing: $(grep -E 'ticket|resumed' <<<"$m" | tr '\n' ' ')"
 fi
+stop_client
+
+# An OCSP response about the server's certificate, good for a week, signed by the intermediate.
+serial=$(openssl x509 -in "$PKI/server.pem" -noout -serial | cut -d= -f2)
+subject=$(openssl x509 -in "$PKI/server.pem" -noout -subject -nameopt compat | sed 's/^subject=//')
+printf 'V\t300101000000Z\t\t%s\tunknown\t%s\n' "$serial" "$subject" >"$PKI/index.txt"
+(cd "$PKI" && openssl ocsp -index index.txt -CA inter.pem -rsigner inter.pem -rkey inter.key \
+	-issuer inter.pem -cert server.pem -respout "$WORK/server-good.der" -ndays 7) \
+	>"$WORK/ocsp-gen.log" 2>&1 || fail "openssl ocsp: $(cat "$WORK/ocsp-gen.log")"
+start_sserver sserver-ocsp server -tls1_3 -num_tickets 2 -status_file "$WORK/server-good.der"
+start_client --require-ocsp
+through require-ocsp "stapled" no
+through require-ocsp "stapled again" no
+stat_is require-ocsp ticket_hits 0
 stop_client
 stop_sserver
 finish
