@@ -113,8 +113,8 @@ static void carry_tickets(struct tunnel_ctx *old, struct tunnel_ctx *new)
 	ticket_cache_stats(&old->tickets, &n, &bytes);
 	ticket_cache_flush(&old->tickets);
 	if (n)
-		log_notice("[%s] reload: %zu session tickets dropped (certificate, key, CA or far "
-			   "identity changed)", old->name, n);
+		log_notice("[%s] reload: %zu session tickets dropped (certificate, key, CA, far "
+			   "identity or verify rules changed)", old->name, n);
 }
 
 int daemon_reload(struct ktun *k, char *err, size_t errlen)

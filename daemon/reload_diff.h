@@ -15,8 +15,9 @@ struct tunnel_ctx;
 void reload_diff(const struct tunnel_ctx *old, const struct tunnel_ctx *new, char *buf, size_t len);
 
 /* Whether a client tunnel's session tickets stay valid across the reload: the same own
- * certificate chain, key and CA certificates (compared as above) and the same far identity
- * (target and server name). Otherwise the new context starts with an empty cache. */
+ * certificate chain, key and CA certificates (compared as above), the same far identity
+ * (target and server name) and the same verify-* rules (a resumed server is not checked by
+ * the verify callback). Otherwise the new context starts with an empty cache. */
 bool reload_keeps_tickets(const struct tunnel_ctx *old, const struct tunnel_ctx *new);
 
 #endif

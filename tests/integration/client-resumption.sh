@@ -13,6 +13,9 @@
 #   server-new-keys   s_server restarted (new ticket keys) refuses the ticket: full handshake,
 #                     resumed=no, the line comes back, no reject line
 #   metrics           ktund_ticket_cache_entries / _hits_total / _misses_total in /metrics
+#   reload-verify     with --config: a reload that changes the verify-* rules (verify-cn ->
+#                     verify-dns, both matching the server) drops the tickets, since a resumed
+#                     server is not put through them: the next connection is a full handshake
 #   require-ocsp      a client tunnel with require-ocsp never resumes (a resumed server
 #                     staples nothing): against s_server stapling a good response, the second
 #                     connection is a full handshake too (no ticket offered, resumed=no)
@@ -121,6 +124,41 @@ if grep -qE '^ktund_ticket_cache_entries\{tunnel="client"\} [0-9]+$' <<<"$m" &&
 else
 	not_ok "metrics: ticket cache series missing: $(grep -E 'ticket|resumed' <<<"$m" | tr '\n' ' ')"
 fi
+stop_client
+
+# verify-* rules changed by a reload of the configuration file.
+conf=$WORK/client.conf
+write_conf() {
+	cat >"$conf" <<-EOF
+	[global]
+	control = $WORK/client.sock
+	[client]
+	mode = client
+	listen = $APP_ADDR
+	target = $ORIGIN_IP:$TLS_PORT
+	server-name = origin.test
+	cert = $PKI/client-chain.pem
+	key = $PKI/client.key
+	cacert = $PKI/ca.pem
+	$1
+	EOF
+}
+write_conf 'verify-cn = origin.test'
+_starts=$((_starts + 1))
+CLIENT_LOG=$WORK/client-$_starts.log
+ip netns exec "$NS_EDGE" "$KTUND" --config "$conf" 2>"$CLIENT_LOG" &
+CLIENT_PID=$!
+_wait_ready "$CLIENT_PID" "$CLIENT_LOG" client
+through reload-verify "before" no
+through reload-verify "resumed before the change" yes
+write_conf 'verify-dns = origin.test'
+if ctl client reload | grep -q 'reload ok' &&
+	wait_log "$CLIENT_LOG" '\] reload: [0-9]+ session tickets dropped' 5; then
+	ok "reload-verify: $(grep -m1 -oE 'reload: [0-9]+ session tickets dropped.*' "$CLIENT_LOG")"
+else
+	not_ok "reload-verify: no tickets dropped: $(grep -E 'reload' "$CLIENT_LOG" | tr '\n' ' ')"
+fi
+through reload-verify "after the verify rules changed" no
 stop_client
 
 # An OCSP response about the server's certificate, good for a week, signed by the intermediate.
