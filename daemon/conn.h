@@ -102,6 +102,9 @@ struct conn {
 	bool pull_starved;    /* tls_io had nothing to give: GnuTLS needs more from the peer */
 	uint64_t tx_records;  /* records sent under the kernel's current TX key (upper bound) */
 	struct tls_hs_walk hs_walk; /* post-handshake messages across kTLS handshake records */
+	bool resumed;         /* the handshake resumed a session (a ticket) */
+	bool ticket_stored;   /* client: a ticket from this connection went into the cache */
+	uint32_t ticket_lifetime; /* client: of the NewSessionTicket GnuTLS is reading */
 	struct record_msg rx_msg, tx_msg;
 	struct sockaddr_storage peer;
 	socklen_t peerlen;

@@ -142,6 +142,20 @@ static void write_pool_status(const struct tunnel *t, const struct tunnel_stats 
 			(unsigned long long)sum->pool_discards[d]);
 }
 
+/* The client ticket cache (ticket_cache.c): the main thread swaps contexts, so reading
+ * t->ctx here needs no reference. */
+static void write_ticket_status(const struct tunnel *t, const struct tunnel_stats *sum, FILE *out)
+{
+	size_t entries, bytes;
+
+	ticket_cache_stats(&t->ctx->tickets, &entries, &bytes);
+	fprintf(out, "%s.ticket_hits %llu\n%s.ticket_misses %llu\n%s.tickets_stored %llu\n"
+		"%s.ticket_cache_entries %zu\n%s.ticket_cache_bytes %zu\n",
+		t->name, (unsigned long long)sum->ticket_hits, t->name,
+		(unsigned long long)sum->ticket_misses, t->name,
+		(unsigned long long)sum->tickets_stored, t->name, entries, t->name, bytes);
+}
+
 static void write_status(struct ktun *k, const char *args, FILE *out)
 {
 	for (size_t i = 0; i < k->n_tunnels; i++) {
@@ -162,6 +176,10 @@ static void write_status(struct ktun *k, const char *args, FILE *out)
 			t->name, (unsigned long long)sum.conns_ktls, t->name,
 			(unsigned long long)sum.conns_userspace, t->name,
 			(unsigned long long)sum.payload_userspace);
+		fprintf(out, "%s.handshakes_resumed %llu\n", t->name,
+			(unsigned long long)sum.handshakes_resumed);
+		if (t->mode == MODE_CLIENT)
+			write_ticket_status(t, &sum, out);
 		for (int r = REASON_DONE; r < REASON_MAX; r++) {
 			if (!reason_possible((enum reason)r, t->mode == MODE_SERVER))
 				continue;

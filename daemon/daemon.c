@@ -99,6 +99,25 @@ static int build_ctx(struct ktun *k, size_t i, const struct tunnel_config *cfg, 
 	return tunnel_ctx_new(cfg, &k->ktls, out);
 }
 
+/* Session tickets outlive a reload only if what they were issued to and by is unchanged;
+ * connections still on the old context store theirs in its cache, which goes with it. */
+static void carry_tickets(struct tunnel_ctx *old, struct tunnel_ctx *new)
+{
+	size_t n, bytes;
+
+	if (old->mode != MODE_CLIENT)
+		return;
+	if (reload_keeps_tickets(old, new)) {
+		ticket_cache_carry(&new->tickets, &old->tickets);
+		return;
+	}
+	ticket_cache_stats(&old->tickets, &n, &bytes);
+	ticket_cache_flush(&old->tickets);
+	if (n)
+		log_notice("[%s] reload: %zu session tickets dropped (certificate, key, CA, far "
+			   "identity or verify rules changed)", old->name, n);
+}
+
 int daemon_reload(struct ktun *k, char *err, size_t errlen)
 {
 	struct ktun_config next;
@@ -133,6 +152,7 @@ int daemon_reload(struct ktun *k, char *err, size_t errlen)
 			/* The same certificate and responder: its fetched staple stays in force. */
 			if (ocsp_request_same(&k->tunnels[i].ctx->ocsp_request, &built[i]->ocsp_request))
 				ocsp_store_carry(&built[i]->ocsp_fetched, &k->tunnels[i].ctx->ocsp_fetched);
+			carry_tickets(k->tunnels[i].ctx, built[i]);
 			tunnel_swap_ctx(&k->tunnels[i], built[i]);
 		} else
 			tunnel_ctx_put(built[i]);

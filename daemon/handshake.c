@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -9,6 +10,7 @@
 #include "peers.h"
 #include "phase.h"
 #include "pkcs11.h"
+#include "session_ticket.h"
 #include "tls_io.h"
 #include "tls_names.h"
 #include "tunnel.h"
@@ -17,6 +19,20 @@
 
 /* The handshake phase: the mutual TLS handshake over tls_io, with GnuTLS's verify callback
  * (verify.c) deciding on the peer. Server mode runs it first; client mode once connected. */
+
+/* GnuTLS takes one hook function per session: this one hands each message to whoever
+ * watches its type. It stays set after the handshake, for NewSessionTickets (also those
+ * session_ticket_ingest() gives GnuTLS after a kTLS hand-over). */
+static int handshake_hook(gnutls_session_t session, unsigned htype, unsigned when,
+			  unsigned incoming, const gnutls_datum_t *msg)
+{
+	struct conn *c = (struct conn *)((char *)gnutls_session_get_ptr(session) -
+					 offsetof(struct conn, verdict));
+
+	if (htype == GNUTLS_HANDSHAKE_NEW_SESSION_TICKET && incoming)
+		session_ticket_hook(c, when == GNUTLS_HOOK_POST, msg);
+	return verify_certificate_hook(session, htype, when, incoming, msg);
+}
 
 static int session_setup(struct conn *c)
 {
@@ -55,7 +71,9 @@ static int session_setup(struct conn *c)
 			return rc;
 	}
 	gnutls_session_set_ptr(c->session, &c->verdict);
-	verify_watch_certificate(c->session);
+	gnutls_handshake_set_hook_function(c->session, GNUTLS_HANDSHAKE_ANY, GNUTLS_HOOK_BOTH,
+					   handshake_hook);
+	session_ticket_offer(c);
 	tls_io_attach(c);
 	/* The worker's tick enforces the handshake timeout; GnuTLS's own clock would be a second one. */
 	gnutls_handshake_set_timeout(c->session, GNUTLS_INDEFINITE_TIMEOUT);
@@ -100,15 +118,19 @@ static enum verdict handshake_done(struct conn *c)
 	c->version = tls_version_name(gnutls_protocol_get_version(c->session));
 	c->cipher = tls_cipher_name(gnutls_cipher_get(c->session));
 	pthread_mutex_unlock(&c->w->conns_lock);
+	c->resumed = gnutls_session_is_resumed(c->session) != 0;
 	stat_add(&conn_stats(c)->handshakes_ok, 1);
+	if (c->resumed)
+		stat_add(&conn_stats(c)->handshakes_resumed, 1);
 	stat_handshake(conn_stats(c), handshake_us(c));
 	peer_cert_rule(&ctx->policy, &c->verdict.match, ctx->mode == MODE_SERVER, ctx->server_name,
 		       rule, sizeof(rule));
 	/* The audit line: who, as whom (the leaf and the rule that let it in), over what. */
 	log_info("[%s] handshake peer=%s%s id=\"%s\" version=%s cipher=%s serial=%s issuer=\"%s\" "
-		 "sha256=%s rule=\"%s\"", c->t->name,
+		 "sha256=%s rule=\"%s\" resumed=%s", c->t->name,
 		 addr_format((const struct sockaddr *)&c->peer, c->peerlen, addr), conn_dst_text(c, dst),
-		 c->cert.id, c->version, c->cipher, c->cert.serial, c->cert.issuer, c->cert.sha256, rule);
+		 c->cert.id, c->version, c->cipher, c->cert.serial, c->cert.issuer, c->cert.sha256, rule,
+		 c->resumed ? "yes" : "no");
 	peers_connected(c->t->name, c->cert.id, time(NULL));
 	return VERDICT_NEXT;
 }

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "phase.h"
 #include "plain_io.h"
+#include "session_ticket.h"
 #include "tls_io.h"
 #include "tls_names.h"
 #include "tunnel.h"
@@ -151,7 +152,10 @@ static enum verdict switch_to_kernel(struct conn *c)
 		rc = set_nonblocking(c->plain_fd);
 	if (rc < 0)
 		return conn_closef(c, REASON_IO_ERROR, "O_NONBLOCK for splice: %s", strerror(-rc));
-	release_session(c);
+	/* A client keeps it until a NewSessionTicket has come through the kernel (pump_ktls.c
+	 * gives it to GnuTLS, session_ticket.c files it); then the pump frees it. */
+	if (!session_ticket_keep(c))
+		release_session(c);
 	__atomic_store_n(&c->ktls, true, __ATOMIC_RELAXED);
 	return VERDICT_NEXT;
 }

@@ -195,6 +195,26 @@ static void destinations(FILE *out, struct ktun *k)
 	}
 }
 
+/* Client tunnels' ticket caches: what the current context's cache holds now. */
+static void ticket_cache_gauge(FILE *out, struct ktun *k, bool bytes)
+{
+	const char *name = bytes ? "ktund_ticket_cache_bytes" : "ktund_ticket_cache_entries";
+
+	header(out, name, "gauge", bytes ? "Client tunnels: bytes of session data cached for resumption."
+					 : "Client tunnels: TLS 1.3 session tickets cached for resumption.");
+	for (size_t i = 0; i < k->n_tunnels; i++) {
+		struct tunnel_ctx *ctx;
+		size_t n, size;
+
+		if (k->tunnels[i].mode != MODE_CLIENT)
+			continue;
+		ctx = tunnel_acquire_ctx(&k->tunnels[i]);
+		ticket_cache_stats(&ctx->tickets, &n, &size);
+		tunnel_ctx_put(ctx);
+		fprintf(out, "%s{tunnel=\"%s\"} %zu\n", name, k->tunnels[i].name, bytes ? size : n);
+	}
+}
+
 static void reloads(FILE *out, struct ktun *k)
 {
 	header(out, "ktund_reloads_total", "counter",
@@ -361,6 +381,18 @@ int metrics_write(struct ktun *k, FILE *out)
 		   offsetof(struct tunnel_stats, conns_total));
 	per_tunnel(out, k, sums, "ktund_handshakes_total", "counter", "Handshakes that succeeded.",
 		   offsetof(struct tunnel_stats, handshakes_ok));
+	per_tunnel(out, k, sums, "ktund_handshakes_resumed_total", "counter",
+		   "Handshakes that resumed a session from a ticket.",
+		   offsetof(struct tunnel_stats, handshakes_resumed));
+	per_tunnel(out, k, sums, "ktund_ticket_cache_hits_total", "counter",
+		   "Client handshakes that offered a cached session ticket.",
+		   offsetof(struct tunnel_stats, ticket_hits));
+	per_tunnel(out, k, sums, "ktund_ticket_cache_misses_total", "counter",
+		   "Client handshakes that found no cached session ticket.",
+		   offsetof(struct tunnel_stats, ticket_misses));
+	per_tunnel(out, k, sums, "ktund_ticket_cache_stored_total", "counter",
+		   "Session tickets from servers put in the client ticket cache.",
+		   offsetof(struct tunnel_stats, tickets_stored));
 	by_reason(out, k, sums, true);
 	by_reason(out, k, sums, false);
 	two_ways(out, k, sums);
@@ -378,6 +410,8 @@ int metrics_write(struct ktun *k, FILE *out)
 	cert_expiry(out, k);
 	cert_info(out, k);
 	destinations(out, k);
+	ticket_cache_gauge(out, k, false);
+	ticket_cache_gauge(out, k, true);
 	reloads(out, k);
 	ocsp_expiry(out, k);
 	crl_expiry(out, k);

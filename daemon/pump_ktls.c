@@ -13,6 +13,7 @@
 #include "log.h"
 #include "phase.h"
 #include "plain_io.h"
+#include "session_ticket.h"
 #include "tls_names.h"
 #include "tunnel.h"
 
@@ -353,14 +354,46 @@ static enum verdict on_alert(struct conn *c, const uint8_t *body, int len)
 			   len >= 2 ? tls_alert_text(body[1], alert) : "(short)");
 }
 
-/* Session tickets are skipped (ktund does not resume sessions), however they are packed
- * or split; a KeyUpdate or anything else closes. */
+/* A client session kept for tickets (session_ticket_keep) still holds the traffic secrets:
+ * it goes once a ticket is filed, GnuTLS refused one, or the server's first data came
+ * (servers send their tickets right after the handshake: OpenSSL, GnuTLS, nginx; a
+ * connection to one that sends none, or later, does not keep the secrets for its life). */
+static void drop_session(struct conn *c)
+{
+	if (c->session) {
+		gnutls_deinit(c->session);
+		c->session = NULL;
+	}
+}
+
+/* Tickets go to the kept session only from a record that holds whole messages, so GnuTLS
+ * never sees part of one. Other tickets are skipped, however they are packed or split. */
+static void offer_tickets(struct conn *c, const uint8_t *body, size_t len, bool whole)
+{
+	int rc;
+
+	if (!c->session || !whole)
+		return;
+	rc = session_ticket_ingest(c, body, len);
+	if (rc < 0)
+		log_debug("[%s] session ticket after the kTLS hand-over not read: %s", c->t->name,
+			  gnutls_strerror(rc));
+	else if (c->ticket_stored)
+		log_debug("[%s] session ticket after the kTLS hand-over filed", c->t->name);
+	if (rc < 0 || c->ticket_stored)
+		drop_session(c);
+}
+
+/* A KeyUpdate or anything else but tickets closes. */
 static enum verdict on_handshake_record(struct conn *c, const uint8_t *body, size_t len)
 {
+	bool at_start = c->hs_walk.skip == 0 && c->hs_walk.head_len == 0;
 	uint8_t type = 0;
 
 	switch (tls_hs_walk(&c->hs_walk, body, len, &type)) {
 	case TLS_HS_TICKETS:
+		offer_tickets(c, body, len, at_start && c->hs_walk.skip == 0 &&
+					    c->hs_walk.head_len == 0);
 		t2p_splice_in(c);
 		return VERDICT_AGAIN;
 	case TLS_HS_KEY_UPDATE:
@@ -413,6 +446,7 @@ static enum verdict t2p_out_done(struct conn *c, int res)
 	if (res <= 0)
 		return conn_fail_io(c, "plain send", res);
 	conn_count_bytes(c, false, (size_t)res, false);
+	drop_session(c);
 	c->piped[T2P] -= (size_t)res;
 	if (c->piped[T2P]) {
 		t2p_splice_out(c);

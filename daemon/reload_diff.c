@@ -94,3 +94,28 @@ void reload_diff(const struct tunnel_ctx *old, const struct tunnel_ctx *new, cha
 	if (at < len)
 		snprintf(buf + at, len - at, "%s", at ? " changed" : "nothing changed");
 }
+
+static bool same_policy(const struct policy *a, const struct policy *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct policy_rule *x = &a->rules[i], *y = &b->rules[i];
+
+		if (x->kind != y->kind || strcmp(x->value, y->value) || strcmp(x->issuer, y->issuer) ||
+		    x->bin_len != y->bin_len || memcmp(x->bin, y->bin, x->bin_len))
+			return false;
+	}
+	return true;
+}
+
+bool reload_keeps_tickets(const struct tunnel_ctx *old, const struct tunnel_ctx *new)
+{
+	unsigned char a[64], b[64];
+	size_t na = key_id(old->creds, a), nb = key_id(new->creds, b);
+
+	return na && na == nb && !memcmp(a, b, na) && same_role(&old->expiry, &new->expiry, true) &&
+	       same_role(&old->expiry, &new->expiry, false) &&
+	       !strcmp(old->ticket_identity, new->ticket_identity) &&
+	       same_policy(&old->policy, &new->policy);
+}

@@ -2,6 +2,7 @@
 #ifndef KTUN_RELOAD_DIFF_H
 #define KTUN_RELOAD_DIFF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct tunnel_ctx;
@@ -12,5 +13,11 @@ struct tunnel_ctx;
  * public key's ID, a CRL by issuer and nextUpdate (a CRL reissued with the same nextUpdate
  * is not seen), the staple by its nextUpdate. */
 void reload_diff(const struct tunnel_ctx *old, const struct tunnel_ctx *new, char *buf, size_t len);
+
+/* Whether a client tunnel's session tickets stay valid across the reload: the same own
+ * certificate chain, key and CA certificates (compared as above), the same far identity
+ * (target and server name) and the same verify-* rules (a resumed server is not checked by
+ * the verify callback). Otherwise the new context starts with an empty cache. */
+bool reload_keeps_tickets(const struct tunnel_ctx *old, const struct tunnel_ctx *new);
 
 #endif

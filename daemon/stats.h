@@ -34,6 +34,8 @@ struct tunnel_stats {
 	uint64_t pool_ready;                  /* a gauge: this worker's ready pooled connections */
 	uint64_t pool_hits, pool_misses;      /* accepted connections that took one, or found none */
 	uint64_t pool_discards[POOL_DISCARD_MAX];
+	/* client resumption: a cached ticket offered or none, tickets cached, sessions resumed */
+	uint64_t ticket_hits, ticket_misses, tickets_stored, handshakes_resumed;
 } __attribute__((aligned(64)));
 
 static inline void stat_add(uint64_t *counter, uint64_t n)

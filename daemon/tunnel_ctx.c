@@ -19,14 +19,16 @@
 #include "verify.h"
 
 /* TLS 1.3 and 1.2 with AEAD ciphers and forward-secret key exchange only. Session tickets
- * are off: ktund does not resume sessions, and tickets would have to travel over kTLS.
- * X25519 first, as OpenSSL and Go order them: nettle's P-256 costs a handshake about 5 %
- * more instructions (callgrind, a ktund pair, per end); no finite-field groups. */
+ * in TLS 1.3 only (its resumption is PSK with ECDHE, so forward secrecy stays; a TLS 1.2
+ * ticket protects the master secret itself): a client tunnel resumes from its ticket cache
+ * (session_ticket.c). X25519 first, as OpenSSL and Go order them: nettle's P-256 costs a
+ * handshake about 5 % more instructions (callgrind, a ktund pair, per end); no finite-field
+ * groups. */
 static const char priority_format[] =
 	"SECURE128:-VERS-ALL:%s:-CIPHER-ALL:%s:"
 	"-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:"
 	"-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:+GROUP-SECP521R1:+GROUP-X448:"
-	"%%NO_TICKETS";
+	"%%NO_TICKETS_TLS12";
 
 /* With kTLS wanted, offer only what the kernel can take over, so no connection has to fall
  * back because of its cipher. Returns the mask over tls_ciphers[] to offer. */
@@ -322,6 +324,7 @@ static int init_gnutls_objects(struct tunnel_ctx *ctx, const struct tunnel_confi
 static void copy_settings(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
 {
 	struct in6_addr probe;
+	char target[ADDR_TEXT_MAX];
 
 	memcpy(ctx->name, cfg->name, sizeof(ctx->name));
 	ctx->mode = cfg->mode;
@@ -330,6 +333,9 @@ static void copy_settings(struct tunnel_ctx *ctx, const struct tunnel_config *cf
 		 cfg->server_name ? cfg->server_name : cfg->target_addr.host);
 	ctx->server_name_is_ip = inet_pton(AF_INET, ctx->server_name, &probe) == 1 ||
 				 inet_pton(AF_INET6, ctx->server_name, &probe) == 1;
+	snprintf(ctx->ticket_identity, sizeof(ctx->ticket_identity), "%s %s",
+		 addr_format((const struct sockaddr *)&ctx->target.ss, ctx->target.len, target),
+		 ctx->server_name);
 	ctx->handshake_timeout_ms = cfg->handshake_timeout * 1000;
 	ctx->connect_timeout_ms = cfg->connect_timeout * 1000;
 	ctx->idle_timeout_ms = cfg->idle_timeout * 1000;
@@ -366,6 +372,7 @@ static void tunnel_ctx_free(struct tunnel_ctx *ctx)
 		ocsp_store_destroy(&ctx->ocsp_fetched);
 	ocsp_request_free(&ctx->ocsp_request);
 	crl_free(&ctx->crl);
+	ticket_cache_destroy(&ctx->tickets);
 	free(ctx);
 }
 
@@ -392,6 +399,7 @@ int tunnel_ctx_new(const struct tunnel_config *cfg, const struct ktls_support *k
 	if (!ctx)
 		goto fail;
 	ctx->refs = 1;
+	ticket_cache_init(&ctx->tickets);
 	copy_settings(ctx, cfg);
 	if (policy_copy(&ctx->policy, &cfg->policy) < 0 || copy_dests(ctx, cfg) < 0)
 		goto fail;

@@ -12,6 +12,7 @@
 #include "ocsp.h"
 #include "ocsp_request.h"
 #include "ocsp_store.h"
+#include "ticket_cache.h"
 
 /* Everything a new connection of one tunnel needs, loaded from files and immutable once
  * built. Reload builds a new one and swaps it in; connections keep a reference to the one
@@ -46,6 +47,10 @@ struct tunnel_ctx {
 	struct ocsp_request ocsp_request;
 	struct ocsp_store ocsp_fetched;
 	struct crl_set crl;       /* crl; warned flags change on the main thread */
+	/* Client mode: the far end's session tickets (workers put and take them), and the
+	 * far identity they are filed under, "ADDRESS:PORT SERVER-NAME". */
+	struct ticket_cache tickets;
+	char ticket_identity[TICKET_IDENTITY_MAX];
 };
 
 /* Loads credentials and copies settings; returns 0 or a negative errno, logging why. */

@@ -231,24 +231,18 @@ int verify_peer_callback(gnutls_session_t session)
 
 /* TLS 1.3 puts a certificate_request_context<0..255> before the certificate_list; TLS 1.2
  * has the list alone. Either list is <0..2^24-1>: three length bytes, zero for none. */
-static int certificate_hook(gnutls_session_t session, unsigned htype, unsigned when,
+int verify_certificate_hook(gnutls_session_t session, unsigned htype, unsigned when,
 			    unsigned incoming, const gnutls_datum_t *msg)
 {
 	struct peer_verdict *v = gnutls_session_get_ptr(session);
 	size_t at = 0;
 
-	if (!incoming || htype != GNUTLS_HANDSHAKE_CERTIFICATE_PKT)
+	if (!incoming || htype != GNUTLS_HANDSHAKE_CERTIFICATE_PKT || when != GNUTLS_HOOK_PRE)
 		return 0;
 	if (gnutls_protocol_get_version(session) == GNUTLS_TLS1_3)
 		at = msg->size ? 1 + (size_t)msg->data[0] : 0;
 	v->cert_listed = msg->size >= at + 3 && (msg->data[at] | msg->data[at + 1] | msg->data[at + 2]);
 	return 0;
-}
-
-void verify_watch_certificate(gnutls_session_t session)
-{
-	gnutls_handshake_set_hook_function(session, GNUTLS_HANDSHAKE_CERTIFICATE_PKT,
-					   GNUTLS_HOOK_PRE, certificate_hook);
 }
 
 enum reason verify_handshake_failure(gnutls_session_t session, const struct peer_verdict *v,

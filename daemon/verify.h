@@ -23,8 +23,10 @@ struct peer_verdict {
 
 /* Chain, validity, revocation, name, purpose, then the tunnel's policy. */
 int verify_peer_callback(gnutls_session_t session);
-/* Watches the peer's Certificate message (sets cert_listed) before GnuTLS parses it. */
-void verify_watch_certificate(gnutls_session_t session);
+/* The peer's Certificate message before GnuTLS parses it (sets cert_listed): called from
+ * the session's handshake hook (handshake.c) for every message, it picks its own. */
+int verify_certificate_hook(gnutls_session_t session, unsigned htype, unsigned when,
+			    unsigned incoming, const gnutls_datum_t *msg);
 /* Maps a failed handshake to a reason: the verdict's if the callback refused, else GnuTLS's. */
 enum reason verify_handshake_failure(gnutls_session_t session, const struct peer_verdict *v,
 				     int gnutls_rc);

@@ -5,8 +5,8 @@
 # through ktund), then interop with openssl and gnutls-cli peers with kTLS on one side only,
 # the hand-over with data coalesced with the handshake or split mid-record, and a peer's
 # KeyUpdate on a kernel that cannot rekey.
-#   guest-suite.sh [pairs|idle|counts|interop|pipes|all]   pairs: sections 1, 1b and 1c; idle: 1b;
-#   counts: 1c; interop: 2-5 and 1d; pipes: 1d (default all)
+#   guest-suite.sh [pairs|idle|counts|interop|pipes|client-resume|all]   pairs: sections 1, 1b and 1c;
+#   idle: 1b; counts: 1c; interop: 2-6 and 1d; pipes: 1d; client-resume: 6 (default all)
 set -uo pipefail
 : "${KTUND:?} ${KTUNCTL:?} ${KTUN_SRCDIR:?}"
 # shellcheck source=../lib/result.sh
@@ -299,18 +299,65 @@ print(s.makefile('rb').readline().decode().strip())" 2>&1)
 done
 }
 
+# 6. Client resumption with kTLS (issue 14 §1): ktund client, kTLS required, to openssl s_server
+# (TLS 1.3, two tickets). The tickets come after the hand-over, as handshake records the
+# kernel hands over by recvmsg; ktund gives them to GnuTLS and files them. The next connection
+# resumes and is on kTLS too.
+section_client_resume() (
+	RESULT_FAILURES=0
+	openssl s_server -accept 9556 -cert "$P/server.pem" -cert_chain "$P/inter.pem" -key "$P/server.key" \
+		-CAfile "$P/ca.pem" -Verify 1 -verify_return_error -rev -tls1_3 -num_tickets 2 >"$work/sr.log" 2>&1 &
+	sr_pid=$!
+	pids+=($sr_pid)
+	for _ in $(seq 100); do ss -Htln "sport = :9556" | grep -q . && break; sleep 0.2; done
+	start r "$work/r.log" client --listen 127.0.0.1:9003 --target 127.0.0.1:9556 --server-name origin.test \
+		--cert "$P/client-chain.pem" --key "$P/client.key" --cacert "$P/ca.pem" --ktls required \
+		--log-level debug || { not_ok "client did not start"; exit 1; }
+	rev() {
+		python3 -c "
+import socket
+s=socket.create_connection(('127.0.0.1',9003), timeout=60); s.sendall(b'$1\\n')
+print(s.makefile('rb').readline().decode().strip())" 2>&1
+	}
+	reply=$(rev first)
+	for _ in $(seq 50); do [ "$(counter "$work/r.sock" tickets_stored)" -ge 1 ] && break; sleep 0.2; done
+	if [ "$reply" = tsrif ] && [ "$(counter "$work/r.sock" conns_ktls)" = 1 ] &&
+		grep -q 'session ticket after the kTLS hand-over filed' "$work/r.log" &&
+		[ "$(counter "$work/r.sock" ticket_cache_entries)" -ge 1 ]; then
+		ok "client-resume: first connection on kTLS, its ticket read after the hand-over and filed ($(counter "$work/r.sock" tickets_stored) stored)"
+	else
+		not_ok "client-resume: first connection: reply '$reply', conns_ktls $(counter "$work/r.sock" conns_ktls), tickets_stored $(counter "$work/r.sock" tickets_stored)"
+		grep -E 'ticket|handshake|close' "$work/r.log" | grep -v gnutls
+	fi
+	reply=$(rev second)
+	if [ "$reply" = dnoces ] && [ "$(counter "$work/r.sock" conns_ktls)" = 2 ] &&
+		[ "$(counter "$work/r.sock" handshakes_resumed)" = 1 ] &&
+		grep -E '\] handshake ' "$work/r.log" | tail -n 1 | grep -q ' resumed=yes$' &&
+		[ "$(counter "$work/r.sock" payload_userspace)" = 0 ]; then
+		ok "client-resume: second connection resumed (resumed=yes) and on kTLS, no payload through ktund"
+	else
+		not_ok "client-resume: second connection: reply '$reply', conns_ktls $(counter "$work/r.sock" conns_ktls), resumed $(counter "$work/r.sock" handshakes_resumed), payload_userspace $(counter "$work/r.sock" payload_userspace)"
+		grep -E '\] (handshake|close|reject) ' "$work/r.log"
+	fi
+	stop "$r_pid"; stop "$sr_pid"
+	exit "$RESULT_FAILURES"
+)
+
 begin=$SECONDS
 case $part in
 pairs) section_pairs; section_idle || RESULT_FAILURES=$((RESULT_FAILURES + 1))
 	section_counts || RESULT_FAILURES=$((RESULT_FAILURES + 1)) ;;
 idle) section_idle || RESULT_FAILURES=$((RESULT_FAILURES + 1)) ;;
 counts) section_counts || RESULT_FAILURES=$((RESULT_FAILURES + 1)) ;;
-interop) section_interop; section_pipe_fallback || RESULT_FAILURES=$((RESULT_FAILURES + 1)) ;;
+interop) section_interop; section_pipe_fallback || RESULT_FAILURES=$((RESULT_FAILURES + 1))
+	section_client_resume || RESULT_FAILURES=$((RESULT_FAILURES + 1)) ;;
+client-resume) section_client_resume || RESULT_FAILURES=$((RESULT_FAILURES + 1)) ;;
 pipes) section_pipe_fallback || RESULT_FAILURES=$((RESULT_FAILURES + 1)) ;;
 all) section_pairs; section_idle || RESULT_FAILURES=$((RESULT_FAILURES + 1))
 	section_counts || RESULT_FAILURES=$((RESULT_FAILURES + 1)); section_interop
-	section_pipe_fallback || RESULT_FAILURES=$((RESULT_FAILURES + 1)) ;;
-*) echo "usage: guest-suite.sh [pairs|idle|counts|interop|pipes|all]"; exit 2 ;;
+	section_pipe_fallback || RESULT_FAILURES=$((RESULT_FAILURES + 1))
+	section_client_resume || RESULT_FAILURES=$((RESULT_FAILURES + 1)) ;;
+*) echo "usage: guest-suite.sh [pairs|idle|counts|interop|pipes|client-resume|all]"; exit 2 ;;
 esac
 echo "($part: $((SECONDS - begin)) s in the guest)"
 
