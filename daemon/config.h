@@ -11,6 +11,7 @@
 #include "expiry.h"
 #include "policy.h"
 #include "redirect_rule.h"
+#include "target_set.h"
 
 /* What the operator asked for, from the command line or an INI file. Both go through
  * config_set() so an option means the same in either place. Built once, then read-only. */
@@ -42,6 +43,7 @@ struct tunnel_config {
 	char name[TUNNEL_NAME_MAX];
 	enum tunnel_mode mode;
 	bool mode_set;
+	/* target: one address or a list "a:443, b:443" (at most TARGETS_MAX once resolved) */
 	char *listen, *target, *cert, *key, *cacert, *crl, *server_name;
 	enum crl_stale_mode crl_stale;
 	char *ocsp_staple;  /* DER OCSP response for the own leaf, stapled for peers that ask */
@@ -51,6 +53,8 @@ struct tunnel_config {
 	bool has_allow, has_verify; /* which policy options were given */
 	unsigned handshake_timeout, connect_timeout, idle_timeout, max_connections;
 	bool unsafe_target, unsafe_listen;
+	enum failover failover;   /* which of several targets a new connection tries first */
+	unsigned target_backoff;  /* seconds a refused or timed-out target is skipped, at first */
 	bool proxy_protocol; /* server: a PROXY v2 header to the target first */
 	enum ktls_mode ktls;
 	unsigned ciphers;         /* mask over tls_ciphers[] */
@@ -61,7 +65,9 @@ struct tunnel_config {
 	struct dest_rule *dests;  /* server, target = from-client: allow-destination rules */
 	size_t n_dests;
 	/* Filled by config_validate(). */
-	struct ktun_addr listen_addr, target_addr;
+	struct ktun_addr listen_addr, target_addr; /* target_addr: target_addrs[0] */
+	struct ktun_addr *target_addrs; /* every target address, in list order */
+	size_t n_targets;
 	enum destination_mode destination_mode;
 	char destination_authority[CONNECT_AUTHORITY_MAX]; /* DESTINATION_FIXED: as sent */
 	bool from_client; /* target = from-client: each connection's CONNECT request names it */

@@ -76,7 +76,14 @@ static void follow_targets(struct ktun *k, struct ktun_config *next)
 
 		run->target = now->target;
 		now->target = text; /* freed with next */
+		struct ktun_addr *addrs = run->target_addrs;
+		size_t n = run->n_targets;
+
 		run->target_addr = now->target_addr;
+		run->target_addrs = now->target_addrs;
+		run->n_targets = now->n_targets;
+		now->target_addrs = addrs; /* freed with next */
+		now->n_targets = n;
 	}
 }
 
