@@ -139,6 +139,8 @@ int daemon_reload(struct ktun *k, char *err, size_t errlen)
 			/* The same certificate and responder: its fetched staple stays in force. */
 			if (ocsp_request_same(&k->tunnels[i].ctx->ocsp_request, &built[i]->ocsp_request))
 				ocsp_store_carry(&built[i]->ocsp_fetched, &k->tunnels[i].ctx->ocsp_fetched);
+			/* Targets it keeps keep their health; new ones start up. */
+			target_set_carry(&built[i]->targets, &k->tunnels[i].ctx->targets);
 			tunnel_swap_ctx(&k->tunnels[i], built[i]);
 		} else
 			tunnel_ctx_put(built[i]);

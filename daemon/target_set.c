@@ -111,6 +111,19 @@ void target_set_carry(struct target_set *to, const struct target_set *from)
 	}
 }
 
+size_t target_set_common(const struct target_set *a, const struct target_set *b)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->n; i++)
+		for (size_t j = 0; j < b->n; j++)
+			if (same_addr(&a->addrs[i], &b->addrs[j])) {
+				n++;
+				break;
+			}
+	return n;
+}
+
 bool target_set_same(const struct target_set *a, const struct target_set *b)
 {
 	if (a->n != b->n)

@@ -55,6 +55,8 @@ bool target_set_up(const struct target_set *s, size_t i);
 unsigned long long target_set_failures(const struct target_set *s, size_t i);
 /* A reload's new set keeps the health of the targets the old one has too (same address). */
 void target_set_carry(struct target_set *to, const struct target_set *from);
+/* How many of a's addresses b has too. */
+size_t target_set_common(const struct target_set *a, const struct target_set *b);
 /* Whether the two sets list the same addresses in the same order. */
 bool target_set_same(const struct target_set *a, const struct target_set *b);
 const char *failover_name(enum failover f);
