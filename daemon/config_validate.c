@@ -150,8 +150,14 @@ static int add_target_entry(const struct tunnel_config *t, const char *entry, bo
 			    struct ktun_addr *out, size_t *n, char *err, size_t errlen)
 {
 	char why[256];
-	int found = addr_parse_all(entry, server, &out[*n], TARGETS_MAX - *n, why, sizeof(why));
+	int found = 0;
 
+	if (*n == TARGETS_MAX) {
+		snprintf(err, errlen, "[%s] target: more than %d addresses (at '%s')", t->name,
+			 TARGETS_MAX, entry);
+		return -E2BIG;
+	}
+	found = addr_parse_all(entry, server, &out[*n], TARGETS_MAX - *n, why, sizeof(why));
 	if (found < 0) {
 		snprintf(err, errlen, "[%s] target '%s': %s", t->name, entry, why);
 		return found;
@@ -178,12 +184,11 @@ static int add_target_entry(const struct tunnel_config *t, const char *entry, bo
 static int parse_targets(struct tunnel_config *t, bool server, struct ktun_addr *out, size_t *n,
 			 char *err, size_t errlen)
 {
-	char *list = strdup(t->target), *save = NULL;
+	char *list = strdup(t->target), *rest = list;
 	int rc = list ? 0 : -ENOMEM;
 
 	*n = 0;
-	for (char *e = list ? strtok_r(list, ",", &save) : NULL; e && rc == 0;
-	     e = strtok_r(NULL, ",", &save)) {
+	for (char *e = list ? strsep(&rest, ",") : NULL; e && rc == 0; e = strsep(&rest, ",")) {
 		char *end = e + strlen(e);
 
 		while (*e == ' ' || *e == '\t')
@@ -213,10 +218,11 @@ static int check_targets(const struct ktun_config *cfg, struct tunnel_config *t,
 		return -ENOMEM;
 	rc = parse_targets(t, t->mode == MODE_SERVER, addrs, &n, err, errlen);
 	before = rc == -EINVAL || rc == -E2BIG ? NULL : running_targets(cfg->running, t);
-	if (rc < 0 && before && before->n_targets) {
+	if (rc < 0 && before && (before->n_targets || before->target_addr.len)) {
 		log_warn("%s; keeping the addresses it had", err);
-		memcpy(addrs, before->target_addrs, before->n_targets * sizeof(*addrs));
-		n = before->n_targets;
+		n = before->n_targets ? before->n_targets : 1;
+		memcpy(addrs, before->n_targets ? before->target_addrs : &before->target_addr,
+		       n * sizeof(*addrs));
 		rc = 0;
 	}
 	if (rc < 0) {
@@ -225,7 +231,7 @@ static int check_targets(const struct ktun_config *cfg, struct tunnel_config *t,
 		snprintf(why, sizeof(why), "%s", err);
 		snprintf(err, errlen, "%s%s", config_key_where(t, "target", where, sizeof(where)), why);
 		free(addrs);
-		return rc;
+		return rc == -ENOMEM ? rc : -EINVAL;
 	}
 	free(t->target_addrs);
 	t->target_addrs = addrs;
