@@ -16,10 +16,10 @@ set -euo pipefail
 pair_init
 HERE=$(cd "$(dirname "$0")" && pwd)
 
-# origin NAME ADDR: a line origin in the origin namespace, its accepts counted in NAME.accepts.
+# origin NAME ADDR: an echo origin in the origin namespace, its accepts counted in NAME.accepts.
 declare -A OPID
 origin() {
-	ip netns exec "$NS_ORIGIN" python3 "$ORIGIN_TOOL" line "$2" "$WORK/$1.accepts" \
+	ip netns exec "$NS_ORIGIN" python3 "$ORIGIN_TOOL" echo "$2" "$WORK/$1.accepts" \
 		>>"$WORK/origin.log" 2>&1 &
 	OPID[$1]=$!
 	wait_port "$NS_ORIGIN" "${2##*:}" || fail "origin $1 at $2 did not start"
@@ -28,24 +28,30 @@ stop_origin() {
 	kill "${OPID[$1]}" && wait "${OPID[$1]}" 2>/dev/null || true
 }
 accepts() { [ -f "$WORK/$1.accepts" ] && wc -l <"$WORK/$1.accepts" || echo 0; }
-# exchange: one line through the edge listener and back; prints ok or what happened.
+# exchange [N]: N (default 1) connections in turn, each a line through the edge listener,
+# echoed back; prints ok or what went wrong with which one, and fails on the first failure.
 exchange() {
-	in_edge timeout 30 python3 -c '
+	in_edge timeout 60 python3 -c '
 import socket, sys
-try:
-    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=25)
-    s.sendall(b"hello\n")
-    got = b""
-    while True:
-        b = s.recv(4096)
-        if not b:
-            break
-        got += b
-except OSError as e:
-    print("error: %r" % e)
-    sys.exit(1)
-print("ok" if got == b"hello\n" else "got %r" % got)
-sys.exit(0 if got == b"hello\n" else 1)' "$EDGE_PORT"
+for i in range(int(sys.argv[2])):
+    try:
+        s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=25)
+        s.sendall(b"hello\n")
+        s.shutdown(socket.SHUT_WR)
+        got = b""
+        while True:
+            b = s.recv(4096)
+            if not b:
+                break
+            got += b
+        s.close()
+    except OSError as e:
+        print("connection %d: error: %r" % (i + 1, e))
+        sys.exit(1)
+    if got != b"hello\n":
+        print("connection %d: got %r" % (i + 1, got))
+        sys.exit(1)
+print("ok")' "$EDGE_PORT" "${1:-1}"
 }
 metric() { # NAME TUNNEL TARGET: the value of one series
 	ctl "$1" metrics | awk -v k="$2{tunnel=\"$1\",target=\"$3\"}" '$1 == k { print $2 }'
@@ -58,18 +64,14 @@ origin b $B
 # 1. ordered
 SERVER_TARGET=$A start_server --target $B --target-backoff 1
 start_client
-for i in 1 2 3; do
-	out=$(exchange) || fail "ordered, both up: exchange $i: $out"
-done
+out=$(exchange 3) || fail "ordered, both up: $out"
 [ "$(accepts a)" = 3 ] && [ "$(accepts b)" = 0 ] && ok "ordered: 3 connections to the first origin" ||
 	fail "ordered: want 3/0 accepts, got $(accepts a)/$(accepts b)"
 [ "$(stat_of server target.$A)" = up ] && [ "$(stat_of server target.$B)" = up ] &&
 	[ "$(stat_of server failover)" = ordered ] && ok "status: both targets up, ordered" ||
 	fail "status: $(ctl server status | grep target)"
 stop_origin a
-for i in 1 2 3 4 5; do
-	out=$(exchange) || fail "ordered, first down: exchange $i failed: $out"
-done
+out=$(exchange 5) || fail "ordered, first down: $out"
 ok "first origin stopped: 5 of 5 connections succeeded"
 [ "$(accepts b)" = 5 ] || fail "want 5 connections at the second origin, got $(accepts b)"
 [ "$(stat_of server close.target-unreachable)" = 0 ] && [ "$(stat_of server close.connect-timeout)" = 0 ] ||
@@ -99,7 +101,7 @@ wait_log "$SERVER_LOG" "target $A up again" 5 && [ "$(stat_of server target.$A)"
 	ok "first origin back: traffic returns to it after its back-off, logged up again" ||
 	fail "no 'up again' line or status: $(grep -E 'target ' "$SERVER_LOG")"
 a0=$(accepts a) b0=$(accepts b)
-for i in 1 2 3; do exchange >/dev/null || fail "after recovery: exchange $i failed"; done
+out=$(exchange 3) || fail "after recovery: $out"
 [ "$(accepts a)" = $((a0 + 3)) ] && [ "$(accepts b)" = "$b0" ] &&
 	ok "after recovery: all to the first again" || fail "after recovery: a $a0->$(accepts a), b $b0->$(accepts b)"
 stop_daemon "$SERVER_PID" server
@@ -107,7 +109,7 @@ stop_daemon "$SERVER_PID" server
 # 2. round-robin
 a0=$(accepts a) b0=$(accepts b)
 SERVER_TARGET=$A start_server --target $B --failover round-robin
-for i in $(seq 1 8); do exchange >/dev/null || fail "round-robin: exchange $i failed"; done
+out=$(exchange 8) || fail "round-robin: $out"
 da=$(($(accepts a) - a0)) db=$(($(accepts b) - b0))
 [ "$da" -gt 0 ] && [ "$db" -gt 0 ] && [ $((da + db)) = 8 ] &&
 	ok "round-robin: 8 connections spread over both origins ($da, $db)" ||
@@ -147,9 +149,7 @@ start_client --target "$ORIGIN_IP:8444"
 exchange >/dev/null || fail "client mode, both far ends up: exchange failed"
 grep -q 'close .*reason=done' "$S1_LOG" || fail "client mode: the first far ktund took nothing"
 stop_daemon "$S1_PID" server
-for i in 1 2 3; do
-	out=$(exchange) || fail "client mode, first far end down: exchange $i: $out"
-done
+out=$(exchange 3) || fail "client mode, first far end down: $out"
 grep -q "target $ORIGIN_IP:$TLS_PORT down (Connection refused)" "$CLIENT_LOG" &&
 	[ "$(stat_of client close.target-unreachable)" = 0 ] &&
 	ok "client mode: the first far ktund down, 3 of 3 connections through the second" ||
