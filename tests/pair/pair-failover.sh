@@ -10,9 +10,13 @@
 #  5. client mode, two far ktund servers, the first stopped: connections go through the second.
 #  6. from-client: a name resolving to two allowed addresses whose first refuses: the
 #     connection reaches the second (the connect goes only to checked addresses).
+#  7. a reload that changes the list keeps the health of the target it keeps, the new one
+#     starts up, and the reload line says so.
+# Also: /healthz?targets=1 with one of two targets down (1).
 set -euo pipefail
 # shellcheck source=../lib/ktund.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/ktund.sh"
+need_cmd curl
 pair_init
 HERE=$(cd "$(dirname "$0")" && pwd)
 
@@ -62,7 +66,7 @@ origin a $A
 origin b $B
 
 # 1. ordered
-SERVER_TARGET=$A start_server --target $B --target-backoff 1
+SERVER_TARGET=$A start_server --target $B --target-backoff 1 --metrics-listen 127.0.0.1:9101
 start_client
 out=$(exchange 3) || fail "ordered, both up: $out"
 [ "$(accepts a)" = 3 ] && [ "$(accepts b)" = 0 ] && ok "ordered: 3 connections to the first origin" ||
@@ -87,8 +91,20 @@ f=$(metric server ktund_target_failures_total "$A")
 	fail "metrics: $(ctl server metrics | grep ktund_target_)"
 [ "$(stat_of server target.$A)" = down ] && [ "$(stat_of server target_failures.$A)" = "$f" ] &&
 	ok "status: $A down, $f failure(s)" || fail "status: $(ctl server status | grep target)"
-curl_health=$(ctl server status | grep -c '^server\.target\.' || true)
-[ "$curl_health" = 2 ] || fail "status lists $curl_health targets, want 2"
+n=$(ctl server status | grep -c '^server\.target\.' || true)
+[ "$n" = 2 ] || fail "status lists $n targets, want 2"
+# /healthz?targets=1 probes each target: the tunnel is reachable through the second.
+health=$(ip netns exec "$NS_ORIGIN" curl -sS -w '\n%{http_code}' "http://127.0.0.1:9101/healthz?targets=1") ||
+	fail "GET /healthz?targets=1 failed"
+python3 - "$health" "$A" "$B" <<'PY' && ok "healthz?targets=1: 200, $A unreachable, $B reachable" || fail "healthz: $health"
+import json, sys
+body, code = sys.argv[1].rsplit("\n", 1)
+t = json.loads(body)["targets"][0]
+each = {e["target"]: e for e in t["each"]}
+assert code == "200" and t["reachable"] is True, (code, t)
+assert each[sys.argv[2]]["reachable"] is False and "refused" in each[sys.argv[2]]["error"], each
+assert each[sys.argv[3]]["reachable"] is True, each
+PY
 origin a $A
 before=$(accepts a)
 for ((i = 0; i < 20; i++)); do
@@ -184,4 +200,38 @@ got=$(in_edge python3 "$HERE/../integration/connect_client.py" "$ORIGIN_IP" "$TL
 	fail "from-client: got '$got', accepts $(accepts m), log: $(close_lines "$SERVER_LOG")"
 stop_daemon "$SERVER_PID" server
 SERVER_PID=
+# 7. A reload that changes the list: the target it keeps keeps its health (down), the new one
+# starts up, and the reload line says what was reset.
+C=127.0.0.1:8082
+cat >"$WORK/gw.conf" <<CONF
+[global]
+control = $WORK/server.sock
+[gw]
+mode = server
+listen = $ORIGIN_IP:$TLS_PORT
+target = $A, $B
+cert = $PKI/server-chain.pem
+key = $PKI/server.key
+cacert = $PKI/ca.pem
+allow-ou = edge
+CONF
+SERVER_LOG=$WORK/gw.log
+ip netns exec "$NS_ORIGIN" "$KTUND" --config "$WORK/gw.conf" 2>"$SERVER_LOG" &
+SERVER_PID=$!
+_wait_ready "$SERVER_PID" "$SERVER_LOG" server
+stop_origin a
+start_client
+out=$(exchange) || fail "reload: exchange with the first origin down: $out"
+[ "$(ctl server status | awk '$1 == "gw.target.'$A'" { print $2 }')" = down ] || fail "reload: $A not down"
+sed -i "s/^target = .*/target = $A, $C/" "$WORK/gw.conf"
+ctl server reload | grep -q 'reload ok' || fail "reload failed: $(tail -3 "$SERVER_LOG")"
+st=$(ctl server status)
+grep -q "reload: target changed; health reset for 1 new target address" "$SERVER_LOG" &&
+	grep -qx "gw.target.$A down" <<<"$st" && grep -qx "gw.target.$C up" <<<"$st" &&
+	! grep -q "gw.target.$B" <<<"$st" &&
+	ok "reload: $A kept down, $C new and up, the log says 1 reset" ||
+	fail "reload: $(grep 'reload:' "$SERVER_LOG"); $(grep target <<<"$st")"
+stop_daemon "$CLIENT_PID" client
+stop_daemon "$SERVER_PID" server
+CLIENT_PID= SERVER_PID=
 pass "failover across targets in both modes, and across a from-client name's addresses"
