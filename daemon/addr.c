@@ -112,10 +112,10 @@ int addr_parse_all(const char *text, bool allow_unix, struct ktun_addr *out, siz
 	for (const struct addrinfo *ai = res; ai; ai = ai->ai_next, n++) {
 		if (n >= max || ai->ai_addrlen > sizeof(out->ss))
 			continue;
-		if (n)
+		if (n) { /* the same host as written: out[0]'s */
 			out[n] = (struct ktun_addr){ .host_is_literal = out->host_is_literal };
-		if (n)
 			memcpy(out[n].host, out->host, sizeof(out->host));
+		}
 		memcpy(&out[n].ss, ai->ai_addr, ai->ai_addrlen);
 		out[n].len = ai->ai_addrlen;
 	}
