@@ -75,12 +75,14 @@ static int parse_port(const char *port, char *err, size_t errlen)
 	return (int)v;
 }
 
-int addr_parse(const char *text, bool allow_unix, struct ktun_addr *out, char *err, size_t errlen)
+int addr_parse_all(const char *text, bool allow_unix, struct ktun_addr *out, size_t max,
+		   char *err, size_t errlen)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
 	struct addrinfo *res;
 	const char *port;
 	unsigned char probe[sizeof(struct in6_addr)];
+	size_t n = 0;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -89,7 +91,8 @@ int addr_parse(const char *text, bool allow_unix, struct ktun_addr *out, char *e
 			snprintf(err, errlen, "unix sockets are only allowed on the plaintext side");
 			return -EINVAL;
 		}
-		return parse_unix(text + 5, out, err, errlen);
+		rc = parse_unix(text + 5, out, err, errlen);
+		return rc < 0 ? rc : 1;
 	}
 	rc = split_host_port(text, out->host, sizeof(out->host), &port, err, errlen);
 	if (rc < 0)
@@ -106,10 +109,25 @@ int addr_parse(const char *text, bool allow_unix, struct ktun_addr *out, char *e
 		snprintf(err, errlen, "cannot resolve '%s': %s", out->host, gai_strerror(rc));
 		return -EADDRNOTAVAIL;
 	}
-	memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
-	out->len = res->ai_addrlen;
+	for (const struct addrinfo *ai = res; ai; ai = ai->ai_next, n++) {
+		if (n >= max || ai->ai_addrlen > sizeof(out->ss))
+			continue;
+		if (n) { /* the same host as written: out[0]'s */
+			out[n] = (struct ktun_addr){ .host_is_literal = out->host_is_literal };
+			memcpy(out[n].host, out->host, sizeof(out->host));
+		}
+		memcpy(&out[n].ss, ai->ai_addr, ai->ai_addrlen);
+		out[n].len = ai->ai_addrlen;
+	}
 	freeaddrinfo(res);
-	return 0;
+	return (int)n;
+}
+
+int addr_parse(const char *text, bool allow_unix, struct ktun_addr *out, char *err, size_t errlen)
+{
+	int rc = addr_parse_all(text, allow_unix, out, 1, err, errlen);
+
+	return rc < 0 ? rc : 0;
 }
 
 bool addr_is_unix(const struct ktun_addr *a)

@@ -19,6 +19,12 @@ struct ktun_addr {
 /* Parses HOST:PORT, [V6]:PORT or (if allow_unix) unix:/path. Returns 0 or a negative
  * errno; on error a human-readable reason is written to err. */
 int addr_parse(const char *text, bool allow_unix, struct ktun_addr *out, char *err, size_t errlen);
+/* addr_parse, keeping every address a name resolves to (getaddrinfo's order) in out[0..max),
+ * max at least 1.
+ * Returns how many it resolves to (more than max: the rest are not stored) or a negative
+ * errno. */
+int addr_parse_all(const char *text, bool allow_unix, struct ktun_addr *out, size_t max,
+		   char *err, size_t errlen);
 bool addr_is_local(const struct ktun_addr *a);
 bool addr_is_unix(const struct ktun_addr *a);
 /* Turns an IPv4-mapped IPv6 address (::ffff:A.B.C.D, what a dual-stack socket reports for

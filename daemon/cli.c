@@ -35,6 +35,8 @@ static const char usage[] =
 	"                 --tls-min 1.2|1.3 (1.2)  --tls-max 1.2|1.3 (1.3)\n"
 	"                 --proxy-protocol (server: PROXY v2 header to the target)\n"
 	"                 --request-timeout SEC (60: server, from-client: wait for a request)\n"
+	"                 --target repeated: several targets (at most 16 addresses)\n"
+	"                 --failover ordered|round-robin (ordered)  --target-backoff SEC (10)\n"
 	"Global options:  --workers N (CPUs)  --control PATH (" KTUN_CONTROL_DEFAULT ")  --user NAME\n"
 	"                 --log-level debug|info|notice|warning|error  --log-format text|json (text)\n"
 	"                 --drain-timeout SEC (30)\n"
@@ -121,9 +123,11 @@ static enum cli_result parse_options(int argc, char **argv, int i, struct ktun_c
 				return bad("unknown option '--%s': did you mean '--%s'?", key, near);
 			return bad("unknown option '--%s'", key);
 		}
-		if (!config_option_repeats(key) && given_before(argv, first, i, key))
-			return bad("option '--%s' is given twice: keep one (only --allow-*, --verify-* "
-				   "and --redirect may repeat)", key);
+		/* --target repeated lists several targets (the INI file's "target = a, b"). */
+		if (!config_option_repeats(key) && strcmp(key, "target") &&
+		    given_before(argv, first, i, key))
+			return bad("option '--%s' is given twice: keep one (only --allow-*, --verify-*, "
+				   "--redirect and --target may repeat)", key);
 		if (!value && !config_option_is_flag(key)) {
 			if (++i >= argc)
 				return bad("option '--%s' needs a value", key);

@@ -16,7 +16,7 @@
 enum opt_type {
 	OPT_STRING, OPT_UINT, OPT_BOOL, OPT_POLICY, OPT_MODE, OPT_LOGLEVEL, OPT_LOGFORMAT, OPT_KTLS, OPT_CIPHERS,
 	OPT_TLS_VERSION, OPT_REDIRECT, OPT_MARK, OPT_DAYS, OPT_CRL_STALE,
-	OPT_DEST,
+	OPT_DEST, OPT_TARGET, OPT_FAILOVER,
 };
 
 struct option_def {
@@ -48,7 +48,9 @@ static const struct option_def options[] = {
 	{ "redirect-mark", OPT_MARK, true, G(redirect_mark), 0, 0 },
 	{ "mode", OPT_MODE, false, T(mode), 0, 0 },
 	{ "listen", OPT_STRING, false, T(listen), 0, 0 },
-	{ "target", OPT_STRING, false, T(target), 0, 0 },
+	{ "target", OPT_TARGET, false, T(target), 0, 0 },
+	{ "failover", OPT_FAILOVER, false, T(failover), 0, 0 },
+	{ "target-backoff", OPT_UINT, false, T(target_backoff), 1, TARGET_BACKOFF_MAX_S },
 	{ "cert", OPT_STRING, false, T(cert), 0, 0 },
 	{ "key", OPT_STRING, false, T(key), 0, 0 },
 	{ "cacert", OPT_STRING, false, T(cacert), 0, 0 },
@@ -211,6 +213,7 @@ static void tunnel_config_free(struct tunnel_config *t)
 {
 	free(t->listen);
 	free(t->target);
+	free(t->target_addrs);
 	free(t->cert);
 	free(t->key);
 	free(t->cacert);
@@ -260,6 +263,7 @@ struct tunnel_config *config_add_tunnel(struct ktun_config *cfg, const char *nam
 	t->ciphers = TLS_CIPHERS_ALL;
 	t->tls_min = 2;
 	t->tls_max = 3;
+	t->target_backoff = TARGET_BACKOFF_DEFAULT_S;
 	return t;
 }
 
@@ -345,6 +349,26 @@ static int set_string(char **field, const char *key, const char *value, char *er
 	free(*field);
 	*field = strdup(value);
 	return *field ? 0 : -ENOMEM;
+}
+
+/* target: a list, "a:443, b:443". The command line's repeated --target (the one option that
+ * may repeat there without adding a rule) lands here once per time given and extends it;
+ * config_validate() splits and checks the entries. */
+static int add_target(char **field, const char *value, char *err, size_t errlen)
+{
+	char *joined;
+
+	if (!value || !*value) {
+		snprintf(err, errlen, "'target' needs a value");
+		return -EINVAL;
+	}
+	if (!*field)
+		return set_string(field, "target", value, err, errlen);
+	if (asprintf(&joined, "%s, %s", *field, value) < 0)
+		return -ENOMEM;
+	free(*field);
+	*field = joined;
+	return 0;
 }
 
 /* "AES-256-GCM:CHACHA20-POLY1305" -> mask; only AEAD ciphers ktund knows are accepted. */
@@ -498,6 +522,15 @@ static int set_typed(const struct option_def *o, void *base, const char *key, co
 		return add_redirect(base, value, err, errlen);
 	case OPT_DEST:
 		return add_dest(base, value, err, errlen);
+	case OPT_TARGET:
+		return add_target(field, value, err, errlen);
+	case OPT_FAILOVER:
+		if (value && (!strcmp(value, "ordered") || !strcmp(value, "round-robin"))) {
+			*(enum failover *)field = value[0] == 'o' ? FAILOVER_ORDERED : FAILOVER_ROUND_ROBIN;
+			return 0;
+		}
+		snprintf(err, errlen, "'%s' must be ordered or round-robin", key);
+		return -EINVAL;
 	case OPT_MARK:
 		return parse_mark(value, field, err, errlen);
 	case OPT_DAYS:

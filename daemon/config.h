@@ -11,6 +11,7 @@
 #include "expiry.h"
 #include "policy.h"
 #include "redirect_rule.h"
+#include "target_set.h"
 
 /* What the operator asked for, from the command line or an INI file. Both go through
  * config_set() so an option means the same in either place. Built once, then read-only. */
@@ -43,6 +44,7 @@ struct tunnel_config {
 	char name[TUNNEL_NAME_MAX];
 	enum tunnel_mode mode;
 	bool mode_set;
+	/* target: one address or a list "a:443, b:443" (at most TARGETS_MAX once resolved) */
 	char *listen, *target, *cert, *key, *cacert, *crl, *server_name;
 	enum crl_stale_mode crl_stale;
 	char *ocsp_staple;  /* DER OCSP response for the own leaf, stapled for peers that ask */
@@ -57,6 +59,8 @@ struct tunnel_config {
 	unsigned pool;      /* client: established connections kept ready (pool.c), 0: none */
 	unsigned pool_idle; /* client: a pooled connection is replaced before it is this old */
 	bool unsafe_target, unsafe_listen;
+	enum failover failover;   /* which of several targets a new connection tries first */
+	unsigned target_backoff;  /* seconds a refused or timed-out target is skipped, at first */
 	bool proxy_protocol; /* server: a PROXY v2 header to the target first */
 	enum ktls_mode ktls;
 	unsigned ciphers;         /* mask over tls_ciphers[] */
@@ -67,7 +71,9 @@ struct tunnel_config {
 	struct dest_rule *dests;  /* server, target = from-client: allow-destination rules */
 	size_t n_dests;
 	/* Filled by config_validate(). */
-	struct ktun_addr listen_addr, target_addr;
+	struct ktun_addr listen_addr, target_addr; /* target_addr: target_addrs[0] */
+	struct ktun_addr *target_addrs; /* every target address, in list order */
+	size_t n_targets;
 	enum destination_mode destination_mode;
 	char destination_authority[CONNECT_AUTHORITY_MAX]; /* DESTINATION_FIXED: as sent */
 	bool from_client; /* target = from-client: each connection's CONNECT request names it */

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
 #include <stdio.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -130,6 +132,134 @@ static int parse_endpoint(const struct ktun_config *cfg, struct tunnel_config *t
 	return 0;
 }
 
+/* The running tunnel of that name whose target list has the same text, or NULL. */
+static const struct tunnel_config *running_targets(const struct ktun_config *running,
+						   const struct tunnel_config *t)
+{
+	for (size_t i = 0; running && i < running->n_tunnels; i++) {
+		const struct tunnel_config *r = &running->tunnels[i];
+
+		if (!strcmp(r->name, t->name) && r->target && !strcmp(r->target, t->target))
+			return r;
+	}
+	return NULL;
+}
+
+/* One entry of the target list: every address it resolves to is a target of its own. */
+static int add_target_entry(const struct tunnel_config *t, const char *entry, bool server,
+			    struct ktun_addr *out, size_t *n, char *err, size_t errlen)
+{
+	char why[256];
+	int found = 0;
+
+	if (*n == TARGETS_MAX) {
+		snprintf(err, errlen, "[%s] target: more than %d addresses (at '%s')", t->name,
+			 TARGETS_MAX, entry);
+		return -E2BIG;
+	}
+	found = addr_parse_all(entry, server, &out[*n], TARGETS_MAX - *n, why, sizeof(why));
+	if (found < 0) {
+		snprintf(err, errlen, "[%s] target '%s': %s", t->name, entry, why);
+		return found;
+	}
+	if ((size_t)found > TARGETS_MAX - *n) {
+		snprintf(err, errlen, "[%s] target: more than %d addresses (with those '%s' resolves "
+			 "to)", t->name, TARGETS_MAX, entry);
+		return -E2BIG;
+	}
+	for (int k = 0; k < found; k++) {
+		const struct ktun_addr *a = &out[*n + (size_t)k];
+
+		if (server && !t->unsafe_target && !addr_is_local(a)) {
+			snprintf(err, errlen, "[%s] target '%s' is the plaintext side and must be "
+				 "loopback or unix:PATH (use unsafe-target to allow it)", t->name, entry);
+			return -EINVAL;
+		}
+	}
+	*n += (size_t)found;
+	return 0;
+}
+
+/* "a:443, b:443": split at commas, each entry checked as a single target always was. */
+static int parse_targets(struct tunnel_config *t, bool server, struct ktun_addr *out, size_t *n,
+			 char *err, size_t errlen)
+{
+	char *list = strdup(t->target), *rest = list;
+	int rc = list ? 0 : -ENOMEM;
+
+	*n = 0;
+	for (char *e = list ? strsep(&rest, ",") : NULL; e && rc == 0; e = strsep(&rest, ",")) {
+		char *end = e + strlen(e);
+
+		while (*e == ' ' || *e == '\t')
+			e++;
+		while (end > e && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
+		if (!*e) {
+			snprintf(err, errlen, "[%s] target '%s': an empty entry", t->name, t->target);
+			rc = -EINVAL;
+		} else {
+			rc = add_target_entry(t, e, server, out, n, err, errlen);
+		}
+	}
+	free(list);
+	return rc;
+}
+
+static int check_targets(const struct ktun_config *cfg, struct tunnel_config *t, char *err,
+			 size_t errlen)
+{
+	const struct tunnel_config *before;
+	struct ktun_addr *addrs = calloc(TARGETS_MAX, sizeof(*addrs));
+	size_t n = 0;
+	int rc;
+
+	if (!addrs)
+		return -ENOMEM;
+	rc = parse_targets(t, t->mode == MODE_SERVER, addrs, &n, err, errlen);
+	before = rc == -EINVAL || rc == -E2BIG ? NULL : running_targets(cfg->running, t);
+	if (rc < 0 && before && (before->n_targets || before->target_addr.len)) {
+		log_warn("%s; keeping the addresses it had", err);
+		n = before->n_targets ? before->n_targets : 1;
+		memcpy(addrs, before->n_targets ? before->target_addrs : &before->target_addr,
+		       n * sizeof(*addrs));
+		rc = 0;
+	}
+	if (rc < 0) {
+		char why[CONFIG_ERR_MAX], where[PATH_MAX + 16];
+
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "%s%s", config_key_where(t, "target", where, sizeof(where)), why);
+		free(addrs);
+		return rc == -ENOMEM ? rc : -EINVAL;
+	}
+	free(t->target_addrs);
+	t->target_addrs = addrs;
+	t->n_targets = n;
+	t->target_addr = addrs[0];
+	return 0;
+}
+
+/* A client checks the far ktund's name; several far ends must prove one name. */
+static int check_target_names(const struct tunnel_config *t, char *err, size_t errlen)
+{
+	if (t->mode != MODE_CLIENT || t->server_name)
+		return 0;
+	if (!t->target_addr.host[0]) {
+		snprintf(err, errlen, "[%s] cannot verify a server without a name", t->name);
+		return -EINVAL;
+	}
+	for (size_t i = 1; i < t->n_targets; i++) {
+		if (strcmp(t->target_addrs[i].host, t->target_addr.host)) {
+			snprintf(err, errlen, "[%s] the targets have different names (%s, %s): set "
+				 "server-name to the name every far ktund proves", t->name,
+				 t->target_addr.host, t->target_addrs[i].host);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 static int check_addresses(const struct ktun_config *cfg, struct tunnel_config *t, char *err,
 			   size_t errlen)
 {
@@ -142,15 +272,10 @@ static int check_addresses(const struct ktun_config *cfg, struct tunnel_config *
 		return rc;
 	if (t->from_client)
 		return 0; /* each connection's CONNECT request names its own target */
-	rc = parse_endpoint(cfg, t, "target", t->target, server, t->unsafe_target, &t->target_addr,
-			    err, errlen);
+	rc = check_targets(cfg, t, err, errlen);
 	if (rc < 0)
 		return rc;
-	if (!server && !t->server_name && !t->target_addr.host[0]) {
-		snprintf(err, errlen, "[%s] cannot verify a server without a name", t->name);
-		return -EINVAL;
-	}
-	return 0;
+	return check_target_names(t, err, errlen);
 }
 
 /* target = from-client lets an authenticated peer pick where the server connects: only the

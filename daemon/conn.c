@@ -117,6 +117,7 @@ void conn_free(struct conn *c)
 		for (int e = 0; e < 2; e++)
 			close_fd(&c->pipes[d][e]);
 	tls13_rec_clear(&c->rec);
+	free(c->dest_alts);
 	if (c->session)
 		gnutls_deinit(c->session);
 	tunnel_ctx_put(c->ctx);
@@ -150,6 +151,7 @@ static struct conn *conn_make(struct worker *w, struct tunnel *t, int fd,
 	*c = (struct conn){ .w = w, .t = t, .tls_fd = -1, .plain_fd = -1,
 			    .pipes = { { -1, -1 }, { -1, -1 } }, .pull_limit = SIZE_MAX,
 			    .peer = *peer, .peerlen = peerlen, .started_ms = w->now_ms, .dest_rule = -1,
+			    .target = -1,
 			    .active_ms = w->now_ms, .slot = fd >= 0 };
 	if (t->mode == MODE_SERVER)
 		c->tls_fd = fd;

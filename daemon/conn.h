@@ -16,6 +16,7 @@
 #include "dest_rule.h"
 #include "peer_cert.h"
 #include "reason.h"
+#include "resolver.h"
 #include "tls_hs_walk.h"
 #include "tls_record.h"
 #include "tls13_rec.h"
@@ -27,6 +28,15 @@ struct phase;
 struct resolve_req;
 struct tunnel;
 struct tunnel_ctx;
+
+/* server, from-client: the addresses a name resolved to after the first, which passed the
+ * allow rules too, to try in order when a connect fails (connect.c). */
+struct dest_alts {
+	size_t n, next;
+	struct sockaddr_storage addrs[RESOLVE_ALTS_MAX];
+	socklen_t lens[RESOLVE_ALTS_MAX];
+	int rules[RESOLVE_ALTS_MAX];
+};
 
 /*
  * One tunnelled connection: an accepted socket and the socket ktund opened for it. The TLS
@@ -117,6 +127,11 @@ struct conn {
 	socklen_t fwdlen;            /* 0: it named none */
 	int dest_rule;               /* server, from-client: the allow-destination rule, or -1 */
 	bool answered;               /* an HTTP refusal is queued in tls_out: close, not reset */
+	/* connect.c: the fixed target (index into ctx->targets) this connect goes to, or -1,
+	 * and a bit per target tried; from-client: the other allowed addresses of the name */
+	int target;
+	uint32_t targets_tried;
+	struct dest_alts *dest_alts;
 	struct resolve_req *resolving; /* the name lookup in flight (OP_RESOLVE), or NULL */
 	struct peer_cert cert; /* the peer's leaf: set once, under the worker's conns_lock */
 	const char *version, *cipher; /* static names from GnuTLS, set with cert */

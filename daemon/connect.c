@@ -1,19 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "http_answer.h"
+#include "log.h"
 #include "phase.h"
 #include "plain_io.h"
 #include "proxy_v2.h"
 #include "tls_io.h"
+#include "tunnel.h"
 #include "tunnel_ctx.h"
+#include "worker.h"
 
 /* The connect phase: opening the second socket of a connection, to the target (server
  * mode, plaintext) or to the far ktund (client mode, TLS). A failure here resets the
@@ -37,11 +42,30 @@ static enum verdict refuse(struct conn *c, int status, enum reason reason, const
 	return conn_closef(c, reason, "%s", detail);
 }
 
-static enum verdict connect_begin(struct conn *c)
+/* Where this attempt goes: a fixed target the tunnel's set picks (target_set.c), or the
+ * destination dest_request.c allowed. False once every fixed target was tried. */
+static bool choose(struct conn *c, const struct sockaddr_storage **addr, socklen_t *len)
 {
-	/* target = from-client: where the CONNECT request asked, as dest_request.c allowed. */
-	const struct sockaddr_storage *target = c->ctx->from_client ? &c->dst : &c->ctx->target.ss;
-	socklen_t len = c->ctx->from_client ? c->dstlen : c->ctx->target.len;
+	struct target_set *set = &c->ctx->targets;
+	int i;
+
+	if (c->ctx->from_client) {
+		*addr = &c->dst;
+		*len = c->dstlen;
+		return true;
+	}
+	i = target_set_pick(set, c->targets_tried, c->w->now_ms);
+	if (i < 0)
+		return false;
+	c->target = i;
+	c->targets_tried |= UINT32_C(1) << i;
+	*addr = &set->addrs[i].ss;
+	*len = set->addrs[i].len;
+	return true;
+}
+
+static enum verdict attempt(struct conn *c, const struct sockaddr_storage *target, socklen_t len)
+{
 	struct io_uring_sqe *sqe;
 	int fd;
 
@@ -65,6 +89,96 @@ static enum verdict connect_begin(struct conn *c)
 	io_uring_prep_link_timeout(sqe, &c->connect_timeout, 0);
 	conn_submit(c, sqe, OP_CONNECT_TIMEOUT);
 	return VERDICT_AGAIN;
+}
+
+static enum verdict connect_begin(struct conn *c)
+{
+	const struct sockaddr_storage *target;
+	socklen_t len;
+
+	if (!choose(c, &target, &len))
+		return refuse(c, 502, REASON_TARGET_UNREACHABLE, "no target");
+	return attempt(c, target, len);
+}
+
+/* The attempt's socket goes before the next is made; ktunctl conns reads the fds of a
+ * listed connection under its worker's conns_lock. */
+static void drop_socket(struct conn *c)
+{
+	int *fd = c->ctx->mode == MODE_SERVER ? &c->plain_fd : &c->tls_fd;
+
+	pthread_mutex_lock(&c->w->conns_lock);
+	close(*fd);
+	*fd = -1;
+	pthread_mutex_unlock(&c->w->conns_lock);
+}
+
+/* A fixed target failed: its back-off starts (said once, when it goes down). */
+static void mark_down(struct conn *c, const char *why)
+{
+	const struct ktun_addr *a = &c->ctx->targets.addrs[c->target];
+	char text[ADDR_TEXT_MAX];
+	unsigned backoff;
+
+	if (target_set_failed(&c->ctx->targets, (size_t)c->target, c->w->now_ms, &backoff))
+		log_warn("[%s] target %s down (%s): tried last for %u s", c->t->name,
+			 addr_format((const struct sockaddr *)&a->ss, a->len, text), why,
+			 backoff / 1000);
+}
+
+/* from-client: the next allowed address of the name, as the destination of the connection. */
+static bool next_alternative(struct conn *c, const struct sockaddr_storage **addr, socklen_t *len)
+{
+	struct dest_alts *alts = c->dest_alts;
+
+	if (!alts || alts->next == alts->n)
+		return false;
+	pthread_mutex_lock(&c->w->conns_lock);
+	c->dst = alts->addrs[alts->next];
+	c->dstlen = alts->lens[alts->next];
+	c->dest_rule = alts->rules[alts->next]; /* ktunctl conns reads both under the lock */
+	pthread_mutex_unlock(&c->w->conns_lock);
+	alts->next++;
+	*addr = &c->dst;
+	*len = c->dstlen;
+	return true;
+}
+
+/* The connect failed: the next target (or allowed address) gets its own attempt within this
+ * connection, so the application sees no failure while one is up; the last failure closes. */
+static enum verdict attempt_failed(struct conn *c, int res)
+{
+	const char *why = res == -ECANCELED ? "timed out" : strerror(-res);
+	const struct sockaddr_storage *next = NULL;
+	char addr[ADDR_TEXT_MAX];
+	socklen_t len = 0;
+
+	if (c->target >= 0)
+		mark_down(c, why);
+	drop_socket(c);
+	if (c->ctx->from_client ? next_alternative(c, &next, &len) : choose(c, &next, &len)) {
+		log_debug("[%s] conn=%llu: connect failed (%s), trying %s", c->t->name,
+			  (unsigned long long)c->id, why,
+			  addr_format((const struct sockaddr *)next, len, addr));
+		return attempt(c, next, len);
+	}
+	if (res == -ECANCELED)
+		return refuse(c, 504, REASON_CONNECT_TIMEOUT, "no connection within %u s",
+			      c->ctx->connect_timeout_ms / 1000);
+	return refuse(c, 502, REASON_TARGET_UNREACHABLE, "connect: %s", why);
+}
+
+/* A fixed target that had failed took a connection: up again, said once. */
+static void mark_up(struct conn *c)
+{
+	const struct ktun_addr *a;
+	char text[ADDR_TEXT_MAX];
+
+	if (c->target < 0 || !target_set_succeeded(&c->ctx->targets, (size_t)c->target))
+		return;
+	a = &c->ctx->targets.addrs[c->target];
+	log_notice("[%s] target %s up again", c->t->name,
+		   addr_format((const struct sockaddr *)&a->ss, a->len, text));
 }
 
 static const char *tls_version_text(gnutls_session_t s)
@@ -152,11 +266,9 @@ static enum verdict accept_request(struct conn *c)
 
 static enum verdict on_connect(struct conn *c, int res)
 {
-	if (res == -ECANCELED)
-		return refuse(c, 504, REASON_CONNECT_TIMEOUT, "no connection within %u s",
-			      c->ctx->connect_timeout_ms / 1000);
 	if (res < 0)
-		return refuse(c, 502, REASON_TARGET_UNREACHABLE, "connect: %s", strerror(-res));
+		return attempt_failed(c, res);
+	mark_up(c);
 	if (c->ctx->mode == MODE_SERVER && c->ctx->proxy_protocol) {
 		res = send_proxy_header(c);
 		if (res < 0)

@@ -156,10 +156,30 @@ static void write_ticket_status(const struct tunnel *t, const struct tunnel_stat
 		(unsigned long long)sum->tickets_stored, t->name, entries, t->name, bytes);
 }
 
+/* Each fixed target: "NAME.target.ADDR up|down" and "NAME.target_failures.ADDR N"; the main thread swaps contexts
+ * and this runs on the control thread, so the context is held by a reference. */
+static void targets_status(struct tunnel *t, FILE *out)
+{
+	struct tunnel_ctx *ctx = tunnel_acquire_ctx(t);
+
+	if (ctx->targets.n > 1)
+		fprintf(out, "%s.failover %s\n", t->name, failover_name(ctx->targets.failover));
+	for (size_t j = 0; j < ctx->targets.n; j++) {
+		const struct ktun_addr *a = &ctx->targets.addrs[j];
+		char text[ADDR_TEXT_MAX];
+
+		addr_format((const struct sockaddr *)&a->ss, a->len, text);
+		fprintf(out, "%s.target.%s %s\n%s.target_failures.%s %llu\n", t->name, text,
+			target_set_up(&ctx->targets, j) ? "up" : "down", t->name, text,
+			target_set_failures(&ctx->targets, j));
+	}
+	tunnel_ctx_put(ctx);
+}
+
 static void write_status(struct ktun *k, const char *args, FILE *out)
 {
 	for (size_t i = 0; i < k->n_tunnels; i++) {
-		const struct tunnel *t = &k->tunnels[i];
+		struct tunnel *t = &k->tunnels[i];
 		struct tunnel_stats sum;
 
 		tunnel_stats_sum(t, k->n_workers, &sum);
@@ -191,6 +211,7 @@ static void write_status(struct ktun *k, const char *args, FILE *out)
 		}
 		if (t->mode == MODE_CLIENT)
 			write_pool_status(t, &sum, out);
+		targets_status(t, out);
 		redirect_status_write(k, i, out);
 	}
 }

@@ -77,7 +77,14 @@ static void follow_targets(struct ktun *k, struct ktun_config *next)
 
 		run->target = now->target;
 		now->target = text; /* freed with next */
+		struct ktun_addr *addrs = run->target_addrs;
+		size_t n = run->n_targets;
+
 		run->target_addr = now->target_addr;
+		run->target_addrs = now->target_addrs;
+		run->n_targets = now->n_targets;
+		now->target_addrs = addrs; /* freed with next */
+		now->n_targets = n;
 	}
 }
 
@@ -153,6 +160,8 @@ int daemon_reload(struct ktun *k, char *err, size_t errlen)
 			if (ocsp_request_same(&k->tunnels[i].ctx->ocsp_request, &built[i]->ocsp_request))
 				ocsp_store_carry(&built[i]->ocsp_fetched, &k->tunnels[i].ctx->ocsp_fetched);
 			carry_tickets(k->tunnels[i].ctx, built[i]);
+			/* Targets it keeps keep their health; new ones start up. */
+			target_set_carry(&built[i]->targets, &k->tunnels[i].ctx->targets);
 			tunnel_swap_ctx(&k->tunnels[i], built[i]);
 		} else
 			tunnel_ctx_put(built[i]);

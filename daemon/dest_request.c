@@ -166,7 +166,32 @@ static const char *check(const struct conn *c, const struct sockaddr_storage *ds
 	return NULL;
 }
 
-/* A name's addresses, in the resolver's order: the first that passes check() is taken. */
+/* The allowed addresses after the first (from), kept for connect.c to try in order if the
+ * first refuses or times out; each passes check() as the first did. Without memory, only
+ * the first is tried. */
+static void keep_alternatives(struct conn *c, struct resolve_req *req, size_t from)
+{
+	struct dest_alts *alts = NULL;
+
+	for (size_t i = from; i < req->n; i++) {
+		int rule;
+
+		addr_unmap(&req->addrs[i], &req->lens[i]);
+		if (check(c, &req->addrs[i], req->lens[i], &rule))
+			continue;
+		if (!alts)
+			alts = calloc(1, sizeof(*alts));
+		if (!alts || alts->n == RESOLVE_ALTS_MAX)
+			break;
+		alts->addrs[alts->n] = req->addrs[i];
+		alts->lens[alts->n] = req->lens[i];
+		alts->rules[alts->n++] = rule;
+	}
+	c->dest_alts = alts;
+}
+
+/* A name's addresses, in the resolver's order: the first that passes check() is taken, the
+ * others that pass are kept to fall back on. */
 static enum verdict on_resolved(struct conn *c, int res)
 {
 	struct resolve_req *req = c->resolving;
@@ -181,8 +206,10 @@ static enum verdict on_resolved(struct conn *c, int res)
 
 		addr_unmap(&req->addrs[i], &req->lens[i]);
 		why = check(c, &req->addrs[i], req->lens[i], &rule);
-		if (!why)
+		if (!why) {
+			keep_alternatives(c, req, i + 1);
 			return allow(c, &req->addrs[i], req->lens[i], rule);
+		}
 		if (strlen(list) + ADDR_TEXT_MAX + 2 < sizeof(list))
 			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? " " : "",
 				 addr_format((const struct sockaddr *)&req->addrs[i], req->lens[i], addr));

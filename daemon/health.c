@@ -29,6 +29,32 @@ static bool own_certificates_valid(struct ktun *k, time_t now)
 	return valid;
 }
 
+/* A tunnel is reachable while one of its targets is: "target" and "error" are its first
+ * target's (an unreachable first one with an empty "each" means the probe had no memory),
+ * "each" lists every target. */
+static void add_tunnel_targets(struct json_object *t, const struct target_state *st)
+{
+	struct json_object *each = json_object_new_array();
+
+	json_object_object_add(t, "target", json_object_new_string(st->n ? st->each[0].target : ""));
+	json_object_object_add(t, "reachable", json_object_new_boolean(st->reachable));
+	if (!st->reachable)
+		json_object_object_add(t, "error", json_object_new_string(st->n ? st->each[0].error
+										  : "out of memory"));
+	for (size_t j = 0; j < st->n; j++) {
+		struct json_object *one = json_object_new_object();
+
+		json_object_object_add(one, "target", json_object_new_string(st->each[j].target));
+		json_object_object_add(one, "reachable",
+				       json_object_new_boolean(st->each[j].reachable));
+		if (!st->each[j].reachable)
+			json_object_object_add(one, "error",
+					       json_object_new_string(st->each[j].error));
+		json_object_array_add(each, one);
+	}
+	json_object_object_add(t, "each", each);
+}
+
 static void add_targets(struct ktun *k, struct json_object *root, bool *all_up)
 {
 	struct target_state *st = calloc(k->n_tunnels, sizeof(*st));
@@ -39,12 +65,8 @@ static void add_targets(struct ktun *k, struct json_object *root, bool *all_up)
 		struct json_object *t = json_object_new_object();
 
 		json_object_object_add(t, "tunnel", json_object_new_string(k->tunnels[i].name));
-		if (st[i].fixed) {
-			json_object_object_add(t, "target", json_object_new_string(st[i].target));
-			json_object_object_add(t, "reachable", json_object_new_boolean(st[i].reachable));
-			if (!st[i].reachable)
-				json_object_object_add(t, "error", json_object_new_string(st[i].error));
-		}
+		if (st[i].fixed)
+			add_tunnel_targets(t, &st[i]);
 		json_object_array_add(list, t);
 	}
 	free(st);

@@ -129,13 +129,19 @@ static void announce(const struct ktun *k)
 		const struct tunnel *t = &k->tunnels[i];
 		char l[ADDR_TEXT_MAX], tg[ADDR_TEXT_MAX];
 
-		log_notice("[%s] %s mode: listening on %s%s, target %s, datapath %s", t->name,
+		const struct target_set *set = &t->ctx->targets;
+		char more[48] = "";
+
+		if (set->n > 1)
+			snprintf(more, sizeof(more), " and %zu more (%s)", set->n - 1,
+				 failover_name(set->failover));
+		log_notice("[%s] %s mode: listening on %s%s, target %s%s, datapath %s", t->name,
 			   config_mode_name(t->mode),
 			   addr_format((const struct sockaddr *)&t->listen.ss, t->listen.len, l),
 			   t->inherited ? " (inherited socket)" : "",
 			   t->ctx->from_client ? "from-client" :
 			   addr_format((const struct sockaddr *)&t->ctx->target.ss, t->ctx->target.len, tg),
-			   t->ctx->ktls_wanted ? "ktls" : "userspace");
+			   more, t->ctx->ktls_wanted ? "ktls" : "userspace");
 	}
 	log_notice("ready");
 }

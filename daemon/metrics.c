@@ -215,6 +215,33 @@ static void ticket_cache_gauge(FILE *out, struct ktun *k, bool bytes)
 	}
 }
 
+/* Fixed targets (a server's origins, a client's far ktunds): failed connects and whether
+ * each is up, one series per target address (at most TARGETS_MAX per tunnel). */
+static void targets(FILE *out, struct ktun *k, bool failures)
+{
+	const char *name = failures ? "ktund_target_failures_total" : "ktund_target_up";
+
+	header(out, name, failures ? "counter" : "gauge",
+	       failures ? "Connects to a target that were refused, timed out or found no route "
+			  "(counted since start; a reload keeps the count of a target it keeps)."
+			: "1 if the target's last connect succeeded (or none failed), 0 while it is "
+			  "down (passive health: back-off after a failed connect).");
+	for (size_t i = 0; i < k->n_tunnels; i++) {
+		struct tunnel_ctx *ctx = tunnel_acquire_ctx(&k->tunnels[i]);
+
+		for (size_t j = 0; j < ctx->targets.n; j++) {
+			const struct ktun_addr *a = &ctx->targets.addrs[j];
+			char text[ADDR_TEXT_MAX];
+
+			fprintf(out, "%s{tunnel=\"%s\",target=\"", name, k->tunnels[i].name);
+			prom_label_put(out, addr_format((const struct sockaddr *)&a->ss, a->len, text));
+			fprintf(out, "\"} %llu\n", failures ? target_set_failures(&ctx->targets, j)
+							   : target_set_up(&ctx->targets, j));
+		}
+		tunnel_ctx_put(ctx);
+	}
+}
+
 static void reloads(FILE *out, struct ktun *k)
 {
 	header(out, "ktund_reloads_total", "counter",
@@ -412,6 +439,8 @@ int metrics_write(struct ktun *k, FILE *out)
 	destinations(out, k);
 	ticket_cache_gauge(out, k, false);
 	ticket_cache_gauge(out, k, true);
+	targets(out, k, true);
+	targets(out, k, false);
 	reloads(out, k);
 	ocsp_expiry(out, k);
 	crl_expiry(out, k);

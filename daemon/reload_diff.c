@@ -64,6 +64,17 @@ static void add(char *buf, size_t len, size_t *at, const char *what)
 		*at += (size_t)snprintf(buf + *at, len - *at, "%s%s", *at ? ", " : "", what);
 }
 
+/* Targets a reload adds start up, with no failures: the others keep their health. */
+static void fresh_targets(const struct tunnel_ctx *old, const struct tunnel_ctx *new, char *buf,
+			  size_t len, size_t at)
+{
+	size_t added = new->targets.n - target_set_common(&new->targets, &old->targets);
+
+	if (added && at < len)
+		snprintf(buf + at, len - at, "; health reset for %zu new target address%s", added,
+			 added == 1 ? "" : "es");
+}
+
 void reload_diff(const struct tunnel_ctx *old, const struct tunnel_ctx *new, char *buf, size_t len)
 {
 	unsigned char a[64], b[64];
@@ -91,8 +102,14 @@ void reload_diff(const struct tunnel_ctx *old, const struct tunnel_ctx *new, cha
 	if ((old->ocsp.path == NULL) != (new->ocsp.path == NULL) ||
 	    old->ocsp.next_update != new->ocsp.next_update || old->ocsp.stapled != new->ocsp.stapled)
 		add(buf, len, &at, "ocsp-staple");
+	if (!target_set_same(&old->targets, &new->targets))
+		add(buf, len, &at, "target");
+	if (old->targets.failover != new->targets.failover ||
+	    old->targets.backoff_ms != new->targets.backoff_ms)
+		add(buf, len, &at, "failover");
 	if (at < len)
-		snprintf(buf + at, len - at, "%s", at ? " changed" : "nothing changed");
+		at += (size_t)snprintf(buf + at, len - at, "%s", at ? " changed" : "nothing changed");
+	fresh_targets(old, new, buf, len, at);
 }
 
 static bool same_policy(const struct policy *a, const struct policy *b)

@@ -11,7 +11,8 @@ struct tunnel_ctx;
  * not_after=..., key, ca, crl, ocsp-staple changed", those that differ, or "nothing
  * changed". The certificates are compared by serial, subject and notAfter, the key by its
  * public key's ID, a CRL by issuer and nextUpdate (a CRL reissued with the same nextUpdate
- * is not seen), the staple by its nextUpdate. */
+ * is not seen), the staple by its nextUpdate, the targets by address and order ("; health
+ * reset for N new target addresses": those the old list had keep their health). */
 void reload_diff(const struct tunnel_ctx *old, const struct tunnel_ctx *new, char *buf, size_t len);
 
 /* Whether a client tunnel's session tickets stay valid across the reload: the same own

@@ -16,6 +16,7 @@
  */
 
 #define RESOLVE_ADDRS_MAX 8
+#define RESOLVE_ALTS_MAX (RESOLVE_ADDRS_MAX - 1)
 /* Lookups queued or running at once, all tunnels together: one slow name server cannot make
  * the queue (and the connections behind it) grow without bound. */
 #define RESOLVE_PENDING_MAX 64

@@ -18,14 +18,14 @@ static struct target_state *last;
 static size_t last_n;
 static struct timespec last_at;
 
-static void failed(struct target_state *s, const char *why)
+static void failed(struct target_reach *s, const char *why)
 {
 	s->reachable = false;
 	snprintf(s->error, sizeof(s->error), "%s", why);
 }
 
 /* A non-blocking connect: the fd to wait on, or -1 with s filled (done at once either way). */
-static int start(const struct ktun_addr *a, struct target_state *s)
+static int start(const struct ktun_addr *a, struct target_reach *s)
 {
 	int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
@@ -47,7 +47,7 @@ static int start(const struct ktun_addr *a, struct target_state *s)
 	return fd;
 }
 
-static void finish(struct pollfd *p, struct target_state *s)
+static void finish(struct pollfd *p, struct target_reach *s)
 {
 	int err = 0;
 	socklen_t len = sizeof(err);
@@ -70,43 +70,55 @@ static int ms_since(const struct timespec *t0)
 	return (int)((now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000);
 }
 
-/* All connects in flight at once, one poll over them until all answered or the time is up. */
+static void start_tunnel(struct tunnel *t, struct target_state *out, struct pollfd *fds,
+			 size_t *waiting)
+{
+	struct tunnel_ctx *ctx = tunnel_acquire_ctx(t);
+
+	memset(out, 0, sizeof(*out));
+	out->fixed = ctx->targets.n > 0;
+	out->n = ctx->targets.n;
+	for (size_t j = 0; j < TARGETS_MAX; j++) {
+		fds[j].fd = j < out->n ? start(&ctx->targets.addrs[j], &out->each[j]) : -1;
+		fds[j].events = POLLOUT;
+		*waiting += fds[j].fd >= 0;
+	}
+	tunnel_ctx_put(ctx);
+}
+
+/* All connects in flight at once (TARGETS_MAX slots per tunnel), one poll over them until
+ * all answered or the time is up. */
 static void probe_round(struct ktun *k, struct target_state *out, size_t n)
 {
-	struct pollfd *fds = calloc(n, sizeof(*fds));
+	struct pollfd *fds = calloc(n * TARGETS_MAX, sizeof(*fds));
 	struct timespec t0;
 	size_t waiting = 0;
 
 	if (!fds) {
 		for (size_t i = 0; i < n; i++)
-			failed(&out[i], "out of memory");
+			out[i] = (struct target_state){ .fixed = true };
 		return;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (size_t i = 0; i < n; i++) {
-		struct tunnel_ctx *ctx = tunnel_acquire_ctx(&k->tunnels[i]);
-
-		memset(&out[i], 0, sizeof(out[i]));
-		out[i].fixed = ctx->target.ss.ss_family != AF_UNSPEC;
-		fds[i].fd = out[i].fixed ? start(&ctx->target, &out[i]) : -1;
-		fds[i].events = POLLOUT;
-		waiting += fds[i].fd >= 0;
-		tunnel_ctx_put(ctx);
-	}
+	for (size_t i = 0; i < n; i++)
+		start_tunnel(&k->tunnels[i], &out[i], &fds[i * TARGETS_MAX], &waiting);
 	while (waiting) {
 		int left = TARGET_PROBE_TIMEOUT_MS - ms_since(&t0), rc;
 
-		rc = left > 0 ? poll(fds, n, left) : 0;
+		rc = left > 0 ? poll(fds, n * TARGETS_MAX, left) : 0;
 		if (rc < 0 && errno == EINTR)
 			continue;
-		for (size_t i = 0; i < n; i++) {
-			if (fds[i].fd < 0 || (rc > 0 && !fds[i].revents))
+		for (size_t f = 0; f < n * TARGETS_MAX; f++) {
+			if (fds[f].fd < 0 || (rc > 0 && !fds[f].revents))
 				continue;
-			finish(&fds[i], &out[i]);
-			fds[i].fd = -1; /* poll skips it from now on */
+			finish(&fds[f], &out[f / TARGETS_MAX].each[f % TARGETS_MAX]);
+			fds[f].fd = -1; /* poll skips it from now on */
 			waiting--;
 		}
 	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < out[i].n; j++)
+			out[i].reachable |= out[i].each[j].reachable;
 	free(fds);
 }
 
@@ -132,7 +144,7 @@ size_t target_probe(struct ktun *k, struct target_state *out, size_t n)
 		if (last && last_n == n)
 			out[i] = last[i];
 		else
-			failed(&out[i], "out of memory");
+			out[i] = (struct target_state){ .fixed = true };
 		down += out[i].fixed && !out[i].reachable;
 	}
 	pthread_mutex_unlock(&round_lock);

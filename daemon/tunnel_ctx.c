@@ -329,6 +329,11 @@ static void copy_settings(struct tunnel_ctx *ctx, const struct tunnel_config *cf
 	memcpy(ctx->name, cfg->name, sizeof(ctx->name));
 	ctx->mode = cfg->mode;
 	ctx->target = cfg->target_addr;
+	ctx->targets.n = cfg->n_targets;
+	if (cfg->n_targets)
+		memcpy(ctx->targets.addrs, cfg->target_addrs, cfg->n_targets * sizeof(*cfg->target_addrs));
+	ctx->targets.failover = cfg->failover;
+	ctx->targets.backoff_ms = cfg->target_backoff * 1000;
 	snprintf(ctx->server_name, sizeof(ctx->server_name), "%s",
 		 cfg->server_name ? cfg->server_name : cfg->target_addr.host);
 	ctx->server_name_is_ip = inet_pton(AF_INET, ctx->server_name, &probe) == 1 ||

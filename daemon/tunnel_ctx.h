@@ -26,7 +26,10 @@ struct tunnel_ctx {
 	struct policy policy;
 	char server_name[ADDR_HOST_MAX]; /* client mode: the name the server must prove */
 	bool server_name_is_ip;          /* then it is checked against IP SANs and not sent as SNI */
-	struct ktun_addr target;
+	struct ktun_addr target;  /* the first of targets */
+	/* every fixed target and their health: shared by the workers (atomics), carried over
+	 * by a reload for the addresses it keeps (daemon.c) */
+	struct target_set targets;
 	bool from_client;         /* target = from-client: the CONNECT request names it */
 	struct dest_rule *dests;  /* its allow-destination rules */
 	size_t n_dests;

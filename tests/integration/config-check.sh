@@ -16,6 +16,9 @@
 #   global-key-in-tunnel, bad-listen, bad-port, ipv6-without-brackets, duplicate-listen,
 #   duplicate-section, bad-section-name, no-tunnel, public-client-listen (+ unsafe-listen ok),
 #   tls-min-above-max, missing-file, cli-tunnel-option-with-config
+#   target-list (two targets, failover, target-backoff: ok), target-list-bad-entry,
+#   target-list-public, target-list-too-long (17 addresses): FILE:LINE of target and the
+#   entry; bad-failover
 set -euo pipefail
 . "$(dirname "$0")/client-common.sh"
 plain_init
@@ -185,6 +188,19 @@ f=$(variant duplicate-key '/^\[from-edge\]/a target = 127.0.0.1:8081')
 check_bad duplicate-key "$f" "$f:$(line_of "$f" '^target = 127.0.0.1:8080'): \[from-edge\] 'target' is set twice in this section, first at $f:$(line_of "$f" '^target = 127.0.0.1:8081'): keep one"
 f=$(variant duplicate-global-key '/^\[global\]/a workers = 2')
 check_bad duplicate-global-key "$f" "$f:$(line_of "$f" '^workers = 1'): \[global\] 'workers' is set twice in this section, first at $f:$(line_of "$f" '^workers = 2'): keep one"
+# Several targets: a list is fine; a bad entry, or more than 16 addresses, is an error at the
+# target's FILE:LINE naming the entry.
+f=$(variant target-list 's/^target = 127.0.0.1:8080$/target = 127.0.0.1:8080, 127.0.0.2:8080\nfailover = round-robin\ntarget-backoff = 30/')
+check_ok target-list "$f"
+f=$(variant target-list-bad-entry 's/^target = 127.0.0.1:8080$/target = 127.0.0.1:8080, 127.0.0.2:80800/')
+check_bad target-list-bad-entry "$f" "$f:$(line_of "$f" '^target = 127.0.0.1:8080, '): \[from-edge\] target '127.0.0.2:80800': port must be 1-65535"
+f=$(variant target-list-public 's/^target = 127.0.0.1:8080$/target = 127.0.0.1:8080, 192.0.2.7:80/')
+check_bad target-list-public "$f" "$f:$(line_of "$f" '^target = 127.0.0.1:8080, '): \[from-edge\] target '192.0.2.7:80' is the plaintext side and must be loopback"
+list=$(for i in $(seq 1 17); do printf '127.0.0.%d:8080, ' "$i"; done)
+f=$(variant target-list-too-long "s/^target = 127.0.0.1:8080\$/target = ${list%, }/")
+check_bad target-list-too-long "$f" "$f:$(line_of "$f" '^target = 127.0.0.1:8080, '): \[from-edge\] target: more than 16 addresses"
+f=$(variant bad-failover '/^\[from-edge\]/a failover = random')
+check_bad bad-failover "$f" "$f:[0-9]+: \[from-edge\] 'failover' must be ordered or round-robin"
 f=$(variant repeated-rule '/^allow-ou = edge/a allow-ou = other')
 check_ok repeated-rule "$f"
 f=$(variant syntax-error '/^\[to-origin\]/a this line has no equals sign')

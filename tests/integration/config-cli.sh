@@ -6,7 +6,9 @@
 #   help-options          every option of daemon/config.c's table is in --help
 #   no-mode, unknown-mode, unknown-option, unknown-option-suggest, unknown-option-last,
 #   duplicate-option, duplicate-flag (an option set once given twice: the second would
-#   silently win), missing-value, empty-value,
+#   silently win), repeated-target (--target repeats: a list), repeated-target-bad (an entry
+#   of it checked as a single target is), repeated-target-names (several far ends, no
+#   server-name), missing-value, empty-value,
 #   unexpected-argument, missing-required, config-with-mode, verify-all, allow-in-client,
 #   server-without-allow, bad-number, bad-log-level, bad-log-format, bad-ktls, bad-ciphers,
 #   bad-tls-version,
@@ -22,7 +24,8 @@
 #   status-format, status-counters                        every line "client.COUNTER VALUE";
 #                        the contract's counters, every reason's close (and reject) counter
 #   status-after-refusal  an app through the unix listener to a closed target: reset,
-#                        conns_total 1, close.target-unreachable 1, conns_open 0
+#                        conns_total 1, close.target-unreachable 1, conns_open 0, the
+#                        target down (status and the log's one line), 1 failure
 #   conns-idle, reload-ok, reload-failed (a broken key: exit 1, the old key kept serving),
 #   reload-again, sigterm (exit 0)
 # shellcheck disable=SC2119 # functions of tests/lib/ktund.sh take optional arguments; none needed here
@@ -86,7 +89,15 @@ expect unknown-option-suggest 2 "ktund: unknown option '--listne': did you mean 
 	client --listne 127.0.0.1:9000
 # Last on the line, an unknown option must still be called unknown, not "needs a value".
 expect unknown-option-last 2 "ktund: unknown option '--frobnicate'" "${client_ok[@]}" --frobnicate
-expect duplicate-option 2 "ktund: option '--target' is given twice: keep one" "${client_ok[@]}" --target 192.0.2.9:8443
+expect duplicate-option 2 "ktund: option '--listen' is given twice: keep one" "${client_ok[@]}" --listen 127.0.0.1:9001
+# --target is the one option set once in a file that repeats on the command line: a list.
+expect repeated-target 0 '^configuration ok: 1 tunnel\(s\)$' "${client_ok[@]}" --target 192.0.2.9:8443 \
+	--server-name far.test --check
+# Far ends must prove one name: two addresses with no server-name are an error.
+expect repeated-target-names 2 "\[client\] the targets have different names .*set server-name" \
+	"${client_ok[@]}" --target 192.0.2.9:8443 --check
+expect repeated-target-bad 2 "\[client\] target '192.0.2.9:0': port must be 1-65535" \
+	"${client_ok[@]}" --target 192.0.2.9:0 --check
 expect duplicate-flag 2 "ktund: option '--sandbox' is given twice" "${client_ok[@]}" --sandbox=no --sandbox
 expect missing-value 2 "ktund: option '--target' needs a value" client --listen 127.0.0.1:9000 --target
 expect empty-value 2 "ktund: 'listen' needs a value" client --listen= --target 192.0.2.2:8443
@@ -174,7 +185,7 @@ CLIENT_LOG=$WORK/daemon.log
 _wait_ready "$CLIENT_PID" "$CLIENT_LOG" client
 
 status=$(ctl client status)
-bad_lines=$(grep -vE '^client\.[a-z_]+(\.[a-z-]+)? [a-z0-9]+$' <<<"$status" || true)
+bad_lines=$(grep -vE '^client\.([a-z_]+(\.[a-z-]+)?|target(_failures)?\.[0-9.:]+) [a-z0-9]+$' <<<"$status" || true)
 if [ -z "$bad_lines" ] && [ "$(wc -l <<<"$status")" -gt 20 ]; then
 	ok "status-format: $(wc -l <<<"$status") lines, each 'client.COUNTER VALUE'"
 else
@@ -216,8 +227,11 @@ out=$(python3 "$CLIENTTOOL" expect-reset "unix:$WORK/app.sock" 2>&1) || true
 if grep -qE '^reset \((ConnectionResetError|BrokenPipeError)\) after 0 bytes$' <<<"$out" &&
 	wait_log "$CLIENT_LOG" 'close peer=unix:[^ ]* id="-" .*reason=target-unreachable detail="connect: Connection refused"' 5 &&
 	wait_stat client close.target-unreachable 1 5 && [ "$(stat_of client conns_total)" = 1 ] &&
-	[ "$(stat_of client conns_open)" = 0 ]; then
-	ok "status-after-refusal: app $out; conns_total 1, close.target-unreachable 1, conns_open 0"
+	[ "$(stat_of client conns_open)" = 0 ] &&
+	[ "$(stat_of client "target.127.0.0.1:$dead_port")" = down ] &&
+	[ "$(stat_of client "target_failures.127.0.0.1:$dead_port")" = 1 ] &&
+	[ "$(grep -c "target 127.0.0.1:$dead_port down (Connection refused): tried last for 10 s" "$CLIENT_LOG")" = 1 ]; then
+	ok "status-after-refusal: app $out; conns_total 1, close.target-unreachable 1, conns_open 0, target down, 1 failure"
 else
 	not_ok "status-after-refusal: app: $out; log: $(close_lines "$CLIENT_LOG"); status: $(ctl client status | grep -E 'conns_|target-unreachable' | tr '\n' ' ')"
 fi

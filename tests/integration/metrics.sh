@@ -195,7 +195,8 @@ case_healthz() {
 }
 
 # healthz_targets CODE REACHABLE ERROR: GET /healthz?targets=1 answers CODE, the one tunnel's
-# target 127.0.0.1:$ORIGIN_PORT reachable or not (ERROR: the error it must give, or "").
+# target 127.0.0.1:$ORIGIN_PORT reachable or not (ERROR: the error it must give, or ""), also
+# as the one entry of "each".
 healthz_targets() {
 	local out code body
 	out=$(scrape -w '\n%{http_code}' "http://$METRICS/healthz?targets=1") || fail "GET /healthz?targets=1 failed"
@@ -206,6 +207,7 @@ healthz_targets() {
 h = json.loads(sys.argv[1]); up = sys.argv[3] == "true"
 t = {"tunnel": "server", "target": "127.0.0.1:" + sys.argv[2], "reachable": up}
 if not up: t["error"] = sys.argv[4]
+t["each"] = [{k: v for k, v in t.items() if k != "tunnel"}]
 assert h == {"status": "ready", "tunnels": 1, "certificates_valid": True, "targets": [t],
              "targets_reachable": up}, h' "$body" "$ORIGIN_PORT" "$2" "${3:-}" ||
 		fail "GET /healthz?targets=1: $body, want target reachable $2 ${3:+($3)}"

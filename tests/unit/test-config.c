@@ -141,7 +141,6 @@ static const struct string_option {
 	{ "control", true, offsetof(struct ktun_config, control_path) },
 	{ "user", true, offsetof(struct ktun_config, user) },
 	{ "listen", false, offsetof(struct tunnel_config, listen) },
-	{ "target", false, offsetof(struct tunnel_config, target) },
 	{ "cert", false, offsetof(struct tunnel_config, cert) },
 	{ "key", false, offsetof(struct tunnel_config, key) },
 	{ "cacert", false, offsetof(struct tunnel_config, cacert) },
@@ -588,7 +587,7 @@ static void test_validate_plaintext_side_local(void)
 	struct tunnel_config *t;
 
 	reset();
-	must_set(add_server("srv", "0.0.0.0:9443", NULL), "target", "192.0.2.1:80");
+	must_set(add_server("srv", "0.0.0.0:9443", "target"), "target", "192.0.2.1:80");
 	check_invalid("unsafe-target");
 	must_set(&cfg.tunnels[0], "unsafe-listen", NULL); /* the other side's flag does not help */
 	check_invalid("unsafe-target");
@@ -604,6 +603,68 @@ static void test_validate_plaintext_side_local(void)
 	CHECK(validate() == 0);
 }
 
+/* target: a list, given as "a, b" or by setting it again (the command line's repeated
+ * --target); each entry checked as a single target is; at most TARGETS_MAX addresses. */
+static void test_validate_target_list(void)
+{
+	struct tunnel_config *t;
+	char list[16 * 24 + 1] = "";
+
+	reset();
+	t = add_server("srv", "0.0.0.0:9443", "target");
+	must_set(t, "target", "127.0.0.1:8080 ,127.0.0.2:8080");
+	must_set(t, "target", "[::1]:8081");
+	CHECK_STR(t->target, "127.0.0.1:8080 ,127.0.0.2:8080, [::1]:8081");
+	CHECK(validate() == 0);
+	CHECK(t->n_targets == 3);
+	CHECK(t->n_targets == 3 && t->target_addrs[2].ss.ss_family == AF_INET6);
+	CHECK(t->target_addr.ss.ss_family == AF_INET);
+	CHECK(t->failover == FAILOVER_ORDERED);
+	CHECK(t->target_backoff == TARGET_BACKOFF_DEFAULT_S);
+
+	/* One bad entry fails the list, naming the entry. */
+	reset();
+	must_set(add_server("srv", "0.0.0.0:9443", "target"), "target", "127.0.0.1:8080, 127.0.0.1:0");
+	check_invalid("target '127.0.0.1:0'");
+	reset();
+	must_set(add_server("srv", "0.0.0.0:9443", "target"), "target", "127.0.0.1:8080,,127.0.0.1:1");
+	check_invalid("empty entry");
+	/* Each entry is the plaintext side: local unless unsafe-target. */
+	reset();
+	must_set(add_server("srv", "0.0.0.0:9443", "target"), "target", "127.0.0.1:8080, 192.0.2.1:80");
+	check_invalid("unsafe-target");
+
+	/* Sixteen addresses are fine, seventeen are not. */
+	for (int i = 0; i < 16; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s127.0.0.%d:80",
+			 i ? ", " : "", i + 1);
+	reset();
+	must_set(add_server("srv", "0.0.0.0:9443", "target"), "target", list);
+	CHECK(validate() == 0);
+	CHECK(cfg.tunnels[0].n_targets == 16);
+	must_set(&cfg.tunnels[0], "target", "127.0.0.99:80");
+	check_invalid("more than 16 addresses");
+
+	/* A client's far ends must prove one name: server-name says which when they differ. */
+	reset();
+	t = add_tunnel("cli", "target", (const char *const[]){
+		"mode", "client", "listen", "127.0.0.1:8080", "cert", "c.pem", "key", "c.key",
+		"cacert", "ca.pem", NULL });
+	must_set(t, "target", "192.0.2.10:8443, 192.0.2.11:8443");
+	check_invalid("server-name");
+	must_set(t, "server-name", "far.test");
+	CHECK(validate() == 0);
+
+	/* failover and target-backoff */
+	check_set_refused(t, "failover", "random");
+	must_set(t, "failover", "round-robin");
+	CHECK(t->failover == FAILOVER_ROUND_ROBIN);
+	check_set_refused(t, "target-backoff", "0");
+	check_set_refused(t, "target-backoff", "3601");
+	must_set(t, "target-backoff", "30");
+	CHECK(t->target_backoff == 30);
+}
+
 static void test_validate_unix_sides(void)
 {
 	reset();
@@ -612,7 +673,7 @@ static void test_validate_unix_sides(void)
 	CHECK_CONTAINS(err, "listen");
 
 	reset();
-	must_set(add_server("srv", "0.0.0.0:9443", NULL), "target", "unix:/run/app.sock");
+	must_set(add_server("srv", "0.0.0.0:9443", "target"), "target", "unix:/run/app.sock");
 	CHECK(validate() == 0);
 	CHECK(addr_is_unix(&cfg.tunnels[0].target_addr));
 
@@ -1055,6 +1116,7 @@ int main(void)
 	RUN(test_validate_server_needs_allow);
 	RUN(test_validate_rules_match_mode);
 	RUN(test_validate_plaintext_side_local);
+	RUN(test_validate_target_list);
 	RUN(test_validate_unix_sides);
 	RUN(test_validate_tls_range);
 	RUN(test_validate_server_name_client_only);
