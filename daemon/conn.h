@@ -115,6 +115,7 @@ struct conn {
 	struct resolve_req *resolving; /* the name lookup in flight (OP_RESOLVE), or NULL */
 	struct peer_cert cert; /* the peer's leaf: set once, under the worker's conns_lock */
 	const char *version, *cipher; /* static names from GnuTLS, set with cert */
+	bool resumed;                 /* the handshake resumed a session (a ticket); set with cert */
 	char detail[192];
 } __attribute__((aligned(USER_DATA_ALIGN)));
 

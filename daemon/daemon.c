@@ -132,6 +132,9 @@ int daemon_reload(struct ktun *k, char *err, size_t errlen)
 			/* The same certificate and responder: its fetched staple stays in force. */
 			if (ocsp_request_same(&k->tunnels[i].ctx->ocsp_request, &built[i]->ocsp_request))
 				ocsp_store_carry(&built[i]->ocsp_fetched, &k->tunnels[i].ctx->ocsp_fetched);
+			/* A generated ticket key stays: tickets issued before still resume (and are
+			 * re-verified against what was reloaded: resume_check.c). */
+			ticket_key_carry(&built[i]->ticket, &k->tunnels[i].ctx->ticket);
 			tunnel_swap_ctx(&k->tunnels[i], built[i]);
 		} else
 			tunnel_ctx_put(built[i]);

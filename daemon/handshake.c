@@ -9,6 +9,7 @@
 #include "peers.h"
 #include "phase.h"
 #include "pkcs11.h"
+#include "resume_check.h"
 #include "tls_io.h"
 #include "tls_names.h"
 #include "tunnel.h"
@@ -17,6 +18,15 @@
 
 /* The handshake phase: the mutual TLS handshake over tls_io, with GnuTLS's verify callback
  * (verify.c) deciding on the peer. Server mode runs it first; client mode once connected. */
+
+/* TLS 1.3 session tickets: a server tunnel issues them under its key (ticket_key.c); one
+ * with resumption off neither issues nor offers any (GNUTLS_NO_TICKETS at init). */
+static int resumption_setup(struct conn *c, bool server)
+{
+	if (!c->ctx->resumption || !server)
+		return 0;
+	return ticket_key_enable(&c->ctx->ticket, c->session, c->ctx->resumption_lifetime);
+}
 
 static int session_setup(struct conn *c)
 {
@@ -28,10 +38,14 @@ static int session_setup(struct conn *c)
 	 * for P-256 too, a key pair made for every connection and thrown away whenever the
 	 * server picks X25519. A server without X25519 still gets there, by HelloRetryRequest. */
 	rc = gnutls_init(&c->session, (server ? GNUTLS_SERVER : GNUTLS_CLIENT | GNUTLS_KEY_SHARE_TOP) |
-					      GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL);
+					      GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL |
+					      (ctx->resumption ? 0 : GNUTLS_NO_TICKETS));
 	if (rc < 0)
 		return rc;
 	rc = gnutls_priority_set(c->session, ctx->priority);
+	if (rc < 0)
+		return rc;
+	rc = resumption_setup(c, server);
 	if (rc < 0)
 		return rc;
 	rc = gnutls_credentials_set(c->session, GNUTLS_CRD_CERTIFICATE, ctx->creds);
@@ -99,16 +113,20 @@ static enum verdict handshake_done(struct conn *c)
 	verify_peer_cert(c->session, &c->cert);
 	c->version = tls_version_name(gnutls_protocol_get_version(c->session));
 	c->cipher = tls_cipher_name(gnutls_cipher_get(c->session));
+	c->resumed = gnutls_session_is_resumed(c->session);
 	pthread_mutex_unlock(&c->w->conns_lock);
 	stat_add(&conn_stats(c)->handshakes_ok, 1);
+	if (c->resumed)
+		stat_add(&conn_stats(c)->handshakes_resumed, 1);
 	stat_handshake(conn_stats(c), handshake_us(c));
 	peer_cert_rule(&ctx->policy, &c->verdict.match, ctx->mode == MODE_SERVER, ctx->server_name,
 		       rule, sizeof(rule));
 	/* The audit line: who, as whom (the leaf and the rule that let it in), over what. */
 	log_info("[%s] handshake peer=%s%s id=\"%s\" version=%s cipher=%s serial=%s issuer=\"%s\" "
-		 "sha256=%s rule=\"%s\"", c->t->name,
+		 "sha256=%s rule=\"%s\" resumed=%s", c->t->name,
 		 addr_format((const struct sockaddr *)&c->peer, c->peerlen, addr), conn_dst_text(c, dst),
-		 c->cert.id, c->version, c->cipher, c->cert.serial, c->cert.issuer, c->cert.sha256, rule);
+		 c->cert.id, c->version, c->cipher, c->cert.serial, c->cert.issuer, c->cert.sha256, rule,
+		 c->resumed ? "yes" : "no");
 	peers_connected(c->t->name, c->cert.id, time(NULL));
 	return VERDICT_NEXT;
 }
@@ -162,6 +180,10 @@ static enum verdict handshake_step(struct conn *c)
 	enum reason reason;
 	int rc = handshake_run(c);
 
+	/* A resumed session is checked again before anything leaves, as a full handshake's
+	 * verify callback checks it: refused, its alert goes out behind the last flight. */
+	if (rc == 0 && gnutls_session_is_resumed(c->session))
+		rc = resume_check(c->session);
 	if (rc == 0 || rc == GNUTLS_E_AGAIN) {
 		tls_io_flush(c);
 		if (rc == 0)

@@ -329,6 +329,9 @@ int metrics_write(struct ktun *k, FILE *out)
 		   offsetof(struct tunnel_stats, conns_total));
 	per_tunnel(out, k, sums, "ktund_handshakes_total", "counter", "Handshakes that succeeded.",
 		   offsetof(struct tunnel_stats, handshakes_ok));
+	per_tunnel(out, k, sums, "ktund_handshakes_resumed_total", "counter",
+		   "Handshakes that succeeded by resuming a TLS 1.3 session (a ticket).",
+		   offsetof(struct tunnel_stats, handshakes_resumed));
 	by_reason(out, k, sums, true);
 	by_reason(out, k, sums, false);
 	two_ways(out, k, sums);

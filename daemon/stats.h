@@ -16,6 +16,7 @@
 struct tunnel_stats {
 	uint64_t conns_total;
 	uint64_t handshakes_ok;
+	uint64_t handshakes_resumed; /* of handshakes_ok, those that resumed a session */
 	uint64_t bytes_up;   /* from the accepting side toward the target */
 	uint64_t bytes_down;
 	uint64_t reject[REASON_MAX];
