@@ -110,6 +110,8 @@ static int check_resumption(struct tunnel_config *t, char *err, size_t errlen)
 			 TICKET_ROTATION_PER_LIFETIME, TICKET_ROTATION_PER_LIFETIME * life);
 		return -EINVAL;
 	}
+	if (t->mode == MODE_CLIENT)
+		return 0;
 	if (!life)
 		life = rotation ? rotation / TICKET_ROTATION_PER_LIFETIME : RESUMPTION_LIFETIME_DEFAULT;
 	t->resumption_lifetime = life;
