@@ -17,7 +17,8 @@
 #   key-file       two servers one after the other with the same --ticket-key-file (a host
 #                  behind the same load balancer): a session from the first resumes on the
 #                  second; one with another key file makes a full handshake; a base64 key file
-#                  works like the raw one
+#                  works like the raw one; the file replaced and reloaded, tickets under the
+#                  old key make full handshakes
 #   key-file-bad   a key file readable by others, one of 10 bytes: --check and the start exit 2
 #                  naming the file and what is wrong
 # Case functions run indirectly (run_case) and take no arguments from the script:
@@ -217,6 +218,16 @@ case_key_file() {
 	srv_start --ticket-key-file "$K/b.key"
 	sess client in "$WORK/s6.pem" || fail "with another key: $(tail -n 3 "$WORK/peer.err")"
 	grep -q '^New, TLSv1.3' "$WORK/peer.out" || fail "resumed under another key"
+	echoed client
+	srv_stop
+	# The file is read again on reload (through the sandbox): a new key ends the old tickets.
+	cp "$K/a.key" "$K/live.key"
+	srv_start --ticket-key-file "$K/live.key" --watch-files=no
+	full_then_resumed client "$WORK/s7.pem"
+	cp "$K/b.key" "$K/live.key"
+	ctl server reload >/dev/null || fail "reload failed: $(tail -n 3 "$SERVER_LOG")"
+	sess client in "$WORK/s7.pem" || fail "after the reload: $(tail -n 3 "$WORK/peer.err")"
+	grep -q '^New, TLSv1.3' "$WORK/peer.out" || fail "resumed under the replaced key"
 	echoed client
 	srv_stop
 }
