@@ -73,7 +73,12 @@ srv = subprocess.Popen([ktund, "server", "--listen", f"127.0.0.1:{TLS_PORT}",
                         "--key", f"{pki}/server.key", "--cacert", f"{pki}/ca.pem", "--allow-all",
                         "--workers", "1", "--ktls", "off", "--control", "/tmp/ktun-resume-bench.sock",
                         "--log-level", "warning"], stderr=subprocess.PIPE)
-time.sleep(1.0)
+for _ in range(100):  # until it listens
+    try:
+        socket.create_connection(("127.0.0.1", TLS_PORT)).close()
+        break
+    except ConnectionRefusedError:
+        time.sleep(0.1)
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 ctx.minimum_version = ssl.TLSVersion.TLSv1_3
 ctx.load_verify_locations(f"{pki}/ca.pem")
