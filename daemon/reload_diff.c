@@ -91,6 +91,11 @@ void reload_diff(const struct tunnel_ctx *old, const struct tunnel_ctx *new, cha
 	if ((old->ocsp.path == NULL) != (new->ocsp.path == NULL) ||
 	    old->ocsp.next_update != new->ocsp.next_update || old->ocsp.stapled != new->ocsp.stapled)
 		add(buf, len, &at, "ocsp-staple");
+	/* A generated ticket key is carried over after this (daemon.c): only a file's counts. */
+	if ((old->ticket.from_file || new->ticket.from_file) &&
+	    (old->ticket.from_file != new->ticket.from_file ||
+	     memcmp(old->ticket.key, new->ticket.key, TICKET_KEY_SIZE)))
+		add(buf, len, &at, "ticket-key");
 	if (at < len)
 		snprintf(buf + at, len - at, "%s", at ? " changed" : "nothing changed");
 }

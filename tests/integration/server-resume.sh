@@ -226,6 +226,7 @@ case_key_file() {
 	full_then_resumed client "$WORK/s7.pem"
 	cp "$K/b.key" "$K/live.key"
 	ctl server reload >/dev/null || fail "reload failed: $(tail -n 3 "$SERVER_LOG")"
+	grep -q 'reload: ticket-key changed' "$SERVER_LOG" || fail "reload line: $(grep 'reload:' "$SERVER_LOG")"
 	sess client in "$WORK/s7.pem" || fail "after the reload: $(tail -n 3 "$WORK/peer.err")"
 	grep -q '^New, TLSv1.3' "$WORK/peer.out" || fail "resumed under the replaced key"
 	echoed client
