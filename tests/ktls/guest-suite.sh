@@ -306,18 +306,18 @@ done
 section_resume() {
 local sess=$work/sess.pem out before
 start s "$work/s.log" "${server_args[@]}" --ktls required --tls-min 1.3 || { not_ok "server did not start"; return 1; }
-out=$( (echo resume-first; sleep 2) | timeout 30 openssl s_client -connect 127.0.0.1:9443 \
+out=$( (echo resume-first; sleep 4) | timeout 30 openssl s_client -connect 127.0.0.1:9443 \
 	-CAfile "$P/ca.pem" -cert "$P/client.pem" -cert_chain "$P/inter.pem" -key "$P/client.key" \
-	-tls1_3 -nocommands -ign_eof -sess_out "$sess" 2>/dev/null)
-grep -q '^New, TLSv1.3' <<<"$out" && grep -qx resume-first <<<"$out" && [ -s "$sess" ] &&
+	-tls1_3 -nocommands -sess_out "$sess" 2>/dev/null)
+grep -q '^New, TLSv1.3' <<<"$out" && grep -q resume-first <<<"$out" && [ -s "$sess" ] &&
 	ok "resume: a full handshake over kTLS echoed and left a ticket" ||
 	{ not_ok "resume: first connection: $(grep -E '^(New|Reused)|resume' <<<"$out")"; cat "$work/s.log"; }
 before=$(counter "$work/s.sock" conns_ktls)
-out=$( (echo resume-second; sleep 2) | timeout 30 openssl s_client -connect 127.0.0.1:9443 \
+out=$( (echo resume-second; sleep 4) | timeout 30 openssl s_client -connect 127.0.0.1:9443 \
 	-CAfile "$P/ca.pem" -cert "$P/client.pem" -cert_chain "$P/inter.pem" -key "$P/client.key" \
-	-tls1_3 -nocommands -ign_eof -sess_in "$sess" 2>/dev/null)
+	-tls1_3 -nocommands -sess_in "$sess" 2>/dev/null)
 sleep 0.3
-grep -q '^Reused, TLSv1.3' <<<"$out" && grep -qx resume-second <<<"$out" &&
+grep -q '^Reused, TLSv1.3' <<<"$out" && grep -q resume-second <<<"$out" &&
 	grep -q 'resumed=yes$' "$work/s.log" && [ "$(counter "$work/s.sock" conns_ktls)" = $((before + 1)) ] &&
 	[ "$(counter "$work/s.sock" handshakes_resumed)" = 1 ] &&
 	[ "$(counter "$work/s.sock" payload_userspace)" = 0 ] &&
