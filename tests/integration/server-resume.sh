@@ -11,6 +11,8 @@
 #                  detail, alert certificate_revoked) and counted like a full handshake's
 #   policy         --config with allow-cn = edge-client; reloaded with allow-cn = nobody, the
 #                  ticket issued before is refused (policy-denied)
+#   cert-expired   a client certificate ending 15 s after it is made: resumed while valid,
+#                  refused on resumption (expired) once past its notAfter
 #   lifetime       --resumption-lifetime 2: the ticket is past its lifetime 4 s later and the
 #                  handshake is a full one (resumed=no, "New"), served
 #   off            --resumption=no: the server sends no NewSessionTicket, nothing resumes
@@ -176,6 +178,29 @@ case_policy() {
 	srv_stop
 }
 
+# A client certificate that ends 15 s after it is made: resumed while valid, refused on
+# resumption once past its notAfter, although the ticket's lifetime has hours left.
+case_cert_expired() {
+	local end
+	use_origin line
+	end=$(($(date +%s) + 15))
+	(cd "$PKI" && certtool --generate-privkey --key-type ecdsa --curve secp256r1 --outfile brief.key &&
+		printf '%s\n' 'cn = "edge-client"' 'unit = "edge"' tls_www_client signing_key \
+			'activation_date = "2020-01-01 00:00:00 UTC"' \
+			"expiration_date = \"$(date -u -d "@$end" '+%Y-%m-%d %H:%M:%S') UTC\"" >brief.tmpl &&
+		certtool --generate-certificate --load-privkey brief.key --load-ca-certificate inter.pem \
+			--load-ca-privkey inter.key --template brief.tmpl --outfile brief.pem &&
+		cat brief.pem inter.pem >brief-chain.pem) >"$WORK/brief.log" 2>&1 ||
+		fail "certtool: $(cat "$WORK/brief.log")"
+	srv_start
+	full_then_resumed brief "$WORK/s8.pem"
+	while [ "$(date +%s)" -le $((end + 1)) ]; do
+		sleep 1
+	done
+	refused_on_resume brief "$WORK/s8.pem" expired
+	srv_stop
+}
+
 case_lifetime() {
 	use_origin line
 	srv_start --resumption-lifetime 2
@@ -258,6 +283,7 @@ run_case resumed case_resumed
 run_case gnutls-resume case_gnutls_resume
 run_case revoked case_revoked
 run_case policy case_policy
+run_case cert-expired case_cert_expired
 run_case lifetime case_lifetime
 run_case off case_off
 run_case key-file case_key_file
