@@ -21,8 +21,9 @@
 /* TLS 1.3 and 1.2 with AEAD ciphers and forward-secret key exchange only. Session tickets
  * only in TLS 1.3, where resuming still makes an (EC)DHE exchange (psk_dhe_ke): a TLS 1.2
  * ticket (RFC 5077) resumes without one. Whether a session issues or offers tickets at all is
- * the tunnel's resumption setting (handshake.c, ticket_key.c). X25519 first, as OpenSSL and Go order them: nettle's P-256 costs a handshake about 5 %
- * more instructions (callgrind, a ktund pair, per end); no finite-field groups. */
+ * the tunnel's resumption setting (handshake.c, ticket_key.c). X25519 first, as OpenSSL and
+ * Go order them: nettle's P-256 costs a handshake about 5 % more instructions (callgrind, a
+ * ktund pair, per end); no finite-field groups. */
 static const char priority_format[] =
 	"SECURE128:-VERS-ALL:%s:-CIPHER-ALL:%s:"
 	"-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:"
