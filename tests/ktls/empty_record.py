@@ -21,6 +21,7 @@ g.gnutls_record_send2.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_siz
 g.gnutls_record_recv.restype = ctypes.c_ssize_t
 g.gnutls_record_recv.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
 GNUTLS_CLIENT, GNUTLS_X509_FMT_PEM, GNUTLS_CRD_CERTIFICATE, GNUTLS_SHUT_WR = 2, 1, 1, 1
+GNUTLS_E_AGAIN, GNUTLS_E_INTERRUPTED = -28, -52
 
 
 def check(rc, what):
@@ -70,6 +71,10 @@ def main():
     got, buf = b"", ctypes.create_string_buffer(4096)
     while True:
         n = g.gnutls_record_recv(s, buf, len(buf))
+        # A NewSessionTicket (ktund servers send one) is handled inside the call, which then
+        # says AGAIN even on a blocking socket: read on.
+        if n in (GNUTLS_E_AGAIN, GNUTLS_E_INTERRUPTED):
+            continue
         if n <= 0:
             break
         got += buf.raw[:n]
