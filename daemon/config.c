@@ -70,6 +70,10 @@ static const struct option_def options[] = {
 	{ "unsafe-target", OPT_BOOL, false, T(unsafe_target), 0, 0 },
 	{ "unsafe-listen", OPT_BOOL, false, T(unsafe_listen), 0, 0 },
 	{ "proxy-protocol", OPT_BOOL, false, T(proxy_protocol), 0, 0 },
+	{ "resumption", OPT_BOOL, false, T(resumption), 0, 0 },
+	{ "resumption-lifetime", OPT_UINT, false, T(resumption_lifetime), 1, RESUMPTION_LIFETIME_MAX },
+	{ "ticket-rotation", OPT_UINT, false, T(ticket_rotation), 3, 3 * RESUMPTION_LIFETIME_MAX },
+	{ "ticket-key-file", OPT_STRING, false, T(ticket_key_file), 0, 0 },
 	{ "ktls", OPT_KTLS, false, T(ktls), 0, 0 },
 	{ "ciphers", OPT_CIPHERS, false, T(ciphers), 0, 0 },
 	{ "tls-min", OPT_TLS_VERSION, false, T(tls_min), 0, 0 },
@@ -222,6 +226,7 @@ static void tunnel_config_free(struct tunnel_config *t)
 	free(t->server_name);
 	free(t->redirects);
 	free(t->destination);
+	free(t->ticket_key_file);
 	for (size_t i = 0; i < t->n_dests; i++)
 		dest_rule_free(&t->dests[i]);
 	free(t->dests);
@@ -264,6 +269,7 @@ struct tunnel_config *config_add_tunnel(struct ktun_config *cfg, const char *nam
 	t->tls_min = 2;
 	t->tls_max = 3;
 	t->target_backoff = TARGET_BACKOFF_DEFAULT_S;
+	t->resumption = true;
 	return t;
 }
 

@@ -38,7 +38,14 @@ enum ktls_mode { KTLS_AUTO, KTLS_REQUIRED, KTLS_OFF };
 #define SERVER_NAME_MAX 253 /* characters of a DNS name */
 #define REDIRECT_MARK_DEFAULT 0x4b54 /* "KT" */
 /* At least the options config.c knows (a static assertion there keeps this in step). */
-#define CONFIG_KEYS_MAX 56
+#define CONFIG_KEYS_MAX 64
+/* RFC 8446 4.6.1: a ticket lives at most 7 days. */
+#define RESUMPTION_LIFETIME_MAX (7 * 24 * 3600)
+/* GnuTLS 3.7 derives the key that encrypts tickets from the master key and the period
+ * floor(now / (3 * lifetime)), and accepts the previous period's key too (lib/stek.c): the
+ * ticket key rotates every 3 lifetimes, fixed by the library. */
+#define TICKET_ROTATION_PER_LIFETIME 3
+#define RESUMPTION_LIFETIME_DEFAULT 7200
 
 struct tunnel_config {
 	char name[TUNNEL_NAME_MAX];
@@ -62,6 +69,11 @@ struct tunnel_config {
 	enum failover failover;   /* which of several targets a new connection tries first */
 	unsigned target_backoff;  /* seconds a refused or timed-out target is skipped, at first */
 	bool proxy_protocol; /* server: a PROXY v2 header to the target first */
+	bool resumption;     /* TLS 1.3 session tickets: issued (server), offered (client) */
+	/* Server: a ticket's lifetime and how often the ticket key changes; 0 until
+	 * config_validate() fills what was not given (rotation = 3 x lifetime). */
+	unsigned resumption_lifetime, ticket_rotation;
+	char *ticket_key_file; /* server: the 64-byte master ticket key, shared by hosts */
 	enum ktls_mode ktls;
 	unsigned ciphers;         /* mask over tls_ciphers[] */
 	unsigned tls_min, tls_max; /* 2 = TLS 1.2, 3 = TLS 1.3 */

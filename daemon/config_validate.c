@@ -93,6 +93,34 @@ static int check_ocsp(const struct tunnel_config *t, char *err, size_t errlen)
 	return 0;
 }
 
+/* GnuTLS 3.7 ties the ticket key's rotation to the ticket lifetime (config.h): one follows
+ * from the other, and both given must agree. */
+static int check_resumption(struct tunnel_config *t, char *err, size_t errlen)
+{
+	unsigned life = t->resumption_lifetime, rotation = t->ticket_rotation;
+
+	if (t->mode == MODE_CLIENT && (life || rotation || t->ticket_key_file)) {
+		snprintf(err, errlen, "[%s] %s is a server-mode option: the server issues tickets",
+			 t->name, t->ticket_key_file ? "ticket-key-file"
+				  : life ? "resumption-lifetime" : "ticket-rotation");
+		return -EINVAL;
+	}
+	if (life && rotation && rotation != TICKET_ROTATION_PER_LIFETIME * life) {
+		snprintf(err, errlen, "[%s] ticket-rotation %u and resumption-lifetime %u disagree: "
+			 "GnuTLS rotates the ticket key every %u ticket lifetimes (give one of them, "
+			 "or ticket-rotation = %u)", t->name, rotation, life,
+			 TICKET_ROTATION_PER_LIFETIME, TICKET_ROTATION_PER_LIFETIME * life);
+		return -EINVAL;
+	}
+	if (t->mode == MODE_CLIENT)
+		return 0;
+	if (!life)
+		life = rotation ? rotation / TICKET_ROTATION_PER_LIFETIME : RESUMPTION_LIFETIME_DEFAULT;
+	t->resumption_lifetime = life;
+	t->ticket_rotation = TICKET_ROTATION_PER_LIFETIME * life;
+	return 0;
+}
+
 /* The running tunnel of that name whose option what has the same text, or NULL. */
 static const struct ktun_addr *running_addr(const struct ktun_config *running, const char *name,
 					    const char *what, const char *text)
@@ -461,6 +489,8 @@ int config_validate(struct ktun_config *cfg, char *err, size_t errlen)
 			rc = check_policy(t, err, errlen);
 		if (!rc)
 			rc = check_ocsp(t, err, errlen);
+		if (!rc)
+			rc = check_resumption(t, err, errlen);
 		if (!rc)
 			rc = check_destinations(t, err, errlen);
 		if (!rc)

@@ -59,7 +59,7 @@ static void report_conn(FILE *out, const struct conn *c, int64_t now_ms)
 	report_sockname(out, "tls_local", c->tls_fd, true);
 	report_sockname(out, "tls_remote", c->tls_fd, false);
 	fputs(conn_rule_text(c, rule), out);
-	fputc('\n', out);
+	fprintf(out, " resumed=%s\n", !c->version ? "-" : c->resumed ? "yes" : "no");
 }
 
 static int report_worker(struct worker *w, FILE *out, int64_t now_ms)

@@ -192,6 +192,8 @@ static void write_status(struct ktun *k, const char *args, FILE *out)
 			(unsigned long long)sum.handshakes_ok, t->name, (unsigned long long)sum.bytes_up,
 			t->name, (unsigned long long)sum.bytes_down, t->name,
 			(unsigned long long)sum.accept_errors);
+		fprintf(out, "%s.handshakes_resumed %llu\n", t->name,
+			(unsigned long long)sum.handshakes_resumed);
 		fprintf(out, "%s.conns_ktls %llu\n%s.conns_userspace %llu\n%s.payload_userspace %llu\n",
 			t->name, (unsigned long long)sum.conns_ktls, t->name,
 			(unsigned long long)sum.conns_userspace, t->name,

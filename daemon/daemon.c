@@ -162,6 +162,9 @@ int daemon_reload(struct ktun *k, char *err, size_t errlen)
 			carry_tickets(k->tunnels[i].ctx, built[i]);
 			/* Targets it keeps keep their health; new ones start up. */
 			target_set_carry(&built[i]->targets, &k->tunnels[i].ctx->targets);
+			/* A generated ticket key stays: tickets issued before still resume (and are
+			 * re-verified against what was reloaded: resume_check.c). */
+			ticket_key_carry(&built[i]->ticket, &k->tunnels[i].ctx->ticket);
 			tunnel_swap_ctx(&k->tunnels[i], built[i]);
 		} else
 			tunnel_ctx_put(built[i]);

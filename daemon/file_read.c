@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +45,8 @@ static int check_regular(const struct stat *st, size_t max, char *why, size_t wh
  * (/dev/watchdog arms the watchdog), and again on the open file, which must be the one that
  * was checked. O_NONBLOCK: a FIFO swapped in meanwhile must not wait for a writer.
  * O_NOCTTY: a terminal named as a file must not become ours. */
-static int open_regular(const char *path, size_t max, off_t *size, char *why, size_t whylen)
+static int open_regular(const char *path, size_t max, off_t *size, mode_t *mode, char *why,
+			size_t whylen)
 {
 	struct stat before, st;
 	int fd, rc;
@@ -73,6 +75,7 @@ static int open_regular(const char *path, size_t max, off_t *size, char *why, si
 		return rc;
 	}
 	*size = st.st_size;
+	*mode = st.st_mode;
 	return fd;
 }
 
@@ -133,19 +136,39 @@ static int read_all(int fd, size_t max, size_t hint, struct file_data *out, char
 	return 0;
 }
 
-int file_read_bounded(const char *path, size_t max, struct file_data *out, char *why,
-		      size_t whylen)
+static int read_file(const char *path, size_t max, bool private, struct file_data *out,
+		     char *why, size_t whylen)
 {
 	off_t size;
-	int fd = open_regular(path, max, &size, why, whylen), rc;
+	mode_t mode = 0;
+	int fd = open_regular(path, max, &size, &mode, why, whylen), rc;
 
 	out->data = NULL;
 	out->len = 0;
 	if (fd < 0)
 		return fd;
+	/* Checked on the open file, the one that is read. */
+	if (private && (mode & 077)) {
+		snprintf(why, whylen, "mode %04o: readable or writable by group or others (chmod 600)",
+			 (unsigned)(mode & 07777));
+		close(fd);
+		return -EPERM;
+	}
 	rc = read_all(fd, max, (size_t)size, out, why, whylen);
 	close(fd);
 	return rc;
+}
+
+int file_read_bounded(const char *path, size_t max, struct file_data *out, char *why,
+		      size_t whylen)
+{
+	return read_file(path, max, false, out, why, whylen);
+}
+
+int file_read_private(const char *path, size_t max, struct file_data *out, char *why,
+		      size_t whylen)
+{
+	return read_file(path, max, true, out, why, whylen);
 }
 
 void file_data_free(struct file_data *f)

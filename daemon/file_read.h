@@ -23,6 +23,10 @@ struct file_data {
  * "larger than 1048576 bytes", strerror(errno)); the caller names the file and logs it. */
 int file_read_bounded(const char *path, size_t max, struct file_data *out, char *why,
 		      size_t whylen);
+/* The same for a secret shared with no one: also refuses a file whose mode lets its group or
+ * others read or write it (why: "mode 0644: ..."), -EPERM. */
+int file_read_private(const char *path, size_t max, struct file_data *out, char *why,
+		      size_t whylen);
 /* Wipes and frees: a key's bytes do not stay behind on the heap. Safe on a zeroed one. */
 void file_data_free(struct file_data *f);
 

@@ -11,6 +11,7 @@
 #include "phase.h"
 #include "pkcs11.h"
 #include "session_ticket.h"
+#include "resume_check.h"
 #include "tls_io.h"
 #include "tls_names.h"
 #include "tunnel.h"
@@ -34,6 +35,15 @@ static int handshake_hook(gnutls_session_t session, unsigned htype, unsigned whe
 	return verify_certificate_hook(session, htype, when, incoming, msg);
 }
 
+/* TLS 1.3 session tickets: a server tunnel issues them under its key (ticket_key.c); one
+ * with resumption off neither issues nor offers any (GNUTLS_NO_TICKETS at init). */
+static int resumption_setup(struct conn *c, bool server)
+{
+	if (!c->ctx->resumption || !server)
+		return 0;
+	return ticket_key_enable(&c->ctx->ticket, c->session, c->ctx->resumption_lifetime);
+}
+
 static int session_setup(struct conn *c)
 {
 	const struct tunnel_ctx *ctx = c->ctx;
@@ -44,10 +54,15 @@ static int session_setup(struct conn *c)
 	 * for P-256 too, a key pair made for every connection and thrown away whenever the
 	 * server picks X25519. A server without X25519 still gets there, by HelloRetryRequest. */
 	rc = gnutls_init(&c->session, (server ? GNUTLS_SERVER : GNUTLS_CLIENT | GNUTLS_KEY_SHARE_TOP) |
-					      GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL);
+					      GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL |
+					      (ctx->resumption ? 0 : GNUTLS_NO_TICKETS) |
+					      (server ? GNUTLS_NO_AUTO_SEND_TICKET : 0));
 	if (rc < 0)
 		return rc;
 	rc = gnutls_priority_set(c->session, ctx->priority);
+	if (rc < 0)
+		return rc;
+	rc = resumption_setup(c, server);
 	if (rc < 0)
 		return rc;
 	rc = gnutls_credentials_set(c->session, GNUTLS_CRD_CERTIFICATE, ctx->creds);
@@ -117,8 +132,8 @@ static enum verdict handshake_done(struct conn *c)
 	verify_peer_cert(c->session, &c->cert);
 	c->version = tls_version_name(gnutls_protocol_get_version(c->session));
 	c->cipher = tls_cipher_name(gnutls_cipher_get(c->session));
+	c->resumed = gnutls_session_is_resumed(c->session);
 	pthread_mutex_unlock(&c->w->conns_lock);
-	c->resumed = gnutls_session_is_resumed(c->session) != 0;
 	stat_add(&conn_stats(c)->handshakes_ok, 1);
 	if (c->resumed)
 		stat_add(&conn_stats(c)->handshakes_resumed, 1);
@@ -179,11 +194,32 @@ static enum verdict refuse(struct conn *c, enum reason reason, int rc)
 	return tls_io_close(c, reason, rc, "");
 }
 
+/* A server issues tickets only to a peer that passed, its resumed session re-checked too
+ * (GNUTLS_NO_AUTO_SEND_TICKET at init): a refused peer must not leave with fresh tickets.
+ * They are optional, so a failure to write them costs only the next resumption. */
+static void send_tickets(struct conn *c)
+{
+	int rc;
+
+	if (c->ctx->mode != MODE_SERVER || !c->ctx->resumption ||
+	    gnutls_protocol_get_version(c->session) != GNUTLS_TLS1_3)
+		return;
+	rc = gnutls_session_ticket_send(c->session, 2, 0);
+	if (rc < 0)
+		log_debug("[%s] session tickets not sent: %s", c->t->name, gnutls_strerror(rc));
+}
+
 static enum verdict handshake_step(struct conn *c)
 {
 	enum reason reason;
 	int rc = handshake_run(c);
 
+	/* A resumed session is checked again before anything leaves, as a full handshake's
+	 * verify callback checks it: refused, its alert goes out behind the last flight. */
+	if (rc == 0 && gnutls_session_is_resumed(c->session))
+		rc = resume_check(c->session);
+	if (rc == 0)
+		send_tickets(c);
 	if (rc == 0 || rc == GNUTLS_E_AGAIN) {
 		tls_io_flush(c);
 		if (rc == 0)

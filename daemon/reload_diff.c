@@ -107,6 +107,11 @@ void reload_diff(const struct tunnel_ctx *old, const struct tunnel_ctx *new, cha
 	if (old->targets.failover != new->targets.failover ||
 	    old->targets.backoff_ms != new->targets.backoff_ms)
 		add(buf, len, &at, "failover");
+	/* A generated ticket key is carried over after this (daemon.c): only a file's counts. */
+	if ((old->ticket.from_file || new->ticket.from_file) &&
+	    (old->ticket.from_file != new->ticket.from_file ||
+	     memcmp(old->ticket.key, new->ticket.key, TICKET_KEY_SIZE)))
+		add(buf, len, &at, "ticket-key");
 	if (at < len)
 		at += (size_t)snprintf(buf + at, len - at, "%s", at ? " changed" : "nothing changed");
 	fresh_targets(old, new, buf, len, at);

@@ -171,7 +171,8 @@ static int add_file_rules(int ruleset, const struct ktun_config *cfg)
 #endif
 	for (size_t i = 0; rc == 0 && i < cfg->n_tunnels; i++) {
 		const struct tunnel_config *t = &cfg->tunnels[i];
-		const char *files[] = { t->cert, t->key, t->cacert, t->crl, t->ocsp_staple };
+		const char *files[] = { t->cert, t->key, t->cacert, t->crl, t->ocsp_staple,
+					t->ticket_key_file };
 
 		for (size_t f = 0; rc == 0 && f < sizeof(files) / sizeof(files[0]); f++)
 			rc = allow_file(ruleset, files[f]);

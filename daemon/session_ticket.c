@@ -20,7 +20,7 @@ void session_ticket_offer(struct conn *c)
 
 	/* require-ocsp: a resumed server sends no Certificate message, so it staples nothing
 	 * and the requirement could not be checked. Such a tunnel never resumes. */
-	if (ctx->mode != MODE_CLIENT || ctx->require_ocsp)
+	if (ctx->mode != MODE_CLIENT || ctx->require_ocsp || !ctx->resumption)
 		return;
 	if (ticket_cache_take(&ctx->tickets, ctx->ticket_identity, time(NULL), &data, &len) < 0) {
 		stat_add(&conn_stats(c)->ticket_misses, 1);
@@ -94,7 +94,7 @@ static int no_handshake_out(gnutls_session_t session, gnutls_record_encryption_l
 
 bool session_ticket_keep(struct conn *c)
 {
-	if (c->ctx->mode != MODE_CLIENT || c->ticket_stored ||
+	if (c->ctx->mode != MODE_CLIENT || !c->ctx->resumption || c->ticket_stored ||
 	    gnutls_protocol_get_version(c->session) != GNUTLS_TLS1_3)
 		return false;
 	gnutls_handshake_set_read_function(c->session, no_handshake_out);

@@ -22,6 +22,7 @@ enum pool_discard { POOL_DISCARD_IDLE, POOL_DISCARD_RELOAD, POOL_DISCARD_CLOSED,
 struct tunnel_stats {
 	uint64_t conns_total;
 	uint64_t handshakes_ok;
+	uint64_t handshakes_resumed; /* of handshakes_ok, those that resumed a session */
 	uint64_t bytes_up;   /* from the accepting side toward the target */
 	uint64_t bytes_down;
 	uint64_t reject[REASON_MAX];
@@ -35,7 +36,7 @@ struct tunnel_stats {
 	uint64_t pool_hits, pool_misses;      /* accepted connections that took one, or found none */
 	uint64_t pool_discards[POOL_DISCARD_MAX];
 	/* client resumption: a cached ticket offered or none, tickets cached, sessions resumed */
-	uint64_t ticket_hits, ticket_misses, tickets_stored, handshakes_resumed;
+	uint64_t ticket_hits, ticket_misses, tickets_stored;
 } __attribute__((aligned(64)));
 
 static inline void stat_add(uint64_t *counter, uint64_t n)

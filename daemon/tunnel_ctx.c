@@ -19,11 +19,11 @@
 #include "verify.h"
 
 /* TLS 1.3 and 1.2 with AEAD ciphers and forward-secret key exchange only. Session tickets
- * in TLS 1.3 only (its resumption is PSK with ECDHE, so forward secrecy stays; a TLS 1.2
- * ticket protects the master secret itself): a client tunnel resumes from its ticket cache
- * (session_ticket.c). X25519 first, as OpenSSL and Go order them: nettle's P-256 costs a
- * handshake about 5 % more instructions (callgrind, a ktund pair, per end); no finite-field
- * groups. */
+ * only in TLS 1.3, where resuming still makes an (EC)DHE exchange (psk_dhe_ke): a TLS 1.2
+ * ticket (RFC 5077) resumes without one. Whether a session issues or offers tickets at all is
+ * the tunnel's resumption setting (handshake.c, ticket_key.c). X25519 first, as OpenSSL and
+ * Go order them: nettle's P-256 costs a handshake about 5 % more instructions (callgrind, a
+ * ktund pair, per end); no finite-field groups. */
 static const char priority_format[] =
 	"SECURE128:-VERS-ALL:%s:-CIPHER-ALL:%s:"
 	"-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:"
@@ -354,6 +354,17 @@ static void copy_settings(struct tunnel_ctx *ctx, const struct tunnel_config *cf
 	memcpy(ctx->destination_authority, cfg->destination_authority, sizeof(ctx->destination_authority));
 	ctx->require_ocsp = cfg->require_ocsp;
 	ctx->pkcs11_key = path_is_pkcs11(cfg->key);
+	ctx->resumption = cfg->resumption && !cfg->require_ocsp;
+	ctx->resumption_lifetime = cfg->resumption_lifetime;
+}
+
+/* Server: the master ticket key, from its file or made now (a reload then carries the
+ * running one over: daemon.c). */
+static int load_ticket_key(struct tunnel_ctx *ctx, const struct tunnel_config *cfg)
+{
+	if (!ctx->resumption || ctx->mode != MODE_SERVER)
+		return 0;
+	return ticket_key_load(&ctx->ticket, cfg->name, cfg->ticket_key_file);
 }
 
 static void tunnel_ctx_free(struct tunnel_ctx *ctx)
@@ -378,6 +389,7 @@ static void tunnel_ctx_free(struct tunnel_ctx *ctx)
 	ocsp_request_free(&ctx->ocsp_request);
 	crl_free(&ctx->crl);
 	ticket_cache_destroy(&ctx->tickets);
+	ticket_key_wipe(&ctx->ticket);
 	free(ctx);
 }
 
@@ -421,6 +433,8 @@ int tunnel_ctx_new(const struct tunnel_config *cfg, const struct ktls_support *k
 		rc = load_ocsp_staple(ctx, cfg);
 	if (rc == 0)
 		rc = prepare_ocsp_fetch(ctx, cfg);
+	if (rc == 0)
+		rc = load_ticket_key(ctx, cfg);
 	if (rc < 0)
 		goto fail;
 	*out = ctx;

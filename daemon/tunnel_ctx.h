@@ -13,6 +13,7 @@
 #include "ocsp_request.h"
 #include "ocsp_store.h"
 #include "ticket_cache.h"
+#include "ticket_key.h"
 
 /* Everything a new connection of one tunnel needs, loaded from files and immutable once
  * built. Reload builds a new one and swaps it in; connections keep a reference to the one
@@ -44,6 +45,12 @@ struct tunnel_ctx {
 	bool require_ocsp;    /* refuse a peer without a valid stapled OCSP response */
 	bool ktls_wanted;     /* the kernel has kTLS and the mode is not off */
 	bool pkcs11_key;      /* key is a pkcs11: URI: handshakes call into a module (pkcs11.h) */
+	/* TLS 1.3 resumption: server, tickets issued under `ticket` living resumption_lifetime s;
+	 * client, tickets accepted and offered. Off with require-ocsp: a resumed peer sends no
+	 * Certificate message, so it staples nothing. */
+	bool resumption;
+	unsigned resumption_lifetime;
+	struct ticket_key ticket; /* server with resumption */
 	struct expiry_set expiry; /* own leaf and CAs; warned flags change on the main thread */
 	struct ocsp_staple ocsp;  /* ocsp-staple; warned flags change on the main thread */
 	/* ocsp-fetch (url NULL: off): what to ask, and the response the fetch thread keeps */

@@ -108,6 +108,8 @@ static int collect_files(struct file_watch *w, const struct ktun_config *cfg)
 			rc = add_file(w, t->crl);
 		if (rc == 0)
 			rc = add_file(w, t->ocsp_staple);
+		if (rc == 0)
+			rc = add_file(w, t->ticket_key_file);
 	}
 	return rc;
 }

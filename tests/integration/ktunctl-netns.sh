@@ -2,7 +2,8 @@
 # ktunctl-netns: `ktunctl conns` adds the kernel's facts about each TLS socket (sock_diag),
 # which answers for the caller's network namespace only. Run from another namespace than
 # ktund's it must say so, not silently leave them out:
-#   outside        a conns line with sock_diag=other-netns and no ulp=; a note on stderr
+#   outside        a conns line with sock_diag=other-netns (after the daemon's own fields, which end
+#                  in resumed=) and no ulp=; a note on stderr
 #                  naming ktund's pid and how to run ktunctl there
 #   outside-json   the JSON object has "sock_diag": "other-netns"; nothing on stderr
 #   inside         (ip netns exec) the line has ulp=, no sock_diag=, no note
@@ -39,7 +40,7 @@ done
 
 rc=0
 out=$(ctl client conns 2>"$WORK/outside.err") || rc=$?
-if [ "$rc" = 0 ] && grep -q ' tls_remote=127.0.0.1:[0-9]* sock_diag=other-netns$' <<<"$out" &&
+if [ "$rc" = 0 ] && grep -Eq ' tls_remote=127.0.0.1:[0-9]*( [a-z_]+=[^ ]*)* sock_diag=other-netns$' <<<"$out" &&
 	! grep -q ' ulp=' <<<"$out" &&
 	grep -qE "^ktunctl: ktund \(pid $CLIENT_PID\) runs in another network namespace, where sock_diag cannot look: .*nsenter -t $CLIENT_PID -n ktunctl conns" "$WORK/outside.err"; then
 	ok "outside: $(cut -c1-60 <<<"$out")... sock_diag=other-netns; $(cut -c1-80 "$WORK/outside.err")..."

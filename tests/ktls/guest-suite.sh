@@ -5,8 +5,9 @@
 # through ktund), then interop with openssl and gnutls-cli peers with kTLS on one side only,
 # the hand-over with data coalesced with the handshake or split mid-record, and a peer's
 # KeyUpdate on a kernel that cannot rekey.
-#   guest-suite.sh [pairs|idle|counts|interop|pipes|client-resume|all]   pairs: sections 1, 1b and 1c;
-#   idle: 1b; counts: 1c; interop: 2-6 and 1d; pipes: 1d; client-resume: 6 (default all)
+#   guest-suite.sh [pairs|idle|counts|interop|pipes|client-resume|resume|all]   pairs: sections 1, 1b
+#   and 1c; idle: 1b; counts: 1c; interop: 2-6 and 1d; pipes: 1d; client-resume: 6; resume: 7
+#   (default all)
 set -uo pipefail
 : "${KTUND:?} ${KTUNCTL:?} ${KTUN_SRCDIR:?}"
 # shellcheck source=../lib/result.sh
@@ -343,6 +344,43 @@ print(s.makefile('rb').readline().decode().strip())" 2>&1
 	exit "$RESULT_FAILURES"
 )
 
+# 7. Resumption over kTLS: openssl s_client saves a TLS 1.3 session from a ktund server whose
+# keys go to the kernel (the NewSessionTicket leaves before the hand-over), then resumes it; the
+# resumed connection hands over too and carries its bytes in the kernel. gnutls-cli --resume
+# likewise. A resumed session's keys are handed over like any other's.
+section_resume() {
+local sess=$work/sess.pem out before
+start s "$work/s.log" "${server_args[@]}" --ktls required --tls-min 1.3 || { not_ok "server did not start"; return 1; }
+out=$( (echo resume-first; sleep 4) | timeout 30 openssl s_client -connect 127.0.0.1:9443 \
+	-CAfile "$P/ca.pem" -cert "$P/client.pem" -cert_chain "$P/inter.pem" -key "$P/client.key" \
+	-tls1_3 -nocommands -sess_out "$sess" 2>/dev/null)
+grep -q '^New, TLSv1.3' <<<"$out" && grep -q resume-first <<<"$out" && [ -s "$sess" ] &&
+	ok "resume: a full handshake over kTLS echoed and left a ticket" ||
+	{ not_ok "resume: first connection: $(grep -E '^(New|Reused)|resume' <<<"$out")"; cat "$work/s.log"; }
+before=$(counter "$work/s.sock" conns_ktls)
+out=$( (echo resume-second; sleep 4) | timeout 30 openssl s_client -connect 127.0.0.1:9443 \
+	-CAfile "$P/ca.pem" -cert "$P/client.pem" -cert_chain "$P/inter.pem" -key "$P/client.key" \
+	-tls1_3 -nocommands -sess_in "$sess" 2>/dev/null)
+sleep 0.3
+grep -q '^Reused, TLSv1.3' <<<"$out" && grep -q resume-second <<<"$out" &&
+	grep -q 'resumed=yes$' "$work/s.log" && [ "$(counter "$work/s.sock" conns_ktls)" = $((before + 1)) ] &&
+	[ "$(counter "$work/s.sock" handshakes_resumed)" = 1 ] &&
+	[ "$(counter "$work/s.sock" payload_userspace)" = 0 ] &&
+	ok "resume: s_client -sess_in resumed (resumed=yes), echoed through kernel TLS, 0 payload bytes through ktund" ||
+	{ not_ok "resume: resumed connection: $(grep -E '^(New|Reused)|resume' <<<"$out")"; cat "$work/s.log"
+	  "$KTUNCTL" --control "$work/s.sock" status | grep -E 'conns_|payload|resumed'; }
+# gnutls-cli waits only ~100 ms for the ticket after its first handshake: up to three tries.
+for _ in 1 2 3; do
+	out=$( (echo resume-gnutls; sleep 3) | timeout 40 gnutls-cli --x509cafile "$P/ca.pem" --resume \
+		--x509certfile "$P/client-chain.pem" --x509keyfile "$P/client.key" -p 9443 localhost 2>&1)
+	! grep -q 'This is a resumed session' <<<"$out" || break
+done
+grep -q 'This is a resumed session' <<<"$out" && [ "$(counter "$work/s.sock" handshakes_resumed)" = 2 ] &&
+	ok "resume: gnutls-cli --resume resumed over kTLS" ||
+	{ not_ok "resume: gnutls-cli --resume: $(grep -i -E 'resum|error' <<<"$out" | head -n 5)"; cat "$work/s.log"; }
+stop "$s_pid"
+}
+
 begin=$SECONDS
 case $part in
 pairs) section_pairs; section_idle || RESULT_FAILURES=$((RESULT_FAILURES + 1))
@@ -353,11 +391,13 @@ interop) section_interop; section_pipe_fallback || RESULT_FAILURES=$((RESULT_FAI
 	section_client_resume || RESULT_FAILURES=$((RESULT_FAILURES + 1)) ;;
 client-resume) section_client_resume || RESULT_FAILURES=$((RESULT_FAILURES + 1)) ;;
 pipes) section_pipe_fallback || RESULT_FAILURES=$((RESULT_FAILURES + 1)) ;;
+resume) section_resume || RESULT_FAILURES=$((RESULT_FAILURES + 1)) ;;
 all) section_pairs; section_idle || RESULT_FAILURES=$((RESULT_FAILURES + 1))
 	section_counts || RESULT_FAILURES=$((RESULT_FAILURES + 1)); section_interop
 	section_pipe_fallback || RESULT_FAILURES=$((RESULT_FAILURES + 1))
-	section_client_resume || RESULT_FAILURES=$((RESULT_FAILURES + 1)) ;;
-*) echo "usage: guest-suite.sh [pairs|idle|counts|interop|pipes|client-resume|all]"; exit 2 ;;
+	section_client_resume || RESULT_FAILURES=$((RESULT_FAILURES + 1))
+	section_resume || RESULT_FAILURES=$((RESULT_FAILURES + 1)) ;;
+*) echo "usage: guest-suite.sh [pairs|idle|counts|interop|pipes|client-resume|resume|all]"; exit 2 ;;
 esac
 echo "($part: $((SECONDS - begin)) s in the guest)"
 

@@ -452,6 +452,53 @@ static void test_validate_good(void)
 	CHECK_STR(c->target_addr.host, "192.0.2.10");
 }
 
+/* Resumption: GnuTLS rotates the ticket key every 3 ticket lifetimes, so one of
+ * resumption-lifetime and ticket-rotation follows from the other; the ticket options are a
+ * server's. */
+static void test_validate_resumption(void)
+{
+	struct tunnel_config *s, *c;
+
+	reset();
+	add_server("srv", "0.0.0.0:9443", NULL);
+	add_client("cli", "127.0.0.1:8080");
+	s = &cfg.tunnels[0]; /* adding a tunnel moves them */
+	c = &cfg.tunnels[1];
+	CHECK(validate() == 0);
+	CHECK(validate() == 0); /* what it fills in passes again (a reload validates anew) */
+	CHECK(s->resumption && c->resumption);
+	CHECK(s->resumption_lifetime == 7200 && s->ticket_rotation == 21600);
+	must_set(c, "resumption", "no");
+	CHECK(!c->resumption);
+	reset();
+	s = add_server("srv", "0.0.0.0:9443", NULL);
+	must_set(s, "ticket-rotation", "3600");
+	CHECK(validate() == 0);
+	CHECK(s->resumption_lifetime == 1200 && s->ticket_rotation == 3600);
+	reset();
+	s = add_server("srv", "0.0.0.0:9443", NULL);
+	must_set(s, "resumption-lifetime", "2");
+	CHECK(validate() == 0);
+	CHECK(s->resumption_lifetime == 2 && s->ticket_rotation == 6);
+	reset();
+	s = add_server("srv", "0.0.0.0:9443", NULL);
+	must_set(s, "resumption-lifetime", "600");
+	must_set(s, "ticket-rotation", "1800");
+	CHECK(validate() == 0);
+	must_set(s, "ticket-rotation", "3600");
+	check_invalid("ticket-rotation 3600 and resumption-lifetime 600 disagree");
+	CHECK(set(s, "resumption-lifetime", "604801") == -EINVAL);
+	CHECK(set(s, "ticket-rotation", "2") == -EINVAL);
+	reset();
+	c = add_client("cli", "127.0.0.1:8080");
+	must_set(c, "ticket-key-file", "/etc/ktund/ticket.key");
+	check_invalid("ticket-key-file is a server-mode option");
+	reset();
+	c = add_client("cli", "127.0.0.1:8080");
+	must_set(c, "resumption-lifetime", "60");
+	check_invalid("resumption-lifetime is a server-mode option");
+}
+
 /* destination: a client's, "original" or HOST:PORT checked (not resolved) at start. */
 static void test_validate_destination(void)
 {
@@ -1110,6 +1157,7 @@ int main(void)
 	RUN(test_flag_and_global_lookup);
 
 	RUN(test_validate_good);
+	RUN(test_validate_resumption);
 	RUN(test_validate_no_tunnel);
 	RUN(test_validate_keeps_running_address);
 	RUN(test_validate_required);

@@ -86,6 +86,30 @@ static void test_not_regular(void)
 	CHECK(!f.data && f.len == 0);
 }
 
+/* A secret (ticket-key-file): only its owner may read or write it, checked on the open file. */
+static void test_private(void)
+{
+	struct file_data f;
+
+	write_file("secret", 64);
+	CHECK(chmod(path, 0600) == 0);
+	CHECK(file_read_private(path, 64, &f, why, sizeof(why)) == 0 && f.len == 64);
+	file_data_free(&f);
+	CHECK(chmod(path, 0400) == 0);
+	CHECK(file_read_private(path, 64, &f, why, sizeof(why)) == 0);
+	file_data_free(&f);
+	CHECK(chmod(path, 0640) == 0);
+	CHECK(file_read_private(path, 64, &f, why, sizeof(why)) == -EPERM && !f.data);
+	CHECK_CONTAINS(why, "mode 0640: readable or writable by group or others");
+	CHECK(chmod(path, 0602) == 0);
+	CHECK(file_read_private(path, 64, &f, why, sizeof(why)) == -EPERM);
+	CHECK_CONTAINS(why, "mode 0602");
+	/* The plain reader does not care. */
+	CHECK(read_path(path, 64, &f) == 0);
+	file_data_free(&f);
+	unlink(path);
+}
+
 int main(void)
 {
 	const char *base = getenv("TMPDIR");
@@ -98,6 +122,7 @@ int main(void)
 	RUN(test_regular);
 	RUN(test_limit);
 	RUN(test_not_regular);
+	RUN(test_private);
 	rmdir(tmpdir);
 	return check_result();
 }

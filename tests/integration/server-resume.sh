@@ -1,0 +1,299 @@
+#!/bin/bash
+# server-resume: TLS 1.3 session resumption against a ktund server, with openssl s_client
+# (-sess_out, then -sess_in: it prints "New" or "Reused") as the peer (srvlib.sh).
+#   resumed        a full handshake (resumed=no) then a resumed one (resumed=yes, "Reused"):
+#                  the line goes through both; handshakes_resumed 1 in ktunctl status and
+#                  ktund_handshakes_resumed_total; a resumed connection held open shows
+#                  resumed=yes in ktunctl conns
+#   gnutls-resume  gnutls-cli --resume: "This is a resumed session"
+#   revoked        client-revoked resumes before its CRL lists it; after a reload with a CRL
+#                  that does, its ticket is refused (reason=revoked, "on resumption" in the
+#                  detail, alert certificate_revoked) and counted like a full handshake's
+#   policy         --config with allow-cn = edge-client; reloaded with allow-cn = nobody, the
+#                  ticket issued before is refused (policy-denied)
+#   cert-expired   a client certificate ending 15 s after it is made: resumed while valid,
+#                  refused on resumption (expired) once past its notAfter
+#   lifetime       --resumption-lifetime 2: the ticket is past its lifetime 4 s later and the
+#                  handshake is a full one (resumed=no, "New"), served
+#   off            --resumption=no: the server sends no NewSessionTicket, nothing resumes
+#   key-file       two servers one after the other with the same --ticket-key-file (a host
+#                  behind the same load balancer): a session from the first resumes on the
+#                  second; one with another key file makes a full handshake; a base64 key file
+#                  works like the raw one; the file replaced and reloaded, tickets under the
+#                  old key make full handshakes
+#   key-file-bad   a key file readable by others, one of 10 bytes: --check and the start exit 2
+#                  naming the file and what is wrong
+# Case functions run indirectly (run_case) and take no arguments from the script:
+# shellcheck disable=SC2317,SC2119
+set -euo pipefail
+. "$(dirname "$0")/srvlib.sh"
+srv_init
+
+K=$WORK/keys
+mkdir -p "$K"
+(umask 077 && head -c 64 /dev/urandom >"$K/a.key" && head -c 64 /dev/urandom >"$K/b.key" &&
+	base64 -w 76 "$K/a.key" >"$K/a.b64" && head -c 10 /dev/urandom >"$K/short.key")
+cp "$K/a.key" "$K/open.key"
+chmod 644 "$K/open.key"
+# A CRL of the intermediate that lists nothing, then the PKI's, which lists client-revoked.
+printf 'crl_next_update = 30\ncrl_number = 1\n' >"$WORK/empty-crl.tmpl"
+certtool --generate-crl --load-ca-privkey "$PKI/inter.key" --load-ca-certificate "$PKI/inter.pem" \
+	--template "$WORK/empty-crl.tmpl" --outfile "$WORK/empty-crl.pem" >"$WORK/crl.log" 2>&1 ||
+	fail "certtool --generate-crl: $(cat "$WORK/crl.log")"
+
+# sess WHO in|out FILE [s_client ARGS...]: s_client as WHO, TLS 1.3, sends a line and reads
+# until the server closes, saving (out) or offering (in) the session in FILE. Not -quiet: it
+# prints "New, TLSv1.3" or "Reused, TLSv1.3", and the tickets that arrive.
+sess() {
+	local who=$1 dir=$2 file=$3 cmd=() a
+	shift 3
+	ossl_cmd "$who"
+	for a in "${OSSL[@]}"; do
+		[ "$a" = -quiet ] || cmd+=("$a")
+	done
+	# -nocommands: a line starting with Q, R or k would be a command, not data.
+	printf 'resume %s\n' "$who" | "${cmd[@]}" -nocommands -ign_eof -tls1_3 "-sess_$dir" "$file" \
+		"$@" >"$WORK/peer.out" 2>"$WORK/peer.err"
+}
+
+# echoed WHO: the last sess got its line back.
+echoed() {
+	grep -qF "resume $1" "$WORK/peer.out" ||
+		fail "$1: no echo: $(tail -n 3 "$WORK/peer.err"; grep -v '^[- ]\|^$' "$WORK/peer.out" | tail -n 8)"
+}
+
+# full_then_resumed WHO FILE: a full handshake saving FILE, then one resuming it.
+full_then_resumed() {
+	local before
+	before=$(nlines 'handshake peer=.* resumed=yes$')
+	sess "$1" out "$2" || fail "first connection: $(tail -n 3 "$WORK/peer.err")"
+	grep -q '^New, TLSv1.3' "$WORK/peer.out" || fail "first connection was not a full handshake"
+	grep -q 'Post-Handshake New Session Ticket arrived' "$WORK/peer.out" || fail "no ticket came"
+	echoed "$1"
+	[ -s "$2" ] || fail "s_client saved no session"
+	sess "$1" in "$2" || fail "resumed connection: $(tail -n 3 "$WORK/peer.err")"
+	grep -q '^Reused, TLSv1.3' "$WORK/peer.out" ||
+		fail "not resumed: $(grep -E '^(New|Reused)' "$WORK/peer.out")"
+	echoed "$1"
+	wait_n 'handshake peer=.* resumed=yes$' $((before + 1))
+}
+
+# refused_on_resume WHO FILE REASON: WHO offers FILE's session and is refused with REASON.
+refused_on_resume() {
+	local before
+	before=$(nlines "reject peer=[^ ]+ reason=$3 ")
+	sess "$1" in "$2" || true
+	! grep -qF "resume $1" "$WORK/peer.out" || fail "$1 was served on resumption, want reason=$3"
+	wait_n "reject peer=[^ ]+ reason=$3 " $((before + 1))
+	last_line "reason=$3 " | grep -qF 'detail="on resumption: ' ||
+		fail "detail does not say resumption: $(last_line "reason=$3 ")"
+	note "$(last_line "reason=$3 " | sed 's/.*\] //' | cut -c1-200)"
+}
+
+case_resumed() {
+	use_origin line
+	srv_start
+	full_then_resumed client "$WORK/s1.pem"
+	grep -q 'handshake peer=.* resumed=no$' "$SERVER_LOG" || fail "no resumed=no line"
+	want_stat handshakes_resumed 1
+	want_stat handshakes_ok 2
+	local metrics
+	metrics=$(ctl server metrics)
+	grep -qx 'ktund_handshakes_resumed_total{tunnel="server"} 1' <<<"$metrics" ||
+		fail "metric: $(grep resumed <<<"$metrics")"
+	# A resumed connection that stays open: no line, so the origin waits.
+	ossl_cmd client
+	local cmd=() a i conns
+	for a in "${OSSL[@]}"; do
+		[ "$a" = -quiet ] || cmd+=("$a")
+	done
+	sleep 5 | "${cmd[@]}" -ign_eof -tls1_3 -sess_in "$WORK/s1.pem" >"$WORK/held.out" 2>&1 &
+	track $!
+	for ((i = 0; i < 100; i++)); do
+		conns=$(ctl server conns)
+		grep -q 'state=streaming .* resumed=yes' <<<"$conns" && break
+		sleep 0.1
+	done
+	grep -q 'state=streaming .* resumed=yes' <<<"$conns" || fail "ktunctl conns: $conns"
+	note "$(grep -m1 'resumed=yes$' "$SERVER_LOG" | sed 's/.*\] //' | cut -c1-60)... resumed=yes"
+	srv_stop
+}
+
+case_gnutls_resume() {
+	use_origin echo
+	srv_start
+	local try
+	# gnutls-cli waits only about 100 ms after its first handshake for the TLS 1.3 ticket
+	# (gnutls_session_get_data2), then reconnects without one: on a loaded machine or a
+	# sanitizer build the ticket can come later. So up to three tries; one must resume.
+	for try in 1 2 3; do
+		gtls client "x"$'\n' --priority "$GT13" --resume ||
+			fail "gnutls-cli --resume: $(tail -n 3 "$WORK/peer.err")"
+		! grep -q 'This is a resumed session' "$WORK/peer.out" "$WORK/peer.log" || break
+	done
+	grep -q 'This is a resumed session' "$WORK/peer.out" "$WORK/peer.log" ||
+		fail "gnutls-cli did not resume in 3 tries: $(grep -i -h 'resum' "$WORK/peer.out" "$WORK/peer.log" | head -n 5)"
+	[ "$try" = 1 ] || note "resumed at try $try"
+	wait_n 'handshake peer=.* resumed=yes$' 1
+	srv_stop
+}
+
+case_revoked() {
+	use_origin line
+	mkdir -p "$WORK/live"
+	cp "$WORK/empty-crl.pem" "$WORK/live/crl.pem"
+	srv_start --crl "$WORK/live/crl.pem" --watch-files=no
+	full_then_resumed client-revoked "$WORK/s2.pem"
+	cp "$PKI/crl.pem" "$WORK/live/crl.pem"
+	ctl server reload >/dev/null || fail "reload failed"
+	refused_on_resume client-revoked "$WORK/s2.pem" revoked
+	grep -q 'alert certificate revoked\|certificate revoked' "$WORK/peer.err" ||
+		fail "s_client got no certificate_revoked alert: $(tail -n 3 "$WORK/peer.err")"
+	want_stat reject.revoked 1
+	srv_stop
+}
+
+# policy_ini CN: a --config for the server with allow-cn = CN.
+policy_ini() {
+	cat >"$WORK/resume.ini" <<-EOF
+		[global]
+		control = $WORK/server.sock
+		watch-files = no
+		[server]
+		mode = server
+		listen = $ORIGIN_IP:$TLS_PORT
+		target = 127.0.0.1:$ORIGIN_PORT
+		cert = $PKI/server-chain.pem
+		key = $PKI/server.key
+		cacert = $PKI/ca.pem
+		allow-cn = $1
+	EOF
+}
+
+case_policy() {
+	use_origin line
+	policy_ini edge-client
+	_starts=$((_starts + 1))
+	SERVER_LOG=$WORK/server-$_starts.log
+	ip netns exec "$NS_ORIGIN" "$KTUND" --config "$WORK/resume.ini" 2>"$SERVER_LOG" &
+	SERVER_PID=$!
+	track "$SERVER_PID"
+	_wait_ready "$SERVER_PID" "$SERVER_LOG" server
+	full_then_resumed client "$WORK/s3.pem"
+	policy_ini nobody
+	ctl server reload >/dev/null || fail "reload failed"
+	refused_on_resume client "$WORK/s3.pem" policy-denied
+	srv_stop
+}
+
+# A client certificate that ends 15 s after it is made: resumed while valid, refused on
+# resumption once past its notAfter, although the ticket's lifetime has hours left.
+case_cert_expired() {
+	local end
+	use_origin line
+	end=$(($(date +%s) + 15))
+	(cd "$PKI" && certtool --generate-privkey --key-type ecdsa --curve secp256r1 --outfile brief.key &&
+		printf '%s\n' 'cn = "edge-client"' 'unit = "edge"' tls_www_client signing_key \
+			'activation_date = "2020-01-01 00:00:00 UTC"' \
+			"expiration_date = \"$(date -u -d "@$end" '+%Y-%m-%d %H:%M:%S') UTC\"" >brief.tmpl &&
+		certtool --generate-certificate --load-privkey brief.key --load-ca-certificate inter.pem \
+			--load-ca-privkey inter.key --template brief.tmpl --outfile brief.pem &&
+		cat brief.pem inter.pem >brief-chain.pem) >"$WORK/brief.log" 2>&1 ||
+		fail "certtool: $(cat "$WORK/brief.log")"
+	srv_start
+	full_then_resumed brief "$WORK/s8.pem"
+	while [ "$(date +%s)" -le $((end + 1)) ]; do
+		sleep 1
+	done
+	refused_on_resume brief "$WORK/s8.pem" expired
+	srv_stop
+}
+
+case_lifetime() {
+	use_origin line
+	srv_start --resumption-lifetime 2
+	full_then_resumed client "$WORK/s4.pem"
+	sleep 4
+	sess client in "$WORK/s4.pem" || fail "after the lifetime: $(tail -n 3 "$WORK/peer.err")"
+	grep -q '^New, TLSv1.3' "$WORK/peer.out" ||
+		fail "want a full handshake: $(grep -E '^(New|Reused)' "$WORK/peer.out")"
+	echoed client
+	grep -q 'handshake peer=.* resumed=no$' <(tail -n 3 "$SERVER_LOG") ||
+		fail "last handshake: $(last_line 'handshake peer=')"
+	srv_stop
+}
+
+case_off() {
+	use_origin line
+	srv_start --resumption=no
+	sess client out "$WORK/s5.pem" || fail "first connection: $(tail -n 3 "$WORK/peer.err")"
+	echoed client
+	! grep -q 'New Session Ticket arrived' "$WORK/peer.out" || fail "a ticket came"
+	# s_client saves a TLS 1.3 session only when a ticket comes.
+	[ ! -e "$WORK/s5.pem" ] || fail "s_client saved a session"
+	[ "$(nlines 'resumed=yes')" = 0 ] || fail "the server resumed"
+	srv_stop
+}
+
+case_key_file() {
+	use_origin line
+	srv_start --ticket-key-file "$K/a.key"
+	sess client out "$WORK/s6.pem" || fail "first connection: $(tail -n 3 "$WORK/peer.err")"
+	echoed client
+	srv_stop
+	# Another process, so nothing of the first is left but the key file.
+	srv_start --ticket-key-file "$K/a.b64"
+	sess client in "$WORK/s6.pem" || fail "on the second server: $(tail -n 3 "$WORK/peer.err")"
+	grep -q '^Reused, TLSv1.3' "$WORK/peer.out" || fail "the second server did not resume it"
+	echoed client
+	wait_n 'resumed=yes$' 1
+	srv_stop
+	srv_start --ticket-key-file "$K/b.key"
+	sess client in "$WORK/s6.pem" || fail "with another key: $(tail -n 3 "$WORK/peer.err")"
+	grep -q '^New, TLSv1.3' "$WORK/peer.out" || fail "resumed under another key"
+	echoed client
+	srv_stop
+	# The file is read again on reload (through the sandbox): a new key ends the old tickets.
+	cp "$K/a.key" "$K/live.key"
+	srv_start --ticket-key-file "$K/live.key" --watch-files=no
+	full_then_resumed client "$WORK/s7.pem"
+	cp "$K/b.key" "$K/live.key"
+	ctl server reload >/dev/null || fail "reload failed: $(tail -n 3 "$SERVER_LOG")"
+	grep -q 'reload: ticket-key changed' "$SERVER_LOG" || fail "reload line: $(grep 'reload:' "$SERVER_LOG")"
+	sess client in "$WORK/s7.pem" || fail "after the reload: $(tail -n 3 "$WORK/peer.err")"
+	grep -q '^New, TLSv1.3' "$WORK/peer.out" || fail "resumed under the replaced key"
+	echoed client
+	srv_stop
+}
+
+# bad_key_file FILE WANT: --check and the start exit 2, saying WANT.
+bad_key_file() {
+	local rc=0 args=(server --listen "$ORIGIN_IP:$TLS_PORT" --target "127.0.0.1:$ORIGIN_PORT"
+		--cert "$PKI/server-chain.pem" --key "$PKI/server.key" --cacert "$PKI/ca.pem"
+		--allow-all --ticket-key-file "$1" --control "$WORK/refused.sock")
+	"$KTUND" "${args[@]}" --check >"$WORK/check.log" 2>&1 || rc=$?
+	[ "$rc" = 2 ] || fail "--check: exit $rc, want 2: $(cat "$WORK/check.log")"
+	grep -qF -- "ticket-key-file $1: $2" "$WORK/check.log" ||
+		fail "--check: want '$2': $(cat "$WORK/check.log")"
+	rc=0
+	ip netns exec "$NS_ORIGIN" timeout 20 "$KTUND" "${args[@]}" >"$WORK/start.log" 2>&1 || rc=$?
+	[ "$rc" = 2 ] || fail "start: exit $rc, want 2: $(tail -n 3 "$WORK/start.log")"
+	! grep -q 'notice: ready' "$WORK/start.log" || fail "ktund got ready"
+	note "$(grep -m1 -o 'error: .*' "$WORK/check.log")"
+}
+
+case_key_file_bad() {
+	bad_key_file "$K/open.key" "mode 0644: readable or writable by group or others (chmod 600)"
+	bad_key_file "$K/short.key" "10 bytes that are neither 64 raw bytes nor base64"
+}
+
+run_case resumed case_resumed
+run_case gnutls-resume case_gnutls_resume
+run_case revoked case_revoked
+run_case policy case_policy
+run_case cert-expired case_cert_expired
+run_case lifetime case_lifetime
+run_case off case_off
+run_case key-file case_key_file
+run_case key-file-bad case_key_file_bad
+srv_finish
