@@ -198,8 +198,6 @@ static void write_status(struct ktun *k, const char *args, FILE *out)
 			t->name, (unsigned long long)sum.conns_ktls, t->name,
 			(unsigned long long)sum.conns_userspace, t->name,
 			(unsigned long long)sum.payload_userspace);
-		fprintf(out, "%s.handshakes_resumed %llu\n", t->name,
-			(unsigned long long)sum.handshakes_resumed);
 		if (t->mode == MODE_CLIENT)
 			write_ticket_status(t, &sum, out);
 		for (int r = REASON_DONE; r < REASON_MAX; r++) {

@@ -10,7 +10,20 @@
 
 #include "file_read.h"
 
-/* Called from the main thread (start-up, reloads) and from --check; no state. */
+/* Called from the main thread (start-up, reloads) and from --check. The one state: the user
+ * ktund drops to, set once before the first file is read. */
+static struct {
+	bool set;
+	uid_t uid;
+	gid_t gid;
+} service;
+
+void file_read_service_user(uid_t uid, gid_t gid)
+{
+	service.set = true;
+	service.uid = uid;
+	service.gid = gid;
+}
 
 static const char *file_type(mode_t mode)
 {
@@ -45,7 +58,7 @@ static int check_regular(const struct stat *st, size_t max, char *why, size_t wh
  * (/dev/watchdog arms the watchdog), and again on the open file, which must be the one that
  * was checked. O_NONBLOCK: a FIFO swapped in meanwhile must not wait for a writer.
  * O_NOCTTY: a terminal named as a file must not become ours. */
-static int open_regular(const char *path, size_t max, off_t *size, mode_t *mode, char *why,
+static int open_regular(const char *path, size_t max, struct stat *opened, char *why,
 			size_t whylen)
 {
 	struct stat before, st;
@@ -74,8 +87,7 @@ static int open_regular(const char *path, size_t max, off_t *size, mode_t *mode,
 			close(fd);
 		return rc;
 	}
-	*size = st.st_size;
-	*mode = st.st_mode;
+	*opened = st;
 	return fd;
 }
 
@@ -136,25 +148,42 @@ static int read_all(int fd, size_t max, size_t hint, struct file_data *out, char
 	return 0;
 }
 
+/* A secret's file: owned by root or the service user (whoever owns it can replace it), and
+ * readable by no one else, except the service user's group where ktund drops to a user: root
+ * reads it at start, that user on every reload (mode 0640, root:GROUP). */
+static int check_private(const struct stat *st, char *why, size_t whylen)
+{
+	mode_t mode = st->st_mode & 07777;
+	bool group_ok = service.set && st->st_gid == service.gid;
+
+	if (st->st_uid != 0 && st->st_uid != geteuid() && !(service.set && st->st_uid == service.uid)) {
+		snprintf(why, whylen, "owned by uid %u: must be owned by root or the service user",
+			 (unsigned)st->st_uid);
+		return -EPERM;
+	}
+	if ((mode & 027) || ((mode & 040) && !group_ok)) {
+		snprintf(why, whylen, "mode %04o: readable or writable by %s (chmod 600, or 640 with "
+			 "the group of the user ktund runs as)", (unsigned)mode,
+			 mode & 007 ? "others" : "its group");
+		return -EPERM;
+	}
+	return 0;
+}
+
 static int read_file(const char *path, size_t max, bool private, struct file_data *out,
 		     char *why, size_t whylen)
 {
-	off_t size;
-	mode_t mode = 0;
-	int fd = open_regular(path, max, &size, &mode, why, whylen), rc;
+	struct stat st = { 0 };
+	int fd = open_regular(path, max, &st, why, whylen), rc;
 
 	out->data = NULL;
 	out->len = 0;
 	if (fd < 0)
 		return fd;
 	/* Checked on the open file, the one that is read. */
-	if (private && (mode & 077)) {
-		snprintf(why, whylen, "mode %04o: readable or writable by group or others (chmod 600)",
-			 (unsigned)(mode & 07777));
-		close(fd);
-		return -EPERM;
-	}
-	rc = read_all(fd, max, (size_t)size, out, why, whylen);
+	rc = private ? check_private(&st, why, whylen) : 0;
+	if (rc == 0)
+		rc = read_all(fd, max, (size_t)st.st_size, out, why, whylen);
 	close(fd);
 	return rc;
 }

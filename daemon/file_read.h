@@ -3,6 +3,7 @@
 #define KTUN_FILE_READ_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Every file ktund reads (configuration, certificates, keys, CA bundles, CRLs, OCSP
  * responses) is read whole through file_read_bounded(): a regular file of at most a known
@@ -23,10 +24,15 @@ struct file_data {
  * "larger than 1048576 bytes", strerror(errno)); the caller names the file and logs it. */
 int file_read_bounded(const char *path, size_t max, struct file_data *out, char *why,
 		      size_t whylen);
-/* The same for a secret shared with no one: also refuses a file whose mode lets its group or
- * others read or write it (why: "mode 0644: ..."), -EPERM. */
+/* The same for a secret shared with no one: also refuses (-EPERM, why "mode 0644: ..." or
+ * "owned by uid N: ...") a file owned by anyone but root, ktund's user or the service user, or
+ * whose mode lets others in at all, or its group in, unless read-only for the service user's
+ * group. */
 int file_read_private(const char *path, size_t max, struct file_data *out, char *why,
 		      size_t whylen);
+/* The user ktund drops privileges to (--user): its uid may own private files, its group may
+ * read them. Set once, before any file is read. */
+void file_read_service_user(uid_t uid, gid_t gid);
 /* Wipes and frees: a key's bytes do not stay behind on the heap. Safe on a zeroed one. */
 void file_data_free(struct file_data *f);
 

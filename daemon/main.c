@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <pwd.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "fdlimit.h"
+#include "file_read.h"
 #include "heap_trim.h"
 #include "listen_fds.h"
 #include "listen_probe.h"
@@ -55,6 +57,24 @@ static void probe_kernel_tls(struct ktun *k)
 	else if (!k->ktls.ciphers)
 		log_notice("kernel TLS offloads none of the AEAD ciphers here: using the userspace "
 			   "GnuTLS data path");
+}
+
+/* Private files (the ticket key) may be the service user's, or readable by its group: the
+ * reloads run as that user. */
+static int service_user_known(const struct ktun_config *cfg)
+{
+	struct passwd *pw;
+
+	if (!cfg->user)
+		return 0;
+	errno = 0;
+	pw = getpwnam(cfg->user);
+	if (!pw) {
+		log_err("user %s: %s", cfg->user, errno ? strerror(errno) : "no such user");
+		return -ENOENT;
+	}
+	file_read_service_user(pw->pw_uid, pw->pw_gid);
+	return 0;
 }
 
 static int build_tunnels(struct ktun *k)
@@ -315,6 +335,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	probe_kernel_tls(&k);
+	if (service_user_known(&k.cfg) < 0) {
+		status = EXIT_CONFIG;
+		goto out;
+	}
 	if (build_tunnels(&k) < 0) {
 		status = EXIT_CONFIG;
 		goto out;

@@ -149,6 +149,9 @@ case_revoked() {
 	refused_on_resume client-revoked "$WORK/s2.pem" revoked
 	grep -q 'alert certificate revoked\|certificate revoked' "$WORK/peer.err" ||
 		fail "s_client got no certificate_revoked alert: $(tail -n 3 "$WORK/peer.err")"
+	# A peer refused on resumption leaves with no fresh ticket to try again with.
+	! grep -q 'New Session Ticket arrived' "$WORK/peer.out" ||
+		fail "the refused peer was sent a session ticket: $(grep -c 'New Session Ticket arrived' "$WORK/peer.out")"
 	want_stat reject.revoked 1
 	srv_stop
 }
@@ -283,7 +286,7 @@ bad_key_file() {
 }
 
 case_key_file_bad() {
-	bad_key_file "$K/open.key" "mode 0644: readable or writable by group or others (chmod 600)"
+	bad_key_file "$K/open.key" "mode 0644: readable or writable by others (chmod 600, or 640 with the group of the user ktund runs as)"
 	bad_key_file "$K/short.key" "10 bytes that are neither 64 raw bytes nor base64"
 }
 

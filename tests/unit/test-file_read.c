@@ -100,10 +100,29 @@ static void test_private(void)
 	file_data_free(&f);
 	CHECK(chmod(path, 0640) == 0);
 	CHECK(file_read_private(path, 64, &f, why, sizeof(why)) == -EPERM && !f.data);
-	CHECK_CONTAINS(why, "mode 0640: readable or writable by group or others");
+	CHECK_CONTAINS(why, "mode 0640: readable or writable by its group");
 	CHECK(chmod(path, 0602) == 0);
 	CHECK(file_read_private(path, 64, &f, why, sizeof(why)) == -EPERM);
-	CHECK_CONTAINS(why, "mode 0602");
+	CHECK_CONTAINS(why, "mode 0602: readable or writable by others");
+	/* With a service user: its group may read (reloads run as it), never write. */
+	file_read_service_user(4242, getegid());
+	CHECK(chmod(path, 0640) == 0);
+	CHECK(file_read_private(path, 64, &f, why, sizeof(why)) == 0 && f.len == 64);
+	file_data_free(&f);
+	CHECK(chmod(path, 0660) == 0);
+	CHECK(file_read_private(path, 64, &f, why, sizeof(why)) == -EPERM);
+	CHECK(chmod(path, 0644) == 0);
+	CHECK(file_read_private(path, 64, &f, why, sizeof(why)) == -EPERM);
+	/* The owner: root, ktund's own user or the service user; anyone else could replace it. */
+	CHECK(chmod(path, 0600) == 0);
+	if (geteuid() == 0) {
+		CHECK(chown(path, 4242, (gid_t)-1) == 0);
+		CHECK(file_read_private(path, 64, &f, why, sizeof(why)) == 0);
+		file_data_free(&f);
+		CHECK(chown(path, 4343, (gid_t)-1) == 0);
+		CHECK(file_read_private(path, 64, &f, why, sizeof(why)) == -EPERM && !f.data);
+		CHECK_CONTAINS(why, "owned by uid 4343");
+	}
 	/* The plain reader does not care. */
 	CHECK(read_path(path, 64, &f) == 0);
 	file_data_free(&f);
