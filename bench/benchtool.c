@@ -18,8 +18,9 @@
  *   benchtool send HOST PORT BYTES [N]       sends BYTES, half-closes, checks the sink's count;
  *                                            with N, N connections at once (BYTES/N each, a
  *                                            process each); prints JSON: bytes, seconds
- *   benchtool ttfb HOST PORT N [WARM [SIZE]] time to first byte: WARM + N connections one after the
- *                                            other (default WARM 1, SIZE 64): connect, send SIZE
+ *   benchtool ttfb HOST PORT N [WARM [SIZE [GAP_MS]]] time to first byte: WARM + N connections one
+ *                                            after the other, GAP_MS apart (default WARM 1, SIZE
+ *                                            64, GAP_MS 0; the gap is not timed): connect, send SIZE
  *                                            bytes, time from connect() to the first byte of the
  *                                            reply, read the whole echo, check it, close; the
  *                                            first WARM are not counted. Prints JSON: percentiles
@@ -520,7 +521,7 @@ out:
 	return first;
 }
 
-static int ttfb(const char *host, const char *port, long count, long warm, size_t size)
+static int ttfb(const char *host, const char *port, long count, long warm, size_t size, long gap_ms)
 {
 	struct sockaddr_in sa = addr_of(host, port);
 	struct ttfb_err e = { 0 };
@@ -528,8 +529,10 @@ static int ttfb(const char *host, const char *port, long count, long warm, size_
 	char *out, *in;
 	long n = 0;
 
-	if (count < 1 || count > 10000000 || warm < 0 || size < 1 || size > (1 << 20)) {
-		fprintf(stderr, "benchtool ttfb: 1 <= N <= 10^7, WARM >= 0 and 1 <= SIZE <= 1 MiB\n");
+	if (count < 1 || count > 10000000 || warm < 0 || size < 1 || size > (1 << 20) || gap_ms < 0 ||
+	    gap_ms > 60000) {
+		fprintf(stderr, "benchtool ttfb: 1 <= N <= 10^7, WARM >= 0, 1 <= SIZE <= 1 MiB and "
+				"0 <= GAP_MS <= 60000\n");
 		return 2;
 	}
 	lat = malloc(sizeof(double) * (size_t)count);
@@ -540,7 +543,11 @@ static int ttfb(const char *host, const char *port, long count, long warm, size_
 	for (size_t k = 0; k < size; k++) /* not all one byte, so a misplaced reply shows */
 		out[k] = (char)('a' + k % 26);
 	for (long i = 0; i < warm + count; i++) {
-		double us = ttfb_one(&sa, out, in, size, i, &e);
+		double us;
+
+		if (i && gap_ms)
+			nanosleep(&(struct timespec){ gap_ms / 1000, gap_ms % 1000 * 1000000 }, NULL);
+		us = ttfb_one(&sa, out, in, size, i, &e);
 
 		if (i == 0)
 			first_us = us;
@@ -780,13 +787,13 @@ int main(int argc, char **argv)
 		return rr(argv[2], argv[3], atol(argv[4]), (size_t)atol(argv[5]));
 	if (argc == 7 && !strcmp(argv[1], "conns"))
 		return conns(argv[2], argv[3], atof(argv[4]), atoi(argv[5]), (size_t)atol(argv[6]));
-	if (argc >= 5 && argc <= 7 && !strcmp(argv[1], "ttfb"))
+	if (argc >= 5 && argc <= 8 && !strcmp(argv[1], "ttfb"))
 		return ttfb(argv[2], argv[3], atol(argv[4]), argc >= 6 ? atol(argv[5]) : 1,
-			    argc >= 7 ? (size_t)atol(argv[6]) : 64);
+			    argc >= 7 ? (size_t)atol(argv[6]) : 64, argc >= 8 ? atol(argv[7]) : 0);
 	if (argc == 6 && !strcmp(argv[1], "idle"))
 		return idle(argv[2], argv[3], atol(argv[4]), (size_t)atol(argv[5]));
 	fprintf(stderr, "usage: benchtool echo PORT | rr HOST PORT COUNT SIZE |\n"
 			"       conns HOST PORT SECS CONC SIZE | idle HOST PORT N SIZE |\n"
-			"       sink PORT | send HOST PORT BYTES | ttfb HOST PORT N [WARM [SIZE]]\n");
+			"       sink PORT | send HOST PORT BYTES | ttfb HOST PORT N [WARM [SIZE [GAP_MS]]]\n");
 	return 2;
 }

@@ -21,7 +21,10 @@
 # ktund-pool (a warm pool of 4 on the client), stunnel-cached (stunnel4 with its default
 # session cache). Each ktund variant is a daemon pair of its own, all started at once; the
 # variants take turns in WAN_ROUNDS rounds (default 5, the order rotating), WAN_REQUESTS/rounds
-# timed connections each per round after one that is not counted. A variant whose ktund option
+# timed connections each per round after one that is not counted, GAP_MS apart for every
+# variant alike: requests at a rate a warm pool sustains. Under TCG a refill's handshake costs
+# the guest's one vCPU about 65 ms (on hardware about 3 ms), so back-to-back requests would
+# measure the next request queued behind the last one's refill, not the pool. A variant whose ktund option
 # is missing from this ktund (probed in `ktund --help`) is recorded as n/a with the reason.
 # Then bulk throughput (iperf3 upload, one stream) through tcp, ktund, stunnel.
 # Records go to WAN_OUT/wan-raw.jsonl; bench/report.py wan turns them into tables and plots.
@@ -31,6 +34,7 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 N=${WAN_REQUESTS:-200}
 BULK_SECS=${WAN_BULK_SECS:-5}
 POOL=4
+GAP_MS=${WAN_GAP_MS:-250}
 ROUNDS=${WAN_ROUNDS:-5}
 DELAY_MS=20 LOSS=0.1%
 RAW=$WAN_OUT/wan-raw.jsonl
@@ -236,7 +240,7 @@ ttfb() {
 	c0=$(cpu_pair "$v")
 	tls0=$(tls_tx_sw)
 	# shellcheck disable=SC2046
-	res=$(in_edge "$BENCHTOOL" ttfb $(entry "$v") "$n" 1 64) || rc=$?
+	res=$(in_edge "$BENCHTOOL" ttfb $(entry "$v") "$n" 1 64 "$GAP_MS") || rc=$?
 	c1=$(cpu_pair "$v")
 	[ -n "$res" ] || die "benchtool ttfb through $v printed nothing (exit $rc)"
 	[ $rc = 0 ] || say "warning: $v: $(python3 -c 'import json,sys; print(json.load(sys.stdin).get("first_error"))' <<<"$res")"
