@@ -190,10 +190,12 @@ static int add_target_entry(const struct tunnel_config *t, const char *entry, bo
 		snprintf(err, errlen, "[%s] target '%s': %s", t->name, entry, why);
 		return found;
 	}
+	/* A name behind DNS round robin may give dozens: the first that fit are tried, in the
+	 * resolver's order, as a single target took the first one before lists. */
 	if ((size_t)found > TARGETS_MAX - *n) {
-		snprintf(err, errlen, "[%s] target: more than %d addresses (with those '%s' resolves "
-			 "to)", t->name, TARGETS_MAX, entry);
-		return -E2BIG;
+		log_notice("[%s] target '%s' resolves to %d addresses: the first %zu are used (at most "
+			   "%d targets in all)", t->name, entry, found, TARGETS_MAX - *n, TARGETS_MAX);
+		found = (int)(TARGETS_MAX - *n);
 	}
 	for (int k = 0; k < found; k++) {
 		const struct ktun_addr *a = &out[*n + (size_t)k];
