@@ -1,0 +1,36 @@
+#!/bin/bash
+# pair-pool-restart: a client's warm pool (pool = 8, one worker) across a restart of the far
+# ktund (review finding 1, repro backoff-after-far-restart.sh):
+#   kill   the far ktund is killed and back at once: the 8 ready connections close in one
+#          batch, which is one back-off round (1 s), not eight (the 30 s cap); the pool is full
+#          again well before the cap
+set -euo pipefail
+# shellcheck source=../lib/ktund.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/ktund.sh"
+pair_init
+N=8
+server() { SERVER_TARGET=from-client start_server --allow-destination "127.0.0.1/32:$ORIGIN_PORT"; }
+
+# $1: the signal. The bound (12 s) lies between one round of the fixed code (about 1-3 s)
+# and the 30 s cap that counting every closed connection reached.
+restart() {
+	local sig=$1 i
+	kill "-$sig" "$SERVER_PID"
+	wait "$SERVER_PID" 2>/dev/null || true
+	SERVER_PID=
+	server
+	for ((i = 0; i < 120; i++)); do
+		[ "$(stat_of client pool_size)" = "$N" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+server
+start_client --destination "127.0.0.1:$ORIGIN_PORT" --pool "$N" --workers 1
+wait_stat client pool_size "$N" 10 || fail "no pool of $N"
+restart KILL || fail "the pool is not full 12 s after the far ktund came back (pool_size \
+$(stat_of client pool_size)): $(grep 'pool:' "$CLIENT_LOG")"
+ok "a far restart (killed) costs one back-off round, not the cap"
+stop_pair
+pass "the pool across far ktund restarts"
