@@ -542,6 +542,23 @@ enum verdict conn_close(struct conn *c, enum reason reason)
 	return VERDICT_CLOSED;
 }
 
+/*
+ * While draining, an authenticated connection with no request byte gets DRAIN_REQUEST_GRACE_MS
+ * from the drain's start or from its entering REQUEST, whichever is later: enough for a
+ * client whose request is one round trip in flight (its handshake ended as the drain began),
+ * short enough that an idle one (a pooled connection) does not hold the drain.
+ */
+#define DRAIN_REQUEST_GRACE_MS 1000
+
+static bool drain_grace_over(const struct conn *c)
+{
+	const struct worker *w = c->w;
+	int64_t from = w->drain_started_ms > c->request_ms ? w->drain_started_ms : c->request_ms;
+
+	return w->draining && !c->plain_out.len && !c->resolving &&
+	       w->now_ms >= from + DRAIN_REQUEST_GRACE_MS;
+}
+
 void conn_check_timers(struct conn *c)
 {
 	int64_t now = c->w->now_ms;
@@ -558,6 +575,9 @@ void conn_check_timers(struct conn *c)
 		conn_closef(c, REASON_CONNECT_TIMEOUT, "name lookup of %s took longer than %u s "
 			    "(with the request, from its first byte)", c->resolving->host,
 			    c->ctx->handshake_timeout_ms / 1000);
+	else if (c->state == CONN_REQUEST && drain_grace_over(c))
+		conn_closef(c, REASON_SHUTDOWN, "draining, and no request came within %d s",
+			    DRAIN_REQUEST_GRACE_MS / 1000);
 	else if (c->state == CONN_REQUEST && now >= c->deadline_ms && !c->plain_out.len)
 		/* An idle authenticated connection (a client's pooled one nobody took). */
 		conn_closef(c, REASON_REQUEST_TIMEOUT, "no CONNECT request within %u s of the "

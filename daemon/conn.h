@@ -83,6 +83,7 @@ struct conn {
 	bool rec_on;
 	struct tls13_rec rec;
 	int64_t started_ms, deadline_ms, active_ms;
+	int64_t request_ms;  /* server: when it entered REQUEST (the drain's grace counts from it) */
 	struct timespec hs_started; /* for the handshake-duration histogram */
 	uint64_t bytes_p2t, bytes_t2p; /* atomic stores: ktunctl conns reads them */
 	struct __kernel_timespec connect_timeout;

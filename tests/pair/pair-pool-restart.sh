@@ -4,6 +4,9 @@
 #   kill   the far ktund is killed and back at once: the 8 ready connections close in one
 #          batch, which is one back-off round (1 s), not eight (the 30 s cap); the pool is full
 #          again well before the cap
+#   term   first, a draining far ktund closes them with close_notify (reason=done on the
+#          client): no failure (the refill's first failure is the refused connect that
+#          follows, not the close), and the pool refills once the far side accepts again
 set -euo pipefail
 # shellcheck source=../lib/ktund.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/ktund.sh"
@@ -29,6 +32,13 @@ restart() {
 server
 start_client --destination "127.0.0.1:$ORIGIN_PORT" --pool "$N" --workers 1
 wait_stat client pool_size "$N" 10 || fail "no pool of $N"
+restart TERM || fail "the pool is not full 12 s after a clean far restart (pool_size \
+$(stat_of client pool_size)): $(grep 'pool:' "$CLIENT_LOG")"
+grep -q 'close peer=? .*reason=done' "$CLIENT_LOG" ||
+	fail "no clean close of a pooled connection: $(close_lines "$CLIENT_LOG")"
+! grep -q 'pool: a pooled connection to the far ktund closed (done' "$CLIENT_LOG" ||
+	fail "a close_notify from a draining far ktund counted as a failure: $(grep 'pool:' "$CLIENT_LOG")"
+ok "a draining far ktund (close_notify) is no failure: the pool refills"
 restart KILL || fail "the pool is not full 12 s after the far ktund came back (pool_size \
 $(stat_of client pool_size)): $(grep 'pool:' "$CLIENT_LOG")"
 ok "a far restart (killed) costs one back-off round, not the cap"
