@@ -125,6 +125,7 @@ struct conn {
 	 * ready (in its worker's list, pool_list.c) once established; since when; the list */
 	bool pooled, pool_ready;
 	bool slot; /* holds a max-connections slot (an accepted connection's) */
+	bool evicted; /* closed to give its slot to a held connection (evict.c) */
 	int64_t pooled_ms;
 	struct conn *pool_prev, *pool_next;
 	char detail[192];
