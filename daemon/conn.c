@@ -120,7 +120,8 @@ void conn_free(struct conn *c)
 	if (c->session)
 		gnutls_deinit(c->session);
 	tunnel_ctx_put(c->ctx);
-	__atomic_fetch_sub(&t->live, 1, __ATOMIC_RELAXED);
+	if (c->slot) /* an accepted connection, or a pooled one taken: counted in live */
+		__atomic_fetch_sub(&t->live, 1, __ATOMIC_RELAXED);
 	if (c->tls_in.data)
 		munmap(c->tls_in.data, BUFFERS_SIZE);
 	if (c->slot)
@@ -164,7 +165,8 @@ static struct conn *conn_make(struct worker *w, struct tunnel *t, int fd,
 	c->id = __atomic_add_fetch(&next_conn_id, 1, __ATOMIC_RELAXED);
 	peer_cert_describe(NULL, NULL, &c->cert);
 	conn_link(c);
-	__atomic_fetch_add(&t->live, 1, __ATOMIC_RELAXED);
+	if (c->slot) /* a pooled connection counts from its take (conn_adopt) */
+		__atomic_fetch_add(&t->live, 1, __ATOMIC_RELAXED);
 	if (conn_alloc_buffers(c) < 0) {
 		log_err("[%s] out of memory for connection from %s", t->name,
 			addr_format((const struct sockaddr *)peer, peerlen, addr));
@@ -209,6 +211,7 @@ void conn_adopt(struct conn *c, int fd, const struct sockaddr_storage *peer, soc
 {
 	c->plain_fd = fd;
 	c->slot = true;
+	__atomic_fetch_add(&c->t->live, 1, __ATOMIC_RELAXED);
 	c->pooled = false;
 	c->peer = *peer;
 	c->peerlen = peerlen;
