@@ -209,10 +209,10 @@ struct conn *conn_new_pooled(struct worker *w, struct tunnel *t)
 void conn_adopt(struct conn *c, int fd, const struct sockaddr_storage *peer, socklen_t peerlen,
 		const struct sockaddr_storage *dst, socklen_t dstlen)
 {
+	/* c is listed: the control thread's `ktunctl conns` reads these fields (and may use
+	 * plain_fd) under the lock. */
+	pthread_mutex_lock(&c->w->conns_lock);
 	c->plain_fd = fd;
-	c->slot = true;
-	__atomic_fetch_add(&c->t->live, 1, __ATOMIC_RELAXED);
-	c->pooled = false;
 	c->peer = *peer;
 	c->peerlen = peerlen;
 	if (dst) {
@@ -221,6 +221,10 @@ void conn_adopt(struct conn *c, int fd, const struct sockaddr_storage *peer, soc
 	}
 	/* The connection's life, for its close line, starts with the application's. */
 	c->started_ms = c->active_ms = c->w->now_ms;
+	pthread_mutex_unlock(&c->w->conns_lock);
+	c->slot = true;
+	__atomic_fetch_add(&c->t->live, 1, __ATOMIC_RELAXED);
+	c->pooled = false;
 	plain_side_setup(c, fd, peer);
 }
 
