@@ -195,8 +195,6 @@ static void close_all(struct worker *w, enum reason reason)
 	}
 }
 
-/* Draining: a connection that has sent no byte of its CONNECT request (a client's pooled
- * one) has no application to finish for; it would hold the drain until request-timeout. */
 static void on_event(struct worker *w)
 {
 	unsigned phase = __atomic_load_n(&w->k->phase, __ATOMIC_ACQUIRE);
@@ -208,7 +206,8 @@ static void on_event(struct worker *w)
 		for (size_t i = 0; i < w->n_listeners; i++)
 			listener_close(&w->listeners[i]);
 		pool_drain(w); /* they have no application to wait for */
-		/* Connections waiting for a request get a grace on the ticks (conn_check_timers). */
+		/* A connection that has sent no request byte (a client's pooled one) would hold the
+		 * drain until request-timeout: conn_check_timers closes it after a grace. */
 	}
 	if (phase == PHASE_STOPPING)
 		close_all(w, REASON_SHUTDOWN);
