@@ -121,7 +121,8 @@ void conn_free(struct conn *c)
 	if (c->session)
 		gnutls_deinit(c->session);
 	tunnel_ctx_put(c->ctx);
-	__atomic_fetch_sub(&t->live, 1, __ATOMIC_RELAXED);
+	if (c->slot) /* an accepted connection, or a pooled one taken: counted in live */
+		__atomic_fetch_sub(&t->live, 1, __ATOMIC_RELAXED);
 	if (c->tls_in.data)
 		munmap(c->tls_in.data, BUFFERS_SIZE);
 	if (c->slot)
@@ -166,7 +167,8 @@ static struct conn *conn_make(struct worker *w, struct tunnel *t, int fd,
 	c->id = __atomic_add_fetch(&next_conn_id, 1, __ATOMIC_RELAXED);
 	peer_cert_describe(NULL, NULL, &c->cert);
 	conn_link(c);
-	__atomic_fetch_add(&t->live, 1, __ATOMIC_RELAXED);
+	if (c->slot) /* a pooled connection counts from its take (conn_adopt) */
+		__atomic_fetch_add(&t->live, 1, __ATOMIC_RELAXED);
 	if (conn_alloc_buffers(c) < 0) {
 		log_err("[%s] out of memory for connection from %s", t->name,
 			addr_format((const struct sockaddr *)peer, peerlen, addr));
@@ -209,9 +211,10 @@ struct conn *conn_new_pooled(struct worker *w, struct tunnel *t)
 void conn_adopt(struct conn *c, int fd, const struct sockaddr_storage *peer, socklen_t peerlen,
 		const struct sockaddr_storage *dst, socklen_t dstlen)
 {
+	/* c is listed: the control thread's `ktunctl conns` reads these fields (and may use
+	 * plain_fd) under the lock. */
+	pthread_mutex_lock(&c->w->conns_lock);
 	c->plain_fd = fd;
-	c->slot = true;
-	c->pooled = false;
 	c->peer = *peer;
 	c->peerlen = peerlen;
 	if (dst) {
@@ -220,6 +223,10 @@ void conn_adopt(struct conn *c, int fd, const struct sockaddr_storage *peer, soc
 	}
 	/* The connection's life, for its close line, starts with the application's. */
 	c->started_ms = c->active_ms = c->w->now_ms;
+	pthread_mutex_unlock(&c->w->conns_lock);
+	c->slot = true;
+	__atomic_fetch_add(&c->t->live, 1, __ATOMIC_RELAXED);
+	c->pooled = false;
 	plain_side_setup(c, fd, peer);
 }
 
@@ -544,6 +551,23 @@ enum verdict conn_close(struct conn *c, enum reason reason)
 	return VERDICT_CLOSED;
 }
 
+/*
+ * While draining, an authenticated connection with no request byte gets DRAIN_REQUEST_GRACE_MS
+ * from the drain's start or from its entering REQUEST, whichever is later: enough for a
+ * client whose request is one round trip in flight (its handshake ended as the drain began),
+ * short enough that an idle one (a pooled connection) does not hold the drain.
+ */
+#define DRAIN_REQUEST_GRACE_MS 1000
+
+static bool drain_grace_over(const struct conn *c)
+{
+	const struct worker *w = c->w;
+	int64_t from = w->drain_started_ms > c->request_ms ? w->drain_started_ms : c->request_ms;
+
+	return w->draining && !c->plain_out.len && !c->resolving &&
+	       w->now_ms >= from + DRAIN_REQUEST_GRACE_MS;
+}
+
 void conn_check_timers(struct conn *c)
 {
 	int64_t now = c->w->now_ms;
@@ -560,6 +584,9 @@ void conn_check_timers(struct conn *c)
 		conn_closef(c, REASON_CONNECT_TIMEOUT, "name lookup of %s took longer than %u s "
 			    "(with the request, from its first byte)", c->resolving->host,
 			    c->ctx->handshake_timeout_ms / 1000);
+	else if (c->state == CONN_REQUEST && drain_grace_over(c))
+		conn_closef(c, REASON_SHUTDOWN, "draining, and no request came within %d s",
+			    DRAIN_REQUEST_GRACE_MS / 1000);
 	else if (c->state == CONN_REQUEST && now >= c->deadline_ms && !c->plain_out.len)
 		/* An idle authenticated connection (a client's pooled one nobody took). */
 		conn_closef(c, REASON_REQUEST_TIMEOUT, "no CONNECT request within %u s of the "

@@ -93,6 +93,7 @@ struct conn {
 	bool rec_on;
 	struct tls13_rec rec;
 	int64_t started_ms, deadline_ms, active_ms;
+	int64_t request_ms;  /* server: when it entered REQUEST (the drain's grace counts from it) */
 	struct timespec hs_started; /* for the handshake-duration histogram */
 	uint64_t bytes_p2t, bytes_t2p; /* atomic stores: ktunctl conns reads them */
 	struct __kernel_timespec connect_timeout;
@@ -139,6 +140,7 @@ struct conn {
 	 * ready (in its worker's list, pool_list.c) once established; since when; the list */
 	bool pooled, pool_ready;
 	bool slot; /* holds a max-connections slot (an accepted connection's) */
+	bool evicted; /* closed to give its slot to a held connection (evict.c) */
 	int64_t pooled_ms;
 	struct conn *pool_prev, *pool_next;
 	char detail[192];

@@ -348,6 +348,7 @@ static enum verdict request_begin(struct conn *c)
 		return VERDICT_NEXT;
 	/* An authenticated peer may wait for its request (a client's warm pool): that wait
 	 * has a bound of its own, and max-connections bounds how many wait. */
+	c->request_ms = c->w->now_ms;
 	c->deadline_ms = c->w->now_ms + c->ctx->request_timeout_ms;
 	c->plain_out.off = c->plain_out.len = 0;
 	return request_step(c);

@@ -19,7 +19,8 @@
 #define FDS_SLACK 64
 
 /* Descriptors the configuration needs with every tunnel full: two sockets per connection and,
- * on the kTLS path, two pipes (four descriptors); per worker, one listener per tunnel, its
+ * on the kTLS path, two pipes (four descriptors); a client's warm pool, one socket per pooled
+ * connection (outside max-connections until taken); per worker, one listener per tunnel, its
  * transparent twin and a connection it may hold while waiting for a slot. */
 static uint64_t fds_needed(const struct ktun *k)
 {
@@ -29,6 +30,7 @@ static uint64_t fds_needed(const struct ktun *k)
 		const struct tunnel *t = &k->tunnels[i];
 
 		need += (uint64_t)t->ctx->max_connections * (t->ctx->ktls_wanted ? 6 : 2);
+		need += t->ctx->pool;
 		need += (uint64_t)k->n_workers * 3;
 	}
 	return need;
@@ -59,7 +61,7 @@ int fdlimit_raise(const struct ktun *k)
 		log_info("RLIMIT_NOFILE raised from %ju to %ju", (uintmax_t)was, (uintmax_t)rl.rlim_cur);
 	}
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
-		log_warn("RLIMIT_NOFILE is %ju but max-connections needs about %" PRIu64
+		log_warn("RLIMIT_NOFILE is %ju but max-connections (and pool) need about %" PRIu64
 			 " descriptors: connections beyond the limit wait until others close "
 			 "(raise the hard limit, e.g. LimitNOFILE=)", (uintmax_t)rl.rlim_cur, need);
 	return 0;

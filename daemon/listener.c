@@ -9,6 +9,7 @@
 
 #include "conn.h"
 #include "daemon.h"
+#include "evict.h"
 #include "listener.h"
 #include "log.h"
 #include "origdst.h"
@@ -147,8 +148,11 @@ static bool serve_held(struct listener *l)
 
 	if (fd < 0)
 		return true;
-	if (!tunnel_reserve(l->t))
+	if (!tunnel_reserve(l->t)) {
+		if (l->t->mode == MODE_SERVER)
+			evict_idle_request(l->w, l->t);
 		return false;
+	}
 	l->held_fd = -1;
 	__atomic_fetch_sub(&l->t->waiting, 1, __ATOMIC_RELAXED);
 	/* A ready pooled connection takes it, unless it would be refused below anyway. */

@@ -15,9 +15,12 @@
  * (pool / workers, the first pool % workers workers one more), so an accepted connection
  * only ever takes a connection of its own worker's ring. A pooled connection that fails
  * before it is ready (the far ktund down, a refused handshake) or closes while ready (a
- * restart, an alert after our Finished) delays the next by a back-off that doubles from 1 s
+ * crash, an alert after our Finished) delays the next by a back-off that doubles from 1 s
  * to 30 s, until one is taken or lives to pool-idle; the first failure and that recovery are
- * logged once each.
+ * logged once each. One outage closes every ready connection, often in one batch: only the
+ * first failure of a round (the back-off not yet running) doubles it, and while failing the
+ * refill sends one probe and makes the rest once it is ready. A clean close_notify from the
+ * far side (draining, restarting) is no failure; a reload starts afresh.
  */
 
 #define BACKOFF_FIRST_MS 1000
@@ -33,6 +36,9 @@ int pool_init(struct worker *w)
 
 void pool_destroy(struct worker *w)
 {
+	for (size_t i = 0; w->pools && i < w->k->n_tunnels; i++)
+		if (w->pools[i].ctx)
+			tunnel_ctx_put(w->pools[i].ctx);
 	free(w->pools);
 	w->pools = NULL;
 }
@@ -54,6 +60,24 @@ static void drop_stale(struct pool *p, const struct tunnel_ctx *ctx)
 	}
 }
 
+/* A reload (or the start): the back-off of the old settings says nothing of the new ones.
+ * The pool keeps the reference, so a freed context's address cannot pass for the current. */
+static void new_context(struct pool *p, struct tunnel_ctx *ctx)
+{
+	if (p->ctx)
+		tunnel_ctx_put(p->ctx);
+	p->ctx = ctx;
+	p->failures = 0;
+	p->retry_ms = 0;
+}
+
+/* How many connections may be ready or in progress: while failing, one probe until one is
+ * ready, so an outage costs one connection per round rather than the whole share. */
+static unsigned fill_limit(const struct pool *p)
+{
+	return p->failing && !p->n_ready && p->want ? 1 : p->want;
+}
+
 void pool_refresh(struct worker *w)
 {
 	for (size_t i = 0; w->pools && i < w->k->n_tunnels; i++) {
@@ -67,7 +91,10 @@ void pool_refresh(struct worker *w)
 		p->enabled = ctx->pool > 0;
 		p->want = share(w, ctx->pool);
 		drop_stale(p, ctx);
-		tunnel_ctx_put(ctx);
+		if (p->ctx != ctx)
+			new_context(p, ctx);
+		else
+			tunnel_ctx_put(ctx);
 	}
 	pool_fill(w);
 }
@@ -81,7 +108,7 @@ void pool_fill(struct worker *w)
 		struct tunnel *t = &w->k->tunnels[i];
 		struct pool *p = &w->pools[i];
 
-		while (p->n_ready + p->n_pending < p->want && w->now_ms >= p->retry_ms) {
+		while (p->n_ready + p->n_pending < fill_limit(p) && w->now_ms >= p->retry_ms) {
 			struct conn *c = conn_new_pooled(w, t);
 
 			if (!c) { /* out of memory: try again at the next tick */
@@ -161,6 +188,8 @@ static void back_off(struct conn *c, struct pool *p)
 	unsigned shift = p->failures < 5 ? p->failures : 5;
 	int64_t delay = (int64_t)BACKOFF_FIRST_MS << shift;
 
+	if (c->w->now_ms < p->retry_ms)
+		return; /* this round's back-off runs already: the same outage */
 	p->failures++;
 	p->retry_ms = c->w->now_ms + (delay < BACKOFF_MAX_MS ? delay : BACKOFF_MAX_MS);
 	if (p->failing)
@@ -177,7 +206,7 @@ void pool_forget(struct conn *c)
 	enum pool_discard d = discard_reason(c);
 
 	stat_add(&conn_stats(c)->pool_discards[d], 1);
-	if (d == POOL_DISCARD_FAILED || d == POOL_DISCARD_CLOSED)
+	if (d == POOL_DISCARD_FAILED || (d == POOL_DISCARD_CLOSED && c->reason != REASON_DONE))
 		back_off(c, p);
 	else if (d == POOL_DISCARD_IDLE)
 		healthy(p, c->t);

@@ -8,6 +8,7 @@
 #include "stats.h"
 
 struct conn;
+struct tunnel_ctx;
 
 /*
  * One worker's share of one client tunnel's warm pool: the established connections ready to
@@ -20,11 +21,13 @@ struct pool {
 	unsigned n_pending;    /* made by the pool, not yet ready, not freed */
 	unsigned want;         /* this worker's share of the tunnel's pool size */
 	bool enabled;          /* the tunnel has a pool (a take that finds none is a miss) */
-	/* Connections that failed or closed since one was last taken or lived to pool-idle: a
-	 * far side that refuses us only after the handshake must not make the refill spin. */
+	/* Back-off rounds (one per outage, however many connections it closed) since one was
+	 * last taken or lived to pool-idle: a far side that refuses us only after the handshake
+	 * must not make the refill spin. */
 	unsigned failures;
 	int64_t retry_ms;      /* back-off: no new pooled connection before this */
 	bool failing;          /* the failure was logged: the recovery is, once */
+	struct tunnel_ctx *ctx; /* the context the back-off is about (a reference), NULL at first */
 };
 
 /* The pool c's tunnel has on c's worker. */

@@ -19,7 +19,8 @@ struct tunnel {
 	pthread_mutex_t lock;
 	struct tunnel_ctx *ctx;
 	unsigned open;            /* atomic: slots taken by connections (max-connections) */
-	unsigned live;            /* atomic: connections accepted and not yet freed */
+	unsigned live;            /* atomic: connections accepted and not yet freed (a pooled
+	                           * one from its take: conn_adopt) */
 	unsigned waiting;         /* atomic: accepted connections held for a slot, all workers */
 	unsigned max_connections; /* atomic: from the current ctx */
 	bool ktls_fallback_logged; /* atomic: the kTLS fallback is said once per tunnel */

@@ -195,26 +195,19 @@ static void close_all(struct worker *w, enum reason reason)
 	}
 }
 
-/* Draining: a connection that has sent no byte of its CONNECT request (a client's pooled
- * one) has no application to finish for; it would hold the drain until request-timeout. */
-static void close_idle_requests(struct worker *w)
-{
-	for (struct conn *c = w->conns; c; c = c->next)
-		if (c->state == CONN_REQUEST && !c->plain_out.len && !c->resolving)
-			conn_closef(c, REASON_SHUTDOWN, "draining, and no request came yet");
-}
-
 static void on_event(struct worker *w)
 {
 	unsigned phase = __atomic_load_n(&w->k->phase, __ATOMIC_ACQUIRE);
 
 	if (phase >= PHASE_DRAINING && !w->draining) {
 		w->draining = true;
+		w->drain_started_ms = w->now_ms;
 		w->drain_deadline_ms = w->now_ms + (int64_t)w->k->cfg.drain_timeout * 1000;
 		for (size_t i = 0; i < w->n_listeners; i++)
 			listener_close(&w->listeners[i]);
 		pool_drain(w); /* they have no application to wait for */
-		close_idle_requests(w);
+		/* A connection that has sent no request byte (a client's pooled one) would hold the
+		 * drain until request-timeout: conn_check_timers closes it after a grace. */
 	}
 	if (phase == PHASE_STOPPING)
 		close_all(w, REASON_SHUTDOWN);

@@ -39,7 +39,7 @@ struct worker {
 	pthread_mutex_t conns_lock;
 	unsigned n_conns;
 	int64_t now_ms;
-	int64_t drain_deadline_ms;
+	int64_t drain_started_ms, drain_deadline_ms;
 	bool draining;
 	bool joinable;
 	sem_t started;

@@ -78,6 +78,13 @@ wait_stat client "pool_size" 2 "$W" || fail "pool_size is $(stat_of client "pool
 	fail "ss: want 2 established to the server: $(ip netns exec "$NS_EDGE" ss -tn)"
 [ "$(accepts)" = 0 ] || fail "the origin saw $(accepts) connections before any application"
 ok "pool of 2 established, verified and parked; the origin has seen nothing"
+# Pooled connections were never accepted (review finding 6): pool_size counts them.
+[ "$(stat_of client conns_open)" = 0 ] ||
+	fail "conns_open counts untaken pooled connections: $(stat_of client conns_open)"
+m=$(ctl client metrics | grep '^ktund_connections_open' || true)
+[ "$m" = 'ktund_connections_open{tunnel="client"} 0' ] ||
+	fail "ktund_connections_open counts untaken pooled connections: $m"
+ok "untaken pooled connections are not open connections (conns_open, ktund_connections_open)"
 
 app hello
 [ "$(stat_of client "pool_hits")" = 1 ] || fail "pool_hits is $(stat_of client "pool_hits"), want 1"
@@ -180,16 +187,16 @@ wait_stat client "pool_size" 2 40 || fail "the pool did not refill after the ser
 app back
 ok "server killed: discards counted, the pool refilled once it was back"
 
-# A draining server closes the connections waiting for a request at once (they would hold
-# the drain until request-timeout); the client counts them and backs off.
+# A draining server closes the connections waiting for a request after a 1 s grace (they
+# would hold the drain until request-timeout); the client counts them.
 wait_stat client pool_size 2 "$W" || fail "no pool before the server's drain"
 kill -TERM "$SERVER_PID"
 wait_daemon_exit "$SERVER_PID" server 40
 SERVER_PID=
-n=$(grep -c 'reason=shutdown detail="draining, and no request came yet"' "$SERVER_LOG" || true)
+n=$(grep -c 'reason=shutdown detail="draining, and no request came within 1 s"' "$SERVER_LOG" || true)
 [ "$n" = 2 ] || fail "draining server: $n idle connections closed as shutdown, want 2"
 wait_stat client pool_size 0 "$W" || fail "the client kept pooled connections to a stopped server"
-ok "a draining server closes the idle pooled connections at once"
+ok "a draining server closes the idle pooled connections within its grace"
 stop_pair
 
 # Configuration: pool needs destination (file:line), and a client tunnel.
