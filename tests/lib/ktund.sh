@@ -168,6 +168,16 @@ ctl() {
 stat_of() {
 	ctl "$1" status | awk -v k="$1.$2" '$1 == k { print $2 }'
 }
+# wait_ge server|client COUNTER MIN [TIMEOUT_S]: until the counter is at least MIN.
+wait_ge() {
+	local i v
+	for ((i = 0; i < ${4:-10} * 10; i++)); do
+		v=$(stat_of "$1" "$2")
+		[ -n "$v" ] && [ "$v" -ge "$3" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
 
 # wait_stat server|client COUNTER VALUE [TIMEOUT_S]
 wait_stat() {

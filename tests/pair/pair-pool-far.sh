@@ -53,15 +53,6 @@ CLIENT_PID=
 SERVER_ALLOW_DEFAULT=0 SERVER_TARGET=from-client start_server --allow-cn nobody \
 	--allow-destination "127.0.0.1/32:$ORIGIN_PORT"
 client --tls-min 1.3
-wait_ge() {
-	local i v
-	for ((i = 0; i < ${4:-10} * 10; i++)); do
-		v=$(stat_of "$1" "$2")
-		[ -n "$v" ] && [ "$v" -ge "$3" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 wait_ge client pool_discards.closed 1 10 || fail "the refused pooled connection was not discarded"
 wait_log "$CLIENT_LOG" '\] reject peer=\? reason=tls-error' 1 ||
 	fail "no reject line for the refusal: $(grep -E 'reject|close' "$CLIENT_LOG")"

@@ -52,16 +52,6 @@ app() {
 		fail "app '$1': exit $?: $out"
 	grep -qF "b'$1\\n'" <<<"$out" || fail "app '$1': got $out"
 }
-# wait_ge server|client COUNTER MIN [TIMEOUT_S]: until the counter is at least MIN.
-wait_ge() {
-	local i v
-	for ((i = 0; i < ${4:-10} * 10; i++)); do
-		v=$(stat_of "$1" "$2")
-		[ -n "$v" ] && [ "$v" -ge "$3" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # tls_established NS REMOTE_PORT: the number of established TCP connections to that port.
 tls_established() {
 	ip netns exec "$1" ss -Htn state established "( dport = :$2 )" | wc -l
