@@ -231,6 +231,7 @@ static enum verdict handshake_step(struct conn *c)
 	 * together from conn_close, in order; a send submitted now would still be in flight. */
 	reason = verify_handshake_failure(c->session, &c->verdict, rc);
 	verify_send_alert(c->session, reason, rc);
+	session_ticket_refused(c);
 	return refuse(c, reason, rc);
 }
 

@@ -139,5 +139,6 @@ bool reload_keeps_tickets(const struct tunnel_ctx *old, const struct tunnel_ctx 
 	return na && na == nb && !memcmp(a, b, na) && same_role(&old->expiry, &new->expiry, true) &&
 	       same_role(&old->expiry, &new->expiry, false) &&
 	       !strcmp(old->ticket_identity, new->ticket_identity) &&
+	       target_set_same(&old->targets, &new->targets) &&
 	       same_policy(&old->policy, &new->policy);
 }

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <gnutls/x509.h>
 
+#include "addr.h"
 #include "conn.h"
 #include "log.h"
 #include "session_ticket.h"
@@ -11,9 +14,51 @@
 
 /* Threads: called on the connection's worker; the cache has its own mutex. */
 
+/* The far end this connection reached: with several targets each has tickets of its own
+ * (their ktunds need not share a ticket key), "ADDRESS:PORT SERVER-NAME". */
+static void far_identity(const struct conn *c, char *buf, size_t len)
+{
+	const struct tunnel_ctx *ctx = c->ctx;
+	char addr[ADDR_TEXT_MAX];
+
+	if (c->target < 0 || (size_t)c->target >= ctx->targets.n) {
+		snprintf(buf, len, "%s", ctx->ticket_identity);
+		return;
+	}
+	addr_format((const struct sockaddr *)&ctx->targets.addrs[c->target].ss,
+		    ctx->targets.addrs[c->target].len, addr);
+	snprintf(buf, len, "%s %s", addr, ctx->server_name);
+}
+
+/* Seconds until the first notAfter of the peer's chain, which a resumed session carries on:
+ * a ticket must not outlive it, or resuming it after a renewal is refused as expired. */
+static long long chain_seconds_left(gnutls_session_t session, time_t now)
+{
+	unsigned n = 0;
+	const gnutls_datum_t *der = gnutls_certificate_get_peers(session, &n);
+	long long left = -1;
+
+	for (unsigned i = 0; der && i < n; i++) {
+		gnutls_x509_crt_t crt;
+		time_t end = (time_t)-1;
+
+		if (gnutls_x509_crt_init(&crt) < 0)
+			return -1;
+		if (gnutls_x509_crt_import(crt, &der[i], GNUTLS_X509_FMT_DER) == 0)
+			end = gnutls_x509_crt_get_expiration_time(crt);
+		gnutls_x509_crt_deinit(crt);
+		if (end == (time_t)-1)
+			return -1;
+		if (left < 0 || (long long)(end - now) < left)
+			left = (long long)(end - now);
+	}
+	return left;
+}
+
 void session_ticket_offer(struct conn *c)
 {
 	struct tunnel_ctx *ctx = c->ctx;
+	char identity[TICKET_IDENTITY_MAX];
 	uint8_t *data;
 	size_t len;
 	int rc;
@@ -22,7 +67,8 @@ void session_ticket_offer(struct conn *c)
 	 * and the requirement could not be checked. Such a tunnel never resumes. */
 	if (ctx->mode != MODE_CLIENT || ctx->require_ocsp || !ctx->resumption)
 		return;
-	if (ticket_cache_take(&ctx->tickets, ctx->ticket_identity, time(NULL), &data, &len) < 0) {
+	far_identity(c, identity, sizeof(identity));
+	if (ticket_cache_take(&ctx->tickets, identity, time(NULL), &data, &len) < 0) {
 		stat_add(&conn_stats(c)->ticket_misses, 1);
 		return;
 	}
@@ -50,9 +96,14 @@ void session_ticket_hook(struct conn *c, bool post, const gnutls_datum_t *msg)
 {
 	struct tunnel_ctx *ctx = c->ctx;
 	gnutls_datum_t data = { NULL, 0 };
+	char identity[TICKET_IDENTITY_MAX];
+	time_t now = time(NULL);
+	long long left;
+	uint32_t lifetime;
 	int rc;
 
-	if (ctx->mode != MODE_CLIENT || gnutls_protocol_get_version(c->session) != GNUTLS_TLS1_3)
+	if (ctx->mode != MODE_CLIENT || !ctx->resumption ||
+	    gnutls_protocol_get_version(c->session) != GNUTLS_TLS1_3)
 		return;
 	if (!post) {
 		c->ticket_lifetime = ticket_lifetime(msg);
@@ -60,14 +111,18 @@ void session_ticket_hook(struct conn *c, bool post, const gnutls_datum_t *msg)
 	}
 	if (!c->ticket_lifetime)
 		return; /* 0: "do not cache" */
+	left = chain_seconds_left(c->session, now);
+	if (left <= 0)
+		return;
+	lifetime = left < c->ticket_lifetime ? (uint32_t)left : c->ticket_lifetime;
 	rc = gnutls_session_get_data2(c->session, &data);
 	if (rc < 0) {
 		log_debug("[%s] session ticket without resumption data: %s", c->t->name,
 			  gnutls_strerror(rc));
 		return;
 	}
-	rc = ticket_cache_put(&ctx->tickets, ctx->ticket_identity, data.data, data.size,
-			      c->ticket_lifetime, time(NULL));
+	far_identity(c, identity, sizeof(identity));
+	rc = ticket_cache_put(&ctx->tickets, identity, data.data, data.size, lifetime, now);
 	explicit_bzero(data.data, data.size);
 	gnutls_free(data.data);
 	if (rc < 0) {
@@ -104,4 +159,12 @@ bool session_ticket_keep(struct conn *c)
 int session_ticket_ingest(struct conn *c, const uint8_t *msgs, size_t len)
 {
 	return gnutls_handshake_write(c->session, GNUTLS_ENCRYPTION_LEVEL_APPLICATION, msgs, len);
+}
+
+void session_ticket_refused(struct conn *c)
+{
+	if (c->ctx->mode != MODE_CLIENT || !c->session || !gnutls_session_is_resumed(c->session))
+		return;
+	ticket_cache_flush(&c->ctx->tickets);
+	log_info("[%s] session tickets dropped: a resumed session was refused", c->t->name);
 }

@@ -26,6 +26,11 @@ void session_ticket_offer(struct conn *c);
  * stores the session's new resumption data for that long. */
 void session_ticket_hook(struct conn *c, bool post, const gnutls_datum_t *msg);
 
+/* A client's resumed session refused by the re-check (resume_check.c): the tunnel's tickets
+ * are dropped, since the ones left carry the same peer chain, so the next connection makes a
+ * full handshake (a renewed server certificate, say) instead of failing again. */
+void session_ticket_refused(struct conn *c);
+
 /* At the kTLS hand-over: whether the connection keeps its GnuTLS session to read tickets
  * with (client mode, no ticket stored yet); if so, readies it for session_ticket_ingest(). */
 bool session_ticket_keep(struct conn *c);

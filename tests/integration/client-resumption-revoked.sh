@@ -44,6 +44,13 @@ elif wait_log "$CLIENT_LOG" '\] reject .*reason=revoked' 5 && grep -q '^app saw 
 else
 	not_ok "revoked: a revoked server was accepted on resume: app: $out; $(grep -E '\] (handshake|reject) ' "$CLIENT_LOG" | tail -n 1 | sed 's/^.*\] //')"
 fi
+# The tickets left carry the same chain: refused once, they all go, so the next connection
+# makes a full handshake rather than failing on each cached ticket in turn.
+if [ "$(stat_of client ticket_cache_entries)" = 0 ] && grep -q 'session tickets dropped: a resumed session was refused' "$CLIENT_LOG"; then
+	ok "revoked: the refusal dropped the tunnel's other tickets"
+else
+	not_ok "revoked: tickets left after a refused resumption: $(stat_of client ticket_cache_entries)"
+fi
 stop_client
 
 # The control: a fresh ktund (empty cache) with the same CRL refuses the server in a full
