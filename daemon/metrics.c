@@ -26,37 +26,31 @@ static void header(FILE *out, const char *name, const char *type, const char *he
 	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void per_tunnel(FILE *out, const struct ktun *k, const struct tunnel_stats *sums,
-		       const char *name, const char *type, const char *help, size_t offset)
-{
-	header(out, name, type, help);
-	for (size_t i = 0; i < k->n_tunnels; i++)
-		fprintf(out, "%s{tunnel=\"%s\"} %llu\n", name, k->tunnels[i].name,
-			(unsigned long long)*(const uint64_t *)((const char *)&sums[i] + offset));
-}
+/* Which tunnels a series has: the client pools (pool.c) and ticket caches are client-only. */
+enum tunnels { ALL_TUNNELS, CLIENT_TUNNELS };
 
-/* The client pools (pool.c), for client tunnels only: a server tunnel has none. */
-static void pool_one(FILE *out, const struct ktun *k, const struct tunnel_stats *sums,
-		     const char *name, const char *type, const char *help, size_t offset)
+static void per_tunnel(FILE *out, const struct ktun *k, const struct tunnel_stats *sums,
+		       enum tunnels which, const char *name, const char *type, const char *help,
+		       size_t offset)
 {
 	header(out, name, type, help);
 	for (size_t i = 0; i < k->n_tunnels; i++)
-		if (k->tunnels[i].mode == MODE_CLIENT)
+		if (which == ALL_TUNNELS || k->tunnels[i].mode == MODE_CLIENT)
 			fprintf(out, "%s{tunnel=\"%s\"} %llu\n", name, k->tunnels[i].name,
 				(unsigned long long)*(const uint64_t *)((const char *)&sums[i] + offset));
 }
 
 static void pools(FILE *out, const struct ktun *k, const struct tunnel_stats *sums)
 {
-	pool_one(out, k, sums, "ktund_pool_size", "gauge",
-		 "Pooled connections established and ready to be taken (pool).",
-		 offsetof(struct tunnel_stats, pool_ready));
-	pool_one(out, k, sums, "ktund_pool_hits_total", "counter",
-		 "Accepted connections that took a ready pooled connection.",
-		 offsetof(struct tunnel_stats, pool_hits));
-	pool_one(out, k, sums, "ktund_pool_misses_total", "counter",
-		 "Accepted connections of a tunnel with a pool that found none ready (connected cold).",
-		 offsetof(struct tunnel_stats, pool_misses));
+	per_tunnel(out, k, sums, CLIENT_TUNNELS, "ktund_pool_size", "gauge",
+		   "Pooled connections established and ready to be taken (pool).",
+		   offsetof(struct tunnel_stats, pool_ready));
+	per_tunnel(out, k, sums, CLIENT_TUNNELS, "ktund_pool_hits_total", "counter",
+		   "Accepted connections that took a ready pooled connection.",
+		   offsetof(struct tunnel_stats, pool_hits));
+	per_tunnel(out, k, sums, CLIENT_TUNNELS, "ktund_pool_misses_total", "counter",
+		   "Accepted connections of a tunnel with a pool that found none ready (connected cold).",
+		   offsetof(struct tunnel_stats, pool_misses));
 	header(out, "ktund_pool_discards_total", "counter",
 	       "Pooled connections closed without being taken, by reason.");
 	for (size_t i = 0; i < k->n_tunnels; i++)
@@ -404,29 +398,29 @@ int metrics_write(struct ktun *k, FILE *out)
 	for (size_t i = 0; i < k->n_tunnels; i++)
 		fprintf(out, "ktund_connections_open{tunnel=\"%s\"} %u\n", k->tunnels[i].name,
 			__atomic_load_n(&k->tunnels[i].live, __ATOMIC_RELAXED));
-	per_tunnel(out, k, sums, "ktund_connections_total", "counter", "Connections accepted.",
-		   offsetof(struct tunnel_stats, conns_total));
-	per_tunnel(out, k, sums, "ktund_handshakes_total", "counter", "Handshakes that succeeded.",
-		   offsetof(struct tunnel_stats, handshakes_ok));
-	per_tunnel(out, k, sums, "ktund_handshakes_resumed_total", "counter",
+	per_tunnel(out, k, sums, ALL_TUNNELS, "ktund_connections_total", "counter",
+		   "Connections accepted.", offsetof(struct tunnel_stats, conns_total));
+	per_tunnel(out, k, sums, ALL_TUNNELS, "ktund_handshakes_total", "counter",
+		   "Handshakes that succeeded.", offsetof(struct tunnel_stats, handshakes_ok));
+	per_tunnel(out, k, sums, ALL_TUNNELS, "ktund_handshakes_resumed_total", "counter",
 		   "Handshakes that resumed a session from a ticket.",
 		   offsetof(struct tunnel_stats, handshakes_resumed));
-	per_tunnel(out, k, sums, "ktund_ticket_cache_hits_total", "counter",
+	per_tunnel(out, k, sums, CLIENT_TUNNELS, "ktund_ticket_cache_hits_total", "counter",
 		   "Client handshakes that offered a cached session ticket.",
 		   offsetof(struct tunnel_stats, ticket_hits));
-	per_tunnel(out, k, sums, "ktund_ticket_cache_misses_total", "counter",
+	per_tunnel(out, k, sums, CLIENT_TUNNELS, "ktund_ticket_cache_misses_total", "counter",
 		   "Client handshakes that found no cached session ticket.",
 		   offsetof(struct tunnel_stats, ticket_misses));
-	per_tunnel(out, k, sums, "ktund_ticket_cache_stored_total", "counter",
+	per_tunnel(out, k, sums, CLIENT_TUNNELS, "ktund_ticket_cache_stored_total", "counter",
 		   "Session tickets from servers put in the client ticket cache.",
 		   offsetof(struct tunnel_stats, tickets_stored));
 	by_reason(out, k, sums, true);
 	by_reason(out, k, sums, false);
 	two_ways(out, k, sums);
-	per_tunnel(out, k, sums, "ktund_userspace_payload_bytes_total", "counter",
+	per_tunnel(out, k, sums, ALL_TUNNELS, "ktund_userspace_payload_bytes_total", "counter",
 		   "Payload bytes that passed through ktund's buffers (0 on kernel TLS after the hand-over).",
 		   offsetof(struct tunnel_stats, payload_userspace));
-	per_tunnel(out, k, sums, "ktund_accept_errors_total", "counter",
+	per_tunnel(out, k, sums, ALL_TUNNELS, "ktund_accept_errors_total", "counter",
 		   "accept() failures that paused a listener (out of fds or memory).",
 		   offsetof(struct tunnel_stats, accept_errors));
 	header(out, "ktund_metrics_refused_total", "counter",

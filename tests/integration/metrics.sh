@@ -2,7 +2,8 @@
 # metrics: ktund server with metrics-listen. After one accepted and one refused handshake,
 # GET /metrics (curl, from the origin namespace's loopback) and `ktunctl metrics` say so in
 # Prometheus's text format: handshakes, failures by reason, closes, bytes, the handshake-duration
-# histogram, certificate expiry of the own leaf and the CA; every sample has a TYPE line and a
+# histogram, certificate expiry of the own leaf and the CA, no client-only series (pool,
+# ticket cache); every sample has a TYPE line and a
 # number; a CA subject with a comma and quotes (RFC 4514 escapes them with '\', ktund writes
 # '\' and '"' as \xHH) is a well-formed label with the backslashes doubled. Other paths
 # answer 404, other methods 405, and the address is bound before "ready". GET /healthz says
@@ -59,6 +60,9 @@ case_counts() {
 	! grep -q 'reason="wrong-name"' <<<"$m" || fail "a server tunnel lists wrong-name: $(grep wrong-name <<<"$m")"
 	! ctl server status | grep -q wrong-name ||
 		fail "a server tunnel's status lists wrong-name"
+	# Nor pools nor ticket caches: those series are client-only (their HELP and TYPE stay).
+	! grep -E '^ktund_(pool|ticket_cache)_[a-z_]*\{tunnel="server"' <<<"$m" >"$WORK/client-only.txt" ||
+		fail "a server tunnel lists client-only series: $(cat "$WORK/client-only.txt")"
 	# The own leaf is valid for a year from today, the root CA for ten.
 	awk '/^ktund_certificate_expiry_seconds\{.*role="own",subject="CN=origin.test",serial="[0-9a-f]+"\}/ {
 		exit !($2 > 360 * 86400 && $2 <= 366 * 86400) }' <<<"$m" ||
