@@ -130,6 +130,23 @@ void conn_free(struct conn *c)
 	free(c);
 }
 
+/* dst may be NULL: none. The caller holds the worker's conns_lock once c is listed. */
+static void dst_store(struct conn *c, const struct sockaddr_storage *dst, socklen_t dstlen)
+{
+	if (dst) {
+		c->dst = *dst;
+		c->dstlen = dstlen;
+	}
+}
+
+void conn_set_dst(struct conn *c, const struct sockaddr_storage *dst, socklen_t dstlen, int rule)
+{
+	pthread_mutex_lock(&c->w->conns_lock);
+	dst_store(c, dst, dstlen);
+	c->dest_rule = rule;
+	pthread_mutex_unlock(&c->w->conns_lock);
+}
+
 /* Everything conn_free undoes is set before anything can fail, so that a half-built
  * connection is freed the same way as a closed one. fd < 0: a pooled connection. */
 static struct conn *conn_make(struct worker *w, struct tunnel *t, int fd,
@@ -160,10 +177,7 @@ static struct conn *conn_make(struct worker *w, struct tunnel *t, int fd,
 		c->plain_fd = fd;
 	c->ctx = tunnel_acquire_ctx(t);
 	c->verdict.ctx = c->ctx;
-	if (dst) {
-		c->dst = *dst;
-		c->dstlen = dstlen;
-	}
+	dst_store(c, dst, dstlen); /* not listed yet: no lock */
 	c->id = __atomic_add_fetch(&next_conn_id, 1, __ATOMIC_RELAXED);
 	peer_cert_describe(NULL, NULL, &c->cert);
 	conn_link(c);
@@ -217,10 +231,7 @@ void conn_adopt(struct conn *c, int fd, const struct sockaddr_storage *peer, soc
 	c->plain_fd = fd;
 	c->peer = *peer;
 	c->peerlen = peerlen;
-	if (dst) {
-		c->dst = *dst;
-		c->dstlen = dstlen;
-	}
+	dst_store(c, dst, dstlen);
 	/* The connection's life, for its close line, starts with the application's. */
 	c->started_ms = c->active_ms = c->w->now_ms;
 	pthread_mutex_unlock(&c->w->conns_lock);

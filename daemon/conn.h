@@ -158,6 +158,9 @@ struct conn *conn_new_pooled(struct worker *w, struct tunnel *t);
  * which from now on serves it as if conn_new had made it. */
 void conn_adopt(struct conn *c, int fd, const struct sockaddr_storage *peer, socklen_t peerlen,
 		const struct sockaddr_storage *dst, socklen_t dstlen);
+/* A from-client server connection's destination, allowed by its dests rule `rule` (worker
+ * thread; takes the conns_lock, as `ktunctl conns` reads both). */
+void conn_set_dst(struct conn *c, const struct sockaddr_storage *dst, socklen_t dstlen, int rule);
 /*
  * The single way a connection ends: counts and logs it, tells the peers, cancels what is in
  * flight. The first reason wins; later calls do nothing. c stays valid until the worker's

@@ -133,11 +133,7 @@ static bool next_alternative(struct conn *c, const struct sockaddr_storage **add
 
 	if (!alts || alts->next == alts->n)
 		return false;
-	pthread_mutex_lock(&c->w->conns_lock);
-	c->dst = alts->addrs[alts->next];
-	c->dstlen = alts->lens[alts->next];
-	c->dest_rule = alts->rules[alts->next]; /* ktunctl conns reads both under the lock */
-	pthread_mutex_unlock(&c->w->conns_lock);
+	conn_set_dst(c, &alts->addrs[alts->next], alts->lens[alts->next], alts->rules[alts->next]);
 	alts->next++;
 	*addr = &c->dst;
 	*len = c->dstlen;

@@ -121,11 +121,7 @@ static int rule_for(const struct conn *c, const struct sockaddr_storage *dst)
 static enum verdict allow(struct conn *c, const struct sockaddr_storage *dst, socklen_t len,
 			  int rule)
 {
-	pthread_mutex_lock(&c->w->conns_lock);
-	c->dst = *dst;
-	c->dstlen = len;
-	c->dest_rule = rule; /* ktunctl conns reads both under the lock */
-	pthread_mutex_unlock(&c->w->conns_lock);
+	conn_set_dst(c, dst, len, rule);
 	__atomic_add_fetch(&c->ctx->dests[rule].allowed, 1, __ATOMIC_RELAXED);
 	return VERDICT_NEXT;
 }
