@@ -43,20 +43,8 @@ relay_start "$RLOG" "${relay_args[@]}"
 
 # tunnel NAME PORT RELAYPORT DESTINATION [EXTRA LINE]: one client tunnel's section.
 tunnel() {
-	cat <<EOF
-[$1]
-mode = client
-listen = 127.0.0.1:$2
-target = $ORIGIN_IP:$3
-server-name = origin.test
-cert = $PKI/client-chain.pem
-key = $PKI/client.key
-cacert = $PKI/ca.pem
-destination = $4
-${5:-}
-${KTUN_DEST_KTLS:+ktls = $KTUN_DEST_KTLS}
-
-EOF
+	client_ini "$1" "127.0.0.1:$2" "$ORIGIN_IP:$3" "destination = $4" "${5:-}" \
+		"${KTUN_DEST_KTLS:+ktls = $KTUN_DEST_KTLS}" ''
 }
 {
 	printf '[global]\ncontrol = %s\nlog-level = info\n\n' "$WORK/client.sock"

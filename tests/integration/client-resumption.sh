@@ -129,19 +129,10 @@ stop_client
 # verify-* rules changed by a reload of the configuration file.
 conf=$WORK/client.conf
 write_conf() {
-	cat >"$conf" <<-EOF
-	[global]
-	control = $WORK/client.sock
-	[client]
-	mode = client
-	listen = $APP_ADDR
-	target = $ORIGIN_IP:$TLS_PORT
-	server-name = origin.test
-	cert = $PKI/client-chain.pem
-	key = $PKI/client.key
-	cacert = $PKI/ca.pem
-	$1
-	EOF
+	{
+		printf '[global]\ncontrol = %s\n' "$WORK/client.sock"
+		client_ini client "$APP_ADDR" "$ORIGIN_IP:$TLS_PORT" "$1"
+	} >"$conf"
 }
 write_conf 'verify-cn = origin.test'
 _starts=$((_starts + 1))

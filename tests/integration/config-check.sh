@@ -31,17 +31,10 @@ control = $WORK/ctl.sock
 log-level = info
 workers = 1
 
-[to-origin]
-mode = client
-listen = 127.0.0.1:9000
-target = 192.0.2.2:8443
-server-name = origin.test
-cert = $PKI/client-chain.pem
-key = $PKI/client.key
-cacert = $PKI/ca.pem
-verify-uri = spiffe://ktun.test/ns/*/sa/web
-verify-cn = origin.test
-
+EOF
+	client_ini to-origin 127.0.0.1:9000 192.0.2.2:8443 'verify-uri = spiffe://ktun.test/ns/*/sa/web' \
+		'verify-cn = origin.test' ''
+	cat <<EOF
 [from-edge]
 mode = server
 listen = 127.0.0.1:8443

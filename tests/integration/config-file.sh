@@ -40,16 +40,9 @@ control = $WORK/ktund.sock
 log-level = info
 drain-timeout = 5
 
-[edge]
-mode = client
-listen = $EDGE
-target = 127.0.0.1:8443
-server-name = origin.test
-cert = $PKI/client-chain.pem
-key = $PKI/client.key
-cacert = $PKI/ca.pem
-verify-cn = origin.test
-
+EOF
+		client_ini edge "$EDGE" 127.0.0.1:8443 'verify-cn = origin.test' ''
+		cat <<EOF
 [origin]
 mode = server
 listen = 127.0.0.1:8443

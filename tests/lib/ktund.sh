@@ -270,5 +270,16 @@ relay_start() {
 	wait_port "$NS_ORIGIN" "${last%%:*}" || fail "connect_relay.py did not start"
 }
 
+# client_ini NAME LISTEN TARGET [LINE...]: an INI client tunnel section NAME with the test PKI's
+# client certificate, checking the server name origin.test, then each LINE.
+client_ini() {
+	local name=$1 listen=$2 target=$3
+	shift 3
+	printf '[%s]\nmode = client\nlisten = %s\ntarget = %s\nserver-name = origin.test\n' \
+		"$name" "$listen" "$target"
+	printf 'cert = %s\nkey = %s\ncacert = %s\n' "$PKI/client-chain.pem" "$PKI/client.key" "$PKI/ca.pem"
+	[ $# = 0 ] || printf '%s\n' "$@"
+}
+
 # close_lines LOG: the close lines of a daemon log.
 close_lines() { grep -E '\] close ' "$1" || true; }

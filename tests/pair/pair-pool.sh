@@ -195,17 +195,7 @@ stop_pair
 
 # Configuration: pool needs destination (file:line), and a client tunnel.
 conf=$WORK/pool.conf
-cat >"$conf" <<CONF
-[edge]
-mode = client
-listen = 127.0.0.1:$EDGE_PORT
-target = $ORIGIN_IP:$TLS_PORT
-server-name = origin.test
-cert = $PKI/client-chain.pem
-key = $PKI/client.key
-cacert = $PKI/ca.pem
-pool = 2
-CONF
+client_ini edge "127.0.0.1:$EDGE_PORT" "$ORIGIN_IP:$TLS_PORT" 'pool = 2' >"$conf"
 rc=0
 err=$("$KTUND" --config "$conf" --check 2>&1) || rc=$?
 [ "$rc" = 2 ] || fail "pool without destination: exit $rc, want 2: $err"

@@ -209,23 +209,11 @@ while True:
 }
 
 client_conf() { # VERIFY-CN
-	cat >"$WORK/client.conf" <<CONF
-[global]
-control = $WORK/client.sock
-workers = 2
-$SANDBOX_CONF
-
-[edge]
-mode = client
-listen = 127.0.0.1:$EDGE_PORT
-target = $ORIGIN_IP:$TLS_PORT
-server-name = origin.test
-cert = $PKI/client-chain.pem
-key = $PKI/client.key
-cacert = $PKI/ca.pem
-verify-cn = $1
-verify-uri = spiffe://ktun.test/ns/*/sa/nobody
-CONF
+	{
+		printf '[global]\ncontrol = %s\nworkers = 2\n%s\n\n' "$WORK/client.sock" "$SANDBOX_CONF"
+		client_ini edge "127.0.0.1:$EDGE_PORT" "$ORIGIN_IP:$TLS_PORT" "verify-cn = $1" \
+			'verify-uri = spiffe://ktun.test/ns/*/sa/nobody'
+	} >"$WORK/client.conf"
 }
 
 client_cycle() {
