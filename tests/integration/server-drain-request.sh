@@ -50,16 +50,27 @@ print("answer:", data, flush=True)
 PY
 }
 
-server
-tls_client late "$WORK/go1" >"$WORK/late.log" 2>&1 &
-PY_PID=$!
-wait_log "$WORK/late.log" 'tcp connected' 10 || fail "no TCP connection"
-kill -TERM "$SERVER_PID"
-wait_log "$SERVER_LOG" 'draining' 10 || fail "the server did not start draining"
-touch "$WORK/go1"
-wait_daemon_exit "$SERVER_PID" server 40
-SERVER_PID=
-wait "$PY_PID" || true
+# drain_with MODE client|server REGEX: a fresh server and a tls_client in MODE (its output in
+# $WORK/MODE.log); once REGEX is in the client's output or the server's log, the server is sent
+# SIGTERM, and once it drains the client goes on. Returns when both have ended (the server with
+# status 0).
+drain_with() {
+	local mode=$1 log pid
+	server
+	tls_client "$mode" "$WORK/go-$mode" >"$WORK/$mode.log" 2>&1 &
+	pid=$!
+	log=$WORK/$mode.log
+	[ "$2" = server ] && log=$SERVER_LOG
+	wait_log "$log" "$3" 10 || fail "$mode: no '$3' in the $2's log"
+	kill -TERM "$SERVER_PID"
+	wait_log "$SERVER_LOG" 'draining' 10 || fail "$mode: the server did not start draining"
+	touch "$WORK/go-$mode"
+	wait_daemon_exit "$SERVER_PID" server 40
+	SERVER_PID=
+	wait "$pid" || true
+}
+
+drain_with late client 'tcp connected'
 grep -q 'handshake done' "$WORK/late.log" ||
 	skip "the handshake did not complete once the drain began: $(cat "$WORK/late.log")"
 ! grep -q 'reason=drain-timeout' "$SERVER_LOG" ||
@@ -68,16 +79,7 @@ grep -q 'reason=shutdown detail="draining, and no request came within 1 s"' "$SE
 	fail "no shutdown close for the idle connection: $(close_lines "$SERVER_LOG")"
 ok "a handshake ending after the drain began is closed within the grace, not at drain-timeout"
 
-server
-tls_client inflight "$WORK/go2" >"$WORK/inflight.log" 2>&1 &
-PY_PID=$!
-wait_log "$SERVER_LOG" '\] handshake ' 10 || fail "no handshake"
-kill -TERM "$SERVER_PID"
-wait_log "$SERVER_LOG" 'draining' 10 || fail "the server did not start draining"
-touch "$WORK/go2"
-wait "$PY_PID" || true
-wait_daemon_exit "$SERVER_PID" server 40
-SERVER_PID=
+drain_with inflight server '\] handshake '
 grep -q "answer: b'HTTP/1.1 200.*hello" "$WORK/inflight.log" ||
 	fail "a CONNECT sent just after the drain began was not served: $(cat "$WORK/inflight.log"); $(close_lines "$SERVER_LOG")"
 ok "a CONNECT one round trip behind the drain's start is served"
