@@ -49,10 +49,7 @@ gencrl() {
 gencrl inter "$C/good.pem" -crldays 30
 gencrl inter "$C/stale.pem" -crl_lastupdate 20200101000000Z -crl_nextupdate 20200102000000Z
 gencrl foreign-ca "$C/foreign.pem" -crldays 30
-printf 'crl_next_update = 30\ncrl_number = 9\n' >"$C/forged.tmpl"
-certtool --generate-crl --load-ca-privkey "$PKI/foreign-ca.key" --load-ca-certificate "$PKI/inter.pem" \
-	--template "$C/forged.tmpl" --outfile "$C/forged.pem" >"$WORK/gencrl.log" 2>&1 ||
-	fail "certtool --generate-crl (forged): $(cat "$WORK/gencrl.log")"
+make_crl "$C/forged.pem" "$PKI/foreign-ca.key" "$PKI/inter.pem"
 cat "$PKI/ca.pem" "$PKI/foreign-ca.pem" >"$C/two-cas.pem"
 
 # inter2: a second intermediate under the root, in neither cacert nor the server's chain (the
@@ -73,12 +70,9 @@ done &&
 			cat "$n.pem" inter2.pem >"$n-chain.pem" || exit
 	done &&
 	cp client2.pem client2-leaf.pem && cp client2.pem client2-leaf-chain.pem &&
-	cp client2.key client2-leaf.key &&
-	printf 'crl_next_update = 30\ncrl_number = 1\n' >inter2-crl.tmpl &&
-	certtool --generate-crl --load-ca-privkey inter2.key --load-ca-certificate inter2.pem \
-		--load-certificate client2-revoked.pem --template inter2-crl.tmpl \
-		--outfile "$C/inter2.pem") >"$WORK/inter2.log" 2>&1 ||
+	cp client2.key client2-leaf.key) >"$WORK/inter2.log" 2>&1 ||
 	fail "inter2 PKI: $(cat "$WORK/inter2.log")"
+make_crl "$C/inter2.pem" "$PKI/inter2.key" "$PKI/inter2.pem" "$PKI/client2-revoked.pem"
 {
 	echo "# inter2's CRL, then inter2 itself: text outside the PEM blocks is allowed"
 	cat "$C/inter2.pem" "$PKI/inter2.pem"
@@ -129,19 +123,7 @@ metric() {
 }
 
 # refused_start CRL WANT: ktund --check and ktund itself exit 2 with CRL, logging WANT.
-refused_start() {
-	local rc=0 args=(server --listen "$ORIGIN_IP:$TLS_PORT" --target "127.0.0.1:$ORIGIN_PORT"
-		--cert "$PKI/server-chain.pem" --key "$PKI/server.key" --cacert "$PKI/ca.pem"
-		--allow-all --crl "$1" --control "$WORK/refused.sock")
-	"$KTUND" "${args[@]}" --check >"$WORK/check.log" 2>&1 || rc=$?
-	[ "$rc" = 2 ] || fail "--check: exit $rc, want 2: $(cat "$WORK/check.log")"
-	grep -qF -- "$2" "$WORK/check.log" || fail "--check: want '$2': $(cat "$WORK/check.log")"
-	rc=0
-	ip netns exec "$NS_ORIGIN" timeout 20 "$KTUND" "${args[@]}" >"$WORK/start.log" 2>&1 || rc=$?
-	[ "$rc" = 2 ] || fail "start: exit $rc, want 2: $(tail -n 3 "$WORK/start.log")"
-	! grep -q 'notice: ready' "$WORK/start.log" || fail "ktund got ready"
-	note "$(grep -m1 -o 'error: .*' "$WORK/check.log")"
-}
+refused_start() { refused_server "$2" --crl "$1"; }
 
 # ---------------------------------------------------------------- cases
 case_foreign() {

@@ -38,16 +38,8 @@ control = $WORK/server.sock
 workers = 1
 watch-files = no
 
-[t]
-mode = server
-listen = $ORIGIN_IP:$TLS_PORT
-target = 127.0.0.1:$ORIGIN_PORT
-cert = $PKI/server-chain.pem
-key = $PKI/server.key
-cacert = ${CACERT:-$PKI/ca.pem}
-crl = $PKI/crl.pem
 EOF
-	printf '%s\n' "$@"
+	server_ini t "crl = $PKI/crl.pem" "$@"
 }
 
 # check_refused LABEL CONF-FILE REGEX: --check exits 2 within 10 s with REGEX on stderr.
@@ -143,7 +135,7 @@ case_too_long() {
 case_reload_fifo() {
 	local payload
 	cp "$PKI/ca.pem" "$WORK/ca-copy.pem"
-	CACERT=$WORK/ca-copy.pem conf 'allow-ou = edge' >"$CONF"
+	SERVER_CACERT=$WORK/ca-copy.pem conf 'allow-ou = edge' >"$CONF"
 	use_origin line
 	start_conf
 	ossl client "before $RANDOM"$'\n' -tls1_3 || fail "refused before the reload: $(cat "$WORK/peer.err")"

@@ -29,10 +29,7 @@ openssl req -x509 -new -key "$WORK/odd-ca.key" -subj '/CN=ktun, "odd" CA' -days 
 	-addext 'basicConstraints = critical, CA:TRUE' -out "$WORK/odd-ca.pem"
 cat "$WORK/odd-ca.pem" >>"$PKI/ca.pem"
 # A CRL of the odd CA: its issuer is a label too.
-printf 'crl_next_update = 30\ncrl_number = 1\n' >"$WORK/odd-crl.tmpl"
-certtool --generate-crl --load-ca-privkey "$WORK/odd-ca.key" --load-ca-certificate "$WORK/odd-ca.pem" \
-	--template "$WORK/odd-crl.tmpl" --outfile "$WORK/odd-crl.pem" >"$WORK/odd-crl.log" 2>&1 ||
-	fail "certtool --generate-crl: $(cat "$WORK/odd-crl.log")"
+make_crl "$WORK/odd-crl.pem" "$WORK/odd-ca.key" "$WORK/odd-ca.pem"
 scrape() { ip netns exec "$NS_ORIGIN" curl -sS --max-time 5 "$@"; }
 
 case_counts() {

@@ -228,17 +228,10 @@ case_no_rule() {
 	refuses_start "--allow-fingerprint of 31 bytes" --allow-fingerprint "sha256:${FP:2}"
 	refuses_start "--allow-serial not hex" --allow-serial 'CN=ktun test intermediate CA/xyz'
 	# The same through a configuration file, checked with --check.
-	cat >"$WORK/norule.conf" <<-EOF
-		[global]
-		control = $WORK/refused.sock
-		[from-edge]
-		mode = server
-		listen = $ORIGIN_IP:$TLS_PORT
-		target = 127.0.0.1:$ORIGIN_PORT
-		cert = $PKI/server-chain.pem
-		key = $PKI/server.key
-		cacert = $PKI/ca.pem
-	EOF
+	{
+		printf '[global]\ncontrol = %s\n' "$WORK/refused.sock"
+		server_ini from-edge
+	} >"$WORK/norule.conf"
 	local rc=0
 	"$KTUND" --config "$WORK/norule.conf" --check >"$WORK/refused.out" 2>&1 || rc=$?
 	[ "$rc" = 2 ] || fail "--config without allow-* --check: exit $rc, want 2: $(cat "$WORK/refused.out")"

@@ -36,10 +36,7 @@ mkdir -p "$K"
 cp "$K/a.key" "$K/open.key"
 chmod 644 "$K/open.key"
 # A CRL of the intermediate that lists nothing, then the PKI's, which lists client-revoked.
-printf 'crl_next_update = 30\ncrl_number = 1\n' >"$WORK/empty-crl.tmpl"
-certtool --generate-crl --load-ca-privkey "$PKI/inter.key" --load-ca-certificate "$PKI/inter.pem" \
-	--template "$WORK/empty-crl.tmpl" --outfile "$WORK/empty-crl.pem" >"$WORK/crl.log" 2>&1 ||
-	fail "certtool --generate-crl: $(cat "$WORK/crl.log")"
+make_crl "$WORK/empty-crl.pem" "$PKI/inter.key" "$PKI/inter.pem"
 
 # sess WHO in|out FILE [s_client ARGS...]: s_client as WHO, TLS 1.3, sends a line and reads
 # until the server closes, saving (out) or offering (in) the session in FILE. Not -quiet: it
@@ -158,19 +155,10 @@ case_revoked() {
 
 # policy_ini CN: a --config for the server with allow-cn = CN.
 policy_ini() {
-	cat >"$WORK/resume.ini" <<-EOF
-		[global]
-		control = $WORK/server.sock
-		watch-files = no
-		[server]
-		mode = server
-		listen = $ORIGIN_IP:$TLS_PORT
-		target = 127.0.0.1:$ORIGIN_PORT
-		cert = $PKI/server-chain.pem
-		key = $PKI/server.key
-		cacert = $PKI/ca.pem
-		allow-cn = $1
-	EOF
+	{
+		printf '[global]\ncontrol = %s\nwatch-files = no\n' "$WORK/server.sock"
+		server_ini server "allow-cn = $1"
+	} >"$WORK/resume.ini"
 }
 
 case_policy() {
@@ -270,20 +258,7 @@ case_key_file() {
 }
 
 # bad_key_file FILE WANT: --check and the start exit 2, saying WANT.
-bad_key_file() {
-	local rc=0 args=(server --listen "$ORIGIN_IP:$TLS_PORT" --target "127.0.0.1:$ORIGIN_PORT"
-		--cert "$PKI/server-chain.pem" --key "$PKI/server.key" --cacert "$PKI/ca.pem"
-		--allow-all --ticket-key-file "$1" --control "$WORK/refused.sock")
-	"$KTUND" "${args[@]}" --check >"$WORK/check.log" 2>&1 || rc=$?
-	[ "$rc" = 2 ] || fail "--check: exit $rc, want 2: $(cat "$WORK/check.log")"
-	grep -qF -- "ticket-key-file $1: $2" "$WORK/check.log" ||
-		fail "--check: want '$2': $(cat "$WORK/check.log")"
-	rc=0
-	ip netns exec "$NS_ORIGIN" timeout 20 "$KTUND" "${args[@]}" >"$WORK/start.log" 2>&1 || rc=$?
-	[ "$rc" = 2 ] || fail "start: exit $rc, want 2: $(tail -n 3 "$WORK/start.log")"
-	! grep -q 'notice: ready' "$WORK/start.log" || fail "ktund got ready"
-	note "$(grep -m1 -o 'error: .*' "$WORK/check.log")"
-}
+bad_key_file() { refused_server "ticket-key-file $1: $2" --ticket-key-file "$1"; }
 
 case_key_file_bad() {
 	bad_key_file "$K/open.key" "mode 0644: readable or writable by others (chmod 600, or 640 with the group of the user ktund runs as)"

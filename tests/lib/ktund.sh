@@ -78,6 +78,18 @@ make_pki() {
 	[ -s "$1/server-chain.pem" ] && [ -s "$1/client-chain.pem" ] || fail "tests/lib/pki.sh left no server/client chains"
 }
 
+# make_crl OUT CA-KEY CA-CERT [REVOKED-PEM]: a CRL by certtool signed with CA-KEY in the name
+# of CA-CERT (a forged one when they do not belong together), listing the certificates of
+# REVOKED-PEM (none without it); nextUpdate in 30 days.
+make_crl() {
+	local out=$1 key=$2 ca=$3 revoked=()
+	[ $# -gt 3 ] && revoked=(--load-certificate "$4")
+	printf 'crl_next_update = 30\ncrl_number = 1\n' >"$WORK/make-crl.tmpl"
+	certtool --generate-crl --load-ca-privkey "$key" --load-ca-certificate "$ca" "${revoked[@]}" \
+		--template "$WORK/make-crl.tmpl" --outfile "$out" >"$WORK/make-crl.log" 2>&1 ||
+		fail "certtool --generate-crl ($out): $(cat "$WORK/make-crl.log")"
+}
+
 # wait_log FILE REGEX [TIMEOUT_S]: wait until an (extended) regex appears in FILE.
 wait_log() {
 	local f=$1 re=$2 t=${3:-10} i
@@ -279,6 +291,37 @@ client_ini() {
 		"$name" "$listen" "$target"
 	printf 'cert = %s\nkey = %s\ncacert = %s\n' "$PKI/client-chain.pem" "$PKI/client.key" "$PKI/ca.pem"
 	[ $# = 0 ] || printf '%s\n' "$@"
+}
+
+# server_ini NAME [LINE...]: an INI server tunnel section NAME on the addresses and with the
+# certificate start_server uses (cacert: SERVER_CACERT, default the test CA), then each LINE.
+server_ini() {
+	local name=$1
+	shift
+	printf '[%s]\nmode = server\nlisten = %s\ntarget = %s\n' "$name" "$ORIGIN_IP:$TLS_PORT" \
+		"127.0.0.1:$ORIGIN_PORT"
+	printf 'cert = %s\nkey = %s\ncacert = %s\n' "$PKI/server-chain.pem" "$PKI/server.key" \
+		"${SERVER_CACERT:-$PKI/ca.pem}"
+	[ $# = 0 ] || printf '%s\n' "$@"
+}
+
+# refused_server WANT ARGS...: a ktund server on start_server's addresses and certificate
+# with --allow-all and ARGS refuses to start: `--check` and the start itself (in the origin
+# namespace) exit 2 without getting ready, the check saying WANT; its error is noted.
+refused_server() {
+	local want=$1 rc=0 args
+	shift
+	args=(server --listen "$ORIGIN_IP:$TLS_PORT" --target "127.0.0.1:$ORIGIN_PORT"
+		--cert "$PKI/server-chain.pem" --key "$PKI/server.key" --cacert "$PKI/ca.pem"
+		--allow-all --control "$WORK/refused.sock" "$@")
+	"$KTUND" "${args[@]}" --check >"$WORK/check.log" 2>&1 || rc=$?
+	[ "$rc" = 2 ] || fail "--check: exit $rc, want 2: $(cat "$WORK/check.log")"
+	grep -qF -- "$want" "$WORK/check.log" || fail "--check: want '$want': $(cat "$WORK/check.log")"
+	rc=0
+	ip netns exec "$NS_ORIGIN" timeout 20 "$KTUND" "${args[@]}" >"$WORK/start.log" 2>&1 || rc=$?
+	[ "$rc" = 2 ] || fail "start: exit $rc, want 2: $(tail -n 3 "$WORK/start.log")"
+	! grep -q 'notice: ready' "$WORK/start.log" || fail "ktund got ready"
+	note "$(grep -m1 -o 'error: .*' "$WORK/check.log")"
 }
 
 # close_lines LOG: the close lines of a daemon log.
