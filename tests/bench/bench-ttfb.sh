@@ -5,24 +5,13 @@
 # are counted as errors with their reason and make it exit 1; bad arguments exit 2.
 # No timing is asserted (only that the figures are there and ordered).
 set -euo pipefail
-# shellcheck source=../lib/result.sh
-. "$(dirname "${BASH_SOURCE[0]}")/../lib/result.sh"
-# shellcheck source=../lib/netns.sh
-. "$KTUN_SRCDIR/tests/lib/netns.sh"
+# shellcheck source=../lib/ktund.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/ktund.sh"
 need_cmd python3
 [ -x "${BENCHTOOL:-}" ] || fail "BENCHTOOL is not set to the built benchtool"
 netns_setup
 W=$(mktemp -d "${TMPDIR:-/tmp}/bench-ttfb.XXXXXX")
 on_exit 'rm -rf "$W"'
-
-wait_listen() { # PORT
-	local i
-	for ((i = 0; i < 100; i++)); do
-		in_origin ss -Htln "sport = :$1" | grep -q . && return 0
-		sleep 0.1
-	done
-	fail "nothing listens on port $1 in the origin namespace"
-}
 
 # ttfb ARGS... -> $OUT (the JSON), $RC (exit status)
 ttfb() {
@@ -55,7 +44,9 @@ PY
 in_origin "$BENCHTOOL" echo 7000 >"$W/echo.log" 2>&1 &
 in_origin python3 "$W/peer.py" wrong 7001 >"$W/wrong.log" 2>&1 &
 in_origin python3 "$W/peer.py" short 7002 >"$W/short.log" 2>&1 &
-for p in 7000 7001 7002; do wait_listen $p; done
+for p in 7000 7001 7002; do
+	wait_port "$NS_ORIGIN" $p || fail "nothing listens on port $p in the origin namespace"
+done
 
 ttfb "$ORIGIN_IP" 7000 20 2 64
 [ $RC = 0 ] || fail "ttfb against the echo origin exited $RC: $(cat "$W/err") $OUT"

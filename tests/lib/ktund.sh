@@ -100,7 +100,6 @@ wait_log() {
 	return 1
 }
 
-# wait_port NS PORT [TIMEOUT_S]: wait until something listens on 127.0.0.1:PORT in NS.
 # gnutls_client PKI NAME PORT: one mTLS connection to 127.0.0.1:PORT (server name localhost)
 # with certificate NAME of PKI that sends nothing and leaves; its outcome is in the server's log.
 gnutls_client() {
@@ -108,6 +107,7 @@ gnutls_client() {
 		--x509keyfile "$1/$2.key" -p "$3" localhost </dev/null >/dev/null 2>&1
 }
 
+# wait_port NS PORT [TIMEOUT_S]: wait until something listens on PORT (any address) in NS.
 wait_port() {
 	local ns=$1 port=$2 t=${3:-10} i
 	for ((i = 0; i < t * 10; i++)); do
