@@ -42,16 +42,6 @@ gw() {
 # re TEXT: TEXT as an extended regular expression matching itself.
 re() { sed 's/[].[]/\\&/g' <<<"$1"; }
 
-# wait_more LOG ERE N: LOG has more than N lines matching ERE within 10 s.
-wait_more() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[ "$(grep -Ec -- "$2" "$1" || true)" -gt "$3" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # reached WHO DST [--echo-first]: an application in the cgroup connects to DST and gets that
 # origin's banner and its bytes back; both close lines name DST with reason=done. The
 # application half-closes right after its bytes (before the tunnel streams) or, with
@@ -65,9 +55,9 @@ reached() {
 	out=$(in_cg python3 "$RELAY" app "$dst" "hello $dst" "${@:3}") || fail "[$who] $dst: app failed: $out"
 	grep -qF "b'banner $dst peer=" <<<"$out" && grep -qF "\\nhello $dst\\n'" <<<"$out" ||
 		fail "[$who] $dst: got $out, want that origin's banner and the echo"
-	wait_more "$CLIENT_LOG" "$cre" "$cn" ||
+	wait_lines "$CLIENT_LOG" "$cre" $((cn + 1)) ||
 		fail "[$who] $dst: no client close line with dst=$dst reason=done"
-	wait_more "$SERVER_LOG" "$sre" "$sn" ||
+	wait_lines "$SERVER_LOG" "$sre" $((sn + 1)) ||
 		fail "[$who] $dst: no server close line with dst=$dst reason=done"
 	ok "[$who] $dst: steered through the pair, reached its own origin${3:+ ($3)}"
 }

@@ -72,20 +72,10 @@ wait_tstat() {
 	return 1
 }
 
-# wait_count FILE REGEX N: until REGEX matches N lines of FILE (10 s).
-wait_count() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[ "$(count "$1" "$2")" -ge "$3" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # hup N: SIGHUP, then wait for the Nth reload ok/failed line.
 hup() {
 	kill -HUP "$CLIENT_PID"
-	wait_count "$LOG" 'reload (ok|failed)' "$1" || fail "no reload line after SIGHUP #$1"
+	wait_lines "$LOG" 'reload (ok|failed)' "$1" || fail "no reload line after SIGHUP #$1"
 }
 
 echo_ok() { in_origin timeout 30 python3 "$CLIENTTOOL" echo "$EDGE" "${1:-20000}" 2>&1; }

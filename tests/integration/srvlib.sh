@@ -253,12 +253,8 @@ nlines() { grep -Ec -- "$1" "$SERVER_LOG" || true; }
 
 # wait_n REGEX N: wait until N lines of the server log match (at most 10 s).
 wait_n() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[ "$(nlines "$1")" -ge "$2" ] && return 0
-		sleep 0.1
-	done
-	fail "want $2 server log line(s) matching '$1', have $(nlines "$1")"
+	wait_lines "$SERVER_LOG" "$1" "$2" ||
+		fail "want $2 server log line(s) matching '$1', have $(nlines "$1")"
 }
 
 # last_line REGEX: the last server log line that matches.

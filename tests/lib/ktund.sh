@@ -107,6 +107,17 @@ gnutls_client() {
 		--x509keyfile "$1/$2.key" -p "$3" localhost </dev/null >/dev/null 2>&1
 }
 
+# wait_lines FILE ERE N [TIMEOUT_S]: wait until N lines of FILE match ERE (default 10 s).
+wait_lines() {
+	local i n
+	for ((i = 0; i < ${4:-10} * 10; i++)); do
+		n=$(grep -Ec -- "$2" "$1" 2>/dev/null || true)
+		[ "${n:-0}" -ge "$3" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # wait_port NS PORT [TIMEOUT_S]: wait until something listens on PORT (any address) in NS.
 wait_port() {
 	local ns=$1 port=$2 t=${3:-10} i

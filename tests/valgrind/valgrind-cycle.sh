@@ -116,16 +116,6 @@ line() {
 	printf '%s-%s\n' "$1" "$(head -c "${2:-32}" /dev/urandom | base64 -w 0)"
 }
 
-# wait_log_n FILE REGEX N: wait until N lines of FILE match.
-wait_log_n() {
-	local i
-	for ((i = 0; i < 600; i++)); do
-		[ "$(grep -Ec -- "$2" "$1" || true)" -ge "$3" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # ---------------------------------------------------------------- server mode
 
 # ossl NAME [ARGS...]: openssl s_client as PKI leaf NAME ("none": no certificate) to the
@@ -157,7 +147,7 @@ refused() {
 	n=$(grep -c '\] close ' "$SRV_LOG" || true)
 	line "$1" | ossl "$2" || true
 	[ -s "$WORK/peer.out" ] && fail "$1: a refused peer got data back"
-	wait_log_n "$SRV_LOG" '\] close ' $((n + 1)) || fail "$1: no close line in the log"
+	wait_lines "$SRV_LOG" '\] close ' $((n + 1)) 60 || fail "$1: no close line in the log"
 }
 
 server_cycle() {
