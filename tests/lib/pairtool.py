@@ -43,6 +43,16 @@ def recv_all(sock, h=None):
         n += len(b)
 
 
+def read_to_eof(sock):
+    """The bytes that arrive until the peer's EOF."""
+    data = bytearray()
+    while True:
+        b = sock.recv(65536)
+        if not b:
+            return bytes(data)
+        data += b
+
+
 def send_file(sock, path):
     with open(path, "rb") as f:
         sock.sendfile(f)
@@ -131,24 +141,14 @@ def serve_halfclose(a):
     s = listener(a.port)
     c, _ = s.accept()
     if a.mode == "request":
-        data = b""
-        while True:
-            b = c.recv(65536)
-            if not b:
-                break
-            data += b
+        data = read_to_eof(c)
         c.sendall(f"got {len(data)} bytes sha256={hashlib.sha256(data).hexdigest()}\n".encode())
         c.shutdown(socket.SHUT_WR)
         c.close()
     else:
         c.sendall(b"hello from origin\n")
         c.shutdown(socket.SHUT_WR)
-        data = b""
-        while True:
-            b = c.recv(65536)
-            if not b:
-                break
-            data += b
+        data = read_to_eof(c)
         c.close()
         with open(a.out, "wb") as f:
             f.write(data)
@@ -245,23 +245,13 @@ def halfclose_client(a):
         c.sendall(req)
         c.shutdown(socket.SHUT_WR)
         c.settimeout(20)
-        ans = b""
-        while True:
-            b = c.recv(65536)
-            if not b:
-                break
-            ans += b
+        ans = read_to_eof(c)
         want = f"got {len(req)} bytes sha256={hashlib.sha256(req).hexdigest()}\n".encode()
         print(f"answer: {ans.decode(errors='replace').strip()}")
         sys.exit(0 if ans == want else 1)
     else:
         c.settimeout(20)
-        greet = b""
-        while True:
-            b = c.recv(65536)
-            if not b:
-                break
-            greet += b
+        greet = read_to_eof(c)
         print(f"greeting: {greet.decode(errors='replace').strip()} (then EOF)")
         time.sleep(0.5)  # the origin's write side is closed; ours must still carry data
         c.sendall(a.message.encode())
