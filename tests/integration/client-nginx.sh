@@ -13,7 +13,7 @@
 #                    checks client certificates at the HTTP layer, not in the handshake): the app
 #                    gets no file, nginx logs the refusal, ktund's handshake line shows the server.
 #                    (A leaf without its intermediate is withheld the same way.)
-# nginx runs from a config written into the work dir (-p/-c, daemon off, logs and pid there).
+# nginx runs from a config written into the work dir (nginx_origin, tests/lib/ktund.sh).
 # shellcheck disable=SC2119 # pair_init takes optional arguments; none needed here
 set -euo pipefail
 . "$(dirname "$0")/client-common.sh"
@@ -21,46 +21,16 @@ need_cmd nginx curl sha256sum
 pair_init
 
 TLS12_PORT=$((TLS_PORT + 1))
-mkdir -p "$WORK/www" "$WORK/nginx-tmp"
+mkdir -p "$WORK/www"
 head -c 3000000 /dev/urandom >"$WORK/www/big.bin"
 head -c 70000 /dev/urandom >"$WORK/www/small.bin"
 
-# user root: the work dir is private to root (mktemp -d), and nginx's workers serve from it.
-cat >"$WORK/nginx.conf" <<EOF
-daemon off;
-user root;
-worker_processes 1;
-pid $WORK/nginx.pid;
-error_log $WORK/nginx-error.log info;
-events { worker_connections 64; }
-http {
-    log_format ktun '\$remote_addr "\$ssl_client_s_dn" \$ssl_client_verify \$ssl_protocol '
-                    '\$status \$body_bytes_sent "\$request"';
-    access_log $WORK/nginx-access.log ktun;
-    client_body_temp_path $WORK/nginx-tmp/body;
-    proxy_temp_path $WORK/nginx-tmp/proxy;
-    fastcgi_temp_path $WORK/nginx-tmp/fastcgi;
-    uwsgi_temp_path $WORK/nginx-tmp/uwsgi;
-    scgi_temp_path $WORK/nginx-tmp/scgi;
-    ssl_certificate $PKI/server-chain.pem;
-    ssl_certificate_key $PKI/server.key;
-    ssl_client_certificate $PKI/ca.pem;
-    ssl_verify_client on;
-    ssl_verify_depth 2;
-    root $WORK/www;
-    server {
-        listen $ORIGIN_IP:$TLS_PORT ssl;
-        ssl_protocols TLSv1.3;
-    }
-    server {
-        listen $ORIGIN_IP:$TLS12_PORT ssl;
-        ssl_protocols TLSv1.2;
-    }
-}
-EOF
-ip netns exec "$NS_ORIGIN" nginx -e "$WORK/nginx-error.log" -p "$WORK" -c "$WORK/nginx.conf" \
-	>"$WORK/nginx.log" 2>&1 &
-# (netns_teardown ends nginx with everything else in the namespace.)
+# shellcheck disable=SC2016 # nginx's variables
+nginx_origin '$remote_addr "$ssl_client_s_dn" $ssl_client_verify $ssl_protocol $status $body_bytes_sent "$request"' \
+	"ssl_certificate $PKI/server-chain.pem;" "ssl_certificate_key $PKI/server.key;" \
+	"ssl_client_certificate $PKI/ca.pem;" 'ssl_verify_client on;' 'ssl_verify_depth 2;' \
+	"server { listen $ORIGIN_IP:$TLS_PORT ssl; ssl_protocols TLSv1.3; }" \
+	"server { listen $ORIGIN_IP:$TLS12_PORT ssl; ssl_protocols TLSv1.2; }"
 if ! wait_port "$NS_ORIGIN" "$TLS12_PORT" || ! wait_port "$NS_ORIGIN" "$TLS_PORT"; then
 	fail "nginx did not start: $(cat "$WORK/nginx.log" "$WORK/nginx-error.log" 2>/dev/null)"
 fi

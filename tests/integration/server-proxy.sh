@@ -12,29 +12,11 @@ need_cmd nginx curl
 pair_init
 
 # 1. nginx with proxy_protocol: its $proxy_protocol_addr is the edge host.
-mkdir -p "$WORK/www" "$WORK/nginx-tmp"
+mkdir -p "$WORK/www"
 echo "hello through PROXY v2" >"$WORK/www/index.html"
-cat >"$WORK/nginx.conf" <<EOF
-daemon off;
-user root;
-worker_processes 1;
-pid $WORK/nginx.pid;
-error_log $WORK/nginx-error.log info;
-events { worker_connections 64; }
-http {
-    log_format pp '\$proxy_protocol_addr:\$proxy_protocol_port \$remote_addr \$status "\$request"';
-    access_log $WORK/nginx-access.log pp;
-    client_body_temp_path $WORK/nginx-tmp/body;
-    proxy_temp_path $WORK/nginx-tmp/proxy;
-    fastcgi_temp_path $WORK/nginx-tmp/fastcgi;
-    uwsgi_temp_path $WORK/nginx-tmp/uwsgi;
-    scgi_temp_path $WORK/nginx-tmp/scgi;
-    root $WORK/www;
-    server { listen 127.0.0.1:$ORIGIN_PORT proxy_protocol; }
-}
-EOF
-ip netns exec "$NS_ORIGIN" nginx -e "$WORK/nginx-error.log" -p "$WORK" -c "$WORK/nginx.conf" \
-	>"$WORK/nginx.log" 2>&1 &
+# shellcheck disable=SC2016 # nginx's variables
+nginx_origin '$proxy_protocol_addr:$proxy_protocol_port $remote_addr $status "$request"' \
+	"server { listen 127.0.0.1:$ORIGIN_PORT proxy_protocol; }"
 wait_port "$NS_ORIGIN" "$ORIGIN_PORT" || fail "nginx did not start: $(cat "$WORK/nginx-error.log")"
 start_server --proxy-protocol
 start_client

@@ -262,6 +262,41 @@ origin_addrs() {
 	done
 }
 
+# nginx_origin LOG-FORMAT [HTTP-LINES...]: nginx in the origin namespace, from a config written
+# into the work dir (daemon off; pid, logs and temporary files there), serving $WORK/www, its
+# access log ($WORK/nginx-access.log) in LOG-FORMAT, with HTTP-LINES in its http block (the
+# servers). Its output goes to $WORK/nginx.log; the caller waits for its ports; netns_teardown
+# ends it with everything else in the namespace.
+nginx_origin() {
+	local format=$1
+	shift
+	mkdir -p "$WORK/www" "$WORK/nginx-tmp"
+	{
+		# user root: the work dir is private to root (mktemp -d), and nginx's workers serve from it.
+		cat <<EOF
+daemon off;
+user root;
+worker_processes 1;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log info;
+events { worker_connections 64; }
+http {
+    log_format test '$format';
+    access_log $WORK/nginx-access.log test;
+    client_body_temp_path $WORK/nginx-tmp/body;
+    proxy_temp_path $WORK/nginx-tmp/proxy;
+    fastcgi_temp_path $WORK/nginx-tmp/fastcgi;
+    uwsgi_temp_path $WORK/nginx-tmp/uwsgi;
+    scgi_temp_path $WORK/nginx-tmp/scgi;
+    root $WORK/www;
+EOF
+		printf '    %s\n' "$@"
+		echo '}'
+	} >"$WORK/nginx.conf"
+	ip netns exec "$NS_ORIGIN" nginx -e "$WORK/nginx-error.log" -p "$WORK" -c "$WORK/nginx.conf" \
+		>"$WORK/nginx.log" 2>&1 &
+}
+
 # relay_origins HOST:PORT...: tests/lib/connect_relay.py origins (a banner naming the address,
 # then an echo) in the origin namespace, each address added to its loopback (127.0.0.1 is
 # there); waits until the first one's port listens. For the destination tests.
