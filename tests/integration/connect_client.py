@@ -10,7 +10,7 @@ TLS 1.2 (the server's last flight follows the client's Finished). It reads until
 the session or --wait S (default 10) pass, and prints one line: the bytes received
 (repr, \\r\\n escaped) and how the session ended: "close_notify", "eof" (TCP FIN without
 close_notify), "reset",
-"timeout" or "tls-error".
+"timeout" or "tls-error". resolver_flood.py takes context() and read_session() from here.
 """
 import argparse
 import socket
@@ -19,29 +19,20 @@ import sys
 import time
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("host")
-    ap.add_argument("port", type=int)
-    ap.add_argument("pki")
-    ap.add_argument("cert")
-    ap.add_argument("--record", action="append", default=[])
-    ap.add_argument("--wait", type=float, default=10)
-    ap.add_argument("--hold", type=float, default=0)
-    ap.add_argument("--tls12", action="store_true")
-    a = ap.parse_args()
+def context(pki, cert, tls12=False):
+    """A client context with PKI's CERT (CERT-chain.pem, CERT.key), trusting PKI's ca.pem."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.load_verify_locations(a.pki + "/ca.pem")
-    if a.tls12:
+    ctx.load_verify_locations(pki + "/ca.pem")
+    if tls12:
         ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-    ctx.load_cert_chain(a.pki + "/" + a.cert + "-chain.pem", a.pki + "/" + a.cert + ".key")
-    raw = socket.create_connection((a.host, a.port), timeout=a.wait)
-    s = ctx.wrap_socket(raw, server_hostname="origin.test", suppress_ragged_eofs=False)
-    for text in a.record:
-        s.sendall(text.encode("latin-1").decode("unicode_escape").encode("latin-1"))
-    time.sleep(a.hold)
+    ctx.load_cert_chain(pki + "/" + cert + "-chain.pem", pki + "/" + cert + ".key")
+    return ctx
+
+
+def read_session(s, deadline):
+    """What arrives on s until the server ends the session or time.monotonic() passes
+    deadline, and how it ended: (bytes, "close_notify"|"eof"|"reset"|"timeout"|"tls-error")."""
     got, end = b"", "timeout"
-    deadline = time.monotonic() + a.wait
     try:
         while time.monotonic() < deadline:
             s.settimeout(max(0.1, deadline - time.monotonic()))
@@ -56,6 +47,27 @@ def main():
         end = "eof" if isinstance(e, ssl.SSLEOFError) else "tls-error"
     except (socket.timeout, TimeoutError):
         end = "timeout"
+    return got, end
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("host")
+    ap.add_argument("port", type=int)
+    ap.add_argument("pki")
+    ap.add_argument("cert")
+    ap.add_argument("--record", action="append", default=[])
+    ap.add_argument("--wait", type=float, default=10)
+    ap.add_argument("--hold", type=float, default=0)
+    ap.add_argument("--tls12", action="store_true")
+    a = ap.parse_args()
+    ctx = context(a.pki, a.cert, a.tls12)
+    raw = socket.create_connection((a.host, a.port), timeout=a.wait)
+    s = ctx.wrap_socket(raw, server_hostname="origin.test", suppress_ragged_eofs=False)
+    for text in a.record:
+        s.sendall(text.encode("latin-1").decode("unicode_escape").encode("latin-1"))
+    time.sleep(a.hold)
+    got, end = read_session(s, time.monotonic() + a.wait)
     print(repr(got)[2:-1], end)
 
 

@@ -10,8 +10,9 @@ session ended ("close_notify", "eof", "reset", "timeout", "tls-error").
 import argparse
 import collections
 import socket
-import ssl
 import time
+
+from connect_client import context, read_session
 
 
 def main():
@@ -23,9 +24,7 @@ def main():
     ap.add_argument("n", type=int)
     ap.add_argument("--wait", type=float, default=20)
     a = ap.parse_args()
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.load_verify_locations(a.pki + "/ca.pem")
-    ctx.load_cert_chain(a.pki + "/" + a.cert + "-chain.pem", a.pki + "/" + a.cert + ".key")
+    ctx = context(a.pki, a.cert)
     conns = []
     for i in range(a.n):
         raw = socket.create_connection((a.host, a.port), timeout=a.wait)
@@ -36,23 +35,7 @@ def main():
     end = time.monotonic() + a.wait
     seen = collections.Counter()
     for s in conns:
-        got, how = b"", "timeout"
-        try:
-            s.settimeout(max(0.1, end - time.monotonic()))
-            while True:
-                b = s.recv(4096)
-                if not b:
-                    how = "close_notify"
-                    break
-                got += b
-        except ssl.SSLEOFError:
-            how = "eof"
-        except ConnectionResetError:
-            how = "reset"
-        except (socket.timeout, TimeoutError):
-            how = "timeout"
-        except ssl.SSLError:
-            how = "tls-error"
+        got, how = read_session(s, end)
         line = got.split(b"\r\n", 1)[0].decode("latin-1") if got else "-"
         seen[(line, how)] += 1
         s.close()
