@@ -29,28 +29,63 @@ static void header(FILE *out, const char *name, const char *type, const char *he
 /* Which tunnels a series has: the client pools (pool.c) and ticket caches are client-only. */
 enum tunnels { ALL_TUNNELS, CLIENT_TUNNELS };
 
+/* A counter or gauge with one sample per tunnel, read at offset in its struct tunnel_stats. */
+struct series {
+	const char *name, *type, *help;
+	size_t offset;
+	enum tunnels which;
+};
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define SERIES(name, type, which, field, help) \
+	{ name, type, help, offsetof(struct tunnel_stats, field), which }
+
+static const struct series handshake_series[] = {
+	SERIES("ktund_connections_total", "counter", ALL_TUNNELS, conns_total, "Connections accepted."),
+	SERIES("ktund_handshakes_total", "counter", ALL_TUNNELS, handshakes_ok,
+	       "Handshakes that succeeded."),
+	SERIES("ktund_handshakes_resumed_total", "counter", ALL_TUNNELS, handshakes_resumed,
+	       "Handshakes that resumed a session from a ticket."),
+	SERIES("ktund_ticket_cache_hits_total", "counter", CLIENT_TUNNELS, ticket_hits,
+	       "Client handshakes that offered a cached session ticket."),
+	SERIES("ktund_ticket_cache_misses_total", "counter", CLIENT_TUNNELS, ticket_misses,
+	       "Client handshakes that found no cached session ticket."),
+	SERIES("ktund_ticket_cache_stored_total", "counter", CLIENT_TUNNELS, tickets_stored,
+	       "Session tickets from servers put in the client ticket cache."),
+};
+
+static const struct series payload_series[] = {
+	SERIES("ktund_userspace_payload_bytes_total", "counter", ALL_TUNNELS, payload_userspace,
+	       "Payload bytes that passed through ktund's buffers (0 on kernel TLS after the hand-over)."),
+	SERIES("ktund_accept_errors_total", "counter", ALL_TUNNELS, accept_errors,
+	       "accept() failures that paused a listener (out of fds or memory)."),
+};
+
+static const struct series pool_series[] = {
+	SERIES("ktund_pool_size", "gauge", CLIENT_TUNNELS, pool_ready,
+	       "Pooled connections established and ready to be taken (pool)."),
+	SERIES("ktund_pool_hits_total", "counter", CLIENT_TUNNELS, pool_hits,
+	       "Accepted connections that took a ready pooled connection."),
+	SERIES("ktund_pool_misses_total", "counter", CLIENT_TUNNELS, pool_misses,
+	       "Accepted connections of a tunnel with a pool that found none ready (connected cold)."),
+};
+
 static void per_tunnel(FILE *out, const struct ktun *k, const struct tunnel_stats *sums,
-		       enum tunnels which, const char *name, const char *type, const char *help,
-		       size_t offset)
+		       const struct series *s, size_t n)
 {
-	header(out, name, type, help);
-	for (size_t i = 0; i < k->n_tunnels; i++)
-		if (which == ALL_TUNNELS || k->tunnels[i].mode == MODE_CLIENT)
-			fprintf(out, "%s{tunnel=\"%s\"} %llu\n", name, k->tunnels[i].name,
-				(unsigned long long)*(const uint64_t *)((const char *)&sums[i] + offset));
+	for (; n--; s++) {
+		header(out, s->name, s->type, s->help);
+		for (size_t i = 0; i < k->n_tunnels; i++)
+			if (s->which == ALL_TUNNELS || k->tunnels[i].mode == MODE_CLIENT)
+				fprintf(out, "%s{tunnel=\"%s\"} %llu\n", s->name, k->tunnels[i].name,
+					(unsigned long long)*(const uint64_t *)((const char *)&sums[i] +
+										 s->offset));
+	}
 }
 
 static void pools(FILE *out, const struct ktun *k, const struct tunnel_stats *sums)
 {
-	per_tunnel(out, k, sums, CLIENT_TUNNELS, "ktund_pool_size", "gauge",
-		   "Pooled connections established and ready to be taken (pool).",
-		   offsetof(struct tunnel_stats, pool_ready));
-	per_tunnel(out, k, sums, CLIENT_TUNNELS, "ktund_pool_hits_total", "counter",
-		   "Accepted connections that took a ready pooled connection.",
-		   offsetof(struct tunnel_stats, pool_hits));
-	per_tunnel(out, k, sums, CLIENT_TUNNELS, "ktund_pool_misses_total", "counter",
-		   "Accepted connections of a tunnel with a pool that found none ready (connected cold).",
-		   offsetof(struct tunnel_stats, pool_misses));
+	per_tunnel(out, k, sums, pool_series, ARRAY_SIZE(pool_series));
 	header(out, "ktund_pool_discards_total", "counter",
 	       "Pooled connections closed without being taken, by reason.");
 	for (size_t i = 0; i < k->n_tunnels; i++)
@@ -398,31 +433,11 @@ int metrics_write(struct ktun *k, FILE *out)
 	for (size_t i = 0; i < k->n_tunnels; i++)
 		fprintf(out, "ktund_connections_open{tunnel=\"%s\"} %u\n", k->tunnels[i].name,
 			__atomic_load_n(&k->tunnels[i].live, __ATOMIC_RELAXED));
-	per_tunnel(out, k, sums, ALL_TUNNELS, "ktund_connections_total", "counter",
-		   "Connections accepted.", offsetof(struct tunnel_stats, conns_total));
-	per_tunnel(out, k, sums, ALL_TUNNELS, "ktund_handshakes_total", "counter",
-		   "Handshakes that succeeded.", offsetof(struct tunnel_stats, handshakes_ok));
-	per_tunnel(out, k, sums, ALL_TUNNELS, "ktund_handshakes_resumed_total", "counter",
-		   "Handshakes that resumed a session from a ticket.",
-		   offsetof(struct tunnel_stats, handshakes_resumed));
-	per_tunnel(out, k, sums, CLIENT_TUNNELS, "ktund_ticket_cache_hits_total", "counter",
-		   "Client handshakes that offered a cached session ticket.",
-		   offsetof(struct tunnel_stats, ticket_hits));
-	per_tunnel(out, k, sums, CLIENT_TUNNELS, "ktund_ticket_cache_misses_total", "counter",
-		   "Client handshakes that found no cached session ticket.",
-		   offsetof(struct tunnel_stats, ticket_misses));
-	per_tunnel(out, k, sums, CLIENT_TUNNELS, "ktund_ticket_cache_stored_total", "counter",
-		   "Session tickets from servers put in the client ticket cache.",
-		   offsetof(struct tunnel_stats, tickets_stored));
+	per_tunnel(out, k, sums, handshake_series, ARRAY_SIZE(handshake_series));
 	by_reason(out, k, sums, true);
 	by_reason(out, k, sums, false);
 	two_ways(out, k, sums);
-	per_tunnel(out, k, sums, ALL_TUNNELS, "ktund_userspace_payload_bytes_total", "counter",
-		   "Payload bytes that passed through ktund's buffers (0 on kernel TLS after the hand-over).",
-		   offsetof(struct tunnel_stats, payload_userspace));
-	per_tunnel(out, k, sums, ALL_TUNNELS, "ktund_accept_errors_total", "counter",
-		   "accept() failures that paused a listener (out of fds or memory).",
-		   offsetof(struct tunnel_stats, accept_errors));
+	per_tunnel(out, k, sums, payload_series, ARRAY_SIZE(payload_series));
 	header(out, "ktund_metrics_refused_total", "counter",
 	       "Connections to metrics-listen closed at once: too many open from their address.");
 	fprintf(out, "ktund_metrics_refused_total %llu\n", __atomic_load_n(&refused, __ATOMIC_RELAXED));
