@@ -383,7 +383,7 @@ static void identities(FILE *out, struct ktun *k)
 		return;
 	if (p)
 		n = peers_snapshot(p, max, &known);
-	for (size_t s = 0; s < sizeof(series) / sizeof(series[0]); s++) {
+	for (size_t s = 0; s < ARRAY_SIZE(series); s++) {
 		header(out, series[s].name, series[s].type, series[s].help);
 		for (size_t i = 0; i < n; i++) {
 			fprintf(out, "%s{tunnel=\"%s\",id=\"", series[s].name, p[i].tunnel);
