@@ -10,13 +10,23 @@ TLS 1.2 (the server's last flight follows the client's Finished). It reads until
 the session or --wait S (default 10) pass, and prints one line: the bytes received
 (repr, \\r\\n escaped) and how the session ended: "close_notify", "eof" (TCP FIN without
 close_notify), "reset",
-"timeout" or "tls-error". resolver_flood.py takes context() and read_session() from here.
+"timeout" or "tls-error". resolver_flood.py takes parser(), tls_connect() and read_session() from here.
 """
 import argparse
 import socket
 import ssl
 import sys
 import time
+
+
+def parser():
+    """The arguments both tools start with: HOST PORT PKI CERTNAME."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("host")
+    ap.add_argument("port", type=int)
+    ap.add_argument("pki")
+    ap.add_argument("cert")
+    return ap
 
 
 def context(pki, cert, tls12=False):
@@ -27,6 +37,12 @@ def context(pki, cert, tls12=False):
         ctx.maximum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(pki + "/" + cert + "-chain.pem", pki + "/" + cert + ".key")
     return ctx
+
+
+def tls_connect(ctx, host, port, wait):
+    """A TLS connection to the server named origin.test; an EOF without close_notify raises."""
+    raw = socket.create_connection((host, port), timeout=wait)
+    return ctx.wrap_socket(raw, server_hostname="origin.test", suppress_ragged_eofs=False)
 
 
 def read_session(s, deadline):
@@ -51,19 +67,14 @@ def read_session(s, deadline):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("host")
-    ap.add_argument("port", type=int)
-    ap.add_argument("pki")
-    ap.add_argument("cert")
+    ap = parser()
     ap.add_argument("--record", action="append", default=[])
     ap.add_argument("--wait", type=float, default=10)
     ap.add_argument("--hold", type=float, default=0)
     ap.add_argument("--tls12", action="store_true")
     a = ap.parse_args()
     ctx = context(a.pki, a.cert, a.tls12)
-    raw = socket.create_connection((a.host, a.port), timeout=a.wait)
-    s = ctx.wrap_socket(raw, server_hostname="origin.test", suppress_ragged_eofs=False)
+    s = tls_connect(ctx, a.host, a.port, a.wait)
     for text in a.record:
         s.sendall(text.encode("latin-1").decode("unicode_escape").encode("latin-1"))
     time.sleep(a.hold)

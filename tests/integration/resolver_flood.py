@@ -7,28 +7,21 @@ in the resolver), then reads every answer until the server ends the session or -
 pass. Prints one line per distinct outcome: COUNT, the status line (or "-") and how the
 session ended ("close_notify", "eof", "reset", "timeout", "tls-error").
 """
-import argparse
 import collections
-import socket
 import time
 
-from connect_client import context, read_session
+from connect_client import context, parser, read_session, tls_connect
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("host")
-    ap.add_argument("port", type=int)
-    ap.add_argument("pki")
-    ap.add_argument("cert")
+    ap = parser()
     ap.add_argument("n", type=int)
     ap.add_argument("--wait", type=float, default=20)
     a = ap.parse_args()
     ctx = context(a.pki, a.cert)
     conns = []
     for i in range(a.n):
-        raw = socket.create_connection((a.host, a.port), timeout=a.wait)
-        s = ctx.wrap_socket(raw, server_hostname="origin.test", suppress_ragged_eofs=False)
+        s = tls_connect(ctx, a.host, a.port, a.wait)
         host = "slow%d.example:80" % i
         s.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (host, host)).encode())
         conns.append(s)
