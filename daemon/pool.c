@@ -149,12 +149,8 @@ struct conn *pool_take(struct worker *w, struct tunnel *t)
 
 	if (!p || !p->enabled)
 		return NULL;
-	/* Oldest first: the newest may have finished its handshake a moment ago, its session
-	 * tickets still being filed on both ends (CPU the request would queue behind), and
-	 * taking the oldest keeps every ready connection in use, where newest first left the
-	 * others to reach pool-idle and be replaced at random moments (docs/performance.md). */
-	for (struct conn *c = p->oldest, *prev; c; c = prev) {
-		prev = c->pool_prev;
+	for (struct conn *c = p->ready, *next; c; c = next) {
+		next = c->pool_next;
 		if (c->state != CONN_POOLED)
 			continue; /* closed in this batch, freed after it */
 		if (!ctx_current(t, c->ctx)) {

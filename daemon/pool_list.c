@@ -33,8 +33,6 @@ void pool_list_add(struct conn *c)
 	c->pool_next = p->ready;
 	if (p->ready)
 		p->ready->pool_prev = c;
-	else
-		p->oldest = c;
 	p->ready = c;
 	p->n_ready++;
 	p->n_pending--;
@@ -53,8 +51,6 @@ void pool_list_remove(struct conn *c)
 		p->ready = c->pool_next;
 	if (c->pool_next)
 		c->pool_next->pool_prev = c->pool_prev;
-	else
-		p->oldest = c->pool_prev;
 	c->pool_prev = c->pool_next = NULL;
 	c->pool_ready = false;
 	p->n_ready--;

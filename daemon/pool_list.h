@@ -17,7 +17,6 @@ struct tunnel_ctx;
  */
 struct pool {
 	struct conn *ready;    /* ready connections, newest first (conn.pool_next) */
-	struct conn *oldest;   /* the last of them, taken first (conn.pool_prev towards ready) */
 	unsigned n_ready;      /* in that list, closing ones included until freed */
 	unsigned n_pending;    /* made by the pool, not yet ready, not freed */
 	unsigned want;         /* this worker's share of the tunnel's pool size */
