@@ -31,7 +31,7 @@ where() {
 # Each ktund variant is a pair of its own, all running at once, so that the variants can take
 # turns round by round. Ports: client 127.0.0.1:710D -> server 203.0.113.1:844D, D the
 # variant's digit for its ttfb tunnel, 9 for the bulk tunnel (cold pair only).
-digit() { case $1 in cold) echo 0 ;; resumed) echo 1 ;; pool) echo 2 ;; esac; }
+digit() { case $1 in cold) echo 0 ;; resumed) echo 1 ;; pool) echo 2 ;; poolb) echo 3 ;; esac; }
 
 # tunnel_conf SIDE NAME DIGIT VARIANT: one tunnel section.
 tunnel_conf() {
@@ -39,13 +39,13 @@ tunnel_conf() {
 	if [ "$side" = client ]; then
 		printf '\n[%s]\nmode = client\nlisten = 127.0.0.1:710%s\ntarget = %s:844%s\n' "$name" "$d" "$ORIGIN" "$d"
 		printf 'server-name = origin.test\ncert = %s\nkey = %s\n' "$P/client-chain.pem" "$P/client.key"
-		if [ "$variant" = pool ] && [ "$d" != 9 ]; then
+		if [[ $variant == pool* ]] && [ "$d" != 9 ]; then
 			printf 'destination = 127.0.0.1:7000\n'
 		fi
 	else
 		printf '\n[%s]\nmode = server\nlisten = %s:844%s\nallow-ou = edge\n' "$name" "$ORIGIN" "$d"
 		printf 'cert = %s\nkey = %s\n' "$P/server-chain.pem" "$P/server.key"
-		if [ "$variant" = pool ] && [ "$d" != 9 ]; then
+		if [[ $variant == pool* ]] && [ "$d" != 9 ]; then
 			printf 'target = from-client\nallow-destination = 127.0.0.1:7000\n'
 		else
 			printf 'target = 127.0.0.1:%s\n' "$([ "$d" = 9 ] && echo 5201 || echo 7000)"
@@ -63,7 +63,7 @@ plan_variants() {
 	NA=()
 	for side in client server; do
 		for w in tunnel global; do
-			EXTRA[cold-$side-$w]= EXTRA[resumed-$side-$w]= EXTRA[pool-$side-$w]=
+			EXTRA[cold-$side-$w]= EXTRA[resumed-$side-$w]= EXTRA[pool-$side-$w]= EXTRA[poolb-$side-$w]=
 		done
 	done
 	if has_opt resumption; then
@@ -79,7 +79,7 @@ plan_variants() {
 	if has_opt pool; then
 		w=$(where client pool $POOL pool)
 		if [ -n "$w" ]; then
-			EXTRA[pool-client-$w]="pool = $POOL"
+			EXTRA[pool-client-$w]="pool = $POOL" EXTRA[poolb-client-$w]="pool = $POOL"
 		else
 			NA+=("pool:ktund --help lists --pool but no config section takes pool = $POOL")
 		fi

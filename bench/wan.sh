@@ -5,6 +5,11 @@
 #   KTUND KTUNCTL BENCHTOOL (paths)  WAN_OUT (results directory, shared with the host)
 #   WAN_REQUESTS (timed connections per variant)  WAN_ROUNDS  WAN_BULK_SECS (iperf3 -t)
 #   KTUN_BENCH_COMMIT, KTUN_BENCH_HOST_LOAD (recorded)
+#   WAN_KTUND_B (optional: a second ktund, run as the variant ktund-poolb, a pool pair of its
+#     own taking turns with the others: an A/B of two builds in one guest run)
+#   WAN_ONLY (optional: the variants to run, of tcp cold resumed pool poolb stunnel; default all)
+#   WAN_TRACE (optional, N > 0: after the rounds, N more pooled requests with tcpdump running in
+#     the edge and origin namespaces, wan-edge.pcap and wan-origin.pcap in WAN_OUT: the timeline)
 #
 # Three network namespaces: edge (the app, ktund client, stunnel client), wan (a router) and
 # origin (ktund server, stunnel server, benchtool echo, iperf3 -s):
@@ -33,6 +38,8 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 : "${KTUND:?}" "${KTUNCTL:?}" "${BENCHTOOL:?}" "${WAN_OUT:?}"
 N=${WAN_REQUESTS:-200}
 BULK_SECS=${WAN_BULK_SECS:-5}
+ONLY=${WAN_ONLY:-tcp cold resumed pool stunnel}
+TRACE=${WAN_TRACE:-0}
 POOL=4
 GAP_MS=${WAN_GAP_MS:-250}
 ROUNDS=${WAN_ROUNDS:-5}
@@ -107,13 +114,15 @@ wait_port "$NS_ORIGIN" 5201
 declare -A KC KS # variant -> the client's and the server's pid
 SC_PID='' SS_PID=''
 start_ktund() { # VARIANT
-	local side ns pid i log
+	local side ns pid i log bin
 	for side in server client; do
 		ktund_conf $side "$1" >"$W/ktund-$side-$1.conf"
 		ns=$NS_ORIGIN
 		[ $side = client ] && ns=$NS_EDGE
 		log=$W/ktund-$side-$1.log
-		ip netns exec "$ns" "$KTUND" --config "$W/ktund-$side-$1.conf" 2>"$log" &
+		bin=$KTUND
+		[ "$1" = poolb ] && bin=$WAN_KTUND_B
+		ip netns exec "$ns" "$bin" --config "$W/ktund-$side-$1.conf" 2>"$log" &
 		pid=$!
 		for ((i = 0; i < 300; i++)); do
 			grep -qs 'ktund: notice: ready' "$log" && break
@@ -212,8 +221,8 @@ entry() { # VARIANT -> "HOST PORT" where the app connects
 }
 
 # The pool client's ktunctl status lines about its pool (whatever ktund calls them), as JSON.
-pool_status() {
-	"$KTUNCTL" --control "$W/ktund-client-pool.sock" status 2>/dev/null |
+pool_status() { # [VARIANT (pool)]
+	"$KTUNCTL" --control "$W/ktund-client-${1:-pool}.sock" status 2>/dev/null |
 		awk 'tolower($1) ~ /pool/ { printf "%s\"%s\": %s", n++ ? ", " : "", $1, $2 }'
 }
 
@@ -223,11 +232,11 @@ tls_tx_sw() { in_origin awk '$1 == "TlsTxSw" { n = $2 } END { print n + 0 }' /pr
 # Waits until the pool client reports POOL connections ready (up to 20 s) when its status has
 # such a counter; else gives its refills 3 s. Its handshakes must not run into another
 # variant's turn (one vCPU).
-wait_pool() {
+wait_pool() { # [VARIANT (pool)]
 	local i
 	for ((i = 0; i < 200; i++)); do
-		pool_status | grep -Eq "\"[^\"]*(size|ready|idle)[^\"]*\": $POOL\b" && return 0
-		[ $i = 10 ] && ! pool_status | grep -Eq '(size|ready|idle)' && { sleep 3; return 0; }
+		pool_status "${1:-pool}" | grep -Eq "\"[^\"]*(size|ready|idle)[^\"]*\": $POOL\b" && return 0
+		[ $i = 10 ] && ! pool_status "${1:-pool}" | grep -Eq '(size|ready|idle)' && { sleep 3; return 0; }
 		sleep 0.1
 	done
 	say "note: the pool client has not reported $POOL ready connections after 20 s"
@@ -248,7 +257,7 @@ ttfb() {
 		"$r" "$v" "$rc" "$res" "$c0" "$c1" $(($(tls_tx_sw) - tls0)))"
 	say "round $r $v: $(python3 -c 'import json,sys; j=json.load(sys.stdin); print("p50 %s us, p99 %s us, %d errors" % (j.get("p50_us"), j.get("p99_us"), j["errors"]))' <<<"$res")"
 	# the last close, the pool's refills: done before the next variant's turn
-	if [ "$v" = ktund-pool ]; then wait_pool; else sleep 0.5; fi
+	if [[ $v == ktund-pool* ]]; then wait_pool "${v#ktund-}"; else sleep 0.5; fi
 }
 
 # counts VARIANT: handshakes and resumptions over the whole run, from the daemons' logs.
@@ -259,7 +268,7 @@ counts() {
 		log=$W/ktund-server-${v#ktund-}.log
 		json_rec "$(printf '{"test": "ttfb_counts", "config": "%s", "handshakes": %d, "resumed": %d, "pool": {%s}}' "$v" \
 			"$(grep -c '\] handshake ' "$log" || true)" "$(grep -c '\] handshake .*resumed=yes' "$log" || true)" \
-			"$([ "$v" = ktund-pool ] && pool_status)")"
+			"$([[ $v == ktund-pool* ]] && pool_status "${v#ktund-}")")"
 		;;
 	stunnel-cached)
 		json_rec "$(printf '{"test": "ttfb_counts", "config": "%s", "handshakes": %d, "resumed": %d}' "$v" \
@@ -296,8 +305,12 @@ json_rec "$(printf '{"test": "wan", "kernel": "%s", "vcpus": %d, "delay_ms_each_
 	"${KTUN_BENCH_COMMIT:-}" "$(stunnel4 -version 2>&1 | grep -m1 '^stunnel' || true)" "${KTUN_BENCH_HOST_LOAD:-}")"
 
 # Every variant's daemons up at once; those ktund cannot run recorded as n/a with the reason.
-VARIANTS=(tcp)
-for k in cold resumed pool; do
+wanted() { [[ " $ONLY " == *" $1 "* ]]; }
+VARIANTS=()
+wanted tcp && VARIANTS+=(tcp)
+for k in cold resumed pool poolb; do
+	wanted $k || continue
+	[ $k = poolb ] && [ -z "${WAN_KTUND_B:-}" ] && continue
 	why=
 	for x in "${NA[@]}"; do [ "${x%%:*}" = $k ] && why=${x#*:}; done
 	if [ -n "$why" ]; then
@@ -308,9 +321,12 @@ for k in cold resumed pool; do
 	start_ktund $k
 	VARIANTS+=("ktund-$k")
 done
-start_stunnel
-VARIANTS+=(stunnel-cached)
+if wanted stunnel; then
+	start_stunnel
+	VARIANTS+=(stunnel-cached)
+fi
 [ -n "${KC[pool]:-}" ] && wait_pool
+[ -n "${KC[poolb]:-}" ] && wait_pool poolb
 
 # The variants take turns, the order rotating each round, so that a change in the host's load
 # (the guest's vCPU is a host thread) falls on all of them alike.
@@ -322,7 +338,24 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	for v in "${VARIANTS[@]:$k}" "${VARIANTS[@]:0:$k}"; do ttfb "$r" "$v" "$per"; done
 done
 for v in "${VARIANTS[@]}"; do counts "$v"; done
-for v in tcp ktund stunnel; do bulk "$v"; done
+if [ -n "${KC[cold]:-}" ] && wanted stunnel; then
+	for v in tcp ktund stunnel; do bulk "$v"; done
+fi
+# The timeline of a few pooled requests: packets on both ends, every interface (lo too).
+if [ "$TRACE" -gt 0 ] && [ -n "${KC[pool]:-}" ]; then
+	command -v tcpdump >/dev/null || die "WAN_TRACE needs tcpdump"
+	in_edge tcpdump -i any -n -s 200 -w "$WAN_OUT/wan-edge.pcap" 2>/dev/null &
+	td1=$!
+	in_origin tcpdump -i any -n -s 200 -w "$WAN_OUT/wan-origin.pcap" 2>/dev/null &
+	td2=$!
+	sleep 2
+	# shellcheck disable=SC2046
+	in_edge "$BENCHTOOL" ttfb $(entry ktund-pool) "$TRACE" 1 64 "$GAP_MS" >"$WAN_OUT/wan-trace.json" || true
+	sleep 1
+	kill -TERM $td1 $td2 # background jobs ignore SIGINT
+	wait $td1 $td2 || true
+	cp "$W"/ktund-*-pool.log "$WAN_OUT/" 2>/dev/null || true
+fi
 json_rec "{\"test\": \"netem_after\", \"qdisc\": {$(netem_json)}}"
 cp "$W"/ktund-*.conf "$W"/stunnel-*.conf "$WAN_OUT/" 2>/dev/null || true
 say "done"

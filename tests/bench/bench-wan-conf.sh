@@ -59,9 +59,17 @@ runs() { # VARIANT
 
 # The built ktund, as it is on this branch or after a merge.
 plan_variants
-for v in cold resumed pool; do
+for v in cold resumed pool poolb; do
 	for side in client server; do checks $side $v; done
 done
+# poolb (WAN_KTUND_B, an A/B of two builds) is the pool variant on a port of its own.
+if "$KTUND" --help 2>&1 | grep -q -- '--pool\b'; then
+	f=$(conf client poolb)
+	grep -qx 'listen = 127.0.0.1:7103' "$f" && grep -qx 'pool = 4' "$f" && grep -qx 'destination = 127.0.0.1:7000' "$f" &&
+		ok "poolb client: its own port, pool and destination" || not_ok "poolb client configuration: $(cat "$f")"
+	grep -qx 'target = from-client' "$(conf server poolb)" && ok "poolb server: target = from-client" ||
+		not_ok "poolb server configuration: $(cat "$(conf server poolb)")"
+fi
 if "$KTUND" --help 2>&1 | grep -q -- '--resumption\b'; then runs resumed; else na_is resumed "ktund has no --resumption"; fi
 if "$KTUND" --help 2>&1 | grep -q -- '--pool\b'; then runs pool; else na_is pool "ktund has no --pool"; fi
 
