@@ -31,7 +31,7 @@ per_gib() { awk -F, -v e="$2" -v b="$BYTES" '$3 == e { printf "%d", $1 * 1073741
 COUNTED="syscalls:sys_enter_io_uring_enter,context-switches"
 
 run() { # KTUND LABEL STREAMS
-	local s c x0 b0 r t1 t2 counted= e=syscalls:sys_enter_io_uring_enter
+	local s c x0 b0 r t1 t2 counted='' e=syscalls:sys_enter_io_uring_enter
 	"$1" server --listen 127.0.0.1:9443 --target 127.0.0.1:9000 --cert "$P/server-chain.pem" \
 		--key "$P/server.key" --cacert "$P/ca.pem" --allow-cn edge-client --ktls required \
 		--control "$W/s.sock" >"$W/s.log" 2>&1 &

@@ -25,7 +25,7 @@ cc -O2 -o "$BT" "$SRC/bench/benchtool.c"
 P=$W/pki
 "$BT" sink 9000 >/dev/null 2>&1 &
 SINK=$!
-S= C=
+S='' C=''
 trap 'kill $SINK $S $C 2>/dev/null; rm -rf "$W"' EXIT
 
 stat_ctxt() { awk '$1 == "ctxt" { print $2 }' /proc/stat; }
@@ -51,7 +51,7 @@ pair_up() {
 pair_down() {
 	kill "$C" "$S"
 	wait "$C" "$S" 2>/dev/null || true
-	S= C=
+	S='' C=''
 }
 
 work() { # LABEL STREAMS
