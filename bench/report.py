@@ -348,11 +348,14 @@ def vm_timed_md(trows, guest):
         return "—" if v is None else f"{v:,.{d}f}"
     md = ["", f"Timed runs (no tracer; medians of {max((r['rounds'] for r in trows), default=0)} rounds, configurations "
           f"rotating each round) in the guest: kernel {guest.get('kernel', '?')}, {guest.get('vcpus', '?')} vCPU under "
-          f"qemu TCG{' with -icount ' + guest['icount'] + ' (the guest clock counts instructions: times do not depend on the host load)' if guest.get('icount') else ''}; host load average at the start {guest.get('host_load') or '?'}. The floor of a pair is the bare kernel "
+          f"qemu TCG{' with -icount ' + guest['icount'] + ' (the guest clock counts instructions while it runs: CPU-bound times hardly depend on the host load)' if guest.get('icount') else ''}; host load average at the start {guest.get('host_load') or '?'}. The floor of a pair is the bare kernel "
           "TLS connection (the fastest of its ways) plus two plain hops, measured in the same run; floor ÷ time is the pair's efficiency "
-          "against it. Emulation caveat: qemu's AES-GCM through the kernel's AVX code runs at about 0.63× "
+          "against it. " + ("Emulation caveat: with -icount every guest instruction weighs the same (an AESENC as a MOV, a "
+          "rep movsb per byte), so crypto is cheap and copies dear against hardware; compare each pair with the floor, "
+          "not with each other." if guest.get('icount') else
+          "Emulation caveat: qemu's AES-GCM through the kernel's AVX code runs at about 0.63× "
           "nettle's, so kTLS against the userspace pair in the guest handicaps kTLS; compare each pair with "
-          "the floor, not with each other.", "",
+          "the floor, not with each other."), "",
           "| path | streams | time | MB/s | floor ÷ time | guest CPU s/GiB | daemons CPU s/GiB | context switches/GiB | "
           "io_uring_enter/GiB (client, server) |", "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in trows:
