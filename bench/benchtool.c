@@ -26,14 +26,17 @@
  *                                            first WARM are not counted. Prints JSON: percentiles
  *                                            of the N in microseconds, the first connection's
  *                                            time, errors; exits 1 if any connection failed
- *   benchtool ktls-floor BYTES [N [copy]]    the kernel's own floor for a kTLS tunnel: BYTES
+ *   benchtool ktls-floor BYTES [N [MODE]]    the kernel's own floor for a kTLS tunnel: BYTES
  *                                            through one kernel TLS connection on loopback, no
  *                                            handshake (TCP_ULP "tls", TLS_TX on one end, TLS_RX
- *                                            on the other, one static AES-128-GCM key, TLS 1.3;
- *                                            sends by vmsplice + splice, receives into a 256 KiB
- *                                            buffer with TLS_RX_EXPECT_NO_PAD: no copy either end;
- *                                            N connections at once as for send; "copy": plain
- *                                            send() and recv() instead); prints JSON
+ *                                            on the other, one static AES-128-GCM key, TLS 1.3);
+ *                                            N connections at once as for send. MODE SEND+RECV:
+ *                                            SEND vmsplice (default: vmsplice + splice in) or copy
+ *                                            (send()); RECV zc (default: recv() into a 256 KiB
+ *                                            buffer with TLS_RX_EXPECT_NO_PAD), copy (recv()
+ *                                            without it) or splice (splice into a pipe, then to
+ *                                            /dev/null, as ktund does); "copy" = copy+copy.
+ *                                            Prints JSON
  *
  * Round trips are whole: a reply counts when all SIZE bytes came back.
  */
@@ -282,8 +285,7 @@ static int ktls_floor_send(int tx, uint64_t n)
 	return 0;
 }
 
-/* The plain way: send() copies the plaintext in, recv() decrypts into the kernel's buffer and
- * copies out. */
+/* The plain way: send() copies the plaintext in. */
 static int ktls_floor_copy_send(int tx, uint64_t n)
 {
 	static char sbuf[1 << 16];
@@ -300,19 +302,79 @@ static int ktls_floor_copy_send(int tx, uint64_t n)
 	return 0;
 }
 
-static int ktls_floor(const char *mode, const char *unused_b, uint64_t n)
+/* What the receiving ktund does: splice out of the kTLS socket into a pipe (one record per call
+ * on Linux 6.12), then out of the pipe, here into /dev/null. The plaintext never reaches
+ * userspace. */
+static uint64_t ktls_floor_splice_recv(int rx)
 {
-	int copy = mode && !strcmp(mode, "copy");
-
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(sa);
-	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), tx, rx, st;
-	static char buf[1 << 18];
+	int p[2], null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	uint64_t got = 0;
-	double t0;
-	pid_t pid;
 	ssize_t r;
 
+	if (null < 0 || pipe(p) < 0)
+		die("pipe");
+	fcntl(p[1], F_SETPIPE_SZ, 256 * 1024);
+	while ((r = splice(rx, NULL, p[1], NULL, 16384, SPLICE_F_MOVE)) > 0) {
+		got += (uint64_t)r;
+		for (ssize_t left = r; left > 0;) {
+			ssize_t out = splice(p[0], NULL, null, NULL, (size_t)left, SPLICE_F_MOVE);
+
+			if (out <= 0)
+				die("splice to /dev/null");
+			left -= out;
+		}
+	}
+	if (r < 0)
+		die("splice out of kTLS");
+	close(null);
+	return got;
+}
+
+/* recv() into a 256 KiB buffer: with TLS_RX_EXPECT_NO_PAD the kernel decrypts straight into it,
+ * without it into its own buffer first and copies out. */
+static uint64_t ktls_floor_recv(int rx)
+{
+	static char buf[1 << 18];
+	uint64_t got = 0;
+	ssize_t r;
+
+	while ((r = recv(rx, buf, sizeof(buf), 0)) > 0)
+		got += (uint64_t)r;
+	if (r < 0)
+		die("kTLS recv");
+	return got;
+}
+
+/* MODE: SEND+RECV, SEND one of vmsplice (default), copy; RECV one of zc (default: recv with
+ * TLS_RX_EXPECT_NO_PAD), copy (recv without it), splice (to a pipe and /dev/null).
+ * "copy" alone is copy+copy. */
+static void floor_mode(const char *mode, int *send_copy, char *recv_how, size_t len)
+{
+	const char *plus = mode ? strchr(mode, '+') : NULL;
+
+	*send_copy = mode && !strncmp(mode, "copy", 4);
+	snprintf(recv_how, len, "%s", plus ? plus + 1 : *send_copy ? "copy" : "zc");
+	if (mode && strcmp(mode, "copy") && strncmp(mode, "copy+", 5) && strncmp(mode, "vmsplice", 8)) {
+		fprintf(stderr, "benchtool ktls-floor: unknown mode %s\n", mode);
+		exit(2);
+	}
+	if (strcmp(recv_how, "zc") && strcmp(recv_how, "copy") && strcmp(recv_how, "splice")) {
+		fprintf(stderr, "benchtool ktls-floor: unknown receive mode %s\n", recv_how);
+		exit(2);
+	}
+}
+
+static int ktls_floor(const char *mode, const char *unused_b, uint64_t n)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), tx, rx, st, send_copy;
+	char recv_how[16];
+	uint64_t got;
+	double t0;
+	pid_t pid;
+
+	floor_mode(mode, &send_copy, recv_how, sizeof(recv_how));
 	if (ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(ls, 1) < 0 ||
 	    getsockname(ls, (struct sockaddr *)&sa, &len) < 0)
 		die("listen");
@@ -325,8 +387,8 @@ static int ktls_floor(const char *mode, const char *unused_b, uint64_t n)
 		die("accept");
 	ktls_key(tx, TLS_TX);
 	ktls_key(rx, TLS_RX);
-	/* The receiver's fastest path (Linux 6.0+): records decrypted straight into buf. */
-	if (!copy && setsockopt(rx, SOL_TLS, TLS_RX_EXPECT_NO_PAD, &(int){ 1 }, sizeof(int)) < 0)
+	/* The receiver's fastest recv() (Linux 6.0+): records decrypted straight into buf. */
+	if (!strcmp(recv_how, "zc") && setsockopt(rx, SOL_TLS, TLS_RX_EXPECT_NO_PAD, &(int){ 1 }, sizeof(int)) < 0)
 		fprintf(stderr, "benchtool ktls-floor: TLS_RX_EXPECT_NO_PAD: %s (going on)\n", strerror(errno));
 	t0 = now_s();
 	pid = fork();
@@ -334,13 +396,10 @@ static int ktls_floor(const char *mode, const char *unused_b, uint64_t n)
 		die("fork");
 	if (pid == 0) {
 		close(rx);
-		_exit(copy ? ktls_floor_copy_send(tx, n) : ktls_floor_send(tx, n));
+		_exit(send_copy ? ktls_floor_copy_send(tx, n) : ktls_floor_send(tx, n));
 	}
 	close(tx);
-	while ((r = recv(rx, buf, sizeof(buf), 0)) > 0)
-		got += (uint64_t)r;
-	if (r < 0)
-		die("kTLS recv");
+	got = !strcmp(recv_how, "splice") ? ktls_floor_splice_recv(rx) : ktls_floor_recv(rx);
 	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || got != n) {
 		fprintf(stderr, "benchtool ktls-floor: sent %llu bytes, got %llu\n", (unsigned long long)n,
 			(unsigned long long)got);

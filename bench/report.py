@@ -20,7 +20,8 @@ CONFIGS = ["tcp", "ktund", "stunnel"]
 NAMES = {"tcp": "plain TCP", "ktund": "ktund pair (userspace)", "stunnel": "stunnel4 pair",
          "ktls": "ktund pair (kTLS)", "hop": "plain TCP hop (loopback)",
          "floor": "bare kernel TLS connection (loopback, zero-copy)",
-         "floor-copy": "bare kernel TLS connection (loopback, send/recv)"}
+         "floor-copy": "bare kernel TLS connection (loopback, send/recv)",
+         "floor-splice": "bare kernel TLS connection (loopback, splice out as ktund)"}
 GIB = float(1 << 30)
 
 
@@ -331,7 +332,7 @@ def vm_timed(raw, enters):
         }
     for n in sorted({n for _, n in rows}):
         hop = rows.get(("hop", n))
-        floors = [rows[(f, n)]["wall_s"] for f in ("floor", "floor-copy") if (f, n) in rows]
+        floors = [rows[(f, n)]["wall_s"] for f in ("floor", "floor-copy", "floor-splice") if (f, n) in rows]
         if not hop or not floors:
             continue
         pair_floor = min(floors) + 2 * hop["wall_s"]
@@ -339,7 +340,7 @@ def vm_timed(raw, enters):
             if (cfg, n) in rows:
                 rows[(cfg, n)]["floor_s"] = round(pair_floor, 3)
                 rows[(cfg, n)]["floor_over_time"] = round(pair_floor / rows[(cfg, n)]["wall_s"], 3)
-    return [rows[k] for k in sorted(rows, key=lambda k: (k[1], ["hop", "floor", "floor-copy", "ktls", "ktund", "stunnel"].index(k[0])))]
+    return [rows[k] for k in sorted(rows, key=lambda k: (k[1], ["hop", "floor", "floor-copy", "floor-splice", "ktls", "ktund", "stunnel"].index(k[0])))]
 
 
 def vm_timed_md(trows, guest):
@@ -347,11 +348,14 @@ def vm_timed_md(trows, guest):
         return "—" if v is None else f"{v:,.{d}f}"
     md = ["", f"Timed runs (no tracer; medians of {max((r['rounds'] for r in trows), default=0)} rounds, configurations "
           f"rotating each round) in the guest: kernel {guest.get('kernel', '?')}, {guest.get('vcpus', '?')} vCPU under "
-          f"qemu TCG; host load average at the start {guest.get('host_load') or '?'}. The floor of a pair is the bare kernel "
-          "TLS connection (the faster of its two ways) plus two plain hops, measured in the same run; floor ÷ time is the pair's efficiency "
-          "against it. Emulation caveat: qemu's AES-GCM through the kernel's AVX code runs at about 0.63× "
+          f"qemu TCG{' with -icount ' + guest['icount'] + ' (the guest clock counts instructions while it runs: CPU-bound times hardly depend on the host load)' if guest.get('icount') else ''}; host load average at the start {guest.get('host_load') or '?'}. The floor of a pair is the bare kernel "
+          "TLS connection (the fastest of its ways) plus two plain hops, measured in the same run; floor ÷ time is the pair's efficiency "
+          "against it. " + ("Emulation caveat: with -icount every guest instruction weighs the same (an AESENC as a MOV, a "
+          "rep movsb per byte), so crypto is cheap and copies dear against hardware; compare each pair with the floor, "
+          "not with each other." if guest.get('icount') else
+          "Emulation caveat: qemu's AES-GCM through the kernel's AVX code runs at about 0.63× "
           "nettle's, so kTLS against the userspace pair in the guest handicaps kTLS; compare each pair with "
-          "the floor, not with each other.", "",
+          "the floor, not with each other."), "",
           "| path | streams | time | MB/s | floor ÷ time | guest CPU s/GiB | daemons CPU s/GiB | context switches/GiB | "
           "io_uring_enter/GiB (client, server) |", "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in trows:
