@@ -411,6 +411,12 @@ int metrics_write(struct ktun *k, FILE *out)
 	per_tunnel(out, k, sums, "ktund_handshakes_resumed_total", "counter",
 		   "Handshakes that resumed a session from a ticket.",
 		   offsetof(struct tunnel_stats, handshakes_resumed));
+	per_tunnel(out, k, sums, "ktund_resume_chain_cache_hits_total", "counter",
+		   "Resumed handshakes whose peer chain was found verified already (its signatures not checked again).",
+		   offsetof(struct tunnel_stats, chain_cache_hits));
+	per_tunnel(out, k, sums, "ktund_resume_chain_cache_misses_total", "counter",
+		   "Resumed handshakes whose peer chain was verified in full.",
+		   offsetof(struct tunnel_stats, chain_cache_misses));
 	per_tunnel(out, k, sums, "ktund_ticket_cache_hits_total", "counter",
 		   "Client handshakes that offered a cached session ticket.",
 		   offsetof(struct tunnel_stats, ticket_hits));

@@ -7,6 +7,7 @@
 #include "cert_check.h"
 #include "tunnel_ctx.h"
 #include "verify.h"
+#include "verify_cache.h"
 
 /* Most specific first: a revoked, expired certificate is reported as revoked. */
 static const struct {
@@ -104,6 +105,9 @@ static int check_chain(gnutls_session_t session, struct peer_verdict *v)
 	if (ctx->mode == MODE_CLIENT)
 		data[n++] = (gnutls_typed_vdata_st){ .type = GNUTLS_DT_DNS_HOSTNAME,
 						     .data = (void *)ctx->server_name };
+	/* The signatures are most of a resumed handshake's cost; the rest is checked anew. */
+	if (verify_cache_hit(session, v, data, n))
+		return 0;
 	rc = gnutls_certificate_verify_peers(session, data, n, &status);
 	if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND) {
 		snprintf(v->detail, sizeof(v->detail), "peer sent no certificate");
@@ -117,6 +121,7 @@ static int check_chain(gnutls_session_t session, struct peer_verdict *v)
 		describe_status(session, status, v);
 		return refuse(v, reason_from_status(session, status));
 	}
+	verify_cache_fill(session, v, data, n);
 	return 0;
 }
 
