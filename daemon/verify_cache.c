@@ -104,14 +104,16 @@ void verify_cache_fill(gnutls_session_t session, const struct peer_verdict *v,
 {
 	uint8_t key[CHAIN_KEY_LEN];
 	const gnutls_datum_t *chain;
-	time_t not_before, not_after;
+	time_t not_before, not_after, now;
 	unsigned len = 0;
 
-	if (!may_use_cache(session, v))
+	if (!may_use_cache(session, v) || session_key(session, data, n, key) < 0)
+		return;
+	/* A chain filed already keeps its entry: its dates need not be read again. */
+	now = time(NULL);
+	if (chain_cache_lookup(v->ctx->chains, key, now))
 		return;
 	chain = gnutls_certificate_get_peers(session, &len);
-	if (!chain || !len || !chain_window(v->ctx, chain, len, &not_before, &not_after))
-		return;
-	if (session_key(session, data, n, key) == 0)
-		chain_cache_store(v->ctx->chains, key, not_before, not_after, time(NULL));
+	if (chain && len && chain_window(v->ctx, chain, len, &not_before, &not_after))
+		chain_cache_store(v->ctx->chains, key, not_before, not_after, now);
 }
