@@ -10,7 +10,7 @@ in front of an echo origin, then opens N connections one after another from Pyth
 session of one earlier connection (a ticket kept per connection, so each resumed handshake
 gets a fresh one). Each connection sends one byte and reads it back, so it is past its
 handshake. Prints connections per second and the server's user+system CPU per connection from
-/proc/PID/stat (clock ticks), for each kind. The client's cost is in the wall time too: the
+/proc/PID/stat (clock ticks), for each kind, and the two apart. The client's cost is in the wall time too: the
 rate is an end-to-end figure of one client; CPU per connection is ktund's alone.
 """
 import os, signal, socket, ssl, subprocess, sys, threading, time
@@ -40,10 +40,14 @@ def echo(c):
             pass
 
 
-def cpu_ticks(pid):
+def user_sys(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime
+    return int(fields[11]), int(fields[12])  # utime, stime
+
+
+def cpu_ticks(pid):
+    return sum(user_sys(pid))
 
 
 def one(ctx, session=None):
@@ -86,9 +90,15 @@ ctx.load_cert_chain(f"{pki}/client-chain.pem", f"{pki}/client.key")
 try:
     one(ctx)  # warm up
     hz = os.sysconf("SC_CLK_TCK")
+    t0 = user_sys(srv.pid)
     wall_f, cpu_f, sessions, _ = run(ctx, None, srv.pid)
+    t1 = user_sys(srv.pid)
     wall_r, cpu_r, _, reused = run(ctx, sessions, srv.pid)
+    t2 = user_sys(srv.pid)
+    ms = lambda a, b, i: 1e3 * (b[i] - a[i]) / hz / n
     print(f"connections: {n} full, {n} offering a ticket ({reused} resumed)")
+    print(f"user/system ms/conn: full {ms(t0, t1, 0):.3f}/{ms(t0, t1, 1):.3f}, "
+          f"resumed {ms(t1, t2, 0):.3f}/{ms(t1, t2, 1):.3f}")
     print(f"full:    {n / wall_f:7.1f} conn/s, ktund CPU {1e3 * cpu_f / hz / n:6.3f} ms/conn")
     print(f"resumed: {n / wall_r:7.1f} conn/s, ktund CPU {1e3 * cpu_r / hz / n:6.3f} ms/conn")
     print(f"ratio:   {wall_f / wall_r:5.2f}x the rate, {cpu_r / max(cpu_f, 1):5.2f}x the CPU")

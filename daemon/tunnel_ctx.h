@@ -5,6 +5,7 @@
 #include <time.h>
 #include <gnutls/gnutls.h>
 
+#include "chain_cache.h"
 #include "config.h"
 #include "crl.h"
 #include "expiry.h"
@@ -51,6 +52,9 @@ struct tunnel_ctx {
 	bool resumption;
 	unsigned resumption_lifetime;
 	struct ticket_key ticket; /* server with resumption */
+	/* With resumption: the peer chains verified under this context, which a resumed
+	 * session's need not pass again (verify_cache.h); workers share it. NULL otherwise. */
+	struct chain_cache *chains;
 	struct expiry_set expiry; /* own leaf and CAs; warned flags change on the main thread */
 	struct ocsp_staple ocsp;  /* ocsp-staple; warned flags change on the main thread */
 	/* ocsp-fetch (url NULL: off): what to ask, and the response the fetch thread keeps */

@@ -7,6 +7,7 @@
 #include "cert_check.h"
 #include "tunnel_ctx.h"
 #include "verify.h"
+#include "verify_cache.h"
 
 /* Most specific first: a revoked, expired certificate is reported as revoked. */
 static const struct {
@@ -104,6 +105,9 @@ static int check_chain(gnutls_session_t session, struct peer_verdict *v)
 	if (ctx->mode == MODE_CLIENT)
 		data[n++] = (gnutls_typed_vdata_st){ .type = GNUTLS_DT_DNS_HOSTNAME,
 						     .data = (void *)ctx->server_name };
+	/* The signatures are most of a resumed handshake's cost; the rest is checked anew. */
+	if (verify_cache_hit(session, v, data, n))
+		return 0;
 	rc = gnutls_certificate_verify_peers(session, data, n, &status);
 	if (rc == GNUTLS_E_NO_CERTIFICATE_FOUND) {
 		snprintf(v->detail, sizeof(v->detail), "peer sent no certificate");
@@ -117,38 +121,49 @@ static int check_chain(gnutls_session_t session, struct peer_verdict *v)
 		describe_status(session, status, v);
 		return refuse(v, reason_from_status(session, status));
 	}
+	verify_cache_fill(session, v, data, n);
+	return 0;
+}
+
+/* The peer's leaf, parsed once for the checks below. */
+static int import_leaf(gnutls_session_t session, struct peer_verdict *v, gnutls_x509_crt_t *leaf)
+{
+	const gnutls_datum_t *chain;
+	unsigned n = 0;
+
+	chain = gnutls_certificate_get_peers(session, &n);
+	if (!chain || !n || gnutls_x509_crt_init(leaf) < 0)
+		return refuse(v, REASON_NO_CLIENT_CERT);
+	if (gnutls_x509_crt_import(*leaf, &chain[0], GNUTLS_X509_FMT_DER) < 0) {
+		gnutls_x509_crt_deinit(*leaf);
+		*leaf = NULL;
+		snprintf(v->detail, sizeof(v->detail), "the %s certificate does not parse",
+			 v->ctx->mode == MODE_SERVER ? "client" : "server");
+		return refuse(v, REASON_BAD_CERTIFICATE);
+	}
 	return 0;
 }
 
 /* What verify_peers leaves to us about the leaf: it must be an end-entity certificate
  * (a CA:TRUE leaf could issue certificates of its own) issued for this peer's role. */
-static int check_leaf(gnutls_session_t session, struct peer_verdict *v)
+static int check_leaf(gnutls_x509_crt_t leaf, struct peer_verdict *v)
 {
 	bool server = v->ctx->mode == MODE_SERVER;
 	const char *role = server ? "client" : "server", *oid = wanted_purpose(v->ctx);
-	const gnutls_datum_t *chain;
-	unsigned n = 0, ca = 0;
-	gnutls_x509_crt_t leaf;
-	int rc = 0;
+	unsigned ca = 0;
 
-	chain = gnutls_certificate_get_peers(session, &n);
-	if (!chain || !n || gnutls_x509_crt_init(&leaf) < 0)
-		return refuse(v, REASON_NO_CLIENT_CERT);
-	if (gnutls_x509_crt_import(leaf, &chain[0], GNUTLS_X509_FMT_DER) < 0) {
-		snprintf(v->detail, sizeof(v->detail), "the %s certificate does not parse", role);
-		rc = refuse(v, REASON_BAD_CERTIFICATE);
-	} else if (gnutls_x509_crt_get_basic_constraints(leaf, NULL, &ca, NULL) >= 0 && ca) {
+	if (gnutls_x509_crt_get_basic_constraints(leaf, NULL, &ca, NULL) >= 0 && ca) {
 		snprintf(v->detail, sizeof(v->detail), "the %s certificate is a CA certificate "
 			 "(basicConstraints CA:TRUE), not an end-entity one", role);
-		rc = refuse(v, REASON_BAD_PURPOSE);
-	} else if (!cert_check_purpose(leaf, oid)) {
+		return refuse(v, REASON_BAD_PURPOSE);
+	}
+	if (!cert_check_purpose(leaf, oid)) {
 		snprintf(v->detail, sizeof(v->detail), "the %s certificate's extended key usage "
 			 "does not list %s (%s); none, or anyExtendedKeyUsage, is not enough", role,
 			 server ? "clientAuth" : "serverAuth", oid);
-		rc = refuse(v, REASON_BAD_PURPOSE);
+		return refuse(v, REASON_BAD_PURPOSE);
 	}
-	gnutls_x509_crt_deinit(leaf);
-	return rc;
+	return 0;
 }
 
 /* require-ocsp. A response that was stapled has been verified by now (check_chain refuses a
@@ -191,23 +206,12 @@ static int check_crl_fresh(gnutls_session_t session, struct peer_verdict *v)
 	return refuse(v, REASON_CRL_STALE);
 }
 
-static int check_policy(gnutls_session_t session, struct peer_verdict *v)
+static int check_policy(gnutls_x509_crt_t leaf, struct peer_verdict *v)
 {
-	const gnutls_datum_t *chain;
-	unsigned n = 0;
-	gnutls_x509_crt_t leaf;
-	bool ok;
-
 	/* A client tunnel with no verify-* rules relies on the name check alone. */
 	if (v->ctx->mode == MODE_CLIENT && !v->ctx->policy.n)
 		return 0;
-	chain = gnutls_certificate_get_peers(session, &n);
-	if (!chain || !n || gnutls_x509_crt_init(&leaf) < 0)
-		return refuse(v, REASON_NO_CLIENT_CERT);
-	ok = gnutls_x509_crt_import(leaf, &chain[0], GNUTLS_X509_FMT_DER) == 0 &&
-	     policy_match(&v->ctx->policy, leaf, &v->match);
-	gnutls_x509_crt_deinit(leaf);
-	if (!ok) {
+	if (!policy_match(&v->ctx->policy, leaf, &v->match)) {
 		snprintf(v->detail, sizeof(v->detail), "certificate matches no %s rule",
 			 v->ctx->mode == MODE_SERVER ? "allow-*" : "verify-*");
 		return refuse(v, REASON_POLICY_DENIED);
@@ -218,15 +222,22 @@ static int check_policy(gnutls_session_t session, struct peer_verdict *v)
 int verify_peer_callback(gnutls_session_t session)
 {
 	struct peer_verdict *v = gnutls_session_get_ptr(session);
+	gnutls_x509_crt_t leaf = NULL;
 	int rc = check_chain(session, v);
 
 	if (rc == 0)
-		rc = check_leaf(session, v);
+		rc = import_leaf(session, v, &leaf);
+	if (rc == 0)
+		rc = check_leaf(leaf, v);
 	if (rc == 0)
 		rc = check_crl_fresh(session, v);
 	if (rc == 0)
 		rc = check_ocsp(session, v);
-	return rc ? rc : check_policy(session, v);
+	if (rc == 0)
+		rc = check_policy(leaf, v);
+	if (leaf)
+		gnutls_x509_crt_deinit(leaf);
+	return rc;
 }
 
 /* TLS 1.3 puts a certificate_request_context<0..255> before the certificate_list; TLS 1.2

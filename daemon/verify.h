@@ -11,6 +11,10 @@
 
 struct tunnel_ctx;
 
+/* Whether a resumed session's chain was found in the tunnel context's cache of verified
+ * chains (verify_cache.h); NONE for a full handshake, or one that may not use the cache. */
+enum chain_lookup { CHAIN_LOOKUP_NONE, CHAIN_LOOKUP_HIT, CHAIN_LOOKUP_MISS };
+
 /* The outcome of checking a peer, filled by the GnuTLS verify callback during the handshake.
  * A session's user pointer (gnutls_session_set_ptr) points at its verdict. */
 struct peer_verdict {
@@ -19,6 +23,7 @@ struct peer_verdict {
 	bool cert_listed; /* the peer's Certificate message listed one or more, parsable or not */
 	char detail[192];
 	struct policy_match match; /* which allow-* / verify-* rule let the peer in */
+	enum chain_lookup chain_lookup;
 };
 
 /* Chain, validity, revocation, name, purpose, then the tunnel's policy. */

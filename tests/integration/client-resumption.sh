@@ -6,8 +6,11 @@
 #                     two tickets ktund stores (tickets_stored 2, ticket_cache_entries 2)
 #   second-resumes    next connection offers a ticket (ticket_hits 1) and resumes: ktund logs
 #                     resumed=yes, s_server reports the session reused, the line comes back;
-#                     the ticket is used once: entries 2 - 1 + what the resumed session sent
-#   reload-same       a reload that changes nothing keeps the cache: the next one resumes
+#                     the ticket is used once: entries 2 - 1 + what the resumed session sent;
+#                     the server's chain, verified in the first, is found in the verified-chain
+#                     cache (resume_chain_cache_hits 1, misses 0)
+#   reload-same       a reload that changes nothing keeps the cache: the next one resumes;
+#                     the new context's chain cache starts empty (resume_chain_cache_misses 1)
 #   reload-ca         a reload with a changed CA file drops the cache ("session tickets
 #                     dropped"): the next connection is a full handshake (s_server: new session)
 #   server-new-keys   s_server restarted (new ticket keys) refuses the ticket: full handshake,
@@ -80,6 +83,8 @@ stat_is first-full ticket_cache_entries 2
 through second-resumes "second connection" yes
 stat_is second-resumes ticket_hits 1
 stat_is second-resumes handshakes_resumed 1
+stat_is second-resumes resume_chain_cache_hits 1
+stat_is second-resumes resume_chain_cache_misses 0
 if [ "$(reused_count)" = 1 ]; then
 	ok "second-resumes: s_server resumed it (no client chain verified for it)"
 else
@@ -88,6 +93,8 @@ fi
 
 if ctl client reload | grep -q 'reload ok'; then
 	through reload-same "after a reload that changed nothing" yes
+	stat_is reload-same resume_chain_cache_misses 1
+	stat_is reload-same resume_chain_cache_hits 1
 else
 	not_ok "reload-same: ktunctl reload failed"
 fi

@@ -3,16 +3,20 @@
 # (-sess_out, then -sess_in: it prints "New" or "Reused") as the peer (srvlib.sh).
 #   resumed        a full handshake (resumed=no) then a resumed one (resumed=yes, "Reused"):
 #                  the line goes through both; handshakes_resumed 1 in ktunctl status and
-#                  ktund_handshakes_resumed_total; a resumed connection held open shows
+#                  ktund_handshakes_resumed_total; the resumed one found the chain the full
+#                  one verified in the verified-chain cache (resume_chain_cache_hits 1,
+#                  misses 0, and the metrics); another full handshake does not consult it
+#                  (hits and misses unchanged); a resumed connection held open shows
 #                  resumed=yes in ktunctl conns
 #   gnutls-resume  gnutls-cli --resume: "This is a resumed session"
-#   revoked        client-revoked resumes before its CRL lists it; after a reload with a CRL
-#                  that does, its ticket is refused (reason=revoked, "on resumption" in the
+#   revoked        client-revoked resumes before its CRL lists it (its chain from the cache);
+#                  after a reload with a CRL that does, its ticket is refused (reason=revoked, "on resumption" in the
 #                  detail, alert certificate_revoked) and counted like a full handshake's
-#   policy         --config with allow-cn = edge-client; reloaded with allow-cn = nobody, the
-#                  ticket issued before is refused (policy-denied)
-#   cert-expired   a client certificate ending 15 s after it is made: resumed while valid,
-#                  refused on resumption (expired) once past its notAfter
+#   policy         --config with allow-cn = edge-client, resumed from the chain cache; reloaded
+#                  with allow-cn = nobody, the ticket issued before is refused (policy-denied)
+#   cert-expired   a client certificate ending 15 s after it is made: resumed while valid (a
+#                  chain cache hit), refused on resumption (expired) once past its notAfter
+#                  although its chain is still in the cache (a miss: past the entry's dates)
 #   lifetime       --resumption-lifetime 2: the ticket is past its lifetime 4 s later and the
 #                  handshake is a full one (resumed=no, "New"), served
 #   off            --resumption=no: the server sends no NewSessionTicket, nothing resumes
@@ -87,6 +91,12 @@ refused_on_resume() {
 	note "$(last_line "reason=$3 " | sed 's/.*\] //' | cut -c1-200)"
 }
 
+# want_chain_cache HITS MISSES: the verified-chain cache's counters of resumed handshakes.
+want_chain_cache() {
+	want_stat resume_chain_cache_hits "$1"
+	want_stat resume_chain_cache_misses "$2"
+}
+
 case_resumed() {
 	use_origin line
 	srv_start
@@ -94,10 +104,20 @@ case_resumed() {
 	grep -q 'handshake peer=.* resumed=no$' "$SERVER_LOG" || fail "no resumed=no line"
 	want_stat handshakes_resumed 1
 	want_stat handshakes_ok 2
+	want_chain_cache 1 0
 	local metrics
 	metrics=$(ctl server metrics)
 	grep -qx 'ktund_handshakes_resumed_total{tunnel="server"} 1' <<<"$metrics" ||
 		fail "metric: $(grep resumed <<<"$metrics")"
+	grep -qx 'ktund_resume_chain_cache_hits_total{tunnel="server"} 1' <<<"$metrics" &&
+		grep -qx 'ktund_resume_chain_cache_misses_total{tunnel="server"} 0' <<<"$metrics" ||
+		fail "metric: $(grep chain_cache <<<"$metrics")"
+	# A full handshake verifies in full, and does not count as a lookup.
+	sess client out "$WORK/s1b.pem" || fail "second full handshake: $(tail -n 3 "$WORK/peer.err")"
+	grep -q '^New, TLSv1.3' "$WORK/peer.out" || fail "want a full handshake"
+	echoed client
+	want_stat handshakes_ok 3
+	want_chain_cache 1 0
 	# A resumed connection that stays open: no line, so the origin waits.
 	ossl_cmd client
 	local cmd=() a i conns
@@ -141,9 +161,12 @@ case_revoked() {
 	cp "$WORK/empty-crl.pem" "$WORK/live/crl.pem"
 	srv_start --crl "$WORK/live/crl.pem" --watch-files=no
 	full_then_resumed client-revoked "$WORK/s2.pem"
+	want_chain_cache 1 0
 	cp "$PKI/crl.pem" "$WORK/live/crl.pem"
 	ctl server reload >/dev/null || fail "reload failed"
 	refused_on_resume client-revoked "$WORK/s2.pem" revoked
+	# The reload's new context has a cache of its own, empty.
+	want_chain_cache 1 1
 	grep -q 'alert certificate revoked\|certificate revoked' "$WORK/peer.err" ||
 		fail "s_client got no certificate_revoked alert: $(tail -n 3 "$WORK/peer.err")"
 	# A peer refused on resumption leaves with no fresh ticket to try again with.
@@ -171,9 +194,11 @@ case_policy() {
 	track "$SERVER_PID"
 	_wait_ready "$SERVER_PID" "$SERVER_LOG" server
 	full_then_resumed client "$WORK/s3.pem"
+	want_chain_cache 1 0
 	policy_ini nobody
 	ctl server reload >/dev/null || fail "reload failed"
 	refused_on_resume client "$WORK/s3.pem" policy-denied
+	want_chain_cache 1 1
 	srv_stop
 }
 
@@ -193,10 +218,12 @@ case_cert_expired() {
 		fail "certtool: $(cat "$WORK/brief.log")"
 	srv_start
 	full_then_resumed brief "$WORK/s8.pem"
+	want_chain_cache 1 0
 	while [ "$(date +%s)" -le $((end + 1)) ]; do
 		sleep 1
 	done
 	refused_on_resume brief "$WORK/s8.pem" expired
+	want_chain_cache 1 1
 	srv_stop
 }
 
