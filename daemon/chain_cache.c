@@ -6,8 +6,9 @@
 
 #include "chain_cache.h"
 
-/* Threads: workers look up and store under cc->lock; the main thread creates and destroys
- * the cache with its tunnel context, when no worker can reach it. */
+/* Threads: workers look up and store under cc->lock; the main thread creates the cache with
+ * its tunnel context, and whichever thread drops the context's last reference
+ * (tunnel_ctx_put) destroys it, when no other thread can reach it. */
 
 int chain_cache_init(struct chain_cache *cc, size_t entries)
 {
