@@ -105,6 +105,20 @@ bool chain_cache_lookup(struct chain_cache *cc, const uint8_t key[CHAIN_KEY_LEN]
 	return hit;
 }
 
+bool chain_cache_holds(struct chain_cache *cc, const uint8_t key[CHAIN_KEY_LEN], time_t now)
+{
+	struct chain_entry *e;
+	bool held;
+
+	if (!cc->e)
+		return false;
+	pthread_mutex_lock(&cc->lock);
+	e = find(set_of(cc, key), key);
+	held = e && usable(e, now);
+	pthread_mutex_unlock(&cc->lock);
+	return held;
+}
+
 /* The entry a new key takes: an empty or unusable one first, else the least recently used. */
 static struct chain_entry *victim(struct chain_entry *set, time_t now)
 {

@@ -109,9 +109,10 @@ void verify_cache_fill(gnutls_session_t session, const struct peer_verdict *v,
 
 	if (!may_use_cache(session, v) || session_key(session, data, n, key) < 0)
 		return;
-	/* A chain filed already keeps its entry: its dates need not be read again. */
+	/* A chain filed already keeps its entry as it is (its dates need not be read again): not
+	 * a lookup, so neither its recency nor any other entry changes. */
 	now = time(NULL);
-	if (chain_cache_lookup(v->ctx->chains, key, now))
+	if (chain_cache_holds(v->ctx->chains, key, now))
 		return;
 	chain = gnutls_certificate_get_peers(session, &len);
 	if (chain && len && chain_window(v->ctx, chain, len, &not_before, &not_after))

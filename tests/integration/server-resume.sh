@@ -5,8 +5,8 @@
 #                  the line goes through both; handshakes_resumed 1 in ktunctl status and
 #                  ktund_handshakes_resumed_total; the resumed one found the chain the full
 #                  one verified in the verified-chain cache (resume_chain_cache_hits 1,
-#                  misses 0, and the metrics); another full handshake does not consult it
-#                  (hits and misses unchanged); a resumed connection held open shows
+#                  misses 0, and the metrics); another full handshake verifies in full and is
+#                  no lookup (hits and misses unchanged); a resumed connection held open shows
 #                  resumed=yes in ktunctl conns
 #   gnutls-resume  gnutls-cli --resume: "This is a resumed session"
 #   revoked        client-revoked resumes before its CRL lists it (its chain from the cache);
