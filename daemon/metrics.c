@@ -215,6 +215,21 @@ static void ticket_cache_gauge(FILE *out, struct ktun *k, bool bytes)
 	}
 }
 
+/* The verified-chain caches: entries held now, usable or not yet found unusable. */
+static void chain_cache_gauge(FILE *out, struct ktun *k)
+{
+	header(out, "ktund_resume_chain_cache_entries", "gauge",
+	       "Peer chains held in the verified-chain cache (chains of admitted peers).");
+	for (size_t i = 0; i < k->n_tunnels; i++) {
+		struct tunnel_ctx *ctx = tunnel_acquire_ctx(&k->tunnels[i]);
+		size_t n = ctx->chains ? chain_cache_count(ctx->chains) : 0;
+
+		tunnel_ctx_put(ctx);
+		fprintf(out, "ktund_resume_chain_cache_entries{tunnel=\"%s\"} %zu\n",
+			k->tunnels[i].name, n);
+	}
+}
+
 /* Fixed targets (a server's origins, a client's far ktunds): failed connects and whether
  * each is up, one series per target address (at most TARGETS_MAX per tunnel). */
 static void targets(FILE *out, struct ktun *k, bool failures)
@@ -443,6 +458,7 @@ int metrics_write(struct ktun *k, FILE *out)
 	cert_expiry(out, k);
 	cert_info(out, k);
 	destinations(out, k);
+	chain_cache_gauge(out, k);
 	ticket_cache_gauge(out, k, false);
 	ticket_cache_gauge(out, k, true);
 	targets(out, k, true);

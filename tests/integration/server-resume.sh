@@ -5,7 +5,7 @@
 #                  the line goes through both; handshakes_resumed 1 in ktunctl status and
 #                  ktund_handshakes_resumed_total; the resumed one found the chain the full
 #                  one verified in the verified-chain cache (resume_chain_cache_hits 1,
-#                  misses 0, and the metrics); another full handshake verifies in full and is
+#                  misses 0, and the metrics; one entry held); another full handshake verifies in full and is
 #                  no lookup (hits and misses unchanged); a resumed connection held open shows
 #                  resumed=yes in ktunctl conns
 #   gnutls-resume  gnutls-cli --resume: "This is a resumed session"
@@ -13,7 +13,9 @@
 #                  after a reload with a CRL that does, its ticket is refused (reason=revoked, "on resumption" in the
 #                  detail, alert certificate_revoked) and counted like a full handshake's
 #   policy         --config with allow-cn = edge-client, resumed from the chain cache; reloaded
-#                  with allow-cn = nobody, the ticket issued before is refused (policy-denied)
+#                  with allow-cn = nobody, the ticket issued before is refused (policy-denied);
+#                  a full handshake the policy refuses leaves its chain out of the cache
+#                  (resume_chain_cache_entries 0)
 #   cert-expired   a client certificate ending 15 s after it is made: resumed while valid (a
 #                  chain cache hit), refused on resumption (expired) once past its notAfter
 #                  although its chain is still in the cache (a miss: past the entry's dates)
@@ -113,7 +115,8 @@ case_resumed() {
 	grep -qx 'ktund_handshakes_resumed_total{tunnel="server"} 1' <<<"$metrics" ||
 		fail "metric: $(grep resumed <<<"$metrics")"
 	grep -qx 'ktund_resume_chain_cache_hits_total{tunnel="server"} 1' <<<"$metrics" &&
-		grep -qx 'ktund_resume_chain_cache_misses_total{tunnel="server"} 0' <<<"$metrics" ||
+		grep -qx 'ktund_resume_chain_cache_misses_total{tunnel="server"} 0' <<<"$metrics" &&
+		grep -qx 'ktund_resume_chain_cache_entries{tunnel="server"} 1' <<<"$metrics" ||
 		fail "metric: $(grep chain_cache <<<"$metrics")"
 	# A full handshake verifies in full, and does not count as a lookup.
 	sess client out "$WORK/s1b.pem" || fail "second full handshake: $(tail -n 3 "$WORK/peer.err")"
@@ -207,10 +210,18 @@ case_policy() {
 	_wait_ready "$SERVER_PID" "$SERVER_LOG" server
 	full_then_resumed client "$WORK/s3.pem"
 	want_chain_cache 1 0
+	want_stat resume_chain_cache_entries 1
 	policy_ini nobody
 	ctl server reload >/dev/null || fail "reload failed"
 	refused_on_resume client "$WORK/s3.pem" policy-denied
 	want_chain_cache 1 1
+	# A full handshake the policy refuses: its chain passed verify_peers but is not filed.
+	local before
+	before=$(nlines 'reject peer=[^ ]+ reason=policy-denied ')
+	sess client out "$WORK/s3b.pem" || true
+	! grep -qF 'resume client' "$WORK/peer.out" || fail "a refused client was served"
+	wait_n 'reject peer=[^ ]+ reason=policy-denied ' $((before + 1))
+	want_stat resume_chain_cache_entries 0
 	srv_stop
 }
 
