@@ -203,10 +203,11 @@ static void write_status(struct ktun *k, const char *args, FILE *out)
 			t->name, (unsigned long long)sum.bytes_down, t->name,
 			(unsigned long long)sum.accept_errors);
 		fprintf(out, "%s.handshakes_resumed %llu\n%s.resume_chain_cache_hits %llu\n"
-			"%s.resume_chain_cache_misses %llu\n", t->name,
-			(unsigned long long)sum.handshakes_resumed, t->name,
+			"%s.resume_chain_cache_misses %llu\n%s.resume_chain_cache_bypassed %llu\n",
+			t->name, (unsigned long long)sum.handshakes_resumed, t->name,
 			(unsigned long long)sum.chain_cache_hits, t->name,
-			(unsigned long long)sum.chain_cache_misses);
+			(unsigned long long)sum.chain_cache_misses, t->name,
+			(unsigned long long)sum.chain_cache_bypassed);
 		write_chain_cache_status(t, out);
 		fprintf(out, "%s.conns_ktls %llu\n%s.conns_userspace %llu\n%s.payload_userspace %llu\n",
 			t->name, (unsigned long long)sum.conns_ktls, t->name,

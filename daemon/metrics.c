@@ -430,8 +430,11 @@ int metrics_write(struct ktun *k, FILE *out)
 		   "Resumed handshakes whose peer chain was found verified already (its signatures not checked again).",
 		   offsetof(struct tunnel_stats, chain_cache_hits));
 	per_tunnel(out, k, sums, "ktund_resume_chain_cache_misses_total", "counter",
-		   "Resumed handshakes whose peer chain was verified in full.",
+		   "Resumed handshakes whose peer chain was not in the cache and was verified in full.",
 		   offsetof(struct tunnel_stats, chain_cache_misses));
+	per_tunnel(out, k, sums, "ktund_resume_chain_cache_bypassed_total", "counter",
+		   "Resumed handshakes with a stapled OCSP response, always verified in full (the staple's dates are checked only there).",
+		   offsetof(struct tunnel_stats, chain_cache_bypassed));
 	per_tunnel(out, k, sums, "ktund_ticket_cache_hits_total", "counter",
 		   "Client handshakes that offered a cached session ticket.",
 		   offsetof(struct tunnel_stats, ticket_hits));
