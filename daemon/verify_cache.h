@@ -21,8 +21,10 @@
  * stapled session) and returns true on a hit. A full handshake leaves it NONE. */
 bool verify_cache_hit(gnutls_session_t session, struct peer_verdict *v,
 		      const gnutls_typed_vdata_st *data, unsigned n);
-/* Files the session's chain, which has just passed with data, under the dates of every
- * certificate the verification may have looked at: the chain's and their trusted issuers'. */
+/* Files the session's chain, whose peer has just passed every check (verify_peers with data,
+ * and the rest of verify_peer_callback), under the dates of every certificate the
+ * verification may have looked at: the chain's and their trusted issuers'. A usable entry
+ * already there is left as it is (chain_cache_holds: no lookup). */
 void verify_cache_fill(gnutls_session_t session, const struct peer_verdict *v,
 		       const gnutls_typed_vdata_st *data, unsigned n);
 
