@@ -6,8 +6,9 @@
 
 #include "chain_cache.h"
 
-/* Threads: workers look up and store under cc->lock; the main thread creates and destroys
- * the cache with its tunnel context, when no worker can reach it. */
+/* Threads: workers look up and store under cc->lock; the main thread creates the cache with
+ * its tunnel context, and whichever thread drops the context's last reference
+ * (tunnel_ctx_put) destroys it, when no other thread can reach it. */
 
 int chain_cache_init(struct chain_cache *cc, size_t entries)
 {
@@ -102,6 +103,20 @@ bool chain_cache_lookup(struct chain_cache *cc, const uint8_t key[CHAIN_KEY_LEN]
 	}
 	pthread_mutex_unlock(&cc->lock);
 	return hit;
+}
+
+bool chain_cache_holds(struct chain_cache *cc, const uint8_t key[CHAIN_KEY_LEN], time_t now)
+{
+	struct chain_entry *e;
+	bool held;
+
+	if (!cc->e)
+		return false;
+	pthread_mutex_lock(&cc->lock);
+	e = find(set_of(cc, key), key);
+	held = e && usable(e, now);
+	pthread_mutex_unlock(&cc->lock);
+	return held;
 }
 
 /* The entry a new key takes: an empty or unusable one first, else the least recently used. */

@@ -57,6 +57,10 @@ int chain_cache_key(const char *context, const gnutls_datum_t *certs, unsigned n
 /* Whether key is here and usable at now; one that is not usable any more is dropped. */
 bool chain_cache_lookup(struct chain_cache *cc, const uint8_t key[CHAIN_KEY_LEN], time_t now);
 
+/* Whether key is here and usable at now, changing nothing: neither its recency nor, if it
+ * is not usable, its entry. For filing, which must not count as a use. */
+bool chain_cache_holds(struct chain_cache *cc, const uint8_t key[CHAIN_KEY_LEN], time_t now);
+
 /* Files key as verified at now, usable within [not_before, not_after]. Nothing is stored
  * when now is outside that window. */
 void chain_cache_store(struct chain_cache *cc, const uint8_t key[CHAIN_KEY_LEN],

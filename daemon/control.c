@@ -176,6 +176,16 @@ static void targets_status(struct tunnel *t, FILE *out)
 	tunnel_ctx_put(ctx);
 }
 
+/* The verified-chain cache's occupancy (chain_cache.c), its context held by a reference. */
+static void write_chain_cache_status(struct tunnel *t, FILE *out)
+{
+	struct tunnel_ctx *ctx = tunnel_acquire_ctx(t);
+
+	fprintf(out, "%s.resume_chain_cache_entries %zu\n", t->name,
+		ctx->chains ? chain_cache_count(ctx->chains) : 0);
+	tunnel_ctx_put(ctx);
+}
+
 static void write_status(struct ktun *k, const char *args, FILE *out)
 {
 	for (size_t i = 0; i < k->n_tunnels; i++) {
@@ -193,10 +203,12 @@ static void write_status(struct ktun *k, const char *args, FILE *out)
 			t->name, (unsigned long long)sum.bytes_down, t->name,
 			(unsigned long long)sum.accept_errors);
 		fprintf(out, "%s.handshakes_resumed %llu\n%s.resume_chain_cache_hits %llu\n"
-			"%s.resume_chain_cache_misses %llu\n", t->name,
-			(unsigned long long)sum.handshakes_resumed, t->name,
+			"%s.resume_chain_cache_misses %llu\n%s.resume_chain_cache_bypassed %llu\n",
+			t->name, (unsigned long long)sum.handshakes_resumed, t->name,
 			(unsigned long long)sum.chain_cache_hits, t->name,
-			(unsigned long long)sum.chain_cache_misses);
+			(unsigned long long)sum.chain_cache_misses, t->name,
+			(unsigned long long)sum.chain_cache_bypassed);
+		write_chain_cache_status(t, out);
 		fprintf(out, "%s.conns_ktls %llu\n%s.conns_userspace %llu\n%s.payload_userspace %llu\n",
 			t->name, (unsigned long long)sum.conns_ktls, t->name,
 			(unsigned long long)sum.conns_userspace, t->name,

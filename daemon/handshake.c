@@ -217,6 +217,8 @@ static void count_chain_lookup(struct conn *c)
 		stat_add(&conn_stats(c)->chain_cache_hits, 1);
 	else if (c->verdict.chain_lookup == CHAIN_LOOKUP_MISS)
 		stat_add(&conn_stats(c)->chain_cache_misses, 1);
+	else if (c->verdict.chain_lookup == CHAIN_LOOKUP_BYPASSED)
+		stat_add(&conn_stats(c)->chain_cache_bypassed, 1);
 }
 
 static enum verdict handshake_step(struct conn *c)

@@ -49,7 +49,9 @@ static const struct series handshake_series[] = {
 	SERIES("ktund_resume_chain_cache_hits_total", "counter", ALL_TUNNELS, chain_cache_hits,
 	       "Resumed handshakes whose peer chain was found verified already (its signatures not checked again)."),
 	SERIES("ktund_resume_chain_cache_misses_total", "counter", ALL_TUNNELS, chain_cache_misses,
-	       "Resumed handshakes whose peer chain was verified in full."),
+	       "Resumed handshakes whose peer chain was not in the cache and was verified in full."),
+	SERIES("ktund_resume_chain_cache_bypassed_total", "counter", ALL_TUNNELS, chain_cache_bypassed,
+	       "Resumed handshakes with a stapled OCSP response, always verified in full (the staple's dates are checked only there)."),
 	SERIES("ktund_ticket_cache_hits_total", "counter", CLIENT_TUNNELS, ticket_hits,
 	       "Client handshakes that offered a cached session ticket."),
 	SERIES("ktund_ticket_cache_misses_total", "counter", CLIENT_TUNNELS, ticket_misses,
@@ -245,6 +247,21 @@ static void ticket_cache_gauge(FILE *out, struct ktun *k, bool bytes)
 		ticket_cache_stats(&ctx->tickets, &n, &size);
 		tunnel_ctx_put(ctx);
 		fprintf(out, "%s{tunnel=\"%s\"} %zu\n", name, k->tunnels[i].name, bytes ? size : n);
+	}
+}
+
+/* The verified-chain caches: entries held now, usable or not yet found unusable. */
+static void chain_cache_gauge(FILE *out, struct ktun *k)
+{
+	header(out, "ktund_resume_chain_cache_entries", "gauge",
+	       "Peer chains held in the verified-chain cache (chains of admitted peers).");
+	for (size_t i = 0; i < k->n_tunnels; i++) {
+		struct tunnel_ctx *ctx = tunnel_acquire_ctx(&k->tunnels[i]);
+		size_t n = ctx->chains ? chain_cache_count(ctx->chains) : 0;
+
+		tunnel_ctx_put(ctx);
+		fprintf(out, "ktund_resume_chain_cache_entries{tunnel=\"%s\"} %zu\n",
+			k->tunnels[i].name, n);
 	}
 }
 
@@ -450,6 +467,7 @@ int metrics_write(struct ktun *k, FILE *out)
 	cert_expiry(out, k);
 	cert_info(out, k);
 	destinations(out, k);
+	chain_cache_gauge(out, k);
 	ticket_cache_gauge(out, k, false);
 	ticket_cache_gauge(out, k, true);
 	targets(out, k, true);

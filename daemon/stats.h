@@ -37,8 +37,9 @@ struct tunnel_stats {
 	uint64_t pool_discards[POOL_DISCARD_MAX];
 	/* client resumption: a cached ticket offered or none, tickets cached, sessions resumed */
 	uint64_t ticket_hits, ticket_misses, tickets_stored;
-	/* resumed handshakes whose peer chain was in the verified-chain cache, or was not */
-	uint64_t chain_cache_hits, chain_cache_misses;
+	/* resumed handshakes whose peer chain was in the verified-chain cache, was not, or
+	 * (a stapled OCSP response) could not use it */
+	uint64_t chain_cache_hits, chain_cache_misses, chain_cache_bypassed;
 } __attribute__((aligned(64)));
 
 static inline void stat_add(uint64_t *counter, uint64_t n)

@@ -90,12 +90,10 @@ static const char *wanted_purpose(const struct tunnel_ctx *ctx)
 	return ctx->mode == MODE_SERVER ? GNUTLS_KP_TLS_WWW_CLIENT : GNUTLS_KP_TLS_WWW_SERVER;
 }
 
-static int check_chain(gnutls_session_t session, struct peer_verdict *v)
+/* What verify_peers checks besides the chain; returns how many. */
+static unsigned typed_data(const struct tunnel_ctx *ctx, gnutls_typed_vdata_st data[2])
 {
-	const struct tunnel_ctx *ctx = v->ctx;
-	gnutls_typed_vdata_st data[2];
-	unsigned n = 0, status = 0;
-	int rc;
+	unsigned n = 0;
 
 	/* A server must hold a serverAuth cert, a client a clientAuth one. */
 	data[n++] = (gnutls_typed_vdata_st){
@@ -105,6 +103,15 @@ static int check_chain(gnutls_session_t session, struct peer_verdict *v)
 	if (ctx->mode == MODE_CLIENT)
 		data[n++] = (gnutls_typed_vdata_st){ .type = GNUTLS_DT_DNS_HOSTNAME,
 						     .data = (void *)ctx->server_name };
+	return n;
+}
+
+static int check_chain(gnutls_session_t session, struct peer_verdict *v,
+		       gnutls_typed_vdata_st *data, unsigned n)
+{
+	unsigned status = 0;
+	int rc;
+
 	/* The signatures are most of a resumed handshake's cost; the rest is checked anew. */
 	if (verify_cache_hit(session, v, data, n))
 		return 0;
@@ -121,7 +128,6 @@ static int check_chain(gnutls_session_t session, struct peer_verdict *v)
 		describe_status(session, status, v);
 		return refuse(v, reason_from_status(session, status));
 	}
-	verify_cache_fill(session, v, data, n);
 	return 0;
 }
 
@@ -223,7 +229,9 @@ int verify_peer_callback(gnutls_session_t session)
 {
 	struct peer_verdict *v = gnutls_session_get_ptr(session);
 	gnutls_x509_crt_t leaf = NULL;
-	int rc = check_chain(session, v);
+	gnutls_typed_vdata_st data[2];
+	unsigned n = typed_data(v->ctx, data);
+	int rc = check_chain(session, v, data, n);
 
 	if (rc == 0)
 		rc = import_leaf(session, v, &leaf);
@@ -237,6 +245,10 @@ int verify_peer_callback(gnutls_session_t session)
 		rc = check_policy(leaf, v);
 	if (leaf)
 		gnutls_x509_crt_deinit(leaf);
+	/* Filed only once the peer passed everything: one refused after its chain (leaf, stale
+	 * CRL, OCSP, policy) takes no entry, so only admitted peers compete for the cache. */
+	if (rc == 0 && v->chain_lookup != CHAIN_LOOKUP_HIT)
+		verify_cache_fill(session, v, data, n);
 	return rc;
 }
 

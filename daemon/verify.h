@@ -13,7 +13,8 @@ struct tunnel_ctx;
 
 /* Whether a resumed session's chain was found in the tunnel context's cache of verified
  * chains (verify_cache.h); NONE for a full handshake, or one that may not use the cache. */
-enum chain_lookup { CHAIN_LOOKUP_NONE, CHAIN_LOOKUP_HIT, CHAIN_LOOKUP_MISS };
+/* BYPASSED: a resumed session with a stapled OCSP response, which never uses the cache. */
+enum chain_lookup { CHAIN_LOOKUP_NONE, CHAIN_LOOKUP_HIT, CHAIN_LOOKUP_MISS, CHAIN_LOOKUP_BYPASSED };
 
 /* The outcome of checking a peer, filled by the GnuTLS verify callback during the handshake.
  * A session's user pointer (gnutls_session_set_ptr) points at its verdict. */

@@ -26,10 +26,17 @@ static bool describe_data(const gnutls_typed_vdata_st *data, unsigned n, char *b
 	return at < len;
 }
 
-/* A stapled response changes what verify_peers says, and has its own dates. */
+/* A stapled response changes what verify_peers says, and has its own dates: whether it is
+ * still good depends on the clock, and only verify_peers checks it, so a stapling peer is
+ * always verified in full. */
+static bool stapled(gnutls_session_t session)
+{
+	return gnutls_ocsp_status_request_is_checked(session, GNUTLS_OCSP_SR_IS_AVAIL);
+}
+
 static bool may_use_cache(gnutls_session_t session, const struct peer_verdict *v)
 {
-	return v->ctx->chains && !gnutls_ocsp_status_request_is_checked(session, GNUTLS_OCSP_SR_IS_AVAIL);
+	return v->ctx->chains && !stapled(session);
 }
 
 static int session_key(gnutls_session_t session, const gnutls_typed_vdata_st *data, unsigned n,
@@ -51,8 +58,13 @@ bool verify_cache_hit(gnutls_session_t session, struct peer_verdict *v,
 	uint8_t key[CHAIN_KEY_LEN];
 	bool hit;
 
-	if (!gnutls_session_is_resumed(session) || !may_use_cache(session, v))
+	if (!gnutls_session_is_resumed(session))
 		return false;
+	/* Every resumed handshake is counted once: hits + misses + bypassed = resumed. */
+	if (!may_use_cache(session, v)) {
+		v->chain_lookup = v->ctx->chains ? CHAIN_LOOKUP_BYPASSED : CHAIN_LOOKUP_MISS;
+		return false;
+	}
 	hit = session_key(session, data, n, key) == 0 &&
 	      chain_cache_lookup(v->ctx->chains, key, time(NULL));
 	v->chain_lookup = hit ? CHAIN_LOOKUP_HIT : CHAIN_LOOKUP_MISS;
@@ -109,9 +121,10 @@ void verify_cache_fill(gnutls_session_t session, const struct peer_verdict *v,
 
 	if (!may_use_cache(session, v) || session_key(session, data, n, key) < 0)
 		return;
-	/* A chain filed already keeps its entry: its dates need not be read again. */
+	/* A chain filed already keeps its entry as it is (its dates need not be read again): not
+	 * a lookup, so neither its recency nor any other entry changes. */
 	now = time(NULL);
-	if (chain_cache_lookup(v->ctx->chains, key, now))
+	if (chain_cache_holds(v->ctx->chains, key, now))
 		return;
 	chain = gnutls_certificate_get_peers(session, &len);
 	if (chain && len && chain_window(v->ctx, chain, len, &not_before, &not_after))

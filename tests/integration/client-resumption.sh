@@ -19,6 +19,8 @@
 #   reload-verify     with --config: a reload that changes the verify-* rules (verify-cn ->
 #                     verify-dns, both matching the server) drops the tickets, since a resumed
 #                     server is not put through them: the next connection is a full handshake
+#   stapled           against s_server stapling a good response, the client resumes but the
+#                     chain cache is not used: resume_chain_cache_bypassed 1, hits 0, misses 0
 #   require-ocsp      a client tunnel with require-ocsp never resumes (a resumed server
 #                     staples nothing): against s_server stapling a good response, the second
 #                     connection is a full handshake too (no ticket offered, resumed=no)
@@ -167,6 +169,16 @@ printf 'V\t300101000000Z\t\t%s\tunknown\t%s\n' "$serial" "$subject" >"$PKI/index
 	-issuer inter.pem -cert server.pem -respout "$WORK/server-good.der" -ndays 7) \
 	>"$WORK/ocsp-gen.log" 2>&1 || fail "openssl ocsp: $(cat "$WORK/ocsp-gen.log")"
 start_sserver sserver-ocsp server -tls1_3 -num_tickets 2 -status_file "$WORK/server-good.der"
+# Without require-ocsp it resumes, but a stapled session never uses the chain cache (the
+# staple's dates are checked in verify_peers only): counted as bypassed, not as a hit.
+start_client
+through stapled "stapled" no
+through stapled "resumed, stapled before" yes
+stat_is stapled resume_chain_cache_bypassed 1
+stat_is stapled resume_chain_cache_hits 0
+stat_is stapled resume_chain_cache_misses 0
+stat_is stapled handshakes_resumed 1
+stop_client
 start_client --require-ocsp
 through require-ocsp "stapled" no
 through require-ocsp "stapled again" no

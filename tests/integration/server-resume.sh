@@ -5,18 +5,24 @@
 #                  the line goes through both; handshakes_resumed 1 in ktunctl status and
 #                  ktund_handshakes_resumed_total; the resumed one found the chain the full
 #                  one verified in the verified-chain cache (resume_chain_cache_hits 1,
-#                  misses 0, and the metrics); another full handshake does not consult it
-#                  (hits and misses unchanged); a resumed connection held open shows
+#                  misses 0, and the metrics; one entry held); another full handshake verifies in full and is
+#                  no lookup (hits and misses unchanged); a resumed connection held open shows
 #                  resumed=yes in ktunctl conns
 #   gnutls-resume  gnutls-cli --resume: "This is a resumed session"
 #   revoked        client-revoked resumes before its CRL lists it (its chain from the cache);
 #                  after a reload with a CRL that does, its ticket is refused (reason=revoked, "on resumption" in the
 #                  detail, alert certificate_revoked) and counted like a full handshake's
 #   policy         --config with allow-cn = edge-client, resumed from the chain cache; reloaded
-#                  with allow-cn = nobody, the ticket issued before is refused (policy-denied)
-#   cert-expired   a client certificate ending 15 s after it is made: resumed while valid (a
-#                  chain cache hit), refused on resumption (expired) once past its notAfter
-#                  although its chain is still in the cache (a miss: past the entry's dates)
+#                  with allow-cn = nobody, the ticket issued before is refused (policy-denied);
+#                  a full handshake the policy refuses leaves its chain out of the cache
+#                  (resume_chain_cache_entries 0)
+#   cert-expired   a client certificate, an intermediate the client sends and one the server
+#                  holds in --cacert, each ending 20 s after it is made: resumed while valid
+#                  (chain cache hits), past their notAfter each resumption misses (past the
+#                  entry's dates) and is refused (expired), although its chain is still in
+#                  the cache; the same leaf first filed with a long-lived reissue of its
+#                  intermediate: that entry does not serve the short one's chain (the key
+#                  covers every certificate) and still serves its own
 #   lifetime       --resumption-lifetime 2: the ticket is past its lifetime 4 s later and the
 #                  handshake is a full one (resumed=no, "New"), served
 #   off            --resumption=no: the server sends no NewSessionTicket, nothing resumes
@@ -63,11 +69,12 @@ echoed() {
 		fail "$1: no echo: $(tail -n 3 "$WORK/peer.err"; grep -v '^[- ]\|^$' "$WORK/peer.out" | tail -n 8)"
 }
 
-# full_then_resumed WHO FILE: a full handshake saving FILE, then one resuming it.
+# full_then_resumed WHO FILE [s_client ARGS...]: a full handshake saving FILE (with ARGS), then
+# one resuming it.
 full_then_resumed() {
 	local before
 	before=$(nlines 'handshake peer=.* resumed=yes$')
-	sess "$1" out "$2" || fail "first connection: $(tail -n 3 "$WORK/peer.err")"
+	sess "$1" out "$2" "${@:3}" || fail "first connection: $(tail -n 3 "$WORK/peer.err")"
 	grep -q '^New, TLSv1.3' "$WORK/peer.out" || fail "first connection was not a full handshake"
 	grep -q 'Post-Handshake New Session Ticket arrived' "$WORK/peer.out" || fail "no ticket came"
 	echoed "$1"
@@ -110,7 +117,8 @@ case_resumed() {
 	grep -qx 'ktund_handshakes_resumed_total{tunnel="server"} 1' <<<"$metrics" ||
 		fail "metric: $(grep resumed <<<"$metrics")"
 	grep -qx 'ktund_resume_chain_cache_hits_total{tunnel="server"} 1' <<<"$metrics" &&
-		grep -qx 'ktund_resume_chain_cache_misses_total{tunnel="server"} 0' <<<"$metrics" ||
+		grep -qx 'ktund_resume_chain_cache_misses_total{tunnel="server"} 0' <<<"$metrics" &&
+		grep -qx 'ktund_resume_chain_cache_entries{tunnel="server"} 1' <<<"$metrics" ||
 		fail "metric: $(grep chain_cache <<<"$metrics")"
 	# A full handshake verifies in full, and does not count as a lookup.
 	sess client out "$WORK/s1b.pem" || fail "second full handshake: $(tail -n 3 "$WORK/peer.err")"
@@ -195,35 +203,75 @@ case_policy() {
 	_wait_ready "$SERVER_PID" "$SERVER_LOG" server
 	full_then_resumed client "$WORK/s3.pem"
 	want_chain_cache 1 0
+	want_stat resume_chain_cache_entries 1
 	policy_ini nobody
 	ctl server reload >/dev/null || fail "reload failed"
 	refused_on_resume client "$WORK/s3.pem" policy-denied
 	want_chain_cache 1 1
+	# A full handshake the policy refuses: its chain passed verify_peers but is not filed.
+	local before
+	before=$(nlines 'reject peer=[^ ]+ reason=policy-denied ')
+	sess client out "$WORK/s3b.pem" || true
+	! grep -qF 'resume client' "$WORK/peer.out" || fail "a refused client was served"
+	wait_n 'reject peer=[^ ]+ reason=policy-denied ' $((before + 1))
+	want_stat resume_chain_cache_entries 0
 	srv_stop
 }
 
-# A client certificate that ends 15 s after it is made: resumed while valid, refused on
-# resumption once past its notAfter, although the ticket's lifetime has hours left.
+# issue_until NAME ISSUER CN END [certtool template lines...]: an ECDSA certificate in $PKI from
+# 2020 to END (seconds since the epoch), NAME.key made unless it exists (a reissue keeps it).
+issue_until() {
+	local name=$1 issuer=$2 cn=$3 end=$4
+	shift 4
+	(cd "$PKI" && { [ -e "$name.key" ] || certtool --generate-privkey --key-type ecdsa \
+			--curve secp256r1 --outfile "$name.key"; } &&
+		printf '%s\n' "cn = \"$cn\"" "$@" 'activation_date = "2020-01-01 00:00:00 UTC"' \
+			"expiration_date = \"$(date -u -d "@$end" '+%Y-%m-%d %H:%M:%S') UTC\"" >"$name.tmpl" &&
+		certtool --generate-certificate --load-privkey "$name.key" --load-ca-certificate \
+			"$issuer.pem" --load-ca-privkey "$issuer.key" --template "$name.tmpl" \
+			--outfile "$name.pem") >>"$WORK/brief.log" 2>&1 || fail "certtool: $(cat "$WORK/brief.log")"
+}
+
+# Certificates that end 20 s after they are made, each the only short-lived one of its
+# chain: brief, a client leaf; binter, an intermediate the client sends; hinter, one the
+# server holds in its --cacert. All resumed while valid (chain cache hits), refused once past
+# their notAfter, although the chains are still in the cache (misses: past the entries'
+# dates). bleaf, under binter, was first filed with binter-long
+# (the same intermediate's key and name, valid for years): the entry of that chain must not
+# serve the one with binter (the key covers every certificate), and still serves its own.
 case_cert_expired() {
-	local end
+	local end far
 	use_origin line
-	end=$(($(date +%s) + 15))
-	(cd "$PKI" && certtool --generate-privkey --key-type ecdsa --curve secp256r1 --outfile brief.key &&
-		printf '%s\n' 'cn = "edge-client"' 'unit = "edge"' tls_www_client signing_key \
-			'activation_date = "2020-01-01 00:00:00 UTC"' \
-			"expiration_date = \"$(date -u -d "@$end" '+%Y-%m-%d %H:%M:%S') UTC\"" >brief.tmpl &&
-		certtool --generate-certificate --load-privkey brief.key --load-ca-certificate inter.pem \
-			--load-ca-privkey inter.key --template brief.tmpl --outfile brief.pem &&
-		cat brief.pem inter.pem >brief-chain.pem) >"$WORK/brief.log" 2>&1 ||
-		fail "certtool: $(cat "$WORK/brief.log")"
-	srv_start
+	end=$(($(date +%s) + 20))
+	far=$(date -d '2040-01-01 UTC' +%s)
+	local leaf=('unit = "edge"' tls_www_client signing_key) ca=(ca cert_signing_key crl_signing_key)
+	issue_until brief inter edge-client "$end" "${leaf[@]}"
+	issue_until binter ca "brief intermediate" "$end" "${ca[@]}"
+	cp "$PKI/binter.key" "$PKI/binter-long.key"
+	issue_until binter-long ca "brief intermediate" "$far" "${ca[@]}"
+	issue_until bleaf binter edge-client "$far" "${leaf[@]}"
+	issue_until hinter ca "held intermediate" "$end" "${ca[@]}"
+	issue_until hleaf hinter edge-client "$far" "${leaf[@]}"
+	(cd "$PKI" && cat brief.pem inter.pem >brief-chain.pem && cp bleaf.pem bleaf-chain.pem &&
+		cp hleaf.pem hleaf-chain.pem && cat ca.pem hinter.pem >held-ca.pem)
+	SERVER_CACERT=$PKI/held-ca.pem srv_start
 	full_then_resumed brief "$WORK/s8.pem"
-	want_chain_cache 1 0
+	full_then_resumed bleaf "$WORK/s9l.pem" -cert_chain "$PKI/binter-long.pem"
+	full_then_resumed bleaf "$WORK/s9.pem" -cert_chain "$PKI/binter.pem"
+	full_then_resumed hleaf "$WORK/s10.pem"
+	want_chain_cache 4 0
 	while [ "$(date +%s)" -le $((end + 1)) ]; do
 		sleep 1
 	done
 	refused_on_resume brief "$WORK/s8.pem" expired
-	want_chain_cache 1 1
+	want_chain_cache 4 1
+	refused_on_resume bleaf "$WORK/s9.pem" expired
+	want_chain_cache 4 2
+	refused_on_resume hleaf "$WORK/s10.pem" expired
+	want_chain_cache 4 3
+	sess bleaf in "$WORK/s9l.pem" || fail "resumed with binter-long: $(tail -n 3 "$WORK/peer.err")"
+	echoed bleaf
+	want_chain_cache 5 3
 	srv_stop
 }
 

@@ -177,6 +177,31 @@ static void unusable_first(void)
 	chain_cache_destroy(&cc);
 }
 
+/* holds is no use: a held key's recency stays, so it still goes first; an unusable one stays
+ * filed (lookup would drop it). */
+static void holds_changes_nothing(void)
+{
+	struct chain_cache cc;
+	uint8_t k[CHAIN_CACHE_WAYS][CHAIN_KEY_LEN], late[CHAIN_KEY_LEN];
+
+	CHECK(chain_cache_init(&cc, CHAIN_CACHE_WAYS) == 0);
+	for (uint8_t i = 0; i < CHAIN_CACHE_WAYS; i++) {
+		fake_key(k[i], 0, i);
+		chain_cache_store(&cc, k[i], 0, 2000, 100);
+	}
+	CHECK(chain_cache_holds(&cc, k[0], 100));
+	CHECK(!chain_cache_holds(&cc, k[0], 2001));
+	CHECK(chain_cache_count(&cc) == CHAIN_CACHE_WAYS);
+	fake_key(late, 0, 100);
+	CHECK(!chain_cache_holds(&cc, late, 100));
+	chain_cache_store(&cc, late, 0, 2000, 100);
+	/* k[0], the least recently used despite holds, made room. */
+	CHECK(!chain_cache_holds(&cc, k[0], 100));
+	for (uint8_t i = 1; i < CHAIN_CACHE_WAYS; i++)
+		CHECK(chain_cache_holds(&cc, k[i], 100));
+	chain_cache_destroy(&cc);
+}
+
 static void refused_sizes(void)
 {
 	struct chain_cache cc;
@@ -199,6 +224,7 @@ int main(void)
 	clock_back();
 	bound_and_replacement();
 	unusable_first();
+	holds_changes_nothing();
 	refused_sizes();
 	return check_result();
 }
