@@ -71,9 +71,9 @@ static int ring_init(struct worker *w)
 		/* Only this thread submits. COOP_TASKRUN, not DEFER_TASKRUN: task work waits for
 		 * the thread's next kernel entry instead of an IPI, yet io-wq may post a splice's
 		 * completion and issue the next link of a chain itself, without waking this thread
-		 * for each one (about 18 % fewer context switches per GiB on the kTLS path,
-		 * neutral on the userspace path: docs/performance.md). The loop never reads the CQ
-		 * without io_uring_enter(GETEVENTS) first, so IORING_SETUP_TASKRUN_FLAG adds nothing. */
+		 * for each one (fewer context switches per GiB on the kTLS path, the userspace
+		 * path unchanged within noise: docs/performance.md). The loop never reads the CQ
+		 * without io_uring_enter(GETEVENTS) first, so TASKRUN_FLAG would add nothing. */
 		.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN |
 			 IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_R_DISABLED,
 		.cq_entries = RING_CQ_ENTRIES,
