@@ -28,10 +28,20 @@ static bool describe_data(const gnutls_typed_vdata_st *data, unsigned n, char *b
 
 /* A stapled response changes what verify_peers says, and has its own dates: whether it is
  * still good depends on the clock, and only verify_peers checks it, so a stapling peer is
- * always verified in full. */
+ * always verified in full. verify_peers checks a response for every certificate of the
+ * chain (TLS 1.3 staples per certificate), so a response for any of them counts, not only
+ * the leaf's (which is all GNUTLS_OCSP_SR_IS_AVAIL looks at). */
 static bool stapled(gnutls_session_t session)
 {
-	return gnutls_ocsp_status_request_is_checked(session, GNUTLS_OCSP_SR_IS_AVAIL);
+	gnutls_datum_t resp;
+	unsigned len = 0;
+
+	if (!gnutls_certificate_get_peers(session, &len))
+		return false;
+	for (unsigned i = 0; i < len; i++)
+		if (gnutls_ocsp_status_request_get2(session, i, &resp) == GNUTLS_E_SUCCESS)
+			return true;
+	return false;
 }
 
 static bool may_use_cache(gnutls_session_t session, const struct peer_verdict *v)

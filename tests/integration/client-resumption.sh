@@ -24,6 +24,8 @@
 #   require-ocsp      a client tunnel with require-ocsp never resumes (a resumed server
 #                     staples nothing): against s_server stapling a good response, the second
 #                     connection is a full handshake too (no ticket offered, resumed=no)
+#   stapled-inter     against gnutls-serv (TLS 1.3) stapling a good response for the
+#                     intermediate only, not the leaf: still bypassed 1, hits 0, misses 0
 set -euo pipefail
 . "$(dirname "$0")/client-common.sh"
 pair_init
@@ -183,6 +185,34 @@ start_client --require-ocsp
 through require-ocsp "stapled" no
 through require-ocsp "stapled again" no
 stat_is require-ocsp ticket_hits 0
+stop_client
+stop_sserver
+
+# A response about the intermediate only, signed by the root: TLS 1.3 staples per certificate
+# and verify_peers checks every one, so this session counts as stapled too (not only a leaf's
+# staple). gnutls-serv matches the response to the chain's intermediate; --echo sends a line
+# back as it is, so the text is a palindrome (the same reversed, as through's app expects).
+serial=$(openssl x509 -in "$PKI/inter.pem" -noout -serial | cut -d= -f2)
+subject=$(openssl x509 -in "$PKI/inter.pem" -noout -subject -nameopt compat | sed 's/^subject=//')
+printf 'V\t300101000000Z\t\t%s\tunknown\t%s\n' "$serial" "$subject" >"$PKI/index.txt"
+(cd "$PKI" && openssl ocsp -index index.txt -CA ca.pem -rsigner ca.pem -rkey ca.key \
+	-issuer ca.pem -cert inter.pem -respout "$WORK/inter-good.der" -ndays 7) \
+	>"$WORK/ocsp-gen.log" 2>&1 || fail "openssl ocsp: $(cat "$WORK/ocsp-gen.log")"
+need_cmd gnutls-serv
+TLS_SERVER_LOG=$WORK/gnutls-serv-inter-ocsp.log
+ip netns exec "$NS_ORIGIN" gnutls-serv --echo -p "$TLS_PORT" --priority NORMAL:-VERS-ALL:+VERS-TLS1.3 \
+	--x509certfile "$PKI/server-chain.pem" --x509keyfile "$PKI/server.key" \
+	--x509cafile "$PKI/ca.pem" --require-client-cert --verify-client-cert \
+	--ocsp-response "$WORK/inter-good.der" >"$TLS_SERVER_LOG" 2>&1 &
+TLS_SERVER_PID=$!
+wait_port "$NS_ORIGIN" "$TLS_PORT" || fail "gnutls-serv did not start: $(cat "$TLS_SERVER_LOG")"
+start_client
+through stapled-inter "level" no
+through stapled-inter "racecar" yes
+stat_is stapled-inter resume_chain_cache_bypassed 1
+stat_is stapled-inter resume_chain_cache_hits 0
+stat_is stapled-inter resume_chain_cache_misses 0
+stat_is stapled-inter handshakes_resumed 1
 stop_client
 stop_sserver
 finish
