@@ -70,7 +70,8 @@ bool verify_cache_hit(gnutls_session_t session, struct peer_verdict *v,
 
 	if (!gnutls_session_is_resumed(session))
 		return false;
-	/* Every resumed handshake is counted once: hits + misses + bypassed = resumed. */
+	/* Every resumption attempt that ends is counted once, refused ones included, so
+	 * hits + misses + bypassed >= handshakes_resumed (which counts successes only). */
 	if (!may_use_cache(session, v)) {
 		v->chain_lookup = v->ctx->chains ? CHAIN_LOOKUP_BYPASSED : CHAIN_LOOKUP_MISS;
 		return false;
