@@ -6,8 +6,11 @@
 #   WAN_REQUESTS (timed connections per variant)  WAN_ROUNDS  WAN_BULK_SECS (iperf3 -t)
 #   KTUN_BENCH_COMMIT, KTUN_BENCH_HOST_LOAD (recorded)
 #   WAN_KTUND_B (optional: a second ktund, run as the variant ktund-poolb, a pool pair of its
-#     own taking turns with the others: an A/B of two builds in one guest run)
-#   WAN_ONLY (optional: the variants to run, of tcp cold resumed pool poolb stunnel; default all)
+#     own taking turns with the others: an A/B of two builds in one guest run; it adds poolb
+#     to the default WAN_ONLY)
+#   WAN_ONLY (optional: the variants to run, of tcp cold resumed pool poolb stunnel; default
+#     all of them, poolb only with WAN_KTUND_B. The bulk runs follow it: tcp when tcp is
+#     wanted, ktund through the cold pair when cold runs, stunnel when stunnel is wanted)
 #   WAN_TRACE (optional, N > 0: after the rounds, N more pooled requests with tcpdump running in
 #     the edge and origin namespaces, wan-edge.pcap and wan-origin.pcap in WAN_OUT: the timeline)
 #
@@ -31,14 +34,15 @@
 # the guest's one vCPU about 65 ms (on hardware about 3 ms), so back-to-back requests would
 # measure the next request queued behind the last one's refill, not the pool. A variant whose ktund option
 # is missing from this ktund (probed in `ktund --help`) is recorded as n/a with the reason.
-# Then bulk throughput (iperf3 upload, one stream) through tcp, ktund, stunnel.
+# Then bulk throughput (iperf3 upload, one stream) through tcp, ktund (the cold pair), stunnel,
+# each of them only if its variant runs.
 # Records go to WAN_OUT/wan-raw.jsonl; bench/report.py wan turns them into tables and plots.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 : "${KTUND:?}" "${KTUNCTL:?}" "${BENCHTOOL:?}" "${WAN_OUT:?}"
 N=${WAN_REQUESTS:-200}
 BULK_SECS=${WAN_BULK_SECS:-5}
-ONLY=${WAN_ONLY:-tcp cold resumed pool stunnel}
+ONLY=${WAN_ONLY:-tcp cold resumed pool${WAN_KTUND_B:+ poolb} stunnel}
 TRACE=${WAN_TRACE:-0}
 POOL=4
 GAP_MS=${WAN_GAP_MS:-250}
@@ -338,9 +342,9 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	for v in "${VARIANTS[@]:$k}" "${VARIANTS[@]:0:$k}"; do ttfb "$r" "$v" "$per"; done
 done
 for v in "${VARIANTS[@]}"; do counts "$v"; done
-if [ -n "${KC[cold]:-}" ] && wanted stunnel; then
-	for v in tcp ktund stunnel; do bulk "$v"; done
-fi
+wanted tcp && bulk tcp
+[ -n "${KC[cold]:-}" ] && bulk ktund
+wanted stunnel && bulk stunnel
 # The timeline of a few pooled requests: packets on both ends, every interface (lo too).
 if [ "$TRACE" -gt 0 ] && [ -n "${KC[pool]:-}" ]; then
 	command -v tcpdump >/dev/null || die "WAN_TRACE needs tcpdump"
