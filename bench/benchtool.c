@@ -326,6 +326,8 @@ static uint64_t ktls_floor_splice_recv(int rx)
 	}
 	if (r < 0)
 		die("splice out of kTLS");
+	close(p[0]);
+	close(p[1]);
 	close(null);
 	return got;
 }
@@ -351,13 +353,17 @@ static uint64_t ktls_floor_recv(int rx)
 static void floor_mode(const char *mode, int *send_copy, char *recv_how, size_t len)
 {
 	const char *plus = mode ? strchr(mode, '+') : NULL;
+	size_t send_len = mode ? (plus ? (size_t)(plus - mode) : strlen(mode)) : 0;
+	char send_how[16];
 
-	*send_copy = mode && !strncmp(mode, "copy", 4);
-	snprintf(recv_how, len, "%s", plus ? plus + 1 : *send_copy ? "copy" : "zc");
-	if (mode && strcmp(mode, "copy") && strncmp(mode, "copy+", 5) && strncmp(mode, "vmsplice", 8)) {
+	snprintf(send_how, sizeof(send_how), "%.*s", (int)send_len, mode ? mode : "");
+	if (mode && (send_len >= sizeof(send_how) ||
+		     (strcmp(send_how, "copy") && strcmp(send_how, "vmsplice")))) {
 		fprintf(stderr, "benchtool ktls-floor: unknown mode %s\n", mode);
 		exit(2);
 	}
+	*send_copy = mode && !strcmp(send_how, "copy");
+	snprintf(recv_how, len, "%s", plus ? plus + 1 : *send_copy ? "copy" : "zc");
 	if (strcmp(recv_how, "zc") && strcmp(recv_how, "copy") && strcmp(recv_how, "splice")) {
 		fprintf(stderr, "benchtool ktls-floor: unknown receive mode %s\n", recv_how);
 		exit(2);

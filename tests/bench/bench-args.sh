@@ -1,0 +1,43 @@
+#!/bin/bash
+# bench-args: the benchmark's command lines refuse what they would otherwise ignore or take
+# for something else, before measuring anything.
+#   icount-without-vm  bench/run --icount without --vm: exit 2, "--icount needs --vm" (the
+#                      setting is the guest's clock; without a guest it was silently ignored)
+#   floor-mode-exact   benchtool ktls-floor MODE: a send mode that only starts with vmsplice or
+#                      copy (vmsplicex+zc, copyx), or an unknown receive mode, is "unknown";
+#                      the documented modes get past the parsing (they may then fail for want
+#                      of kernel TLS on this host, but never as an unknown mode)
+set -euo pipefail
+# shellcheck source=../lib/result.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/result.sh"
+[ -x "${BENCHTOOL:-}" ] || fail "BENCHTOOL is not set to the built benchtool"
+W=$(mktemp -d "${TMPDIR:-/tmp}/bench-args.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+
+rc=0
+"$KTUN_SRCDIR/bench/run" --icount --quick >"$W/out" 2>"$W/err" || rc=$?
+if [ $rc = 2 ] && grep -q -- '--icount needs --vm' "$W/err"; then
+	ok "icount-without-vm: exit 2, $(head -n 1 "$W/err")"
+else
+	not_ok "icount-without-vm: exit $rc, want 2 with '--icount needs --vm': $(head -n 3 "$W/err")"
+fi
+
+for m in vmsplicex+zc copyx vmsplice+zcx copy+ vmsplic; do
+	rc=0
+	timeout 20 "$BENCHTOOL" ktls-floor 4096 1 "$m" >/dev/null 2>"$W/err" || rc=$?
+	if [ $rc != 0 ] && grep -q 'unknown \(receive \)\{0,1\}mode' "$W/err"; then
+		ok "floor-mode-exact: $m refused: $(head -n 1 "$W/err")"
+	else
+		not_ok "floor-mode-exact: $m not refused as unknown (exit $rc): $(head -n 3 "$W/err")"
+	fi
+done
+for m in vmsplice copy vmsplice+zc vmsplice+copy vmsplice+splice copy+zc copy+splice; do
+	rc=0
+	timeout 20 "$BENCHTOOL" ktls-floor 4096 1 "$m" >/dev/null 2>"$W/err" || rc=$?
+	if grep -q 'unknown' "$W/err"; then
+		not_ok "floor-mode-exact: $m refused: $(head -n 1 "$W/err")"
+	else
+		ok "floor-mode-exact: $m parsed (exit $rc${rc:+: $(head -c 80 "$W/err" | tr '\n' ' ')})"
+	fi
+done
+finish
