@@ -28,6 +28,7 @@
 #                     intermediate only, not the leaf: still bypassed 1, hits 0, misses 0
 set -euo pipefail
 . "$(dirname "$0")/client-common.sh"
+need_cmd gnutls-serv
 pair_init
 
 start_tls13() { start_sserver "$1" server -tls1_3 -num_tickets 2; }
@@ -198,7 +199,6 @@ printf 'V\t300101000000Z\t\t%s\tunknown\t%s\n' "$serial" "$subject" >"$PKI/index
 (cd "$PKI" && openssl ocsp -index index.txt -CA ca.pem -rsigner ca.pem -rkey ca.key \
 	-issuer ca.pem -cert inter.pem -respout "$WORK/inter-good.der" -ndays 7) \
 	>"$WORK/ocsp-gen.log" 2>&1 || fail "openssl ocsp: $(cat "$WORK/ocsp-gen.log")"
-need_cmd gnutls-serv
 TLS_SERVER_LOG=$WORK/gnutls-serv-inter-ocsp.log
 ip netns exec "$NS_ORIGIN" gnutls-serv --echo -p "$TLS_PORT" --priority NORMAL:-VERS-ALL:+VERS-TLS1.3 \
 	--x509certfile "$PKI/server-chain.pem" --x509keyfile "$PKI/server.key" \
