@@ -9,7 +9,8 @@
 # one line per run: label, streams, seconds, the guest's context switches and busy jiffies
 # (/proc/stat). With KTUN_AB_COUNT=1, `perf stat` counts each daemon's io_uring_enter calls
 # (the syscall tracepoint, all threads: no ptrace stops, unlike strace -c) and context switches,
-# and each line adds them per GiB. Not a test: nothing is asserted.
+# and each line adds them per GiB; run through tests/vm/run, KTUN_AB_COUNT reaches the guest
+# only when KTUN_VM_ENV lists it (KTUN_VM_ENV=KTUN_AB_COUNT). Not a test: nothing is asserted.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -ge 2 ] || { sed -n '2,14s/^# \{0,1\}//p' "$0" >&2; exit 2; }

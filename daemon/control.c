@@ -156,8 +156,9 @@ static void write_ticket_status(const struct tunnel *t, const struct tunnel_stat
 		(unsigned long long)sum->tickets_stored, t->name, entries, t->name, bytes);
 }
 
-/* Each fixed target: "NAME.target.ADDR up|down" and "NAME.target_failures.ADDR N"; the main thread swaps contexts
- * and this runs on the control thread, so the context is held by a reference. */
+/* Each fixed target: "NAME.target.ADDR up|down" and "NAME.target_failures.ADDR N". Control
+ * commands run on the main thread, the one that swaps contexts, so the reference taken here
+ * (and in write_chain_cache_status) is not needed; it is kept as the safe pattern. */
 static void targets_status(struct tunnel *t, FILE *out)
 {
 	struct tunnel_ctx *ctx = tunnel_acquire_ctx(t);

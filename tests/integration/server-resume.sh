@@ -240,7 +240,7 @@ issue_until() {
 # (the same intermediate's key and name, valid for years): the entry of that chain must not
 # serve the one with binter (the key covers every certificate), and still serves its own.
 case_cert_expired() {
-	local end far left
+	local end far left need=15
 	use_origin line
 	# The brief certificates end at END: the set-up and four full-then-resumed pairs must
 	# fit before it, the refusals come after it (so the test waits out what is left).
@@ -259,7 +259,7 @@ case_cert_expired() {
 	SERVER_CACERT=$PKI/held-ca.pem srv_start
 	# Not a skip: a machine this slow would make the "resumed while valid" steps meaningless.
 	left=$((end - $(date +%s)))
-	[ "$left" -ge 15 ] || fail "set-up too slow: ${left} s left of the brief certificates' life, want 15 for four full-then-resumed pairs"
+	[ "$left" -ge "$need" ] || fail "set-up too slow: ${left} s left of the brief certificates' life, want $need for four full-then-resumed pairs"
 	full_then_resumed brief "$WORK/s8.pem"
 	full_then_resumed bleaf "$WORK/s9l.pem" -cert_chain "$PKI/binter-long.pem"
 	full_then_resumed bleaf "$WORK/s9.pem" -cert_chain "$PKI/binter.pem"
