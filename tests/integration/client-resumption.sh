@@ -28,6 +28,8 @@
 #                     intermediate only, not the leaf: still bypassed 1, hits 0, misses 0
 set -euo pipefail
 . "$(dirname "$0")/client-common.sh"
+# shellcheck source=../lib/ocsp.sh
+. "$KTUN_LIB/ocsp.sh"
 need_cmd gnutls-serv
 pair_init
 
@@ -165,12 +167,8 @@ through reload-verify "after the verify rules changed" no
 stop_client
 
 # An OCSP response about the server's certificate, good for a week, signed by the intermediate.
-serial=$(openssl x509 -in "$PKI/server.pem" -noout -serial | cut -d= -f2)
-subject=$(openssl x509 -in "$PKI/server.pem" -noout -subject -nameopt compat | sed 's/^subject=//')
-printf 'V\t300101000000Z\t\t%s\tunknown\t%s\n' "$serial" "$subject" >"$PKI/index.txt"
-(cd "$PKI" && openssl ocsp -index index.txt -CA inter.pem -rsigner inter.pem -rkey inter.key \
-	-issuer inter.pem -cert server.pem -respout "$WORK/server-good.der" -ndays 7) \
-	>"$WORK/ocsp-gen.log" 2>&1 || fail "openssl ocsp: $(cat "$WORK/ocsp-gen.log")"
+ocsp_index_line V server >"$PKI/index.txt"
+ocsp_respond index.txt inter server "$WORK/server-good.der" -ndays 7
 start_sserver sserver-ocsp server -tls1_3 -num_tickets 2 -status_file "$WORK/server-good.der"
 # Without require-ocsp it resumes, but a stapled session never uses the chain cache (the
 # staple's dates are checked in verify_peers only): counted as bypassed, not as a hit.
@@ -193,12 +191,8 @@ stop_sserver
 # and verify_peers checks every one, so this session counts as stapled too (not only a leaf's
 # staple). gnutls-serv matches the response to the chain's intermediate; --echo sends a line
 # back as it is, so the text is a palindrome (the same reversed, as through's app expects).
-serial=$(openssl x509 -in "$PKI/inter.pem" -noout -serial | cut -d= -f2)
-subject=$(openssl x509 -in "$PKI/inter.pem" -noout -subject -nameopt compat | sed 's/^subject=//')
-printf 'V\t300101000000Z\t\t%s\tunknown\t%s\n' "$serial" "$subject" >"$PKI/index.txt"
-(cd "$PKI" && openssl ocsp -index index.txt -CA ca.pem -rsigner ca.pem -rkey ca.key \
-	-issuer ca.pem -cert inter.pem -respout "$WORK/inter-good.der" -ndays 7) \
-	>"$WORK/ocsp-gen.log" 2>&1 || fail "openssl ocsp: $(cat "$WORK/ocsp-gen.log")"
+ocsp_index_line V inter >"$PKI/index.txt"
+ISSUER=ca ocsp_respond index.txt ca inter "$WORK/inter-good.der" -ndays 7
 TLS_SERVER_LOG=$WORK/gnutls-serv-inter-ocsp.log
 ip netns exec "$NS_ORIGIN" gnutls-serv --echo -p "$TLS_PORT" --priority NORMAL:-VERS-ALL:+VERS-TLS1.3 \
 	--x509certfile "$PKI/server-chain.pem" --x509keyfile "$PKI/server.key" \

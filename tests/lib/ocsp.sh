@@ -1,7 +1,8 @@
 # shellcheck shell=bash
-# ocsp.sh — OCSP helpers of tests/integration/ocsp.sh and ocsp-fetch.sh: responses made by
-# `openssl ocsp` from an index.txt (openssl ca format) of the intermediate CA that issued the
-# leaves, and what a ktund server staples as openssl s_client -status sees it.
+# ocsp.sh — OCSP helpers of tests/integration/ocsp.sh, ocsp-fetch.sh and client-resumption.sh:
+# responses made by `openssl ocsp` from an index.txt (openssl ca format) of the CA that issued
+# the certificate (the intermediate, unless ISSUER says), and what a ktund server staples as
+# openssl s_client -status sees it.
 # Source it after tests/integration/client-common.sh (PKI, WORK, in_edge, ctl).
 
 # ocsp_serial NAME: the serial number of $PKI/NAME.pem, in hex as openssl ca's index.txt has it.
@@ -16,15 +17,16 @@ ocsp_index_line() {
 		"$(openssl x509 -in "$PKI/$2.pem" -noout -subject -nameopt compat | sed 's/^subject=//')"
 }
 
-# ocsp_respond INDEX SIGNER NAME OUT [ARGS...]: the intermediate's answer from $PKI/INDEX about
-# NAME.pem into OUT (DER), signed by SIGNER.pem/SIGNER.key, made at the time $AT says
-# (faketime) if set; ARGS are openssl ocsp's (-ndays N, -nmin N).
+# ocsp_respond INDEX SIGNER NAME OUT [ARGS...]: the answer of NAME.pem's issuer ($ISSUER.pem,
+# default the intermediate) from $PKI/INDEX about NAME.pem into OUT (DER), signed by
+# SIGNER.pem/SIGNER.key, made at the time $AT says (faketime) if set; ARGS are openssl ocsp's
+# (-ndays N, -nmin N).
 ocsp_respond() {
-	local index=$1 signer=$2 name=$3 out=$4 at=()
+	local index=$1 signer=$2 name=$3 out=$4 issuer=${ISSUER:-inter} at=()
 	shift 4
 	[ -z "${AT:-}" ] || at=(faketime "$AT")
-	(cd "$PKI" && "${at[@]}" openssl ocsp -index "$index" -CA inter.pem -rsigner "$signer.pem" \
-		-rkey "$signer.key" -issuer inter.pem -cert "$name.pem" -respout "$out" "$@") \
+	(cd "$PKI" && "${at[@]}" openssl ocsp -index "$index" -CA "$issuer.pem" -rsigner "$signer.pem" \
+		-rkey "$signer.key" -issuer "$issuer.pem" -cert "$name.pem" -respout "$out" "$@") \
 		>"$WORK/ocsp-gen.log" 2>&1 ||
 		fail "openssl ocsp could not answer for $name: $(cat "$WORK/ocsp-gen.log")"
 }
