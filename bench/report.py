@@ -17,7 +17,10 @@ import subprocess
 import sys
 
 CONFIGS = ["tcp", "ktund", "stunnel"]
+# The bulk figures also have the userspace floor's plaintext relay pair (floortool relay).
+TPUT_CONFIGS = ["tcp", "relay", "ktund", "stunnel"]
 NAMES = {"tcp": "plain TCP", "ktund": "ktund pair (userspace)", "stunnel": "stunnel4 pair",
+         "relay": "plaintext relay pair (floortool, no crypto)",
          "ktls": "ktund pair (kTLS)", "hop": "plain TCP hop (loopback)",
          "floor": "bare kernel TLS connection (loopback, zero-copy)",
          "floor-copy": "bare kernel TLS connection (loopback, send/recv)",
@@ -84,7 +87,7 @@ def host(d):
                 s.setdefault(r["config"], []).append(r["bps"] / 1e9)
         tput[n] = s
         figs.add(f"throughput_p{n}", f"bulk throughput, {n} stream{'s' if n > 1 else ''}", "Gbit/s",
-                 "higher", s)
+                 "higher", s, TPUT_CONFIGS)
     for n in streams:
         s, sides = {}, {}
         for r in by("tput"):
@@ -92,23 +95,24 @@ def host(d):
                 gib = r["bytes"] / GIB
                 s.setdefault(r["config"], []).append((r["cpu_s"]["client"] + r["cpu_s"]["server"]) / gib)
         figs.add(f"cpu_s_per_gib_p{n}", f"daemon CPU s per GiB, {n} stream{'s' if n > 1 else ''} (both ends)",
-                 "s/GiB", "lower", s, ["ktund", "stunnel"])
+                 "s/GiB", "lower", s, ["relay", "ktund", "stunnel"])
     s, busy = {}, {}
     for r in by("tput"):
         if "machine_busy" in r:
             busy.setdefault(r["config"], []).append(100 * r["machine_busy"])
             s.setdefault(r["config"], []).append(
                 r["machine_busy"] * machine["cores"] * r["secs"] / (r["bytes"] / GIB))
-    figs.add("machine_busy", "machine CPU busy during the bulk runs (all stream counts)", "%", "context", busy)
+    figs.add("machine_busy", "machine CPU busy during the bulk runs (all stream counts)", "%", "context", busy,
+             TPUT_CONFIGS)
     figs.add("machine_cpu_s_per_gib", "machine CPU s per GiB (all processes and the kernel; all stream counts)",
-             "s/GiB", "lower", s)
+             "s/GiB", "lower", s, TPUT_CONFIGS)
     for side in ("client", "server"):
         s = {}
         for r in by("tput"):
             if r["cpu_s"]:
                 s.setdefault(r["config"], []).append(r["cpu_s"][side] / (r["bytes"] / GIB))
         figs.add(f"cpu_s_per_gib_{side}", f"daemon CPU s per GiB, {side} end (all stream counts)",
-                 "s/GiB", "lower", s, ["ktund", "stunnel"])
+                 "s/GiB", "lower", s, ["relay", "ktund", "stunnel"])
 
     for q, label in (("p50_us", "p50"), ("p99_us", "p99")):
         s = {}
@@ -152,8 +156,9 @@ def host(d):
                            "pss_kib_per_conn": round((r[side]["held_kib"][1] - r[side]["base_kib"][1]) / n, 2),
                            "base_rss_kib": r[side]["base_kib"][0]} for side in ("client", "server")}})
 
-    res = {"machine": machine, "figures": figs.rows, "resumption": resumption, "memory_per_side": mem_detail,
-           "conn_errors": errors, "configs": {c: NAMES[c] for c in CONFIGS}}
+    floor = host_floor(raw, streams, machine["cores"])
+    res = {"machine": machine, "figures": figs.rows, "floor": floor, "resumption": resumption,
+           "memory_per_side": mem_detail, "conn_errors": errors, "configs": {c: NAMES[c] for c in TPUT_CONFIGS}}
     json.dump(res, open(os.path.join(d, "results.json"), "w"), indent=1)
 
     m = machine
@@ -162,15 +167,15 @@ def host(d):
           f" GnuTLS {m['gnutls']}, liburing {m['liburing']}; {m['stunnel']}; {m['openssl']}; {m['iperf3']}.",
           f"Date {m['date']}, {m['rounds']} round(s){' (--quick)' if m.get('quick') else ''};"
           f" load average before {m['loadavg_before']}, after {m['loadavg_after']}.", "",
-          "| figure | plain TCP | ktund pair | stunnel4 pair | ktund ÷ TCP | ktund ÷ stunnel | stunnel ÷ TCP |",
-          "|---|---:|---:|---:|---:|---:|---:|"]
+          "| figure | plain TCP | plaintext relay pair | ktund pair | stunnel4 pair | ktund ÷ TCP | ktund ÷ stunnel | stunnel ÷ TCP |",
+          "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for f in figs.rows:
         v = f["values"]
         cell = lambda c: fmt(v.get(c), f["unit"]) + (f" {f['unit']}" if v.get(c) is not None else "")
         rt = lambda c: (f"{f['ratio_to_tcp'].get(c):.2f}×" if f["ratio_to_tcp"].get(c) is not None else "—")
         rs = (f"{f['ratio_to_stunnel']['ktund']:.2f}×" if f["ratio_to_stunnel"].get("ktund") is not None else "—")
         better = {"higher": "higher is better", "lower": "lower is better"}.get(f["better"], "context")
-        md.append(f"| {f['label']} ({better}) | {cell('tcp')} | "
+        md.append(f"| {f['label']} ({better}) | {cell('tcp')} | {cell('relay')} | "
                   f"{cell('ktund')} | {cell('stunnel')} | {rt('ktund')} | {rs} | {rt('stunnel')} |")
     for x in mem_detail:
         if "failed" in x:
@@ -178,6 +183,7 @@ def host(d):
             md.append("")
             md.append(f"{NAMES[x['config']]} could not hold {x['conns']} idle connections: {x['failed']}"
                       + (f" (the {' and '.join(dead)} daemon{'s' if len(dead) > 1 else ''} had died)" if dead else "") + ".")
+    md += host_floor_md(floor)
     md += host_resumption_md(resumption)
     loads = [r["loadavg"] for r in by("load")]
     if loads:
@@ -190,6 +196,100 @@ def host(d):
 
     if streams and by("rr"):
         plots(d, streams, tput, by("rr"), m)
+
+
+def host_floor(raw, streams, cores):
+    """The userspace floor per stream count (bench/run's bulk runs and floortool crypto):
+    crypto = CPU s to seal and open one GiB; the userspace floor = the relay pair + crypto, the
+    issue's floor = plain TCP + crypto, both as machine CPU s per GiB (and the daemons' own: the
+    relays' CPU + crypto); each tunnel's figure ÷ each floor. Medians over rounds, ratios of the
+    medians; the per-round ratios (that round's runs and crypto) are kept as a spread."""
+    crypto = {}
+    for r in raw:
+        if r["test"] == "crypto":
+            x = r["result"]
+            crypto[r["round"]] = (x["seal_cpu_s"] + x["open_cpu_s"]) * GIB / x["bytes"]
+    if not crypto:
+        return None
+    out = {"crypto_s_per_gib": round(median(list(crypto.values())), 4),
+           "crypto_s_per_gib_all": [round(v, 4) for v in crypto.values()],
+           "cipher": next(r["result"]["cipher"] for r in raw if r["test"] == "crypto"), "streams": {}}
+    for n in streams:
+        # round -> config -> (machine s/GiB, daemons s/GiB or None)
+        per = {}
+        for r in raw:
+            if r["test"] == "tput" and r["streams"] == n and "machine_busy" in r and r["bytes"]:
+                gib = r["bytes"] / GIB
+                d = (r["cpu_s"]["client"] + r["cpu_s"]["server"]) / gib if r["cpu_s"] else None
+                per.setdefault(r["round"], {})[r["config"]] = (r["machine_busy"] * cores * r["secs"] / gib, d)
+
+        def med(c, i):
+            return median([v[c][i] for v in per.values() if c in v and v[c][i] is not None])
+
+        def floors(get, c_get):
+            """-> machine floors and daemon floor from get(config, index) and the crypto figure."""
+            m_relay, m_tcp, d_relay = get("relay", 0), get("tcp", 0), get("relay", 1)
+            return (None if m_relay is None or c_get is None else m_relay + c_get,
+                    None if m_tcp is None or c_get is None else m_tcp + c_get,
+                    None if d_relay is None or c_get is None else d_relay + c_get)
+        uf, isf, df = floors(med, out["crypto_s_per_gib"])
+        x = {"machine_s_per_gib": {c: med(c, 0) for c in TPUT_CONFIGS},
+             "daemon_s_per_gib": {c: med(c, 1) for c in ("relay", "ktund", "stunnel")},
+             "userspace_floor_machine": uf, "issue_floor_machine": isf, "userspace_floor_daemon": df}
+        x["ratios"] = {f"{c}_{what}": ratio(x[src][c], x[fl])
+                       for c in ("ktund", "stunnel")
+                       for what, src, fl in (("machine_to_userspace_floor", "machine_s_per_gib", "userspace_floor_machine"),
+                                             ("machine_to_issue_floor", "machine_s_per_gib", "issue_floor_machine"),
+                                             ("daemon_to_userspace_floor", "daemon_s_per_gib", "userspace_floor_daemon"))}
+        spread = {}
+        for rnd, v in per.items():
+            get = lambda c, i: v[c][i] if c in v else None
+            ruf, risf, rdf = floors(get, crypto.get(rnd))
+            for c in ("ktund", "stunnel"):
+                for what, val, fl in (("machine_to_userspace_floor", get(c, 0), ruf),
+                                      ("machine_to_issue_floor", get(c, 0), risf),
+                                      ("daemon_to_userspace_floor", get(c, 1), rdf)):
+                    q = ratio(val, fl)
+                    if q is not None:
+                        spread.setdefault(f"{c}_{what}", []).append(q)
+        x["ratios_per_round"] = spread
+        for k in ("userspace_floor_machine", "issue_floor_machine", "userspace_floor_daemon"):
+            x[k] = None if x[k] is None else round(x[k], 4)
+        out["streams"][n] = x
+    return out
+
+
+def host_floor_md(fl):
+    if not fl:
+        return []
+    v = lambda x: "—" if x is None else f"{x:.2f} s"
+    q = lambda x: "—" if x is None else f"{x:.2f}×"
+    ns = sorted(fl["streams"])
+    st = lambda n: f"{n} stream{'s' if n > 1 else ''}"
+    md = ["", f"The userspace floor (machine CPU s per GiB; crypto = {fl['cipher']} seal + open of one GiB as 16 KiB "
+          f"TLS 1.3 records, one thread, floortool crypto: {fl['crypto_s_per_gib']:.2f} s, median of "
+          f"{len(fl['crypto_s_per_gib_all'])}). The userspace floor is the plaintext relay pair's machine CPU + crypto "
+          "(two more TCP connections and four socket copies per byte, what any userspace tunnel adds to plain TCP); "
+          "the issue's floor is plain TCP's + crypto. The daemons' floor is the relays' own CPU + crypto. Issue 12's "
+          "goal: within 1.25× of the floor.", "",
+          "| figure | " + " | ".join(st(n) for n in ns) + " |", "|---|" + "---:|" * len(ns)]
+    rows = [("plain TCP, machine", lambda x: v(x["machine_s_per_gib"]["tcp"])),
+            ("plaintext relay pair, machine", lambda x: v(x["machine_s_per_gib"]["relay"])),
+            ("plaintext relay pair, the relays' own", lambda x: v(x["daemon_s_per_gib"]["relay"])),
+            ("**userspace floor** (relay pair + crypto), machine", lambda x: v(x["userspace_floor_machine"])),
+            ("**issue's floor** (plain TCP + crypto), machine", lambda x: v(x["issue_floor_machine"])),
+            ("daemons' floor (the relays' own + crypto)", lambda x: v(x["userspace_floor_daemon"])),
+            ("ktund pair, machine", lambda x: v(x["machine_s_per_gib"]["ktund"])),
+            ("stunnel4 pair, machine", lambda x: v(x["machine_s_per_gib"]["stunnel"])),
+            ("ktund ÷ userspace floor, machine", lambda x: q(x["ratios"]["ktund_machine_to_userspace_floor"])),
+            ("stunnel4 ÷ userspace floor, machine", lambda x: q(x["ratios"]["stunnel_machine_to_userspace_floor"])),
+            ("ktund ÷ issue's floor, machine", lambda x: q(x["ratios"]["ktund_machine_to_issue_floor"])),
+            ("stunnel4 ÷ issue's floor, machine", lambda x: q(x["ratios"]["stunnel_machine_to_issue_floor"])),
+            ("ktund daemons ÷ daemons' floor", lambda x: q(x["ratios"]["ktund_daemon_to_userspace_floor"])),
+            ("stunnel4 daemons ÷ daemons' floor", lambda x: q(x["ratios"]["stunnel_daemon_to_userspace_floor"]))]
+    for label, f in rows:
+        md.append(f"| {label} | " + " | ".join(f(fl["streams"][n]) for n in ns) + " |")
+    return md
 
 
 def host_resumption(raw, rate, cpu):
@@ -490,7 +590,7 @@ def classify(dso, sym, dis):
         if sym.startswith("0x"):
             return "crypto" if dis.is_crypto(dso, int(sym, 16)) else "TLS library (records, handshake logic)"
         return "crypto" if CRYPTO_SYM.search(sym) else "TLS library (records, handshake logic)"
-    if dso in ("ktund", "stunnel4") or dso.startswith("liburing"):
+    if dso in ("ktund", "stunnel4", "floortool") or dso.startswith("liburing"):
         return "daemon code and liburing"
     return "other"
 
