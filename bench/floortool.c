@@ -30,6 +30,8 @@
 #endif
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -39,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -277,7 +280,183 @@ fail:
 	close(in);
 }
 
-static _Noreturn void relay(const char *lhost, const char *lport, const char *thost, const char *tport)
+/* ---------- relay, one epoll loop (ktund's shape: one thread serves many connections) ---------- */
+
+struct ep_dir {
+	int from, to;
+	size_t off, len; /* unsent bytes in buf */
+	bool eof;
+	char *buf;
+};
+
+struct ep_conn {
+	struct ep_dir d[2]; /* [0]: accepted -> target, [1]: target -> accepted */
+	int fd[2];
+	uint32_t want[2]; /* the events each fd is registered for */
+	bool dead;        /* closed; freed after the batch of events, which may still name it */
+	struct ep_conn *next_dead;
+};
+
+static struct ep_conn *ep_dead;
+
+/* One step of a direction: send what is buffered, else receive. 1 on progress, 0 when it must
+ * wait, -1 on an error. */
+static int ep_step(struct ep_dir *d)
+{
+	ssize_t r;
+
+	if (d->len > d->off) {
+		r = send(d->to, d->buf + d->off, d->len - d->off, MSG_NOSIGNAL);
+		if (r < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		d->off += (size_t)r;
+		if (d->off == d->len)
+			d->off = d->len = 0;
+		return 1;
+	}
+	if (d->eof)
+		return 0;
+	r = recv(d->from, d->buf, CHUNK, 0);
+	if (r < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	if (r == 0) {
+		d->eof = true;
+		shutdown(d->to, SHUT_WR);
+		return 1;
+	}
+	d->len = (size_t)r;
+	return 1;
+}
+
+static void ep_free(int ep, struct ep_conn *c)
+{
+	for (int i = 0; i < 2; i++) {
+		epoll_ctl(ep, EPOLL_CTL_DEL, c->fd[i], NULL);
+		close(c->fd[i]);
+		free(c->d[i].buf);
+	}
+	c->dead = true;
+	c->next_dead = ep_dead;
+	ep_dead = c;
+}
+
+/* Moves both directions as far as they go, then registers what each fd waits for. False once
+ * the connection is done (both ends finished, or an error) and freed. */
+static bool ep_run(int ep, struct ep_conn *c, uint32_t events)
+{
+	int progress;
+
+	if (c->dead)
+		return false;
+	if (events & EPOLLERR) { /* reported whatever we wait for: a reset, say */
+		ep_free(ep, c);
+		return false;
+	}
+	do {
+		progress = 0;
+		for (int i = 0; i < 2; i++) {
+			int r = ep_step(&c->d[i]);
+
+			if (r < 0) {
+				ep_free(ep, c);
+				return false;
+			}
+			progress |= r;
+		}
+	} while (progress);
+	if (c->d[0].eof && c->d[1].eof && !c->d[0].len && !c->d[1].len) {
+		ep_free(ep, c);
+		return false;
+	}
+	for (int i = 0; i < 2; i++) {
+		/* fd[i] is d[i]'s source and d[1 - i]'s destination. */
+		uint32_t want = (!c->d[i].eof && !c->d[i].len ? EPOLLIN : 0) | (c->d[1 - i].len ? EPOLLOUT : 0);
+
+		if (want != c->want[i]) {
+			struct epoll_event ev = { .events = want, .data.ptr = c };
+
+			epoll_ctl(ep, EPOLL_CTL_MOD, c->fd[i], &ev);
+			c->want[i] = want;
+		}
+	}
+	return true;
+}
+
+static void ep_accept(int ep, int in, const struct sockaddr_in *target)
+{
+	int out = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct ep_conn *c = calloc(1, sizeof(*c));
+
+	if (out < 0 || !c || connect(out, (const struct sockaddr *)target, sizeof(*target)) < 0) {
+		fprintf(stderr, "floortool relay: to the target: %s\n", strerror(errno));
+		goto fail;
+	}
+	setsockopt(out, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
+	c->fd[0] = in, c->fd[1] = out;
+	c->d[0] = (struct ep_dir){ .from = in, .to = out, .buf = malloc(CHUNK) };
+	c->d[1] = (struct ep_dir){ .from = out, .to = in, .buf = malloc(CHUNK) };
+	if (!c->d[0].buf || !c->d[1].buf)
+		goto fail;
+	for (int i = 0; i < 2; i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
+
+		fcntl(c->fd[i], F_SETFL, fcntl(c->fd[i], F_GETFL) | O_NONBLOCK);
+		c->want[i] = EPOLLIN;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd[i], &ev) < 0)
+			goto fail;
+	}
+	ep_run(ep, c, 0);
+	return;
+fail:
+	if (c) {
+		epoll_ctl(ep, EPOLL_CTL_DEL, in, NULL);
+		epoll_ctl(ep, EPOLL_CTL_DEL, out, NULL);
+		free(c->d[0].buf);
+		free(c->d[1].buf);
+		free(c);
+	}
+	if (out >= 0)
+		close(out);
+	close(in);
+}
+
+static _Noreturn void relay_epoll(int ls, const struct sockaddr_in *target)
+{
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev) < 0)
+		die("epoll", errno);
+	for (;;) {
+		struct epoll_event evs[64];
+		int n = epoll_wait(ep, evs, 64, -1);
+
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.ptr) {
+				ep_run(ep, evs[i].data.ptr, evs[i].events);
+				continue;
+			}
+			int fd = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+
+			if (fd < 0) {
+				if (errno == EMFILE || errno == ENFILE)
+					usleep(10000);
+				continue;
+			}
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
+			ep_accept(ep, fd, target);
+		}
+		while (ep_dead) {
+			struct ep_conn *c = ep_dead;
+
+			ep_dead = c->next_dead;
+			free(c);
+		}
+	}
+}
+
+static _Noreturn void relay(const char *lhost, const char *lport, const char *thost, const char *tport,
+			    const char *how)
 {
 	struct sockaddr_in la = addr_of(lhost, lport), ta = addr_of(thost, tport);
 	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -287,6 +466,8 @@ static _Noreturn void relay(const char *lhost, const char *lport, const char *th
 	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 }, sizeof(int));
 	if (bind(ls, (struct sockaddr *)&la, sizeof(la)) < 0 || listen(ls, 4096) < 0)
 		die("bind/listen", errno);
+	if (!strcmp(how, "epoll"))
+		relay_epoll(ls, &ta);
 	for (;;) {
 		int fd = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
 
@@ -305,8 +486,16 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "crypto"))
 		return crypto(argv[2], argc == 4 ? argv[3] : "AES-128-GCM");
-	if (argc == 6 && !strcmp(argv[1], "relay"))
-		relay(argv[2], argv[3], argv[4], argv[5]);
-	fprintf(stderr, "usage: floortool crypto BYTES [CIPHER] | relay LISTEN_IP PORT TARGET_IP TARGET_PORT\n");
+	if ((argc == 6 || argc == 7) && !strcmp(argv[1], "relay")) {
+		const char *how = argc == 7 ? argv[6] : "epoll";
+
+		if (strcmp(how, "epoll") && strcmp(how, "threads")) {
+			fprintf(stderr, "floortool relay: unknown mode %s (epoll or threads)\n", how);
+			return 2;
+		}
+		relay(argv[2], argv[3], argv[4], argv[5], how);
+	}
+	fprintf(stderr, "usage: floortool crypto BYTES [CIPHER] | relay LISTEN_IP PORT TARGET_IP TARGET_PORT "
+			"[epoll|threads]\n");
 	return 2;
 }
