@@ -236,7 +236,8 @@ def host_floor(raw, streams, cores):
         x = {"machine_s_per_gib": {c: med(c, 0) for c in TPUT_CONFIGS},
              "daemon_s_per_gib": {c: med(c, 1) for c in ("relay", "ktund", "stunnel")},
              "userspace_floor_machine": uf, "issue_floor_machine": isf, "userspace_floor_daemon": df}
-        x["ratios"] = {f"{c}_{what}": ratio(x[src][c], x[fl])
+        # four decimals: the table's two must not come from a value rounded to three already
+        x["ratios"] = {f"{c}_{what}": None if ratio(x[src][c], x[fl]) is None else round(x[src][c] / x[fl], 4)
                        for c in ("ktund", "stunnel")
                        for what, src, fl in (("machine_to_userspace_floor", "machine_s_per_gib", "userspace_floor_machine"),
                                              ("machine_to_issue_floor", "machine_s_per_gib", "issue_floor_machine"),

@@ -3,6 +3,8 @@
 # for something else, before measuring anything.
 #   icount-without-vm  bench/run --icount without --vm: exit 2, "--icount needs --vm" (the
 #                      setting is the guest's clock; without a guest it was silently ignored)
+#   relay-mode         KTUN_BENCH_RELAY (the userspace floor's relays) other than epoll or
+#                      threads: exit 2 with the reason, before the root check
 #   floor-mode-exact   benchtool ktls-floor MODE: a send mode that only starts with vmsplice or
 #                      copy (vmsplicex+zc, copyx), or an unknown receive mode, is "unknown";
 #                      the documented modes get past the parsing (they may then fail for want
@@ -25,6 +27,15 @@ if [ $rc = 2 ] && grep -q -- '--icount needs --vm' "$W/err"; then
 	ok "icount-without-vm: exit 2, $(head -n 1 "$W/err")"
 else
 	not_ok "icount-without-vm: exit $rc, want 2 with '--icount needs --vm': $(head -n 3 "$W/err")"
+fi
+
+rc=0
+KTUN_BENCH_RELAY=fork setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	bash "$KTUN_SRCDIR/bench/run" --quick --only tput >"$W/out" 2>"$W/err" || rc=$?
+if [ $rc = 2 ] && grep -q 'KTUN_BENCH_RELAY is epoll or threads, not fork' "$W/err"; then
+	ok "relay-mode: an unknown KTUN_BENCH_RELAY: exit 2, $(head -n 1 "$W/err")"
+else
+	not_ok "relay-mode: KTUN_BENCH_RELAY=fork: exit $rc, want 2 with the reason: $(head -n 3 "$W/err")"
 fi
 
 for m in vmsplicex+zc copyx vmsplice+zcx copy+ vmsplic; do
