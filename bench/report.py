@@ -341,7 +341,7 @@ def host_resumption_md(x):
 def plots(d, streams, tput, rr, m):
     # throughput vs streams, with the min-max over rounds as error bars
     with open(os.path.join(d, "throughput.dat"), "w") as f:
-        for i, c in enumerate(CONFIGS):
+        for i, c in enumerate(TPUT_CONFIGS):
             f.write(f"# {c}\n")
             for n in streams:
                 xs = tput[n].get(c, [])
@@ -372,8 +372,9 @@ set yrange [0:*]
 set key top left
 set grid
 plot "{d}/throughput.dat" index 0 using 1:2:3:4 with yerrorlines lw 2 title "{NAMES['tcp']}", \\
-     "" index 1 using 1:2:3:4 with yerrorlines lw 2 title "{NAMES['ktund']}", \\
-     "" index 2 using 1:2:3:4 with yerrorlines lw 2 title "{NAMES['stunnel']}"
+     "" index 1 using 1:2:3:4 with yerrorlines lw 2 dt 2 title "{NAMES['relay']}", \\
+     "" index 2 using 1:2:3:4 with yerrorlines lw 2 title "{NAMES['ktund']}", \\
+     "" index 3 using 1:2:3:4 with yerrorlines lw 2 title "{NAMES['stunnel']}"
 unset logscale
 set output "{d}/latency.png"
 set title "Request/response latency, 64-byte messages on one connection (CDF)\\n{title}" noenhanced
