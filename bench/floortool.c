@@ -164,6 +164,10 @@ static int crypto(const char *bytes_arg, const char *cipher_name)
 		done += recs * RECORD;
 	}
 	gnutls_aead_cipher_deinit(h);
+	explicit_bzero(key, sizeof(key));
+	free(plain);
+	free(sealed);
+	free(opened);
 	printf("{\"cipher\": \"%s\", \"bytes\": %llu, \"records\": %llu, \"record_bytes\": %d, "
 	       "\"seal_cpu_s\": %.4f, \"open_cpu_s\": %.4f}\n",
 	       gnutls_cipher_get_name(alg), bytes, (unsigned long long)seq, RECORD, t_seal, t_open);
