@@ -146,7 +146,7 @@ static enum verdict on_plain_recv(struct conn *c, int res)
 	if (res == 0)
 		c->plain_rd_eof = true;
 	c->plain_in.len = (size_t)res;
-	conn_count_bytes(c, true, (size_t)res, true);
+	conn_count_bytes(c, true, (size_t)res, PAYLOAD_USERSPACE);
 	return encrypt_pending(c);
 }
 
