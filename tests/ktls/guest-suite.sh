@@ -277,16 +277,18 @@ PY
 	# holds the rest in the kTLS socket (Recv-Q) and ktund's memory stays put.
 	sleep 2
 	rss0=$(awk '/^VmRSS/ { print $2 }' "/proc/$s_pid/status")
-	# (one state asked for: ss prints no State column, Recv-Q comes first)
-	recvq=$(ss -Htn state established "sport = :9444" | awk '{ print $1 }' | sort -n | tail -n 1)
+	# What waits in the kTLS socket (Recv-Q) and the client's (Send-Q): most of the burst
+	# (one state asked for: ss prints no State column, Recv-Q and Send-Q come first).
+	recvq=$(ss -Htn state established "( sport = :9444 or dport = :9444 )" |
+		awk '{ q += $1 + $2 } END { print q + 0 }')
 	wait "$bp"
 	for _ in $(seq 50); do [ -s "$work/slow.txt" ] && break; sleep 0.2; done
 	got=$(cat "$work/slow.txt" 2>/dev/null)
-	if [ "$got" = "$want" ] && [ "${recvq:-0}" -gt $((1 << 20)) ] &&
+	if [ "$got" = "$want" ] && [ "${recvq:-0}" -gt $((4 << 20)) ] &&
 	   last_close | grep -q "up=$burst .*reason=done"; then
-		ok "copy: 24 MiB then close_notify behind it, to a stalled origin: all delivered, then the end; ktund stopped reading meanwhile (Recv-Q $recvq, RSS $rss0 KiB)"
+		ok "copy: 24 MiB then close_notify behind it, to a stalled origin: all delivered, then the end; ktund stopped reading meanwhile ($recvq bytes queued in the sockets, ktund RSS $rss0 KiB)"
 	else
-		not_ok "copy: burst + close_notify: origin got '$got', want '$want'; Recv-Q '$recvq'; $(last_close)"
+		not_ok "copy: burst + close_notify: origin got '$got', want '$want'; queued '$recvq'; $(last_close)"
 	fi
 	burst keyupdate $((4 << 20)) 9444 >/dev/null
 	sleep 0.5
