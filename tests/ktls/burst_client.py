@@ -20,7 +20,7 @@ import struct
 import sys
 import time
 
-from empty_record import GNUTLS_E_AGAIN, GNUTLS_E_INTERRUPTED, GNUTLS_SHUT_WR, check, g, send, session
+from empty_record import GNUTLS_SHUT_WR, check, g, read_to_end, send, session
 
 CHUNK = 16384
 
@@ -39,24 +39,6 @@ def send_burst(s, data):
     for off in range(0, len(data), CHUNK):
         send(s, data[off:off + CHUNK])
     check(g.gnutls_record_uncork(s, 1), "uncork")  # GNUTLS_RECORD_WAIT: all of it written
-
-
-def read_to_end(s):
-    got, buf, again = [], ctypes_buf(), 0
-    while True:
-        n = g.gnutls_record_recv(s, buf, len(buf))
-        # A NewSessionTicket is handled inside the call, which then says AGAIN: read on.
-        if n in (GNUTLS_E_AGAIN, GNUTLS_E_INTERRUPTED) and again < 8:
-            again += 1
-            continue
-        if n <= 0:
-            return b"".join(got), n
-        got.append(buf.raw[:n])
-
-
-def ctypes_buf():
-    import ctypes
-    return ctypes.create_string_buffer(65536)
 
 
 def main():

@@ -52,6 +52,22 @@ def send(s, data):
         raise SystemExit(f"send of {len(data)} bytes returned {n}")
 
 
+def read_to_end(s):
+    """What the peer sends until its close_notify or the end: (bytes, the last recv's result)."""
+    got, buf, again = [], ctypes.create_string_buffer(65536), 0
+    while True:
+        n = g.gnutls_record_recv(s, buf, len(buf))
+        # A NewSessionTicket (ktund servers send one) is handled inside the call, which then
+        # says AGAIN even on a blocking socket: read on, a few times (SO_RCVTIMEO's expiry
+        # is an AGAIN too).
+        if n in (GNUTLS_E_AGAIN, GNUTLS_E_INTERRUPTED) and again < 4:
+            again += 1
+            continue
+        if n <= 0:
+            return b"".join(got), n
+        got.append(buf.raw[:n])
+
+
 def main():
     host, port, ca, cert, key = sys.argv[1:6]
     sock = socket.create_connection((host, int(port)), timeout=30)
@@ -68,18 +84,7 @@ def main():
     for part in (b"def", b"", b""):
         send(s, part)
     check(g.gnutls_bye(s, GNUTLS_SHUT_WR), "bye")
-    got, buf, again = b"", ctypes.create_string_buffer(4096), 0
-    while True:
-        n = g.gnutls_record_recv(s, buf, len(buf))
-        # A NewSessionTicket (ktund servers send one) is handled inside the call, which then
-        # says AGAIN even on a blocking socket: read on, a few times (SO_RCVTIMEO's expiry
-        # is an AGAIN too).
-        if n in (GNUTLS_E_AGAIN, GNUTLS_E_INTERRUPTED) and again < 4:
-            again += 1
-            continue
-        if n <= 0:
-            break
-        got += buf.raw[:n]
+    got, n = read_to_end(s)
     print(f"echoed {got!r} (last recv {n})")
     sys.exit(0 if got == b"abcdef" and n == 0 else 1)
 
