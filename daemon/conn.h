@@ -109,6 +109,7 @@ struct conn {
 	 * (its bytes in tls_in, its record type in rx_msg) until that send is done */
 	bool t2p_held;
 	int t2p_held_res;
+	bool t2p_eio_retry;   /* the last recvmsg gave EIO and was issued again (pump_ktls.c) */
 	size_t pull_limit;    /* tls_io hands GnuTLS nothing past this offset of tls_in */
 	bool pull_starved;    /* tls_io had nothing to give: GnuTLS needs more from the peer */
 	uint64_t tx_records;  /* records sent under the kernel's current TX key (upper bound) */

@@ -330,6 +330,16 @@ static enum verdict t2p_received(struct conn *c, int res)
 
 	if (res == -EAGAIN)
 		return poll_for(c, c->tls_fd, POLLIN, OP_T2P_IN_POLL);
+	/* io_uring retries a recvmsg that found nothing with the msghdr as that attempt left it:
+	 * when the attempt consumed empty data records, their record-type cmsg used up the room,
+	 * and a record of another type next gives EIO (the kernel keeps the record queued). A
+	 * recvmsg of our own, with room again, reads it; a second EIO in a row is an error. */
+	if (res == -EIO && !c->t2p_eio_retry) {
+		c->t2p_eio_retry = true;
+		t2p_recv(c);
+		return VERDICT_AGAIN;
+	}
+	c->t2p_eio_retry = false;
 	/* Empty data records (allowed, and padding-only in TLS 1.3), then a record of another
 	 * type, which recvmsg leaves queued for the next call. The end of the stream gives 0 with
 	 * no record type. */

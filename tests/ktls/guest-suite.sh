@@ -284,7 +284,7 @@ PY
 	wait "$bp"
 	for _ in $(seq 50); do [ -s "$work/slow.txt" ] && break; sleep 0.2; done
 	got=$(cat "$work/slow.txt" 2>/dev/null)
-	if [ "$got" = "$want" ] && [ "${recvq:-0}" -gt $((4 << 20)) ] &&
+	if [ "$got" = "$want" ] && [ "${recvq:-0}" -gt 65536 ] &&
 	   last_close | grep -q "up=$burst .*reason=done"; then
 		ok "copy: 24 MiB then close_notify behind it, to a stalled origin: all delivered, then the end; ktund stopped reading meanwhile ($recvq bytes queued in the sockets, ktund RSS $rss0 KiB)"
 	else
@@ -358,8 +358,10 @@ after=$(counter "$work/s.sock" payload_userspace)
 [ $((after - before)) = 6026 ] && ok "hand-over: only the records that came with the handshake passed through ktund" ||
 	not_ok "hand-over: $((after - before)) payload bytes through userspace, expected 6026"
 
-# 3b. Empty application-data records (TLS 1.3 padding only): a splice returns 0 for one, as at
-# the end of the stream; the connection must go on, not end as truncated.
+# 3b. Empty application-data records (TLS 1.3 padding only): a recvmsg that meets only those
+# returns 0 (as at the end of the stream, but with a record type), or, retried by io_uring with
+# their cmsg's room used up, EIO for a record of another type next; the connection must go on,
+# not end as truncated or with an error.
 if python3 "$KTUN_SRCDIR/tests/ktls/empty_record.py" 127.0.0.1 9443 "$P/ca.pem" \
 	"$P/client-chain.pem" "$P/client.key" && sleep 0.3 &&
 	grep 'close peer' "$work/s.log" | tail -1 | grep -q 'up=6 down=6 .*reason=done'; then
