@@ -156,7 +156,7 @@ section_idle() (
 # directions at once (16 MiB echoed), with kTLS. Every completion the pump waits for costs one,
 # and this is what the chained splices and the many-record recvmsg (pump_ktls.c) keep down.
 # Measured in this guest: 13,856-24,032 per GiB per daemon with splice chains both ways,
-# 4,928-5,312 with the copy-once receive (one run), 80,480-91,872 with lone splices (d0d2014).
+# 4,928-11,744 with the copy-once receive (two runs), 80,480-91,872 with lone splices (d0d2014).
 # The bound (KTUN_ENTER_BOUND, default 40,960) stays where it was: a loaded host has made a
 # copy-once server take 23,264 per GiB in one direction (bench/vm-ab.sh, TCG), so scheduling in
 # the guest does not make it flaky, and it is half the lowest without chains.
