@@ -34,9 +34,6 @@
 #define TLS_OUT_SIZE (PLAIN_CHUNK + 16 * 1024)
 #define BUFFERS_SIZE (TLS_IN_SIZE + TLS_OUT_SIZE + 2 * PLAIN_CHUNK)
 
-/* A streaming connection idle this long gives its own records' cipher contexts back (about
- * 1.5 KiB per end of a connection; the pump takes them up again at its next record). */
-#define REC_PARK_MS 2000
 
 static uint64_t next_conn_id;
 
@@ -479,6 +476,14 @@ static void close_sockets_for(struct conn *c, enum conn_state was)
 	set_linger_zero(c->tls_fd);
 }
 
+void conn_cancel_op(struct conn *c, enum op op)
+{
+	struct io_uring_sqe *sqe = conn_sqe(c);
+
+	io_uring_prep_cancel64(sqe, user_data_pack(c, op), 0);
+	conn_submit(c, sqe, OP_CANCEL);
+}
+
 /* Cancels by user_data, not by fd: a splice's file is its output, so a splice from a socket
  * into a pipe would escape a cancel by the socket's fd and wait for data forever. */
 static void cancel_ops(struct conn *c)
@@ -486,17 +491,13 @@ static void cancel_ops(struct conn *c)
 	uint64_t ops = c->ops;
 
 	for (enum op op = 0; op < OP_MAX; op++) {
-		struct io_uring_sqe *sqe;
-
 		if (!(ops & OP_BIT(op)))
 			continue;
 		if (op == OP_RESOLVE) { /* no SQE: the resolver answers, at once if still queued */
 			resolver_cancel(c->resolving);
 			continue;
 		}
-		sqe = conn_sqe(c);
-		io_uring_prep_cancel64(sqe, user_data_pack(c, op), 0);
-		conn_submit(c, sqe, OP_CANCEL);
+		conn_cancel_op(c, op);
 	}
 }
 
@@ -607,6 +608,18 @@ void conn_check_timers(struct conn *c)
 	else if (c->state == CONN_STREAMING && c->ctx->idle_timeout_ms &&
 		 now - c->active_ms >= c->ctx->idle_timeout_ms)
 		conn_close(c, REASON_IDLE_TIMEOUT);
-	else if (c->rec_on && !tls13_rec_parked(&c->rec) && now - c->active_ms >= REC_PARK_MS)
-		tls13_rec_park(&c->rec, c->session);
+}
+
+bool conn_idle(const struct conn *c)
+{
+	return c->state == CONN_STREAMING && c->w->now_ms - c->active_ms >= CONN_IDLE_MS;
+}
+
+void conn_release_buffers(struct conn *c)
+{
+	/* Anonymous private pages: the next touch maps a zeroed page, so nothing can read
+	 * stale data, and the kernel takes the pages back now rather than under pressure
+	 * (MADV_FREE), which is what an operator watching RSS would expect. */
+	if (madvise(c->buffers, BUFFERS_SIZE, MADV_DONTNEED) < 0)
+		log_debug("[%s] madvise(MADV_DONTNEED) of a connection's buffers: %m", c->t->name);
 }

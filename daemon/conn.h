@@ -110,6 +110,7 @@ struct conn {
 	bool t2p_held;
 	int t2p_held_res;
 	bool t2p_eio_retry;   /* the last recvmsg gave EIO and was issued again (pump_ktls.c) */
+	bool t2p_parking;     /* idle: the recvmsg is being cancelled to free the buffers */
 	size_t pull_limit;    /* tls_io hands GnuTLS nothing past this offset of tls_in */
 	bool pull_starved;    /* tls_io had nothing to give: GnuTLS needs more from the peer */
 	uint64_t tx_records;  /* records sent under the kernel's current TX key (upper bound) */
@@ -179,6 +180,13 @@ enum verdict conn_fail_io(struct conn *c, const char *what, int res);
 void conn_free(struct conn *c);
 /* Enforces the handshake deadline and the idle timeout; called once a second. */
 void conn_check_timers(struct conn *c);
+/* A streaming connection with no completion for this long is idle: its phase may give
+ * memory back (phase_idle) until the next completion. */
+#define CONN_IDLE_MS 2000
+bool conn_idle(const struct conn *c);
+/* Gives the pages of c's buffer block back to the kernel: only when no operation in flight
+ * reads or writes any of its buffers. They read as zeroes when next touched. */
+void conn_release_buffers(struct conn *c);
 /* " dst=ADDR" for the log and ktunctl conns, or "" for a connection made to the listener;
  * a client tunnel with a fixed destination: " dst=HOST:PORT", what its CONNECT names. */
 #define CONN_DST_TEXT_MAX (CONNECT_AUTHORITY_MAX + 5)
@@ -190,6 +198,9 @@ const char *conn_rule_text(const struct conn *c, char buf[static CONN_RULE_TEXT_
 
 /* For the phase files */
 void conn_submit(struct conn *c, struct io_uring_sqe *sqe, enum op op);
+/* Cancels c's operation op in flight (by user_data); it completes with -ECANCELED, or with
+ * its own result if the cancel came too late. */
+void conn_cancel_op(struct conn *c, enum op op);
 /* Accounts an operation that completes without an SQE (OP_RESOLVE) as in flight. */
 void conn_op_started(struct conn *c, enum op op);
 /* Accounts a completed operation; a closed connection whose last one it was goes to the

@@ -364,6 +364,16 @@ static enum verdict t2p_received(struct conn *c, int res)
 
 static enum verdict t2p_recv_done(struct conn *c, int res)
 {
+	if (c->t2p_parking) {
+		c->t2p_parking = false;
+		/* Cancelled before it took anything (pump_ktls_idle): the buffers are ours
+		 * alone, their pages go back, and a poll waits for the next record. Any other
+		 * result came first and is handled as usual. */
+		if (res == -ECANCELED) {
+			conn_release_buffers(c);
+			return poll_for(c, c->tls_fd, POLLIN, OP_T2P_IN_POLL);
+		}
+	}
 	if (buf_used(&c->plain_out)) {
 		c->t2p_held = true;
 		c->t2p_held_res = res;
@@ -429,6 +439,20 @@ static enum verdict t2p_out_ready(struct conn *c, int res)
 	return VERDICT_AGAIN;
 }
 
+/* Idle (phase_idle): a connection that received bulk data has touched both receive
+ * buffers, up to 512 KiB, where the pipes it used before copy-once gave their pages back as
+ * they drained. The recvmsg waiting in tls_in would write into them, so it is cancelled and
+ * t2p_recv_done releases them once it is. Only a recvmsg is waited for here: with data held
+ * or being sent the connection is not idle, and a poll or a parked one has nothing to free. */
+static void pump_ktls_idle(struct conn *c)
+{
+	if (!(c->ops & OP_BIT(OP_T2P_RECV)) || c->t2p_parking || c->t2p_held ||
+	    buf_used(&c->plain_out))
+		return;
+	c->t2p_parking = true;
+	conn_cancel_op(c, OP_T2P_RECV);
+}
+
 static enum verdict pump_ktls_begin(struct conn *c)
 {
 	stat_add(&conn_stats(c)->conns_ktls, 1);
@@ -441,6 +465,7 @@ const struct phase pump_ktls_phase = {
 	.name = "kTLS pump",
 	.state = CONN_STREAMING,
 	.begin = pump_ktls_begin,
+	.idle = pump_ktls_idle,
 	.on = {
 		[OP_P2T_SPLICE_IN] = p2t_in_done,
 		[OP_P2T_SPLICE_OUT] = p2t_out_done,
