@@ -43,6 +43,9 @@ static int conn_alloc_buffers(struct conn *c)
 
 	if (mem == MAP_FAILED)
 		return -ENOMEM;
+	/* Where transparent huge pages are "always", neighbouring blocks merge into one mapping
+	 * and khugepaged would make a whole 2 MiB resident around any touched page of it. */
+	madvise(mem, BUFFERS_SIZE, MADV_NOHUGEPAGE);
 	c->buffers = mem;
 	c->tls_in = (struct buf){ .data = mem, .cap = TLS_IN_SIZE };
 	c->tls_out = (struct buf){ .data = mem + TLS_IN_SIZE, .cap = TLS_OUT_SIZE };
