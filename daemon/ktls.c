@@ -53,8 +53,11 @@ static int install_info(int fd, bool read, const union ktls_info *ci, size_t siz
 /* TLS 1.3 records may be padded, so the kernel decrypts a record into its own memory unless
  * told to expect no padding: then a recvmsg (the kTLS pump's receive) decrypts straight into
  * the caller's buffer, one copy less. A padded record is decrypted again the slow way
- * (TlsRxNoPadViolation, TlsDecryptRetry in /proc/net/tls_stat), nothing lost. Kernels before
- * 6.0 lack the option (ENOPROTOOPT): they copy, as without it. */
+ * (TlsRxNoPadViolation, TlsDecryptRetry in /proc/net/tls_stat), nothing lost. That retry is
+ * why the kernel's documentation keeps the option for trusted peers (one that pads every
+ * record doubles the decryption): here the only peers whose records reach the kernel are
+ * those whose certificate verified. Kernels before 6.0 lack the option (ENOPROTOOPT): they
+ * copy, as without it. */
 static void expect_no_pad(int fd)
 {
 	setsockopt(fd, SOL_TLS, TLS_RX_EXPECT_NO_PAD, &(int){ 1 }, sizeof(int));
