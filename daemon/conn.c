@@ -34,9 +34,6 @@
 #define TLS_OUT_SIZE (PLAIN_CHUNK + 16 * 1024)
 #define BUFFERS_SIZE (TLS_IN_SIZE + TLS_OUT_SIZE + 2 * PLAIN_CHUNK)
 
-/* A streaming connection idle this long gives its own records' cipher contexts back (about
- * 1.5 KiB per end of a connection; the pump takes them up again at its next record). */
-#define REC_PARK_MS 2000
 
 static uint64_t next_conn_id;
 
@@ -46,6 +43,10 @@ static int conn_alloc_buffers(struct conn *c)
 
 	if (mem == MAP_FAILED)
 		return -ENOMEM;
+	/* Where transparent huge pages are "always", neighbouring blocks merge into one mapping
+	 * and khugepaged would make a whole 2 MiB resident around any touched page of it. */
+	madvise(mem, BUFFERS_SIZE, MADV_NOHUGEPAGE);
+	c->buffers = mem;
 	c->tls_in = (struct buf){ .data = mem, .cap = TLS_IN_SIZE };
 	c->tls_out = (struct buf){ .data = mem + TLS_IN_SIZE, .cap = TLS_OUT_SIZE };
 	c->plain_in = (struct buf){ .data = c->tls_out.data + TLS_OUT_SIZE, .cap = PLAIN_CHUNK };
@@ -113,9 +114,8 @@ void conn_free(struct conn *c)
 	conn_unlink(c);
 	close_fd(&c->tls_fd);
 	close_fd(&c->plain_fd);
-	for (int d = 0; d < 2; d++)
-		for (int e = 0; e < 2; e++)
-			close_fd(&c->pipes[d][e]);
+	close_fd(&c->pipe[0]);
+	close_fd(&c->pipe[1]);
 	tls13_rec_clear(&c->rec);
 	free(c->dest_alts);
 	if (c->session)
@@ -123,8 +123,8 @@ void conn_free(struct conn *c)
 	tunnel_ctx_put(c->ctx);
 	if (c->slot) /* an accepted connection, or a pooled one taken: counted in live */
 		__atomic_fetch_sub(&t->live, 1, __ATOMIC_RELAXED);
-	if (c->tls_in.data)
-		munmap(c->tls_in.data, BUFFERS_SIZE);
+	if (c->buffers)
+		munmap(c->buffers, BUFFERS_SIZE);
 	if (c->slot)
 		slot_return(w, t);
 	free(c);
@@ -167,7 +167,7 @@ static struct conn *conn_make(struct worker *w, struct tunnel *t, int fd,
 		return NULL;
 	}
 	*c = (struct conn){ .w = w, .t = t, .tls_fd = -1, .plain_fd = -1,
-			    .pipes = { { -1, -1 }, { -1, -1 } }, .pull_limit = SIZE_MAX,
+			    .pipe = { -1, -1 }, .pull_limit = SIZE_MAX,
 			    .peer = *peer, .peerlen = peerlen, .started_ms = w->now_ms, .dest_rule = -1,
 			    .target = -1,
 			    .active_ms = w->now_ms, .slot = fd >= 0 };
@@ -307,7 +307,7 @@ void conn_submit_quiet(struct conn *c, struct io_uring_sqe *sqe, enum op op)
 {
 	sqe->flags |= IOSQE_IO_LINK | IOSQE_CQE_SKIP_SUCCESS;
 	conn_submit(c, sqe, op);
-	c->quiet[op == OP_T2P_SPLICE_IN]++;
+	c->quiet++;
 }
 
 /* A chain's operations run in order. When its splice out completes, every quiet splice in
@@ -316,19 +316,11 @@ void conn_submit_quiet(struct conn *c, struct io_uring_sqe *sqe, enum op op)
  * (REQ_F_SKIP_LINK_CQES): that completion ends the whole chain. */
 static void quiet_done(struct conn *c, enum op op)
 {
-	int d = op == OP_T2P_SPLICE_IN || op == OP_T2P_SPLICE_OUT;
-
-	if (op == OP_P2T_SPLICE_IN || op == OP_T2P_SPLICE_IN) {
-		c->quiet_ok[d] = 0; /* unknown: the pump asks the pipe */
-		c->inflight -= c->quiet[d]; /* the other quiet ones and the splice out */
-		c->quiet[d] = 0;
-		c->ops &= ~OP_BIT(d ? OP_T2P_SPLICE_OUT : OP_P2T_SPLICE_OUT);
-	} else if (op == OP_P2T_SPLICE_OUT || op == OP_T2P_SPLICE_OUT) {
-		c->quiet_ok[d] = c->quiet[d];
-		c->inflight -= c->quiet[d];
-		c->quiet[d] = 0;
-		c->ops &= ~OP_BIT(d ? OP_T2P_SPLICE_IN : OP_P2T_SPLICE_IN);
-	}
+	if (op != OP_P2T_SPLICE_IN && op != OP_P2T_SPLICE_OUT)
+		return;
+	c->inflight -= c->quiet; /* the quiet ones not heard of (and the splice out) */
+	c->quiet = 0;
+	c->ops &= ~OP_BIT(op == OP_P2T_SPLICE_IN ? OP_P2T_SPLICE_OUT : OP_P2T_SPLICE_IN);
 }
 
 void conn_op_done(struct conn *c, enum op op)
@@ -340,15 +332,17 @@ void conn_op_done(struct conn *c, enum op op)
 		conn_retire(c);
 }
 
-void conn_count_bytes(struct conn *c, bool p2t, size_t n, bool via_userspace)
+void conn_count_bytes(struct conn *c, bool p2t, size_t n, enum payload_path path)
 {
 	bool up = (c->ctx->mode == MODE_CLIENT) == p2t;
 	uint64_t *counter = p2t ? &c->bytes_p2t : &c->bytes_t2p;
 
 	__atomic_store_n(counter, *counter + n, __ATOMIC_RELAXED);
 	stat_add(up ? &conn_stats(c)->bytes_up : &conn_stats(c)->bytes_down, n);
-	if (via_userspace)
+	if (path == PAYLOAD_USERSPACE)
 		stat_add(&conn_stats(c)->payload_userspace, n);
+	else if (path == PAYLOAD_COPIED)
+		stat_add(&conn_stats(c)->payload_copied, n);
 }
 
 enum verdict conn_end_if_done(struct conn *c)
@@ -485,6 +479,14 @@ static void close_sockets_for(struct conn *c, enum conn_state was)
 	set_linger_zero(c->tls_fd);
 }
 
+void conn_cancel_op(struct conn *c, enum op op)
+{
+	struct io_uring_sqe *sqe = conn_sqe(c);
+
+	io_uring_prep_cancel64(sqe, user_data_pack(c, op), 0);
+	conn_submit(c, sqe, OP_CANCEL);
+}
+
 /* Cancels by user_data, not by fd: a splice's file is its output, so a splice from a socket
  * into a pipe would escape a cancel by the socket's fd and wait for data forever. */
 static void cancel_ops(struct conn *c)
@@ -492,17 +494,13 @@ static void cancel_ops(struct conn *c)
 	uint64_t ops = c->ops;
 
 	for (enum op op = 0; op < OP_MAX; op++) {
-		struct io_uring_sqe *sqe;
-
 		if (!(ops & OP_BIT(op)))
 			continue;
 		if (op == OP_RESOLVE) { /* no SQE: the resolver answers, at once if still queued */
 			resolver_cancel(c->resolving);
 			continue;
 		}
-		sqe = conn_sqe(c);
-		io_uring_prep_cancel64(sqe, user_data_pack(c, op), 0);
-		conn_submit(c, sqe, OP_CANCEL);
+		conn_cancel_op(c, op);
 	}
 }
 
@@ -613,6 +611,18 @@ void conn_check_timers(struct conn *c)
 	else if (c->state == CONN_STREAMING && c->ctx->idle_timeout_ms &&
 		 now - c->active_ms >= c->ctx->idle_timeout_ms)
 		conn_close(c, REASON_IDLE_TIMEOUT);
-	else if (c->rec_on && !tls13_rec_parked(&c->rec) && now - c->active_ms >= REC_PARK_MS)
-		tls13_rec_park(&c->rec, c->session);
+}
+
+bool conn_idle(const struct conn *c)
+{
+	return c->state == CONN_STREAMING && c->w->now_ms - c->active_ms >= CONN_IDLE_MS;
+}
+
+void conn_release_buffers(struct conn *c)
+{
+	/* Anonymous private pages: the next touch maps a zeroed page, so nothing can read
+	 * stale data, and the kernel takes the pages back now rather than under pressure
+	 * (MADV_FREE), which is what an operator watching RSS would expect. */
+	if (madvise(c->buffers, BUFFERS_SIZE, MADV_DONTNEED) < 0)
+		log_debug("[%s] madvise(MADV_DONTNEED) of a connection's buffers: %m", c->t->name);
 }

@@ -61,13 +61,12 @@ enum verdict { VERDICT_AGAIN, VERDICT_NEXT, VERDICT_CLOSED };
 enum { P2T, T2P }; /* the two directions: plain to TLS, TLS to plain */
 
 /* The four I/O slots: the operations that may use each, of which one at a time is in flight. */
-#define OPS_TLS_RX (OP_BIT(OP_TLS_RECV) | OP_BIT(OP_T2P_SPLICE_IN) | OP_BIT(OP_T2P_IN_POLL) | \
-		    OP_BIT(OP_CONTROL_RECV))
+#define OPS_TLS_RX (OP_BIT(OP_TLS_RECV) | OP_BIT(OP_T2P_RECV) | OP_BIT(OP_T2P_IN_POLL))
 
 #define OPS_TLS_TX (OP_BIT(OP_TLS_SEND) | OP_BIT(OP_P2T_SPLICE_OUT) | OP_BIT(OP_P2T_OUT_POLL) | \
 		    OP_BIT(OP_CLOSE_NOTIFY))
 #define OPS_PLAIN_RX (OP_BIT(OP_PLAIN_RECV) | OP_BIT(OP_P2T_SPLICE_IN) | OP_BIT(OP_P2T_IN_POLL))
-#define OPS_PLAIN_TX (OP_BIT(OP_PLAIN_SEND) | OP_BIT(OP_T2P_SPLICE_OUT) | OP_BIT(OP_T2P_OUT_POLL))
+#define OPS_PLAIN_TX (OP_BIT(OP_PLAIN_SEND) | OP_BIT(OP_T2P_OUT_POLL))
 
 struct conn {
 	struct worker *w;
@@ -86,6 +85,7 @@ struct conn {
 	gnutls_session_t session;
 	struct peer_verdict verdict;
 	struct buf tls_in, tls_out, plain_in, plain_out;
+	uint8_t *buffers;     /* the one mapping they lie in (the kTLS pump swaps two of them) */
 	bool tls_rd_eof, plain_rd_eof;  /* the socket returned end of file */
 	bool close_notify_seen, bye_queued;
 	bool tls_wr_shut, plain_wr_shut;
@@ -99,16 +99,18 @@ struct conn {
 	struct __kernel_timespec connect_timeout;
 	/* kernel TLS (pump_ktls.c) */
 	bool ktls;            /* both directions are in the kernel */
-	int pipes[2][2];      /* per direction: read end, write end; -1 until kTLS starts */
-	size_t piped[2];      /* bytes waiting in each pipe */
-	size_t pipe_cap[2];   /* each pipe's capacity (F_SETPIPE_SZ grows it for bulk data) */
-	unsigned quiet[2];    /* per direction: quiet splices in flight not heard of */
-	unsigned quiet_ok[2]; /* of the direction's last chain: the quiet splices that succeeded */
-	unsigned t2p_burst;   /* records to splice in the next chain */
-	unsigned t2p_chain;   /* records asked for by the chain in flight, 0 if none */
+	int pipe[2];          /* plain -> kTLS: read end, write end; -1 until kTLS starts */
+	size_t piped;         /* bytes waiting in the pipe */
+	size_t pipe_cap;      /* its capacity (F_SETPIPE_SZ grows it for bulk data) */
+	bool pipe_grow_tried; /* F_SETPIPE_SZ was tried (once, refused or not) */
+	unsigned quiet;       /* quiet splices in flight not heard of */
 	size_t p2t_asked;     /* bytes the P2T chain in flight asked of the plain socket, 0 if none */
-	int t2p_stop;         /* what ended a T2P chain's reading: 1 (nothing), 0, -errno */
-	bool pipe_grow_tried[2]; /* F_SETPIPE_SZ was tried (once per pipe, refused or not) */
+	/* kTLS -> plain: a recvmsg that completed while plain_out was still being sent, held
+	 * (its bytes in tls_in, its record type in rx_msg) until that send is done */
+	bool t2p_held;
+	int t2p_held_res;
+	bool t2p_eio_retry;   /* the last recvmsg gave EIO and was issued again (pump_ktls.c) */
+	bool t2p_parking;     /* idle: the recvmsg is being cancelled to free the buffers */
 	size_t pull_limit;    /* tls_io hands GnuTLS nothing past this offset of tls_in */
 	bool pull_starved;    /* tls_io had nothing to give: GnuTLS needs more from the peer */
 	uint64_t tx_records;  /* records sent under the kernel's current TX key (upper bound) */
@@ -178,6 +180,13 @@ enum verdict conn_fail_io(struct conn *c, const char *what, int res);
 void conn_free(struct conn *c);
 /* Enforces the handshake deadline and the idle timeout; called once a second. */
 void conn_check_timers(struct conn *c);
+/* A streaming connection with no completion for this long is idle: its phase may give
+ * memory back (phase_idle) until the next completion. */
+#define CONN_IDLE_MS 2000
+bool conn_idle(const struct conn *c);
+/* Gives the pages of c's buffer block back to the kernel: only when no operation in flight
+ * reads or writes any of its buffers. They read as zeroes when next touched. */
+void conn_release_buffers(struct conn *c);
 /* " dst=ADDR" for the log and ktunctl conns, or "" for a connection made to the listener;
  * a client tunnel with a fixed destination: " dst=HOST:PORT", what its CONNECT names. */
 #define CONN_DST_TEXT_MAX (CONNECT_AUTHORITY_MAX + 5)
@@ -189,19 +198,26 @@ const char *conn_rule_text(const struct conn *c, char buf[static CONN_RULE_TEXT_
 
 /* For the phase files */
 void conn_submit(struct conn *c, struct io_uring_sqe *sqe, enum op op);
+/* Cancels c's operation op in flight (by user_data); it completes with -ECANCELED, or with
+ * its own result if the cancel came too late. */
+void conn_cancel_op(struct conn *c, enum op op);
 /* Accounts an operation that completes without an SQE (OP_RESOLVE) as in flight. */
 void conn_op_started(struct conn *c, enum op op);
 /* Accounts a completed operation; a closed connection whose last one it was goes to the
  * worker's list to free. */
 void conn_op_done(struct conn *c, enum op op);
-/* Submits sqe (an OP_P2T_SPLICE_IN or OP_T2P_SPLICE_IN) as a quiet link of a chain:
- * IOSQE_CQE_SKIP_SUCCESS and IOSQE_IO_LINK, so it completes only if it fails (for a splice:
- * moves less than asked), and then the rest of the chain is cancelled without completions: its
- * completion ends the chain. The chain must end with the direction's splice out, which
- * completes only when every quiet one succeeded (quiet_ok says how many). */
+/* Submits sqe (an OP_P2T_SPLICE_IN) as a quiet link of a chain: IOSQE_CQE_SKIP_SUCCESS and
+ * IOSQE_IO_LINK, so it completes only if it fails (for a splice: moves less than asked), and
+ * then the rest of the chain is cancelled without completions: its completion ends the chain.
+ * The chain must end with the OP_P2T_SPLICE_OUT, which completes only when every quiet one
+ * succeeded. */
 void conn_submit_quiet(struct conn *c, struct io_uring_sqe *sqe, enum op op);
+/* How payload bytes crossed ktund: spliced (never in its memory), decrypted by the kernel and
+ * copied through a buffer of ktund's, or encrypted/decrypted in userspace (GnuTLS or ktund's
+ * own records). */
+enum payload_path { PAYLOAD_SPLICED, PAYLOAD_COPIED, PAYLOAD_USERSPACE };
 /* Payload bytes moved in one direction (p2t: plain to TLS). */
-void conn_count_bytes(struct conn *c, bool p2t, size_t n, bool via_userspace);
+void conn_count_bytes(struct conn *c, bool p2t, size_t n, enum payload_path path);
 /* Closes c as done once both directions have ended; else VERDICT_AGAIN. */
 enum verdict conn_end_if_done(struct conn *c);
 enum reason conn_error_reason(int err);

@@ -210,10 +210,11 @@ static void write_status(struct ktun *k, const char *args, FILE *out)
 			(unsigned long long)sum.chain_cache_misses, t->name,
 			(unsigned long long)sum.chain_cache_bypassed);
 		write_chain_cache_status(t, out);
-		fprintf(out, "%s.conns_ktls %llu\n%s.conns_userspace %llu\n%s.payload_userspace %llu\n",
-			t->name, (unsigned long long)sum.conns_ktls, t->name,
+		fprintf(out, "%s.conns_ktls %llu\n%s.conns_userspace %llu\n%s.payload_userspace %llu\n"
+			"%s.payload_copied %llu\n", t->name, (unsigned long long)sum.conns_ktls, t->name,
 			(unsigned long long)sum.conns_userspace, t->name,
-			(unsigned long long)sum.payload_userspace);
+			(unsigned long long)sum.payload_userspace, t->name,
+			(unsigned long long)sum.payload_copied);
 		if (t->mode == MODE_CLIENT)
 			write_ticket_status(t, &sum, out);
 		for (int r = REASON_DONE; r < REASON_MAX; r++) {

@@ -224,7 +224,7 @@ static enum verdict on_plain_recv(struct conn *c, int res)
 		return announce_step(c);
 	}
 	c->plain_in.len = (size_t)res;
-	conn_count_bytes(c, true, (size_t)res, true);
+	conn_count_bytes(c, true, (size_t)res, PAYLOAD_USERSPACE);
 	return announce_step(c);
 }
 

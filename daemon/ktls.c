@@ -50,6 +50,19 @@ static int install_info(int fd, bool read, const union ktls_info *ci, size_t siz
 	return errno == EINVAL || errno == ENOENT || errno == ENOPROTOOPT ? -EOPNOTSUPP : -errno;
 }
 
+/* TLS 1.3 records may be padded, so the kernel decrypts a record into its own memory unless
+ * told to expect no padding: then a recvmsg (the kTLS pump's receive) decrypts straight into
+ * the caller's buffer, one copy less. A padded record is decrypted again the slow way
+ * (TlsRxNoPadViolation, TlsDecryptRetry in /proc/net/tls_stat), nothing lost. That retry is
+ * why the kernel's documentation keeps the option for trusted peers (one that pads every
+ * record doubles the decryption): here the only peers whose records reach the kernel are
+ * those whose certificate verified. Kernels before 6.0 lack the option (ENOPROTOOPT): they
+ * copy, as without it. */
+static void expect_no_pad(int fd)
+{
+	setsockopt(fd, SOL_TLS, TLS_RX_EXPECT_NO_PAD, &(int){ 1 }, sizeof(int));
+}
+
 int ktls_install(int fd, gnutls_session_t session, bool read)
 {
 	const struct tls_cipher *c = cipher_find(gnutls_cipher_get(session));
@@ -67,6 +80,8 @@ int ktls_install(int fd, gnutls_session_t session, bool read)
 	rc = ktls_info_fill(&ci, c, tls13, &iv, &key, seq);
 	if (rc == 0)
 		rc = install_info(fd, read, &ci, c->ktls_size);
+	if (rc == 0 && read && tls13)
+		expect_no_pad(fd);
 	explicit_bzero(&ci, sizeof(ci));
 	return rc;
 }

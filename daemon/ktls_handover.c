@@ -69,28 +69,26 @@ static enum verdict stay_in_userspace(struct conn *c, const char *why)
 	return VERDICT_NEXT;
 }
 
-static int open_pipes(struct conn *c)
+/* The plain -> kTLS direction's pipe (the other direction copies: pump_ktls.c). */
+static int open_pipe(struct conn *c)
 {
-	for (int d = 0; d < 2; d++) {
-		int cap;
+	int cap;
 
-		if (pipe2(c->pipes[d], O_CLOEXEC) < 0)
-			return -errno;
-		/* Usually 64 KiB; less once the user is over fs.pipe-user-pages-soft. */
-		cap = fcntl(c->pipes[d][1], F_GETPIPE_SZ);
-		c->pipe_cap[d] = cap > 0 ? (size_t)cap : 4096;
-	}
+	if (pipe2(c->pipe, O_CLOEXEC) < 0)
+		return -errno;
+	/* Usually 64 KiB; less once the user is over fs.pipe-user-pages-soft. */
+	cap = fcntl(c->pipe[1], F_GETPIPE_SZ);
+	c->pipe_cap = cap > 0 ? (size_t)cap : 4096;
 	return 0;
 }
 
-static void close_pipes(struct conn *c)
+static void close_pipe(struct conn *c)
 {
-	for (int d = 0; d < 2; d++)
-		for (int e = 0; e < 2; e++)
-			if (c->pipes[d][e] >= 0) {
-				close(c->pipes[d][e]);
-				c->pipes[d][e] = -1;
-			}
+	for (int e = 0; e < 2; e++)
+		if (c->pipe[e] >= 0) {
+			close(c->pipe[e]);
+			c->pipe[e] = -1;
+		}
 }
 
 /* The splices must not block (see pump_ktls.c); TCP's splice read and the sends into a
@@ -126,21 +124,21 @@ static enum verdict switch_to_kernel(struct conn *c)
 			 tls_cipher_name(cipher), tls_version_name(version));
 		return stay_in_userspace(c, why);
 	}
-	rc = open_pipes(c);
+	rc = open_pipe(c);
 	if (rc == 0)
 		rc = ktls_attach(c->tls_fd);
 	if (rc == -ENOTCONN) {
 		/* The kernel takes the ULP only on an ESTABLISHED socket: the peer's FIN (its
 		 * half-close, e.g. right after a CONNECT and its bytes) is queued and not read
 		 * yet. As for an EOF already read (handover_step), the userspace path ends it. */
-		close_pipes(c);
+		close_pipe(c);
 		return VERDICT_NEXT;
 	}
 	if (rc == 0)
 		rc = ktls_install(c->tls_fd, c->session, false);
 	if (rc < 0) {
 		/* Without keys, a socket with the ULP attached still carries plain TCP. */
-		close_pipes(c);
+		close_pipe(c);
 		snprintf(why, sizeof(why), "kTLS setup: %s", strerror(-rc));
 		return stay_in_userspace(c, why);
 	}

@@ -62,7 +62,9 @@ static const struct series handshake_series[] = {
 
 static const struct series payload_series[] = {
 	SERIES("ktund_userspace_payload_bytes_total", "counter", ALL_TUNNELS, payload_userspace,
-	       "Payload bytes that passed through ktund's buffers (0 on kernel TLS after the hand-over)."),
+	       "Payload bytes encrypted or decrypted in userspace (0 on kernel TLS after the hand-over)."),
+	SERIES("ktund_copied_payload_bytes_total", "counter", ALL_TUNNELS, payload_copied,
+	       "Payload bytes the kernel decrypted that ktund copied to the plain side (kernel TLS)."),
 	SERIES("ktund_accept_errors_total", "counter", ALL_TUNNELS, accept_errors,
 	       "accept() failures that paused a listener (out of fds or memory)."),
 };

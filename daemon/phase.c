@@ -90,3 +90,9 @@ void phase_on_cqe(struct conn *c, enum op op, int res)
 	}
 	run(c, handler(c, res));
 }
+
+void phase_idle(struct conn *c)
+{
+	if (c->state != CONN_CLOSING && c->phase->idle)
+		c->phase->idle(c);
+}

@@ -21,6 +21,10 @@ struct phase {
 	/* Indexed by enum op: the operations that may complete during this phase, including
 	 * those an earlier phase left in flight. NULL for any other. */
 	phase_handler on[OP_MAX];
+	/* Optional: c has had no completion for CONN_IDLE_MS (called on each tick after that,
+	 * so it must be cheap and do nothing the second time): memory it can do without goes
+	 * back until the connection is busy again. */
+	void (*idle)(struct conn *c);
 };
 
 extern const struct phase handshake_phase;     /* handshake.c */
@@ -39,5 +43,7 @@ void phase_start(struct conn *c);
 void phase_take(struct conn *c);
 /* A completion for c: the bookkeeping, then the current phase's handler for op. */
 void phase_on_cqe(struct conn *c, enum op op, int res);
+/* c has been idle (conn_idle): its phase's idle hook, if it has one. */
+void phase_idle(struct conn *c);
 
 #endif

@@ -19,7 +19,9 @@ int plain_io_sent(struct conn *c, int res)
 {
 	if (res < 0)
 		return res;
-	conn_count_bytes(c, false, (size_t)res, true);
+	/* On a kTLS connection (its pump) the kernel decrypted what plain_out holds; the
+	 * hand-over's early records, decrypted by GnuTLS, are all sent before c->ktls is set. */
+	conn_count_bytes(c, false, (size_t)res, c->ktls ? PAYLOAD_COPIED : PAYLOAD_USERSPACE);
 	c->plain_out.off += (size_t)res;
 	if (buf_used(&c->plain_out)) {
 		plain_io_flush(c);

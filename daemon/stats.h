@@ -29,7 +29,8 @@ struct tunnel_stats {
 	uint64_t close[REASON_MAX];
 	uint64_t accept_errors;
 	uint64_t conns_ktls, conns_userspace; /* by data path chosen after the handshake */
-	uint64_t payload_userspace;           /* payload bytes that passed through our buffers */
+	uint64_t payload_userspace;           /* payload bytes encrypted or decrypted in userspace */
+	uint64_t payload_copied;              /* kernel-decrypted payload copied through our buffers */
 	uint64_t hs_buckets[HS_BUCKETS + 1];  /* successful handshakes by duration, last +Inf */
 	uint64_t hs_sum_us;
 	uint64_t pool_ready;                  /* a gauge: this worker's ready pooled connections */

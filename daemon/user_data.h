@@ -25,17 +25,16 @@ enum op {
 	OP_TLS_SEND,
 	OP_PLAIN_RECV,
 	OP_PLAIN_SEND,
-	/* kernel TLS: splices through the two pipes, and a POLL_ADD for each after EAGAIN */
-	OP_P2T_SPLICE_IN,     /* plain socket -> pipe */
+	/* kernel TLS: plain -> kTLS splices through a pipe, kTLS -> plain a recvmsg into a
+	 * buffer then OP_PLAIN_SEND; a POLL_ADD for each after EAGAIN */
+	OP_P2T_SPLICE_IN,     /* plain socket -> pipe, quiet (conn_submit_quiet) */
 	OP_P2T_SPLICE_OUT,    /* pipe -> kTLS socket */
-	OP_T2P_SPLICE_IN,     /* kTLS socket -> pipe: one record, quiet (conn_submit_quiet) */
-	OP_T2P_SPLICE_OUT,    /* pipe -> plain socket */
 	OP_P2T_IN_POLL,
 	OP_P2T_OUT_POLL,
 	OP_T2P_IN_POLL,
 	OP_T2P_OUT_POLL,
 	OP_CLOSE_NOTIFY,      /* sendmsg of a close_notify alert record on the kTLS socket */
-	OP_CONTROL_RECV,      /* recvmsg of a non-data record from the kTLS socket */
+	OP_T2P_RECV,          /* recvmsg from the kTLS socket: data records, or one other */
 	OP_MAX,
 };
 

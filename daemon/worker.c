@@ -232,6 +232,8 @@ static void on_tick(struct worker *w)
 	for (; c; c = next) {
 		next = c->next;
 		conn_check_timers(c);
+		if (conn_idle(c))
+			phase_idle(c);
 	}
 	if (w->draining && w->now_ms >= w->drain_deadline_ms)
 		close_all(w, REASON_DRAIN_TIMEOUT);

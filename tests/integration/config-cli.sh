@@ -193,7 +193,7 @@ else
 fi
 missing=
 for c in 'mode client' 'datapath (userspace|ktls)' 'conns_open 0' 'conns_total 0' 'handshakes_ok 0' \
-	'bytes_up 0' 'bytes_down 0' 'conns_ktls 0' 'conns_userspace 0' 'payload_userspace 0'; do
+	'bytes_up 0' 'bytes_down 0' 'conns_ktls 0' 'conns_userspace 0' 'payload_userspace 0' 'payload_copied 0'; do
 	grep -qE "^client\.$c\$" <<<"$status" || missing="$missing $c;"
 done
 # Every reason of the README has a close counter; the refusals also a reject counter.
