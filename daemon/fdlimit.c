@@ -19,7 +19,7 @@
 #define FDS_SLACK 64
 
 /* Descriptors the configuration needs with every tunnel full: two sockets per connection and,
- * on the kTLS path, two pipes (four descriptors); a client's warm pool, one socket per pooled
+ * on the kTLS path, a pipe (two descriptors: the receive direction copies, pump_ktls.c); a client's warm pool, one socket per pooled
  * connection (outside max-connections until taken); per worker, one listener per tunnel, its
  * transparent twin and a connection it may hold while waiting for a slot. */
 static uint64_t fds_needed(const struct ktun *k)
@@ -29,7 +29,7 @@ static uint64_t fds_needed(const struct ktun *k)
 	for (size_t i = 0; i < k->n_tunnels; i++) {
 		const struct tunnel *t = &k->tunnels[i];
 
-		need += (uint64_t)t->ctx->max_connections * (t->ctx->ktls_wanted ? 6 : 2);
+		need += (uint64_t)t->ctx->max_connections * (t->ctx->ktls_wanted ? 4 : 2);
 		need += t->ctx->pool;
 		need += (uint64_t)k->n_workers * 3;
 	}

@@ -347,14 +347,21 @@ static enum verdict t2p_received(struct conn *c, int res)
 		t2p_recv(c);
 		return VERDICT_AGAIN;
 	}
+	if (res == 0 && type != TLS_RECORD_NONE)
+		return conn_closef(c, REASON_TLS_ERROR, "empty alert/handshake record (type %u)",
+				   type);
 	if (res <= 0)
 		return rx_error(c, res);
+	/* The kernel reports every record's type; bytes without it are not known to be data. */
+	if (type == TLS_RECORD_NONE || (c->rx_msg.msg.msg_flags & MSG_CTRUNC))
+		return conn_closef(c, REASON_TLS_ERROR, "kTLS recvmsg: %d bytes without their "
+				   "record type%s", res,
+				   c->rx_msg.msg.msg_flags & MSG_CTRUNC ? " (cmsg truncated)" : "");
 	switch (type) {
 	case TLS_RECORD_ALERT:
 		return on_alert(c, body, res);
 	case TLS_RECORD_HANDSHAKE:
 		return on_handshake_record(c, body, (size_t)res);
-	case TLS_RECORD_NONE:
 	case TLS_RECORD_DATA:
 		return deliver(c, (size_t)res);
 	default:
