@@ -256,6 +256,21 @@ static struct sockaddr_in addr_of(const char *host, const char *port)
 }
 
 /* Both directions of one accepted connection, or it is closed (the target refused, no threads). */
+/* The next accepted connection with Nagle off, or -1 (out of descriptors: a short pause, so
+ * the loop does not spin while connections close). */
+static int accept_one(int ls)
+{
+	int fd = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE)
+			usleep(10000);
+		return -1;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
+	return fd;
+}
+
 static void relay_one(int in, const struct sockaddr_in *target)
 {
 	int out = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -440,15 +455,10 @@ static _Noreturn void relay_epoll(int ls, const struct sockaddr_in *target)
 				ep_run(ep, evs[i].data.ptr, evs[i].events);
 				continue;
 			}
-			int fd = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+			int fd = accept_one(ls);
 
-			if (fd < 0) {
-				if (errno == EMFILE || errno == ENFILE)
-					usleep(10000);
-				continue;
-			}
-			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
-			ep_accept(ep, fd, target);
+			if (fd >= 0)
+				ep_accept(ep, fd, target);
 		}
 		while (ep_dead) {
 			struct ep_conn *c = ep_dead;
@@ -473,15 +483,10 @@ static _Noreturn void relay(const char *lhost, const char *lport, const char *th
 	if (!strcmp(how, "epoll"))
 		relay_epoll(ls, &ta);
 	for (;;) {
-		int fd = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+		int fd = accept_one(ls);
 
-		if (fd < 0) {
-			if (errno == EMFILE || errno == ENFILE)
-				usleep(10000);
-			continue;
-		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
-		relay_one(fd, &ta);
+		if (fd >= 0)
+			relay_one(fd, &ta);
 	}
 }
 
