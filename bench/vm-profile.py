@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""bench/vm-profile.py OUT MIB — break bench/vm-profile.sh's samples down (issue 12).
+"""bench/vm-profile.py OUT MIB [--detail] — break bench/vm-profile.sh's samples down (issue 12).
 
 Reads OUT/script-LABEL-N.txt (perf script -F comm,ip,sym,dso of `perf record -a -g -F 4000 -e
 cpu-clock` in a 1-vCPU guest: one sample = 0.25 ms of that vCPU) and prints, per label and stream
-count, CPU seconds per GiB in each bucket. A sample goes to the first bucket that matches:
+count, CPU seconds per GiB in each group of buckets (--detail: each bucket). A sample goes to the first bucket that matches:
   idle         the idle task (swapper) in its idle loop
-  crypto       AES-GCM: a frame of the kernel's aes/gcm/ghash code, or of nettle/gnutls/hogweed
+  handshake    a frame of the TLS libraries in userspace (gnutls, nettle, hogweed, gmp, tasn1,
+               p11-kit): the mTLS handshakes, which the floor (static keys) does not make
+  crypto       the kernel's AES-GCM: a kernel frame of aes/gcm/ghash code near the leaf
+  zero:WHERE   a fresh page zeroed on allocation (clear_page under the page allocator: Debian's
+               kernels zero every page they hand out, CONFIG_INIT_ON_ALLOC_DEFAULT_ON), WHERE as for copy
   copy:WHERE   a copy routine (copy_user, memcpy, _copy_to/from_iter...); WHERE = the nearest
                caller that says which copy (tls recvmsg, tls sendmsg, tcp recvmsg, tcp sendmsg,
                splice, other) and whose process (app = benchtool, ktund, io-wq = iou-wrk-*)
@@ -21,7 +25,8 @@ import sys
 
 GIB = float(1 << 30)
 HZ = 4000.0
-CRYPTO = re.compile(r"aes|gcm|ghash|gf128|clmul|crypto_|chacha|poly1305|nettle|gnutls|hogweed|_gcm_", re.I)
+CRYPTO = re.compile(r"aes|gcm|ghash|gf128|clmul|crypto_|chacha|poly1305", re.I)
+TLSLIBS = re.compile(r"lib(gnutls|nettle|hogweed|gmp|tasn1|p11-kit|idn2|unistring)")
 COPY = re.compile(r"copy_user|memcpy|memmove|rep_movs|copy_to_iter|copy_from_iter|copy_page|"
                   r"_copy_to_user|_copy_from_user|copyin|copyout|skb_copy_bits|csum_partial_copy")
 SWITCH = re.compile(r"^(__schedule|__switch_to|__switch_to_asm|finish_task_switch|schedule|context_switch)")
@@ -71,8 +76,15 @@ def bucket(comm, frames):
     if comm == "swapper" and any(s in ("default_idle", "do_idle", "cpu_idle_poll", "default_idle_call")
                                  for s in syms):
         return "idle"
-    if any(CRYPTO.search(s) or CRYPTO.search(d) for s, d in frames[:6]):
+    if any(TLSLIBS.search(d) for _, d in frames):
+        return "handshake"
+    if any(CRYPTO.search(s) and d.startswith("[kernel") for s, d in frames[:6]):
         return "crypto"
+    if leaf.startswith("clear_page") and any(s == "get_page_from_freelist" for s in syms):
+        for name, rx in WHERE:
+            if any(rx.search(s) for s in syms):
+                return f"zero: {name} ({who(comm)})"
+        return f"zero: other ({who(comm)})"
     if COPY.search(leaf) or (len(syms) > 1 and COPY.search(syms[1]) and leaf.startswith("rep_")):
         for name, rx in WHERE:
             if any(rx.search(s) for s in syms):
@@ -91,6 +103,24 @@ def bucket(comm, frames):
     return "other"
 
 
+GROUPS = [("kernel AES-GCM", lambda b: b == "crypto"),
+          ("handshakes (userspace TLS libraries)", lambda b: b == "handshake"),
+          ("copy: the app's send and recv (benchtool)", lambda b: b.startswith("copy") and "(app)" in b
+           and "tls" not in b),
+          ("copy: kTLS recvmsg into the receiver's buffer", lambda b: b.startswith("copy: tls recvmsg")),
+          ("copy: ktund's send (copy-once receive, passing on)", lambda b: b.startswith("copy: tcp sendmsg (ktund")),
+          ("copy: other", lambda b: b.startswith("copy")),
+          ("zeroing fresh pages (init_on_alloc), kTLS send", lambda b: b.startswith("zero: tls sendmsg")),
+          ("zeroing fresh pages (init_on_alloc), TCP send", lambda b: b.startswith("zero: tcp sendmsg")),
+          ("zeroing fresh pages, other", lambda b: b.startswith("zero")),
+          ("io-wq (the send direction's splices: kTLS framing, TCP)", lambda b: b == "io-wq"),
+          ("io_uring (kernel, in ktund's threads)", lambda b: b == "io_uring"),
+          ("context switches (scheduler)", lambda b: b == "switch"),
+          ("TCP/IP (rest)", lambda b: b == "tcp"),
+          ("ktund's own userspace (ktund, libc, liburing)", lambda b: b == "ktund user"),
+          ("other (syscall entry, mm, perf, bash)", lambda b: b == "other")]
+
+
 def main():
     out, mib = sys.argv[1], float(sys.argv[2])
     gib = mib * (1 << 20) / GIB
@@ -106,7 +136,16 @@ def main():
             continue
         table[(l, n)] = got
         names |= set(got)
-    order = sorted(names, key=lambda b: (b == "idle", b == "other", b))
+    if "--detail" not in sys.argv:
+        grouped = {}
+        for k, got in table.items():
+            g = grouped[k] = {}
+            for b, v in got.items():
+                name = "idle" if b == "idle" else next(n for n, f in GROUPS if f(b))
+                g[name] = g.get(name, 0) + v
+        table, names = grouped, {n for g in grouped.values() for n in g}
+    rank = [n for n, _ in GROUPS] + ["idle"]
+    order = sorted(names, key=lambda b: rank.index(b) if b in rank else -1)
     cols = [k for k in labels if k in table]
     print("| CPU s per GiB | " + " | ".join(f"{l} ({n})" for l, n in cols) + " |")
     print("|---|" + "---:|" * len(cols))
