@@ -35,7 +35,8 @@
  *                                            (send()); RECV zc (default: recv() into a 256 KiB
  *                                            buffer with TLS_RX_EXPECT_NO_PAD), copy (recv()
  *                                            without it) or splice (splice into a pipe, then to
- *                                            /dev/null, as ktund does); "copy" = copy+copy.
+ *                                            /dev/null, as ktund did before copy-once; zc is
+ *                                            its way now); "copy" = copy+copy.
  *                                            Prints JSON
  *
  * Round trips are whole: a reply counts when all SIZE bytes came back.
@@ -302,7 +303,7 @@ static int ktls_floor_copy_send(int tx, uint64_t n)
 	return 0;
 }
 
-/* What the receiving ktund does: splice out of the kTLS socket into a pipe (one record per call
+/* What the receiving ktund did before copy-once: splice out of the kTLS socket into a pipe (one record per call
  * on Linux 6.12), then out of the pipe, here into /dev/null. The plaintext never reaches
  * userspace. */
 static uint64_t ktls_floor_splice_recv(int rx)
