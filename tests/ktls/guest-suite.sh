@@ -154,9 +154,10 @@ section_idle() (
 
 # 1c. Counts, not times: the io_uring_enter calls of each daemon per GiB of payload, both
 # directions at once (16 MiB echoed), with kTLS. Every completion the pump waits for costs one,
-# and this is what the chained splices and the many-record recvmsg (pump_ktls.c) keep down.
-# Measured in this guest: 13,856-24,032 per GiB per daemon with splice chains both ways,
-# 4,928-11,744 with the copy-once receive (two runs), 80,480-91,872 with lone splices (d0d2014).
+# and this is what the chained splices (plain -> kTLS) and the copy-once receive's many-record
+# recvmsg (kTLS -> plain, pump_ktls.c) keep down. Measured in this guest with copy once:
+# 4,928-11,744 per GiB per daemon (two runs); before it, 13,856-24,032 with splice chains both
+# ways and 80,480-91,872 with lone splices (d0d2014).
 # The bound (KTUN_ENTER_BOUND, default 40,960) stays where it was: a loaded host has made a
 # copy-once server take 23,264 per GiB in one direction (bench/vm-ab.sh, TCG), so scheduling in
 # the guest does not make it flaky, and it is half the lowest without chains.
@@ -240,7 +241,9 @@ section_pipe_fallback() (
 # what it sends meets the kernel's receive however slow the guest is.
 section_copy() (
 	RESULT_FAILURES=0
-	local burst=$((24 << 20)) want got origin q1 q2 up1 up2 stalled=
+	# Not local: the EXIT trap below runs after the function's scope ended.
+	local burst=$((24 << 20)) want q1= q2= up1= up2= stalled=
+	got= origin=
 	python3 - "$work/slow.txt" "$work/release" >/dev/null 2>&1 <<'PY' &
 import hashlib, os, socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -330,14 +333,14 @@ PY
 	else
 		not_ok "copy: burst + close_notify: stopped '${stalled:-no}' (queued $q1 -> $q2, up $up1 -> $up2); origin got '$got', want '$want'; $(last_close)"
 	fi
-	rm -f "$work/slow.txt"
+	rm -f "$work/slow.txt"; got=
 	burst keyupdate $((4 << 20)) 9444 >/dev/null
 	if until_close "up=$((4 << 20)) .*reason=key-update" && origin_got $((4 << 20)); then
 		ok "copy: a KeyUpdate right behind 4 MiB of data: the origin got the data, then closed with key-update"
 	else
 		not_ok "copy: burst + KeyUpdate: origin got '$got'; $(last_close)"
 	fi
-	rm -f "$work/slow.txt"
+	rm -f "$work/slow.txt"; got=
 	burst vanish $((4 << 20)) 9444 >/dev/null
 	if until_close "up=$((4 << 20)) .*reason=truncated" && origin_got $((4 << 20)); then
 		ok "copy: the peer vanished in the middle of a record: the origin got the 4 MiB before it, closed as truncated"
@@ -347,7 +350,7 @@ PY
 	# Alerts and handshake messages are never empty (RFC 8446 5.1): such a record is the peer's
 	# protocol error, not the end of the stream (recvmsg returns 0 for it, with its type).
 	for kind in alert handshake; do
-		rm -f "$work/slow.txt"
+		rm -f "$work/slow.txt"; got=
 		burst "$kind" 3 9444 empty_control.py >/dev/null
 		if until_close 'up=3 .*reason=tls-error detail="empty alert/handshake record' && origin_got 3; then
 			ok "copy: an empty $kind record after 3 bytes: the origin got them, closed as a TLS error"
