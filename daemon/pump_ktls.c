@@ -352,11 +352,14 @@ static enum verdict t2p_received(struct conn *c, int res)
 				   type);
 	if (res <= 0)
 		return rx_error(c, res);
-	/* The kernel reports every record's type; bytes without it are not known to be data. */
-	if (type == TLS_RECORD_NONE || (c->rx_msg.msg.msg_flags & MSG_CTRUNC))
+	/* The kernel reports every record's type where there is room. Where there is none (the
+	 * io_uring retry above) it returns data records only, with MSG_CTRUNC, and EIO for any
+	 * other type; so bytes without a type are data only with MSG_CTRUNC. */
+	if (type == TLS_RECORD_NONE && !(c->rx_msg.msg.msg_flags & MSG_CTRUNC))
 		return conn_closef(c, REASON_TLS_ERROR, "kTLS recvmsg: %d bytes without their "
-				   "record type%s", res,
-				   c->rx_msg.msg.msg_flags & MSG_CTRUNC ? " (cmsg truncated)" : "");
+				   "record type", res);
+	if (type == TLS_RECORD_NONE)
+		type = TLS_RECORD_DATA;
 	switch (type) {
 	case TLS_RECORD_ALERT:
 		return on_alert(c, body, res);

@@ -2,9 +2,10 @@
 """A TLS client that sends bursts of records for the kTLS receive path (one recvmsg takes many
 records at once, then a send; what ends the reading waits for the data before it).
 
-burst_client.py HOST PORT CAFILE CERTFILE KEYFILE MODE BYTES
+burst_client.py HOST PORT CAFILE CERTFILE KEYFILE MODE BYTES GOFILE
 burst_client.py digest BYTES      prints "BYTES SHA256" of the pattern the client sends
-Through GnuTLS (ctypes, as empty_record.py), records corked so that a burst leaves in as few
+After the handshake it waits for GOFILE to exist (the test creates it once the server has
+handed the connection to the kernel). Through GnuTLS (ctypes, as empty_record.py), records corked so that a burst leaves in as few
 TCP writes as possible:
   bye        BYTES of data then close_notify right behind them; reads until the end and
              prints what came back ("BYTES SHA256"); exit 0 once the peer closed cleanly
@@ -18,9 +19,8 @@ import hashlib
 import socket
 import struct
 import sys
-import time
 
-from empty_record import GNUTLS_SHUT_WR, check, g, read_to_end, send, session
+from empty_record import GNUTLS_SHUT_WR, check, g, read_to_end, send, session, wait_go
 
 CHUNK = 16384
 
@@ -45,13 +45,13 @@ def main():
     if sys.argv[1] == "digest":
         print(digest(pattern(int(sys.argv[2]))))
         return 0
-    host, port, ca, cert, key, mode, nbytes = sys.argv[1:8]
+    host, port, ca, cert, key, mode, nbytes, go = sys.argv[1:9]
     data = pattern(int(nbytes))
     sock = socket.create_connection((host, int(port)), timeout=30)
     sock.settimeout(None)  # GnuTLS reads the fd itself
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 60, 0))
     s = session(sock, ca, cert, key)
-    time.sleep(0.5)  # past the hand-over: the kernel reads what follows
+    wait_go(go)
     if mode == "bye":
         send_burst(s, data)
         check(g.gnutls_bye(s, GNUTLS_SHUT_WR), "bye")

@@ -11,6 +11,7 @@ and found nothing more is retried by io_uring and meets the alert first), and ex
 back from an echo origin behind the server. Exit 0 when it comes back.
 """
 import ctypes
+import os
 import socket
 import struct
 import sys
@@ -33,18 +34,31 @@ def check(rc, what):
     return rc
 
 
-def session(sock, ca, cert, key):
+def session(sock, ca, cert, key, priority=None):
     cred, s = ctypes.c_void_p(), ctypes.c_void_p()
     check(g.gnutls_certificate_allocate_credentials(ctypes.byref(cred)), "credentials")
     check(g.gnutls_certificate_set_x509_trust_file(cred, ca.encode(), GNUTLS_X509_FMT_PEM), "CA")
     check(g.gnutls_certificate_set_x509_key_file(cred, cert.encode(), key.encode(),
                                                  GNUTLS_X509_FMT_PEM), "key")
     check(g.gnutls_init(ctypes.byref(s), GNUTLS_CLIENT), "init")
-    check(g.gnutls_set_default_priority(s), "priority")
+    if priority:
+        check(g.gnutls_priority_set_direct(s, priority.encode(), None), "priority")
+    else:
+        check(g.gnutls_set_default_priority(s), "priority")
     check(g.gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred), "credentials_set")
     g.gnutls_transport_set_int2(s, sock.fileno(), sock.fileno())
     check(g.gnutls_handshake(s), "handshake")
     return s
+
+
+def wait_go(path, limit=60):
+    """Waits (at most LIMIT seconds) for PATH to exist: the test creates it once the server has
+    handed the connection to the kernel, so what follows meets the kernel's receive."""
+    for _ in range(limit * 20):
+        if os.path.exists(path):
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"{path} did not appear in {limit} s")
 
 
 def send(s, data):
