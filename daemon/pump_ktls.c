@@ -380,6 +380,7 @@ static enum verdict t2p_recv_done(struct conn *c, int res)
 		 * alone, their pages go back, and a poll waits for the next record. Any other
 		 * result came first and is handled as usual. */
 		if (res == -ECANCELED) {
+			c->t2p_eio_retry = false; /* this recvmsg gave no EIO */
 			conn_release_buffers(c);
 			return poll_for(c, c->tls_fd, POLLIN, OP_T2P_IN_POLL);
 		}
