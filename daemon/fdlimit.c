@@ -19,9 +19,10 @@
 #define FDS_SLACK 64
 
 /* Descriptors the configuration needs with every tunnel full: two sockets per connection and,
- * on the kTLS path, a pipe (two descriptors: the receive direction copies, pump_ktls.c); a client's warm pool, one socket per pooled
- * connection (outside max-connections until taken); per worker, one listener per tunnel, its
- * transparent twin and a connection it may hold while waiting for a slot. */
+ * on the kTLS path, a pipe (two descriptors: the receive direction copies, pump_ktls.c); a
+ * client's warm pool, one socket per pooled connection (outside max-connections until taken);
+ * per worker, one listener per tunnel, its transparent twin and a connection it may hold while
+ * waiting for a slot. */
 static uint64_t fds_needed(const struct ktun *k)
 {
 	uint64_t need = FDS_SLACK + (uint64_t)k->n_workers * FDS_PER_WORKER;

@@ -13,6 +13,7 @@
 #include "ciphers.h"
 #include "ktls.h"
 #include "ktls_info.h"
+#include "log.h"
 
 #ifndef SOL_TLS
 #define SOL_TLS 282
@@ -60,7 +61,13 @@ static int install_info(int fd, bool read, const union ktls_info *ci, size_t siz
  * copy, as without it. */
 static void expect_no_pad(int fd)
 {
-	setsockopt(fd, SOL_TLS, TLS_RX_EXPECT_NO_PAD, &(int){ 1 }, sizeof(int));
+	static bool logged;
+
+	if (setsockopt(fd, SOL_TLS, TLS_RX_EXPECT_NO_PAD, &(int){ 1 }, sizeof(int)) == 0 ||
+	    errno == ENOPROTOOPT || __atomic_exchange_n(&logged, true, __ATOMIC_RELAXED))
+		return;
+	log_notice("kTLS: TLS_RX_EXPECT_NO_PAD refused (%m): TLS 1.3 records are decrypted into "
+		   "the kernel's memory and copied (said once)");
 }
 
 int ktls_install(int fd, gnutls_session_t session, bool read)

@@ -30,6 +30,12 @@ struct record_msg {
 	} control;
 	uint8_t body[2]; /* an alert: level, description */
 };
+/* Room for exactly one record type. The kTLS receive (pump_ktls.c t2p_received) takes bytes
+ * without a type as data only with MSG_CTRUNC: with room for a second cmsg, an io_uring retry
+ * could put an alert's type behind a stale data type from the attempt before it and the
+ * alert's body would be read as data. */
+_Static_assert(sizeof(((struct record_msg *)0)->control.buf) == CMSG_SPACE(sizeof(uint8_t)),
+	       "record_msg holds one record-type cmsg, no more");
 
 /* Bytes at the head of b that form whole records; *need is what the next one lacks
  * (0 when b ends at a record boundary). */
