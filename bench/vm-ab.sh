@@ -15,40 +15,21 @@ set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -ge 2 ] || { sed -n '2,14s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 A=$1 B=$2 ROUNDS=${3:-3} BYTES=$((${4:-32} << 20))
-grep -q TlsCurrTxSw /proc/net/tls_stat 2>/dev/null || { echo "no kernel TLS here: run me in tests/vm/run" >&2; exit 1; }
-W=$(mktemp -d)
-BT=$W/benchtool
-cc -O2 -o "$BT" "$SRC/bench/benchtool.c"
-"$SRC/tests/lib/pki.sh" "$W/pki" >/dev/null 2>&1
-P=$W/pki
-"$BT" sink 9000 >/dev/null 2>&1 &
-SINK=$!
-trap 'kill $SINK 2>/dev/null; rm -rf "$W"' EXIT
+# shellcheck source-path=SCRIPTDIR source=guest-lib.sh
+. "$SRC/bench/guest-lib.sh"
+guest_setup
 
-stat_ctxt() { awk '$1 == "ctxt" { print $2 }' /proc/stat; }
-stat_busy() { awk 'NR == 1 { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
 # EVENT's count in a perf stat -x, file, per GiB
 per_gib() { awk -F, -v e="$2" -v b="$BYTES" '$3 == e { printf "%d", $1 * 1073741824 / b }' "$1"; }
 COUNTED="syscalls:sys_enter_io_uring_enter,context-switches"
 
 run() { # KTUND LABEL STREAMS
-	local s c x0 b0 r t1 t2 counted='' e=syscalls:sys_enter_io_uring_enter
-	"$1" server --listen 127.0.0.1:9443 --target 127.0.0.1:9000 --cert "$P/server-chain.pem" \
-		--key "$P/server.key" --cacert "$P/ca.pem" --allow-cn edge-client --ktls required \
-		--control "$W/s.sock" >"$W/s.log" 2>&1 &
-	s=$!
-	"$1" client --listen 127.0.0.1:9001 --target 127.0.0.1:9443 --server-name origin.test \
-		--cert "$P/client-chain.pem" --key "$P/client.key" --cacert "$P/ca.pem" --ktls required \
-		--control "$W/c.sock" >"$W/c.log" 2>&1 &
-	c=$!
-	for _ in $(seq 150); do
-		grep -q 'notice: ready' "$W/s.log" && grep -q 'notice: ready' "$W/c.log" && break
-		sleep 0.2
-	done
+	local x0 b0 r t1 t2 counted='' e=syscalls:sys_enter_io_uring_enter
+	pair_up "$1"
 	if [ "${KTUN_AB_COUNT:-0}" = 1 ]; then
-		perf stat -x, -e "$COUNTED" -o "$W/c.perf" -p "$c" &
+		perf stat -x, -e "$COUNTED" -o "$W/c.perf" -p "$C" &
 		t1=$!
-		perf stat -x, -e "$COUNTED" -o "$W/s.perf" -p "$s" &
+		perf stat -x, -e "$COUNTED" -o "$W/s.perf" -p "$S" &
 		t2=$!
 		sleep 1
 	fi
@@ -61,8 +42,7 @@ run() { # KTUND LABEL STREAMS
 		counted+=" daemon_ctxt/GiB client=$(per_gib "$W/c.perf" context-switches) server=$(per_gib "$W/s.perf" context-switches)"
 	fi
 	echo "$2 streams=$3 secs=${r:-failed} ctxt=$(($(stat_ctxt) - x0)) busy_jiffies=$(($(stat_busy) - b0))$counted"
-	kill "$c" "$s"
-	wait "$c" "$s" 2>/dev/null || true
+	pair_down
 }
 for ((i = 1; i <= ROUNDS; i++)); do
 	for n in 1 8; do

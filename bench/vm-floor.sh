@@ -17,54 +17,13 @@ shift $(($# < 3 ? $# : 3))
 STREAMS=("${@:-1}")
 [ $# -ge 1 ] || STREAMS=(1 8)
 MODES=(vmsplice+zc copy+copy vmsplice+splice copy+splice)
-grep -q TlsCurrTxSw /proc/net/tls_stat 2>/dev/null || { echo "no kernel TLS here: run me in tests/vm/run" >&2; exit 1; }
-W=$(mktemp -d)
-BT=$W/benchtool
-cc -O2 -o "$BT" "$SRC/bench/benchtool.c"
-"$SRC/tests/lib/pki.sh" "$W/pki" >/dev/null 2>&1
-P=$W/pki
-"$BT" sink 9000 >/dev/null 2>&1 &
-SINK=$!
-S='' C=''
-trap 'kill $SINK $S $C 2>/dev/null; rm -rf "$W"' EXIT
-
-stat_ctxt() { awk '$1 == "ctxt" { print $2 }' /proc/stat; }
-stat_busy() { awk 'NR == 1 { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
-
-pair_up() {
-	"$K" server --listen 127.0.0.1:9443 --target 127.0.0.1:9000 --cert "$P/server-chain.pem" \
-		--key "$P/server.key" --cacert "$P/ca.pem" --allow-cn edge-client --ktls required \
-		--control "$W/s.sock" --log-level info >"$W/s.log" 2>&1 &
-	S=$!
-	"$K" client --listen 127.0.0.1:9001 --target 127.0.0.1:9443 --server-name origin.test \
-		--cert "$P/client-chain.pem" --key "$P/client.key" --cacert "$P/ca.pem" --ktls required \
-		--control "$W/c.sock" >"$W/c.log" 2>&1 &
-	C=$!
-	for _ in $(seq 150); do
-		grep -q 'notice: ready' "$W/s.log" && grep -q 'notice: ready' "$W/c.log" && return 0
-		sleep 0.2
-	done
-	echo "the pair did not start" >&2
-	cat "$W/s.log" "$W/c.log" >&2
-	exit 1
-}
-pair_down() {
-	kill "$C" "$S"
-	wait "$C" "$S" 2>/dev/null || true
-	S='' C=''
-}
-
-work() { # LABEL STREAMS
-	case $1 in
-	hop) "$BT" send 127.0.0.1 9000 "$BYTES" "$2" ;;
-	pair) "$BT" send 127.0.0.1 9001 "$BYTES" "$2" ;;
-	*) "$BT" ktls-floor "$BYTES" "$2" "$1" ;;
-	esac
-}
+# shellcheck source-path=SCRIPTDIR source=guest-lib.sh
+. "$SRC/bench/guest-lib.sh"
+guest_setup
 
 run() { # LABEL STREAMS
 	local x0 b0 r
-	[ "$1" = pair ] && pair_up
+	[ "$1" = pair ] && pair_up "$K"
 	x0=$(stat_ctxt) b0=$(stat_busy)
 	r=$(work "$1" "$2" | sed -n 's/.*"secs": \([0-9.]*\).*/\1/p')
 	echo "$1 streams=$2 secs=${r:-failed} ctxt=$(($(stat_ctxt) - x0)) busy_jiffies=$(($(stat_busy) - b0))"
@@ -84,7 +43,7 @@ for ((i = 1; i <= ROUNDS; i++)); do
 done
 [ "${KTUN_FLOOR_PERF:-0}" = 1 ] || exit 0
 for l in vmsplice+zc vmsplice+splice pair; do
-	[ "$l" = pair ] && pair_up
+	[ "$l" = pair ] && pair_up "$K"
 	perf record -q -a -g -e cpu-clock -o "$W/perf-$l.data" -- bash -c "$(declare -f work); BT=$BT BYTES=$BYTES work $l 1" >/dev/null 2>&1
 	echo "=== perf, $l, 1 stream (cpu-clock, whole guest, self time)"
 	perf report -q -i "$W/perf-$l.data" --no-children --sort sym --percent-limit 1.5 -g none 2>/dev/null | head -40

@@ -15,53 +15,15 @@ set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -ge 2 ] || { sed -n '2,13s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 K=$1 OUT=$2 BYTES=$((${3:-32} << 20))
-grep -q TlsCurrTxSw /proc/net/tls_stat 2>/dev/null || { echo "no kernel TLS here: run me in tests/vm/run" >&2; exit 1; }
 command -v perf >/dev/null || { echo "no perf" >&2; exit 1; }
-W=$(mktemp -d)
-BT=$W/benchtool
-cc -O2 -o "$BT" "$SRC/bench/benchtool.c"
-"$SRC/tests/lib/pki.sh" "$W/pki" >/dev/null 2>&1
-P=$W/pki
-"$BT" sink 9000 >/dev/null 2>&1 &
-SINK=$!
-S='' C=''
-trap 'kill $SINK $S $C 2>/dev/null; rm -rf "$W"' EXIT
-
-pair_up() {
-	"$K" server --listen 127.0.0.1:9443 --target 127.0.0.1:9000 --cert "$P/server-chain.pem" \
-		--key "$P/server.key" --cacert "$P/ca.pem" --allow-cn edge-client --ktls required \
-		--control "$W/s.sock" --log-level info >"$W/s.log" 2>&1 &
-	S=$!
-	"$K" client --listen 127.0.0.1:9001 --target 127.0.0.1:9443 --server-name origin.test \
-		--cert "$P/client-chain.pem" --key "$P/client.key" --cacert "$P/ca.pem" --ktls required \
-		--control "$W/c.sock" >"$W/c.log" 2>&1 &
-	C=$!
-	for _ in $(seq 150); do
-		grep -q 'notice: ready' "$W/s.log" && grep -q 'notice: ready' "$W/c.log" && return 0
-		sleep 0.2
-	done
-	echo "the pair did not start" >&2
-	cat "$W/s.log" "$W/c.log" >&2
-	exit 1
-}
-pair_down() {
-	kill "$C" "$S"
-	wait "$C" "$S" 2>/dev/null || true
-	S='' C=''
-}
-
-work() { # LABEL STREAMS
-	case $1 in
-	hop) "$BT" send 127.0.0.1 9000 "$BYTES" "$2" ;;
-	pair) "$BT" send 127.0.0.1 9001 "$BYTES" "$2" ;;
-	*) "$BT" ktls-floor "$BYTES" "$2" "$1" ;;
-	esac
-}
+# shellcheck source-path=SCRIPTDIR source=guest-lib.sh
+. "$SRC/bench/guest-lib.sh"
+guest_setup
 
 echo "kernel $(uname -r), $(nproc) vCPU, $((BYTES >> 20)) MiB, perf $(perf version 2>/dev/null)"
 for n in 1 8; do
 	for l in pair copy+copy vmsplice+zc hop; do
-		[ "$l" = pair ] && pair_up
+		[ "$l" = pair ] && pair_up "$K"
 		perf record -q -a -g -F 4000 -e cpu-clock -o "$W/perf.data" -- \
 			bash -c "$(declare -f work); BT=$BT BYTES=$BYTES work $l $n" >"$W/work.out" 2>&1
 		echo "$l streams=$n $(sed -n 's/.*"secs": \([0-9.]*\).*/secs=\1/p' "$W/work.out")"

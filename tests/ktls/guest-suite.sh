@@ -355,20 +355,18 @@ PY
 	else
 		not_ok "copy: burst + close_notify: stopped '${stalled:-no}' (queued $q1 -> $q2, up $up1 -> $up2); origin got '$got', want '$want'; $(last_close)"
 	fi
-	rm -f "$work/slow.txt"; got=
-	burst keyupdate $((4 << 20)) 9444 >/dev/null
-	if until_close "up=$((4 << 20)) .*reason=key-update" && origin_got $((4 << 20)); then
-		ok "copy: a KeyUpdate right behind 4 MiB of data: the origin got the data, then closed with key-update"
-	else
-		not_ok "copy: burst + KeyUpdate: origin got '$got'; $(last_close)"
-	fi
-	rm -f "$work/slow.txt"; got=
-	burst vanish $((4 << 20)) 9444 >/dev/null
-	if until_close "up=$((4 << 20)) .*reason=truncated" && origin_got $((4 << 20)); then
-		ok "copy: the peer vanished in the middle of a record: the origin got the 4 MiB before it, closed as truncated"
-	else
-		not_ok "copy: EOF mid-record: origin got '$got'; $(last_close)"
-	fi
+	# What ends the stream right behind 4 MiB: the origin gets all of the data first.
+	for end in "keyupdate key-update a KeyUpdate right behind 4 MiB of data" \
+		   "vanish truncated the peer vanished in the middle of a record after 4 MiB"; do
+		read -r how reason what <<<"$end"
+		rm -f "$work/slow.txt"; got=
+		burst "$how" $((4 << 20)) 9444 >/dev/null
+		if until_close "up=$((4 << 20)) .*reason=$reason" && origin_got $((4 << 20)); then
+			ok "copy: $what: the origin got the data, then the close ($reason)"
+		else
+			not_ok "copy: $what: origin got '$got'; $(last_close)"
+		fi
+	done
 	# Alerts and handshake messages are never empty (RFC 8446 5.1): such a record is the peer's
 	# protocol error, not the end of the stream (recvmsg returns 0 for it, with its type).
 	for kind in alert handshake; do
