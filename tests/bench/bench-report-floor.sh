@@ -38,9 +38,7 @@ open(sys.argv[1], "w").write("".join(json.dumps(r) + "\n" for r in recs))
 PY
 python3 "$KTUN_SRCDIR/bench/report.py" host "$W/run" || fail "report.py host failed"
 MD=$(cat "$W/run/results.md")
-has() { # TEXT WHAT
-	if grep -qF -- "$1" <<<"$MD"; then ok "$2"; else not_ok "$2: no '$1' in $(echo; cat <<<"$MD")"; fi
-}
+has() { ok_if_contains "$MD" "$1" "$2"; } # TEXT WHAT
 # Medians over the two rounds: crypto (0.5 + 1.0) / 2 per GiB... of 2 GiB: 0.5 and 1.0 s per GiB
 # -> 0.75; ktund machine (3.0 + 4.0) / 2 = 3.5, daemons (1.8 + 3.6) / 2 = 2.7.
 has 'floortool crypto: 0.75 s, median of 2' "crypto per GiB from 2 GiB records, median of the rounds"

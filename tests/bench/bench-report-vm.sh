@@ -34,9 +34,7 @@ rec() { # CONFIG STRACE_PREFIX STATUS_CLIENT STATUS_SERVER IO_AFTER
 } >"$W/vm-raw.jsonl"
 python3 "$KTUN_SRCDIR/bench/report.py" vm "$W" || fail "report.py vm failed"
 MD=$(cat "$W/vm-results.md")
-has() { # TEXT WHAT
-	if grep -qF -- "$1" <<<"$MD"; then ok "$2"; else not_ok "$2: no '$1' in $(echo; cat <<<"$MD")"; fi
-}
+has() { ok_if_contains "$MD" "$1" "$2"; } # TEXT WHAT
 has '| payload bytes through userspace crypto per GiB | kernel-decrypted payload copied per GiB |' "both payload columns"
 has '| ktund pair (kTLS) | 1 | server | 3,200 | 3,200 | io_uring_enter 3,200 | 0 | 1,073,741,824 |' \
 	"copy-once server: nothing through userspace crypto, every byte copied once"

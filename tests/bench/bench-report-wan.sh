@@ -29,9 +29,7 @@ JSON
 	python3 "$KTUN_SRCDIR/bench/report.py" wan "$1" || fail "report.py wan $1 failed"
 	MD=$(cat "$1/wan-results.md")
 }
-has() { # TEXT WHAT
-	if grep -qF -- "$1" <<<"$MD"; then ok "$2"; else not_ok "$2: no '$1' in $(echo; cat <<<"$MD")"; fi
-}
+has() { ok_if_contains "$MD" "$1" "$2"; } # TEXT WHAT
 
 raw "$W/all" '{"test": "ttfb", "config": "ktund-pool", "exit": 0, "result": {"count": 4, "warm": 1, "size": 64, "ok": 4, "errors": 0, "first_us": 60000.0, "mean_us": 45000.0, "min_us": 44000.0, "p50_us": 45000.0, "p90_us": 46000.0, "p99_us": 47000.0, "max_us": 47000.0, "samples_us": [44000.0, 45000.0, 46000.0, 47000.0]}, "cpu_s_before": [1.0, 1.0], "cpu_s_after": [1.0, 1.0], "handshakes": 9, "resumed": 0, "ktls_tx_sessions": 9, "pool": {"ttfb.pool_hits": 5, "ttfb.pool_misses": 0}}'
 has '| ktund pair, warm pool ÷ direct TCP | 0.56× | 0.57× | ≤ 0.6 |' "pool ÷ direct from the p50s and p99s (45/80, 47/82 ms)"

@@ -34,9 +34,7 @@ K='([kernel.kallsyms])'
 	done
 } >"$W/script-pair-1.txt"
 OUT=$(python3 "$KTUN_SRCDIR/bench/vm-profile.py" "$W" 1) || fail "vm-profile.py failed"
-has() { # TEXT WHAT
-	if grep -qF -- "$1" <<<"$OUT"; then ok "$2"; else not_ok "$2: no '$1' in $(echo; cat <<<"$OUT")"; fi
-}
+has() { ok_if_contains "$OUT" "$1" "$2"; } # TEXT WHAT
 has '| CPU s per GiB | pair (1) |' "only the label that has samples"
 has '| kernel AES-GCM | 2.05 |' "kernel AES-GCM, per GiB at 4,000 samples a second"
 has '| handshakes (userspace TLS libraries) | 2.05 |' "handshake: a frame in gmp/hogweed"

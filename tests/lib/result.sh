@@ -72,3 +72,8 @@ need_cmd() {
 }
 
 on_fail() { _result_fail_hooks+=("$1"); }
+
+# ok WHAT if TEXT holds NEEDLE (as is, not a pattern), else not_ok with TEXT shown.
+ok_if_contains() { # TEXT NEEDLE WHAT
+	if grep -qF -- "$2" <<<"$1"; then ok "$3"; else not_ok "$3: no '$2' in $(echo; cat <<<"$1")"; fi
+}
