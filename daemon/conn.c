@@ -34,7 +34,6 @@
 #define TLS_OUT_SIZE (PLAIN_CHUNK + 16 * 1024)
 #define BUFFERS_SIZE (TLS_IN_SIZE + TLS_OUT_SIZE + 2 * PLAIN_CHUNK)
 
-
 static uint64_t next_conn_id;
 
 static int conn_alloc_buffers(struct conn *c)
